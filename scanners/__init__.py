@@ -1,0 +1,19 @@
+"""Scanner plug-ins (airlock.scanners): one module per check family, registered here and only here."""
+
+from __future__ import annotations
+
+from airlock.errors import AirlockError
+from airlock.scanning import Scanner
+
+from .pickle_opcodes import PickleOpcodes
+from .provenance import Provenance
+
+REGISTRY: tuple[type[Scanner], ...] = (Provenance, PickleOpcodes)
+
+
+def by_name(name: str) -> type[Scanner]:
+    for cls in REGISTRY:
+        if cls.name == name:
+            return cls
+    known = ", ".join(cls.name for cls in REGISTRY)
+    raise AirlockError(f"unknown scanner {name!r} (known: {known})")

@@ -1,0 +1,1 @@
+"""Rule data shipped with airlock (read through importlib.resources; no code lives here)."""

@@ -1,0 +1,365 @@
+"""File formats, told apart by their bytes (magic numbers and container structure), never by name.
+
+`detect` looks only at what the streaming hash pass already holds (the head and the tail of the
+file) plus, for a zip whose central directory is larger than the tail, one bounded extra read.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+HEAD_BYTES = 1 << 16  # kept from the start of every file
+TAIL_BYTES = 1 << 20  # kept from the end of every file (zip central directories live there)
+MAX_CENTRAL_DIRECTORY = 64 << 20  # a bigger zip directory is not read for sniffing
+MAX_ZIP_ENTRIES = 200_000
+MAX_SOURCE_SNIFF = 1 << 20  # Python/JSON files up to this size are parsed to confirm the format
+
+Reader = Callable[[int, int], bytes]  # (offset, length) -> bytes, bounded by the caller
+
+
+class Format(enum.StrEnum):
+    PYTORCH_ZIP = "pytorch-zip"
+    TORCHSCRIPT = "torchscript"
+    PYTORCH_LEGACY = "pytorch-legacy"
+    PICKLE = "pickle"
+    JOBLIB = "joblib"
+    NUMPY = "numpy"
+    NUMPY_NPZ = "numpy-npz"
+    SAFETENSORS = "safetensors"
+    HDF5 = "hdf5"
+    KERAS_ZIP = "keras-v3"
+    ONNX = "onnx"
+    GGUF = "gguf"
+    TF_SAVEDMODEL = "tf-savedmodel"
+    JSON = "json"
+    PYTHON = "python"
+    ZIP = "zip"
+    TAR = "tar"
+    GZIP = "gzip"
+    BZIP2 = "bz2"
+    XZ = "xz"
+    SEVEN_ZIP = "7z"
+    ZLIB = "zlib"
+    ZSTD = "zstd"
+    LZ4 = "lz4"
+    TEXT = "text"
+    EMPTY = "empty"
+    UNKNOWN = "unknown"
+
+
+# Formats that can carry executable payloads when loaded (pickle-based or code-bearing).
+PICKLE_BASED = frozenset({Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.PYTORCH_LEGACY, Format.PICKLE, Format.JOBLIB})
+WEIGHT_FORMATS = PICKLE_BASED | frozenset(
+    {Format.SAFETENSORS, Format.HDF5, Format.KERAS_ZIP, Format.ONNX, Format.GGUF, Format.NUMPY, Format.NUMPY_NPZ}
+)
+ARCHIVES = frozenset(
+    {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4}
+)
+
+# Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
+_TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_EOCD = b"PK\x05\x06"
+_CENTRAL_ENTRY = b"PK\x01\x02"
+
+
+@dataclass(frozen=True, slots=True)
+class ZipDirectory:
+    """Names from a zip central directory, and where the archive starts (non-zero for prefixed zips)."""
+
+    names: tuple[str, ...]
+    prefix: int
+
+
+def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> Format:
+    """The format of a file whose first bytes are `head` and last bytes are `tail`."""
+    if size == 0:
+        return Format.EMPTY
+    simple = _by_magic(head, size)
+    if simple is not None:
+        return simple
+    directory = zip_directory(tail, size, read)
+    if directory is not None:
+        return _zip_kind(directory.names)
+    if head.startswith(b"PK\x03\x04"):
+        return Format.ZIP  # a zip with a damaged or missing central directory is still a zip to a loader
+    if _looks_like_pickle(head, size):
+        return _pickle_kind(head)
+    proto = _protobuf_kind(head)
+    if proto is not None:
+        return proto
+    return _text_kind(head, size)
+
+
+def _by_magic(head: bytes, size: int) -> Format | None:
+    if head.startswith(b"\x93NUMPY"):
+        return Format.NUMPY
+    if head.startswith(b"GGUF"):
+        return Format.GGUF
+    for offset in (0, 512, 1024, 2048, 4096, 8192, 16384, 32768):
+        if head[offset : offset + 8] == _HDF5_MAGIC:
+            return Format.HDF5
+    if head.startswith(b"\x1f\x8b"):
+        return Format.GZIP
+    if head.startswith(b"BZh") and len(head) > 3 and head[3:4] in b"123456789":
+        return Format.BZIP2
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return Format.XZ
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return Format.SEVEN_ZIP
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return Format.ZSTD
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return Format.LZ4
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return Format.TAR
+    if _looks_like_safetensors(head, size):
+        return Format.SAFETENSORS
+    if head.startswith(b"ZF") or (len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA)):
+        return Format.ZLIB
+    return None
+
+
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    if len(head) < 10:
+        return False
+    (length,) = struct.unpack("<Q", head[:8])
+    if length < 2 or length > size - 8:
+        return False
+    return head[8:9] == b"{" or (head[8:9] == b" " and head[8:].lstrip(b" ")[:1] == b"{")
+
+
+def zip_directory(tail: bytes, size: int, read: Reader | None = None) -> ZipDirectory | None:
+    """Parse the central directory the way loaders do: from the end-of-central-directory record back.
+
+    Returns None when the bytes hold no usable end record. Any prefix before the archive is allowed.
+    """
+    at = tail.rfind(_EOCD, max(0, len(tail) - (65535 + 22)))
+    while at >= 0 and len(tail) - at < 22:
+        at = tail.rfind(_EOCD, 0, at)
+    if at < 0:
+        return None
+    (_, _, _, entries_here, entries, cd_size, cd_offset, comment_len) = struct.unpack(
+        "<4sHHHHIIH", tail[at : at + 22]
+    )
+    eocd_abs = size - len(tail) + at
+    if entries == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        found = _zip64_directory(tail, at, size, read)
+        if found is None:
+            return None
+        entries, cd_size, cd_offset, eocd_abs = found
+    if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
+        return None
+    cd_start = eocd_abs - cd_size  # where the directory actually is; differs from cd_offset by the prefix
+    prefix = cd_start - cd_offset
+    if cd_start < 0 or prefix < 0:
+        return None
+    tail_start = size - len(tail)
+    if cd_start >= tail_start:
+        blob = tail[cd_start - tail_start : cd_start - tail_start + cd_size]
+    elif read is not None:
+        blob = read(cd_start, cd_size)
+    else:
+        return None
+    names = _central_names(blob, entries)
+    if names is None:
+        return None
+    return ZipDirectory(names=tuple(names), prefix=prefix)
+
+
+def _zip64_directory(tail: bytes, eocd_at: int, size: int, read: Reader | None) -> tuple[int, int, int, int] | None:
+    loc = eocd_at - 20
+    if loc < 0 or tail[loc : loc + 4] != b"PK\x06\x07":
+        return None
+    (_, _, record_offset, _) = struct.unpack("<4sIQI", tail[loc : loc + 20])
+    tail_start = size - len(tail)
+    # the zip64 end record sits right before the locator; its stored offset ignores any prefix
+    rec_at = loc - 56
+    if rec_at < 0 or tail[rec_at : rec_at + 4] != b"PK\x06\x06":
+        if read is None or record_offset >= size:
+            return None
+        record = read(record_offset, 56)
+        rec_abs = record_offset
+    else:
+        record = tail[rec_at : rec_at + 56]
+        rec_abs = tail_start + rec_at
+    if len(record) < 56 or record[:4] != b"PK\x06\x06":
+        return None
+    (_, _, _, _, _, _, entries, cd_size, cd_offset) = struct.unpack("<4sQHHIIQQQ", record[:56])
+    return entries, cd_size, cd_offset, rec_abs
+
+
+def _central_names(blob: bytes, entries: int) -> list[str] | None:
+    names: list[str] = []
+    pos = 0
+    for _ in range(entries):
+        if blob[pos : pos + 4] != _CENTRAL_ENTRY or pos + 46 > len(blob):
+            return names or None
+        name_len, extra_len, comment_len = struct.unpack("<HHH", blob[pos + 28 : pos + 34])
+        raw = blob[pos + 46 : pos + 46 + name_len]
+        names.append(raw.decode("utf-8", errors="replace"))
+        pos += 46 + name_len + extra_len + comment_len
+    return names
+
+
+def _zip_kind(names: tuple[str, ...]) -> Format:
+    base = {n.rsplit("/", 1)[-1] for n in names}
+    tops = {n.split("/", 1)[0] for n in names if "/" in n}
+    if "data.pkl" in base:
+        if "constants.pkl" in base or any("/code/" in f"/{n}" for n in names):
+            return Format.TORCHSCRIPT
+        return Format.PYTORCH_ZIP
+    if "constants.pkl" in base:
+        return Format.TORCHSCRIPT
+    if {"config.json", "metadata.json"} <= set(names):
+        return Format.KERAS_ZIP
+    if names and all(n.endswith(".npy") for n in names if not n.endswith("/")):
+        return Format.NUMPY_NPZ
+    del tops
+    return Format.ZIP
+
+
+_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94")
+
+
+def _looks_like_pickle(head: bytes, size: int) -> bool:
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return True
+    if not head or head[0] not in _PICKLE_OPENERS:
+        return False
+    return _parses_as_protocol_0(head, complete=size <= len(head))
+
+
+def _parses_as_protocol_0(head: bytes, *, complete: bool) -> bool:
+    """Protocol 0/1 pickles have no header: accept if the opcodes parse (to STOP, or at length)."""
+    import io
+    import pickletools
+
+    ops = 0
+    meaningful = False
+    try:
+        for opcode, _, _ in pickletools.genops(io.BytesIO(head)):
+            ops += 1
+            if opcode.name in {"GLOBAL", "REDUCE", "BUILD", "INST", "OBJ", "SETITEMS", "APPENDS", "TUPLE", "DICT", "LIST"}:
+                meaningful = True
+            if opcode.name == "STOP":
+                return meaningful or ops > 1
+            if ops >= 64:
+                return meaningful
+    except Exception:  # pickletools raises assorted errors on non-pickle text; that is the answer
+        return False
+    return not complete and meaningful
+
+
+def _pickle_kind(head: bytes) -> Format:
+    if _TORCH_LEGACY_MAGIC in head[:32]:
+        return Format.PYTORCH_LEGACY
+    if b"joblib.numpy_pickle" in head or b"NumpyArrayWrapper" in head:
+        return Format.JOBLIB
+    return Format.PICKLE
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
+    value = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def _protobuf_fields(head: bytes, limit: int = 12) -> list[tuple[int, int, int | bytes]] | None:
+    """Top-level (field, wire type, value) triples; None if the bytes do not read as protobuf."""
+    fields: list[tuple[int, int, int | bytes]] = []
+    pos = 0
+    while pos < len(head) and len(fields) < limit:
+        tag = _varint(head, pos)
+        if tag is None or tag[0] == 0:
+            return None
+        key, pos = tag
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value = _varint(head, pos)
+            if value is None:
+                return None
+            fields.append((field, wire, value[0]))
+            pos = value[1]
+        elif wire == 2:
+            length = _varint(head, pos)
+            if length is None:
+                return None
+            end = length[1] + length[0]
+            fields.append((field, wire, head[length[1] : min(end, length[1] + 64)]))
+            if end > len(head):
+                break  # the rest of a long field lies beyond the head
+            pos = end
+        else:
+            return None
+    return fields or None
+
+
+def _protobuf_kind(head: bytes) -> Format | None:
+    if not head or head[0] != 0x08:
+        return None
+    fields = _protobuf_fields(head)
+    if not fields or fields[0][:2] != (1, 0):
+        return None
+    first = fields[0][2]
+    assert isinstance(first, int)
+    numbers = {f for f, _, _ in fields}
+    if first == 1 and len(fields) > 1 and fields[1][0] == 2 and isinstance(fields[1][2], bytes):
+        payload = fields[1][2]
+        if payload[:1] == b"\x0a" and (b"tensorflow" in head or b"serve" in head or b"Placeholder" in head):
+            return Format.TF_SAVEDMODEL
+    onnx_fields = {1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25}
+    if 1 <= first <= 20 and numbers <= onnx_fields and (7 in numbers or 8 in numbers or 2 in numbers):
+        return Format.ONNX
+    return None
+
+
+def _text_kind(head: bytes, size: int) -> Format:
+    if b"\x00" in head:
+        return Format.UNKNOWN
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if size > len(head) and exc.start >= len(head) - 4:
+            text = head[: exc.start].decode("utf-8")  # a multi-byte character cut at the head boundary
+        else:
+            return Format.UNKNOWN
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in ("{", "["):
+        if size > len(head):
+            return Format.JSON
+        try:
+            json.loads(stripped)
+            return Format.JSON
+        except ValueError:
+            pass
+    if size <= MAX_SOURCE_SNIFF and size <= len(head) and _is_python(text):
+        return Format.PYTHON
+    if size > len(head) and _python_prefix(text):
+        return Format.PYTHON
+    return Format.TEXT
+
+
+def _is_python(text: str) -> bool:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)) for node in tree.body)
+
+
+def _python_prefix(text: str) -> bool:
+    """A large file: its head must parse as Python up to the last complete top-level line."""
+    cut = text.rfind("\n\n")
+    return cut > 0 and _is_python(text[:cut])

@@ -1,0 +1,112 @@
+"""The scan pipeline: reference → snapshot → artifacts → scanners → policy → report.
+
+This is the library entry point (`scan`); the CLI and the service are thin layers over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airlock import config
+from airlock.artifacts import ProgressCallback, collect, model_digest
+from airlock.cache import SqliteCache
+from airlock.policy import Policy, apply_overrides, default_policy, evaluate
+from airlock.report import ArtifactRecord, Report, Target
+from airlock.rules import load_rules
+from airlock.scanning import ScanContext, Scanner, run_scanners
+from airlock.sources.interface import Snapshot, parse_reference
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    policy: Policy = field(default_factory=default_policy)
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    use_cache: bool = True
+    scanners: Sequence[str] | None = None  # None = every registered scanner
+    download_progress: bool = True
+    hash_progress: Callable[[int], ProgressCallback | None] | None = None  # total bytes -> per-chunk callback
+    hf_cache_dir: Path | None = None
+
+
+def resolve(reference: str, options: ScanOptions) -> Snapshot:
+    """Materialise the snapshot a reference names (downloading it if it is on the Hub)."""
+    ref = parse_reference(reference)
+    if ref.kind == "local":
+        from airlock.sources.local import open_local
+
+        return open_local(ref, include=options.include, exclude=options.exclude)
+    from airlock.sources.hub import fetch_hub
+
+    return fetch_hub(
+        ref,
+        include=options.include,
+        exclude=options.exclude,
+        cache_dir=options.hf_cache_dir,
+        progress=options.download_progress,
+    )
+
+
+def selected_scanners(names: Sequence[str] | None) -> list[Scanner]:
+    from airlock.scanners import REGISTRY, by_name
+
+    if names is None:
+        return [cls() for cls in REGISTRY]
+    return [by_name(name)() for name in names]
+
+
+def scan(reference: str, options: ScanOptions | None = None) -> Report:
+    options = options or ScanOptions()
+    snapshot = resolve(reference, options)
+    return scan_snapshot(snapshot, options)
+
+
+def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
+    rules = load_rules()
+    total = sum(_size(loc) for _, loc in snapshot.files)
+    progress = options.hash_progress(total) if options.hash_progress is not None else None
+    artifacts = collect(snapshot.files, progress=progress)
+    ctx = ScanContext(
+        rules=rules,
+        snapshot=snapshot,
+        artifacts=artifacts,
+        trusted_publishers=options.policy.trusted_publishers,
+        blocked_publishers=options.policy.blocked_publishers,
+    )
+    cache = SqliteCache(config.cache_dir() / "results.sqlite3", rules.version) if options.use_cache else None
+    try:
+        outcome = run_scanners(selected_scanners(options.scanners), ctx, cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    findings = apply_overrides(options.policy, outcome.findings)
+    verdict = evaluate(options.policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
+    extra: dict[str, object] = {}
+    if snapshot.hub is not None:
+        extra["repo_id"] = snapshot.hub.repo_id
+        extra["requested_revision"] = snapshot.reference.revision
+    if snapshot.ignored:
+        extra["ignored"] = list(snapshot.ignored)
+    return Report(
+        target=Target(
+            reference=snapshot.reference.raw,
+            source=snapshot.source,
+            revision=snapshot.revision,
+            digest=model_digest(artifacts),
+            extra=extra,
+        ),
+        artifacts=tuple(ArtifactRecord(a.path, a.size, a.sha256, str(a.format)) for a in artifacts),
+        checks=outcome.checks,
+        findings=findings,
+        verdict=verdict,
+        signatures_version=rules.version,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

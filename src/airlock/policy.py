@@ -1,0 +1,169 @@
+"""Policy: what fails a verdict. A TOML file; the built-in default is documented in the README.
+
+```toml
+name = "team-default"
+fail_at = "high"                   # findings at or above this severity fail the verdict
+required_scanners = ["provenance"] # each must have run (not skipped, not broken)
+[publishers]
+trusted = ["google", "meta-llama"] # organisations you trust (others get an info finding)
+blocked = ["evil-org"]             # organisations that always fail
+[severity]                          # per-rule overrides: raise, lower, or "ignore"
+AIR107 = "info"
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airlock.errors import PolicyError
+from airlock.findings import Finding, RuleId, Severity
+from airlock.rules import RuleSet
+
+DEFAULT_POLICY_TEXT = """\
+name = "default"
+fail_at = "high"
+required_scanners = ["provenance"]
+[publishers]
+trusted = []
+blocked = []
+[severity]
+"""
+
+_IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    fail_at: Severity
+    required_scanners: tuple[str, ...]
+    trusted_publishers: frozenset[str]
+    blocked_publishers: frozenset[str]
+    overrides: Mapping[str, Severity | None] = field(default_factory=dict)  # None = ignore the rule
+    digest: str = ""  # sha256 of the policy text
+
+    def label(self) -> str:
+        return f"{self.name} ({self.digest[:19]})" if self.digest else self.name
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: str  # "pass" | "fail"
+    max_severity: Severity | None
+    policy: str
+    reasons: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.decision == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "max_severity": str(self.max_severity) if self.max_severity is not None else "none",
+            "policy": self.policy,
+            "reasons": list(self.reasons),
+        }
+
+
+def default_policy() -> Policy:
+    return parse_policy(DEFAULT_POLICY_TEXT, "built-in default")
+
+
+def load_policy(path: Path, rules: RuleSet | None = None) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(str(path), exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise PolicyError(str(path), "not UTF-8 text") from None
+    return parse_policy(text, str(path), rules)
+
+
+def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(source, f"invalid TOML: {exc}") from None
+    known = {"name", "fail_at", "required_scanners", "publishers", "severity"}
+    unknown = set(raw) - known
+    if unknown:
+        raise PolicyError(source, f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    try:
+        fail_at = Severity.parse(str(raw.get("fail_at", "high")))
+    except ValueError as exc:
+        raise PolicyError(source, f"fail_at: {exc}") from None
+    required = raw.get("required_scanners", ["provenance"])
+    publishers = raw.get("publishers", {})
+    if not isinstance(required, list) or not all(isinstance(s, str) for s in required):
+        raise PolicyError(source, "required_scanners must be a list of scanner names")
+    if not isinstance(publishers, dict):
+        raise PolicyError(source, "[publishers] must be a table")
+    overrides: dict[str, Severity | None] = {}
+    for rule_id, value in raw.get("severity", {}).items():
+        if rules is not None and RuleId(rule_id) not in rules.rules:
+            raise PolicyError(source, f"[severity] names unknown rule {rule_id}")
+        if str(value).lower() == _IGNORE:
+            overrides[rule_id] = None
+            continue
+        try:
+            overrides[rule_id] = Severity.parse(str(value))
+        except ValueError as exc:
+            raise PolicyError(source, f"[severity] {rule_id}: {exc}") from None
+    return Policy(
+        name=str(raw.get("name", Path(source).stem if source.endswith(".toml") else source)),
+        fail_at=fail_at,
+        required_scanners=tuple(required),
+        trusted_publishers=_names(publishers.get("trusted", []), source),
+        blocked_publishers=_names(publishers.get("blocked", []), source),
+        overrides=overrides,
+        digest="sha256:" + hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _names(value: Any, source: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyError(source, "publisher lists must be lists of organisation names")
+    return frozenset(v.lower() for v in value)
+
+
+def apply_overrides(policy: Policy, findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """Findings with the policy's per-rule severities applied (ignored rules dropped)."""
+    out: list[Finding] = []
+    for f in findings:
+        if f.rule not in policy.overrides:
+            out.append(f)
+            continue
+        severity = policy.overrides[f.rule]
+        if severity is None:
+            continue
+        out.append(Finding(f.rule, severity, f.scanner, f.artifact, f.location, f.message, f.evidence, f.references))
+    return tuple(sorted(out, key=Finding.sort_key))
+
+
+def evaluate(policy: Policy, findings: Sequence[Finding], check_status: Mapping[str, str]) -> Verdict:
+    """Decide pass/fail. `check_status` maps scanner name to ran/skipped/error."""
+    reasons: list[str] = []
+    max_severity = max((f.severity for f in findings), default=None)
+    failing = [f for f in findings if f.severity >= policy.fail_at]
+    if failing:
+        by_rule: dict[str, int] = {}
+        for f in failing:
+            by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+        listed = ", ".join(f"{rule}×{n}" if n > 1 else rule for rule, n in sorted(by_rule.items()))
+        reasons.append(f"{len(failing)} finding(s) at or above {policy.fail_at}: {listed}")
+    for name in policy.required_scanners:
+        status = check_status.get(name)
+        if status != "ran":
+            reasons.append(f"required scanner {name} {'did not run' if status is None else status}")
+    if not reasons:
+        below = f"; highest severity {max_severity}" if max_severity is not None else ""
+        reasons.append(f"no finding at or above {policy.fail_at}{below}")
+        return Verdict("pass", max_severity, policy.label(), tuple(reasons))
+    return Verdict("fail", max_severity, policy.label(), tuple(reasons))

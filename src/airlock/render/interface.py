@@ -1,0 +1,42 @@
+"""The renderer plug-in axis and the output-format choice that maps onto it."""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from typing import assert_never
+
+from airlock.report import Report
+
+
+class Renderer(ABC):
+    @abstractmethod
+    def render(self, report: Report) -> str: ...
+
+
+class OutputFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    SARIF = "sarif"
+    HTML = "html"
+
+    def renderer(self, *, color: bool = False) -> Renderer:
+        match self:
+            case OutputFormat.TABLE:
+                from airlock.render.table import TableRenderer
+
+                return TableRenderer(color=color)
+            case OutputFormat.JSON:
+                from airlock.render.json import JsonRenderer
+
+                return JsonRenderer()
+            case OutputFormat.SARIF:
+                from airlock.render.sarif import SarifRenderer
+
+                return SarifRenderer()
+            case OutputFormat.HTML:
+                from airlock.render.html import HtmlRenderer
+
+                return HtmlRenderer()
+            case _:
+                assert_never(self)

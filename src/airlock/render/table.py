@@ -1,0 +1,71 @@
+"""Terminal renderer: a findings table, the checks that ran, and a one-line summary (rich)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from airlock.findings import Severity
+from airlock.render.interface import Renderer
+from airlock.report import Report
+
+_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+class TableRenderer(Renderer):
+    def __init__(self, *, color: bool = False, width: int = 120) -> None:
+        self.color, self.width = color, width
+
+    def render(self, report: Report) -> str:
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=self.width, force_terminal=self.color, no_color=not self.color,
+                          highlight=False, soft_wrap=False)
+        target = report.target
+        revision = f"@{target.revision}" if target.revision else ""
+        console.print(Text(f"airlock {report.tool_version} (signatures {report.signatures_version})", style="bold"))
+        console.print(f"target   {target.reference} [{target.source}{revision}]")
+        console.print(f"digest   {target.digest}")
+        total = sum(a.size for a in report.artifacts)
+        console.print(f"files    {len(report.artifacts)} ({_size(total)})")
+        if report.findings:
+            table = Table(show_lines=False, expand=False, title=None)
+            table.add_column("severity", no_wrap=True)
+            table.add_column("rule", no_wrap=True)
+            table.add_column("where", overflow="fold", max_width=40)
+            table.add_column("message", overflow="fold")
+            for f in report.findings:
+                table.add_row(Text(str(f.severity), style=_STYLE[f.severity]), f.rule, f.location, f.message)
+            console.print(table)
+        checks = ", ".join(
+            f"{c.scanner} {c.status} {c.seconds:.2f}s" + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
+            for c in report.checks
+        )
+        console.print(f"checks   {checks}")
+        counts = {s: 0 for s in Severity}
+        for f in report.findings:
+            counts[f.severity] += 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
+        verdict = report.verdict
+        style = "bold green" if verdict.passed else "bold red"
+        line = Text(f"{verdict.decision.upper()}", style=style)
+        line.append(f"  {summary}; policy {verdict.policy}: {'; '.join(verdict.reasons)}", style="")
+        console.print(line)
+        return buffer.getvalue()
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

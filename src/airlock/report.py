@@ -1,0 +1,116 @@
+"""The report: the one serialisable record of a scan (`airlock.report/v1`).
+
+Renderers, CI, the admission service and the benchmarks read it. `to_dict` produces exactly the
+schema shipped in `airlock/schema/airlock.report.v1.json`; `from_dict` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from airlock import __version__
+from airlock.errors import ReportError
+from airlock.findings import Finding
+from airlock.policy import Verdict
+from airlock.findings import Severity
+from airlock.scanning import CheckResult, CheckStatus
+
+SCHEMA_ID = "airlock.report/v1"
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the report, as shipped with the package."""
+    text = resources.files("airlock").joinpath("schema/airlock.report.v1.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class Target:
+    reference: str
+    source: str  # "hf" | "local"
+    revision: str | None
+    digest: str
+    extra: Mapping[str, Any] = field(default_factory=dict)  # repo_id, requested_revision, ignored patterns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "source": self.source, "revision": self.revision,
+                "digest": self.digest, **self.extra}
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    path: str
+    size: int
+    sha256: str
+    format: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256, "format": self.format}
+
+
+@dataclass(frozen=True)
+class Report:
+    target: Target
+    artifacts: tuple[ArtifactRecord, ...]
+    checks: tuple[CheckResult, ...]
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+    signatures_version: str
+    tool_version: str = __version__
+    behavior: Mapping[str, Any] | None = None
+    data: Mapping[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_ID,
+            "tool": {"name": "airlock", "version": self.tool_version, "signatures": self.signatures_version},
+            "target": self.target.to_dict(),
+            "artifacts": [a.to_dict() for a in self.artifacts],
+            "checks": [c.to_dict() for c in self.checks],
+            "findings": [f.to_dict() for f in self.findings],
+            "behavior": dict(self.behavior) if self.behavior is not None else None,
+            "data": dict(self.data) if self.data is not None else None,
+            "verdict": self.verdict.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        if data.get("schema") != SCHEMA_ID:
+            raise ReportError(f"not an {SCHEMA_ID} report (schema={data.get('schema')!r})")
+        try:
+            target = dict(data["target"])
+            core = {k: target.pop(k) for k in ("reference", "source", "revision", "digest")}
+            verdict = data["verdict"]
+            max_sev = verdict["max_severity"]
+            return cls(
+                target=Target(**core, extra=target),
+                artifacts=tuple(ArtifactRecord(a["path"], a["size"], a["sha256"], a["format"]) for a in data["artifacts"]),
+                checks=tuple(
+                    CheckResult(c["scanner"], CheckStatus(c["status"]), float(c["seconds"]), c.get("reason"))
+                    for c in data["checks"]
+                ),
+                findings=tuple(Finding.from_dict(f) for f in data["findings"]),
+                verdict=Verdict(
+                    decision=verdict["decision"],
+                    max_severity=None if max_sev == "none" else Severity.parse(max_sev),
+                    policy=verdict["policy"],
+                    reasons=tuple(verdict["reasons"]),
+                ),
+                signatures_version=data["tool"]["signatures"],
+                tool_version=data["tool"]["version"],
+                behavior=data.get("behavior"),
+                data=data.get("data"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportError(f"malformed {SCHEMA_ID} report: {type(exc).__name__}: {exc}") from None

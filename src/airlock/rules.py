@@ -1,0 +1,105 @@
+"""Rules: the versioned rule data in `signatures/`, loaded through importlib.resources.
+
+A rule is data, not code: its id, kebab-case name, owning scanner, default severity, summary and
+references (MITRE ATLAS technique ids, CWE, CVE). Scanners refer to rules by id only.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from airlock.errors import RuleDataError
+from airlock.findings import RuleId, Severity
+
+_ID = re.compile(r"^AIR\d{3}$")
+_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_REFERENCE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|CWE-\d+|CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|OWASP-ML\d{2}|https://\S+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: RuleId
+    name: str
+    scanner: str
+    severity: Severity
+    summary: str
+    description: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    version: str
+    rules: Mapping[RuleId, Rule]
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        try:
+            return self.rules[RuleId(rule_id)]
+        except KeyError:
+            raise RuleDataError(f"rule {rule_id} is not defined in signatures/rules.toml") from None
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(sorted(self.rules.values(), key=lambda r: r.id))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def read_signature_text(name: str) -> str:
+    """Text of one file shipped in `airlock.signatures` (works from a wheel and an editable install)."""
+    return resources.files("airlock.signatures").joinpath(name).read_text(encoding="utf-8")
+
+
+def read_signature_toml(name: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_signature_text(name))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RuleDataError(f"signatures/{name}: {exc}") from exc
+
+
+@functools.cache
+def load_rules() -> RuleSet:
+    """The shipped rule set, validated once per process."""
+    version = read_signature_text("VERSION").strip()
+    raw = read_signature_toml("rules.toml")
+    rules: dict[RuleId, Rule] = {}
+    names: set[str] = set()
+    for rule_id, body in raw.items():
+        rules[RuleId(rule_id)] = _parse_rule(rule_id, body, names)
+    return RuleSet(version=version, rules=rules)
+
+
+def _parse_rule(rule_id: str, body: Mapping[str, Any], seen_names: set[str]) -> Rule:
+    where = f"signatures/rules.toml [{rule_id}]"
+    if not _ID.match(rule_id):
+        raise RuleDataError(f"{where}: id must look like AIR123")
+    missing = {"name", "scanner", "severity", "summary"} - body.keys()
+    if missing:
+        raise RuleDataError(f"{where}: missing {', '.join(sorted(missing))}")
+    name = body["name"]
+    if not _NAME.match(name) or name in seen_names:
+        raise RuleDataError(f"{where}: name {name!r} must be unique kebab-case")
+    seen_names.add(name)
+    try:
+        severity = Severity.parse(body["severity"])
+    except ValueError as exc:
+        raise RuleDataError(f"{where}: {exc}") from None
+    references = tuple(body.get("references", ()))
+    for ref in references:
+        if not _REFERENCE.match(ref):
+            raise RuleDataError(f"{where}: malformed reference {ref!r}")
+    return Rule(
+        id=RuleId(rule_id),
+        name=name,
+        scanner=body["scanner"],
+        severity=severity,
+        summary=body["summary"],
+        description=body.get("description", "").strip(),
+        references=references,
+    )
