@@ -40,6 +40,7 @@ def fetch_hub(
 ) -> Snapshot:
     """Resolve, download (or reuse the cache) and describe a Hub snapshot."""
     assert reference.repo_id is not None
+    _quiet_client_logs()
     endpoint = (endpoint or config.hf_endpoint()).rstrip("/")
     token = token if token is not None else config.hf_token()
     offline = config.hf_offline() if offline is None else offline
@@ -47,7 +48,7 @@ def fetch_hub(
     with _translated(reference, endpoint, cache):
         if offline:
             folder = _download(reference, reference.revision, include, exclude, cache, endpoint, token, progress, True)
-            files = _walk(folder, include=(), ignores=DEFAULT_IGNORES)
+            files = _walk(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
             meta = hub_cache_metadata(folder, files)
             sha = folder.name
             hub = meta or HubMetadata(reference.repo_id, endpoint, reference.revision, sha, {}, from_cache_only=True)
@@ -55,7 +56,8 @@ def fetch_hub(
         else:
             hub = _metadata(reference, endpoint, token)
             folder = _download(reference, hub.sha, include, exclude, cache, endpoint, token, progress, False)
-            files = _walk(folder, include=(), ignores=DEFAULT_IGNORES)
+            _record_ref(cache, reference, hub.sha)
+            files = _walk(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
     if not files:
         raise DownloadFailed(reference.repo_id, "no files matched (check --include/--exclude)")
     return Snapshot(
@@ -67,6 +69,36 @@ def fetch_hub(
         hub=hub,
         ignored=tuple(exclude),
     )
+
+
+def _record_ref(cache: Path, reference: Reference, sha: str) -> None:
+    """Remember which commit a branch or tag named, as the client does, so offline mode can find it.
+
+    airlock downloads by sha (the branch cannot move mid-scan), which the client does not record.
+    """
+    if reference.pinned:
+        return
+    assert reference.repo_id is not None
+    org, name = reference.repo_id.split("/", 1)
+    ref = cache / f"models--{org}--{name}" / "refs" / (reference.revision or "main")
+    try:
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        ref.write_text(sha)
+    except OSError:
+        pass  # only a convenience for later offline runs
+
+
+def _quiet_client_logs() -> None:
+    """The client logs each retry as a warning; airlock reports the outcome in one line instead.
+
+    Set after importing the client: its import configures its own logger level.
+    """
+    import logging
+
+    import huggingface_hub  # noqa: F401  (configures the "huggingface_hub" logger)
+
+    if not logging.getLogger("airlock").isEnabledFor(logging.DEBUG):
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
 def _metadata(reference: Reference, endpoint: str, token: str | None) -> HubMetadata:
@@ -213,8 +245,8 @@ def _translate(exc: Exception, reference: Reference, endpoint: str, cache: Path)
         if status in (401, 403):
             return AccessDenied(repo, f"HTTP {status}: private or gated; set HF_TOKEN")
         return DownloadFailed(repo, f"HTTP {status} from {endpoint}")
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return DownloadFailed(repo, f"disk full while writing to {cache}")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return DownloadFailed(repo, f"no space left while writing to {cache} ({exc.strerror})")
     name = type(exc).__name__
     if name in {"ConnectError", "ConnectTimeout", "ProxyError"}:
         return SourceUnreachable(endpoint, _first_line(exc))
