@@ -235,11 +235,12 @@ def _translate(exc: Exception, reference: Reference, endpoint: str, cache: Path)
         return AccessDenied(repo, "the repository is disabled on the Hub")
     if isinstance(exc, hf.RepositoryNotFoundError):
         return RepoNotFound(repo, endpoint)
-    if isinstance(exc, hf.OfflineModeIsEnabled) or isinstance(exc, hf.LocalEntryNotFoundError):
-        if reference.revision is None and isinstance(exc, hf.LocalEntryNotFoundError) and exc.__cause__ is not None:
-            return _translate(exc.__cause__, reference, endpoint, cache) if isinstance(exc.__cause__, Exception) else DownloadFailed(repo, str(exc))
-        return DownloadFailed(repo, f"not in the local cache {cache} and offline mode is on (HF_HUB_OFFLINE)"
-                              if config.hf_offline() else _first_line(exc))
+    if isinstance(exc, (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError)):
+        if config.hf_offline():
+            return DownloadFailed(repo, f"not in the local cache {cache} and offline mode is on (HF_HUB_OFFLINE)")
+        if isinstance(exc.__cause__, Exception):  # the client wraps the network error it fell back from
+            return _translate(exc.__cause__, reference, endpoint, cache)
+        return DownloadFailed(repo, _first_line(exc))
     if isinstance(exc, hf.HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
         if status in (401, 403):
