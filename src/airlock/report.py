@@ -14,9 +14,8 @@ from typing import Any
 
 from airlock import __version__
 from airlock.errors import ReportError
-from airlock.findings import Finding
+from airlock.findings import Finding, Severity
 from airlock.policy import Verdict
-from airlock.findings import Severity
 from airlock.scanning import CheckResult, CheckStatus
 
 SCHEMA_ID = "airlock.report/v1"
@@ -86,6 +85,8 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        if not isinstance(data, Mapping):
+            raise ReportError(f"not an {SCHEMA_ID} report (a {type(data).__name__}, not a JSON object)")
         if data.get("schema") != SCHEMA_ID:
             raise ReportError(f"not an {SCHEMA_ID} report (schema={data.get('schema')!r})")
         try:
@@ -93,6 +94,8 @@ class Report:
             core = {k: target.pop(k) for k in ("reference", "source", "revision", "digest")}
             verdict = data["verdict"]
             max_sev = verdict["max_severity"]
+            if verdict["decision"] not in ("pass", "fail"):
+                raise ValueError(f"verdict.decision must be pass or fail, not {verdict['decision']!r}")
             return cls(
                 target=Target(**core, extra=target),
                 artifacts=tuple(ArtifactRecord(a["path"], a["size"], a["sha256"], a["format"]) for a in data["artifacts"]),
@@ -112,5 +115,5 @@ class Report:
                 behavior=data.get("behavior"),
                 data=data.get("data"),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReportError(f"malformed {SCHEMA_ID} report: {type(exc).__name__}: {exc}") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from airlock.findings import Finding, Severity
 from airlock.render.interface import Renderer
@@ -18,6 +19,7 @@ from airlock.rules import RuleSet, load_rules
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/model-airlock/model-airlock"
+MAX_RESULTS = 25_000  # GitHub code scanning rejects a run with more results than this
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
           Severity.LOW: "note", Severity.INFO: "note"}
@@ -34,7 +36,10 @@ class SarifRenderer(Renderer):
 
     def document(self, report: Report) -> dict[str, Any]:
         rules = self.rules or load_rules()
-        used = sorted({f.rule for f in report.findings})
+        kept = tuple(report.findings)
+        if len(kept) > MAX_RESULTS:  # keep the most severe
+            kept = tuple(sorted(kept, key=Finding.sort_key)[:MAX_RESULTS])
+        used = sorted({f.rule for f in kept})
         index = {rule_id: i for i, rule_id in enumerate(used)}
         fallback_uri = _model_uri(report)
         run: dict[str, Any] = {
@@ -50,12 +55,12 @@ class SarifRenderer(Renderer):
             },
             "automationDetails": {"id": f"airlock/{report.target.reference}/"},
             "artifacts": [
-                {"location": {"uri": a.path, "uriBaseId": "MODELROOT"}, "length": a.size,
+                {"location": {"uri": _uri(a.path), "uriBaseId": "MODELROOT"}, "length": a.size,
                  "hashes": {"sha-256": a.sha256}, "properties": {"format": a.format}}
                 for a in report.artifacts
             ],
-            "results": [_result(f, index[f.rule], fallback_uri) for f in report.findings],
-            "invocations": [_invocation(report)],
+            "results": [_result(f, index[f.rule], fallback_uri) for f in kept],
+            "invocations": [_invocation(report, omitted=len(report.findings) - len(kept))],
             "properties": {
                 "target": report.target.to_dict(),
                 "verdict": report.verdict.to_dict(),
@@ -85,7 +90,7 @@ def _rule(rules: RuleSet, rule_id: str) -> dict[str, Any]:
 
 
 def _result(finding: Finding, rule_index: int, fallback_uri: str) -> dict[str, Any]:
-    uri = finding.artifact or fallback_uri
+    uri = _uri(finding.artifact) if finding.artifact else fallback_uri
     fingerprint = hashlib.sha256(
         "\0".join((finding.rule, finding.artifact or "", finding.location, finding.message)).encode()
     ).hexdigest()
@@ -111,7 +116,7 @@ def _result(finding: Finding, rule_index: int, fallback_uri: str) -> dict[str, A
     }
 
 
-def _invocation(report: Report) -> dict[str, Any]:
+def _invocation(report: Report, omitted: int) -> dict[str, Any]:
     notes = [
         {
             "level": "error" if str(c.status) == "error" else "note",
@@ -121,6 +126,12 @@ def _invocation(report: Report) -> dict[str, Any]:
         for c in report.checks
         if str(c.status) != "ran"
     ]
+    if omitted:
+        notes.append({
+            "level": "warning",
+            "message": {"text": f"{omitted} least severe finding(s) left out: a run holds at most "
+                                f"{MAX_RESULTS} results; the JSON report has them all"},
+        })
     return {
         "executionSuccessful": all(str(c.status) != "error" for c in report.checks),
         "toolExecutionNotifications": notes,
@@ -129,7 +140,16 @@ def _invocation(report: Report) -> dict[str, Any]:
 
 def _model_uri(report: Report) -> str:
     """Where findings about the whole model point: the first artifact (a real file of the model)."""
-    return report.artifacts[0].path if report.artifacts else "."
+    return _uri(report.artifacts[0].path) if report.artifacts else "."
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference for an artifact path: spaces, '#', '%', '?' and ':' percent-encoded.
+
+    Unencoded, "v1 final.bin" is no URI at all, "a#b.bin" loses everything after '#', and "c:x.bin" reads
+    as a URI with scheme "c".
+    """
+    return quote(path, safe="/")
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 
 from rich.console import Console
 from rich.table import Table
@@ -27,13 +28,16 @@ class TableRenderer(Renderer):
 
     def render(self, report: Report) -> str:
         buffer = io.StringIO()
+        # Everything printed comes from the scanned model (file names, pickle globals, Hub metadata): never
+        # let rich read it as markup ("[/bold]" would raise, "[local]" would vanish) or as emoji codes.
         console = Console(file=buffer, width=self.width, force_terminal=self.color, no_color=not self.color,
-                          highlight=False, soft_wrap=False)
+                          highlight=False, soft_wrap=False, markup=False, emoji=False)
         target = report.target
         revision = f"@{target.revision}" if target.revision else ""
-        console.print(Text(f"airlock {report.tool_version} (signatures {report.signatures_version})", style="bold"))
-        console.print(f"target   {target.reference} [{target.source}{revision}]")
-        console.print(f"digest   {target.digest}")
+        header = f"airlock {report.tool_version} (signatures {report.signatures_version})"
+        console.print(Text(_printable(header), style="bold"))
+        console.print(_printable(f"target   {target.reference} [{target.source}{revision}]"))
+        console.print(_printable(f"digest   {target.digest}"))
         total = sum(a.size for a in report.artifacts)
         console.print(f"files    {len(report.artifacts)} ({_size(total)})")
         if report.findings:
@@ -43,13 +47,14 @@ class TableRenderer(Renderer):
             table.add_column("where", overflow="fold", max_width=40)
             table.add_column("message", overflow="fold")
             for f in report.findings:
-                table.add_row(Text(str(f.severity), style=_STYLE[f.severity]), f.rule, f.location, f.message)
+                table.add_row(Text(str(f.severity), style=_STYLE[f.severity]), _printable(f.rule),
+                              _printable(f.location), _printable(f.message))
             console.print(table)
         checks = ", ".join(
             f"{c.scanner} {c.status} {c.seconds:.2f}s" + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
             for c in report.checks
         )
-        console.print(f"checks   {checks}")
+        console.print(_printable(f"checks   {checks}"))
         counts = {s: 0 for s in Severity}
         for f in report.findings:
             counts[f.severity] += 1
@@ -57,9 +62,21 @@ class TableRenderer(Renderer):
         verdict = report.verdict
         style = "bold green" if verdict.passed else "bold red"
         line = Text(f"{verdict.decision.upper()}", style=style)
-        line.append(f"  {summary}; policy {verdict.policy}: {'; '.join(verdict.reasons)}", style="")
+        reasons = "; ".join(verdict.reasons)
+        line.append(_printable(f"  {summary}; policy {verdict.policy}: {reasons}"), style="")
         console.print(line)
         return buffer.getvalue()
+
+
+def _printable(text: str) -> str:
+    """`text` with control and format characters (ESC, BEL, bidi overrides…) shown as escapes.
+
+    Names taken from a hostile file must not be able to drive the terminal.
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch
+        for ch in text
+    )
 
 
 def _size(n: int) -> str:

@@ -1,0 +1,109 @@
+"""Terminal renderer: every finding readable in full, a clear verdict line, no escapes unless asked for."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from airlock.findings import Severity
+from airlock.render.interface import OutputFormat
+from airlock.render.table import TableRenderer
+from airlock.report import Report, Target
+from tests.unit.render.samples import HOSTILE, failing_report, finding, hostile_report, passing_report, report
+
+ESC = "\x1b"
+
+
+def message_column(text: str) -> list[str]:
+    """The message cells of the findings table, each folded row joined back into one string."""
+    cells: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("│"):
+            continue
+        columns = line.split("│")
+        severity, message = columns[1].strip(), columns[-2].strip()
+        if severity:
+            cells.append(message)
+        else:
+            cells[-1] += " " + message
+    return cells
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def summary(report_: Report) -> str:
+    counts = [f"{sum(f.severity is s for f in report_.findings)} {s}" for s in sorted(Severity, reverse=True)]
+    return ", ".join(c for c in counts if not c.startswith("0 "))
+
+
+def test_every_finding_shows_its_rule_and_message() -> None:
+    report_ = failing_report()
+    text = TableRenderer().render(report_)
+    for f in report_.findings:
+        assert f.rule in text
+    assert [squeeze(m) for m in message_column(text)] == [squeeze(f.message) for f in report_.findings]
+
+
+def test_failing_verdict_line() -> None:
+    report_ = failing_report()
+    last = TableRenderer().render(report_).splitlines()[-1]
+    assert last.startswith("FAIL ")
+    assert summary(report_) == "1 critical, 2 medium, 1 low, 1 info"
+    assert summary(report_) in last
+    assert report_.verdict.policy in last and report_.verdict.reasons[0] in last
+
+
+def test_passing_verdict_line() -> None:
+    report_ = passing_report()
+    last = TableRenderer().render(report_).splitlines()[-1]
+    assert last.startswith("PASS ") and "1 info" in last
+
+
+def test_no_findings_says_so() -> None:
+    text = TableRenderer().render(report())
+    assert "┃ rule" not in text
+    assert text.splitlines()[-1].startswith("PASS  no findings")
+
+
+def test_checks_that_did_not_run_show_why() -> None:
+    text = TableRenderer().render(failing_report())
+    checks = squeeze(text[text.index("\nchecks "):].rsplit("\n", 2)[0])  # the checks line may wrap
+    assert squeeze("pickle_opcodes error 0.03s (zip directory unreadable: truncated)") in checks
+    assert squeeze("trigger_reversal skipped 0.00s (torch not installed)") in checks
+
+
+def test_no_ansi_escapes_without_color() -> None:
+    assert ESC not in TableRenderer(color=False).render(failing_report())
+    assert ESC not in OutputFormat("table").renderer().render(failing_report())
+    assert ESC + "[" in TableRenderer(color=True).render(failing_report())
+
+
+def test_long_messages_and_locations_are_folded_not_truncated() -> None:
+    long_token = "x" * 150
+    message = "imports " + " ".join(f"module{i}.attribute{i}" for i in range(40)) + " " + long_token
+    location = "pytorch_model.bin:" + "deeply/nested/" * 12 + "data.pkl@opcode:123456"
+    long_finding = finding("AIR202", "pytorch_model.bin", location, message)
+    text = TableRenderer(width=100).render(report((long_finding,)))
+    assert "…" not in text
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert [squeeze(m) for m in message_column(text)] == [squeeze(message)]
+    assert squeeze(location) in squeeze("".join(line.split("│")[3] for line in text.splitlines()
+                                                if line.startswith("│")))
+
+
+def test_report_text_is_never_read_as_markup() -> None:
+    report_ = hostile_report()
+    text = TableRenderer().render(report_)  # "[/bold]" in a message used to raise MarkupError
+    assert squeeze(HOSTILE) in squeeze("".join(message_column(text)))
+    assert "[hf@" in text  # the source tag after the reference used to vanish as an unknown style
+    local = replace(report_, target=Target("./models/tiny", "local", None, report_.target.digest))
+    assert "target   ./models/tiny [local]" in TableRenderer().render(local)
+
+
+def test_control_characters_from_the_model_are_shown_escaped() -> None:
+    message = "imports os.system\x1b]0;owned\x07\x1b[2J with \u202egnp.exe"
+    hostile = finding("AIR201", "a.bin", "a.bin\x1b[31m@opcode:1", message)
+    text = TableRenderer(color=False).render(report((hostile,)))
+    assert ESC not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b]0;owned\\x07\\x1b[2J" in text and "\\u202e" in text
