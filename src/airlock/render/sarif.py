@@ -49,11 +49,12 @@ class SarifRenderer(Renderer):
                     "version": report.tool_version,
                     "semanticVersion": report.tool_version,
                     "informationUri": INFORMATION_URI,
-                    "rules": [_rule(rules, rule_id) for rule_id in used],
+                    "rules": [_rule(rules, rule_id, kept) for rule_id in used],
                     "properties": {"signatures": report.signatures_version},
                 }
             },
             "automationDetails": {"id": f"airlock/{report.target.reference}/"},
+            "originalUriBaseIds": {"MODELROOT": {"description": {"text": "the root of the scanned model snapshot"}}},
             "artifacts": [
                 {"location": {"uri": _uri(a.path), "uriBaseId": "MODELROOT"}, "length": a.size,
                  "hashes": {"sha-256": a.sha256}, "properties": {"format": a.format}}
@@ -69,7 +70,17 @@ class SarifRenderer(Renderer):
         return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def _rule(rules: RuleSet, rule_id: str) -> dict[str, Any]:
+def _rule(rules: RuleSet, rule_id: str, findings: tuple[Finding, ...]) -> dict[str, Any]:
+    if rule_id not in rules.rules:  # a report written with other signatures: describe it from its findings
+        sample = next(f for f in findings if f.rule == rule_id)
+        return {
+            "id": rule_id,
+            "shortDescription": {"text": sample.message},
+            "help": {"text": f"{rule_id} is not in signatures {rules.version}; see the report's evidence"},
+            "defaultConfiguration": {"level": _LEVEL[sample.severity]},
+            "properties": {"tags": ["security", "ml-supply-chain", *sample.references],
+                           "security-severity": _SECURITY_SEVERITY[sample.severity]},
+        }
     rule = rules[rule_id]
     help_text = rule.description or rule.summary
     tags = ["security", "ml-supply-chain", *rule.references]

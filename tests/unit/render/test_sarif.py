@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from jsonschema.protocols import Validator
 
-from airlock.findings import Severity
+from airlock.findings import Finding, RuleId, Severity
 from airlock.render.interface import OutputFormat
 from airlock.render.sarif import MAX_RESULTS, SarifRenderer
 from airlock.report import Report
@@ -203,3 +203,14 @@ def test_a_run_holds_at_most_25000_results_keeping_the_most_severe() -> None:
     notes = run["invocations"][0]["toolExecutionNotifications"]
     omitted = [n for n in notes if "left out" in n["message"]["text"]]
     assert len(omitted) == 1 and omitted[0]["message"]["text"].startswith("1 ")
+
+
+def test_a_rule_from_other_signatures_still_renders_valid_sarif(validator: Validator) -> None:
+    """A report written by another airlock release may name a rule this release does not know."""
+    foreign = Finding(RuleId("AIR777"), Severity.HIGH, "future_scanner", "model.bin", "model.bin@opcode:3",
+                      "something newer found this", {}, ("AML.T0010",))
+    document = sarif(report((foreign,)))
+    validator.validate(document)
+    (result, rule) = next(results_with_rules(document))
+    assert rule["id"] == result["ruleId"] == "AIR777"
+    assert document["runs"][0]["originalUriBaseIds"]["MODELROOT"]["description"]["text"]
