@@ -42,7 +42,7 @@ class RuleSet:
         try:
             return self.rules[RuleId(rule_id)]
         except KeyError:
-            raise RuleDataError(f"rule {rule_id} is not defined in signatures/rules.toml") from None
+            raise RuleDataError(f"rule {rule_id} is not defined in signatures/rules/") from None
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(sorted(self.rules.values(), key=lambda r: r.id))
@@ -63,20 +63,34 @@ def read_signature_toml(name: str) -> dict[str, Any]:
         raise RuleDataError(f"signatures/{name}: {exc}") from exc
 
 
+RULES_FOLDER = "rules"  # one TOML file per check family: signatures/rules/<family>.toml
+
+
+def rule_files() -> list[str]:
+    """Names of the rule files shipped in signatures/rules/, sorted."""
+    folder = resources.files("airlock.signatures").joinpath(RULES_FOLDER)
+    return sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
 @functools.cache
 def load_rules() -> RuleSet:
-    """The shipped rule set, validated once per process."""
+    """The shipped rule set (every file in signatures/rules/), validated once per process."""
     version = read_signature_text("VERSION").strip()
-    raw = read_signature_toml("rules.toml")
     rules: dict[RuleId, Rule] = {}
     names: set[str] = set()
-    for rule_id, body in raw.items():
-        rules[RuleId(rule_id)] = _parse_rule(rule_id, body, names)
+    for name in rule_files():
+        where = f"{RULES_FOLDER}/{name}"
+        for rule_id, body in read_signature_toml(where).items():
+            if RuleId(rule_id) in rules:
+                raise RuleDataError(f"signatures/{where}: {rule_id} is defined twice")
+            rules[RuleId(rule_id)] = _parse_rule(rule_id, body, names, where)
+    if not rules:
+        raise RuleDataError("signatures/rules/ holds no rules (a broken install?)")
     return RuleSet(version=version, rules=rules)
 
 
-def _parse_rule(rule_id: str, body: Mapping[str, Any], seen_names: set[str]) -> Rule:
-    where = f"signatures/rules.toml [{rule_id}]"
+def _parse_rule(rule_id: str, body: Mapping[str, Any], seen_names: set[str], source: str = "rules") -> Rule:
+    where = f"signatures/{source} [{rule_id}]"
     if not _ID.match(rule_id):
         raise RuleDataError(f"{where}: id must look like AIR123")
     missing = {"name", "scanner", "severity", "summary"} - body.keys()

@@ -31,7 +31,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_the_plugins_and_the_rule_data(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("airlock/scanners/__init__.py", "airlock/scanners/pickle_opcodes.py", "airlock/scanners/provenance.py",
-                     "airlock/signatures/VERSION", "airlock/signatures/rules.toml", "airlock/signatures/publishers.toml",
+                     "airlock/signatures/VERSION", "airlock/signatures/rules/pickle.toml", "airlock/signatures/publishers.toml",
                      "airlock/signatures/pickle-globals.toml", "airlock/schema/airlock.report.v1.json", "airlock/py.typed"):
         assert expected in names, expected
     assert not any(n.startswith(("fixtures/", "tests/")) for n in names)

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from airlock.errors import RuleDataError
-from airlock.rules import _parse_rule, load_rules, read_signature_text
+from airlock.rules import _parse_rule, load_rules, read_signature_text, rule_files
 
 
 def test_rules_load_and_have_a_version() -> None:
@@ -23,9 +23,14 @@ def test_every_rule_has_atlas_or_cwe_references() -> None:
         assert rule.summary and not rule.summary.endswith(".")
 
 
-def test_ids_and_names_are_unique() -> None:
-    raw = tomllib.loads(read_signature_text("rules.toml"))
-    names = [body["name"] for body in raw.values()]
+def test_ids_and_names_are_unique_across_files() -> None:
+    ids: list[str] = []
+    names: list[str] = []
+    for name in rule_files():
+        raw = tomllib.loads(read_signature_text(f"rules/{name}"))
+        ids += list(raw)
+        names += [body["name"] for body in raw.values()]
+    assert len(ids) == len(set(ids))
     assert len(names) == len(set(names))
 
 

@@ -1,6 +1,6 @@
 """Sample `Report` objects for the renderer tests, built directly (no scan) from real rule data.
 
-Findings take their severity, scanner and references from `signatures/rules.toml`, as
+Findings take their severity, scanner and references from `signatures/rules/`, as
 `ScanContext.finding` does, and verdicts come from the real policy, so the samples stay honest when
 the rule data changes.
 """
