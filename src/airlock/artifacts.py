@@ -8,6 +8,7 @@ nothing re-hashes. Files are hashed on a small thread pool: hashlib releases the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 from airlock.errors import ArtifactError
 from airlock.formats import HEAD_BYTES, TAIL_BYTES, Format, detect
 
-CHUNK = 1 << 20
+CHUNK = 1 << 20  # at least TAIL_BYTES: the last two chunks always hold the tail
 GIT_SHA1_MAX = 16 << 20  # files the Hub may store outside LFS are small; hash those with git's sha1 too
 ProgressCallback = Callable[[int], None]
 
@@ -51,7 +52,7 @@ def read_artifact(relpath: str, location: Path, progress: ProgressCallback | Non
             total = 0
             while True:
                 view = memoryview(buffers[current])
-                n = fh.readinto(view)
+                n = _fill(fh, view)
                 if not n:
                     break
                 chunk = view[:n]
@@ -87,6 +88,18 @@ def read_artifact(relpath: str, location: Path, progress: ProgressCallback | Non
         location=location,
         git_sha1=git.hexdigest() if git is not None else None,
     )
+
+
+def _fill(fh: io.RawIOBase, view: memoryview) -> int:
+    """Read until `view` is full or the file ends. One read may return less than asked (FUSE and
+    network file systems do), and the tail is only complete if every chunk but the last is full."""
+    filled = 0
+    while filled < len(view):
+        n = fh.readinto(view[filled:])
+        if not n:
+            break
+        filled += n
+    return filled
 
 
 def collect(

@@ -7,9 +7,14 @@ file) plus, for a zip whose central directory is larger than the tail, one bound
 from __future__ import annotations
 
 import ast
+import codecs
 import enum
+import io
 import json
+import pickletools
+import re
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -120,9 +125,20 @@ def _by_magic(head: bytes, size: int) -> Format | None:
         return Format.TAR
     if _looks_like_safetensors(head, size):
         return Format.SAFETENSORS
-    if head.startswith(b"ZF") or (len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA)):
-        return Format.ZLIB
+    if _looks_like_zlib(head) or (head.startswith(b"ZF0x") and _looks_like_zlib(head[21:])):
+        return Format.ZLIB  # "ZF" + a 19-character hex length: joblib's pre-0.10 compressed files
     return None
+
+
+def _looks_like_zlib(head: bytes) -> bool:
+    """A zlib header (deflate, 32 KiB window, no preset dictionary) whose stream inflates without error."""
+    if len(head) < 2 or head[0] != 0x78 or head[1] not in (0x01, 0x5E, 0x9C, 0xDA):
+        return False  # "x^" alone is also how "x^2 + y^2" starts: the inflate below tells them apart
+    try:
+        zlib.decompressobj().decompress(head, 1 << 16)
+    except zlib.error:
+        return False
+    return True
 
 
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
@@ -144,14 +160,12 @@ def zip_directory(tail: bytes, size: int, read: Reader | None = None) -> ZipDire
         at = tail.rfind(_EOCD, 0, at)
     if at < 0:
         return None
-    (_, _, _, entries_here, entries, cd_size, cd_offset, comment_len) = struct.unpack(
-        "<4sHHHHIIH", tail[at : at + 22]
-    )
+    (_, _, _, _, entries, cd_size, cd_offset, _) = struct.unpack("<4sHHHHIIH", tail[at : at + 22])
     eocd_abs = size - len(tail) + at
-    if entries == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
-        found = _zip64_directory(tail, at, size, read)
-        if found is None:
-            return None
+    # Like Python's zipfile, use a zip64 end record whenever its locator is there, whatever the
+    # 32-bit fields say: torch.save always writes one, so the directory ends 76 bytes before the EOCD.
+    found = _zip64_directory(tail, at, size, read)
+    if found is not None:
         entries, cd_size, cd_offset, eocd_abs = found
     if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
         return None
@@ -190,7 +204,7 @@ def _zip64_directory(tail: bytes, eocd_at: int, size: int, read: Reader | None) 
         rec_abs = tail_start + rec_at
     if len(record) < 56 or record[:4] != b"PK\x06\x06":
         return None
-    (_, _, _, _, _, _, entries, cd_size, cd_offset) = struct.unpack("<4sQHHIIQQQ", record[:56])
+    (_, _, _, _, _, _, _, entries, cd_size, cd_offset) = struct.unpack("<4sQHHIIQQQQ", record[:56])
     return entries, cd_size, cd_offset, rec_abs
 
 
@@ -209,7 +223,6 @@ def _central_names(blob: bytes, entries: int) -> list[str] | None:
 
 def _zip_kind(names: tuple[str, ...]) -> Format:
     base = {n.rsplit("/", 1)[-1] for n in names}
-    tops = {n.split("/", 1)[0] for n in names if "/" in n}
     if "data.pkl" in base:
         if "constants.pkl" in base or any("/code/" in f"/{n}" for n in names):
             return Format.TORCHSCRIPT
@@ -220,11 +233,20 @@ def _zip_kind(names: tuple[str, ...]) -> Format:
         return Format.KERAS_ZIP
     if names and all(n.endswith(".npy") for n in names if not n.endswith("/")):
         return Format.NUMPY_NPZ
-    del tops
     return Format.ZIP
 
 
-_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94")
+# First bytes of a header-less pickle (protocols 0 and 1), plus PROTO (0x80) for "\x80\x00"/"\x80\x01".
+_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94\x80")
+_PICKLE_OP_BUDGET = 4096  # this many clean opcodes in a row is a pickle, whatever comes after
+# Opcodes that build containers, import, call or memoize: what a pickler writes and prose does not.
+_PICKLE_EVIDENCE = frozenset(
+    {
+        "GLOBAL", "STACK_GLOBAL", "REDUCE", "BUILD", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "SETITEM",
+        "SETITEMS", "APPEND", "APPENDS", "TUPLE", "DICT", "LIST", "EMPTY_DICT", "EMPTY_LIST", "PUT",
+        "BINPUT", "LONG_BINPUT", "MEMOIZE",
+    }
+)  # fmt: skip
 
 
 def _looks_like_pickle(head: bytes, size: int) -> bool:
@@ -232,28 +254,30 @@ def _looks_like_pickle(head: bytes, size: int) -> bool:
         return True
     if not head or head[0] not in _PICKLE_OPENERS:
         return False
-    return _parses_as_protocol_0(head, complete=size <= len(head))
+    return _parses_as_pickle(head, complete=size <= len(head))
 
 
-def _parses_as_protocol_0(head: bytes, *, complete: bool) -> bool:
-    """Protocol 0/1 pickles have no header: accept if the opcodes parse (to STOP, or at length)."""
-    import io
-    import pickletools
+def _parses_as_pickle(head: bytes, *, complete: bool) -> bool:
+    """Header-less pickles: accept if the opcodes parse to STOP (what `pickle.load` needs), or, for a
+    file longer than the head, if they parse cleanly until the head cuts the last argument off.
 
+    Text that merely starts with opcode letters ("Very good", "cos") fails at an unknown opcode
+    before the end, or never reaches STOP.
+    """
+    stream = io.BytesIO(head)
     ops = 0
-    meaningful = False
+    evidence = False
     try:
-        for opcode, _, _ in pickletools.genops(io.BytesIO(head)):
+        for opcode, _, _ in pickletools.genops(stream):
             ops += 1
-            if opcode.name in {"GLOBAL", "REDUCE", "BUILD", "INST", "OBJ", "SETITEMS", "APPENDS", "TUPLE", "DICT", "LIST"}:
-                meaningful = True
+            evidence = evidence or opcode.name in _PICKLE_EVIDENCE
             if opcode.name == "STOP":
-                return meaningful or ops > 1
-            if ops >= 64:
-                return meaningful
-    except Exception:  # pickletools raises assorted errors on non-pickle text; that is the answer
-        return False
-    return not complete and meaningful
+                return ops > 1
+            if ops >= _PICKLE_OP_BUDGET:
+                return evidence
+    except Exception:  # noqa: BLE001  pickletools raises assorted errors; where it stopped is the answer
+        return not complete and evidence and stream.tell() >= len(head)
+    return False
 
 
 def _pickle_kind(head: bytes) -> Format:
@@ -319,10 +343,20 @@ def _protobuf_kind(head: bytes) -> Format | None:
         payload = fields[1][2]
         if payload[:1] == b"\x0a" and (b"tensorflow" in head or b"serve" in head or b"Placeholder" in head):
             return Format.TF_SAVEDMODEL
-    onnx_fields = {1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25}
-    if 1 <= first <= 20 and numbers <= onnx_fields and (7 in numbers or 8 in numbers or 2 in numbers):
+    onnx_fields = {1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26}
+    # producer_name, producer_version and domain are short printable strings, never messages
+    strings = all(isinstance(v, bytes) and _printable(v) for f, _, v in fields if f in (2, 3, 4))
+    if 1 <= first <= 20 and numbers <= onnx_fields and numbers & {2, 7, 8} and strings:
         return Format.ONNX
     return None
+
+
+def _printable(raw: bytes) -> bool:
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(raw)  # a character cut at 64 bytes is fine
+    except UnicodeDecodeError:
+        return False
+    return text.isprintable()
 
 
 def _text_kind(head: bytes, size: int) -> Format:
@@ -336,14 +370,8 @@ def _text_kind(head: bytes, size: int) -> Format:
         else:
             return Format.UNKNOWN
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped[:1] in ("{", "["):
-        if size > len(head):
-            return Format.JSON
-        try:
-            json.loads(stripped)
-            return Format.JSON
-        except ValueError:
-            pass
+    if stripped[:1] in ("{", "[") and _is_json(stripped, complete=size <= len(head)):
+        return Format.JSON
     if size <= MAX_SOURCE_SNIFF and size <= len(head) and _is_python(text):
         return Format.PYTHON
     if size > len(head) and _python_prefix(text):
@@ -351,15 +379,38 @@ def _text_kind(head: bytes, size: int) -> Format:
     return Format.TEXT
 
 
+def _is_json(text: str, *, complete: bool) -> bool:
+    """The whole document parses; or, for the head of a longer file, it parses up to where it was cut."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        if complete:
+            return False
+        # cut inside a string, or inside a token or between tokens at the very end: a JSON prefix.
+        # A vocab.txt that opens with "[PAD]" fails at its second character instead.
+        return exc.msg.startswith("Unterminated string") or exc.pos >= len(text) - 8
+    except RecursionError:  # nesting deeper than the json module can follow: no loader reads it either
+        return False
+    return True
+
+
 def _is_python(text: str) -> bool:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return any(isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)) for node in tree.body)
+    definitions = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return any(isinstance(node, definitions) for node in tree.body)
+
+
+_TOP_LEVEL_STATEMENT = re.compile(r"^(?:def |async def |class |@|import |from )", re.MULTILINE)
+_PREFIX_CUTS = 4
 
 
 def _python_prefix(text: str) -> bool:
-    """A large file: its head must parse as Python up to the last complete top-level line."""
-    cut = text.rfind("\n\n")
-    return cut > 0 and _is_python(text[:cut])
+    """A large file: its head must parse as Python up to the start of one of its last top-level statements.
+
+    Several cuts are tried because one may fall inside a docstring or a bracketed expression.
+    """
+    starts = [m.start() for m in _TOP_LEVEL_STATEMENT.finditer(text) if m.start() > 0]
+    return any(_is_python(text[:cut]) for cut in reversed(starts[-_PREFIX_CUTS:]))
