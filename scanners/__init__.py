@@ -7,8 +7,14 @@ from airlock.scanning import Scanner
 
 from .pickle_opcodes import PickleOpcodes
 from .provenance import Provenance
+from .second_opinion import ModelscanSecondOpinion
 
-REGISTRY: tuple[type[Scanner], ...] = (Provenance, PickleOpcodes)
+# One class per line, in report order.
+REGISTRY: tuple[type[Scanner], ...] = (
+    Provenance,
+    PickleOpcodes,
+    ModelscanSecondOpinion,
+)
 
 
 def by_name(name: str) -> type[Scanner]:

@@ -33,10 +33,13 @@ def test_malicious_pickle_fails_with_the_exact_rule_and_offset(cli, generated, r
     assert result.code == 1
     report = result.json()
     assert_valid_report(report, report_schema)
-    critical = [(f["rule"], f["location"]) for f in report["findings"] if f["severity"] == "critical"]
-    assert critical == [("AIR201", "model.pkl@opcode:2")]
+    critical = sorted((f["rule"], f["location"]) for f in report["findings"] if f["severity"] == "critical")
+    # airlock's own analysis, and modelscan's second opinion on the same bytes
+    assert critical == [("AIR201", "model.pkl@opcode:2"), ("AIR971", "model.pkl#posix.system")]
     assert report["verdict"]["decision"] == "fail"
     assert "AIR201" in report["verdict"]["reasons"][0]
+    modelscan = next(c for c in report["checks"] if c["scanner"] == "modelscan")
+    assert modelscan["status"] == "ran" and modelscan["seconds"] > 0
 
 
 def test_table_goes_to_stdout_and_nothing_else(cli, generated) -> None:
@@ -58,7 +61,7 @@ def test_output_file_gets_the_report_and_stdout_stays_empty(cli, generated, tmp_
 def test_policy_can_ignore_a_rule_and_change_the_threshold(cli, generated, tmp_path: Path) -> None:
     evil = generated(pickles.os_system_canary)
     policy = tmp_path / "policy.toml"
-    policy.write_text('name = "lenient"\nfail_at = "critical"\n[severity]\nAIR201 = "ignore"\n')
+    policy.write_text('name = "lenient"\nfail_at = "critical"\n[severity]\nAIR201 = "ignore"\nAIR971 = "ignore"\n')
     result = cli("scan", evil, "--policy", policy, "--format", "json", "--no-progress")
     assert result.code == 0
     assert "lenient" in result.json()["verdict"]["policy"]

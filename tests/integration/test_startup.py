@@ -8,7 +8,7 @@ import sys
 
 from fixtures import pickles
 
-HEAVY = ("torch", "transformers", "sklearn", "scipy", "huggingface_hub", "modelscan", "tensorflow")
+HEAVY = ("torch", "transformers", "sklearn", "scipy", "huggingface_hub", "tensorflow")
 
 PROBE = """
 import sys, runpy
