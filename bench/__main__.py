@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import startup, throughput
+from bench import large_files, startup, throughput
 
-SUITES = {"startup": startup.run, "throughput": throughput.run}
+SUITES = {"startup": startup.run, "throughput": throughput.run, "large_files": large_files.run}
 
 
 def main(argv: list[str]) -> int:
@@ -30,13 +30,23 @@ def main(argv: list[str]) -> int:
         results[name] = rows
         print(f"\n## {name}")
         for row in rows:
-            extra = f"  ×{row['ratio']:.2f}" if "ratio" in row else ""
-            value = f"{row['seconds']:.3f} s" if "seconds" in row else row.get("skipped", "")
-            print(f"{row['case']:<45} {value}{extra}")
+            print(_line(row))
     out = root / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"\nsaved {out}")
     return 0
+
+
+def _line(row: dict[str, Any]) -> str:
+    """`case  key=value …`, seconds to 3 places and ratios to 2; `_detail` keys only on errors."""
+    parts = []
+    for key, value in row.items():
+        if key == "case" or key.endswith("_detail"):
+            continue
+        if isinstance(value, float):
+            value = f"{value:.2f}x" if "/" in key or key == "ratio" else f"{value:.3f}s"
+        parts.append(f"{key}={value}")
+    return f"{row['case']:<40} " + "  ".join(parts)
 
 
 if __name__ == "__main__":
