@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,8 @@ class Peer:
         argv = [exe, *(a.replace("{path}", str(path)) for a in self.argv[1:])]
         start = time.perf_counter()
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+            with tempfile.TemporaryDirectory() as scratch:  # fickling writes safety_results.json into the cwd
+                done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=scratch)
         except subprocess.TimeoutExpired:
             return Outcome(False, True, time.perf_counter() - start, "timeout")
         seconds = time.perf_counter() - start
