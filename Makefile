@@ -26,8 +26,14 @@ dev: $(STAMP)  ## virtual environment with airlock installed in editable mode
 demo: dev  ## scan a real checkpoint (passes) and a generated malicious pickle (fails)
 	$(BIN)/python -m fixtures demo
 
+.PHONY: browser
+browser:  ## headless Chromium for the HTML report test (installed with apt when running as root)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1; } \
+		|| echo "chromium not installed: the browser test will be skipped"
+
 .PHONY: test
-test: dev  ## the suite (TESTS=pattern to select)
+test: dev browser  ## the suite (TESTS=pattern to select)
 	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
 
 .PHONY: bench
