@@ -38,8 +38,7 @@ def large_safetensors(path: Path, size: int = GIB) -> Path:
     rng = np.random.default_rng(0)
     with open(path, "wb") as fh:
         fh.write(struct.pack("<Q", len(raw)) + raw)
-        for _ in range(count):
-            fh.write(rng.standard_normal(per_tensor // 4, dtype=np.float32).tobytes())
+        fh.writelines(rng.standard_normal(per_tensor // 4, dtype=np.float32).tobytes() for _ in range(count))
     return path
 
 

@@ -111,12 +111,12 @@ def collect(
         return tuple(read_artifact(rel, loc, progress) for rel, loc in items)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # largest first, so one big file does not start last
-        order = sorted(items, key=lambda it: _size_or_zero(it[1]), reverse=True)
+        order = sorted(items, key=lambda it: file_size(it[1]), reverse=True)
         results = list(pool.map(lambda it: read_artifact(it[0], it[1], progress), order))
     return tuple(sorted(results, key=lambda a: a.path))
 
 
-def _size_or_zero(path: Path) -> int:
+def file_size(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError:

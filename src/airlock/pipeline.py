@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airlock import config
-from airlock.artifacts import ProgressCallback, collect, model_digest
+from airlock.artifacts import ProgressCallback, collect, file_size, model_digest
 from airlock.cache import SqliteCache
 from airlock.policy import Policy, apply_overrides, default_policy, evaluate
 from airlock.report import ArtifactRecord, Report, Target
@@ -65,7 +65,7 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
 
 def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
     rules = load_rules()
-    total = sum(_size(loc) for _, loc in snapshot.files)
+    total = sum(file_size(loc) for _, loc in snapshot.files)
     progress = options.hash_progress(total) if options.hash_progress is not None else None
     artifacts = collect(snapshot.files, progress=progress)
     ctx = ScanContext(
@@ -104,9 +104,3 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         signatures_version=rules.version,
     )
 
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -151,7 +151,7 @@ def _run_snapshot_scanner(scanner: SnapshotScanner, ctx: ScanContext) -> tuple[C
     start = time.perf_counter()
     try:
         found = list(scanner.scan_snapshot(ctx))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  a broken scanner is recorded, never a crash
         return _broken(scanner, ctx, None, exc, time.perf_counter() - start)
     return CheckResult(scanner.name, CheckStatus.RAN, time.perf_counter() - start), found
 
@@ -174,7 +174,7 @@ def _run_artifact_scanner(
             continue
         try:
             result = list(scanner.scan(artifact, ctx))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  a broken scanner is recorded, never a crash
             _, broken = _broken(scanner, ctx, artifact, exc, 0.0)
             found.extend(broken)
             errors.append(f"{artifact.path}: {type(exc).__name__}: {exc}")

@@ -22,7 +22,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_help_block_matches_the_real_output() -> None:
     text = (REPO / "README.md").read_text()
-    block = re.search(r"<!-- help:begin -->\n```\n(.*?)```\n<!-- help:end -->", text, re.S)
+    block = re.search(r"<!-- help:begin -->\n```\n(.*?)```\n<!-- help:end -->", text, re.DOTALL)
     assert block is not None
     airlock = Path(sys.executable).parent / "airlock"
     env = {**os.environ, "COLUMNS": "100"}

@@ -11,7 +11,7 @@ from airlock.pipeline import ScanOptions, scan
 from fixtures import pickles
 
 
-def _pickle_check(report):  # noqa: ANN001, ANN202
+def _pickle_check(report):
     return next(c for c in report.checks if c.scanner == "pickle_opcodes")
 
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BrokenPipeError:
         sys.stderr.close()  # a closed pipe downstream (e.g. `| head`) is not our error to report
         sys.exit(ExitCode.ERROR)
-    except Exception as exc:  # never a bare traceback, never exit 0
+    except Exception as exc:  # noqa: BLE001  never a bare traceback, never exit 0
         _fail(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug)", debug=args.debug)
     sys.exit(int(code))
 

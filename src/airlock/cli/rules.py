@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     print(f"signatures {rules.version}: {len(rules)} rules")
     for r in selected:
         refs = ", ".join(r.references)
-        print(f"{r.id}  {r.name:<28} {str(r.severity):<8} {r.scanner:<15} {r.summary}  [{refs}]")
+        print(f"{r.id}  {r.name:<28} {r.severity!s:<8} {r.scanner:<15} {r.summary}  [{refs}]")
         if args.rule and r.description:
             print()
             print(r.description)

@@ -24,7 +24,7 @@ from airlock.errors import (
     SourceUnreachable,
 )
 from airlock.sources.interface import HubFile, HubMetadata, Reference, Snapshot
-from airlock.sources.local import DEFAULT_IGNORES, _walk, hub_cache_metadata
+from airlock.sources.local import DEFAULT_IGNORES, hub_cache_metadata, walk_files
 
 
 def fetch_hub(
@@ -48,7 +48,7 @@ def fetch_hub(
     with _translated(reference, endpoint, cache):
         if offline:
             folder = _download(reference, reference.revision, include, exclude, cache, endpoint, token, progress, True)
-            files = _walk(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
+            files = walk_files(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
             meta = hub_cache_metadata(folder, files)
             sha = folder.name
             hub = meta or HubMetadata(reference.repo_id, endpoint, reference.revision, sha, {}, from_cache_only=True)
@@ -57,7 +57,7 @@ def fetch_hub(
             hub = _metadata(reference, endpoint, token)
             folder = _download(reference, hub.sha, include, exclude, cache, endpoint, token, progress, False)
             _record_ref(cache, reference, hub.sha)
-            files = _walk(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
+            files = walk_files(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
     if not files:
         raise DownloadFailed(reference.repo_id, "no files matched (check --include/--exclude)")
     return Snapshot(
@@ -134,7 +134,7 @@ def _with_file_security(api: Any, repo_id: str, sha: str, files: dict[str, HubFi
 
     try:
         entries = list(api.list_repo_tree(repo_id, recursive=True, expand=True, revision=sha))
-    except Exception:  # an optional enrichment; the download path reports real failures
+    except Exception:  # noqa: BLE001  an optional enrichment; the download path reports real failures
         return files
     out = dict(files)
     for entry in entries:

@@ -38,7 +38,7 @@ def open_local(reference: Reference, *, include: Sequence[str] = (), exclude: Se
     if not stat.S_ISDIR(st.st_mode):
         raise LocalPathError(path, "not a regular file or folder")
     ignores = DEFAULT_IGNORES + tuple(exclude)
-    files = _walk(path, include=tuple(include), ignores=ignores)
+    files = walk_files(path, include=tuple(include), ignores=ignores)
     if not files:
         raise LocalPathError(path, "empty folder: no files to scan")
     return Snapshot(
@@ -51,7 +51,8 @@ def open_local(reference: Reference, *, include: Sequence[str] = (), exclude: Se
     )
 
 
-def _walk(root: Path, *, include: tuple[str, ...], ignores: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
+def walk_files(root: Path, *, include: tuple[str, ...], ignores: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
+    """Regular files under `root` as (relative posix path, location), filtered by glob patterns."""
     found: list[tuple[str, Path]] = []
 
     def on_error(exc: OSError) -> None:
