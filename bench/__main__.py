@@ -9,9 +9,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import large_files, startup, throughput
+from bench import detection, large_files, startup, throughput
 
-SUITES = {"startup": startup.run, "throughput": throughput.run, "large_files": large_files.run}
+SUITES = {
+    "startup": startup.run,
+    "throughput": throughput.run,
+    "detection": detection.run,
+    "large_files": large_files.run,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -41,12 +46,16 @@ def _line(row: dict[str, Any]) -> str:
     """`case  key=value …`, seconds to 3 places and ratios to 2; `_detail` keys only on errors."""
     parts = []
     for key, value in row.items():
-        if key == "case" or key.endswith("_detail"):
+        if key == "case" or key.endswith(("_detail", "_samples")):
             continue
         if isinstance(value, float):
-            value = f"{value:.2f}x" if "/" in key or key == "ratio" else f"{value:.3f}s"
+            if key.endswith("rate"):
+                value = f"{value:.0%}"
+            else:
+                value = f"{value:.2f}x" if "/" in key or key == "ratio" else f"{value:.3f}s"
         parts.append(f"{key}={value}")
-    return f"{row['case']:<40} " + "  ".join(parts)
+    lists = [f"    {key}: {', '.join(value)}" for key, value in row.items() if key.endswith("_samples") and value]
+    return "\n".join([f"{row['case']:<40} " + "  ".join(parts), *lists])
 
 
 if __name__ == "__main__":

@@ -29,11 +29,20 @@ class Peer:
     argv: tuple[str, ...]  # {path} is replaced by the sample path
     unsafe_codes: frozenset[int]
     error_codes: frozenset[int]
+    files_only: bool = False  # given a folder, run once per file and combine
+
 
     def available(self) -> bool:
         return _exe(self.argv[0]) is not None
 
     def run(self, path: Path, timeout: float = 300) -> Outcome:
+        if self.files_only and path.is_dir():
+            parts = [self._run_one(f, timeout) for f in sorted(path.rglob("*")) if f.is_file()]
+            return Outcome(any(p.flagged for p in parts), any(p.error for p in parts),
+                           sum(p.seconds for p in parts), "; ".join(p.detail for p in parts if p.flagged or p.error)[:200])
+        return self._run_one(path, timeout)
+
+    def _run_one(self, path: Path, timeout: float) -> Outcome:
         exe = _exe(self.argv[0])
         assert exe is not None
         argv = [exe, *(a.replace("{path}", str(path)) for a in self.argv[1:])]
@@ -57,6 +66,6 @@ PEERS: tuple[Peer, ...] = (
     Peer("airlock", ("airlock", "scan", "{path}", "--no-cache", "--no-progress", "--format", "json"), frozenset({1}), frozenset({2})),
     Peer("modelscan", ("modelscan", "-p", "{path}"), frozenset({1}), frozenset({2, 3})),
     Peer("picklescan", ("picklescan", "-p", "{path}"), frozenset({1}), frozenset({2})),
-    Peer("fickling", ("fickling", "--check-safety", "{path}"), frozenset({1}), frozenset({2})),
+    Peer("fickling", ("fickling", "--check-safety", "{path}"), frozenset({1}), frozenset({2}), files_only=True),
     Peer("modelaudit", ("modelaudit", "scan", "{path}", "--no-cache"), frozenset({1}), frozenset({2})),
 )
