@@ -5,14 +5,20 @@ from __future__ import annotations
 from airlock.errors import AirlockError
 from airlock.scanning import Scanner
 
+from .chat_templates import ChatTemplates
+from .gguf_header import GgufHeader
 from .pickle_opcodes import PickleOpcodes
 from .provenance import Provenance
+from .safetensors_header import SafetensorsHeader
 from .second_opinion import ModelscanSecondOpinion
 
 # One class per line, in report order.
 REGISTRY: tuple[type[Scanner], ...] = (
     Provenance,
     PickleOpcodes,
+    SafetensorsHeader,
+    GgufHeader,
+    ChatTemplates,
     ModelscanSecondOpinion,
 )
 
