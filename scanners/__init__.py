@@ -5,8 +5,10 @@ from __future__ import annotations
 from airlock.errors import AirlockError
 from airlock.scanning import Scanner
 
+from .archives import Archives
 from .chat_templates import ChatTemplates
 from .gguf_header import GgufHeader
+from .numpy_arrays import NumpyArrays
 from .pickle_opcodes import PickleOpcodes
 from .provenance import Provenance
 from .safetensors_header import SafetensorsHeader
@@ -16,6 +18,8 @@ from .second_opinion import ModelscanSecondOpinion
 REGISTRY: tuple[type[Scanner], ...] = (
     Provenance,
     PickleOpcodes,
+    NumpyArrays,
+    Archives,
     SafetensorsHeader,
     GgufHeader,
     ChatTemplates,

@@ -1,61 +1,96 @@
-"""A pickle opcode walker that never executes: it tracks a symbolic stack and memo.
+"""A pickle opcode walker that never executes: a symbolic stack machine over the bytes.
 
-It resolves `GLOBAL`, `STACK_GLOBAL`, `INST` and `OBJ` (module and name strings pushed by any
-string opcode or fetched from the memo), and records every callable that `REDUCE`, `BUILD`,
-`NEWOBJ`, `NEWOBJ_EX`, `INST` or `OBJ` reaches. Parsing stops at STOP, at a malformed opcode, or at a
-limit; imports seen before a break are still reported, because a loader has already run them.
+`decode` reads one opcode and its argument exactly as CPython's unpickler consumes them (so the
+walker never drifts out of step with a loader); `walk` runs a symbolic stack and memo over one
+pickle and records facts for the judge in `pickle_opcodes`: every global and how its module and
+name were obtained (constants, the memo, or a computation), every call (`REDUCE`, `NEWOBJ`,
+`NEWOBJ_EX`, `INST`, `OBJ`, `BUILD`) and what it calls, persistent ids, extension codes, state
+changes on module-level objects, and byte strings that are themselves pickles.
+
+joblib files are walked the way `joblib.load` reads them: after the `BUILD` of a
+`NumpyArrayWrapper` the array's bytes follow inline; they are skipped by the size the wrapper's
+shape and dtype give (an object array is a nested pickle and is walked), and the same bytes are
+also read as opcodes, which is what a plain `pickle.load` of that file would do.
+
+Walking stops at STOP, at a malformed opcode, or at a limit; facts gathered before a break are
+kept, because a loader has already acted on them. Nothing here imports what a pickle names.
 """
 
 from __future__ import annotations
 
-import io
-import pickletools
-from collections.abc import Iterator
+import codecs
+import math
+import mmap
+import re
+import struct
+import time
 from dataclasses import dataclass, field
-from typing import IO
+
+Buffer = bytes | bytearray | mmap.mmap  # indexable (-> int), sliceable, with .find()
+
+MAX_LINE = 1 << 20  # a text argument longer than this is not a name anyone imports
+MAX_TEXT = 1 << 20  # longer string constants are kept as "some string" rather than decoded
+MAX_ITEMS = 256  # entries remembered per symbolic list/dict (the rest are counted, not kept)
+MAX_STACK = 10_000_000  # stack + memo entries (a pickled vocabulary memoizes every word), checked every CHECK_EVERY opcodes
+MAX_PROBE_OPCODES = 100_000  # how far raw joblib array bytes are read as opcodes
+MAX_NESTED_CANDIDATES = 64
+CHECK_EVERY = 4096
+_RECONSTRUCTORS = frozenset({"copyreg._reconstructor", "copy_reg._reconstructor"})
+JOBLIB_WRAPPERS = frozenset(
+    {"joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"}
+)
+
+_I4 = struct.Struct("<i")
+_U2 = struct.Struct("<H")
+_U4 = struct.Struct("<I")
+_U8 = struct.Struct("<Q")
+_F8 = struct.Struct(">d")
+
+# Argument layouts.
+_NONE, _U1, _U2L, _I4L, _U4L, _U8L, _F8L, _LINE, _LINE2, _LEN1, _LEN4, _LEN4S, _LEN8, _LONG1, _LONG4 = range(15)
+_LAYOUT: dict[int, int] = {}
+for _codes, _layout in (
+    (b"(.012NQRabd}el]ost)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", _NONE),
+    (b"Khq\x80\x82", _U1),
+    (b"M\x83", _U2L),
+    (b"J\x84", _I4L),
+    (b"jr", _U4L),
+    (b"\x95", _U8L),
+    (b"G", _F8L),
+    (b"FILPSVgp", _LINE),
+    (b"ci", _LINE2),
+    (b"UC\x8c", _LEN1),
+    (b"BX", _LEN4),
+    (b"T", _LEN4S),
+    (b"\x8d\x8e\x96", _LEN8),
+    (b"\x8a", _LONG1),
+    (b"\x8b", _LONG4),
+):
+    for _code in _codes:
+        _LAYOUT[_code] = _layout
+NAMES: dict[int, str] = {
+    0x28: "MARK", 0x2E: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT", 0x49: "INT",
+    0x4A: "BININT", 0x4B: "BININT1", 0x4C: "LONG", 0x4D: "BININT2", 0x4E: "NONE", 0x50: "PERSID",
+    0x51: "BINPERSID", 0x52: "REDUCE", 0x53: "STRING", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING",
+    0x56: "UNICODE", 0x58: "BINUNICODE", 0x61: "APPEND", 0x62: "BUILD", 0x63: "GLOBAL", 0x64: "DICT",
+    0x7D: "EMPTY_DICT", 0x65: "APPENDS", 0x67: "GET", 0x68: "BINGET", 0x69: "INST", 0x6A: "LONG_BINGET",
+    0x6C: "LIST", 0x5D: "EMPTY_LIST", 0x6F: "OBJ", 0x70: "PUT", 0x71: "BINPUT", 0x72: "LONG_BINPUT",
+    0x73: "SETITEM", 0x74: "TUPLE", 0x29: "EMPTY_TUPLE", 0x75: "SETITEMS", 0x47: "BINFLOAT",
+    0x80: "PROTO", 0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1", 0x86: "TUPLE2",
+    0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8A: "LONG1", 0x8B: "LONG4", 0x42: "BINBYTES",
+    0x43: "SHORT_BINBYTES", 0x8C: "SHORT_BINUNICODE", 0x8D: "BINUNICODE8", 0x8E: "BINBYTES8",
+    0x8F: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET", 0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL",
+    0x94: "MEMOIZE", 0x95: "FRAME", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+}  # fmt: skip
+assert set(NAMES) == set(_LAYOUT)
 
 
-@dataclass(frozen=True, slots=True)
-class Import:
-    module: str
-    name: str
-    offset: int  # opcode offset in the pickle stream
-    resolved: bool = True  # False when module/name were not constant strings
+class Malformed(Exception):
+    """The bytes are not a pickle a loader could read past this point."""
 
-    @property
-    def qualified(self) -> str:
-        module = "builtins" if self.module == "__builtin__" else self.module
-        return f"{module}.{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    callee: Import
-    opcode: str
-    offset: int
-
-
-@dataclass
-class WalkResult:
-    imports: list[Import] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-    error: str | None = None  # why parsing stopped early
-    error_offset: int | None = None
-    end: int = 0  # offset just past STOP (or where parsing stopped)
-    opcodes: int = 0
-    protocol: int | None = None
-
-
-class _Mark:
-    __slots__ = ()
-
-
-_MARK = _Mark()
-_UNKNOWN = object()
-_STRING_OPS = frozenset({
-    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING", "BINSTRING", "SHORT_BINSTRING",
-})
-_CALL_OPS = frozenset({"REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD"})
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 class LimitExceeded(Exception):
@@ -64,137 +99,758 @@ class LimitExceeded(Exception):
         self.what = what
 
 
-def walk(stream: IO[bytes], *, max_opcodes: int = 20_000_000, max_memo: int = 5_000_000) -> WalkResult:
-    """Walk one pickle from the stream's current position to its STOP opcode."""
-    result = WalkResult()
+# --- symbolic values --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Global:
+    """A global the loader imports. `resolved` is False when module or name are not constants."""
+
+    module: str
+    name: str
+    offset: int
+    opcode: str
+    protocol: int  # the PROTO in effect: below 3 the loader maps Python 2 names, from 4 it follows dots
+    resolved: bool = True
+    via: str = ""  # how the walker reached it, when not by the ordinary opcode stream
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(slots=True, eq=False)
+class Result:
+    """An object a call produced; `state` is what BUILD later gave it."""
+
+    callee: object
+    opcode: str
+    offset: int
+    args: object
+    state: object = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Blob:
+    """A byte string constant, left where it lies in the buffer."""
+
+    start: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Persistent:
+    pid: object
+    offset: int
+
+
+@dataclass(slots=True, eq=False)
+class SymList:
+    items: list[object]
+
+
+@dataclass(slots=True, eq=False)
+class SymDict:
+    items: dict[str, object] = field(default_factory=dict)
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = _Unknown()  # a value the walker does not model (a number it did not keep, a set, a buffer)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    callee: object  # a Global, or what a computation produced (an indirect call)
+    opcode: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str  # "indirect-call" | "extension" | "tampering"
+    offset: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """Bytes inside the pickle that are themselves a pickle or an archive (a second payload)."""
+
+    offset: int  # of the opcode that produced them
+    data: Buffer
+    start: int
+    end: int
+
+
+@dataclass
+class WalkResult:
+    start: int
+    end: int = 0  # just past STOP, or where walking stopped
+    opcodes: int = 0
+    protocol: int = 0
+    globals: list[Global] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    persistent: list[Persistent] = field(default_factory=list)
+    nested: list[Nested] = field(default_factory=list)
+    arrays: int = 0  # joblib arrays whose inline bytes were skipped
+    error: str | None = None
+    error_offset: int | None = None
+
+    def absorb(self, inner: WalkResult) -> None:
+        """Take over the facts of a pickle walked inline (a joblib object array, raw array bytes)."""
+        self.globals += inner.globals
+        self.calls += inner.calls
+        self.events += inner.events
+        self.persistent += inner.persistent
+        self.nested += inner.nested
+        self.arrays += inner.arrays
+        self.opcodes += inner.opcodes
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def decode(buf: Buffer, pos: int, end: int) -> tuple[int, object, int]:
+    """(opcode, raw argument, position after it) for the opcode at `pos`.
+
+    Raw arguments: ints for fixed-size integers, a float for BINFLOAT, the line's bytes (without
+    the newline) for text arguments, a pair of lines for GLOBAL/INST, (start, length) for
+    length-prefixed data, and the integer for LONG1/LONG4 (None when longer than 64 bytes).
+    """
+    if pos >= end:
+        raise Malformed(pos, "truncated: the data ends before a STOP opcode")
+    code = buf[pos]
+    layout = _LAYOUT.get(code)
+    if layout is None:
+        raise Malformed(pos, f"invalid opcode byte 0x{code:02x}")
+    p = pos + 1
+    if layout == _NONE:
+        return code, None, p
+    if layout == _U1:
+        if p >= end:
+            raise Malformed(pos, "truncated argument")
+        return code, buf[p], p + 1
+    if layout == _LEN1 or layout == _LONG1:
+        if p >= end:
+            raise Malformed(pos, "truncated argument")
+        n = buf[p]
+        p += 1
+        if p + n > end:
+            raise Malformed(pos, "truncated argument")
+        if layout == _LONG1:
+            return code, int.from_bytes(buf[p : p + n], "little", signed=True), p + n
+        return code, (p, n), p + n
+    if layout == _LINE:
+        nl = buf.find(b"\n", p, min(end, p + MAX_LINE + 1))
+        if nl < 0:
+            raise Malformed(pos, "truncated or overlong text argument")
+        return code, buf[p:nl], nl + 1
+    if layout == _LINE2:
+        nl = buf.find(b"\n", p, min(end, p + MAX_LINE + 1))
+        nl2 = buf.find(b"\n", nl + 1, min(end, nl + 2 + MAX_LINE)) if nl >= 0 else -1
+        if nl2 < 0:
+            raise Malformed(pos, "truncated or overlong module/name argument")
+        return code, (buf[p:nl], buf[nl + 1 : nl2]), nl2 + 1
+    width = 2 if layout == _U2L else 8 if layout in (_U8L, _F8L, _LEN8) else 4
+    if p + width > end:
+        raise Malformed(pos, "truncated argument")
+    if layout == _U2L:
+        return code, _U2.unpack_from(buf, p)[0], p + 2
+    if layout == _I4L:
+        return code, _I4.unpack_from(buf, p)[0], p + 4
+    if layout == _U4L:
+        return code, _U4.unpack_from(buf, p)[0], p + 4
+    if layout == _U8L:
+        return code, _U8.unpack_from(buf, p)[0], p + 8
+    if layout == _F8L:
+        return code, _F8.unpack_from(buf, p)[0], p + 8
+    if layout == _LEN4 or layout == _LEN4S or layout == _LONG4:
+        n = (_I4 if layout != _LEN4 else _U4).unpack_from(buf, p)[0]
+        if n < 0:
+            raise Malformed(pos, "negative byte count")
+        p += 4
+    else:  # _LEN8
+        n = _U8.unpack_from(buf, p)[0]
+        p += 8
+    if n > end - p:
+        raise Malformed(pos, f"argument of {n} bytes runs past the end of the data")
+    if layout == _LONG4:
+        return code, (int.from_bytes(buf[p : p + n], "little", signed=True) if n <= 64 else None), p + n
+    return code, (p, n), p + n
+
+
+# --- walking ----------------------------------------------------------------------------------
+
+_STRINGS = frozenset({0x8C, 0x58, 0x8D, 0x55, 0x54, 0x56, 0x53})  # every opcode that pushes a str
+_BYTES = frozenset({0x43, 0x42, 0x8E, 0x96})
+_DUNDER = re.compile(r"^__\w+__$")
+_IDENT_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+
+
+def walk(
+    buf: Buffer,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    max_opcodes: int = 50_000_000,
+    deadline: float | None = None,
+    depth: int = 0,
+) -> WalkResult:
+    """Walk one pickle from `start` to its STOP opcode (or to the first thing a loader rejects)."""
+    end = len(buf) if end is None else end
+    result = WalkResult(start=start)
     stack: list[object] = []
+    metastack: list[list[object]] = []
     memo: dict[int, object] = {}
-    start = stream.tell()
-    ops = pickletools.genops(stream)
+    proto = 0
+    frame_end = -1
     pos = start
+    at = start
+    ops = 0
+    globals_, calls, events = result.globals, result.calls, result.events
     try:
-        for opcode, arg, pos in _guarded(ops):
-            result.opcodes += 1
-            if result.opcodes > max_opcodes:
-                raise LimitExceeded(f"more than {max_opcodes} opcodes")
-            name = opcode.name
-            if name == "STOP":
-                result.end = stream.tell()
-                return result
-            if name == "PROTO":
-                result.protocol = arg
+        while True:
+            at = pos
+            ops += 1
+            if not ops & (CHECK_EVERY - 1):
+                _check_limits(ops, max_opcodes, len(stack) + len(memo) + len(metastack), deadline)
+            # Fast path: the memo and stack opcodes that make up most of a checkpoint, decoded and
+            # applied in one step. Anything unusual (a short buffer, an empty stack) takes the
+            # general path below, which reports it.
+            code = buf[pos] if pos < end else -1
+            if code == 0x68 and pos + 1 < end and buf[pos + 1] in memo:  # BINGET
+                stack.append(memo[buf[pos + 1]])
+                pos += 2
                 continue
-            if name in _STRING_OPS:
-                stack.append(arg if isinstance(arg, str) else _decode(arg))
-            elif name == "GLOBAL" or name == "INST":
-                module, _, attr = str(arg).partition(" ")
-                imp = Import(module, attr, pos)
-                result.imports.append(imp)
-                if name == "INST":
-                    _pop_mark(stack)
-                    result.calls.append(Call(imp, name, pos))
-                    stack.append(_UNKNOWN)
-                else:
-                    stack.append(imp)
-            elif name == "STACK_GLOBAL":
-                attr = stack.pop() if stack else _UNKNOWN
-                module = stack.pop() if stack else _UNKNOWN
-                resolved = isinstance(module, str) and isinstance(attr, str)
-                imp = Import(module if isinstance(module, str) else "?", attr if isinstance(attr, str) else "?", pos, resolved)
-                result.imports.append(imp)
-                stack.append(imp)
-            elif name == "MARK":
-                stack.append(_MARK)
-            elif name == "MEMOIZE":
-                if len(memo) >= max_memo:
-                    raise LimitExceeded(f"more than {max_memo} memo entries")
-                memo[len(memo)] = stack[-1] if stack else _UNKNOWN
-            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                if len(memo) >= max_memo:
-                    raise LimitExceeded(f"more than {max_memo} memo entries")
-                memo[int(arg)] = stack[-1] if stack else _UNKNOWN
-            elif name in ("GET", "BINGET", "LONG_BINGET"):
-                stack.append(memo.get(int(arg), _UNKNOWN))
-            elif name in _CALL_OPS:
-                _call(name, stack, result, pos)
-            elif name == "OBJ":
-                items = _pop_mark(stack)
-                if items and isinstance(items[0], Import):
-                    result.calls.append(Call(items[0], name, pos))
-                stack.append(_UNKNOWN)
-            elif name in ("EXT1", "EXT2", "EXT4"):
-                imp = Import("copyreg", f"extension[{arg}]", pos, resolved=False)
-                result.imports.append(imp)
-                stack.append(imp)
+            if code == 0x72 and pos + 5 <= end and stack:  # LONG_BINPUT
+                memo[_U4.unpack_from(buf, pos + 1)[0]] = stack[-1]
+                pos += 5
+                continue
+            if code == 0x71 and pos + 1 < end and stack:  # BINPUT
+                memo[buf[pos + 1]] = stack[-1]
+                pos += 2
+                continue
+            if code == 0x94 and stack:  # MEMOIZE
+                memo[len(memo)] = stack[-1]
+                pos += 1
+                continue
+            if code == 0x29:  # EMPTY_TUPLE
+                stack.append(())
+                pos += 1
+                continue
+            if code == 0x4B and pos + 1 < end:  # BININT1
+                stack.append(buf[pos + 1])
+                pos += 2
+                continue
+            if code == 0x28:  # MARK
+                metastack.append(stack)
+                stack = []
+                pos += 1
+                continue
+            # General path: decode inline for the common layouts; `decode` does the rest.
+            layout = _LAYOUT.get(code)
+            if layout == _NONE:
+                arg, pos = None, pos + 1
+            elif layout == _U1 and pos + 1 < end:
+                arg, pos = buf[pos + 1], pos + 2
+            elif layout == _U4L and pos + 5 <= end:
+                arg, pos = _U4.unpack_from(buf, pos + 1)[0], pos + 5
             else:
-                _generic(opcode, stack)
-    except LimitExceeded:
-        raise
-    except Exception as exc:  # pickletools raises ValueError and friends on malformed input
-        result.error = f"{type(exc).__name__}: {exc}"
-        result.error_offset = pos
-        result.end = stream.tell()
-        return result
-    result.error = "truncated: no STOP opcode"
-    result.error_offset = pos
-    result.end = stream.tell()
+                code, arg, pos = decode(buf, pos, end)
+            # Every opcode's effect on the stack and memo, the frequent ones first. (EMPTY_TUPLE and
+            # MARK never get here: the fast path takes them whole.)
+            if code == 0x71 or code == 0x72 or code == 0x70:  # BINPUT, LONG_BINPUT, PUT
+                if not stack:
+                    raise Malformed(at, "PUT with an empty stack")
+                key = arg if code != 0x70 else _int_line(arg, at)
+                if key < 0:
+                    raise Malformed(at, "negative memo index")
+                memo[key] = stack[-1]
+            elif code == 0x94:  # MEMOIZE
+                if not stack:
+                    raise Malformed(at, "MEMOIZE with an empty stack")
+                memo[len(memo)] = stack[-1]
+            elif code == 0x68 or code == 0x6A or code == 0x67:  # BINGET, LONG_BINGET, GET
+                key = arg if code != 0x67 else _int_line(arg, at)
+                if key not in memo:
+                    raise Malformed(at, f"memo index {key} was never stored")
+                stack.append(memo[key])
+            elif code == 0x52 or code == 0x81 or code == 0x92:  # REDUCE, NEWOBJ, NEWOBJ_EX
+                n = 2 if code != 0x92 else 3
+                if len(stack) < n:
+                    raise Malformed(at, "stack underflow")
+                args = stack[-n + 1] if code != 0x92 else (stack[-2], stack[-1])
+                callee = stack[-n]
+                del stack[-n:]
+                name = NAMES[code]
+                calls.append(Call(callee, name, at))
+                if callee.__class__ is not Global:
+                    events.append(_indirect(callee, name, at))
+                elif code == 0x52 and callee.name == "encode" and callee.module == "_codecs":  # type: ignore[attr-defined]
+                    _codecs_payload(args, at, result)
+                stack.append(Result(callee, name, at, args))
+            elif code == 0x4B or code == 0x4D or code == 0x4A or code == 0x8A or code == 0x8B:
+                stack.append(arg if arg is not None else UNKNOWN)
+            elif code in _STRINGS:
+                stack.append(_text(code, arg, buf, at))
+            elif code == 0x85 or code == 0x86 or code == 0x87:  # TUPLE1..3
+                n = code - 0x84
+                if len(stack) < n:
+                    raise Malformed(at, "stack underflow")
+                items = stack[-n:]
+                del stack[-n:]
+                stack.append(tuple(items))
+            elif code == 0x74:  # TUPLE
+                stack, items = _pop_mark(metastack, stack, at), stack
+                stack.append(tuple(items))
+            elif code == 0x51:  # BINPERSID
+                if not stack:
+                    raise Malformed(at, "stack underflow")
+                pid = stack.pop()
+                result.persistent.append(Persistent(pid, at))
+                stack.append(_persistent_value(pid, at))
+
+            elif code == 0x88 or code == 0x89:
+                stack.append(code == 0x88)
+            elif code == 0x4E:
+                stack.append(None)
+            elif code in _BYTES:
+                blob = Blob(*arg)  # type: ignore[misc]
+                _maybe_nested(buf, blob, at, result)
+                stack.append(blob)
+            elif code == 0x7D:  # EMPTY_DICT
+                stack.append(SymDict())
+            elif code == 0x5D:  # EMPTY_LIST
+                stack.append(SymList([]))
+            elif code == 0x75 or code == 0x73:  # SETITEMS, SETITEM
+                if code == 0x75:
+                    stack, items = _pop_mark(metastack, stack, at), stack
+                else:
+                    if len(stack) < 2:
+                        raise Malformed(at, "stack underflow")
+                    items = stack[-2:]
+                    del stack[-2:]
+                if not stack:
+                    raise Malformed(at, "stack underflow")
+                _set_items(stack[-1], items, at, events)
+            elif code == 0x65 or code == 0x61:  # APPENDS, APPEND
+                if code == 0x65:
+                    stack, items = _pop_mark(metastack, stack, at), stack
+                else:
+                    if not stack:
+                        raise Malformed(at, "stack underflow")
+                    items = [stack.pop()]
+                if not stack:
+                    raise Malformed(at, "stack underflow")
+                target = stack[-1]
+                if isinstance(target, SymList):
+                    target.items.extend(items[: max(0, MAX_ITEMS - len(target.items))])
+                elif isinstance(target, Global):
+                    events.append(Event("tampering", at, f"appends to the module-level object {target.qualified}"))
+            elif code == 0x62:  # BUILD
+                if len(stack) < 2:
+                    raise Malformed(at, "stack underflow")
+                state = stack.pop()
+                target = stack[-1]
+                _build(target, state, at, calls, events)
+                if _is_joblib_wrapper(target):
+                    if 0 <= frame_end and pos < frame_end:
+                        raise Malformed(at, "joblib array data inside an unfinished pickle frame: loaders disagree on where it is")
+                    pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth)
+                    stack[-1] = UNKNOWN  # joblib puts the array where the wrapper was
+            elif code == 0x63 or code == 0x69:  # GLOBAL, INST
+                module, name = _name_line(arg[0], at), _name_line(arg[1], at)  # type: ignore[index]
+                imported = Global(module, name, at, NAMES[code], proto)
+                globals_.append(imported)
+                if code == 0x69:
+                    stack, items = _pop_mark(metastack, stack, at), stack
+                    calls.append(Call(imported, "INST", at))
+                    stack.append(Result(imported, "INST", at, tuple(items)))
+                else:
+                    stack.append(imported)
+            elif code == 0x93:  # STACK_GLOBAL
+                if len(stack) < 2:
+                    raise Malformed(at, "stack underflow")
+                module_v, name_v = stack[-2], stack[-1]
+                del stack[-2:]
+                imported = _stack_global(module_v, name_v, at, proto)
+                globals_.append(imported)
+                stack.append(imported)
+            elif code == 0x6F:  # OBJ
+                stack, items = _pop_mark(metastack, stack, at), stack
+                if not items:
+                    raise Malformed(at, "OBJ without a class")
+                calls.append(Call(items[0], "OBJ", at))
+                if items[0].__class__ is not Global:
+                    events.append(_indirect(items[0], "OBJ", at))
+                stack.append(Result(items[0], "OBJ", at, tuple(items[1:])))
+            elif code == 0x2E:  # STOP
+                if not stack:
+                    raise Malformed(at, "STOP with an empty stack")
+                result.end = pos
+                result.opcodes = ops
+                return result
+            elif code == 0x80:  # PROTO
+                if arg > 5:  # type: ignore[operator]
+                    raise Malformed(at, f"unsupported pickle protocol {arg}")
+                proto = arg  # type: ignore[assignment]
+                result.protocol = max(result.protocol, proto)
+            elif code == 0x95:  # FRAME
+                if arg > end - pos:  # type: ignore[operator]
+                    raise Malformed(at, "frame longer than the data")
+                frame_end = pos + arg  # type: ignore[operator]
+            elif code == 0x30:  # POP
+                if stack:
+                    stack.pop()
+                else:
+                    stack = _pop_mark(metastack, stack, at)
+            elif code == 0x31:  # POP_MARK
+                stack = _pop_mark(metastack, stack, at)
+            elif code == 0x32:  # DUP
+                if not stack:
+                    raise Malformed(at, "stack underflow")
+                stack.append(stack[-1])
+            elif code == 0x6C or code == 0x64:  # LIST, DICT
+                stack, items = _pop_mark(metastack, stack, at), stack
+                if code == 0x6C:
+                    stack.append(SymList(items[:MAX_ITEMS]))
+                else:
+                    if len(items) % 2:
+                        raise Malformed(at, "odd number of items for DICT")
+                    built = SymDict()
+                    _set_items(built, items, at, events)
+                    stack.append(built)
+            elif code == 0x8F:  # EMPTY_SET
+                stack.append(UNKNOWN)
+            elif code == 0x90:  # ADDITEMS
+                stack = _pop_mark(metastack, stack, at)
+                if not stack:
+                    raise Malformed(at, "stack underflow")
+                if isinstance(stack[-1], Global):
+                    events.append(Event("tampering", at, f"adds items to the module-level object {stack[-1].qualified}"))  # type: ignore[union-attr]
+            elif code == 0x91:  # FROZENSET
+                stack = _pop_mark(metastack, stack, at)
+                stack.append(UNKNOWN)
+            elif code == 0x49 or code == 0x4C:  # INT, LONG
+                stack.append(_int_text(arg, at))  # type: ignore[arg-type]
+            elif code == 0x46 or code == 0x47:  # FLOAT, BINFLOAT
+                stack.append(_float_text(arg, at) if code == 0x46 else arg)  # type: ignore[arg-type]
+            elif code == 0x50:  # PERSID
+                value = Persistent(_ascii(arg, at), at)  # type: ignore[arg-type]
+                result.persistent.append(value)
+                stack.append(value)
+            elif code == 0x82 or code == 0x83 or code == 0x84:  # EXT1, EXT2, EXT4
+                if arg <= 0:  # type: ignore[operator]
+                    raise Malformed(at, "extension code must be positive")
+                imported = Global("copyreg", f"<extension {arg}>", at, NAMES[code], proto, resolved=False)
+                globals_.append(imported)
+                events.append(Event("extension", at, f"{NAMES[code]} {arg} imports whatever the loading process registered under that code"))
+                stack.append(imported)
+            elif code == 0x97:  # NEXT_BUFFER
+                stack.append(UNKNOWN)
+            elif code == 0x98:  # READONLY_BUFFER
+                if not stack:
+                    raise Malformed(at, "stack underflow")
+            else:  # pragma: no cover - every opcode in _LAYOUT is handled above
+                raise AssertionError(NAMES[code])
+    except Malformed as exc:
+        result.error, result.error_offset, result.end = str(exc), exc.offset, at
+    result.opcodes = ops
     return result
 
 
-def _guarded(ops: Iterator[tuple[pickletools.OpcodeInfo, object, int | None]]) -> Iterator[tuple[pickletools.OpcodeInfo, object, int]]:
-    for opcode, arg, pos in ops:
-        yield opcode, arg, pos or 0
+def _persistent_value(pid: object, at: int) -> object:
+    """What a loader pushes for a persistent id. PyTorch's legacy loader answers ('module', cls, ...)
+    with the class itself; everything else becomes an opaque reference."""
+    if isinstance(pid, tuple) and len(pid) > 1 and pid[0] == "module" and pid[1].__class__ is Global:
+        return pid[1]
+    return Persistent(pid, at)
 
 
-def _call(name: str, stack: list[object], result: WalkResult, pos: int) -> None:
-    pops = {"REDUCE": 2, "NEWOBJ": 2, "NEWOBJ_EX": 3, "BUILD": 2}[name]
-    if len(stack) < pops:
-        raise ValueError(f"{name} at {pos} with {len(stack)} item(s) on the stack")
-    args = [stack.pop() for _ in range(pops)]
-    callee = args[-1]
-    if isinstance(callee, Import):
-        result.calls.append(Call(callee, name, pos))
-    # BUILD leaves the object; the others leave the call's result
-    stack.append(callee if name == "BUILD" else _UNKNOWN)
+def _check_limits(ops: int, max_opcodes: int, held: int, deadline: float | None) -> None:
+    if ops > max_opcodes:
+        raise LimitExceeded(f"more than {max_opcodes} opcodes in one pickle")
+    if held > MAX_STACK:
+        raise LimitExceeded(f"more than {MAX_STACK} values held on the stack and in the memo")
+    if deadline is not None and time.monotonic() > deadline:
+        raise LimitExceeded("time limit reached while walking a pickle")
 
 
-def _pop_mark(stack: list[object]) -> list[object]:
-    items: list[object] = []
-    while stack:
-        item = stack.pop()
-        if item is _MARK:
-            items.reverse()
-            return items
-        items.append(item)
-    raise ValueError("MARK expected on the stack")
+def _pop_mark(metastack: list[list[object]], stack: list[object], at: int) -> list[object]:
+    """The stack below the last MARK (the caller keeps the items above it)."""
+    if not metastack:
+        raise Malformed(at, "no MARK to pop to")
+    return metastack.pop()
 
 
-def _generic(opcode: pickletools.OpcodeInfo, stack: list[object]) -> None:
-    before = opcode.stack_before
-    if pickletools.markobject in before:
-        _pop_mark(stack)
-        extra = before.index(pickletools.markobject)
-        for _ in range(extra):
-            if not stack:
-                raise ValueError(f"{opcode.name}: stack underflow")
-            stack.pop()
-    else:
-        for _ in before:
-            if not stack:
-                raise ValueError(f"{opcode.name}: stack underflow")
-            stack.pop()
-    for _ in opcode.stack_after:
-        stack.append(_UNKNOWN)
-
-
-def _decode(value: object) -> object:
-    if isinstance(value, bytes):
+def _text(code: int, arg: object, buf: Buffer, at: int) -> object:
+    if code == 0x53:  # STRING: a quoted Python 2 str literal
+        line = bytes(arg)  # type: ignore[arg-type]
+        if len(line) < 2 or line[:1] not in (b"'", b'"') or line[-1:] != line[:1]:
+            raise Malformed(at, "STRING argument is not quoted")
         try:
-            return value.decode("utf-8")
+            return codecs.escape_decode(line[1:-1])[0].decode("latin-1")
+        except ValueError:
+            raise Malformed(at, "STRING argument has a bad escape") from None
+    if code == 0x56:  # UNICODE: raw-unicode-escape text line
+        try:
+            return bytes(arg).decode("raw-unicode-escape")  # type: ignore[arg-type]
         except UnicodeDecodeError:
-            return value.decode("latin-1")
-    return value
+            raise Malformed(at, "UNICODE argument does not decode") from None
+    start, length = arg  # type: ignore[misc]
+    if length > MAX_TEXT:
+        return UNKNOWN
+    raw = buf[start : start + length]
+    if code in (0x55, 0x54):  # SHORT_BINSTRING, BINSTRING: Python 2 str, decoded by the loader's encoding
+        return raw.decode("latin-1")
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise Malformed(at, "string argument is not UTF-8") from None
 
 
-def walk_bytes(data: bytes) -> WalkResult:
-    return walk(io.BytesIO(data))
+def _name_line(raw: object, at: int) -> str:
+    try:
+        text = bytes(raw).decode("utf-8")  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        raise Malformed(at, "module or name is not UTF-8") from None
+    if not text:
+        raise Malformed(at, "empty module or name")
+    return text
+
+
+def _ascii(raw: bytes, at: int) -> str:
+    try:
+        return bytes(raw).decode("ascii")
+    except UnicodeDecodeError:
+        raise Malformed(at, "persistent id is not ASCII") from None
+
+
+def _int_line(raw: object, at: int) -> int:
+    try:
+        return int(bytes(raw))  # type: ignore[arg-type]
+    except ValueError:
+        raise Malformed(at, "memo index is not an integer") from None
+
+
+def _int_text(raw: bytes, at: int) -> object:
+    text = bytes(raw)
+    if text in (b"00", b"01"):
+        return text == b"01"
+    try:
+        return int(text[:-1] if text.endswith(b"L") else text)
+    except ValueError:
+        raise Malformed(at, "integer argument does not parse") from None
+
+
+def _float_text(raw: bytes, at: int) -> float:
+    try:
+        return float(bytes(raw))
+    except ValueError:
+        raise Malformed(at, "float argument does not parse") from None
+
+
+def _stack_global(module: object, name: object, at: int, proto: int) -> Global:
+    if isinstance(module, str) and isinstance(name, str):
+        return Global(module, name, at, "STACK_GLOBAL", proto)
+    for value in (module, name):
+        if isinstance(value, (int, float, bool, tuple, Blob, SymList, SymDict)) or value is None:
+            raise Malformed(at, "STACK_GLOBAL needs two strings")  # the loader rejects constants of other types
+    return Global(describe(module), describe(name), at, "STACK_GLOBAL", proto, resolved=False)
+
+
+def _indirect(callee: object, opcode: str, at: int) -> Event:
+    return Event("indirect-call", at, f"{opcode} calls {describe(callee)}, not an imported global")
+
+
+def _set_items(target: object, items: list[object], at: int, events: list[Event]) -> None:
+    if len(items) % 2:
+        raise Malformed(at, "odd number of items for SETITEMS")
+    if isinstance(target, SymDict):
+        kept = target.items
+        for i in range(0, min(len(items), 2 * MAX_ITEMS), 2):
+            key = items[i]
+            if isinstance(key, str) and len(kept) < MAX_ITEMS:
+                kept[key] = items[i + 1]
+    elif isinstance(target, Global):
+        events.append(Event("tampering", at, f"sets items on the module-level object {target.qualified}"))
+
+
+def _build(target: object, state: object, at: int, calls: list[Call], events: list[Event]) -> None:
+    if isinstance(target, Global):
+        events.append(Event("tampering", at, f"BUILD sets the state of the module-level object {target.qualified}"))
+    elif isinstance(target, Result):
+        calls.append(Call(target.callee, "BUILD", at))
+        target.state = state
+    parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
+    for part in parts:
+        if isinstance(part, SymDict):
+            dunders = sorted(k for k in part.items if _DUNDER.match(k))
+            if dunders:
+                events.append(Event("tampering", at, f"BUILD sets {', '.join(dunders)} on an object"))
+
+
+def _codecs_payload(args: object, at: int, result: WalkResult) -> None:
+    """Protocols 0-2 pickle bytes as `_codecs.encode(text, 'latin1')`: look inside those too."""
+    if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str) and args[1] in ("latin1", "latin-1"):
+        try:
+            data = args[0].encode("latin-1")
+        except UnicodeEncodeError:
+            return
+        if _looks_nested(data, 0, len(data)) and len(result.nested) < MAX_NESTED_CANDIDATES:
+            result.nested.append(Nested(at, data, 0, len(data)))
+
+
+def _maybe_nested(buf: Buffer, blob: Blob, at: int, result: WalkResult) -> None:
+    if _looks_nested(buf, blob.start, blob.start + blob.length) and len(result.nested) < MAX_NESTED_CANDIDATES:
+        result.nested.append(Nested(at, buf, blob.start, blob.start + blob.length))
+
+
+def _looks_nested(buf: Buffer, start: int, end: int) -> bool:
+    """Bytes that open like a pickle (PROTO, or a protocol-0 GLOBAL) or a zip (a torch.save)."""
+    if end - start < 4:
+        return False
+    first, second = buf[start], buf[start + 1]
+    if first == 0x80:
+        return second <= 5
+    if first == 0x63:  # 'c': GLOBAL module\nname\n
+        return second in _IDENT_START and buf.find(b"\n", start, min(end, start + 256)) > 0
+    return buf[start : start + 4] == b"PK\x03\x04"
+
+
+def describe(value: object, depth: int = 0) -> str:
+    """A short, readable rendering of a symbolic value for messages and evidence."""
+    if isinstance(value, Global):
+        return value.qualified if value.resolved else f"an import of {value.module}.{value.name}"
+    if isinstance(value, Result):
+        inner = describe(value.callee, depth + 1) if depth < 3 else "…"
+        return f"the result of calling {inner}"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, tuple):
+        return "(" + ", ".join(describe(v, depth + 1) for v in value[:4]) + (", …)" if len(value) > 4 else ")")
+    if isinstance(value, Blob):
+        return f"<{value.length} bytes>"
+    if isinstance(value, Persistent):
+        return "a persistent reference"
+    if isinstance(value, (SymList, SymDict)):
+        return "a list" if isinstance(value, SymList) else "a dict"
+    if value is UNKNOWN:
+        return "an unknown value"
+    return repr(value)[:60]
+
+
+# --- joblib -----------------------------------------------------------------------------------
+
+
+def _is_joblib_wrapper(target: object) -> bool:
+    """A NumpyArrayWrapper instance: made by NEWOBJ, or by `copyreg._reconstructor` in Python 2 era files."""
+    if not (isinstance(target, Result) and isinstance(target.callee, Global) and target.callee.resolved):
+        return False
+    made = target.callee
+    if made.qualified in _RECONSTRUCTORS and isinstance(target.args, tuple) and target.args:
+        made = target.args[0]  # type: ignore[assignment]
+    return isinstance(made, Global) and made.qualified in JOBLIB_WRAPPERS
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayLayout:
+    nbytes: int
+    has_object: bool
+    padded: bool  # joblib >= 1.2 writes one byte of padding length, then the padding
+
+
+def joblib_layout(state: object) -> ArrayLayout | str:
+    """How many bytes follow a NumpyArrayWrapper's BUILD, or why that cannot be known."""
+    if not isinstance(state, SymDict):
+        return "the wrapper's state is not a plain dict"
+    fields = state.items
+    shape, dtype = fields.get("shape"), fields.get("dtype")
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        return "the array shape is not a tuple of non-negative integers"
+    itemsize, has_object = _dtype_facts(dtype)
+    if itemsize is None:
+        return "the array dtype is not one the walker can size"
+    count = math.prod(shape)  # type: ignore[arg-type]
+    return ArrayLayout(count * itemsize, has_object, "numpy_array_alignment_bytes" in fields)
+
+
+def _dtype_facts(dtype: object) -> tuple[int | None, bool]:
+    """(itemsize, has Python objects) of a pickled `numpy.dtype(typestr, align, copy)` + its state."""
+    if not (isinstance(dtype, Result) and isinstance(dtype.callee, Global) and dtype.callee.qualified == "numpy.dtype"):
+        return None, False
+    args = dtype.args
+    if not (isinstance(args, tuple) and args and isinstance(args[0], str)):
+        return None, False
+    match = re.fullmatch(r"[<>|=]?([A-Za-z])(\d*)", args[0])
+    if match is None:
+        return None, False
+    kind, digits = match.groups()
+    state = dtype.state
+    elsize = state[5] if isinstance(state, tuple) and len(state) > 7 and isinstance(state[5], int) else -1
+    flags = state[7] if isinstance(state, tuple) and len(state) > 7 and isinstance(state[7], int) else 0
+    has_object = kind == "O" or bool(flags & 1) or _fields_hold_objects(state)
+    if elsize > 0:
+        return elsize, has_object
+    if digits:
+        return int(digits), has_object
+    return None, has_object
+
+
+def _fields_hold_objects(state: object, depth: int = 0) -> bool:
+    if depth > 8 or not isinstance(state, tuple) or len(state) < 5 or not isinstance(state[4], SymDict):
+        return False
+    for entry in state[4].items.values():
+        sub = entry[0] if isinstance(entry, tuple) and entry else None
+        if isinstance(sub, Result) and (_dtype_facts(sub)[1] or _fields_hold_objects(sub.state, depth + 1)):
+            return True
+    return False
+
+
+def _joblib_array(
+    buf: Buffer, pos: int, end: int, state: object, at: int, result: WalkResult,
+    max_opcodes: int, deadline: float | None, depth: int,
+) -> int:
+    """Skip (or, for object arrays, walk) the bytes `joblib.load` reads after this BUILD."""
+    layout = joblib_layout(state)
+    if isinstance(layout, str):
+        raise Malformed(at, f"cannot size the joblib array data after this BUILD: {layout}")
+    result.arrays += 1
+    if layout.has_object:  # joblib pickles object arrays as a nested pickle, read from the same stream
+        inner = walk(buf, pos, end, max_opcodes=max_opcodes, deadline=deadline, depth=depth + 1)
+        result.absorb(inner)
+        if inner.error is not None:
+            raise Malformed(inner.error_offset or pos, f"object array pickle: {inner.error}")
+        return inner.end
+    if layout.padded:
+        if pos >= end:
+            raise Malformed(at, "joblib array padding runs past the end of the data")
+        pos += 1 + buf[pos]
+    if layout.nbytes > end - pos:
+        raise Malformed(at, f"joblib array of {layout.nbytes} bytes runs past the end of the data")
+    _raw_bytes_as_opcodes(buf, pos, pos + layout.nbytes, result, deadline, depth)
+    return pos + layout.nbytes
+
+
+def _raw_bytes_as_opcodes(buf: Buffer, start: int, end: int, result: WalkResult, deadline: float | None, depth: int) -> None:
+    """What a plain `pickle.load` would do with the array bytes: read them as opcodes."""
+    if start >= end or depth > 2:
+        return
+    try:
+        fragment = walk(buf, start, end, max_opcodes=MAX_PROBE_OPCODES, deadline=deadline, depth=depth + 1)
+    except LimitExceeded:
+        if deadline is not None and time.monotonic() > deadline:
+            raise
+        return  # array data that reads as a long run of harmless opcodes (a constant image): stop probing
+    via = "array bytes that a plain pickle.load reads as opcodes"
+    for imported in fragment.globals:
+        result.globals.append(
+            Global(imported.module, imported.name, imported.offset, imported.opcode, imported.protocol, imported.resolved, via)
+        )

@@ -1,29 +1,41 @@
-"""pickle_opcodes: every protocol, indirection through the memo, truncation after a payload, real saves."""
+"""pickle_opcodes: every protocol, indirection through the memo, truncation after a payload, real saves,
+the fixture corpus (exact rules per technique, nothing loud on benign files) and live canaries."""
 
 from __future__ import annotations
 
+import io
+import os
 import pickle
+import pickletools
+import subprocess
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
 import pytest
+from airlock.scanners._pickle_walk import NAMES, Global, SymDict, decode, joblib_layout, walk
+from airlock.scanners.pickle_opcodes import global_policy, loader_names
 
+from airlock.findings import Severity
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
-from fixtures import pickles
+from fixtures import canary, pickles
 from fixtures.canary import shell_command
 
-
+CONTENT_SCANNERS = ["pickle_opcodes", "numpy_arrays", "archives"]
 ONLY_PICKLES = parse_policy('name = "pickles-only"\nrequired_scanners = ["pickle_opcodes"]\n', "test")
 
 
-def _scan(path: Path) -> Report:
-    return scan(str(path), ScanOptions(policy=ONLY_PICKLES, use_cache=False, scanners=["pickle_opcodes"]))
+def _scan(path: Path, scanners: list[str] | None = None) -> Report:
+    return scan(str(path), ScanOptions(policy=ONLY_PICKLES, use_cache=False, scanners=scanners or ["pickle_opcodes"]))
 
 
-def _rules(report: Report) -> list[tuple[str, str]]:
-    return [(f.rule, f.location) for f in report.findings]
+def _rules(report: Report) -> set[str]:
+    return {f.rule for f in report.findings}
+
+
+# --- protocols, memo, truncation ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
@@ -38,27 +50,21 @@ def test_reduce_os_system_is_critical_in_every_protocol(protocol: int, tmp_path:
 
 def test_stack_global_with_names_from_the_memo(tmp_path: Path) -> None:
     """Module and name strings are memoized first and fetched with BINGET: still resolved."""
-    body = (
-        b"\x80\x04"
-        b"\x8c\x08builtins\x94"  # memo 0
-        b"\x8c\x04eval\x94"  # memo 1
-        b"0"  # POP (leave the stack empty)
-        b"0"
-        b"h\x00h\x01\x93"  # BINGET 0, BINGET 1, STACK_GLOBAL
-        b"\x8c\x011\x85R."
-    )
+    body = b"\x80\x04\x8c\x08builtins\x94\x8c\x04eval\x94" + b"00" + b"h\x00h\x01\x93" + b"\x8c\x011\x85R."
     path = tmp_path / "memo.pkl"
     path.write_bytes(body)
     report = _scan(path)
-    assert [(f.rule, f.evidence["global"]) for f in report.findings] == [("AIR201", "builtins.eval")]
+    assert [(f.rule, f.evidence["global"], f.location) for f in report.findings] == [
+        ("AIR201", "builtins.eval", "memo.pkl@opcode:26")
+    ]
 
 
 def test_truncated_after_the_payload_is_still_critical(tmp_path: Path) -> None:
     whole = pickles.reduce_call("subprocess", "call", shell_command("truncated"), 2)
     path = tmp_path / "cut.pkl"
     path.write_bytes(whole[:-1] + b"\xff\xff")  # REDUCE ran; then garbage instead of STOP
-    rules = sorted(f.rule for f in _scan(path).findings)
-    assert rules == ["AIR201", "AIR209"]
+    findings = sorted((f.rule, str(f.severity)) for f in _scan(path).findings)
+    assert findings == [("AIR201", "critical"), ("AIR209", "high")]
 
 
 def test_unknown_global_is_medium_and_does_not_fail_by_default(tmp_path: Path) -> None:
@@ -67,6 +73,50 @@ def test_unknown_global_is_medium_and_does_not_fail_by_default(tmp_path: Path) -
     report = _scan(path)
     assert [(f.rule, str(f.severity)) for f in report.findings] == [("AIR202", "medium")]
     assert report.passed
+
+
+def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
+    old = Global("__builtin__", "eval", 0, "GLOBAL", protocol=2)
+    assert loader_names(old)[0] == ("builtins", "eval")
+    assert loader_names(Global("commands", "getoutput", 0, "GLOBAL", protocol=0))[0] == ("subprocess", "getoutput")
+    assert loader_names(Global("__builtin__", "eval", 0, "GLOBAL", protocol=4))[0] == ("__builtin__", "eval")
+
+
+@pytest.mark.parametrize(
+    "module, name, kind",
+    [
+        ("collections", "OrderedDict", "safe"),
+        ("torch.jit._pickle", "build_intlist", "safe"),  # exact safe entries beat the torch.jit.* prefix
+        ("torch.jit", "load", "dangerous"),
+        ("uuid", "UUID", "safe"),
+        ("uuid", "_get_command_stdout", "dangerous"),
+        ("uuid", "os.system", "dangerous"),  # a dotted path is judged by where it leads
+        ("numpy", "__builtins__", "dangerous"),
+        ("transformers", "AutoModel.from_pretrained", "dangerous"),
+        ("sklearn.tree._tree", "Tree", "notable"),
+        ("__main__", "Net", "notable"),
+        ("numpy.dtypes", "Float64DType", "safe"),
+        ("mylib", "Thing", "unknown"),
+    ],
+)
+def test_global_policy_decides_allowlist_first(module: str, name: str, kind: str) -> None:
+    assert global_policy().classify(module, name).kind == kind
+
+
+def test_torchscript_types_are_safe_only_inside_torchscript_archives() -> None:
+    policy = global_policy()
+    assert policy.classify("__torch__.torch.nn.modules.linear", "Linear", "torchscript").kind == "safe"
+    assert policy.classify("__torch__.torch.nn.modules.linear", "Linear").kind == "unknown"
+
+
+def test_every_dangerous_entry_has_a_reason() -> None:
+    policy = global_policy()
+    reasons = [*policy.dangerous_exact.values(), *(r for _, r in policy.dangerous_modules),
+               *policy.dangerous_attributes.values()]
+    assert len(reasons) > 150 and all(len(r) > 8 for r in reasons)
+
+
+# --- real saves ---------------------------------------------------------------------------------
 
 
 def test_benign_ordered_dict_has_no_findings(generated) -> None:
@@ -88,22 +138,37 @@ def test_whole_pickled_module_is_reported_below_the_failing_level(tmp_path: Path
     torch.save(torch.nn.Linear(2, 2), tmp_path / "full_model.pt")
     report = _scan(tmp_path)
     assert report.findings, "a pickled nn.Module imports torch.nn classes"
-    assert {f.rule for f in report.findings} == {"AIR202"}
+    assert {(f.rule, str(f.severity)) for f in report.findings} == {("AIR202", "low")}
     assert report.passed
 
 
-def test_payload_inside_a_pytorch_zip_is_found(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    import os
+def test_payload_inside_a_pytorch_zip_is_found_at_its_member(generated) -> None:
+    report = _scan(generated(pickles.torch_zip_payload))
+    assert [f.rule for f in report.findings] == ["AIR201"]
+    assert report.findings[0].location.startswith("pytorch_model.bin:pytorch_model/data.pkl@opcode:")
 
-    class Payload:
-        def __reduce__(self):  # noqa: ANN204
-            return (os.system, (shell_command("torchzip"),))
 
-    torch.save({"weights": torch.zeros(2), "hook": Payload()}, tmp_path / "model.bin")
-    report = _scan(tmp_path)
-    assert [f.rule for f in report.findings if str(f.severity) == "critical"] == ["AIR201"]
-    assert report.findings[0].location.startswith("model.bin:model/data.pkl@opcode:")
+def test_payload_after_joblib_arrays_is_found_past_the_array_bytes(generated) -> None:
+    path = generated(pickles.joblib_payload_after_arrays)
+    report = _scan(path)
+    [finding] = report.findings
+    assert finding.rule == "AIR201"
+    assert int(finding.location.rsplit(":", 1)[1]) > 8000  # 1000 float64s lie between the start and the payload
+
+
+def test_joblib_array_that_cannot_be_sized_is_not_a_pass() -> None:
+    assert isinstance(joblib_layout(SymDict({"shape": (3,), "dtype": "not a dtype"})), str)
+    data = b"\x80\x04cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}\x8c\x05shape\x8c\x01?sb."
+    result = walk(data)
+    assert result.error is not None and "cannot size" in result.error
+
+
+def test_joblib_array_bytes_are_also_read_as_the_opcodes_plain_pickle_load_would_see(tmp_path: Path) -> None:
+    joblib, np = pytest.importorskip("joblib"), pytest.importorskip("numpy")
+    polyglot = np.frombuffer(pickles.reduce_call("posix", "system", shell_command("polyglot"), 0), dtype=np.uint8)
+    joblib.dump({"tokens": polyglot, "constant": np.full(300_000, ord("N"), dtype=np.uint8)}, tmp_path / "m.joblib")
+    [finding] = _scan(tmp_path / "m.joblib").findings
+    assert (finding.rule, finding.evidence["via"]) == ("AIR201", "array bytes that a plain pickle.load reads as opcodes")
 
 
 def test_two_pickles_in_one_file_are_both_read(tmp_path: Path) -> None:
@@ -112,6 +177,30 @@ def test_two_pickles_in_one_file_are_both_read(tmp_path: Path) -> None:
     path = tmp_path / "two.pkl"
     path.write_bytes(first + second)
     assert [f.rule for f in _scan(path).findings] == ["AIR201"]
+
+
+def test_bytes_after_the_pickle_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "tail.pkl"
+    path.write_bytes(pickle.dumps([1, 2], protocol=4) + b"\x00hidden")
+    [finding] = _scan(path).findings
+    assert (finding.rule, finding.location) == ("AIR211", f"tail.pkl@byte:{len(pickle.dumps([1, 2], protocol=4))}")
+
+
+def test_torchscript_code_with_a_foreign_operator_namespace(tmp_path: Path) -> None:
+    import zipfile
+
+    pytest.importorskip("torch")
+    path = pickles.torchscript_scripted(tmp_path)
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    path = tmp_path / "scripted.pt"
+    with zipfile.ZipFile(path, "w") as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith("linear.py"):
+                data += b"\n  def extra(self: Tensor) -> Tensor:\n    return ops.evil_ns.run(self)\n"
+            out.writestr(info.filename, data)
+    found = {(f.rule, f.message) for f in _scan(path).findings}
+    assert ("AIR212", "TorchScript code calls operators from evil_ns") in found
 
 
 def test_scanning_never_unpickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,3 +214,64 @@ def test_scanning_never_unpickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path.write_bytes(pickles.reduce_call("os", "system", shell_command("never"), 2))
     assert _scan(path).findings
 
+
+# --- the decoder follows the loader's byte consumption -------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_decode_steps_through_opcodes_exactly_like_pickletools(protocol: int) -> None:
+    value = OrderedDict(a=[1, 2.5, "x", None, True], b=(b"\x00" * 300, bytearray(b"ba")), c={1}, d=frozenset([2]),
+                        e=2**100, f=-5, g="é" * 300)
+    data = pickle.dumps(value, protocol=protocol)
+    expected = [(op.name, pos) for op, _, pos in pickletools.genops(data)]
+    seen, pos = [], 0
+    while not seen or seen[-1][0] != "STOP":
+        code, _, after = decode(data, pos, len(data))
+        seen.append((NAMES[code], pos))
+        pos = after
+    assert seen == expected
+
+
+# --- the corpus ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("technique", sorted(pickles.MALICIOUS))
+def test_every_malicious_pickle_fixture_yields_exactly_its_rules(technique: str, generated) -> None:
+    generator, expected = pickles.MALICIOUS[technique]
+    report = _scan(generated(generator), CONTENT_SCANNERS)
+    assert _rules(report) == expected, [(f.rule, f.location, f.message) for f in report.findings]
+    assert max(f.severity for f in report.findings) >= Severity.HIGH
+    assert not report.passed
+    assert all(c.status != "error" for c in report.checks)
+
+
+@pytest.mark.parametrize("sample", sorted(pickles.BENIGN))
+def test_no_benign_pickle_fixture_is_reported_at_medium_or_above(sample: str, generated) -> None:
+    report = _scan(generated(pickles.BENIGN[sample]), CONTENT_SCANNERS)
+    assert [f for f in report.findings if f.severity >= Severity.MEDIUM] == []
+    assert all(c.status != "error" for c in report.checks)
+
+
+def test_the_corpus_is_large_and_documented() -> None:
+    assert len(pickles.MALICIOUS) >= 30 and len(pickles.BENIGN) >= 12
+    generators = [g for g, _ in pickles.MALICIOUS.values()] + list(pickles.BENIGN.values())
+    assert all(g.__doc__ and "Expect" in g.__doc__ for g in generators)
+    for generator, expected in pickles.MALICIOUS.values():
+        assert all(rule in generator.__doc__ for rule in expected), generator.__name__  # type: ignore[operator]
+
+
+def test_a_canary_is_live_when_deliberately_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proves the corpus is armed: one fixture, unpickled in a child process, fires its canary."""
+    monkeypatch.setenv("AIRLOCK_CANARY_DIR", str(tmp_path / "live"))
+    path = pickles.os_system_canary(tmp_path, name="live")
+    assert not canary.marker("live").exists()
+    env = {**os.environ, "AIRLOCK_CANARY_DIR": str(tmp_path / "live")}
+    subprocess.run([sys.executable, "-c", "import pickle, sys; pickle.load(open(sys.argv[1], 'rb'))", str(path)],
+                   check=True, timeout=60, env=env)
+    assert canary.marker("live").exists()
+
+
+def test_scanning_the_corpus_fires_no_canary(generated) -> None:
+    for generator, _ in pickles.MALICIOUS.values():
+        _scan(generated(generator), CONTENT_SCANNERS)
+    assert canary.fired() == []
