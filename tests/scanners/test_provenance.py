@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+from airlock.scanners._publishers import damerau_levenshtein, lookalike
 
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
-from airlock.scanners._publishers import damerau_levenshtein, lookalike
 
 
 def _scan(path: Path, policy: str = "") -> Report:
@@ -75,8 +75,8 @@ def test_pickle_only_weights_are_medium_and_safetensors_beside_them_clears_it(tm
 
     _model(tmp_path, {"pytorch_model.bin": pickle.dumps({"w": [1.0]}, protocol=2)})
     assert [f.rule for f in _scan(tmp_path).findings] == ["AIR113"]
-    from safetensors.numpy import save_file
     import numpy as np
+    from safetensors.numpy import save_file
 
     save_file({"w": np.zeros(2, dtype=np.float32)}, str(tmp_path / "model.safetensors"))
     assert [f.rule for f in _scan(tmp_path).findings] == []

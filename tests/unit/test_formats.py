@@ -307,8 +307,9 @@ _SLOW_CANDIDATES: dict[str, Callable[[], bytes]] = {
 
 @pytest.mark.parametrize("name", sorted(_SLOW_CANDIDATES))
 @pytest.mark.parametrize("size_factor", [1, 1000])
-def test_detect_is_quick_on_pathological_heads(name: str, size_factor: int) -> None:
+def test_detect_never_hangs_on_pathological_heads(name: str, size_factor: int) -> None:
+    """A hang guard, not a speed test (speed lives in bench/): typical runs take milliseconds."""
     head = _SLOW_CANDIDATES[name]()[:HEAD_BYTES]
     started = time.perf_counter()
     detect(head, head[-TAIL_BYTES:], len(head) * size_factor)
-    assert time.perf_counter() - started < 1.0  # a hang detector: typical runs take milliseconds
+    assert time.perf_counter() - started < 15.0
