@@ -7,11 +7,15 @@ from airlock.scanning import Scanner
 
 from .archives import Archives
 from .chat_templates import ChatTemplates
+from .custom_code import CustomCode
 from .gguf_header import GgufHeader
+from .keras_config import KerasConfig
 from .numpy_arrays import NumpyArrays
+from .onnx_graph import OnnxGraph
 from .pickle_opcodes import PickleOpcodes
 from .provenance import Provenance
 from .safetensors_header import SafetensorsHeader
+from .savedmodel_graph import SavedModelGraph
 from .second_opinion import ModelscanSecondOpinion
 
 # One class per line, in report order.
@@ -20,6 +24,10 @@ REGISTRY: tuple[type[Scanner], ...] = (
     PickleOpcodes,
     NumpyArrays,
     Archives,
+    KerasConfig,
+    OnnxGraph,
+    SavedModelGraph,
+    CustomCode,
     SafetensorsHeader,
     GgufHeader,
     ChatTemplates,

@@ -129,7 +129,7 @@ def test_hostile_sources_are_unparseable_or_analysed_not_crashes(source: str) ->
     start = time.perf_counter()
     hits = analyse(source)
     assert all(isinstance(h.issue, Issue) for h in hits)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 15.0  # hang guard, not a speed test (speed lives in bench/)
 
 
 _TOKENS = ["{{", "}}", "{%", "%}", " ", "x", "'__'", "'glo'", "~", "+", "|attr(", "|join", "|reverse", "(", ")", "[", "]",
@@ -142,7 +142,7 @@ _TOKENS = ["{{", "}}", "{%", "%}", " ", "x", "'__'", "'glo'", "~", "+", "|attr("
 def test_random_token_soup_never_crashes(pieces: list[str]) -> None:
     start = time.perf_counter()
     assert all(isinstance(h.issue, Issue) for h in analyse("".join(pieces)))
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 15.0  # hang guard, not a speed test (speed lives in bench/)
 
 
 @HOSTILE

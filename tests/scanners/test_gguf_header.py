@@ -126,7 +126,7 @@ def test_a_file_written_by_gguf_py_is_clean_and_read_alike(tmp_path: Path) -> No
 def _parse_bytes(data: bytes) -> Fault | None:
     start = time.perf_counter()
     header = parse(io.BytesIO(data), len(data), limit=1 << 20, max_entries=10_000)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 15.0  # hang guard, not a speed test (speed lives in bench/)
     return header.problem.fault if header.problem else None
 
 

@@ -153,7 +153,7 @@ def test_only_the_header_of_a_one_gigabyte_file_is_read(tmp_path: Path, monkeypa
     start = time.perf_counter()
     assert _scan_file(path) == []
     assert sum(reads) == len(header)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 15.0  # hang guard, not a speed test (speed lives in bench/)
 
 
 def test_the_real_checkpoint_is_read_header_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,4 +212,4 @@ def test_random_bytes_never_crash(blob: bytes, tmp_path: Path) -> None:
     start = time.perf_counter()
     findings = _scan_bytes(data, tmp_path)
     assert all(f.rule in SafetensorsHeader.rules for f in findings)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 15.0  # hang guard, not a speed test (speed lives in bench/)
