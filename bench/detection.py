@@ -22,7 +22,7 @@ def run(work: Path) -> list[dict[str, Any]]:
     outcomes: dict[str, dict[str, Outcome]] = {p.name: {s.name: p.run(s.path) for s in samples} for p in peers}
     rows = [_row(name, results, samples) for name, results in outcomes.items()]
     ours = outcomes["airlock"]
-    for peer in peers[1:]:
+    for peer in (p for p in peers if not p.name.startswith("airlock")):
         theirs = outcomes[peer.name]
         caught_only_by_us = [s.name for s in samples if s.malicious and ours[s.name].flagged and not theirs[s.name].flagged]
         missed_by_us = [s.name for s in samples if s.malicious and theirs[s.name].flagged and not ours[s.name].flagged]

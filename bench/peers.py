@@ -64,6 +64,9 @@ def _exe(name: str) -> str | None:
 
 PEERS: tuple[Peer, ...] = (
     Peer("airlock", ("airlock", "scan", "{path}", "--no-cache", "--no-progress", "--format", "json"), frozenset({1}), frozenset({2})),
+    # the same scan with the policy failing at medium: counts what airlock reports but lets pass by default
+    Peer("airlock@medium", ("airlock", "scan", "{path}", "--no-cache", "--no-progress", "--format", "json",
+                            "--fail-at", "medium"), frozenset({1}), frozenset({2})),
     Peer("modelscan", ("modelscan", "-p", "{path}"), frozenset({1}), frozenset({2, 3})),
     Peer("picklescan", ("picklescan", "-p", "{path}"), frozenset({1}), frozenset({2})),
     Peer("fickling", ("fickling", "--check-safety", "{path}"), frozenset({1}), frozenset({2}), files_only=True),

@@ -17,8 +17,11 @@ takes is this check's time in the report.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,12 +73,40 @@ class ModelscanSecondOpinion(ArtifactScanner):
             )
 
 
+# modelscan reads HDF5 through libhdf5, which a hostile file can crash: those run in a child process.
+NATIVE_PARSERS = frozenset({Format.HDF5})
+CHILD_TIMEOUT = 120
+_CHILD = (
+    "import json, logging, sys\n"
+    "logging.disable(logging.CRITICAL)\n"
+    "from modelscan.modelscan import ModelScan\n"
+    "print(json.dumps(ModelScan().scan(sys.argv[1]), default=str))\n"
+)
+
+
 def _modelscan(artifact: Artifact) -> dict[str, Any]:
     """Run modelscan on one artifact through a symlink named with the extension of its real format."""
-    from modelscan.modelscan import ModelScan
-
-    logging.getLogger("modelscan").setLevel(logging.CRITICAL)  # its findings come back as data
     with tempfile.TemporaryDirectory(prefix="airlock-modelscan-") as folder:
         link = Path(folder) / f"artifact{EXTENSION[artifact.format]}"
         os.symlink(artifact.location.resolve(), link)
+        if artifact.format in NATIVE_PARSERS:
+            return _modelscan_in_child(link)
+        from modelscan.modelscan import ModelScan
+
+        logging.getLogger("modelscan").setLevel(logging.CRITICAL)  # its findings come back as data
         return ModelScan().scan(link)
+
+
+def _modelscan_in_child(link: Path) -> dict[str, Any]:
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", _CHILD, str(link)], capture_output=True, text=True,
+                              timeout=CHILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return {"errors": [{"description": f"modelscan did not finish within {CHILD_TIMEOUT} s"}]}
+    if done.returncode != 0:
+        how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
+        return {"errors": [{"description": f"modelscan crashed on this file ({how})"}]}
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        return {"errors": [{"description": "modelscan printed no readable result"}]}

@@ -42,3 +42,18 @@ def test_formats_modelscan_cannot_read_are_skipped_not_failed(tmp_path: Path) ->
     report = _scan(tmp_path)
     check = next(c for c in report.checks if c.scanner == "modelscan")
     assert str(check.status) == "skipped" and report.findings == ()
+
+
+def test_hdf5_goes_to_modelscan_in_a_child_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libhdf5 can be crashed by a hostile file: modelscan reads HDF5 in a child, and a crash is a finding."""
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "weights", "w") as handle:
+        handle.create_dataset("dense/kernel", data=[[1.0, 2.0]])
+    clean = _scan(tmp_path)
+    assert next(c for c in clean.checks if c.scanner == "modelscan").status == "ran"
+    assert [f.rule for f in clean.findings] == []
+    import airlock.scanners.second_opinion as bridge
+
+    monkeypatch.setattr(bridge, "_CHILD", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    crashed = _scan(tmp_path)
+    assert [(f.rule, f.message) for f in crashed.findings] == [("AIR972", "modelscan: modelscan crashed on this file (signal 11)")]
