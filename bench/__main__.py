@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import detection, large_files, startup, throughput
+from bench import allowlist, data_poisoning, detection, large_files, startup, throughput
 
 SUITES = {
     "startup": startup.run,
     "throughput": throughput.run,
     "detection": detection.run,
     "large_files": large_files.run,
+    "allowlist": allowlist.run,
+    "data_poisoning": data_poisoning.run,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pkgutil
 
 import airlock.scanners
+from airlock.data.checks import DATA_CHECKS
 from airlock.rules import load_rules
 from airlock.scanners import REGISTRY
 
@@ -27,6 +28,13 @@ def test_every_declared_rule_exists_and_belongs_to_its_scanner() -> None:
             assert rules[rule_id].scanner == cls.name, (cls.name, rule_id)
 
 
+def test_every_data_check_rule_exists_and_belongs_to_its_check() -> None:
+    rules = load_rules()
+    for cls in DATA_CHECKS:
+        for rule_id in cls.rules:
+            assert rules[rule_id].scanner == cls.name, (cls.name, rule_id)
+
+
 def test_every_rule_in_the_data_is_emitted_by_someone() -> None:
-    declared = {rule for cls in REGISTRY for rule in cls.rules} | {"AIR901"}
+    declared = {rule for cls in (*REGISTRY, *DATA_CHECKS) for rule in cls.rules} | {"AIR901"}
     assert set(load_rules().rules) == declared

@@ -25,10 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from airlock.cli import rules, scan
+    from airlock.cli import allowlist, data, keygen, rules, scan, sign, verify
 
     scan.register(commands)
+    data.register(commands)
     rules.register(commands)
+    sign.register(commands)
+    verify.register(commands)
+    keygen.register(commands)
+    allowlist.register(commands)
     return parser
 
 

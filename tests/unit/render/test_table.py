@@ -49,7 +49,7 @@ def test_failing_verdict_line() -> None:
     report_ = failing_report()
     last = TableRenderer().render(report_).splitlines()[-1]
     assert last.startswith("FAIL ")
-    assert summary(report_) == "1 critical, 2 medium, 1 low, 1 info"
+    assert summary(report_) == "1 critical, 1 medium, 2 low, 1 info"
     assert summary(report_) in last
     assert report_.verdict.policy in last and report_.verdict.reasons[0] in last
 

@@ -1,0 +1,110 @@
+"""Safe writes: an exclusive lock beside the file, and replace-by-rename of a fully written copy.
+
+A writer holds `FILE.lock` (fcntl.flock, released by the kernel even when the process is killed),
+reads the current file, writes the new version to a temp file in the same folder, fsyncs it, and
+renames it over the old one (then fsyncs the folder). Readers never see a half-written file, and a
+writer killed at any point leaves the previous version intact. The lock file itself is never
+deleted: deleting it would let two writers lock two different files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from airlock.allowlist.errors import AllowlistError
+
+LOCK_TIMEOUT_S = 120.0
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+@contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the exclusive lock for `path`; waits up to `timeout` seconds for another writer."""
+    target = lock_path(path)
+    try:
+        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise AllowlistError(f"{target}: cannot create the lock file ({exc.strerror or exc})") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise AllowlistError(f"{target}: cannot lock ({exc.strerror or exc})") from None
+                if time.monotonic() >= deadline:
+                    raise AllowlistError(
+                        f"{path}: still locked by another airlock process after {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        _remove_stale_temps(path)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`: the old content or the new, never a mix. Call it under `locked`."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise AllowlistError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_folder(folder)
+    except OSError as exc:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise AllowlistError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files left by a writer that died mid-write. Only a lock holder may call this."""
+    folder = path.parent if str(path.parent) else Path(".")
+    prefix = _temp_prefix(path)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)

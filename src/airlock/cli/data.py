@@ -1,0 +1,102 @@
+"""`airlock data DATASET`: vet fine-tuning data for poisoning, label errors, contamination, leakage
+and personal data. Exit 0 pass, 1 the policy fails, 2 could not read the data (or the model)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from airlock.exitcodes import ExitCode
+from airlock.render.interface import OutputFormat
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser("data", help="vet a dataset for poisoning, duplicates, leakage and personal data")
+    p.add_argument("dataset", type=Path, metavar="DATASET",
+                   help=".npz (x, y), image folder ROOT/<class>/<image>, CSV, Parquet, or a saved `datasets` folder")
+    p.add_argument("--test", type=Path, metavar="DATASET", help="the evaluation split (checked for contamination)")
+    p.add_argument("--model", metavar="REF", help="a model (as for `airlock scan`) whose features to use; "
+                                                  "it is statically scanned first")
+    p.add_argument("--label-column", metavar="NAME", help="label column of tabular data (default: label)")
+    p.add_argument("--text-column", metavar="NAME", help="column holding text (near duplicates by MinHash)")
+    p.add_argument("--quasi-identifiers", metavar="A,B,C", help="columns for the k-anonymity check")
+    p.add_argument("--k", type=int, default=5, help="k for the k-anonymity check (default: 5)")
+    p.add_argument("--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)")
+    p.add_argument("--format", type=OutputFormat, choices=list(OutputFormat), default=OutputFormat.TABLE)
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--write-clean", type=Path, metavar="FILE",
+                   help="write the row indices to keep (one per line; JSON list if FILE ends in .json)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    from airlock.data.pipeline import VetOptions, data_policy, vet
+    from airlock.policy import load_policy
+    from airlock.rules import load_rules
+
+    policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
+    quasi = tuple(c.strip() for c in args.quasi_identifiers.split(",") if c.strip()) if args.quasi_identifiers else ()
+    with _progress(not args.no_progress and sys.stderr.isatty()) as progress:
+        report = vet(args.dataset, VetOptions(
+            test=args.test, model=args.model, label_column=args.label_column or "label",
+            label_column_given=args.label_column is not None, text_column=args.text_column,
+            quasi_identifiers=quasi, k=args.k, policy=policy, progress=progress,
+        ))
+    from airlock.cli._output import emit
+
+    renderer = args.format.renderer(color=args.output is None and sys.stdout.isatty())
+    text = renderer.render(report)
+    if args.write_clean is not None:
+        assert report.data is not None
+        flagged = set(report.data["flagged"])
+        kept = [i for i in range(int(report.data["rows"])) if i not in flagged]
+        listing = json.dumps(kept) + "\n" if args.write_clean.suffix == ".json" else "".join(f"{i}\n" for i in kept)
+        _write_atomically(listing, args.write_clean)
+    emit(text, args.output)
+    return ExitCode.PASSED if report.passed else ExitCode.FAILED
+
+
+def _write_atomically(text: str, target: Path) -> None:
+    """Write `text` to `target` through a temporary file in the same folder, so a reader never sees half."""
+    import os
+    import tempfile
+
+    from airlock.errors import AirlockError
+
+    target = target.expanduser()
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise AirlockError(f"{target}: cannot write the clean index list ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+
+        def start(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start

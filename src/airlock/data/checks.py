@@ -1,0 +1,226 @@
+"""The data checks: one class per family, each owning its rules (the data counterpart of
+`airlock.scanners.REGISTRY`), and the findings they produce from a prepared `Workspace`.
+
+Each check returns findings and adds its part of the report's `data` section; the pipeline times
+it, records it as a check (ran, skipped with a reason, or error), and never lets one break the run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from airlock.data import contamination, labels, leakage, poisoning, privacy
+from airlock.data.contamination import MAX_PAIRS
+from airlock.data.loading import Dataset, Kind
+from airlock.findings import Finding, RuleId, Severity
+from airlock.rules import RuleSet
+
+PAIRS_SHOWN = 50  # index pairs / rows listed in a finding's evidence (all are counted)
+
+
+class Skip(Exception):  # an outcome, not an error
+    """Raised by a check that does not apply to this dataset; the message is the reason."""
+
+
+@dataclass
+class Workspace:
+    """What the checks share: the datasets, features, neighbours and hashes, and the report section."""
+
+    rules: RuleSet
+    artifact: str | None  # the dataset file findings point at (None for a folder)
+    train: Dataset
+    test: Dataset | None
+    section: dict[str, Any]
+    calibration: poisoning.Calibration
+    reduced: np.ndarray | None = None  # train features, globally reduced
+    neighbours: np.ndarray | None = None
+    disagreement: np.ndarray | None = None
+    exact: tuple[list[bytes], list[bytes] | None] = ([], None)
+    near: tuple[Any, Any] = (None, None)
+    near_kind: str = ""
+    text_column: str | None = None
+    quasi_identifiers: tuple[str, ...] = ()
+    k: int = 5
+    blamed: tuple[int, ...] = ()
+    progress: Callable[[str, int], Callable[[int], None]] | None = None
+    poisoned_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def finding(self, rule: str, scanner: str, location: str, message: str, evidence: dict[str, Any],
+                severity: Severity | None = None) -> Finding:
+        data = self.rules[rule]
+        if data.scanner != scanner:
+            raise AssertionError(f"{scanner} emitted {rule}, which belongs to {data.scanner}")
+        return Finding(RuleId(rule), severity or data.severity, scanner, self.artifact, location, message, evidence,
+                       data.references)
+
+    def class_name(self, label: int) -> str:
+        names = self.train.label_names
+        return names[label] if 0 <= label < len(names) else str(label)
+
+
+class DataCheck(ABC):
+    name: ClassVar[str]
+    version: ClassVar[str]
+    rules: ClassVar[frozenset[str]]
+
+    @abstractmethod
+    def run(self, ws: Workspace) -> Iterator[Finding]:
+        """Yield findings; raise Skip when the check does not apply."""
+
+
+class DataPoisoning(DataCheck):
+    """Per-class poisoning decision, then the suspect samples (see `airlock.data.poisoning`)."""
+
+    name = "data_poisoning"
+    version = "1"
+    rules = frozenset({"AIR801"})
+
+    def run(self, ws: Workspace) -> Iterator[Finding]:
+        if ws.reduced is None or ws.disagreement is None or ws.train.labels is None:
+            raise Skip("no labels or no features to compare")
+        advance = ws.progress("poisoning, per class", ws.train.rows) if ws.progress else None
+        result = poisoning.assess(ws.reduced, ws.train.labels, ws.disagreement, ws.calibration,
+                                  names=ws.train.label_names, blamed=ws.blamed, progress=advance)
+        ws.poisoned_rows = result.flagged
+        ws.section.update({
+            "flagged": result.flagged.tolist(),
+            "scores": np.round(result.scores, 4).tolist(),
+            "suspect_classes": result.poisoned_classes,
+            "classes": [c.to_dict() for c in result.classes],
+            "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
+        })
+        for c in result.classes:
+            if c.poisoned:
+                yield ws.finding(
+                    "AIR801", self.name, f"class {c.label} ({c.name})",
+                    f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes",
+                    {"class": c.label, "label": c.name, "flagged": c.suspects, "size": c.size,
+                     "separation": round(c.separation, 3), "disagreement_gap": round(c.disagreement_gap, 3),
+                     "rows": result.flagged[ws.train.labels[result.flagged] == c.label][:PAIRS_SHOWN].tolist()})
+
+
+class LabelConsistency(DataCheck):
+    """Samples whose nearest neighbours mostly carry another label (deep k-NN)."""
+
+    name = "label_consistency"
+    version = "1"
+    rules = frozenset({"AIR811"})
+
+    def run(self, ws: Workspace) -> Iterator[Finding]:
+        if ws.neighbours is None or ws.train.labels is None:
+            raise Skip("no labels or no features to compare")
+        found = labels.inconsistent(ws.neighbours, ws.train.labels, ws.poisoned_rows)
+        ws.section["label_inconsistent"] = sorted(int(r) for f in found for r in f.rows)
+        for f in found:
+            yield ws.finding(
+                "AIR811", self.name, f"class {f.label} ({ws.class_name(f.label)})",
+                f"{len(f.rows)} samples labelled {ws.class_name(f.label)} sit among {ws.class_name(f.neighbour_label)}",
+                {"class": f.label, "count": len(f.rows), "neighbour_class": f.neighbour_label,
+                 "rows": f.rows[:PAIRS_SHOWN].tolist()})
+
+
+class Contamination(DataCheck):
+    """Exact and near duplicates, train↔test and within train (see `airlock.data.contamination`)."""
+
+    name = "contamination"
+    version = "1"
+    rules = frozenset({"AIR821", "AIR822", "AIR823"})
+
+    def run(self, ws: Workspace) -> Iterator[Finding]:
+        train_exact, test_exact = ws.exact
+        if not train_exact:
+            raise Skip("nothing to hash")
+        near_train, near_test = ws.near
+        pair_fn = contamination.hamming_pairs if ws.near_kind == "dhash" else contamination.minhash_pairs
+        summary: dict[str, Any] = {"near_method": ws.near_kind or "none"}
+        for scope, other_exact, other_near in (("train", None, None), ("test", test_exact, near_test)):
+            if scope == "test" and ws.test is None:
+                continue
+            exact = contamination.equal_pairs(train_exact, other_exact)
+            seen = set(exact)
+            near: tuple[tuple[int, int], ...] = ()
+            if near_train is not None and ws.near_kind in ("dhash", "minhash"):
+                near = tuple(p for p in pair_fn(near_train, other_near) if p not in seen)
+            elif near_train is not None:  # normalised-row digests
+                near = tuple(p for p in contamination.equal_pairs(near_train, other_near) if p not in seen)
+            summary[scope] = {"exact": len(exact), "near": len(near), "complete": max(len(exact), len(near)) < MAX_PAIRS,
+                              "exact_pairs": [list(p) for p in exact[:PAIRS_SHOWN]],
+                              "near_pairs": [list(p) for p in near[:PAIRS_SHOWN]]}
+            yield from self._findings(ws, scope, exact, near)
+        ws.section["contamination"] = summary
+
+    def _findings(self, ws: Workspace, scope: str, exact: tuple[tuple[int, int], ...],
+                  near: tuple[tuple[int, int], ...]) -> Iterator[Finding]:
+        where = "train↔test" if scope == "test" else "within train"
+        for kind, pairs, rule in (("exact", exact, "AIR821"), ("near", near, "AIR822")):
+            if not pairs:
+                continue
+            if scope == "train":
+                rule = "AIR823"
+            count = f"at least {len(pairs)}" if len(pairs) >= MAX_PAIRS else str(len(pairs))
+            yield ws.finding(rule, self.name, where, f"{count} {kind}-duplicate pair(s) {where}",
+                             {"kind": kind, "pairs": len(pairs), "complete": len(pairs) < MAX_PAIRS,
+                              "index_pairs": [list(p) for p in pairs[:PAIRS_SHOWN]],
+                              "method": "sha256" if kind == "exact" else ws.near_kind})
+
+
+class TargetLeakage(DataCheck):
+    """Columns that give the label away (see `airlock.data.leakage`)."""
+
+    name = "target_leakage"
+    version = "1"
+    rules = frozenset({"AIR831", "AIR832", "AIR833"})
+    _RULE: ClassVar[dict[str, str]] = {"predictive": "AIR831", "identifier": "AIR832", "post_outcome": "AIR833"}
+
+    def run(self, ws: Workspace) -> Iterator[Finding]:
+        if ws.train.kind is not Kind.TABLE or ws.train.labels is None:
+            raise Skip("applies to labelled tabular data")
+        columns = {k: v for k, v in ws.train.columns.items() if k != ws.text_column}
+        leaks = leakage.find_leaks(columns, ws.train.labels)
+        ws.section["leakage"] = [{"column": x.column, "kind": x.kind, "auc": x.auc, **x.evidence} for x in leaks]
+        for leak in leaks:
+            message = {
+                "predictive": f"column {leak.column} alone predicts the label (AUC {leak.auc})",
+                "identifier": f"column {leak.column} is unique per row (an identifier)",
+                "post_outcome": f"column {leak.column} is filled only after the outcome",
+            }[leak.kind]
+            yield ws.finding(self._RULE[leak.kind], self.name, f"column {leak.column}", message,
+                             {"column": leak.column, "auc": leak.auc, **leak.evidence})
+
+
+class Privacy(DataCheck):
+    """Personal data per column, masked, and k-anonymity over named quasi-identifiers."""
+
+    name = "privacy"
+    version = "1"
+    rules = frozenset({"AIR841", "AIR842", "AIR843", "AIR844", "AIR845"})
+    _RULE: ClassVar[dict[str, str]] = {"email": "AIR841", "phone": "AIR841", "ipv4": "AIR841", "ipv6": "AIR841",
+                                       "card": "AIR842", "iban": "AIR843", "ssn": "AIR844"}
+
+    def run(self, ws: Workspace) -> Iterator[Finding]:
+        if ws.train.kind is not Kind.TABLE:
+            raise Skip("applies to tabular and text data")
+        exposures = privacy.screen(ws.train.columns)
+        ws.section["privacy"] = [{"column": e.column, "kind": e.kind, "count": e.count, "rows": e.rows,
+                                  "examples": list(e.examples)} for e in exposures]
+        for e in exposures:
+            yield ws.finding(self._RULE[e.kind], self.name, f"column {e.column}",
+                             f"{e.count} {e.kind} value(s) in {e.rows} row(s) of column {e.column}",
+                             {"column": e.column, "kind": e.kind, "count": e.count, "rows": e.rows,
+                              "examples": list(e.examples)})
+        if ws.quasi_identifiers:
+            result = privacy.k_anonymity(ws.train.columns, ws.quasi_identifiers, ws.k)
+            ws.section["k_anonymity"] = vars(result) | {"columns": list(result.columns)}
+            if result.rows_below_k:
+                yield ws.finding("AIR845", self.name, "columns " + ",".join(result.columns),
+                                 f"{result.rows_below_k} row(s) in {result.groups_below_k} group(s) smaller than "
+                                 f"k={result.k} (smallest group {result.smallest_group})",
+                                 ws.section["k_anonymity"])
+
+
+DATA_CHECKS: tuple[type[DataCheck], ...] = (DataPoisoning, LabelConsistency, Contamination, TargetLeakage, Privacy)

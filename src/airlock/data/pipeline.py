@@ -1,0 +1,232 @@
+"""`vet`: the data scan's library entry point. Dataset(s) in, an `airlock.report/v1` Report out.
+
+One streaming pass over the samples computes features (raw, or a model's), exact digests and
+near-duplicate hashes; then each check in `DATA_CHECKS` runs on the shared workspace, is timed and
+recorded, and the policy turns the findings into a verdict. A model given with `--model` is
+statically scanned first and refused unless that scan passes.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
+from airlock.artifacts import collect, model_digest
+from airlock.data import contamination, features
+from airlock.data.checks import DATA_CHECKS, DataCheck, Skip, Workspace
+from airlock.data.errors import DatasetError
+from airlock.data.loading import Dataset, Kind, open_dataset
+from airlock.data.poisoning import Calibration
+from airlock.findings import Finding, RuleId
+from airlock.policy import Policy, apply_overrides, evaluate, parse_policy
+from airlock.report import ArtifactRecord, Report, Target
+from airlock.rules import RuleSet, load_rules, read_signature_toml
+from airlock.scanning import CheckResult, CheckStatus
+
+NEIGHBOURS = 10
+KNN_DIMENSIONS = 32
+METHOD = "airlock-data/1: activation clustering + SPECTRE + spectral signature + k-NN, per-class decision"
+
+DATA_POLICY_TEXT = """\
+name = "data-default"
+fail_at = "high"
+required_scanners = []
+[publishers]
+trusted = []
+blocked = []
+[severity]
+"""
+
+# A progress reporter: called with a task description and its total, returns a per-step callback.
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+def data_policy() -> Policy:
+    """The built-in policy of `airlock data`: fail at high, no required scanner (a check that does not
+    apply to a dataset is skipped; one that breaks gives AIR901, which is high)."""
+    return parse_policy(DATA_POLICY_TEXT, "built-in data default")
+
+
+@dataclass(frozen=True)
+class VetOptions:
+    test: Path | None = None
+    model: str | None = None
+    label_column: str = "label"
+    label_column_given: bool = False
+    text_column: str | None = None
+    quasi_identifiers: tuple[str, ...] = ()
+    k: int = 5
+    policy: Policy = field(default_factory=data_policy)
+    blamed: tuple[int, ...] = ()  # classes a behavioural scan blamed
+    progress: Progress | None = None
+
+
+def calibration(rules_file: str = "rules/data.toml") -> Calibration:
+    return Calibration.from_mapping(read_signature_toml(rules_file)["AIR801"].get("calibration", {}))
+
+
+def vet(dataset: Path, options: VetOptions | None = None) -> Report:
+    options = options or VetOptions()
+    rules = load_rules()
+    train = open_dataset(dataset, label_column=options.label_column, label_column_given=options.label_column_given)
+    test = open_dataset(options.test, label_column=options.label_column) if options.test is not None else None
+    if test is not None and test.kind is not train.kind:
+        raise DatasetError(options.test or "", f"the test split is {test.kind} data, the training set {train.kind}")
+    _check_columns(train, options)
+    model_section, extractor = _feature_model(options.model, train) if options.model else (None, None)
+    section: dict[str, Any] = {"method": METHOD, "rows": train.rows, "kind": str(train.kind),
+                               "feature_space": "model" if extractor else "raw", "flagged": []}
+    if model_section:
+        section["model"] = model_section
+    ws = Workspace(rules=rules, artifact=train.path.name if train.path.is_file() else None, train=train, test=test,
+                   section=section, calibration=calibration(), text_column=options.text_column,
+                   quasi_identifiers=options.quasi_identifiers, k=options.k, blamed=options.blamed,
+                   progress=options.progress)
+    _prepare(ws, extractor)
+    checks, findings = _run_checks(ws)
+    findings = list(apply_overrides(options.policy, findings))
+    verdict = evaluate(options.policy, findings, {c.scanner: str(c.status) for c in checks})
+    files = list(train.files) + ([(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else [])
+    artifacts = collect(files)
+    extra: dict[str, Any] = {"kind": "dataset"}
+    if options.test is not None:
+        extra["test"] = str(options.test)
+    return Report(
+        target=Target(reference=str(dataset), source="local", revision=None, digest=model_digest(artifacts), extra=extra),
+        artifacts=tuple(ArtifactRecord(a.path, a.size, a.sha256, str(a.format)) for a in artifacts),
+        checks=tuple(checks), findings=tuple(sorted(findings, key=Finding.sort_key)), verdict=verdict,
+        signatures_version=rules.version, data=section,
+    )
+
+
+def _check_columns(train: Dataset, options: VetOptions) -> None:
+    named = [c for c in (options.text_column, *options.quasi_identifiers) if c]
+    if named and train.kind is not Kind.TABLE:
+        raise DatasetError(train.path, "--text-column and --quasi-identifiers apply to tabular or text data")
+    missing = [c for c in named if c not in train.columns]
+    if missing:
+        raise DatasetError(train.path, f"no column {', '.join(map(repr, missing))} (columns: {', '.join(list(train.columns)[:20])})")
+    if options.k < 2:
+        raise DatasetError(train.path, "--k must be at least 2")
+
+
+def _feature_model(reference: str, train: Dataset) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
+    from airlock.models.loading import ModelRefused, load_image_classifier
+    from airlock.pipeline import ScanOptions, resolve, scan_snapshot
+
+    if train.kind is not Kind.IMAGES:
+        raise DatasetError(train.path, "--model gives features for image datasets only")
+    options = ScanOptions(download_progress=False)
+    snapshot = resolve(reference, options)
+    report = scan_snapshot(snapshot, options)
+    if not report.passed:
+        raise ModelRefused(reference, "failed the static scan, so it is not loaded: " + "; ".join(report.verdict.reasons))
+    model = load_image_classifier(snapshot.root if snapshot.root.is_dir() else snapshot.root.parent, reference)
+    return {"reference": reference, "digest": report.target.digest, "architecture": model.architecture,
+            "static_verdict": report.verdict.decision}, model.features
+
+
+def _prepare(ws: Workspace, extractor: Callable[[np.ndarray], np.ndarray] | None) -> None:
+    train, test, progress = ws.train, ws.test, ws.progress
+    if train.kind is Kind.TABLE:
+        _prepare_table(ws)
+    else:
+        advance = progress("reading samples", train.rows + (test.rows if test else 0)) if progress else None
+        rows, exact, near = _stream(train, extractor, advance, keep_features=True)
+        test_exact, test_near = None, None
+        if test is not None:
+            _, test_exact, test_near = _stream(test, None, advance, keep_features=False)
+        ws.exact, ws.near = (exact, test_exact), (near if train.kind is Kind.IMAGES else None, test_near)
+        ws.near_kind = "dhash" if train.kind is Kind.IMAGES else ""
+        ws.reduced = features.reduce(rows) if rows is not None and len(rows) > 1 else None
+    if ws.reduced is not None and train.labels is not None and len(np.unique(train.labels)) > 1:
+        advance = progress("nearest neighbours", train.rows) if progress else None
+        ws.neighbours, _ = nearest_neighbours(ws.reduced[:, :KNN_DIMENSIONS], NEIGHBOURS, progress=advance)
+        ws.disagreement = label_disagreement(ws.neighbours, train.labels)
+
+
+def _stream(
+    dataset: Dataset, extractor: Callable[[np.ndarray], np.ndarray] | None, advance: Callable[[int], None] | None,
+    *, keep_features: bool,
+) -> tuple[np.ndarray | None, list[bytes], np.ndarray | None]:
+    parts: list[np.ndarray] = []
+    exact: list[bytes] = []
+    near: list[np.ndarray] = []
+    for chunk in dataset.chunks():
+        if dataset.kind is Kind.IMAGES:
+            digests, dhash = contamination.image_hashes(chunk.x)
+            near.append(dhash)
+            if keep_features:
+                parts.append(extractor(chunk.x) if extractor else features.pooled_pixels(chunk.x))
+        else:
+            digests = contamination.exact_digests(np.ascontiguousarray(chunk.x).reshape(len(chunk.x), -1))
+            if keep_features:
+                parts.append(chunk.x)
+        exact.extend(digests)
+        if advance is not None:
+            advance(len(chunk.x))
+    matrix = np.concatenate(parts).astype(np.float32) if parts else None
+    return matrix, exact, (np.concatenate(near) if near else None)
+
+
+def _prepare_table(ws: Workspace) -> None:
+    train, test = ws.train, ws.test
+    if ws.text_column:
+        texts = train.columns[ws.text_column].tolist()
+        test_texts = test.columns[ws.text_column].tolist() if test is not None and ws.text_column in test.columns else None
+        ws.exact = (contamination.text_digests(texts), contamination.text_digests(test_texts) if test_texts is not None else None)
+        ws.near = (contamination.minhash(texts), contamination.minhash(test_texts) if test_texts is not None else None)
+        ws.near_kind = "minhash"
+        ws.reduced = features.text_matrix(np.asarray(texts, dtype=object)) if len(texts) > 2 else None
+        return
+    from airlock.data.leakage import identifiers as identifier_columns
+
+    identifiers = identifier_columns(train.columns)
+    exact, normal = contamination.row_digests(train.columns, identifiers)
+    if test is not None:
+        if list(test.columns) != list(train.columns):
+            raise DatasetError(test.path, "the test split's columns differ from the training set's")
+        test_exact, test_normal = contamination.row_digests(test.columns, identifiers)
+        ws.exact, ws.near = (exact, test_exact), (normal, test_normal)
+    else:
+        ws.exact, ws.near = (exact, None), (normal, None)
+    ws.near_kind = "normalised-row"
+    numeric, _ = features.numeric_matrix(train.columns)
+    ws.reduced = features.reduce(numeric) if numeric.size and len(numeric) > 1 else None
+
+
+def _run_checks(ws: Workspace, checks: Sequence[type[DataCheck]] = DATA_CHECKS) -> tuple[list[CheckResult], list[Finding]]:
+    results: list[CheckResult] = []
+    findings: list[Finding] = []
+    for cls in checks:
+        check = cls()
+        start = time.perf_counter()
+        try:
+            found = list(check.run(ws))
+        except Skip as skip:
+            results.append(CheckResult(check.name, CheckStatus.SKIPPED, time.perf_counter() - start, str(skip)))
+            continue
+        except Exception as exc:  # noqa: BLE001  a broken check is an error and AIR901, never a silent pass
+            results.append(CheckResult(check.name, CheckStatus.ERROR, time.perf_counter() - start,
+                                       f"{type(exc).__name__}: {exc}"[:2000]))
+            findings.append(_broken(ws.rules, check.name, exc))
+            continue
+        results.append(CheckResult(check.name, CheckStatus.RAN, time.perf_counter() - start))
+        findings.extend(found)
+    return results, findings
+
+
+def _broken(rules: RuleSet, scanner: str, exc: Exception) -> Finding:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    rule = rules["AIR901"]
+    return Finding(RuleId("AIR901"), rule.severity, scanner, None, "dataset",
+                   f"check {scanner} failed: {type(exc).__name__}: {exc}"[:300],
+                   {"exception": type(exc).__name__, "at": f"{frame.filename}:{frame.lineno}" if frame else ""},
+                   rule.references)

@@ -1,0 +1,187 @@
+"""Poisoning detection: decide per class whether it is poisoned, then which of its samples.
+
+For each class the features are reduced (PCA, 10 dimensions) and split in two (activation
+clustering). The cluster whose members sit among *other* classes (deep k-NN label disagreement) is
+the suspect; when neither does, the one farther from the robust (MCD) centre is. No share is fixed
+in advance, and the suspect may be the larger cluster: at a 10% poison rate the poison is half of
+the target class.
+
+A class is called poisoned when its split is real and the suspect cluster is foreign: the Fisher
+separation of the two clusters reaches `separation` *and* the suspect cluster's mean label
+disagreement exceeds the other's by `disagreement`; or, without the foreign evidence, when the
+separation alone reaches `separation_alone`. The thresholds are data (`signatures/rules/data.toml`,
+rule AIR801), calibrated on clean generated sets (see the README). A class that a behavioural scan
+blamed is judged at `blamed_factor` times the thresholds.
+
+Within a called class each sample's score is the mean of four pieces of evidence, each scaled so
+that 0 is the typical kept sample and 1 the typical suspect: its position on the Fisher direction
+(activation clustering), its SPECTRE score (QUE after robust whitening), its spectral signature
+(Tran et al.), and its k-NN label disagreement. Samples scoring at least 0.5 are flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from airlock.analysis import activation_clustering as ac
+from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
+from airlock.data.errors import DatasetError
+
+FLAG_AT = 0.5
+COMPONENTS = ("activation_clustering", "spectre", "spectral_signature", "knn_disagreement")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    separation: float
+    disagreement: float
+    separation_alone: float
+    blamed_factor: float
+    min_suspects: int
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Calibration:
+        try:
+            return cls(float(data["separation"]), float(data["disagreement"]), float(data["separation_alone"]),
+                       float(data["blamed_factor"]), int(data["min_suspects"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError("signatures", f"poisoning calibration is incomplete: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ClassAssessment:
+    label: int
+    name: str
+    size: int
+    poisoned: bool
+    suspects: int  # samples flagged in this class (0 unless poisoned)
+    separation: float
+    disagreement_gap: float
+    silhouette: float
+    relative_size: float
+    suspect_share: float  # size of the suspect cluster over the class size
+    components: tuple[str, ...] = ()  # the evidence that agreed with the split
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.label, "name": self.name, "size": self.size, "poisoned": self.poisoned,
+                "suspects": self.suspects, "separation": round(self.separation, 3),
+                "disagreement_gap": round(self.disagreement_gap, 3), "silhouette": round(self.silhouette, 3),
+                "relative_size": round(self.relative_size, 3), "suspect_share": round(self.suspect_share, 3),
+                "components": list(self.components)}
+
+
+@dataclass(frozen=True)
+class PoisoningResult:
+    scores: np.ndarray  # one per sample, 0…1, higher = more suspect
+    flagged: np.ndarray  # sorted row indices
+    classes: tuple[ClassAssessment, ...] = field(default_factory=tuple)
+
+    @property
+    def poisoned_classes(self) -> list[int]:
+        return [c.label for c in self.classes if c.poisoned]
+
+
+def assess(
+    reduced: np.ndarray,
+    labels: np.ndarray,
+    disagreement: np.ndarray,
+    calibration: Calibration,
+    *,
+    names: Sequence[str] = (),
+    blamed: Sequence[int] = (),
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> PoisoningResult:
+    """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced)."""
+    scores = np.zeros(len(labels), dtype=np.float64)
+    flagged: list[np.ndarray] = []
+    classes: list[ClassAssessment] = []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        name = names[label] if 0 <= label < len(names) else str(label)
+        assessment, class_scores = _assess_class(reduced[rows], disagreement[rows], calibration,
+                                                 int(label), name, blamed=int(label) in blamed, seed=seed)
+        scores[rows] = class_scores
+        if assessment.poisoned:
+            flagged.append(rows[class_scores >= FLAG_AT])
+        classes.append(assessment)
+        if progress is not None:
+            progress(len(rows))
+    chosen = np.sort(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
+    return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes))
+
+
+def _assess_class(
+    x: np.ndarray, disagreement: np.ndarray, cal: Calibration, label: int, name: str, *, blamed: bool, seed: int
+) -> tuple[ClassAssessment, np.ndarray]:
+    n = len(x)
+    none = ClassAssessment(label, name, n, False, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    if n < max(8, 2 * cal.min_suspects):
+        return none, np.zeros(n)
+    reduced = ac.reduce(x)
+    parts = ac.split(reduced, seed=seed)
+    if parts.separation == 0.0:
+        return none, np.zeros(n)
+    whitened = robust_whitening(reduced, seed=seed).apply(reduced)
+    robust_distance = np.einsum("ij,ij->i", whitened, whitened)
+    gap = float(disagreement[parts.labels == 1].mean() - disagreement[parts.labels == 0].mean())
+    if abs(gap) >= 0.1:
+        suspect = 1 if gap > 0 else 0
+    else:
+        suspect = int(np.median(robust_distance[parts.labels == 1]) > np.median(robust_distance[parts.labels == 0]))
+    in_suspect = parts.labels == suspect
+    gap = gap if suspect == 1 else -gap
+    spectral_direction = _signed_spectral(reduced, in_suspect)
+    evidence = {
+        "activation_clustering": parts.projection if suspect == 1 else -parts.projection,
+        "spectre": quantum_entropy_scores(whitened),
+        "spectral_signature": spectral_direction,
+        "knn_disagreement": disagreement,
+    }
+    ramps = {key: _ramp(values, in_suspect) for key, values in evidence.items()}
+    agreeing = tuple(key for key in COMPONENTS if ramps[key] is not None)
+    score = np.mean([ramps[key] for key in agreeing], axis=0) if agreeing else np.zeros(n)
+    factor = cal.blamed_factor if blamed else 1.0
+    foreign = parts.separation >= cal.separation * factor and gap >= cal.disagreement * factor
+    apart = parts.separation >= cal.separation_alone * factor
+    suspects = int((score >= FLAG_AT).sum())
+    poisoned = (foreign or apart) and suspects >= cal.min_suspects
+    return ClassAssessment(
+        label=label, name=name, size=n, poisoned=poisoned, suspects=suspects if poisoned else 0,
+        separation=parts.separation, disagreement_gap=gap, silhouette=parts.silhouette,
+        relative_size=parts.relative_size, suspect_share=float(in_suspect.mean()), components=agreeing,
+    ), score
+
+
+def _signed_spectral(reduced: np.ndarray, in_suspect: np.ndarray) -> np.ndarray:
+    """Projection on the top singular direction (Tran et al.), oriented towards the suspect cluster."""
+    centred = reduced - reduced.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    projection = centred @ vt[0]
+    if np.median(projection[in_suspect]) < np.median(projection[~in_suspect]):
+        projection = -projection
+    return projection
+
+
+def _ramp(values: np.ndarray, in_suspect: np.ndarray) -> np.ndarray | None:
+    """0 at the kept cluster's median, 1 at the suspect cluster's, clipped; None when the evidence
+    does not point the same way as the split."""
+    kept, suspect = float(np.median(values[~in_suspect])), float(np.median(values[in_suspect]))
+    if suspect <= kept:
+        return None
+    return np.clip((values - kept) / (suspect - kept), 0.0, 1.0)
+
+
+def published_spectral_signature(reduced: np.ndarray, labels: np.ndarray, epsilon: float) -> np.ndarray:
+    """The baseline as published: in every class remove the 1.5·ε·n highest spectral scores."""
+    flagged: list[np.ndarray] = []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        remove = round(1.5 * epsilon * len(rows))
+        if remove:
+            flagged.append(rows[np.argsort(spectral_signature_scores(reduced[rows]))[-remove:]])
+    return np.sort(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)

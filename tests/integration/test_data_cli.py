@@ -1,0 +1,138 @@
+"""`airlock data` end to end: exit codes, reports valid against the schema, --write-clean, --model
+(statically scanned first), and bad input as exit 2 with one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fixtures import datasets, pickles, tiny_models
+from tests.conftest import assert_valid_report
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def test_poisoned_set_fails_and_write_clean_drops_the_poison(cli, generated, report_schema, tmp_path: Path) -> None:
+    npz = generated(datasets.POISONED[("patch", 0.05)])
+    model = generated(tiny_models.digit_resnet)
+    clean = tmp_path / "keep.txt"
+    result = cli("data", npz, "--model", model, "--format", "json", "--write-clean", clean, "--no-progress")
+    assert result.code == 1, result.err
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    data = report["data"]
+    assert data["feature_space"] == "model" and data["suspect_classes"] == [datasets.TARGET]
+    assert data["model"]["static_verdict"] == "pass" and data["model"]["architecture"] == "ResNetForImageClassification"
+    assert len(data["scores"]) == data["rows"] == datasets.SMALL
+    poisoned = [f for f in report["findings"] if f["rule"] == "AIR801"]
+    assert len(poisoned) == 1 and poisoned[0]["severity"] == "high" and poisoned[0]["evidence"]["class"] == 7
+    kept = [int(line) for line in clean.read_text().split()]
+    assert len(kept) + len(data["flagged"]) == datasets.SMALL
+    assert len(set(kept) & set(datasets.truth(npz).tolist())) <= 5
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_clean_set_passes_with_raw_features(cli, generated, report_schema, tmp_path: Path) -> None:
+    clean = tmp_path / "keep.json"
+    result = cli("data", generated(datasets.clean_digits), "--format", "json", "--write-clean", clean, "--no-progress")
+    assert result.code == 0, result.err
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    assert report["data"]["feature_space"] == "raw" and report["data"]["flagged"] == []
+    assert json.loads(clean.read_text()) == list(range(datasets.SMALL))
+    assert {c["scanner"]: c["status"] for c in report["checks"]} == {
+        "data_poisoning": "ran", "label_consistency": "ran", "contamination": "ran",
+        "target_leakage": "skipped", "privacy": "skipped"}
+
+
+def test_tabular_leaks_contamination_and_privacy(cli, generated, report_schema) -> None:
+    train = generated(datasets.tabular)
+    result = cli("data", train, "--test", train.with_name("test.csv"), "--quasi-identifiers", "age,zip,sex",
+                 "--format", "json", "--no-progress")
+    assert result.code == 1
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    rules = {(f["rule"], f["location"]) for f in report["findings"]}
+    assert {("AIR831", "column closure_code"), ("AIR832", "column customer_id"), ("AIR833", "column closed_at"),
+            ("AIR841", "column email"), ("AIR841", "column note"), ("AIR821", "train↔test"),
+            ("AIR845", "columns age,zip,sex")} <= rules
+    pairs = report["data"]["contamination"]["test"]["exact_pairs"]
+    assert sorted(map(tuple, pairs)) == [(i, j) for j, i in enumerate(datasets.TABLE_TEST_COPIES)]
+    assert "user10@example.com" not in result.out
+
+
+def test_text_duplicates_and_pii(cli, generated, report_schema) -> None:
+    train = generated(datasets.text)
+    result = cli("data", train, "--test", train.with_name("test.csv"), "--text-column", "text", "--format", "json",
+                 "--no-progress")
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    summary = report["data"]["contamination"]["test"]
+    assert sorted(map(tuple, summary["exact_pairs"])) == list(datasets.TEXT_EXACT)
+    assert sorted(map(tuple, summary["near_pairs"])) == list(datasets.TEXT_NEAR)
+    kinds = {e["kind"] for e in report["data"]["privacy"]}
+    assert kinds == {"email", "card", "iban", "ssn", "ipv4"}
+    assert result.code == 1  # card, IBAN and SSN are high
+    assert "4111 1111 1111 1111" not in result.out
+
+
+def test_clean_tabular_passes_and_table_output(cli, generated) -> None:
+    train = generated(datasets.clean_tabular)
+    result = cli("data", train, "--test", train.with_name("test.csv"), "--no-progress")
+    assert result.code == 0, result.out
+    assert "PASS" in result.out and result.err == ""
+
+
+def test_a_model_that_fails_the_static_scan_is_refused(cli, generated) -> None:
+    evil = generated(pickles.os_system_canary)
+    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--model", evil, "--no-progress"))
+    assert "failed the static scan" in line
+
+
+def test_remote_code_model_is_refused(cli, generated, tmp_path: Path) -> None:
+    model = tmp_path / "remote"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "resnet", "auto_map": {"AutoModel": "x.Y"}}))
+    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--model", model, "--no-progress"))
+    assert "auto_map" in line
+
+
+def _one_clean_error_line(result) -> str:
+    assert result.code == 2, result.out
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.err, result.err
+    return lines[0]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"a,b,label\n1,2,0\n1,2\n", "line 3 has 2 fields"),
+    (b"PK\x03\x04broken", "not a readable .npz"),
+])
+def test_bad_input_is_exit_2_with_one_line(cli, tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(content)
+    assert message in _one_clean_error_line(cli("data", path, "--no-progress"))
+
+
+def test_missing_dataset_and_unknown_column(cli, generated, tmp_path: Path) -> None:
+    assert "no such file" in _one_clean_error_line(cli("data", tmp_path / "nope.npz"))
+    line = _one_clean_error_line(cli("data", generated(datasets.clean_tabular), "--label-column", "target"))
+    assert "no column 'target'" in line
+    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--text-column", "text"))
+    assert "tabular or text data" in line
+
+
+def test_object_array_npz_is_refused(cli, tmp_path: Path) -> None:
+    path = tmp_path / "evil.npz"
+    np.savez(path, x=np.array([object()] * 2, dtype=object), y=np.zeros(2, np.int64))
+    assert "object arrays need pickle" in _one_clean_error_line(cli("data", path))
