@@ -1,4 +1,4 @@
-"""Where a rendered report goes: stdout, or a file written atomically only once rendering succeeded."""
+"""Where command output goes: stdout, or a file written atomically only once the text is complete."""
 
 from __future__ import annotations
 
@@ -10,23 +10,27 @@ from pathlib import Path
 from airlock.errors import AirlockError
 
 
-def emit(text: str, output: Path | None) -> None:
+def emit(text: str, output: Path | None, what: str = "report") -> None:
+    """`text` to stdout, or atomically to `output` (a reader never sees half a file)."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    target = output.expanduser()
-    folder = target.parent if str(target.parent) else Path(".")
+    write_atomically(text, output, what)
+
+
+def write_atomically(text: str, target: Path, what: str) -> None:
+    """Write through a temporary file in the same folder, fsync it, then rename it into place."""
+    target = target.expanduser()
+    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        try:
-            os.unlink(tmp)  # type: ignore[possibly-undefined]
-        except (OSError, UnboundLocalError):
-            pass
-        raise AirlockError(f"{target}: cannot write report ({exc.strerror or exc})") from None
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise AirlockError(f"{target}: cannot write {what} ({exc.strerror or exc})") from None

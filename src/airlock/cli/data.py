@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> ExitCode:
             label_column_given=args.label_column is not None, text_column=args.text_column,
             quasi_identifiers=quasi, k=args.k, policy=policy, progress=progress,
         ))
-    from airlock.cli._output import emit
+    from airlock.cli._output import emit, write_atomically
 
     renderer = args.format.renderer(color=args.output is None and sys.stdout.isatty())
     text = renderer.render(report)
@@ -57,31 +57,9 @@ def run(args: argparse.Namespace) -> ExitCode:
         flagged = set(report.data["flagged"])
         kept = [i for i in range(int(report.data["rows"])) if i not in flagged]
         listing = json.dumps(kept) + "\n" if args.write_clean.suffix == ".json" else "".join(f"{i}\n" for i in kept)
-        _write_atomically(listing, args.write_clean)
+        write_atomically(listing, args.write_clean, "the clean index list")
     emit(text, args.output)
     return ExitCode.PASSED if report.passed else ExitCode.FAILED
-
-
-def _write_atomically(text: str, target: Path) -> None:
-    """Write `text` to `target` through a temporary file in the same folder, so a reader never sees half."""
-    import os
-    import tempfile
-
-    from airlock.errors import AirlockError
-
-    target = target.expanduser()
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise AirlockError(f"{target}: cannot write the clean index list ({exc.strerror or exc})") from None
 
 
 @contextmanager

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
-from airlock.report import Report
+if TYPE_CHECKING:  # importing the report model is not needed to parse command-line choices
+    from airlock.report import Report
 
 
 class Renderer(ABC):
