@@ -50,6 +50,8 @@ class TableRenderer(Renderer):
                 table.add_row(Text(str(f.severity), style=_STYLE[f.severity]), _printable(f.rule),
                               _printable(f.location), _printable(f.message))
             console.print(table)
+        for line in _sections(report):
+            console.print(line)
         checks = ", ".join(
             f"{c.scanner} {c.status} {c.seconds:.2f}s" + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
             for c in report.checks
@@ -77,6 +79,26 @@ def _printable(text: str) -> str:
         ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch
         for ch in text
     )
+
+
+def _sections(report: Report) -> list[str]:
+    """One line each for the data and behaviour sections, when the report has them."""
+    lines: list[str] = []
+    if report.data is not None:
+        data = report.data
+        rows = data.get("rows")
+        of = f" of {rows} rows" if isinstance(rows, int) else ""
+        suspects = data.get("suspect_classes") or []
+        blamed = f"; suspect class(es) {', '.join(map(str, suspects))}" if suspects else ""
+        lines.append(f"data     {len(data.get('flagged', []))} sample(s) flagged{of} "
+                     f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}")
+    if report.behavior is not None:
+        b = report.behavior
+        suspect = b.get("suspect_label") or b.get("suspect_class")
+        verdict = f"backdoor suspected, class {suspect}" if b.get("backdoored") else "no backdoor found"
+        lines.append(f"behavior {verdict}; score {float(b.get('score', 0.0)):.3f} "
+                     f"({b.get('method', '?')}, {b.get('mode', '?')})")
+    return [_printable(line) for line in lines]
 
 
 def _size(n: int) -> str:

@@ -107,3 +107,18 @@ def test_control_characters_from_the_model_are_shown_escaped() -> None:
     text = TableRenderer(color=False).render(report((hostile,)))
     assert ESC not in text and "\x07" not in text and "\u202e" not in text
     assert "\\x1b]0;owned\\x07\\x1b[2J" in text and "\\u202e" in text
+
+
+def test_data_and_behavior_sections_get_a_summary_line() -> None:
+    from dataclasses import replace
+
+    report_ = replace(
+        passing_report(),
+        data={"method": "ensemble", "rows": 1000, "feature_space": "model", "flagged": [3, 7, 9], "suspect_classes": [7]},
+        behavior={"method": "trigger-reversal", "mode": "data-free", "score": 4.25, "backdoored": True,
+                  "suspect_class": 3, "suspect_label": "cat"},
+    )
+    text = TableRenderer().render(report_)
+    assert "data     3 sample(s) flagged of 1000 rows (model features, ensemble); suspect class(es) 7" in text
+    assert "behavior backdoor suspected, class cat; score 4.250 (trigger-reversal, data-free)" in text
+    assert "data " not in TableRenderer().render(passing_report()).split("checks")[0].split("files")[1]
