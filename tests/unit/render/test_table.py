@@ -110,8 +110,6 @@ def test_control_characters_from_the_model_are_shown_escaped() -> None:
 
 
 def test_data_and_behavior_sections_get_a_summary_line() -> None:
-    from dataclasses import replace
-
     report_ = replace(
         passing_report(),
         data={"method": "ensemble", "rows": 1000, "feature_space": "model", "flagged": [3, 7, 9], "suspect_classes": [7]},
