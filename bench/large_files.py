@@ -52,7 +52,7 @@ def run(work: Path, runs: int = 1) -> list[dict[str, Any]]:
             if not peer.available() or peer.name == "airlock@medium":
                 continue
             start = time.perf_counter()
-            outcome = peer.run(path, timeout=900)
+            outcome = peer.run(path, timeout=300)
             row[peer.name] = time.perf_counter() - start if not outcome.error else None
             row[f"{peer.name}_detail"] = outcome.detail
         ours = row.get("airlock")

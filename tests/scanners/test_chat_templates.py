@@ -15,10 +15,11 @@ from airlock.findings import Finding, Severity
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from fixtures import templates, weights_files
+from tests.fuzzing import examples
 
 POLICY = parse_policy('name = "templates"\nrequired_scanners = []\n', "test")
 SCANNERS = ["safetensors_header", "gguf_header", "chat_templates"]
-HOSTILE = settings(max_examples=200, deadline=None, derandomize=True, database=None,
+HOSTILE = settings(max_examples=examples(200), deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 
 

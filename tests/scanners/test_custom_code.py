@@ -18,8 +18,9 @@ from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
 from fixtures import code_files
 from tests.conftest import Generated
+from tests.fuzzing import examples
 
-FUZZ = settings(max_examples=150, deadline=None, database=None)
+FUZZ = settings(max_examples=examples(150), deadline=None, database=None)
 
 
 def _scan(path: Path) -> Report:
@@ -158,7 +159,7 @@ def test_names_assigned_from_many_names_are_resolved_in_linear_time() -> None:
     assert time.perf_counter() - start < 15.0  # hang guard, not a speed test (speed lives in bench/)
 
 
-@settings(max_examples=40, deadline=None, database=None)  # each example parses a 170-line module
+@settings(max_examples=examples(40), deadline=None, database=None)  # each example parses a 170-line module
 @given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=1, max_value=8))
 def test_mutated_modules_are_analysed_or_rejected_never_crash(seed: int, cuts: int) -> None:
     lines = (code_files.MODELING + "\n" + "import os, base64\nexec(base64.b64decode(x))\nos.system(y)\n").splitlines()

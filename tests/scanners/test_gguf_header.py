@@ -23,10 +23,11 @@ from airlock.scanning import Limits, ScanContext
 from airlock.sources.interface import Snapshot
 from fixtures import templates, weights_files
 from fixtures.weights_files import ARRAY, STRING, UINT32, GgufFile
+from tests.fuzzing import examples
 
 POLICY = parse_policy('name = "weights"\nrequired_scanners = []\n', "test")
 SCANNERS = ["safetensors_header", "gguf_header", "chat_templates"]
-HOSTILE = settings(max_examples=200, deadline=None, derandomize=True, database=None,
+HOSTILE = settings(max_examples=examples(200), deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 GGUF_MALICIOUS = {k: v for k, v in weights_files.MALICIOUS.items() if k.startswith("gguf-")}
 GGUF_BENIGN = {k: v for k, v in weights_files.BENIGN.items() if k.startswith("gguf-")}

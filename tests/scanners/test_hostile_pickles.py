@@ -21,10 +21,11 @@ from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.scanning import Limits
 from fixtures import archives, pickles
+from tests.fuzzing import examples
 
 SCANNERS = ["pickle_opcodes", "numpy_arrays", "archives"]
 POLICY = parse_policy('name = "hostile"\nrequired_scanners = []\n', "test")
-QUICK = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(max_examples=examples(60), deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = [pickles.torch_zip_payload, pickles.legacy_torch_payload, pickles.joblib_payload_after_arrays,
          pickles.npy_object_array_payload, pickles.npz_object_array_payload, archives.tar_gz_nested_zip_pickle,
          archives.seven_zip_pickle, archives.torch_zip_with_prefix_pickle, pickles.joblib_compressed_payload]
@@ -103,7 +104,7 @@ def test_containers_of_random_bytes_yield_only_items(data: st.DataObject, fmt: F
         assert isinstance(item, (Leaf, Anomaly, Opened))
 
 
-@settings(max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_scanners_on_mutated_fixtures_report_and_never_break(data: st.DataObject, generated) -> None:
     seed = generated(data.draw(st.sampled_from(SEEDS))).read_bytes()

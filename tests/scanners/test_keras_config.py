@@ -26,10 +26,11 @@ from airlock.sources.interface import Reference, Snapshot
 from fixtures import graph_files
 from fixtures.canary import shell_command
 from tests.conftest import Generated
+from tests.fuzzing import examples
 
 KERAS = {name: entry for name, entry in graph_files.MALICIOUS.items() if name.startswith("keras")}
 BENIGN = ["keras_sequential", "keras_functional_cnn", "keras2_h5_model", "h5_weights_only"]
-FUZZ = settings(max_examples=150, deadline=None, database=None)
+FUZZ = settings(max_examples=examples(150), deadline=None, database=None)
 
 
 def _scan(path: Path) -> Report:

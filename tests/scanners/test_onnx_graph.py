@@ -18,10 +18,11 @@ from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
 from fixtures import graph_files
 from tests.conftest import Generated
+from tests.fuzzing import examples
 
 ONNX = {name: entry for name, entry in graph_files.MALICIOUS.items() if name.startswith("onnx")}
 BENIGN = ["onnx_helper_model", "onnx_external_benign", "onnx_local_function"]
-FUZZ = settings(max_examples=150, deadline=None, database=None)
+FUZZ = settings(max_examples=examples(150), deadline=None, database=None)
 
 
 def _scan(path: Path) -> Report:

@@ -26,11 +26,12 @@ from airlock.sources.interface import Snapshot
 from fixtures import weights_files
 from fixtures.real_models import minilm_dir
 from fixtures.weights_files import safetensors_bytes
+from tests.fuzzing import examples
 
 POLICY = parse_policy('name = "weights"\nrequired_scanners = []\n', "test")
 SCANNERS = ["safetensors_header", "gguf_header", "chat_templates"]
 LOADER_REJECTS = {"AIR401", "AIR402", "AIR403"}
-HOSTILE = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+HOSTILE = settings(max_examples=examples(150), deadline=None, derandomize=True, database=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 
 

@@ -26,8 +26,9 @@ from airlock.artifacts import read_artifact
 from airlock.formats import HEAD_BYTES, MAX_CENTRAL_DIRECTORY, TAIL_BYTES, Format, detect
 from fixtures import formats as samples
 from tests.conftest import Generated
+from tests.fuzzing import examples
 
-FUZZ = settings(max_examples=200, database=None)
+FUZZ = settings(max_examples=examples(200), database=None)
 
 
 def _detect_bytes(data: bytes) -> Format:
