@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import allowlist, data_poisoning, detection, large_files, startup, throughput
+from bench import allowlist, backdoor, data_poisoning, detection, large_files, startup, throughput
 
 SUITES = {
     "startup": startup.run,
@@ -18,6 +18,7 @@ SUITES = {
     "large_files": large_files.run,
     "allowlist": allowlist.run,
     "data_poisoning": data_poisoning.run,
+    "backdoor": backdoor.run,
 }
 
 

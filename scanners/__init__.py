@@ -5,6 +5,7 @@ from __future__ import annotations
 from airlock.errors import AirlockError
 from airlock.scanning import Scanner
 
+from .activation_clustering import ActivationClustering
 from .archives import Archives
 from .chat_templates import ChatTemplates
 from .custom_code import CustomCode
@@ -17,6 +18,7 @@ from .provenance import Provenance
 from .safetensors_header import SafetensorsHeader
 from .savedmodel_graph import SavedModelGraph
 from .second_opinion import ModelscanSecondOpinion
+from .trigger_reversal import TriggerReversal
 
 # One class per line, in report order.
 REGISTRY: tuple[type[Scanner], ...] = (
@@ -32,6 +34,9 @@ REGISTRY: tuple[type[Scanner], ...] = (
     GgufHeader,
     ChatTemplates,
     ModelscanSecondOpinion,
+    # behavioural (opt_in: only with `scan --behavior` or `--scanner NAME`; they run after the static ones)
+    TriggerReversal,
+    ActivationClustering,
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from airlock import config
 from airlock.artifacts import ProgressCallback, collect, file_size, model_digest
+from airlock.behavior.settings import BehaviorSettings
 from airlock.cache import SqliteCache
 from airlock.policy import Policy, apply_overrides, default_policy, evaluate
 from airlock.report import ArtifactRecord, Report, Target
@@ -29,6 +30,7 @@ class ScanOptions:
     download_progress: bool = True
     hash_progress: Callable[[int], ProgressCallback | None] | None = None  # total bytes -> per-chunk callback
     hf_cache_dir: Path | None = None
+    behavior: BehaviorSettings | None = None  # None = static scan only (behavioural scanners are opt-in)
 
 
 def resolve(reference: str, options: ScanOptions) -> Snapshot:
@@ -49,11 +51,12 @@ def resolve(reference: str, options: ScanOptions) -> Snapshot:
     )
 
 
-def selected_scanners(names: Sequence[str] | None) -> list[Scanner]:
+def selected_scanners(names: Sequence[str] | None, *, behavior: bool = False) -> list[Scanner]:
+    """The named scanners, or every registered one (the opt-in behavioural ones only if `behavior`)."""
     from airlock.scanners import REGISTRY, by_name
 
     if names is None:
-        return [cls() for cls in REGISTRY]
+        return [cls() for cls in REGISTRY if behavior or not getattr(cls, "opt_in", False)]
     return [by_name(name)() for name in names]
 
 
@@ -76,13 +79,20 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         blocked_publishers=options.policy.blocked_publishers,
     )
     cache = SqliteCache(config.cache_dir() / "results.sqlite3", rules.version) if options.use_cache else None
+    scanners = selected_scanners(options.scanners, behavior=options.behavior is not None)
+    behavioural = [s for s in scanners if getattr(s, "opt_in", False)]
     try:
-        outcome = run_scanners(selected_scanners(options.scanners), ctx, cache)
+        outcome = run_scanners([s for s in scanners if s not in behavioural], ctx, cache)
     finally:
         if cache is not None:
             cache.close()
-    findings = apply_overrides(options.policy, outcome.findings)
-    verdict = evaluate(options.policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
+    policy, behavior = options.policy, None
+    if behavioural:  # after the static scan, which decides whether pickle weights may be read
+        from airlock.behavior.plugin import run_behavioural
+
+        outcome, behavior, policy = run_behavioural(behavioural, ctx, outcome, options.behavior or BehaviorSettings(), policy)
+    findings = apply_overrides(policy, outcome.findings)
+    verdict = evaluate(policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
     extra: dict[str, object] = {}
     if snapshot.hub is not None:
         extra["repo_id"] = snapshot.hub.repo_id
@@ -102,5 +112,6 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         findings=findings,
         verdict=verdict,
         signatures_version=rules.version,
+        behavior=behavior,
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pkgutil
 
 import airlock.scanners
+from airlock.scanners import REGISTRY
+
 from airlock.data.checks import DATA_CHECKS
 from airlock.rules import load_rules
-from airlock.scanners import REGISTRY
 
 
 def test_every_scanner_module_is_registered() -> None:

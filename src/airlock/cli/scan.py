@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from airlock.cli import _behavior
 from airlock.exitcodes import ExitCode
 from airlock.render.interface import OutputFormat
 
@@ -25,6 +26,7 @@ def register(commands: Any) -> None:
     p.add_argument("--scanner", action="append", metavar="NAME", help="run only these scanners (repeatable)")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    _behavior.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         except ValueError as exc:
             raise PolicyError("--fail-at", str(exc)) from None
     show_progress = not args.no_progress and sys.stderr.isatty()
-    with _hash_progress(show_progress) as progress:
+    with _hash_progress(show_progress) as progress, _behavior.progress(show_progress and args.behavior) as bars:
         options = ScanOptions(
             policy=policy,
             include=tuple(args.include),
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace) -> ExitCode:
             scanners=args.scanner,
             download_progress=not args.no_progress,
             hash_progress=progress,
+            behavior=_behavior.settings(args, bars),
         )
         report = scan(args.reference, options)
     from airlock.cli._output import emit

@@ -1,0 +1,240 @@
+"""`python -m bench backdoor`: behavioural backdoor detection on generated models, beside Neural Cleanse.
+
+Image models: 12 backdoored (patches of 3–6 px in corners and elsewhere, solid, checkered or noise,
+in many colours and targets; blended noise and wave patterns) and 12 clean, tiny stock ResNets on
+digits and shapes (`fixtures.backdoored_models`, cached). Each is scanned the way users scan it
+(`airlock.pipeline.scan` with `--behavior`), with its clean sample and data-free, and the
+straightforward Neural Cleanse (`bench.neural_cleanse`, one class at a time, the paper's schedule)
+runs on the same loaded model and sample in the same run. Text models (4 + 4 tiny BERTs, rare-token
+triggers) are scanned both ways too. Reported: ROC AUC of `behavior.score`, how often the suspect
+class is the planted target, detections and false positives at the calibrated threshold, the
+attack success rate of the reversed trigger on the clean sample, and seconds per model.
+
+`python -m bench.backdoor calibrate` re-measures the thresholds in
+`signatures/behavior-calibration.toml` on the separate clean calibration models.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fixtures.backdoored_models import (
+    BACKDOORED_IMAGES,
+    CALIBRATION_IMAGES,
+    CLEAN_IMAGES,
+    BuiltModel,
+    image_model,
+)
+from fixtures.backdoored_text import BACKDOORED_TEXT, CALIBRATION_TEXT, CLEAN_TEXT, text_model
+
+SEED = 0
+THREADS = 1  # one torch thread per process: the machine's cores are shared
+ALPHA = 0.05  # target share of clean models flagged: thresholds sit at the α/F tail of an exponential …
+FLOOR = 0.25  # … fitted to the clean gaps, but never below this (22% smaller than the next is no outlier)
+CLUSTER_MARGIN = 1.15
+MODES = ("data", "data-free")
+
+
+def run(work: Path) -> list[dict[str, Any]]:
+    import torch
+
+    torch.set_num_threads(THREADS)
+    records = [_measure(image_model(spec), baseline=True) for spec in (*BACKDOORED_IMAGES, *CLEAN_IMAGES)]
+    records += [_measure(text_model(spec), baseline=False) for spec in (*BACKDOORED_TEXT, *CLEAN_TEXT)]
+    (work / "backdoor-records.json").write_text(json.dumps(records, indent=1))
+    images = [r for r in records if r["kind"] == "image"]
+    texts = [r for r in records if r["kind"] == "text"]
+    rows = [_summary(f"image, airlock ({mode})", images, mode) for mode in MODES]
+    rows.append(_summary("image, neural cleanse (paper)", images, "neural_cleanse"))
+    ours = float(np.mean([r["data"]["seconds"] for r in images]))
+    theirs = float(np.mean([r["neural_cleanse"]["seconds"] for r in images]))
+    rows.append({"case": "image, neural cleanse / airlock (data)", "ratio": theirs / ours})
+    rows += [_summary(f"text, airlock ({mode})", texts, mode) for mode in MODES]
+    return rows
+
+
+def _measure(built: BuiltModel, *, baseline: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "model": built.spec.name, "kind": "text" if built.spec.dataset == "topics" else "image",
+        "backdoored": built.spec.backdoored, "target": built.spec.attack.target if built.spec.backdoored else None,
+        "clean_accuracy": built.clean_accuracy, "training_attack_success_rate": built.attack_success_rate,
+    }
+    for mode in MODES:
+        record[mode] = scan_behaviour(built, data=mode == "data")
+    if baseline:
+        record["neural_cleanse"] = _neural_cleanse(built)
+    print(f"  {built.spec.name}: " + ", ".join(f"{m} {record[m]['score']:.2f} in {record[m]['seconds']:.1f}s"
+                                               for m in (*MODES, "neural_cleanse") if m in record),
+          file=sys.stderr, flush=True)
+    return record
+
+
+def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
+    """`airlock scan MODEL --behavior [--data SAMPLE]` through the library; the behavioural scanners only."""
+    from airlock.behavior.settings import BehaviorSettings
+    from airlock.pipeline import ScanOptions, scan
+
+    scanners = ["trigger_reversal", "activation_clustering"] if data else ["trigger_reversal"]
+    options = ScanOptions(scanners=scanners, use_cache=False, download_progress=False,
+                          behavior=BehaviorSettings(data=built.sample if data else None, seed=SEED))
+    start = time.perf_counter()
+    report = scan(str(built.folder), options)
+    seconds = time.perf_counter() - start
+    section = report.behavior or {}
+    return {"score": section.get("score", 0.0), "flagged": bool(section.get("backdoored")),
+            "candidate": section.get("candidate_class"), "asr": section.get("attack_success_rate"),
+            "gaps": {f["family"]: f["gap"] for f in section.get("families", [])}, "seconds": seconds,
+            "complete": section.get("complete", False)}
+
+
+def _neural_cleanse(built: BuiltModel) -> dict[str, Any]:
+    from airlock.behavior.reversal import image_tensor
+    from airlock.behavior.samples import read_sample
+    from airlock.models.classifier import load_classifier
+    from bench.neural_cleanse import neural_cleanse
+
+    clf = load_classifier(built.folder, built.spec.name)
+    sample = read_sample(built.sample, clf.labels, text=False)
+    result = neural_cleanse(clf, image_tensor(sample.images, clf), clf.classes, seed=SEED)
+    return {"score": result.anomaly_index, "flagged": result.flagged, "candidate": result.suspect,
+            "seconds": result.seconds, "norms": list(result.norms), "epochs": list(result.epochs)}
+
+
+def _summary(case: str, records: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    bad = [r for r in records if r["backdoored"]]
+    good = [r for r in records if not r["backdoored"]]
+    labels = [r["backdoored"] for r in records]
+    scores = [r[key]["score"] for r in records]
+    rates = [r[key]["asr"] for r in bad if r[key].get("asr") is not None]
+    seconds = [r[key]["seconds"] for r in records]
+    return {
+        "case": case,
+        "models": f"{len(bad)}+{len(good)}",
+        "roc_auc": f"{roc_auc_score(labels, scores):.3f}",
+        "suspect_right": f"{sum(r[key]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
+        "detected": f"{sum(r[key]['flagged'] for r in bad)}/{len(bad)}",
+        "false_positives": f"{sum(r[key]['flagged'] for r in good)}/{len(good)}",
+        "reversed_trigger_asr": f"{np.mean(rates):.0%}" if rates else "n/a",
+        "s_per_model": float(np.mean(seconds)),
+        "s_max": float(np.max(seconds)),
+        "missed_samples": [r["model"] for r in bad if not r[key]["flagged"]],
+        "false_positive_samples": [r["model"] for r in good if r[key]["flagged"]],
+    }
+
+
+def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """Scan the clean calibration models both ways and write each family's threshold: the gap a clean
+    model exceeds with probability α/F (F families per model kind) under an exponential fitted to the
+    clean gaps (mean × ln(F/α)), at least FLOOR."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    builders: list[tuple[str, Callable[[Any], BuiltModel], tuple[Any, ...]]] = [
+        ("image", image_model, CALIBRATION_IMAGES), ("text", text_model, CALIBRATION_TEXT)]
+    seen: dict[str, dict[str, dict[str, list[float]]]] = {}
+    names: list[str] = []
+    for kind, build, specs in builders:
+        for spec in specs:
+            built = build(spec)
+            names.append(spec.name)
+            for mode in MODES:
+                gaps = scan_behaviour(built, data=mode == "data")["gaps"]
+                for family, value in gaps.items():
+                    seen.setdefault(kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
+            print(f"  {spec.name}: calibrated", file=sys.stderr, flush=True)
+    thresholds = {kind: {mode: {f: round(max(FLOOR, float(np.mean(v)) * np.log(len(fams) / ALPHA)), 3)
+                                for f, v in fams.items()} for mode, fams in modes.items()}
+                  for kind, modes in seen.items()}
+    summary = {kind: {mode: {f: {"mean": round(float(np.mean(v)), 3), "max": round(max(v), 3)}
+                             for f, v in fams.items()} for mode, fams in modes.items()} for kind, modes in seen.items()}
+    destination.write_text(_calibration_toml(thresholds, summary, names))
+    return thresholds
+
+
+def _calibration_toml(thresholds: dict[str, Any], summary: dict[str, Any], names: list[str]) -> str:
+    lines = [
+        "# Thresholds of the trigger-reversal outlier statistic (airlock.behavior.outlier), per model kind,",
+        "# mode and trigger family. The statistic is gap = ln(second-smallest trigger / smallest successful",
+        "# trigger) over the classes of one model; behavior.score is the largest gap/threshold over the",
+        "# families, flagged above 1.",
+        "#",
+        f"# Calibrated by `python -m bench.backdoor calibrate` on {time.strftime('%Y-%m-%d')} on {len(names)} clean",
+        "# generated models that the benchmark never uses. The gaps of clean models fall off roughly",
+        "# exponentially; each threshold is the gap a clean model exceeds with probability α/F under an",
+        f"# exponential fitted to them (mean × ln(F/α), α = {ALPHA}, F = families of the model kind), and",
+        f"# at least {FLOOR}. Seed {SEED}, one torch thread.",
+        *textwrap.wrap("Models: " + ", ".join(names) + ".", 98, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False),
+        *textwrap.wrap("Clean gaps seen (mean, max): " + json.dumps(summary, sort_keys=True), 98,
+                       initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False),
+        "# Changing these changes results: bump signatures/VERSION.",
+        f'version = "{time.strftime("%Y.%m.%d")}"',
+    ]
+    for kind, modes in thresholds.items():
+        for mode, families in modes.items():
+            lines.append(f"\n[{kind}.{mode}]")
+            lines += [f"{family} = {value}" for family, value in sorted(families.items())]
+    return "\n".join(lines) + "\n"
+
+
+def calibrate_clustering(destination: Path) -> dict[str, float]:
+    """Activation clustering on a fresh clean set of every clean calibration model (2,000 images or
+    1,200 sentences); each kind's threshold is the largest separation ratio seen × CLUSTER_MARGIN.
+    Rewrites that table of the calibration file only."""
+    import tempfile
+
+    import torch
+
+    from airlock.behavior.clustering import cluster
+    from airlock.behavior.samples import read_sample
+    from airlock.models.classifier import load_classifier
+    from fixtures.backdoored_models import sample_set
+    from fixtures.backdoored_text import text_sample_set
+
+    torch.set_num_threads(THREADS)
+    largest: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for kind, build, specs in (("image", image_model, CALIBRATION_IMAGES), ("text", text_model, CALIBRATION_TEXT)):
+            for spec in specs:
+                built = build(spec)
+                clf = load_classifier(built.folder, spec.name)
+                path = sample_set(built, Path(scratch))[0] if kind == "image" else text_sample_set(built, Path(scratch))
+                found = cluster(clf, read_sample(path, clf.labels, text=kind == "text"), threshold=1.0, seed=SEED)
+                largest[kind] = max(largest.get(kind, 0.0), *(c.ratio for c in found.classes))
+    thresholds = {kind: round(value * CLUSTER_MARGIN, 3) for kind, value in largest.items()}
+    text = destination.read_text()
+    marker = "\n# activation clustering"
+    text = text[: text.index(marker)] if marker in text else text.rstrip("\n")
+    destination.write_text(text + "\n" + "\n".join([
+        "",
+        "# activation clustering (airlock.behavior.clustering): a class is flagged when the Fisher separation",
+        "# of its 2-means split is this many times the median of the other classes' (blamed_factor times",
+        "# that for a class trigger reversal blamed), per model kind. Calibrated on a fresh clean set of",
+        "# every clean calibration model (2,000 images, 1,200 sentences): the largest ratio seen",
+        "# (" + ", ".join(f"{kind} {value:.3f}" for kind, value in largest.items()) + f") times {CLUSTER_MARGIN}.",
+        "[activation_clustering]",
+        *(f"{kind} = {value}" for kind, value in thresholds.items()),
+        "blamed_factor = 0.8",
+    ]) + "\n")
+    return thresholds
+
+
+if __name__ == "__main__":
+    parts = {"reversal": calibrate, "clustering": calibrate_clustering}
+    chosen = sys.argv[2:] or list(parts)
+    if sys.argv[1:2] != ["calibrate"] or not set(chosen) <= set(parts):
+        print("usage: python -m bench.backdoor calibrate [reversal] [clustering]   "
+              "(the benchmark itself: python -m bench backdoor)", file=sys.stderr)
+        sys.exit(2)
+    target = Path(__file__).resolve().parent.parent / "signatures" / "behavior-calibration.toml"
+    for name in chosen:
+        print(name, json.dumps(parts[name](target), indent=1))

@@ -1,0 +1,123 @@
+"""The two behavioural checks as findings: trigger reversal (AIR70x) and activation clustering (AIR71x).
+
+The scanner plug-ins in `airlock.scanners` are thin wrappers over these functions. Every outcome is
+a value: a model that cannot be probed gives a finding and a skipped check with its reason, a time
+budget that runs out gives AIR702/AIR712 and an `error` check, never a silent pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from airlock.behavior.plugin import BehaviouralScanner, Session
+from airlock.data.errors import DatasetError, MissingDependency
+from airlock.findings import Finding
+from airlock.models.loading import ModelRefused
+from airlock.models.weights import RemoteCodeRefused
+from airlock.scanning import CheckStatus, ScanContext
+
+PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
+SHOWN_ROWS = 50
+
+
+def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
+    from airlock.behavior.device import deterministic
+    from airlock.behavior.outlier import load_calibration
+    from airlock.behavior.reversal import reverse_image, reverse_text
+    from airlock.behavior.section import reversal_section, trigger_evidence, trigger_of
+    from airlock.models.text import TextClassifier
+
+    name = scanner.name
+    try:
+        clf = session.classifier()
+        sample = session.sample()
+    except RemoteCodeRefused as exc:
+        scanner.mark(CheckStatus.SKIPPED, str(exc))
+        yield ctx.finding("AIR703", name, exc.file, "model", str(exc))
+        return
+    except PROBLEMS as exc:
+        scanner.mark(CheckStatus.SKIPPED, exc.diagnostics())
+        yield ctx.finding("AIR704", name, None, "model", exc.diagnostics())
+        return
+    calibration = load_calibration()
+    settings = session.settings
+    text = isinstance(clf, TextClassifier)
+    with deterministic(settings.seed):
+        run = reverse_text if text else reverse_image
+        reversal = run(clf, sample, calibration, seed=settings.seed, deadline=session.deadline,  # type: ignore[arg-type]
+                       progress=settings.progress)
+    decision, trigger = reversal.decision, trigger_of(reversal)
+    tokens = [clf.tokenizer.id_to_token(int(i)) for i in trigger.arrays["token_ids"]] if text and trigger else None
+    section = reversal_section(reversal, clf.labels, tokens=tokens, device=str(clf.device),
+                               calibration=calibration.version)
+    session.section.update(section)
+    if reversal.backdoored and decision is not None and trigger is not None:
+        session.blamed = (decision.suspect,)
+        label = clf.labels.get(decision.suspect, str(decision.suspect))
+        yield ctx.finding(
+            "AIR701", name, None, f"class {decision.suspect} ({label})",
+            f"class {label} answers to a {decision.family} trigger far smaller than any other class needs "
+            f"(gap {decision.gap:.2f}, {reversal.score:.1f}× the clean threshold); it flips {trigger.asr:.0%} of "
+            f"{reversal.inputs}",
+            {"class": decision.suspect, "label": label, "score": section["score"], "mode": reversal.mode,
+             "gap": round(decision.gap, 4), "threshold": decision.threshold,
+             "trigger": trigger_evidence(trigger, decision.family, tokens)},
+        )
+    if not reversal.complete:
+        done = ", ".join(f"{r.family} ({r.steps} steps)" for r in reversal.results) or "nothing"
+        why = f"time budget of {settings.time_budget:g} s ran out; done: {done}"
+        scanner.mark(CheckStatus.ERROR, f"incomplete: {why}")
+        yield ctx.finding("AIR702", name, None, "model", f"behavioural scan incomplete: {why}",
+                          {"budget_seconds": settings.time_budget, "done": [r.family for r in reversal.results]})
+    else:
+        scanner.mark(CheckStatus.RAN, f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)")
+
+
+def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
+    from airlock.behavior.clustering import METHOD, cluster
+    from airlock.behavior.device import deterministic
+    from airlock.behavior.outlier import load_calibration
+    from airlock.models.text import TextClassifier
+
+    name = scanner.name
+    if session.settings.data is None:
+        scanner.mark(CheckStatus.SKIPPED, "needs a labelled sample (--data)")
+        return
+    if session.out_of_time():
+        why = f"time budget of {session.settings.time_budget:g} s ran out before it started"
+        scanner.mark(CheckStatus.ERROR, f"incomplete: {why}")
+        yield ctx.finding("AIR712", name, None, "sample", f"activation clustering did not run: {why}")
+        return
+    try:
+        clf = session.classifier()
+        sample = session.sample()
+    except PROBLEMS as exc:
+        scanner.mark(CheckStatus.SKIPPED, exc.diagnostics())
+        yield ctx.finding("AIR712", name, None, "sample", f"activation clustering could not run: {exc.diagnostics()}")
+        return
+    calibration = load_calibration()
+    start = time.perf_counter()
+    with deterministic(session.settings.seed):
+        kind = "text" if isinstance(clf, TextClassifier) else "image"
+        found = cluster(clf, sample, threshold=calibration.clustering[kind], blamed=session.blamed,
+                        blamed_factor=calibration.blamed_factor, seed=session.settings.seed)
+    if not session.section:  # trigger reversal did not run: the clustering decides the section
+        top = max(found.classes, key=lambda c: c.ratio, default=None)
+        poisoned = top is not None and top.poisoned
+        session.section.update({
+            "method": METHOD, "mode": "data", "score": round(found.score, 4), "backdoored": poisoned,
+            "suspect_class": top.label if poisoned and top else None,
+            "suspect_label": top.name if poisoned and top else None, "per_class": []})
+    session.section["activation_clustering"] = {**found.section(), "seconds": round(time.perf_counter() - start, 2)}
+    for c in found.classes:
+        if c.poisoned:
+            yield ctx.finding(
+                "AIR711", name, None, f"class {c.label} ({c.name})",
+                f"class {c.name}: {len(c.suspects)} of {c.size} samples form a separate cluster in the model's "
+                f"activations ({c.ratio:.1f}× the separation of the other classes)",
+                {"class": c.label, "label": c.name, "flagged": len(c.suspects), "size": c.size,
+                 "separation": round(c.separation, 3), "ratio": round(c.ratio, 3),
+                 "silhouette": round(c.silhouette, 3), "relative_size": round(c.relative_size, 3),
+                 "rows": c.suspects[:SHOWN_ROWS].tolist()},
+            )

@@ -1,0 +1,109 @@
+"""The outlier test over classes: is one class reachable with a far smaller trigger than any other?
+
+Neural Cleanse's rule (anomaly index: distance of the smallest trigger from the median in MADs,
+flagged above 2) blames the right class, but with 8–10 classes the MAD is estimated from a handful
+of values, and clean models often hold a few naturally close classes, so it misses about a third
+of backdoors on small models. The statistic here is scale-free and uses the two classes that the
+K-Arm schedule optimises to convergence:
+
+    gap = ln(second-smallest trigger size / smallest successful trigger size)
+
+It does not depend on the image size, the trigger family's unit or the model's overall
+robustness, only on how far the easiest class stands apart from the next. Its threshold per
+(model kind, mode, trigger family) is calibrated on clean fixture models and shipped as data in
+`signatures/behavior-calibration.toml`; a model's `behavior.score` is the largest gap/threshold
+over the families that ran, so a score above 1 means some family found a class beyond what any
+clean calibration model showed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airlock.errors import RuleDataError
+
+CALIBRATION_FILE = "behavior-calibration.toml"
+
+
+@dataclass(frozen=True)
+class Outlier:
+    family: str
+    suspect: int  # the class with the smallest trigger
+    gap: float  # ln(second smallest / smallest)
+    threshold: float  # calibrated on clean models for this kind, mode and family
+
+    @property
+    def ratio(self) -> float:
+        return self.gap / self.threshold
+
+
+@dataclass(frozen=True)
+class Calibration:
+    thresholds: Mapping[str, Mapping[str, Mapping[str, float]]]  # kind → mode → family → threshold
+    version: str
+    clustering: Mapping[str, float] = field(default_factory=dict)  # kind → separation ratio that flags a class
+    blamed_factor: float = 0.8  # … times this for a class trigger reversal blamed
+
+    def threshold(self, kind: str, mode: str, family: str) -> float:
+        try:
+            return float(self.thresholds[kind][mode][family])
+        except KeyError:
+            raise RuleDataError(f"signatures/{CALIBRATION_FILE}: no threshold for {kind}/{mode}/{family}") from None
+
+
+def load_calibration() -> Calibration:
+    """The calibrated thresholds shipped in `signatures/behavior-calibration.toml`."""
+    from airlock.rules import read_signature_toml
+
+    data = read_signature_toml(CALIBRATION_FILE)
+    thresholds: dict[str, dict[str, dict[str, float]]] = {}
+    for kind in ("image", "text"):
+        modes = data.get(kind)
+        if not isinstance(modes, dict):
+            raise RuleDataError(f"signatures/{CALIBRATION_FILE}: no [{kind}] thresholds")
+        thresholds[kind] = {mode: _positive(values, f"{kind}.{mode}") for mode, values in modes.items()}
+    clustering = _positive(data.get("activation_clustering"), "activation_clustering")
+    missing = {"image", "text", "blamed_factor"} - set(clustering)
+    if missing:
+        raise RuleDataError(f"signatures/{CALIBRATION_FILE}: [activation_clustering] lacks {', '.join(sorted(missing))}")
+    blamed = clustering.pop("blamed_factor")
+    return Calibration(thresholds, str(data.get("version", "")), clustering, blamed)
+
+
+def _positive(values: Any, where: str) -> dict[str, float]:
+    if not isinstance(values, dict) or not values:
+        raise RuleDataError(f"signatures/{CALIBRATION_FILE}: [{where}] must map names to thresholds")
+    out = {}
+    for family, value in values.items():
+        if not isinstance(value, int | float) or not value > 0:
+            raise RuleDataError(f"signatures/{CALIBRATION_FILE}: {where}.{family} must be a positive number")
+        out[family] = float(value)
+    return out
+
+
+def gap(costs: Mapping[int, float], reached: Collection[int]) -> tuple[int, float]:
+    """The class with the smallest successful trigger and ln(next smallest trigger / its trigger).
+
+    Only a class whose trigger reached the target success rate can be the suspect; the next class
+    may be any other (an unsuccessful trigger's size is a lower bound of what that class needs, so
+    the gap is conservative). With no successful trigger the gap is 0 (nothing stands out); with
+    fewer than two classes the suspect is −1.
+    """
+    if len(costs) < 2:
+        return -1, 0.0
+    candidates = sorted((cost, k) for k, cost in costs.items() if k in reached)
+    if not candidates:
+        return min(costs, key=lambda k: (costs[k], k)), 0.0
+    smallest, suspect = candidates[0]
+    second = min(cost for k, cost in costs.items() if k != suspect)
+    if not math.isfinite(second):
+        return suspect, 0.0
+    return suspect, max(0.0, math.log(max(second, 1e-12) / max(smallest, 1e-12)))
+
+
+def decide(outliers: Sequence[Outlier]) -> Outlier | None:
+    """The family whose gap stands out most (largest gap/threshold), or None if none ran."""
+    return max(outliers, key=lambda o: (o.ratio, o.family), default=None)

@@ -1,0 +1,146 @@
+"""Trigger reversal of one classifier, with a clean sample or without: families, outliers, decision.
+
+Image classifiers: the patch family, then the global families (additive pattern, smooth warp), each
+reversed by the batched K-Arm engine on the clean sample or, in data-free mode, on inputs
+synthesised from the model. Text classifiers: the token search, on the clean sample or, data-free,
+on random token sequences. Each family's gap statistic is compared with its calibrated threshold;
+the family that stands out most decides.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from airlock.behavior.engine import FamilyResult, Schedule, reverse
+from airlock.behavior.outlier import Calibration, Outlier, decide, gap
+from airlock.behavior.progress import Progress
+from airlock.behavior.samples import ImageSample, TextSample
+from airlock.behavior.synthesis import SynthesisSchedule, synthesise
+from airlock.behavior.tokens import TokenSchedule, search_tokens
+from airlock.behavior.triggers import FAMILIES
+from airlock.models.image import ImageClassifier
+from airlock.models.text import TextClassifier
+
+DEFAULT_SIZE = 224  # input side when neither the preprocessor nor the sample says
+REVERSAL_ROWS = 1000  # clean rows the reversal uses (more only slows the success-rate check)
+RANDOM_TEXTS, RANDOM_TOKENS = 300, 10  # data-free text: random token sequences
+DATA, DATA_FREE = "data", "data-free"
+
+
+@dataclass(frozen=True)
+class Reversal:
+    kind: str  # image | text
+    mode: str  # data | data-free
+    results: tuple[FamilyResult, ...]
+    outliers: tuple[Outlier, ...]
+    complete: bool
+    seconds: float
+    rows: int  # inputs the triggers were reversed on
+
+    @property
+    def inputs(self) -> str:
+        """What the triggers were reversed and evaluated on."""
+        if self.mode == DATA:
+            return "the clean sample"
+        return "inputs synthesised from the model" if self.kind == "image" else "random token sequences"
+
+    @property
+    def decision(self) -> Outlier | None:
+        return decide(self.outliers)
+
+    @property
+    def score(self) -> float:
+        decision = self.decision
+        return decision.ratio if decision is not None else 0.0
+
+    @property
+    def backdoored(self) -> bool:
+        return self.score > 1.0
+
+
+def reverse_image(
+    clf: ImageClassifier, sample: ImageSample | None, calibration: Calibration, *,
+    seed: int, deadline: float | None, progress: Progress | None, families: tuple[str, ...] = tuple(FAMILIES),
+    schedule: Schedule | None = None,
+) -> Reversal:
+    """Reverse every family's triggers for an image classifier (data mode when `sample` is given)."""
+    start = time.perf_counter()
+    complete = True
+    if sample is not None:
+        images, mode = image_tensor(sample.images[:REVERSAL_ROWS], clf), DATA
+    else:
+        size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
+        images, _, complete = synthesise(clf, clf.module, clf.classes, (clf.channels, *size), SynthesisSchedule(),
+                                         seed=seed, device=clf.device, deadline=deadline, progress=progress)
+        mode = DATA_FREE
+    labels = predict(clf, images)
+    results = []
+    for offset, name in enumerate(families):
+        if not complete:
+            break
+        result = reverse(clf, FAMILIES[name], images, labels, clf.classes, schedule or Schedule(),
+                         seed=seed + offset, deadline=deadline, progress=progress)
+        results.append(result)
+        complete = result.complete
+    return _finish("image", mode, results, calibration, complete and len(results) == len(families), start, len(images))
+
+
+def reverse_text(
+    clf: TextClassifier, sample: TextSample | None, calibration: Calibration, *,
+    seed: int, deadline: float | None, progress: Progress | None, schedule: TokenSchedule | None = None,
+) -> Reversal:
+    """Search a token trigger per class of a text classifier (data mode when `sample` is given)."""
+    start = time.perf_counter()
+    if sample is not None:
+        ids, mask = clf.encode(list(sample.texts[:REVERSAL_ROWS]))
+        mode = DATA
+    else:
+        ids, mask = random_sequences(clf, seed)
+        mode = DATA_FREE
+    with torch.no_grad():
+        labels = torch.cat([clf.logits(ids[i : i + 256], mask[i : i + 256]).argmax(dim=-1) for i in range(0, len(ids), 256)])
+    result = search_tokens(clf, ids, mask, labels, schedule or TokenSchedule(), seed=seed, deadline=deadline,
+                           progress=progress)
+    return _finish("text", mode, [result], calibration, result.complete, start, len(ids))
+
+
+def _finish(kind: str, mode: str, results: list[FamilyResult], calibration: Calibration, complete: bool,
+            start: float, rows: int) -> Reversal:
+    outliers = []
+    for result in results:
+        suspect, value = gap({c.label: c.cost for c in result.classes}, {c.label for c in result.classes if c.reached})
+        if suspect >= 0:
+            outliers.append(Outlier(result.family, suspect, value, calibration.threshold(kind, mode, result.family)))
+    return Reversal(kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows)
+
+
+def image_tensor(images: np.ndarray, clf: ImageClassifier) -> torch.Tensor:
+    """N×H×W×C float images in [0, 1] as the N×C×H×W tensor the model takes (channels and size adapted)."""
+    x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float()
+    if x.shape[1] != clf.channels:
+        x = x.repeat(1, clf.channels, 1, 1) if x.shape[1] == 1 else x.mean(dim=1, keepdim=True).repeat(1, clf.channels, 1, 1)
+    if clf.size is not None and tuple(x.shape[2:]) != clf.size:
+        x = F.interpolate(x, size=clf.size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+    return x.to(clf.device)
+
+
+def predict(clf: ImageClassifier, images: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([clf(images[i : i + 256]).argmax(dim=-1) for i in range(0, len(images), 256)])
+
+
+def random_sequences(clf: TextClassifier, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Data-free text: sequences of random ordinary tokens, framed by the tokenizer's own special tokens."""
+    generator = torch.Generator().manual_seed(seed)
+    frame = clf.tokenizer.encode("").ids or [clf.pad_id]
+    allowed = torch.tensor([i for i in range(clf.embeddings.shape[0]) if i not in clf.special])
+    body = allowed[torch.randint(len(allowed), (RANDOM_TEXTS, RANDOM_TOKENS), generator=generator)]
+    head = torch.tensor(frame[:1]).repeat(RANDOM_TEXTS, 1)
+    tail = torch.tensor(frame[1:], dtype=torch.long).reshape(1, -1).repeat(RANDOM_TEXTS, 1)
+    ids = torch.cat([head, body, tail], dim=1).to(clf.device)
+    return ids, torch.ones_like(ids)

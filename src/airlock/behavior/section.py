@@ -1,0 +1,109 @@
+"""The report's `behavior` section and the evidence of behavioural findings, built from a `Reversal`.
+
+Numbers are rounded (4 significant places for sizes, 4 decimals for rates and scores) so that the
+same seed gives byte-identical reports; the reversed trigger goes in as arrays (at most
+`MAX_SIDE`² per channel) and as PNG data URIs (`images`) for the HTML report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from airlock.behavior.engine import ClassTrigger
+from airlock.behavior.images import pictures
+from airlock.behavior.reversal import Reversal
+from airlock.behavior.triggers import cost_unit
+
+MAX_SIDE = 64
+FAMILY_METHODS = {
+    "patch": "mask+pattern (Neural Cleanse)",
+    "blend": "additive full-image pattern",
+    "warp": "smooth warp",
+    "token": "gradient-guided token search (HotFlip)",
+}
+
+
+def method(reversal: Reversal) -> str:
+    families = ", ".join(FAMILY_METHODS[r.family] for r in reversal.results) or "none finished"
+    return f"trigger-reversal/1: {families}; all classes batched, K-Arm schedule; gap outlier test"
+
+
+def trigger_of(reversal: Reversal) -> ClassTrigger | None:
+    """The reversed trigger of the class the deciding family singled out."""
+    decision = reversal.decision
+    if decision is None:
+        return None
+    result = next(r for r in reversal.results if r.family == decision.family)
+    return next(c for c in result.classes if c.label == decision.suspect)
+
+
+def reversal_section(reversal: Reversal, labels: Mapping[int, str], *, tokens: list[str] | None, device: str,
+                     calibration: str) -> dict[str, Any]:
+    decision, trigger = reversal.decision, trigger_of(reversal)
+    suspect = decision.suspect if decision is not None and reversal.backdoored else None
+    section: dict[str, Any] = {
+        "method": method(reversal),
+        "mode": reversal.mode,
+        "score": round(reversal.score, 4),
+        "backdoored": reversal.backdoored,
+        "suspect_class": suspect,
+        "suspect_label": labels.get(suspect) if suspect is not None else None,
+        "candidate_class": decision.suspect if decision is not None else None,
+        "threshold": 1.0,
+        "complete": reversal.complete,
+        "kind": reversal.kind,
+        "rows": reversal.rows,
+        "evaluated_on": reversal.inputs,
+        "seconds": round(reversal.seconds, 2),
+        "device": device,
+        "calibration": calibration,
+        "families": [
+            {"family": o.family, "suspect": o.suspect, "gap": round(o.gap, 4), "threshold": o.threshold,
+             "ratio": round(o.ratio, 4), "unit": cost_unit(o.family),
+             **_run_facts(reversal, o.family)}
+            for o in reversal.outliers
+        ],
+        "per_class": _per_class(reversal, labels),
+    }
+    if trigger is not None and decision is not None:
+        section["trigger"] = trigger_evidence(trigger, decision.family, tokens)
+        section["attack_success_rate"] = round(trigger.asr, 4)
+        section["images"] = pictures(trigger.arrays) if decision.family != "token" else {}
+    return section
+
+
+def trigger_evidence(trigger: ClassTrigger, family: str, tokens: list[str] | None) -> dict[str, Any]:
+    """The reversed trigger as JSON: family, class, size, success rate, and its arrays or tokens."""
+    out: dict[str, Any] = {"family": family, "class": trigger.label, "size": _round(trigger.cost),
+                           "unit": cost_unit(family), "attack_success_rate": round(trigger.asr, 4)}
+    if tokens is not None:
+        out["tokens"] = tokens
+    else:
+        out["arrays"] = {key: np.round(_shrink(value).astype(np.float64), 3).tolist() for key, value in trigger.arrays.items()}
+    return out
+
+
+def _run_facts(reversal: Reversal, family: str) -> dict[str, Any]:
+    result = next(r for r in reversal.results if r.family == family)
+    return {"steps": result.steps, "complete": result.complete, "seconds": round(result.seconds, 2)}
+
+
+def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {k: {"class": k, "label": name} for k, name in labels.items()}
+    for result in reversal.results:
+        for c in result.classes:
+            rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = {
+                "size": _round(c.cost), "reached": c.reached, "attack_success_rate": round(c.asr, 4), "steps": c.steps}
+    return [rows[k] for k in sorted(rows)]
+
+
+def _shrink(array: np.ndarray) -> np.ndarray:
+    step = max(1, -(-max(array.shape[:2]) // MAX_SIDE))
+    return array[::step, ::step]
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.4g}")

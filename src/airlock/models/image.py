@@ -1,0 +1,99 @@
+"""An image classifier as a differentiable function of pixels, for the behavioural scan.
+
+The module is a stock `transformers` image-classification architecture built from `config.json`
+(or, with `--arch module:factory`, an `nn.Module` the user's own code builds), with its weights
+loaded from safetensors (`airlock.models.weights`) and every parameter frozen. Inputs are float images N×C×H×W in [0, 1];
+the normalisation of `preprocessor_config.json` (`image_mean`, `image_std`) is applied inside, so
+triggers are optimised in pixel space. Nothing the model ships is executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from airlock.models.loading import ModelRefused
+from airlock.models.weights import read_json
+
+
+@dataclass
+class ImageClassifier:
+    module: torch.nn.Module  # eval mode, parameters frozen
+    architecture: str
+    channels: int
+    size: tuple[int, int] | None  # (height, width) the preprocessor resizes to, if it says
+    mean: torch.Tensor  # 1×C×1×1
+    std: torch.Tensor
+    labels: dict[int, str]  # id2label
+    device: torch.device
+
+    @property
+    def classes(self) -> int:
+        return len(self.labels)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits of images N×C×H×W in [0, 1]."""
+        out = self.module(pixel_values=(images - self.mean) / self.std) if self.architecture != "custom" \
+            else self.module((images - self.mean) / self.std)
+        return out.logits if hasattr(out, "logits") else out
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The input of the last linear layer (the penultimate representation), N×D."""
+        head = [m for m in self.module.modules() if isinstance(m, torch.nn.Linear)][-1]
+        captured: list[torch.Tensor] = []
+        hook = head.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0].detach()))
+        try:
+            self(images)
+        finally:
+            hook.remove()
+        return captured[-1].reshape(len(images), -1)
+
+
+def build_image_classifier(
+    folder: Path, reference: str, config: dict[str, Any], module: torch.nn.Module, architecture: str,
+    *, device: torch.device,
+) -> ImageClassifier:
+    """Freeze `module` (its weights already loaded) and read the preprocessing the model declares."""
+    module.eval().to(device)
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    if not any(isinstance(m, torch.nn.Linear) for m in module.modules()):
+        raise ModelRefused(reference, f"{architecture} has no linear classification head")
+    channels = int(config.get("num_channels", 3))
+    pre = read_json(folder, "preprocessor_config.json", reference) or {}
+    mean = _vector(pre.get("image_mean"), channels, 0.0)
+    std = _vector(pre.get("image_std"), channels, 1.0)
+    std = np.where(std == 0, 1.0, std)
+    id2label = config.get("id2label") or {str(i): str(i) for i in range(int(config.get("num_labels", 2)))}
+    labels = {int(k): str(v) for k, v in id2label.items()}
+    return ImageClassifier(
+        module=module, architecture=architecture, channels=channels, size=_size(pre, config),
+        mean=torch.tensor(mean, dtype=torch.float32, device=device).reshape(1, -1, 1, 1),
+        std=torch.tensor(std, dtype=torch.float32, device=device).reshape(1, -1, 1, 1),
+        labels=dict(sorted(labels.items())), device=device,
+    )
+
+
+def _vector(value: Any, channels: int, default: float) -> np.ndarray:
+    try:
+        array = np.asarray(value if value is not None else [default], dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        array = np.asarray([default], dtype=np.float32)
+    return np.resize(array, channels) if array.size else np.full(channels, default, np.float32)
+
+
+def _size(pre: dict[str, Any], config: dict[str, Any]) -> tuple[int, int] | None:
+    size = pre.get("crop_size") or pre.get("size")
+    if isinstance(size, dict) and "height" in size and "width" in size:
+        return int(size["height"]), int(size["width"])
+    if isinstance(size, dict) and "shortest_edge" in size:
+        return int(size["shortest_edge"]), int(size["shortest_edge"])
+    if isinstance(size, int):
+        return size, size
+    if isinstance(config.get("image_size"), int):
+        return int(config["image_size"]), int(config["image_size"])
+    return None

@@ -1,0 +1,166 @@
+"""Trigger reversal on generated Hugging Face classifiers, through the real loading path.
+
+The backdoored model is a stock ResNet trained with a 4×4 checker patch for class 4; the clean one
+is the same recipe without poison (`fixtures.backdoored_models`, cached between runs).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from airlock.behavior.settings import BehaviorSettings
+from airlock.pipeline import ScanOptions, scan
+from airlock.report import Report
+from fixtures import pickles
+from fixtures.backdoored_models import TEST_BACKDOORED, TEST_CLEAN, BuiltModel, image_model
+from fixtures.backdoored_text import BACKDOORED_TEXT, text_model
+from tests.conftest import assert_valid_report
+
+pytestmark = [pytest.mark.torch, pytest.mark.slow]
+TARGET = TEST_BACKDOORED.attack.target
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def behaviour_scan(folder: Path, **settings: Any) -> Report:
+    return scan(str(folder), ScanOptions(use_cache=False, download_progress=False, behavior=BehaviorSettings(**settings)))
+
+
+def _check(report: Report, name: str) -> Any:
+    return next(c for c in report.checks if c.scanner == name)
+
+
+@pytest.fixture(scope="module")
+def patched() -> BuiltModel:
+    return image_model(TEST_BACKDOORED)
+
+
+@pytest.fixture(scope="module")
+def patched_report(patched: BuiltModel) -> Report:
+    return behaviour_scan(patched.folder, data=patched.sample)
+
+
+@pytest.fixture(scope="module")
+def clean_report() -> Report:
+    clean = image_model(TEST_CLEAN)
+    return behaviour_scan(clean.folder, data=clean.sample)
+
+
+def test_backdoored_model_is_flagged_with_its_target_class(patched_report: Report, report_schema: dict[str, Any]) -> None:
+    assert [(f.rule, f.location) for f in patched_report.findings if f.rule.startswith("AIR7")] == [
+        ("AIR701", f"class {TARGET} ({TARGET})")]
+    behavior = patched_report.behavior
+    assert behavior is not None
+    assert behavior["backdoored"] is True and behavior["mode"] == "data" and behavior["complete"] is True
+    assert behavior["suspect_class"] == TARGET and behavior["suspect_label"] == str(TARGET)
+    assert behavior["score"] > 1.0
+    assert behavior["attack_success_rate"] > 0.5  # of the reversed trigger, on the clean sample
+    assert not patched_report.passed
+    assert_valid_report(patched_report.to_dict(), report_schema)
+
+
+def test_the_reversed_trigger_is_in_the_evidence_and_as_pictures(patched_report: Report) -> None:
+    behavior = patched_report.behavior
+    assert behavior is not None
+    trigger = behavior["trigger"]
+    assert trigger["class"] == TARGET
+    if trigger["family"] == "patch":
+        mask = trigger["arrays"]["mask"]
+        assert len(mask) == 32 and len(mask[0]) == 32
+        bottom_right = sum(v for row in mask[24:] for v in row[24:])
+        assert bottom_right > 0.5 * sum(v for row in mask for v in row)  # found where the patch was planted
+    assert all(uri.startswith("data:image/png;base64,") for uri in behavior["images"].values())
+    assert {row["class"] for row in behavior["per_class"]} == set(range(10))
+    finding = next(f for f in patched_report.findings if f.rule == "AIR701")
+    assert finding.evidence["trigger"]["family"] == trigger["family"]
+
+
+def test_clean_model_passes(clean_report: Report) -> None:
+    behavior = clean_report.behavior
+    assert behavior is not None
+    assert behavior["backdoored"] is False and behavior["suspect_class"] is None
+    assert behavior["score"] < 1.0
+    assert not [f for f in clean_report.findings if f.rule.startswith("AIR7")]
+    check = _check(clean_report, "trigger_reversal")
+    assert str(check.status) == "ran" and "data mode" in check.reason
+    assert clean_report.passed, clean_report.verdict.reasons
+
+
+def test_data_free_mode_finds_the_same_target(patched: BuiltModel) -> None:
+    behavior = behaviour_scan(patched.folder).behavior
+    assert behavior is not None
+    assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
+    assert behavior["backdoored"] is True and behavior["suspect_class"] == TARGET
+
+
+def test_a_time_budget_that_runs_out_is_incomplete_never_a_pass(patched: BuiltModel) -> None:
+    report = behaviour_scan(patched.folder, data=patched.sample, time_budget=1.0)
+    assert "AIR702" in {f.rule for f in report.findings}
+    check = _check(report, "trigger_reversal")
+    assert str(check.status) == "error" and check.reason.startswith("incomplete: time budget of 1 s ran out")
+    assert report.behavior is not None and report.behavior["complete"] is False
+    assert not report.passed
+    assert "required scanner trigger_reversal error" in report.verdict.reasons
+
+
+def test_rare_token_backdoor_in_a_text_classifier() -> None:
+    built = text_model(BACKDOORED_TEXT[0])
+    report = behaviour_scan(built.folder, data=built.sample)
+    behavior = report.behavior
+    assert behavior is not None and behavior["kind"] == "text"
+    assert behavior["suspect_class"] == BACKDOORED_TEXT[0].attack.target
+    assert behavior["trigger"]["tokens"] == [BACKDOORED_TEXT[0].attack.token]
+    assert behavior["attack_success_rate"] > 0.9
+    assert "AIR701" in {f.rule for f in report.findings}
+
+
+def test_remote_code_architecture_is_refused(tmp_path: Path) -> None:
+    folder = shutil.copytree(image_model(TEST_CLEAN).folder, tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "modeling.Evil"}}))
+    report = behaviour_scan(folder)
+    refused = [f for f in report.findings if f.rule == "AIR703"]
+    assert len(refused) == 1 and str(refused[0].severity) == "high" and refused[0].artifact == "config.json"
+    assert str(_check(report, "trigger_reversal").status) == "skipped"
+    assert not report.passed
+
+
+def _pickled(tmp_path: Path) -> Path:
+    folder = shutil.copytree(image_model(TEST_CLEAN).folder, tmp_path / "model")
+    from safetensors.torch import load_file
+
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    return folder
+
+
+def test_a_pickle_checkpoint_is_read_once_the_static_scan_passed_it(tmp_path: Path) -> None:
+    report = behaviour_scan(_pickled(tmp_path), time_budget=1.0)
+    rules = {f.rule for f in report.findings}
+    assert "AIR704" not in rules and "AIR702" in rules  # loaded (weights_only), then ran out of time
+
+
+def test_a_malicious_pickle_checkpoint_is_never_loaded(tmp_path: Path) -> None:
+    folder = _pickled(tmp_path)
+    pickles.os_system_canary(folder, name="behaviour-pickle").replace(folder / "pytorch_model.bin")
+    report = behaviour_scan(folder)
+    unsupported = [f for f in report.findings if f.rule == "AIR704"]
+    assert unsupported and "did not pass the static scan" in unsupported[0].message
+    assert not report.passed
+
+
+def test_behavioural_scanners_are_opt_in(patched: BuiltModel) -> None:
+    report = scan(str(patched.folder), ScanOptions(use_cache=False, download_progress=False))
+    assert not {"trigger_reversal", "activation_clustering"} & {c.scanner for c in report.checks}
+    assert report.behavior is None

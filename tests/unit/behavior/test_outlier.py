@@ -1,0 +1,51 @@
+"""The gap statistic, its calibration data, and the decision over trigger families."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from airlock.behavior.outlier import Outlier, decide, gap, load_calibration
+from airlock.errors import RuleDataError
+
+
+def test_gap_is_the_log_ratio_of_the_two_smallest_triggers() -> None:
+    suspect, value = gap({0: 0.05, 1: 0.004, 2: 0.04, 3: 0.06}, reached={0, 1, 2, 3})
+    assert suspect == 1
+    assert value == pytest.approx(math.log(0.04 / 0.004))
+
+
+def test_gap_is_scale_free() -> None:
+    costs = {0: 0.05, 1: 0.004, 2: 0.04}
+    assert gap(costs, {0, 1, 2})[1] == pytest.approx(gap({k: 1000 * v for k, v in costs.items()}, {0, 1, 2})[1])
+
+
+def test_only_a_successful_trigger_can_be_the_suspect() -> None:
+    # class 1's trigger is smallest but never worked: class 2 leads, and 1's size bounds the gap
+    suspect, value = gap({0: 0.05, 1: 0.001, 2: 0.01}, reached={0, 2})
+    assert suspect == 2
+    assert value == 0.0
+
+
+def test_no_successful_trigger_means_nothing_stands_out() -> None:
+    assert gap({0: 0.5, 1: 0.1}, reached=set())[1] == 0.0
+    assert gap({0: 0.5}, reached={0}) == (-1, 0.0)
+
+
+def test_the_family_that_stands_out_most_decides() -> None:
+    patch = Outlier("patch", suspect=3, gap=0.9, threshold=0.6)
+    blend = Outlier("blend", suspect=3, gap=0.5, threshold=0.2)
+    assert decide([patch, blend]) is blend
+    assert blend.ratio == pytest.approx(2.5)
+    assert decide([]) is None
+
+
+def test_shipped_calibration_covers_every_kind_mode_and_family() -> None:
+    calibration = load_calibration()
+    for mode in ("data", "data-free"):
+        for family in ("patch", "blend", "warp"):
+            assert calibration.threshold("image", mode, family) > 0
+        assert calibration.threshold("text", mode, "token") > 0
+    with pytest.raises(RuleDataError, match="no threshold"):
+        calibration.threshold("audio", "data", "patch")
