@@ -96,6 +96,9 @@ class Scanner(ABC):
     version: ClassVar[str]  # bump when results change; it is part of the cache key
     rules: ClassVar[frozenset[str]]  # every rule id this scanner may emit (a test keeps this honest)
 
+    def warm_up(self) -> None:
+        """Import heavy libraries ahead of time; called on a side thread while large files are hashed."""
+
 
 class ArtifactScanner(Scanner):
     formats: ClassVar[frozenset[Format]]
