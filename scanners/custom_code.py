@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
+from airlock import pysource
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
@@ -375,10 +376,9 @@ def _parse(artifact: Artifact) -> ast.Module | str:
     if artifact.size > MAX_SOURCE_BYTES:
         return f"larger than {MAX_SOURCE_BYTES} bytes: not analysed"
     try:
-        tree: ast.Module = ast.parse(artifact.location.read_bytes(), filename=artifact.path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        return f"does not parse as Python: {type(exc).__name__}: {str(exc)[:200]}"
-    return tree
+        return pysource.parse(artifact.location.read_bytes(), filename=artifact.path)
+    except pysource.Unparseable as exc:
+        return f"does not parse as Python: {exc}"
 
 
 def loaded_modules(ctx: ScanContext, paths: set[str], trees: dict[str, ast.Module]) -> dict[str, str]:

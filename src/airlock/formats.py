@@ -18,6 +18,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from airlock import pysource
+
 HEAD_BYTES = 1 << 16  # kept from the start of every file
 TAIL_BYTES = 1 << 20  # kept from the end of every file (zip central directories live there)
 MAX_CENTRAL_DIRECTORY = 64 << 20  # a bigger zip directory is not read for sniffing
@@ -396,8 +398,8 @@ def _is_json(text: str, *, complete: bool) -> bool:
 
 def _is_python(text: str) -> bool:
     try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = pysource.parse(text)
+    except pysource.Unparseable:
         return False
     definitions = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     return any(isinstance(node, definitions) for node in tree.body)
