@@ -22,6 +22,8 @@ from airlock.formats import Format
 from airlock.rules import RuleSet
 from airlock.sources.interface import Snapshot
 
+NOTHING_TO_READ = "no artifact in a format it reads"  # the reason an artifact scanner is skipped
+
 
 class CheckStatus(enum.StrEnum):
     RAN = "ran"
@@ -165,7 +167,7 @@ def _run_artifact_scanner(
     start = time.perf_counter()
     targets = [a for a in ctx.artifacts if scanner.applies(a)]
     if not targets:
-        return CheckResult(scanner.name, CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"), []
+        return CheckResult(scanner.name, CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ), []
     found: list[Finding] = []
     errors: list[str] = []
     cached = 0

@@ -12,6 +12,7 @@ from rich.text import Text
 from airlock.findings import Severity
 from airlock.render.interface import Renderer
 from airlock.report import Report
+from airlock.scanning import NOTHING_TO_READ
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -52,11 +53,7 @@ class TableRenderer(Renderer):
             console.print(table)
         for line in _sections(report):
             console.print(line)
-        checks = ", ".join(
-            f"{c.scanner} {c.status} {c.seconds:.2f}s" + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
-            for c in report.checks
-        )
-        console.print(_printable(f"checks   {checks}"))
+        console.print(_printable(f"checks   {_checks_line(report)}"))
         counts = {s: 0 for s in Severity}
         for f in report.findings:
             counts[f.severity] += 1
@@ -79,6 +76,17 @@ def _printable(text: str) -> str:
         ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in ("Cc", "Cf") else ch
         for ch in text
     )
+
+
+def _checks_line(report: Report) -> str:
+    """Every check with its status and time; scanners that found nothing to read are listed once, together."""
+    idle = [c.scanner for c in report.checks if str(c.status) == "skipped" and c.reason == NOTHING_TO_READ]
+    shown = ", ".join(
+        f"{c.scanner} {c.status} {c.seconds:.2f}s" + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
+        for c in report.checks
+        if c.scanner not in idle
+    )
+    return shown + (f"; nothing to read for {', '.join(idle)}" if idle else "")
 
 
 def _sections(report: Report) -> list[str]:

@@ -120,3 +120,13 @@ def test_data_and_behavior_sections_get_a_summary_line() -> None:
     assert "data     3 sample(s) flagged of 1000 rows (model features, ensemble); suspect class(es) 7" in text
     assert "behavior backdoor suspected, class cat; score 4.250 (trigger-reversal, data-free)" in text
     assert "data " not in TableRenderer().render(passing_report()).split("checks")[0].split("files")[1]
+
+
+def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
+    from airlock.scanning import CheckResult, CheckStatus
+
+    checks = (CheckResult("provenance", CheckStatus.RAN, 0.01),
+              CheckResult("gguf_header", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"),
+              CheckResult("onnx_graph", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"))
+    text = squeeze(TableRenderer().render(report(checks=checks)))
+    assert squeeze("checks provenance ran 0.01s; nothing to read for gguf_header, onnx_graph") in text
