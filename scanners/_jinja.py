@@ -13,7 +13,6 @@ gadgets; and loads of other templates. The template is parsed, never compiled or
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 import string
@@ -27,6 +26,7 @@ from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ._jinja_fold import Folder
+from ._jinja_hits import Hit, Issue
 
 MAX_TEMPLATE_CHARS = 256 << 10  # real chat templates are tens of kilobytes; jinja2 parses ~400 KB/s
 MAX_DETAIL = 160
@@ -53,23 +53,6 @@ FORMAT_METHODS = frozenset({"format", "format_map"})
 LOADS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 BUILDERS = (nodes.Const, nodes.Concat, nodes.Add, nodes.Mul, nodes.Mod, nodes.Filter, nodes.Call, nodes.Getitem)
 LINKS = (nodes.Getattr, nodes.Getitem, nodes.Call, nodes.Filter, nodes.Test)
-
-
-class Issue(enum.StrEnum):
-    ESCAPE = "escape"  # reaches globals, builtins, subclasses, frames, or a shell through a dunder
-    DUNDER = "dunder"  # dunder or private attributes, not clearly an escape
-    DYNAMIC_ATTRIBUTE = "dynamic-attribute"  # an attribute name computed at runtime that could not be resolved
-    EXTERNAL = "external"  # include / import / extends
-    UNPARSEABLE = "unparseable"
-    FORMAT_GADGET = "format-gadget"  # str.format with attribute or index fields
-    EXEC_NAME = "exec-name"  # names an execution primitive (os, subprocess, eval, ...)
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    issue: Issue
-    line: int
-    detail: str
 
 
 class _GenerationTag(Extension):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ._pickle_walk import Buffer
 
-MAX_DIRECTORY_ENTRIES = 200_000
+MAX_DIRECTORY_ENTRIES = 1_000_000  # a PyTorch zip holds one storage record per tensor
 OUTPUT_CHUNK = 1 << 20  # at most this many decompressed bytes per step
 INPUT_CHUNK = 1 << 16
 

@@ -14,7 +14,7 @@ from airlock.formats import Format
 from airlock.scanning import ArtifactScanner, ScanContext
 
 from ._gguf import STRING
-from ._jinja import Hit, Issue, analyse
+from ._jinja_hits import Hit, Issue
 from .gguf_header import header_of
 
 TEMPLATE_CONFIGS = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
@@ -93,6 +93,8 @@ class ChatTemplates(ArtifactScanner):
             if isinstance(template, _Unvetted):
                 hits, text = [Hit(Issue.UNPARSEABLE, 0, template.reason)], ""
             else:
+                from ._jinja import analyse  # jinja2 is only imported when there is a template
+
                 hits, text = analyse(template), template
             yield from self._findings(hits, artifact, ctx, location, text)
 

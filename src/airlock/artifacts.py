@@ -12,7 +12,6 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +108,8 @@ def collect(
     items = sorted(files)
     if len(items) <= 1 or workers <= 1:
         return tuple(read_artifact(rel, loc, progress) for rel, loc in items)
+    from concurrent.futures import ThreadPoolExecutor  # a one-file scan does without it
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # largest first, so one big file does not start last
         order = sorted(items, key=lambda it: file_size(it[1]), reverse=True)

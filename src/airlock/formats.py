@@ -11,7 +11,6 @@ import codecs
 import enum
 import io
 import json
-import pickletools
 import re
 import struct
 import zlib
@@ -266,6 +265,8 @@ def _parses_as_pickle(head: bytes, *, complete: bool) -> bool:
     Text that merely starts with opcode letters ("Very good", "cos") fails at an unknown opcode
     before the end, or never reaches STOP.
     """
+    import pickletools  # only files that no magic number identified get here
+
     stream = io.BytesIO(head)
     ops = 0
     evidence = False

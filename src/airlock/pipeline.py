@@ -5,8 +5,6 @@ This is the library entry point (`scan`); the CLI and the service are thin layer
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +12,6 @@ from pathlib import Path
 from airlock import config
 from airlock.artifacts import ProgressCallback, collect, file_size, model_digest
 from airlock.behavior.settings import BehaviorSettings
-from airlock.cache import SqliteCache
 from airlock.policy import Policy, apply_overrides, default_policy, evaluate
 from airlock.report import ArtifactRecord, Report, Target
 from airlock.rules import load_rules
@@ -68,18 +65,15 @@ def scan(reference: str, options: ScanOptions | None = None) -> Report:
     return scan_snapshot(snapshot, options)
 
 
-WARM_UP_BYTES = 256 << 20  # above this, scanners import their libraries while the files are hashed
-
-
 def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
-    rules = load_rules()
     total = sum(file_size(loc) for _, loc in snapshot.files)
     progress = options.hash_progress(total) if options.hash_progress is not None else None
+    rules = load_rules()
     scanners = selected_scanners(options.scanners, behavior=options.behavior is not None)
-    warming = _warm_up(scanners) if total >= WARM_UP_BYTES else None
+    names = [name for name, _ in snapshot.files]
+    for scanner in scanners:
+        scanner.warm_up(names)
     artifacts = collect(snapshot.files, progress=progress)
-    if warming is not None:
-        warming.join()
     ctx = ScanContext(
         rules=rules,
         snapshot=snapshot,
@@ -87,7 +81,11 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         trusted_publishers=options.policy.trusted_publishers,
         blocked_publishers=options.policy.blocked_publishers,
     )
-    cache = SqliteCache(config.cache_dir() / "results.sqlite3", rules.version) if options.use_cache else None
+    cache = None
+    if options.use_cache:
+        from airlock.cache import SqliteCache  # sqlite3 is only imported when the cache is used
+
+        cache = SqliteCache(config.cache_dir() / "results.sqlite3", rules.version)
     behavioural = [s for s in scanners if getattr(s, "opt_in", False)]
     try:
         outcome = run_scanners([s for s in scanners if s not in behavioural], ctx, cache)
@@ -122,16 +120,3 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         signatures_version=rules.version,
         behavior=behavior,
     )
-
-
-def _warm_up(scanners: Sequence[Scanner]) -> threading.Thread:
-    """Import the scanners' libraries on a side thread: hashing releases the GIL, so both cores work."""
-
-    def run() -> None:
-        for scanner in scanners:
-            with contextlib.suppress(Exception):  # only a head start; the scan itself reports real failures
-                scanner.warm_up()
-
-    thread = threading.Thread(target=run, name="airlock-warm-up", daemon=True)
-    thread.start()
-    return thread

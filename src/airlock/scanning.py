@@ -98,8 +98,11 @@ class Scanner(ABC):
     version: ClassVar[str]  # bump when results change; it is part of the cache key
     rules: ClassVar[frozenset[str]]  # every rule id this scanner may emit (a test keeps this honest)
 
-    def warm_up(self) -> None:
-        """Import heavy libraries ahead of time; called on a side thread while large files are hashed."""
+    def warm_up(self, files: Sequence[str]) -> None:
+        """Start slow preparation for a snapshot whose files (relative paths) are about to be hashed.
+
+        Must return at once: the hashing pass holds the interpreter, so slow work belongs in another
+        process (see the modelscan bridge), not on a thread here."""
 
 
 class ArtifactScanner(Scanner):
@@ -108,9 +111,18 @@ class ArtifactScanner(Scanner):
     def applies(self, artifact: Artifact) -> bool:
         return artifact.format in self.formats
 
+    def start(self, artifacts: Sequence[Artifact]) -> None:
+        """Begin work on these artifacts elsewhere (another process) before `scan` is called for each.
+
+        Called once, right after hashing, with the artifacts it applies to that are not in the cache."""
+
     @abstractmethod
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         """Yield findings for `artifact`. Raise only when the scanner itself broke."""
+
+    def note(self) -> str | None:
+        """A line for the report's check after a run (e.g. time spent outside this process)."""
+        return None
 
 
 class SnapshotScanner(Scanner):
@@ -140,6 +152,10 @@ def run_scanners(
 ) -> ScanOutcome:
     checks: list[CheckResult] = []
     findings: list[Finding] = []
+    scanners = list(scanners)
+    for scanner in scanners:
+        if isinstance(scanner, ArtifactScanner):
+            _start(scanner, ctx, cache)
     for scanner in scanners:
         if isinstance(scanner, SnapshotScanner):
             check, found = _run_snapshot_scanner(scanner, ctx)
@@ -150,6 +166,18 @@ def run_scanners(
         checks.append(check)
         findings.extend(found)
     return ScanOutcome(checks=tuple(checks), findings=tuple(sorted(findings, key=Finding.sort_key)))
+
+
+def _start(scanner: ArtifactScanner, ctx: ScanContext, cache: ResultCache | None) -> None:
+    """Let a scanner that works in another process begin on every artifact at once."""
+    todo = [a for a in ctx.artifacts if scanner.applies(a)
+            and (cache is None or cache.get(a.sha256, scanner.name, scanner.version) is None)]
+    if not todo:
+        return
+    try:
+        scanner.start(todo)
+    except Exception:  # noqa: BLE001  only a head start: `scan` asks again and reports what breaks
+        return
 
 
 def _run_snapshot_scanner(scanner: SnapshotScanner, ctx: ScanContext) -> tuple[CheckResult, list[Finding]]:
@@ -191,6 +219,8 @@ def _run_artifact_scanner(
     if errors:
         return CheckResult(scanner.name, CheckStatus.ERROR, seconds, "; ".join(errors)[:2000]), found
     reason = f"{cached} of {len(targets)} from cache" if cached else None
+    if cached < len(targets):
+        reason = "; ".join(part for part in (reason, scanner.note()) if part) or None
     return CheckResult(scanner.name, CheckStatus.RAN, seconds, reason), found
 
 

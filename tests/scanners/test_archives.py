@@ -169,3 +169,32 @@ def _zip_bytes(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def _torch_like_zip(path: Path, storages: int, extra_members: int = 0) -> Path:
+    """A PyTorch-layout zip: archive/data.pkl, one raw storage record per tensor, optional other members."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", pickle.dumps({"weights": [0.0]}, protocol=2))
+        zf.writestr("archive/version", "3\n")
+        for i in range(storages):
+            zf.writestr(f"archive/data/{i}", b"\0" * 4)
+        for i in range(extra_members):
+            zf.writestr(f"archive/extra/{i}.txt", b"x")
+    return path
+
+
+def test_raw_tensor_storages_do_not_count_against_the_member_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint with more tensors than MAX_MEMBERS is not an archive bomb: its storages are never read."""
+    monkeypatch.setattr(_containers, "MAX_MEMBERS", 50)
+    many_tensors = _scan(_torch_like_zip(tmp_path / "tensors.pt", storages=200))
+    assert [f.rule for f in many_tensors.findings] == []
+    many_members = _scan(_torch_like_zip(tmp_path / "members.pt", storages=0, extra_members=60))
+    assert "AIR307" in {f.rule for f in many_members.findings}
+
+
+def test_storage_records_of_a_huge_checkpoint_are_found_in_one_pass() -> None:
+    """200,000 tensors (one name each): a per-name lookup, not names x stems (that took minutes)."""
+    names = ["archive/data.pkl", "archive/version", *(f"archive/data/{i}" for i in range(200_000)), "archive/data/x1"]
+    storage = _containers._storage_records(names)
+    assert len(storage) == 200_000
+    assert "archive/data.pkl" not in storage and "archive/data/x1" not in storage

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from airlock.scanners import second_opinion
 
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
@@ -44,16 +45,81 @@ def test_formats_modelscan_cannot_read_are_skipped_not_failed(tmp_path: Path) ->
     assert str(check.status) == "skipped" and report.findings == ()
 
 
-def test_hdf5_goes_to_modelscan_in_a_child_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """libhdf5 can be crashed by a hostile file: modelscan reads HDF5 in a child, and a crash is a finding."""
+def test_hdf5_is_read_by_modelscan_in_a_worker_whose_crash_is_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libhdf5 can be crashed by a hostile file: modelscan runs in a worker process, and its crash is
+    a finding for that file, never a crash of airlock; the next file gets a fresh worker."""
     h5py = pytest.importorskip("h5py")
     with h5py.File(tmp_path / "weights", "w") as handle:
         handle.create_dataset("dense/kernel", data=[[1.0, 2.0]])
     clean = _scan(tmp_path)
     assert next(c for c in clean.checks if c.scanner == "modelscan").status == "ran"
     assert [f.rule for f in clean.findings] == []
-    import airlock.scanners.second_opinion as bridge
+    import airlock.scanners._modelscan_worker as workers
 
-    monkeypatch.setattr(bridge, "_CHILD", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    workers.stop_idle()
+    monkeypatch.setattr(workers, "SCRIPT", "import os, signal, sys\nsys.stdin.readline()\nos.kill(os.getpid(), signal.SIGSEGV)")
     crashed = _scan(tmp_path)
     assert [(f.rule, f.message) for f in crashed.findings] == [("AIR972", "modelscan: modelscan crashed on this file (signal 11)")]
+    monkeypatch.undo()
+    workers.stop_idle()
+    assert [f.rule for f in _scan(tmp_path).findings] == []
+
+
+def test_a_worker_that_never_answers_is_stopped_at_the_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import airlock.scanners._modelscan_worker as workers
+
+    path = tmp_path / "weights.pkl"
+    path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
+    workers.stop_idle()
+    monkeypatch.setattr(workers, "SCRIPT", "import time\ntime.sleep(60)")
+    monkeypatch.setattr(second_opinion, "CHILD_TIMEOUT", 0.5)
+    report = _scan(path)
+    assert [(f.rule, f.message) for f in report.findings] == [("AIR972", "modelscan: modelscan did not finish within 0.5 s")]
+    monkeypatch.undo()
+    workers.stop_idle()
+
+
+def test_stray_output_from_modelscan_does_not_corrupt_its_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker answers on its own descriptor: a print() inside modelscan goes to stderr."""
+    import airlock.scanners._modelscan_worker as workers
+
+    path = tmp_path / "weights"
+    path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
+    workers.stop_idle()
+    noisy = workers.SCRIPT.replace("for line in sys.stdin:", "print('noise')\nfor line in sys.stdin:")
+    assert noisy != workers.SCRIPT
+    monkeypatch.setattr(workers, "SCRIPT", noisy)
+    assert [f.rule for f in _scan(path).findings] == ["AIR971"]
+    monkeypatch.undo()
+    workers.stop_idle()
+
+
+def test_a_crash_on_one_file_costs_only_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files queued behind the one that killed the worker are answered by a fresh worker."""
+    import airlock.scanners._modelscan_worker as workers
+
+    for name in ("a-first.pkl", "b-kill-me.pkl", "c-last.pkl"):
+        (tmp_path / name).write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
+    workers.stop_idle()
+    crashing = workers.SCRIPT.replace(
+        "        result = ModelScan()",
+        "        if os.path.realpath(json.loads(line)).endswith('b-kill-me.pkl'): os.kill(os.getpid(), 9)\n        result = ModelScan()",
+    )
+    assert crashing != workers.SCRIPT
+    monkeypatch.setattr(workers, "SCRIPT", crashing)
+    report = _scan(tmp_path)
+    assert sorted((f.artifact, f.rule) for f in report.findings) == [
+        ("a-first.pkl", "AIR971"), ("b-kill-me.pkl", "AIR972"), ("c-last.pkl", "AIR971"),
+    ]
+    assert "signal 9" in next(f.message for f in report.findings if f.rule == "AIR972")
+    monkeypatch.undo()
+    workers.stop_idle()
+
+
+def test_the_check_reports_modelscans_own_time(tmp_path: Path) -> None:
+    path = tmp_path / "weights.pkl"
+    path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
+    check = next(c for c in _scan(path).checks if c.scanner == "modelscan")
+    assert check.reason is not None and check.reason.startswith("modelscan's own time ")
