@@ -321,8 +321,9 @@ class CustomCode(SnapshotScanner):
     and deletes outside the model cache (absolute or home paths, `shutil.rmtree`) AIR625, secret
     environment variables, the whole environment or credential files AIR626, replacing builtins
     AIR627, and a `.py` file that does not parse AIR628. Files that `auto_map` makes transformers
-    import (and what they import relatively) get the rule's severity; other Python files are
-    reported lower (medium at most), since nothing loads them automatically.
+    import (and what they import relatively) get the rule's severity; in other Python files, code
+    at module level keeps it too (it runs as soon as anything runs or imports the file), while code
+    inside functions or under a `__main__` guard is reported lower (medium at most).
 
     ## Example
     `modeling_evil.py@line:12` calls `os.system(...)` and `config.json` maps `AutoModel` to it:
@@ -353,18 +354,49 @@ class CustomCode(SnapshotScanner):
             if artifact.path not in trees:
                 continue
             seen: set[tuple[str, int, str]] = set()
+            deferred = deferred_lines(trees[artifact.path])
             for hit in Analysis(ModuleFacts(trees[artifact.path])).run():
                 if (hit.rule, hit.line, hit.what) not in seen:
                     seen.add((hit.rule, hit.line, hit.what))
-                    yield self._finding(ctx, artifact, hit.rule, hit.line, f"{hit.what}: {hit.reason}", loaded.get(artifact.path))
+                    loaded_by = loaded.get(artifact.path) or (None if hit.line in deferred else MODULE_LEVEL)
+                    yield self._finding(ctx, artifact, hit.rule, hit.line, f"{hit.what}: {hit.reason}", loaded_by)
 
     def _finding(
         self, ctx: ScanContext, artifact: Artifact, rule: str, line: int, message: str, loaded_by: str | None
     ) -> Finding:
         severity = None if loaded_by else _demoted(ctx.rules[rule].severity)
-        suffix = "" if loaded_by else " (not loaded through auto_map)"
+        suffix = ""
+        if loaded_by is None:
+            suffix = " (not loaded through auto_map)"
+        elif loaded_by == MODULE_LEVEL:
+            suffix = " (not loaded through auto_map, but at module level: whatever runs or imports the file runs it)"
         return ctx.finding(rule, self.name, artifact.path, f"{artifact.path}@line:{line}", message + suffix,
                            {"loaded_by": loaded_by}, severity)
+
+
+# A file nothing loads keeps the full severity for code at module level: legitimate scripts keep
+# their work in functions or under `if __name__ == "__main__":`, a payload runs on import.
+MODULE_LEVEL = "module level of a file anything may run or import"
+
+
+def deferred_lines(tree: ast.Module) -> frozenset[int]:
+    """Lines that run only when called: function and lambda bodies, `if __name__ == "__main__":` blocks."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            first = node.body[0].lineno if isinstance(node.body, list) and node.body else node.lineno
+            lines.update(range(first, (node.end_lineno or node.lineno) + 1))
+        elif isinstance(node, ast.If) and _is_main_guard(node.test):
+            lines.update(range(node.body[0].lineno, (node.body[-1].end_lineno or node.body[-1].lineno) + 1))
+    return frozenset(lines)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return (any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides)
+            and any(isinstance(side, ast.Constant) and side.value == "__main__" for side in sides))
 
 
 def _demoted(severity: Severity) -> Severity:

@@ -68,10 +68,38 @@ def test_a_module_imported_relatively_by_the_auto_map_module_keeps_full_severity
     assert report.findings[0].evidence["loaded_by"] == "imported by modeling_tinylm.py"
 
 
-def test_a_file_nothing_loads_is_reported_lower_and_passes(generated: Generated) -> None:
+def test_module_level_code_in_a_file_nothing_loads_keeps_full_severity(generated: Generated) -> None:
+    """train.py runs a shell at module level: whoever runs or imports it runs the payload."""
     report = _scan(generated(code_files.unloaded_script))
+    assert [(f.rule, f.severity) for f in report.findings] == [("AIR621", Severity.CRITICAL)]
+    assert "not loaded through auto_map, but at module level" in report.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import subprocess\n\n\ndef build():\n    subprocess.run(['make'])\n",
+        "import subprocess\n\nif __name__ == '__main__':\n    subprocess.run(['make'])\n",
+        "import os\n\nif '__main__' == __name__:\n    os.system('make')\n",
+        "import os\n\n\nclass Tool:\n    def run(self):\n        os.system('make')\n",
+        "import os\n\nrun = lambda: os.system('make')\n",
+    ],
+)
+def test_code_in_functions_or_under_a_main_guard_of_a_file_nothing_loads_is_reported_lower(source: str, tmp_path: Path) -> None:
+    (tmp_path / "convert.py").write_text(source)
+    report = _scan(tmp_path)
     assert [(f.rule, f.severity) for f in report.findings] == [("AIR621", Severity.MEDIUM)]
-    assert "not loaded through auto_map" in report.findings[0].message
+    assert report.findings[0].message.endswith("(not loaded through auto_map)")
+
+
+def test_class_bodies_and_decorators_run_on_import(tmp_path: Path) -> None:
+    (tmp_path / "tool.py").write_text("import os\n\n\nclass Tool:\n    status = os.system('id')\n")
+    assert [(f.rule, f.severity) for f in _scan(tmp_path).findings] == [("AIR621", Severity.CRITICAL)]
+
+
+def test_a_file_nothing_loads_that_does_not_parse_is_medium(tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text("print 'python 2'\n")
+    assert [(f.rule, f.severity) for f in _scan(tmp_path).findings] == [("AIR628", Severity.MEDIUM)]
 
 
 def test_auto_map_in_a_subfolder_and_in_tokenizer_config_is_followed(tmp_path: Path) -> None:
@@ -137,9 +165,10 @@ def test_ordinary_model_code_is_not_flagged(source: str) -> None:
     assert _rules(source) == []
 
 
-def test_a_syntax_error_in_a_loaded_module_is_medium(generated: Generated) -> None:
+def test_a_syntax_error_in_a_loaded_module_is_high(generated: Generated) -> None:
+    """auto_map imports a file airlock cannot vet (a newer Python may well run it)."""
     report = _scan(generated(code_files.unparseable_module))
-    assert [(f.rule, f.severity) for f in report.findings] == [("AIR628", Severity.MEDIUM)]
+    assert [(f.rule, f.severity) for f in report.findings] == [("AIR628", Severity.HIGH)]
 
 
 @pytest.mark.parametrize("source", ["x = (" * 300 + ")" * 300, "x = " + "-" * 200_000 + "1", "a" + ".b" * 50_000 + "()"])
