@@ -64,6 +64,8 @@ def _line(row: dict[str, Any]) -> str:
         if isinstance(value, float):
             if key.endswith("rate"):
                 value = f"{value:.0%}"
+            elif key.endswith("_mib"):
+                value = f"{value:.0f}MiB"
             else:
                 value = f"{value:.2f}x" if "/" in key or key == "ratio" else f"{value:.3f}s"
         parts.append(f"{key}={value}")

@@ -7,8 +7,11 @@ is openssl: coreutils sha256sum is about 3x slower here and is not the floor.
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -52,13 +55,53 @@ def _timed(peer: Peer, path: Path, repeats: int) -> tuple[Outcome, float]:
     return outcome, statistics.median(samples)
 
 
+def pickle_heavy_vocabulary(path: Path, words: int = 400_000) -> Path:
+    """A plain pickled vocabulary (word -> id), as old NLP repos ship it: every peer reads all of it."""
+    if path.exists():
+        return path
+    import pickle
+    import random
+
+    rng = random.Random(0)
+    vocab = {f"w{i}_" + "".join(rng.choice("abcdefghij") for _ in range(6)): i for i in range(words)}
+    path.write_bytes(pickle.dumps(vocab, protocol=4))
+    return path
+
+
+def _own_check_seconds(path: Path, scanner: str) -> float | None:
+    """How long airlock's own check took inside the scan (the report's per-check time)."""
+    airlock = shutil.which("airlock", path=str(Path(sys.executable).parent))
+    if airlock is None:
+        return None
+    done = subprocess.run([airlock, "scan", str(path), "--no-cache", "--no-progress", "--format", "json"],
+                          capture_output=True, text=True, check=False)
+    try:
+        checks = json.loads(done.stdout)["checks"]
+    except (ValueError, KeyError):
+        return None
+    return next((c["seconds"] for c in checks if c["scanner"] == scanner), None)
+
+
+_PEAK = ("import resource, subprocess, sys\n"
+         "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+
+def _peak_mib(argv: list[str]) -> float:
+    """The largest resident set of a command and the processes it waited for (its modelscan worker)."""
+    done = subprocess.run([sys.executable, "-c", _PEAK, *argv], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip()) / 1024
+
+
 def run(work: Path, runs: int = 3) -> list[dict[str, Any]]:
     openssl = shutil.which("openssl")
     inputs = {
         "safetensors 1 GiB": large_safetensors(work / "large.safetensors"),
         "pytorch zip 1 GiB": large_torch_zip(work / "large-zip.pt"),
         "legacy pytorch, 100k-tensor pickle": pickle_heavy_legacy(work / "pickle-heavy.pt"),
+        "pickled vocabulary, 400k entries": pickle_heavy_vocabulary(work / "vocab.pkl"),
     }
+    pickle_heavy = {"legacy pytorch, 100k-tensor pickle", "pickled vocabulary, 400k entries"}
     rows: list[dict[str, Any]] = []
     for label, path in inputs.items():
         floor = time_command([openssl, "dgst", "-sha256", str(path)], runs=max(runs, 3)) if openssl else float("nan")
@@ -76,5 +119,15 @@ def run(work: Path, runs: int = 3) -> list[dict[str, Any]]:
                 theirs = row.get(peer.name)
                 if theirs:
                     row[f"airlock/{peer.name}"] = ours / theirs
+        airlock = shutil.which("airlock", path=str(Path(sys.executable).parent))
+        if airlock:  # memory must not grow with the file: every byte streams through one hashing pass
+            row["airlock_peak_mib"] = _peak_mib([airlock, "scan", str(path), "--no-cache", "--no-progress", "--format", "json"])
+        if label in pickle_heavy:  # airlock's own pickle analysis, apart from the modelscan second opinion it also runs
+            own = _own_check_seconds(path, "pickle_opcodes")
+            row["airlock_pickle_check"] = own
+            for peer in PEERS[2:]:
+                theirs = row.get(peer.name)
+                if own and theirs:
+                    row[f"airlock_pickle_check/{peer.name}"] = own / theirs
         rows.append(row)
     return rows
