@@ -62,7 +62,9 @@ class ChatTemplates(ArtifactScanner):
     metadata. Chains that reach globals, builtins, subclasses, frames or a shell are AIR601
     (critical), including names built at runtime (`'__glo' ~ 'bals__'`, `|reverse`, `|join`, `%c`,
     `dict(__globals__=1)|first`); other dunder or private attributes AIR602; attribute names that
-    cannot be resolved AIR603; include/import/extends AIR604; a template that does not parse AIR605;
+    cannot be resolved AIR603; include/import/extends AIR604; a template that does not parse, is not a
+    string or is over the size limit AIR605 (high: it was not vetted; real templates parse, since the
+    parser has transformers' settings, loop controls and `{% generation %}` included);
     `str.format` with attribute fields AIR606; `os`, `subprocess`, `eval` and kin AIR607.
 
     ## Example
@@ -75,7 +77,7 @@ class ChatTemplates(ArtifactScanner):
     """
 
     name = "chat_templates"
-    version = "1"
+    version = "2"
     formats: ClassVar[frozenset[Format]] = frozenset({Format.JSON, Format.TEXT, Format.GGUF})
     rules: ClassVar[frozenset[str]] = frozenset(RULE_OF_ISSUE.values())
 
@@ -119,14 +121,17 @@ class ChatTemplates(ArtifactScanner):
         templates = config.get("chat_template") if isinstance(config, dict) else None
         if templates is None:
             return
-        if isinstance(templates, list) and all(isinstance(t, dict) and "template" in t for t in templates):
-            named = [(f"#chat_template/{t.get('name', '?')}", t["template"]) for t in templates]
+        if isinstance(templates, list):  # transformers' named form: [{"name": ..., "template": ...}, ...]
+            named = [_list_entry(index, entry) for index, entry in enumerate(templates)]
         elif isinstance(templates, dict):
             named = [(f"#chat_template/{name}", t) for name, t in templates.items()]
         else:
             named = [("#chat_template", templates)]
         for where, template in named:
-            yield where, template if isinstance(template, str) else _Unvetted(f"a JSON {type(template).__name__}, not a string")
+            if isinstance(template, (str, _Unvetted)):
+                yield where, template
+            else:
+                yield where, _Unvetted(f"a JSON {_json_type(template)}, not a string")
 
     def _findings(self, hits: list[Hit], artifact: Artifact, ctx: ScanContext, location: str, template: str) -> Iterator[Finding]:
         escape = any(h.issue is Issue.ESCAPE for h in hits)
@@ -141,3 +146,17 @@ class ChatTemplates(ArtifactScanner):
             evidence = {"line": first.line, "matches": matches[:MAX_MATCHES], "template_sha256": digest}
             message = f"chat template {MESSAGES[issue]}: {matches[0]}"
             yield ctx.finding(RULE_OF_ISSUE[issue], self.name, artifact.path, location, message, evidence)
+
+
+def _list_entry(index: int, entry: object) -> tuple[str, object]:
+    """One entry of the list form, vetted on its own: a malformed entry never hides the others."""
+    if isinstance(entry, dict) and "template" in entry:
+        return f"#chat_template/{entry.get('name', index)}", entry["template"]
+    if isinstance(entry, str):
+        return f"#chat_template[{index}]", entry
+    return f"#chat_template[{index}]", _Unvetted(f"list entry is a JSON {_json_type(entry)}, not a {{name, template}} object")
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null", int: "number", float: "number"}
+    return names.get(type(value), type(value).__name__)

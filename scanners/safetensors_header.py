@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
+from airlock import pysource
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format, detect
@@ -22,6 +24,7 @@ U64_MAX = (1 << 64) - 1
 PAYLOAD_BYTES = 16  # hidden regions from this size on can hold a payload (a pickle that runs a shell is ~40)
 METADATA_MAX_BYTES = 1 << 20
 METADATA_MAX_ENTRIES = 1024
+METADATA_HUGE_BYTES = 16 << 20  # no checkpoint needs this; parsers that hold the header whole need ~10x it in memory
 LONG_VALUE = 64 << 10
 MAX_REPORTED = 20  # findings of one kind per file; the evidence of the last says how many more
 SNIFF_BYTES = 64
@@ -31,11 +34,57 @@ DTYPE_BITS = {
     "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64,
 }  # fmt: skip
 TENSOR_FIELDS = ("dtype", "shape", "data_offsets")
+# Looks like code (AIR406, low) without naming an execution primitive: an import statement, a shebang, a shell path.
 _CODE = re.compile(
-    r"__import__|\b(?:eval|exec|compile)\s*\(|\bos\.(?:system|popen)|\bsubprocess\b|\bimport\s+\w+|<script\b"
+    r"__import__|(?<![\w.])(?:eval|exec|compile)\s*\(|\bos\.(?:system|popen)|\bsubprocess\b|<script\b"
+    r"|(?m:^\s*(?:import\s+[\w.]+(?:\s+as\s+\w+)?\s*(?:[;#]|$)|from\s+[\w.]+\s+import\s+[\w*(]))"
     r"|^#!/|/bin/(?:ba)?sh\b|\bpowershell\b|\bpickle\.loads?\b|\bbase64\.b64decode\b|\bcurl\s+-|\bwget\s"
 )
 _URL = re.compile(r"\b(?:https?|ftp)://\S+")
+
+# -- AIR408: a metadata value that names an execution primitive ------------------------------------------
+PYTHON_MAX_CHARS = 64 << 10  # values up to this size are parsed as Python; longer ones are matched by pattern
+PYTHON_BUDGET = 4 << 20  # characters parsed as Python per file (a hostile header cannot make vetting slow)
+NESTED_DEPTH = 2  # string constants inside a parsed value (a JSON config) are vetted this deep
+_OS_EXEC = r"system|popen[234]?|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?|startfile"
+_UNPICKLE = r"loads?|Unpickler"
+# Module -> its attributes that run a process, evaluate code, import a module by name or unpickle.
+_PRIMITIVES: dict[str, re.Pattern[str]] = {
+    module: re.compile(pattern)
+    for modules, pattern in (
+        (("os", "posix", "nt"), _OS_EXEC),
+        (("subprocess",), r"run|call|check_call|check_output|Popen|getoutput|getstatusoutput"),
+        (("pty",), r"spawn"),
+        (("builtins", "__builtin__"), r"eval|exec|execfile|compile|__import__"),
+        (("importlib",), r"import_module|__import__"),
+        (("runpy",), r"run_path|run_module"),
+        (("pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib"), _UNPICKLE),
+        (("marshal",), r"loads?"),
+        (("ctypes",), r"CDLL|PyDLL|WinDLL|cdll|pydll|windll"),
+    )
+    for module in modules
+}
+_BARE_CALLS = frozenset({"eval", "exec", "execfile", "compile", "__import__"})  # builtins that run or import code
+_GADGETS = frozenset({"__builtins__", "__globals__", "__subclasses__", "__code__"})  # roads to the above
+_PROCESS_MODULES = frozenset({"subprocess", "pty", "runpy"})  # importing one of these is only ever for running
+_PRIMITIVE_NAMES = frozenset({"eval", "exec", "compile", "__import__", "system", "popen", "import_module", "loads"})
+# Every construct AIR408 reports names one of these words; a value without any is not parsed at all.
+_EXEC_HINT = re.compile(
+    r"__\w+__|\b(?:eval|exec\w*|compile|getattr|os|posix|nt|subprocess|pty|builtins|importlib|runpy|c?[pP]ickle|_pickle"
+    r"|dill|cloudpickle|joblib|marshal|ctypes|system|popen\w*|spawn\w*|startfile|import_module|run_path|run_module"
+    r"|Unpickler|CDLL|sh|bash|zsh|powershell|python[\d.]*)\b"
+)
+# The same primitives in text that does not parse as Python, plus shell commands that run what they are given.
+_EXEC_PATTERN = re.compile(
+    r"(?<![\w.])(?:__import__|eval|exec|execfile|compile)\(\s*[^\s)]"
+    r"|\b(?:os|posix|nt)\s*\.\s*(?:" + _OS_EXEC + r")\b"
+    r"|\bsubprocess\s*\.\s*(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)\b"
+    r"|\b(?:c?[pP]ickle|_pickle|dill|cloudpickle|marshal)\s*\.\s*loads?\s*\("
+    r"|\bimportlib\s*\.\s*import_module\s*\(|\brunpy\s*\.\s*run_(?:path|module)\b|\bpty\s*\.\s*spawn\b"
+    r"|\bbuiltins\s*\.\s*(?:eval|exec|compile|__import__)\b|__builtins__|__globals__|__subclasses__"
+    r"|\|\s*(?:sudo\s+)?(?:/(?:usr/)?bin/)?(?:ba|z|da)?sh\b|\b(?:ba|z|da)?sh\s+-c\s|\bpython[\d.]*\s+-c\s"
+    r"|\bpowershell(?:\.exe)?\s+(?:-\w+\s+)*-(?:e|ec|enc|encodedcommand)\s"
+)
 
 
 class _Object(list):  # type: ignore[type-arg]
@@ -79,10 +128,14 @@ class SafetensorsHeader(ArtifactScanner):
     map, each tensor's dtype, shape and `data_offsets`, shape × dtype size equal to the span, offsets
     inside the file: AIR401 when the loader would refuse the file. Bytes no tensor covers (trailing data,
     gaps, spans larger than their tensor) are AIR402: high from 16 bytes on, which is room for a payload.
-    Overlapping tensors are AIR403; what parsers read differently (duplicate tensor or metadata keys, of
-    which the loader keeps the last; a dtype written as the enum map `{"F32": null}`) AIR404; more than
-    1 MiB or 1024 entries of metadata AIR405; metadata values that look like code or URLs, and tensor
-    fields the loader ignores, AIR406; a header too large for airlock to vet AIR407. A file whose
+    Overlapping tensors are AIR403 (high: the loader refuses them, other readers alias one tensor into
+    another); what parsers read differently (duplicate tensor or metadata keys, of which the loader keeps
+    the last; a dtype written as the enum map `{"F32": null}`) AIR404; more than 1 MiB or 1024 entries
+    of metadata AIR405 (low; high over 16 MiB, a denial-of-service shape); a metadata value that names an
+    execution primitive (`__import__('os').system(...)`, `subprocess.run`, `eval(`, `pickle.loads`, a pipe
+    into a shell; parsed as Python when it is Python, so a dotted module name or JSON is not code) AIR408;
+    other values that look like code, URLs, very long values and tensor fields the loader ignores AIR406;
+    a header too large for airlock to vet AIR407 (high: it was not parsed to the end). A file whose
     declared length does not fit (so format detection does not call it safetensors) but whose bytes go
     on as a JSON object is vetted too. Only the header is read, never the tensor data (a few bytes of a
     hidden region are sniffed to say what they look like).
@@ -98,9 +151,9 @@ class SafetensorsHeader(ArtifactScanner):
     """
 
     name = "safetensors_header"
-    version = "1"
+    version = "2"
     formats: ClassVar[frozenset[Format]] = frozenset({Format.SAFETENSORS})
-    rules: ClassVar[frozenset[str]] = frozenset({f"AIR40{n}" for n in range(1, 8)})
+    rules: ClassVar[frozenset[str]] = frozenset({f"AIR40{n}" for n in range(1, 9)})
 
     def applies(self, artifact: Artifact) -> bool:
         # Format detection only says "safetensors" when the declared length fits the file; a JSON object
@@ -235,15 +288,29 @@ class _Check:
     def _metadata(self, metadata: list[tuple[str, str]]) -> Iterator[Finding]:
         size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata)
         if size > METADATA_MAX_BYTES or len(metadata) > METADATA_MAX_ENTRIES:
-            yield self.finding("AIR405", "header:__metadata__", f"metadata of {len(metadata)} entries and {size} bytes",
+            huge = size > METADATA_HUGE_BYTES
+            message = f"metadata of {len(metadata)} entries and {size} bytes"
+            if huge:
+                message += f", over {METADATA_HUGE_BYTES >> 20} MiB: readers that load the header whole need ~10x that in memory"
+            yield self.finding("AIR405", "header:__metadata__", message,
                                {"entries": len(metadata), "bytes": size,
-                                "limits": {"entries": METADATA_MAX_ENTRIES, "bytes": METADATA_MAX_BYTES}})  # fmt: skip
-        reported = 0
+                                "limits": {"entries": METADATA_MAX_ENTRIES, "bytes": METADATA_MAX_BYTES,
+                                           "high_from_bytes": METADATA_HUGE_BYTES}},
+                               Severity.HIGH if huge else None)  # fmt: skip
+        finder = _ExecFinder()
+        executes = suspicious = 0
         for key, value in metadata:
-            code, url = _CODE.search(value), _URL.search(value)
-            if not (code or url or len(value) >= LONG_VALUE) or reported >= MAX_REPORTED:
+            primitive = finder.find(value) if executes < MAX_REPORTED else None
+            if primitive is not None:
+                executes += 1
+                yield self.finding("AIR408", f"header:__metadata__:{key}",
+                                   f"metadata value {key!r} names an execution primitive: {primitive}",
+                                   {"match": primitive, "length": len(value)})
                 continue
-            reported += 1
+            code, url = _CODE.search(value), _URL.search(value)
+            if not (code or url or len(value) >= LONG_VALUE) or suspicious >= MAX_REPORTED:
+                continue
+            suspicious += 1
             what = "looks like code" if code else ("holds a URL" if url else f"is {len(value)} characters long")
             match = code or url
             yield self.finding("AIR406", f"header:__metadata__:{key}", f"metadata value {key!r} {what}",
@@ -398,3 +465,85 @@ def _kind(value: Any) -> str:
 
 def _repeated(keys: Iterator[str]) -> list[tuple[str, int]]:
     return [(k, n) for k, n in Counter(keys).items() if n > 1]
+
+
+@dataclass
+class _ExecFinder:
+    """Finds the execution primitive a metadata value names: parsed as Python when it is Python (calls,
+    attribute chains and imports that reach a shell, an evaluator, a module importer or an unpickler),
+    else matched by pattern. A dotted name that reaches none (`networks.lora`), JSON, prose: nothing."""
+
+    budget: int = PYTHON_BUDGET
+
+    def find(self, value: str, depth: int = 0) -> str | None:
+        if not _EXEC_HINT.search(value):
+            return None
+        if len(value) <= min(PYTHON_MAX_CHARS, self.budget):
+            self.budget -= len(value)
+            try:
+                return self._in_tree(value, pysource.parse(value), depth)
+            except (pysource.Unparseable, RecursionError):
+                pass
+        match = _EXEC_PATTERN.search(value)
+        return value[match.start() : match.start() + 120].split("\n", 1)[0].strip() if match else None
+
+    def _in_tree(self, source: str, tree: ast.Module, depth: int) -> str | None:
+        for node in ast.walk(tree):
+            if _names_primitive(node):
+                return (ast.get_source_segment(source, node) or type(node).__name__)[:120]
+            if depth < NESTED_DEPTH and isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found = self.find(node.value, depth + 1)
+                if found:
+                    return found
+        return None
+
+
+def _names_primitive(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in _BARE_CALLS:
+            return True
+        if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2:
+            target, attribute = _dotted(node.args[0]), node.args[1]
+            named = isinstance(attribute, ast.Constant) and attribute.value in _PRIMITIVE_NAMES
+            return named or (target is not None and (target[0] in _PRIMITIVES or target[0] in _GADGETS))
+        return isinstance(func, ast.Attribute) and _names_primitive(func)
+    if isinstance(node, ast.Attribute):
+        if node.attr in _GADGETS:
+            return True
+        parts = _dotted(node)
+        return parts is not None and len(parts) >= 2 and parts[0] in _PRIMITIVES and _PRIMITIVES[parts[0]].fullmatch(parts[-1]) is not None
+    if isinstance(node, ast.Name):
+        return node.id in _GADGETS
+    if isinstance(node, ast.Import):  # `import subprocess`, or an exec-capable module under another name
+        roots = [(a.name.split(".")[0], a.asname) for a in node.names]
+        return any(root in _PROCESS_MODULES or (alias and root in _PRIMITIVES) for root, alias in roots)
+    if isinstance(node, ast.ImportFrom) and node.module:  # `from os import system`
+        pattern = _PRIMITIVES.get(node.module.split(".")[0])
+        return pattern is not None and any(a.name == "*" or pattern.fullmatch(a.name) for a in node.names)
+    return False
+
+
+def _dotted(node: ast.AST) -> list[str] | None:
+    """`os.path.join` as ['os', 'path', 'join']; `__import__('os').system` as ['os', 'system']."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Call) and (module := _imported(node)):
+        parts.append(module)
+    else:
+        return None
+    return parts[::-1]
+
+
+def _imported(call: ast.Call) -> str | None:
+    """The module that `__import__('os')` or `importlib.import_module('os')` returns (its top-level name)."""
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else None)
+    if name not in ("__import__", "import_module") or not call.args:
+        return None
+    first = call.args[0]
+    return first.value.split(".")[0] if isinstance(first, ast.Constant) and isinstance(first.value, str) else None

@@ -33,6 +33,13 @@ def test_each_hostile_template_yields_exactly_its_rules(name: str, generated) ->
     assert {f.rule for f in _findings(generated(generator))} == expected
 
 
+@pytest.mark.parametrize("name", sorted(templates.MALICIOUS))
+def test_each_hostile_template_fails_the_default_threshold(name: str, generated) -> None:
+    report = scan(str(generated(templates.MALICIOUS[name][0])), ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS))
+    assert POLICY.fail_at == Severity.HIGH
+    assert not report.passed, [(f.rule, str(f.severity)) for f in report.findings]
+
+
 @pytest.mark.parametrize("name", sorted(templates.BENIGN))
 def test_official_templates_are_clean(name: str, generated) -> None:
     assert [f for f in _findings(generated(templates.BENIGN[name])) if f.severity >= Severity.LOW] == []
@@ -45,10 +52,26 @@ def test_official_templates_are_clean(name: str, generated) -> None:
         ("named-template-escape", "tokenizer_config.json#chat_template/tool_use"),
         ("template-reference-context", "chat_template.jinja"),
         ("processor-template-escape", "chat_template.json#chat_template"),
+        ("template-not-a-string", "tokenizer_config.json#chat_template"),
     ],
 )
 def test_findings_say_which_template(name: str, location: str, generated) -> None:
     assert [f.location for f in _findings(generated(templates.MALICIOUS[name][0]))] == [location]
+
+
+def test_a_malformed_entry_of_the_list_form_is_unvetted_on_its_own(generated) -> None:
+    findings = _findings(generated(templates.MALICIOUS["named-template-junk-entry"][0]))
+    assert sorted((f.rule, f.location, str(f.severity)) for f in findings) == [
+        ("AIR601", "tokenizer_config.json#chat_template/default", "critical"),
+        ("AIR605", "tokenizer_config.json#chat_template[1]", "high"),
+    ]
+    (junk,) = [f for f in findings if f.rule == "AIR605"]
+    assert junk.evidence["matches"] == ["list entry is a JSON object, not a {name, template} object"]
+
+
+def test_an_unvettable_template_is_high(generated) -> None:
+    (finding,) = _findings(generated(templates.MALICIOUS["unparseable"][0]))
+    assert (finding.rule, finding.severity, finding.location) == ("AIR605", Severity.HIGH, "tokenizer_config.json#chat_template")
 
 
 def test_an_escape_is_one_critical_finding_with_its_chain(generated) -> None:
@@ -110,6 +133,29 @@ def test_obfuscations_resolve_to_their_issue(expression: str, issue: Issue) -> N
 )
 def test_what_real_templates_do_is_not_flagged(expression: str) -> None:
     assert analyse("{% set vars = messages %}{{ " + expression + " }}") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        templates.CHATML_LOOP_CONTROLS,
+        "{% for m in messages %}{% if loop.index > 2 %}{% break %}{% endif %}{{ m.content }}{% endfor %}",
+        "{%- for m in messages -%}{%- if m.role == 'system' -%}{%- continue -%}{%- endif -%}{{ m.content }}{%- endfor -%}",
+        "{% for m in messages %}{%- generation -%}{{ m.content }}{%- endgeneration -%}{% endfor %}",
+        "{% for k, v in tools|items if k %}{{ k }}{% else %}none{% endfor %}",
+        "{% macro f(x) %}{{ caller(x) }}{% endmacro %}{% call(y) f(1) %}{{ y }}{% endcall %}",
+        "{% filter upper %}{{ bos_token }}{% endfilter %}{% with a = 1 %}{{ a }}{% endwith %}",
+        "{% raw %}{{ not parsed }}{% endraw %}\n  {% if x %}\n  y\n  {% endif %}",
+        "{% set ns = namespace(n=0) %}{% set ns.n = ns.n + 1 %}{{ ns.n if ns.n else 'none' }}",
+    ],
+)
+def test_what_transformers_compiles_airlock_parses(source: str) -> None:
+    try:
+        from transformers.utils.chat_template_utils import _compile_jinja_template
+    except ImportError:  # a private helper of transformers, which may move
+        pytest.skip("transformers has no _compile_jinja_template")
+    _compile_jinja_template(source)  # transformers' environment accepts it (compiled, never rendered)
+    assert [h for h in analyse(source) if h.issue is Issue.UNPARSEABLE] == []
 
 
 def test_parsing_never_compiles_or_renders(monkeypatch: pytest.MonkeyPatch) -> None:

