@@ -11,6 +11,7 @@ from .chat_templates import ChatTemplates
 from .custom_code import CustomCode
 from .gguf_header import GgufHeader
 from .keras_config import KerasConfig
+from .native_binaries import NativeBinaries
 from .numpy_arrays import NumpyArrays
 from .onnx_graph import OnnxGraph
 from .pickle_opcodes import PickleOpcodes
@@ -30,6 +31,7 @@ REGISTRY: tuple[type[Scanner], ...] = (
     OnnxGraph,
     SavedModelGraph,
     CustomCode,
+    NativeBinaries,
     SafetensorsHeader,
     GgufHeader,
     ChatTemplates,

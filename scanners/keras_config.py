@@ -10,9 +10,10 @@ import base64
 import binascii
 import builtins
 import functools
+import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +30,8 @@ MAX_CONFIG_BYTES = 64 << 20
 CONFIG_MEMBER = "config.json"
 LAMBDA_FIELDS = ("function", "output_shape", "mask")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SOURCE_SUFFIXES = frozenset({"py", "pyw", "pyc"})  # what follows the module name in a file `import` loads
+EXTENSION_SUFFIXES = (".so", ".pyd")  # extension modules: `name.so`, `name.cpython-311-x86_64-linux-gnu.so`, …
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,44 @@ class ModulePolicy:
             if module == prefix or module.startswith(prefix + "."):
                 return reason
         return None
+
+
+@dataclass(frozen=True)
+class ShippedModules:
+    """The Python modules a snapshot ships: for each module name, (folder, file) of the files `import` loads."""
+
+    files: dict[str, list[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> ShippedModules:
+        files: dict[str, list[tuple[str, str]]] = {}
+        for path in sorted(paths, key=lambda p: (p.count("/"), p)):  # the shallowest first, then by name
+            folder, _, name = path.rpartition("/")
+            stem, dot, rest = name.partition(".")
+            if not dot or not (rest in SOURCE_SUFFIXES or f".{rest}".endswith(EXTENSION_SUFFIXES)):
+                continue
+            if stem == "__init__":  # a package: `folder` itself is the module
+                folder, _, stem = folder.rpartition("/")
+            if stem.isidentifier():
+                files.setdefault(stem, []).append((folder, path))
+        return cls(files)
+
+    def paths(self) -> list[str]:
+        return sorted(path for entries in self.files.values() for _, path in entries)
+
+    def find(self, module: str, *, anywhere: bool) -> str | None:
+        """The shipped file that `import module` runs with the snapshot's top folder on sys.path, or (with
+        `anywhere`) any of its folders: the module itself or a package on its way (importing `a.b` runs
+        `a/__init__.py` first, or `a.py` before it fails). The shallowest such file, then by name."""
+        parts = module.split(".")
+        if not all(part.isidentifier() for part in parts):
+            return None
+        found: list[str] = []
+        for i, part in enumerate(parts):
+            prefix = "/".join(parts[:i])
+            found += [path for folder, path in self.files.get(part, ())
+                      if folder == prefix or (anywhere and (not prefix or folder.endswith("/" + prefix)))]
+        return min(found, key=lambda path: (path.count("/"), path), default=None)
 
 
 @functools.cache
@@ -73,7 +114,10 @@ class KerasConfig(ArtifactScanner):
     serialized lambdas and `Lambda` layers with bytecode are AIR501 (critical), with the names and
     strings visible in the bytecode as evidence (it is never unmarshalled); references to dangerous
     modules, dangerous builtins, Keras/TensorFlow gadgets and dangerous `TFOpLambda` functions are
-    AIR503 (critical); other modules outside the Keras/TensorFlow packages are AIR502 (medium). A
+    AIR503 (critical); other modules outside the Keras/TensorFlow packages are AIR502 (medium),
+    critical when the snapshot ships the module (`my_layers.py`, `my_layers/__init__.py`, a `.pyc` or an
+    extension module; `a.b` as `a/b.py`, in any folder): loading the model where it is importable runs
+    it. A module at the top of the snapshot that shadows a Keras/TensorFlow package is critical too. A
     registered name (`package>Name`) is a registry key, not an import, and is only evidence. A config
     that cannot be read or parsed within bounds is AIR509 (high if libhdf5, run in a child process,
     crashes on the file). Lists are `signatures/keras-modules.toml`.
@@ -88,9 +132,24 @@ class KerasConfig(ArtifactScanner):
     """
 
     name = "keras_config"
-    version = "1"
+    version = "2"
     formats: ClassVar[frozenset[Format]] = frozenset({Format.KERAS_ZIP, Format.HDF5})
     rules: ClassVar[frozenset[str]] = frozenset({"AIR501", "AIR502", "AIR503", "AIR509"})
+
+    def __init__(self) -> None:
+        self._shipped: tuple[Sequence[Artifact], ShippedModules] | None = None
+
+    def warm_up(self, files: Sequence[str]) -> None:
+        """AIR502's severity depends on the snapshot's Python modules, not only on the config's bytes:
+        their paths become part of this instance's version, which keys the result cache."""
+        modules = ShippedModules.of(files).paths()
+        digest = hashlib.sha256("\n".join(modules).encode()).hexdigest()[:16]
+        self.version = f"{type(self).version}+modules:{digest}" if modules else type(self).version  # type: ignore[misc]
+
+    def shipped(self, ctx: ScanContext) -> ShippedModules:
+        if self._shipped is None or self._shipped[0] is not ctx.artifacts:
+            self._shipped = (ctx.artifacts, ShippedModules.of(a.path for a in ctx.artifacts))
+        return self._shipped[1]
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         if artifact.format is Format.KERAS_ZIP:
@@ -227,7 +286,20 @@ class KerasConfig(ArtifactScanner):
             else:
                 return  # a Keras built-in function or a registry key: Keras resolves it without importing
         elif (reason := policy.dangerous_module(module)) is None:
-            if module.split(".", 1)[0] not in policy.trusted:
+            trusted = module.split(".", 1)[0] in policy.trusted
+            # Anywhere for a custom module (the model needs that code, so whoever loads it makes it
+            # importable), at the top only for a trusted package (a vendored copy shadows nothing).
+            # Neither depends on where this file sits, so a cached result holds for any copy of its bytes.
+            shipped = self.shipped(ctx).find(module, anywhere=not trusted)
+            if shipped is not None:
+                why = (", which shadows the installed package: loading the model from the repository's folder runs it"
+                       if trusted else ": Keras before 3.9 imports any module a config names (CVE-2025-1550), so "
+                       "loading the model where that file is importable (from its folder, for one) runs it")
+                yield ctx.finding("AIR502", self.name, artifact.path, location,
+                                  f"imports {target}, and the repository ships {shipped}{why}",
+                                  {**evidence, "shipped_module": shipped}, Severity.CRITICAL)
+                return
+            if not trusted:
                 yield ctx.finding("AIR502", self.name, artifact.path, location,
                                   f"imports {target} from outside the Keras and TensorFlow packages", evidence)
                 return

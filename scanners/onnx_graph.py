@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from airlock.artifacts import Artifact
-from airlock.findings import Finding
+from airlock.findings import Finding, Severity
 from airlock.formats import Format
 from airlock.scanning import ArtifactScanner, ScanContext
 
@@ -162,12 +162,14 @@ class OnnxGraph(ArtifactScanner):
     A tensor's `external_data` `location` names the side file a loader reads (and writes on save):
     absolute paths and `..` read any file the process can reach (CVE-2022-25882, CVE-2024-27318,
     CVE-2025-51480). Unknown external-data keys overwrite attributes of onnx's own objects
-    (CVE-2026-34445). Operators from custom domains need a native custom-op library to run.
+    (CVE-2026-34445). Operators from custom domains need a native custom-op library to run (a library
+    shipped beside the model is the native_binaries scanner's AIR630).
 
     ## What it checks
     Every tensor (initializers, sparse initializers, attribute tensors, in the main graph, its
     subgraphs, model-local functions and training graphs): absolute or `..` locations are AIR521
-    (critical), keys other than location/offset/length/checksum are AIR524. Nodes in a domain other
+    (critical); keys other than location/offset/length/checksum/basepath are AIR524, medium, and high
+    when the key starts with `_` (`__dict__`, `__class__`: onnx's own object). Nodes in a domain other
     than `ai.onnx`, `ai.onnx.ml`, `ai.onnx.preview.training` or `com.microsoft`, and not defined as a
     function inside the model, are AIR522 (medium), once per operator. A model that cannot be parsed
     to its end is AIR523; what was read before the break is still judged.
@@ -180,7 +182,7 @@ class OnnxGraph(ArtifactScanner):
     """
 
     name = "onnx_graph"
-    version = "1"
+    version = "2"
     formats: ClassVar[frozenset[Format]] = frozenset({Format.ONNX})
     rules: ClassVar[frozenset[str]] = frozenset({"AIR521", "AIR522", "AIR523", "AIR524"})
 
@@ -210,10 +212,13 @@ class OnnxGraph(ArtifactScanner):
                     {"location": value, "reason": why, "tensors": usage.count, "tensor_names": usage.names},
                 )
         for key, usage in walk.odd_keys.items():
+            private = key.startswith("_")  # `__dict__`, `__class__`, `_x`: the loader's own object, not a stray field
+            what = " and starts with '_': setattr reaches the loader's own private and dunder attributes" if private else ""
             yield ctx.finding(
                 "AIR524", self.name, artifact.path, f"{artifact.path}#{usage.location}",
-                f"external data key {key[:100]!r} is not one onnx defines",
-                {"key": key, "tensors": usage.count, "tensor_names": usage.names},
+                f"external data key {key[:100]!r} is not one onnx defines{what}",
+                {"key": key, "private": private, "tensors": usage.count, "tensor_names": usage.names},
+                Severity.HIGH if private else None,
             )
         for (domain, op_type), usage in walk.operators.items():
             if (domain, op_type) in walk.local_functions:

@@ -44,6 +44,7 @@ class Format(enum.StrEnum):
     TF_SAVEDMODEL = "tf-savedmodel"
     JSON = "json"
     PYTHON = "python"
+    NATIVE = "native-binary"  # ELF, PE or Mach-O: a compiled library or executable
     ZIP = "zip"
     TAR = "tar"
     GZIP = "gzip"
@@ -94,6 +95,8 @@ def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> F
         return _zip_kind(directory.names)
     if head.startswith(b"PK\x03\x04"):
         return Format.ZIP  # a zip with a damaged or missing central directory is still a zip to a loader
+    if native_kind(head) is not None:  # after the zip checks: a zip behind a native stub still loads as a zip
+        return Format.NATIVE
     if _looks_like_pickle(head, size):
         return _pickle_kind(head)
     proto = _protobuf_kind(head)
@@ -128,6 +131,34 @@ def _by_magic(head: bytes, size: int) -> Format | None:
         return Format.SAFETENSORS
     if _looks_like_zlib(head) or (head.startswith(b"ZF0x") and _looks_like_zlib(head[21:])):
         return Format.ZLIB  # "ZF" + a 19-character hex length: joblib's pre-0.10 compressed files
+    return None
+
+
+_ELF_MAGIC = b"\x7fELF"
+_MACHO_MAGICS = frozenset({b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"})
+_FAT_MAGICS = {b"\xca\xfe\xba\xbe": ">", b"\xca\xfe\xba\xbf": ">", b"\xbe\xba\xfe\xca": "<", b"\xbf\xba\xfe\xca": "<"}
+# Java class files also open with 0xCAFEBABE; their version (major >= 45) reads as a larger arch count.
+MAX_FAT_ARCHES = 20
+
+
+def native_kind(head: bytes) -> str | None:
+    """The kind of compiled code `head` starts with: "ELF", "PE" or "Mach-O"; None for anything else.
+
+    A PE file needs the DOS header's `e_lfanew` to point at "PE\\0\\0" inside `head` (plenty of files
+    start with "MZ"); a Mach-O universal binary needs 1 to MAX_FAT_ARCHES architectures whose table fits.
+    """
+    if head.startswith(_ELF_MAGIC):
+        return "ELF" if len(head) >= 6 and head[4] in (1, 2) and head[5] in (1, 2) else None  # class, byte order
+    if head.startswith(b"MZ") and len(head) >= 0x40:
+        (pe_offset,) = struct.unpack_from("<I", head, 0x3C)
+        return "PE" if head[pe_offset : pe_offset + 4] == b"PE\0\0" else None
+    magic = head[:4]
+    if magic in _MACHO_MAGICS:
+        return "Mach-O" if len(head) >= 28 else None  # the 32-bit mach_header
+    if magic in _FAT_MAGICS and len(head) >= 8:
+        (arches,) = struct.unpack_from(_FAT_MAGICS[magic] + "I", head, 4)
+        entry = 32 if magic[3] == 0xBF or magic[0] == 0xBF else 20  # fat_arch_64 or fat_arch
+        return "Mach-O" if 1 <= arches <= MAX_FAT_ARCHES and len(head) >= 8 + arches * entry else None
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -43,8 +44,8 @@ def _found(report: Report) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("name", sorted(KERAS))
 def test_each_malicious_config_raises_exactly_its_rules(name: str, generated: Generated) -> None:
-    generator, expected = KERAS[name]
-    assert {f.rule for f in _scan(generated(generator)).findings} == expected
+    generator, expected = KERAS[name]  # the rules a full scan reports; other scanners' are not this one's
+    assert {f.rule for f in _scan(generated(generator)).findings} == expected & KerasConfig.rules
 
 
 @pytest.mark.parametrize("name", BENIGN)
@@ -87,10 +88,104 @@ def test_safe_mode_switch_and_the_lambda_it_unlocks_are_both_reported(generated:
     ]
 
 
-def test_custom_module_is_medium_and_does_not_fail_the_scan(generated: Generated) -> None:
-    report = _scan(generated(graph_files.keras_custom_module))
+def _model_alone(generated: Generated, tmp_path: Path) -> Path:
+    """The custom-module fixture's model.keras, copied into a folder without my_layers.py."""
+    folder = tmp_path / "alone"
+    folder.mkdir()
+    shutil.copyfile(generated(graph_files.keras_custom_module) / "model.keras", folder / "model.keras")
+    return folder
+
+
+def test_custom_module_is_medium_and_does_not_fail_the_scan(generated: Generated, tmp_path: Path) -> None:
+    report = _scan(_model_alone(generated, tmp_path))
     assert [(f.rule, f.severity) for f in report.findings] == [("AIR502", Severity.MEDIUM)]
     assert report.findings[0].evidence["registered_name"] == "Custom>Scale"
+    assert "shipped_module" not in report.findings[0].evidence
+
+
+# CVE-2025-1550: Keras < 3.9 imports the module a config names, and the model folder is importable
+def test_custom_module_shipped_with_the_model_is_critical_and_fails_the_scan(generated: Generated) -> None:
+    report = _scan(generated(graph_files.keras_custom_module))
+    assert [(f.rule, f.severity, f.location) for f in report.findings] == [
+        ("AIR502", Severity.CRITICAL, "model.keras:config.json#layers[2]")]
+    assert report.findings[0].evidence["shipped_module"] == "my_layers.py"
+    assert "my_layers.py" in report.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "model, module, files, shipped",
+    [
+        ("model.keras", "my_layers", ["my_layers/__init__.py"], "my_layers/__init__.py"),
+        ("model.keras", "my_layers", ["my_layers.pyc"], "my_layers.pyc"),
+        ("model.keras", "my_layers", ["my_layers.cpython-311-x86_64-linux-gnu.so"], "my_layers.cpython-311-x86_64-linux-gnu.so"),
+        ("model.keras", "my_layers", ["my_layers.pyd"], "my_layers.pyd"),
+        ("model.keras", "pkg.layers", ["pkg/layers.py"], "pkg/layers.py"),
+        ("model.keras", "pkg.layers", ["pkg/layers/__init__.py"], "pkg/layers/__init__.py"),
+        ("model.keras", "pkg.layers", ["pkg/__init__.py"], "pkg/__init__.py"),  # importing pkg.layers runs it first
+        ("model.keras", "pkg.layers", ["pkg.py"], "pkg.py"),  # imported, then `pkg.layers` fails: too late
+        ("sub/model.keras", "my_layers", ["sub/my_layers.py"], "sub/my_layers.py"),
+        ("sub/model.keras", "my_layers", ["my_layers.py"], "my_layers.py"),
+        ("model.keras", "my_layers", ["src/my_layers.py"], "src/my_layers.py"),  # the code the model needs, shipped
+        ("sub/model.keras", "my_layers", ["sub/deeper/my_layers.py"], "sub/deeper/my_layers.py"),
+        ("model.keras", "pkg.layers", ["src/pkg/layers.py"], "src/pkg/layers.py"),
+        ("model.keras", "my_layers", ["deep/er/my_layers.py", "my_layers.py", "b/my_layers.py"], "my_layers.py"),
+        ("model.keras", "keras_hub.layers", ["keras_hub/__init__.py"], "keras_hub/__init__.py"),  # shadows the package
+        ("model.keras", "keras_hub.layers", ["third_party/keras_hub/__init__.py"], None),  # a vendored copy shadows nothing
+        ("model.keras", "my_layers", ["my_layers_v2.py", "my_layers.py.txt", "my_layers.json", "my_layers/data.py"], None),
+        ("model.keras", "pkg.layers", ["layers.py", "src/layers.py", "pkg/other.py", "notpkg/layers.py"], None),
+        ("model.keras", "my-layers", ["my-layers.py"], None),  # not a module name: nothing imports it
+    ],
+)
+def test_which_shipped_files_make_a_module_reference_critical(
+    model: str, module: str, files: list[str], shipped: str | None, tmp_path: Path
+) -> None:
+    layer = {"module": module, "class_name": "Scale", "config": {"name": "scale"}, "registered_name": "Custom>Scale"}
+    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
+    (tmp_path / model).parent.mkdir(parents=True, exist_ok=True)
+    _keras_zip((tmp_path / model).parent, config)
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x = 1\n")
+    found = [(f.rule, f.severity, f.evidence.get("shipped_module")) for f in _scan(tmp_path).findings]
+    if shipped is not None:
+        assert found == [("AIR502", Severity.CRITICAL, shipped)]
+    elif module.startswith("keras"):
+        assert found == []
+    else:
+        assert found == [("AIR502", Severity.MEDIUM, None)]
+
+
+def test_the_result_cache_tells_a_model_with_its_module_from_the_same_model_without(tmp_path: Path) -> None:
+    """The config's bytes are the same in both folders: only the shipped module differs."""
+    layer = {"module": "cached_layers", "class_name": "Scale", "config": {"name": "scale"}, "registered_name": None}
+    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
+    alone, shipped = tmp_path / "alone", tmp_path / "shipped"
+    for folder in (alone, shipped):
+        folder.mkdir()
+        _keras_zip(folder, config)
+    (shipped / "cached_layers.py").write_text("x = 1\n")
+
+    def severities(folder: Path) -> tuple[list[Severity], str | None]:
+        report = scan(str(folder), ScanOptions(use_cache=True, scanners=["keras_config"]))
+        return [f.severity for f in report.findings], report.checks[0].reason
+
+    assert severities(alone) == ([Severity.MEDIUM], None)
+    assert severities(shipped) == ([Severity.CRITICAL], None)
+    assert severities(alone) == ([Severity.MEDIUM], "1 of 1 from cache")
+    assert severities(shipped) == ([Severity.CRITICAL], "1 of 1 from cache")
+
+
+def test_copies_of_one_config_get_one_verdict_wherever_they_sit(tmp_path: Path) -> None:
+    """The cache answers for bytes, not paths: the same config in two folders must not depend on which came first."""
+    layer = {"module": "copied_layers", "class_name": "Scale", "config": {"name": "scale"}, "registered_name": None}
+    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _keras_zip(tmp_path / folder, config)
+    (tmp_path / "b" / "copied_layers.py").write_text("x = 1\n")
+    report = scan(str(tmp_path), ScanOptions(use_cache=True, scanners=["keras_config"]))
+    assert [(f.artifact, f.severity, f.evidence["shipped_module"]) for f in report.findings] == [
+        ("a/model.keras", Severity.CRITICAL, "b/copied_layers.py"), ("b/model.keras", Severity.CRITICAL, "b/copied_layers.py")]
 
 
 def _keras_zip(folder: Path, config: Any) -> Path:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from airlock.artifacts import read_artifact
 from airlock.formats import HEAD_BYTES, MAX_CENTRAL_DIRECTORY, TAIL_BYTES, Format, detect
 from fixtures import formats as samples
+from fixtures.graph_files import elf_header, macho_fat_header, macho_header, pe_header
 from tests.conftest import Generated
 from tests.fuzzing import examples
 
@@ -58,9 +59,50 @@ def test_each_sample_is_detected_from_its_bytes(name: str, generated: Generated,
     assert read_artifact(misleading.name, misleading).format is expected
 
 
+# Native libraries are assembled here from their headers (fixtures.graph_files): no library writes them.
+NATIVE_SAMPLES: dict[str, bytes] = {
+    "elf64-shared-object": elf_header(),
+    "elf32-big-endian-executable": elf_header(2, 20, bits=32, order=">"),
+    "pe-dll": pe_header(),
+    "pe-executable-far-header": pe_header(dll=False, pe_offset=0x1000),
+    "macho64-dylib": macho_header(),
+    "macho64-big-endian": macho_header(18, 2, order=">"),
+    "macho32": struct.pack("<7I", 0xFEEDFACE, 7, 3, 2, 0, 0, 0),
+    "macho-fat": macho_fat_header(),
+    "macho-fat64": struct.pack(">II", 0xCAFEBABF, 1) + struct.pack(">iiQQII", 0x0100000C, 0, 0x4000, 0x4000, 14, 0),
+    "macho-fat-swapped": struct.pack("<II", 0xCAFEBABE, 1) + struct.pack("<iiIII", 7, 3, 0x1000, 0x1000, 12),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NATIVE_SAMPLES))
+def test_native_binaries_are_detected_from_their_bytes(name: str, tmp_path: Path) -> None:
+    misleading = tmp_path / _misleading_name(name, Format.NATIVE)
+    misleading.write_bytes(NATIVE_SAMPLES[name] + b"\0" * 4096)
+    assert read_artifact(misleading.name, misleading).format is Format.NATIVE
+
+
 def test_every_format_has_a_sample() -> None:
-    covered = {expected for _, expected in samples.GENERATORS.values()}
+    covered = {expected for _, expected in samples.GENERATORS.values()} | {Format.NATIVE}  # NATIVE_SAMPLES
     assert covered == set(Format) - {Format.EMPTY, Format.UNKNOWN}
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"MZ is how DOS executables start; this note is only text.\n" * 8, Format.TEXT),
+        (b"MZ" + bytes(0x3A) + struct.pack("<I", 0x40) + b"NE\0\0" + bytes(64), Format.UNKNOWN),  # a 16-bit NE file
+        (b"\xca\xfe\xba\xbe\x00\x03\x00\x2d\x00\x21" + bytes(54), Format.UNKNOWN),  # a Java class (minor 3, major 45)
+        (b"\xca\xfe\xba\xbe\x00\x00\x00\x41" + bytes(56), Format.UNKNOWN),  # Java 21: "65 architectures"
+        (b"\x7fELF\x03\x01\x01\x00" + bytes(56), Format.UNKNOWN),  # no such ELF class
+    ],
+)
+def test_files_that_only_start_like_native_code_are_not_native(data: bytes, expected: Format) -> None:
+    assert _detect_bytes(data) is expected
+
+
+def test_a_zip_behind_a_native_stub_is_still_the_zip_loaders_open(generated: Generated) -> None:
+    data = pe_header() + _build(generated, "pytorch-zip").read_bytes()
+    assert _detect_bytes(data) is Format.PYTORCH_ZIP
 
 
 def test_the_prefixed_zip_really_has_a_prefix_and_still_opens(generated: Generated) -> None:
@@ -243,6 +285,12 @@ _MAGICS = [
     struct.pack("<Q", 16) + b"{",
     b"import os\n",
     b"\xef\xbb\xbf{",
+    b"\x7fELF\x02\x01",
+    b"MZ",
+    b"MZ" + bytes(0x3A) + b"\x40\x00\x00\x00PE\x00\x00",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"\xbf\xba\xfe\xca",
 ]
 
 
