@@ -139,12 +139,10 @@ class KerasConfig(ArtifactScanner):
     def __init__(self) -> None:
         self._shipped: tuple[Sequence[Artifact], ShippedModules] | None = None
 
-    def warm_up(self, files: Sequence[str]) -> None:
-        """AIR502's severity depends on the snapshot's Python modules, not only on the config's bytes:
-        their paths become part of this instance's version, which keys the result cache."""
-        modules = ShippedModules.of(files).paths()
-        digest = hashlib.sha256("\n".join(modules).encode()).hexdigest()[:16]
-        self.version = f"{type(self).version}+modules:{digest}" if modules else type(self).version  # type: ignore[misc]
+    def context_key(self, ctx: ScanContext) -> str:
+        """AIR502's severity depends on the Python modules the snapshot ships, not only on the config's bytes."""
+        modules = self.shipped(ctx).paths()
+        return "modules:" + hashlib.sha256("\n".join(modules).encode()).hexdigest()[:16] if modules else ""
 
     def shipped(self, ctx: ScanContext) -> ShippedModules:
         if self._shipped is None or self._shipped[0] is not ctx.artifacts:

@@ -111,6 +111,11 @@ class ArtifactScanner(Scanner):
     def applies(self, artifact: Artifact) -> bool:
         return artifact.format in self.formats
 
+    def context_key(self, ctx: ScanContext) -> str:
+        """What this scanner's results depend on besides an artifact's bytes (e.g. which other files the
+        snapshot holds); part of the result-cache key. Empty for a scanner that reads only the artifact."""
+        return ""
+
     def start(self, artifacts: Sequence[Artifact]) -> None:
         """Begin work on these artifacts elsewhere (another process) before `scan` is called for each.
 
@@ -170,14 +175,20 @@ def run_scanners(
 
 def _start(scanner: ArtifactScanner, ctx: ScanContext, cache: ResultCache | None) -> None:
     """Let a scanner that works in another process begin on every artifact at once."""
+    version = _cache_version(scanner, ctx)
     todo = [a for a in ctx.artifacts if scanner.applies(a)
-            and (cache is None or cache.get(a.sha256, scanner.name, scanner.version) is None)]
+            and (cache is None or cache.get(a.sha256, scanner.name, version) is None)]
     if not todo:
         return
     try:
         scanner.start(todo)
     except Exception:  # noqa: BLE001  only a head start: `scan` asks again and reports what breaks
         return
+
+
+def _cache_version(scanner: ArtifactScanner, ctx: ScanContext) -> str:
+    key = scanner.context_key(ctx)
+    return f"{scanner.version}+{key}" if key else scanner.version
 
 
 def _run_snapshot_scanner(scanner: SnapshotScanner, ctx: ScanContext) -> tuple[CheckResult, list[Finding]]:
@@ -199,8 +210,9 @@ def _run_artifact_scanner(
     found: list[Finding] = []
     errors: list[str] = []
     cached = 0
+    version = _cache_version(scanner, ctx)
     for artifact in targets:
-        hit = cache.get(artifact.sha256, scanner.name, scanner.version) if cache is not None else None
+        hit = cache.get(artifact.sha256, scanner.name, version) if cache is not None else None
         if hit is not None:
             cached += 1
             found.extend(_rebind(f, artifact.path) for f in hit)
@@ -214,7 +226,7 @@ def _run_artifact_scanner(
             continue
         found.extend(result)
         if cache is not None:
-            cache.put(artifact.sha256, scanner.name, scanner.version, result)
+            cache.put(artifact.sha256, scanner.name, version, result)
     seconds = time.perf_counter() - start
     if errors:
         return CheckResult(scanner.name, CheckStatus.ERROR, seconds, "; ".join(errors)[:2000]), found

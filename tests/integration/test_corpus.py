@@ -1,9 +1,10 @@
 """The whole fixture corpus through the full pipeline (every scanner at once, modelscan included).
 
 Each family's own tests check its scanner alone; this checks that together they still report
-every expected rule on malicious samples, pass benign ones under the default policy (real
-checkpoints included; "unusual but legitimate" content may be reported below the failing level), and that scanning fires no canary (that canaries are live when loaded is
-tests/scanners/test_pickle_opcodes.py::test_a_canary_is_live_when_deliberately_loaded).
+every expected rule on malicious samples and fail every one of them under the default policy,
+pass benign ones under it (real checkpoints included; "unusual but legitimate" content may be
+reported below the failing level), and that scanning fires no canary (that canaries are live when
+loaded is tests/scanners/test_pickle_opcodes.py::test_a_canary_is_live_when_deliberately_loaded).
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ def test_corpus_is_big_enough(corpus: list[Sample]) -> None:
 def test_every_sample_gets_its_verdict_and_no_canary_fires(corpus: list[Sample]) -> None:
     before = canary.fired()
     missed: dict[str, set[str]] = {}
+    passed_malicious: dict[str, list[str]] = {}
     false_alarms: dict[str, list[str]] = {}
     for sample in corpus:
         report = scan(str(sample.path), ScanOptions(use_cache=False, download_progress=False))
         found = {f.rule for f in report.findings}
         if sample.malicious and not sample.expected <= found:
             missed[sample.name] = set(sample.expected - found)
+        if sample.malicious and report.passed:
+            passed_malicious[sample.name] = [f"{f.rule}:{f.severity}" for f in report.findings]
         if not sample.malicious and not report.passed:
             false_alarms[sample.name] = [f"{f.rule}:{f.location}" for f in report.findings if f.severity >= Severity.HIGH]
     assert missed == {}
+    assert passed_malicious == {}
     assert false_alarms == {}
     assert canary.fired() == before
 
