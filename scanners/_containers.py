@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from airlock.formats import ARCHIVES, HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, Format, detect
+from airlock.formats import CONTAINERS, HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, ZIP_FAMILY, Format, detect
 from airlock.scanning import Limits
 
 from ._pickle_walk import Buffer
@@ -48,9 +48,7 @@ MAX_MEMBERS = 100_000  # members read (raw tensor storages are not)
 BOMB_FLOOR = 64 << 20  # below this size a high compression ratio is just redundant data (masks, padding)
 READ_CHUNK = 1 << 20
 
-ZIP_FAMILY = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP})
 TORCH_ZIPS = frozenset({Format.PYTORCH_ZIP, Format.TORCHSCRIPT})
-CONTAINERS = ZIP_FAMILY | ARCHIVES
 WORTH_READING = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
 _STREAMS = frozenset({Format.GZIP, Format.BZIP2, Format.XZ, Format.ZLIB, Format.ZSTD, Format.LZ4})
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -67,6 +67,9 @@ WEIGHT_FORMATS = PICKLE_BASED | frozenset(
 ARCHIVES = frozenset(
     {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4}
 )
+# Zip-based formats (each is a zip archive a loader opens), and every format that holds other files.
+ZIP_FAMILY = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP})
+CONTAINERS = ZIP_FAMILY | ARCHIVES
 
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")

@@ -6,8 +6,9 @@ This is the library entry point (`scan`); the CLI and the service are thin layer
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airlock import config
 from airlock.artifacts import ProgressCallback, collect, file_size, model_digest
@@ -15,8 +16,11 @@ from airlock.behavior.settings import BehaviorSettings
 from airlock.policy import Policy, apply_overrides, default_policy, evaluate
 from airlock.report import ArtifactRecord, Report, Target
 from airlock.rules import load_rules
-from airlock.scanning import ScanContext, Scanner, run_scanners
+from airlock.scanning import NOTHING_TO_READ, CheckResult, CheckStatus, ScanContext, ScanOutcome, run_scanners
 from airlock.sources.interface import Snapshot, parse_reference
+
+if TYPE_CHECKING:
+    from airlock.scanners import Registered
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,13 @@ def resolve(reference: str, options: ScanOptions) -> Snapshot:
     )
 
 
-def selected_scanners(names: Sequence[str] | None, *, behavior: bool = False) -> list[Scanner]:
+def selected_entries(names: Sequence[str] | None, *, behavior: bool = False) -> list[Registered]:
     """The named scanners, or every registered one (the opt-in behavioural ones only if `behavior`)."""
-    from airlock.scanners import REGISTRY, by_name
+    from airlock.scanners import ENTRIES, entry
 
     if names is None:
-        return [cls() for cls in REGISTRY if behavior or not getattr(cls, "opt_in", False)]
-    return [by_name(name)() for name in names]
+        return [registered for registered in ENTRIES if behavior or not registered.opt_in]
+    return [entry(name) for name in names]
 
 
 def scan(reference: str, options: ScanOptions | None = None) -> Report:
@@ -69,11 +73,15 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
     total = sum(file_size(loc) for _, loc in snapshot.files)
     progress = options.hash_progress(total) if options.hash_progress is not None else None
     rules = load_rules()
-    scanners = selected_scanners(options.scanners, behavior=options.behavior is not None)
+    entries = selected_entries(options.scanners, behavior=options.behavior is not None)
+    early = {e.name: e.load()() for e in entries if e.prepares}
     names = [name for name, _ in snapshot.files]
-    for scanner in scanners:
+    for scanner in early.values():
         scanner.warm_up(names)
     artifacts = collect(snapshot.files, progress=progress)
+    present = {a.format for a in artifacts}
+    idle = {e.name for e in entries if e.reads is not None and not e.reads & present}  # never even imported
+    scanners = [early.get(e.name) or e.load()() for e in entries if e.name not in idle]
     ctx = ScanContext(
         rules=rules,
         snapshot=snapshot,
@@ -92,6 +100,10 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
     finally:
         if cache is not None:
             cache.close()
+    ran = {check.scanner: check for check in outcome.checks}
+    skipped = CheckResult("", CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ)
+    checks = tuple(ran.get(e.name) or replace(skipped, scanner=e.name) for e in entries if e.name in ran or e.name in idle)
+    outcome = ScanOutcome(checks=checks, findings=outcome.findings)
     policy, behavior = options.policy, None
     if behavioural:  # after the static scan, which decides whether pickle weights may be read
         from airlock.behavior.plugin import run_behavioural
