@@ -7,6 +7,7 @@ is listed, and so is anything a peer catches that airlock misses (the target: no
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from fixtures.corpus import Sample, build, write_manifest
 
 def run(work: Path) -> list[dict[str, Any]]:
     root = work / "corpus"
+    shutil.rmtree(root, ignore_errors=True)  # generators write into empty folders
     samples = build(root)
     write_manifest(samples, root / "manifest.json")
     peers = [p for p in PEERS if p.available()]
