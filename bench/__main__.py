@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +36,22 @@ def main(argv: list[str]) -> int:
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(),
                                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    for name in names:
-        rows = SUITES[name](work)
-        results[name] = rows
-        print(f"\n## {name}")
-        for row in rows:
-            print(_line(row))
     out = root / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(results, indent=2))
+    failed = []
+    for name in names:
+        print(f"\n## {name}", flush=True)
+        try:
+            rows = SUITES[name](work)
+        except Exception as exc:  # noqa: BLE001  one broken suite must not lose the others' results
+            failed.append(name)
+            rows = [{"case": name, "error": f"{type(exc).__name__}: {exc}"}]
+            traceback.print_exc()
+        results[name] = rows
+        for row in rows:
+            print(_line(row), flush=True)
+        out.write_text(json.dumps(results, indent=2))  # after every suite: a long run keeps what it measured
     print(f"\nsaved {out}")
-    return 0
+    return 1 if failed else 0
 
 
 def _compile_bytecode(repo: Path) -> None:
