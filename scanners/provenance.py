@@ -11,7 +11,8 @@ Hub sources: the revision is pinned (AIR101); every file's sha256 equals the Hub
 commit's listing (AIR104); the Hub's own scan status (AIR105, evidence only); repo facts (AIR109),
 model card (AIR107) and licence (AIR108); publisher trust and impersonation (AIR110-AIR112).
 Every source: weights only in pickle-based formats (AIR113); custom code required (AIR114). Local
-Hugging Face cache snapshots are checked against the cache's blob names (AIR115, AIR106).
+Hugging Face cache snapshots are checked against the cache's blob names (AIR115, AIR106). Local
+folders: symbolic links that lead outside the model folder (AIR116).
 
 ## References
 - AML.T0010 (ML supply chain compromise), CWE-494, CWE-345
@@ -39,9 +40,9 @@ CODE_CONFIGS = ("config.json", "tokenizer_config.json", "processor_config.json",
 
 class Provenance(SnapshotScanner):
     name = "provenance"
-    version = "1"
+    version = "2"
     rules: ClassVar[frozenset[str]] = frozenset(
-        {f"AIR1{n:02d}" for n in range(1, 16)}
+        {f"AIR1{n:02d}" for n in range(1, 17)}
     )
 
     def scan_snapshot(self, ctx: ScanContext) -> Iterator[Finding]:
@@ -56,6 +57,16 @@ class Provenance(SnapshotScanner):
                 yield from self._repo_facts(ctx, hub)
         yield from self._weights(ctx)
         yield from self._custom_code(ctx)
+        yield from self._outside_links(ctx)
+
+    def _outside_links(self, ctx: ScanContext) -> Iterator[Finding]:
+        for path, target in ctx.snapshot.outside_links:
+            yield ctx.finding(
+                "AIR116", self.name, path, path,
+                f"{path} is a symbolic link to {target}, outside the model folder: loaders that follow it "
+                "read or overwrite that file",
+                {"target": target},
+            )
 
     # -- Hub -------------------------------------------------------------------------------------
 

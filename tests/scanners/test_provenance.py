@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from airlock.scanners._publishers import damerau_levenshtein, lookalike
 
+from airlock.findings import Severity
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
@@ -121,3 +122,42 @@ def test_hf_cache_snapshot_impersonation(tmp_path: Path) -> None:
     report = _scan(renamed / "snapshots" / ("c" * 40))
     assert [f.rule for f in report.findings if f.rule == "AIR112"] == ["AIR112"]
     assert not report.passed
+
+
+def test_links_out_of_the_model_folder_are_high(tmp_path: Path) -> None:
+    """A file or folder that links outside the model is read (or overwritten) by loaders that follow it."""
+    outside = tmp_path / "home"
+    (outside / ".ssh").mkdir(parents=True)
+    (outside / ".ssh" / "id_rsa").write_text("not a real key\n")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.onnx").write_bytes(b"\x08\x07")
+    (model / "weights.bin").symlink_to(outside / ".ssh" / "id_rsa")
+    (model / "assets").symlink_to(outside / ".ssh", target_is_directory=True)
+    (model / "copy.bin").symlink_to("model.onnx")  # inside the folder: fine
+    report = _scan(model)
+    links = sorted((f.artifact, f.severity, f.evidence["target"]) for f in report.findings if f.rule == "AIR116")
+    assert links == [
+        ("assets", Severity.HIGH, str((outside / ".ssh").resolve())),
+        ("weights.bin", Severity.HIGH, str((outside / ".ssh" / "id_rsa").resolve())),
+    ]
+    assert not report.passed
+
+
+def test_links_inside_the_folder_and_a_cache_snapshots_blob_links_are_fine(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    (model / "sub").mkdir(parents=True)
+    (model / "sub" / "real.json").write_text("{}")
+    (model / "config.json").symlink_to("sub/real.json")
+    (model / "more").symlink_to("sub", target_is_directory=True)
+    assert [f.rule for f in _scan(model).findings if f.rule == "AIR116"] == []
+    snap = _cache_snapshot(tmp_path / "cache", {"config.json": b"{}"}, lfs=set())
+    assert [f.rule for f in _scan(snap).findings if f.rule == "AIR116"] == []
+
+
+def test_an_excluded_link_is_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    (tmp_path / "model" / ".git").mkdir()
+    (tmp_path / "model" / ".git" / "hooks").symlink_to(tmp_path, target_is_directory=True)
+    assert [f.rule for f in _scan(tmp_path / "model").findings if f.rule == "AIR116"] == []

@@ -66,6 +66,7 @@ class Snapshot:
     revision: str | None = None
     hub: HubMetadata | None = None
     ignored: tuple[str, ...] = ()  # patterns whose matches were left out of the snapshot
+    outside_links: tuple[tuple[str, str], ...] = ()  # (relative path, where it leads) of symlinks out of the folder
 
 
 def is_repo_id(text: str) -> bool:

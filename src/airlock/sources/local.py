@@ -41,13 +41,17 @@ def open_local(reference: Reference, *, include: Sequence[str] = (), exclude: Se
     files = walk_files(path, include=tuple(include), ignores=ignores)
     if not files:
         raise LocalPathError(path, "empty folder: no files to scan")
+    hub = hub_cache_metadata(path, files)
+    # In a Hugging Face cache snapshot every file links to ../../blobs: the repo folder is the boundary.
+    boundary = path.resolve().parent.parent if hub is not None else path.resolve()
     return Snapshot(
         reference=reference,
         source="local",
         root=path,
         files=files,
-        hub=hub_cache_metadata(path, files),
+        hub=hub,
         ignored=ignores,
+        outside_links=links_out_of(path, boundary, ignores),
     )
 
 
@@ -80,6 +84,26 @@ def walk_files(root: Path, *, include: tuple[str, ...], ignores: tuple[str, ...]
             found.append((rel, location))
             if len(found) > MAX_FILES:
                 raise LocalPathError(root, f"more than {MAX_FILES} files: point airlock at the model folder")
+    return tuple(found)
+
+
+def links_out_of(root: Path, boundary: Path, ignores: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """Symbolic links under `root` (to files or folders) that resolve outside `boundary`, with where they lead.
+
+    A loader that follows one (ONNX external data, a tokenizer's vocabulary, an asset folder) reads
+    or overwrites a file the model's author chose on the user's machine."""
+    found: list[tuple[str, str]] = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        rel_folder = Path(folder).relative_to(root).as_posix()
+        prefix = "" if rel_folder == "." else rel_folder + "/"
+        dirs[:] = sorted(d for d in dirs if not matches(prefix + d + "/", ignores))
+        for name in sorted([*dirs, *names]):
+            location = Path(folder) / name
+            if not location.is_symlink() or matches(prefix + name, ignores):
+                continue
+            target = Path(os.path.realpath(location))
+            if not target.is_relative_to(boundary):
+                found.append((prefix + name, str(target)))
     return tuple(found)
 
 
