@@ -35,7 +35,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from airlock.formats import CONTAINERS, HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, ZIP_FAMILY, Format, detect
+from airlock.formats import (
+    CONTAINERS,
+    HEAD_BYTES,
+    PICKLE_BASED,
+    TAIL_BYTES,
+    ZIP_FAMILY,
+    Format,
+    detect,
+    native_kind,
+)
 from airlock.scanning import Limits
 
 from ._pickle_walk import Buffer
@@ -73,7 +82,7 @@ class Leaf:
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
-    kind: str  # crc | header | prefix | duplicate | path | link | limit | depth | unreadable
+    kind: str  # crc | header | prefix | duplicate | path | link | limit | depth | unreadable | native
     where: str
     message: str
     evidence: Mapping[str, object] = field(default_factory=dict)
@@ -208,6 +217,8 @@ def _zip_member(
     chunks = _Guard(iter_member(buf, entry, start, end))
     head, rest = _peek(chunks, HEAD_BYTES)
     kind = forced or _sniff(head, entry.size)
+    if kind is Format.NATIVE:
+        yield _native(where, head)
     if forced is None and kind not in WORTH_READING:
         return
     if kind is Format.NUMPY:  # the header tells whether the rest is worth decompressing; let the scanner decide
@@ -407,7 +418,10 @@ def _stream_member(
     chunks = _Guard(source)
     head, rest = _peek(chunks, HEAD_BYTES)
     known = size if size is not None else len(head) if len(head) < HEAD_BYTES else len(head) + 1
-    if _sniff(head, known) not in WORTH_READING:
+    kind = _sniff(head, known)
+    if kind is Format.NATIVE:
+        yield _native(where, head)
+    if kind not in WORTH_READING:
         if chunks.error is not None:
             yield Anomaly("unreadable", where, chunks.error)
         return
@@ -596,6 +610,12 @@ class _MappedFile(io.RawIOBase):
 
     def tell(self) -> int:
         return self._pos
+
+
+def _native(where: str, head: bytes) -> Anomaly:
+    kind = native_kind(head) or "native"
+    return Anomaly("native", where, f"a compiled {kind} library or executable inside the archive: native code that "
+                   "cannot be vetted, run by whatever extracts and loads it", {"native_kind": kind})
 
 
 def _sniff(head: bytes, size: int) -> Format:

@@ -27,6 +27,7 @@ RULE_OF = {
     "limit": "AIR307",
     "depth": "AIR308",
     "unreadable": "AIR309",
+    "native": "AIR310",
 }
 
 
@@ -43,7 +44,8 @@ class Archives(ArtifactScanner):
     CRC mismatches (AIR301), local headers or flags that disagree with the directory (AIR302),
     bytes before a zip (AIR303), duplicate names (AIR304), absolute or `..` names (AIR305), links
     and devices (AIR306), limits on ratio, size, count, overlap and time (AIR307), nesting deeper
-    than `Limits.max_nesting` (AIR308), and containers that cannot be read to the end (AIR309).
+    than `Limits.max_nesting` (AIR308), containers that cannot be read to the end (AIR309), and
+    compiled libraries or executables inside a container (AIR310).
     Every member is analysed regardless by the content scanners.
 
     ## Example
@@ -55,7 +57,7 @@ class Archives(ArtifactScanner):
     """
 
     name = "archives"
-    version = "1"
+    version = "2"
     formats: ClassVar[frozenset[Format]] = CONTAINERS
     rules: ClassVar[frozenset[str]] = frozenset(RULE_OF.values())
 

@@ -198,3 +198,33 @@ def test_storage_records_of_a_huge_checkpoint_are_found_in_one_pass() -> None:
     storage = _containers._storage_records(names)
     assert len(storage) == 200_000
     assert "archive/data.pkl" not in storage and "archive/data/x1" not in storage
+
+
+@pytest.mark.parametrize("packing", ["zip", "tar.gz", "gz"])
+def test_a_native_library_inside_a_container_is_reported(packing: str, tmp_path: Path) -> None:
+    from fixtures.graph_files import elf_header
+
+    library = elf_header() + b"fixture: a header without code\0"
+    path = tmp_path / f"bundle.{packing}"
+    if packing == "zip":
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("ops/libcustom_ops.so", library)
+            zf.writestr("README.md", "MZ is not a program\n")
+    elif packing == "tar.gz":
+        with tarfile.open(path, "w:gz") as tar:
+            info = tarfile.TarInfo("ops/libcustom_ops.so")
+            info.size = len(library)
+            tar.addfile(info, io.BytesIO(library))
+    else:
+        path.write_bytes(gzip.compress(library))
+    report = _scan(path, ["archives"])
+    natives = [(f.rule, f.severity, f.evidence["native_kind"]) for f in report.findings if f.rule == "AIR310"]
+    assert natives == [("AIR310", Severity.HIGH, "ELF")]
+
+
+def test_text_that_starts_like_a_program_inside_a_zip_is_not_native(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("notes.txt", "MZ" + " " * 200)
+        zf.writestr("magic.bin", b"\x7fELF\x09\x09 not a real class or byte order")
+    assert [f.rule for f in _scan(path, ["archives"]).findings] == []
