@@ -6,7 +6,7 @@ This is the library entry point (`scan`); the CLI and the service are thin layer
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,8 +101,8 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         if cache is not None:
             cache.close()
     ran = {check.scanner: check for check in outcome.checks}
-    skipped = CheckResult("", CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ)
-    checks = tuple(ran.get(e.name) or replace(skipped, scanner=e.name) for e in entries if e.name in ran or e.name in idle)
+    checks = tuple(ran.get(e.name) or CheckResult(e.name, CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ)
+                   for e in entries if e.name in ran or e.name in idle)  # registry order, idle scanners included
     outcome = ScanOutcome(checks=checks, findings=outcome.findings)
     policy, behavior = options.policy, None
     if behavioural:  # after the static scan, which decides whether pickle weights may be read
