@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from airlock.models.heads import freeze, head_input
 from airlock.models.loading import ModelRefused
 from airlock.models.weights import read_json
 
@@ -43,14 +44,7 @@ class ImageClassifier:
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The input of the last linear layer (the penultimate representation), N×D."""
-        head = [m for m in self.module.modules() if isinstance(m, torch.nn.Linear)][-1]
-        captured: list[torch.Tensor] = []
-        hook = head.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0].detach()))
-        try:
-            self(images)
-        finally:
-            hook.remove()
-        return captured[-1].reshape(len(images), -1)
+        return head_input(self.module, lambda: self(images), len(images))
 
 
 def build_image_classifier(
@@ -58,9 +52,7 @@ def build_image_classifier(
     *, device: torch.device,
 ) -> ImageClassifier:
     """Freeze `module` (its weights already loaded) and read the preprocessing the model declares."""
-    module.eval().to(device)
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
+    freeze(module, device)
     if not any(isinstance(m, torch.nn.Linear) for m in module.modules()):
         raise ModelRefused(reference, f"{architecture} has no linear classification head")
     channels = int(config.get("num_channels", 3))

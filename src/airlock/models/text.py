@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from airlock.models.heads import freeze, head_input
 from airlock.models.loading import MAX_CONFIG_BYTES, ModelRefused
 from airlock.models.weights import read_json
 
@@ -63,14 +64,7 @@ class TextClassifier:
 
     def features(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The input of the last linear layer (the pooled representation the head reads), N×D."""
-        head = [m for m in self.module.modules() if isinstance(m, torch.nn.Linear)][-1]
-        captured: list[torch.Tensor] = []
-        hook = head.register_forward_hook(lambda _m, inputs, _o: captured.append(inputs[0].detach()))
-        try:
-            self.logits(ids, mask)
-        finally:
-            hook.remove()
-        return captured[-1].reshape(len(ids), -1)
+        return head_input(self.module, lambda: self.logits(ids, mask), len(ids))
 
 
 def build_text_classifier(
@@ -78,9 +72,7 @@ def build_text_classifier(
     *, device: torch.device,
 ) -> TextClassifier:
     """Freeze `module` (its weights already loaded) and read the tokenizer files (never tokenizer code)."""
-    module.eval().to(device)
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
+    freeze(module, device)
     tokenizer_config = read_json(folder, "tokenizer_config.json", reference) or {}
     tokenizer = _tokenizer(folder, reference, tokenizer_config)
     special = {tokenizer.token_to_id(str(t)) for t in _special_tokens(tokenizer_config)}
