@@ -49,6 +49,10 @@ bench: dev  ## benchmarks side by side with peers (installs the peers first)
 lint: dev
 	$(BIN)/ruff check src scanners signatures fixtures tests bench
 
+.PHONY: resolution
+resolution: dev  ## rebuild signatures/pickle-resolution.json.gz from the installed loader packages (imports them)
+	$(BIN)/python tools/build_resolution.py
+
 .PHONY: clean
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
