@@ -14,18 +14,15 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from airlock import pysource
+from . import protobuf, pysource
+from .errors import ParseError
+from .limits import DEFAULT_LIMITS, Budget
+from .zip_members import Reader, zip_directory
 
 HEAD_BYTES = 1 << 16  # kept from the start of every file
 TAIL_BYTES = 1 << 20  # kept from the end of every file (zip central directories live there)
-MAX_CENTRAL_DIRECTORY = 64 << 20  # a bigger zip directory is not read for sniffing
-MAX_ZIP_ENTRIES = 200_000
-MAX_SOURCE_SNIFF = 1 << 20  # Python/JSON files up to this size are parsed to confirm the format
-
-Reader = Callable[[int, int], bytes]  # (offset, length) -> bytes, bounded by the caller
+MAX_SOURCE_SNIFF = DEFAULT_LIMITS.max_sniff_source_bytes
 
 
 class Format(enum.StrEnum):
@@ -74,16 +71,6 @@ CONTAINERS = ZIP_FAMILY | ARCHIVES
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_EOCD = b"PK\x05\x06"
-_CENTRAL_ENTRY = b"PK\x01\x02"
-
-
-@dataclass(frozen=True, slots=True)
-class ZipDirectory:
-    """Names from a zip central directory, and where the archive starts (non-zero for prefixed zips)."""
-
-    names: tuple[str, ...]
-    prefix: int
 
 
 def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> Format:
@@ -185,77 +172,6 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
     return head[8:9] == b"{" or (head[8:9] == b" " and head[8:].lstrip(b" ")[:1] == b"{")
 
 
-def zip_directory(tail: bytes, size: int, read: Reader | None = None) -> ZipDirectory | None:
-    """Parse the central directory the way loaders do: from the end-of-central-directory record back.
-
-    Returns None when the bytes hold no usable end record. Any prefix before the archive is allowed.
-    """
-    at = tail.rfind(_EOCD, max(0, len(tail) - (65535 + 22)))
-    while at >= 0 and len(tail) - at < 22:
-        at = tail.rfind(_EOCD, 0, at)
-    if at < 0:
-        return None
-    (_, _, _, _, entries, cd_size, cd_offset, _) = struct.unpack("<4sHHHHIIH", tail[at : at + 22])
-    eocd_abs = size - len(tail) + at
-    # Like Python's zipfile, use a zip64 end record whenever its locator is there, whatever the
-    # 32-bit fields say: torch.save always writes one, so the directory ends 76 bytes before the EOCD.
-    found = _zip64_directory(tail, at, size, read)
-    if found is not None:
-        entries, cd_size, cd_offset, eocd_abs = found
-    if entries > MAX_ZIP_ENTRIES or cd_size > MAX_CENTRAL_DIRECTORY:
-        return None
-    cd_start = eocd_abs - cd_size  # where the directory actually is; differs from cd_offset by the prefix
-    prefix = cd_start - cd_offset
-    if cd_start < 0 or prefix < 0:
-        return None
-    tail_start = size - len(tail)
-    if cd_start >= tail_start:
-        blob = tail[cd_start - tail_start : cd_start - tail_start + cd_size]
-    elif read is not None:
-        blob = read(cd_start, cd_size)
-    else:
-        return None
-    names = _central_names(blob, entries)
-    if names is None:
-        return None
-    return ZipDirectory(names=tuple(names), prefix=prefix)
-
-
-def _zip64_directory(tail: bytes, eocd_at: int, size: int, read: Reader | None) -> tuple[int, int, int, int] | None:
-    loc = eocd_at - 20
-    if loc < 0 or tail[loc : loc + 4] != b"PK\x06\x07":
-        return None
-    (_, _, record_offset, _) = struct.unpack("<4sIQI", tail[loc : loc + 20])
-    tail_start = size - len(tail)
-    # the zip64 end record sits right before the locator; its stored offset ignores any prefix
-    rec_at = loc - 56
-    if rec_at < 0 or tail[rec_at : rec_at + 4] != b"PK\x06\x06":
-        if read is None or record_offset >= size:
-            return None
-        record = read(record_offset, 56)
-        rec_abs = record_offset
-    else:
-        record = tail[rec_at : rec_at + 56]
-        rec_abs = tail_start + rec_at
-    if len(record) < 56 or record[:4] != b"PK\x06\x06":
-        return None
-    (_, _, _, _, _, _, _, entries, cd_size, cd_offset) = struct.unpack("<4sQHHIIQQQQ", record[:56])
-    return entries, cd_size, cd_offset, rec_abs
-
-
-def _central_names(blob: bytes, entries: int) -> list[str] | None:
-    names: list[str] = []
-    pos = 0
-    for _ in range(entries):
-        if blob[pos : pos + 4] != _CENTRAL_ENTRY or pos + 46 > len(blob):
-            return names or None
-        name_len, extra_len, comment_len = struct.unpack("<HHH", blob[pos + 28 : pos + 34])
-        raw = blob[pos + 46 : pos + 46 + name_len]
-        names.append(raw.decode("utf-8", errors="replace"))
-        pos += 46 + name_len + extra_len + comment_len
-    return names
-
-
 def _zip_kind(names: tuple[str, ...]) -> Format:
     base = {n.rsplit("/", 1)[-1] for n in names}
     if "data.pkl" in base:
@@ -325,46 +241,27 @@ def _pickle_kind(head: bytes) -> Format:
     return Format.PICKLE
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
-    value = shift = 0
-    while pos < len(data) and shift < 64:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    return None
-
-
 def _protobuf_fields(head: bytes, limit: int = 12) -> list[tuple[int, int, int | bytes]] | None:
-    """Top-level (field, wire type, value) triples; None if the bytes do not read as protobuf."""
-    fields: list[tuple[int, int, int | bytes]] = []
-    pos = 0
-    while pos < len(head) and len(fields) < limit:
-        tag = _varint(head, pos)
-        if tag is None or tag[0] == 0:
-            return None
-        key, pos = tag
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value = _varint(head, pos)
-            if value is None:
+    """Top-level (field, wire type, value) triples; None if the bytes do not read as protobuf.
+
+    A length-delimited field that runs past the head ends the list (the rest lies beyond the head)."""
+    found: list[tuple[int, int, int | bytes]] = []
+    cut = False
+    try:
+        for item in protobuf.fields(head, 0, len(head), Budget(steps=limit)):
+            if item.wire == protobuf.VARINT:
+                found.append((item.number, item.wire, item.value))
+            elif item.wire == protobuf.LENGTH:
+                found.append((item.number, item.wire, head[item.value : min(item.end, item.value + 64)]))
+                cut = item.end == len(head)
+            else:
                 return None
-            fields.append((field, wire, value[0]))
-            pos = value[1]
-        elif wire == 2:
-            length = _varint(head, pos)
-            if length is None:
-                return None
-            end = length[1] + length[0]
-            fields.append((field, wire, head[length[1] : min(end, length[1] + 64)]))
-            if end > len(head):
-                break  # the rest of a long field lies beyond the head
-            pos = end
-        else:
+            if len(found) == limit:
+                break
+    except ParseError:
+        if not (found and cut):
             return None
-    return fields or None
+    return found or None
 
 
 def _protobuf_kind(head: bytes) -> Format | None:

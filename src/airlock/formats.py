@@ -1,0 +1,17 @@
+"""The engine's name for `airlock.parsers.formats` (format sniffing is a bounded byte reader)."""
+
+from __future__ import annotations
+
+from airlock.parsers.formats import (  # noqa: F401  re-exported
+    ARCHIVES,
+    CONTAINERS,
+    HEAD_BYTES,
+    PICKLE_BASED,
+    TAIL_BYTES,
+    WEIGHT_FORMATS,
+    ZIP_FAMILY,
+    Format,
+    Reader,
+    detect,
+    native_kind,
+)
