@@ -6,10 +6,10 @@ import ast
 import pkgutil
 from pathlib import Path
 
-import airlock.parsers
 import airlock.scanners
 from airlock.scanners import ENTRIES, REGISTRY
 
+import airlock.parsers
 from airlock.data.checks import DATA_CHECKS
 from airlock.rules import load_rules
 
