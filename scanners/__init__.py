@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Registered:
     name: str
-    module: str  # in this package
+    module: str  # in this package: the same as `name` (tests/scanners/test_registry.py)
     cls: str
     reads: frozenset[Format] | None  # every format its `applies` may accept; None: it looks at the whole snapshot
     prepares: bool = False  # its `warm_up` must run before the files are hashed
@@ -46,7 +46,7 @@ ENTRIES: tuple[Registered, ...] = (
     Registered("safetensors_header", "safetensors_header", "SafetensorsHeader", frozenset({_F.SAFETENSORS, _F.UNKNOWN})),
     Registered("gguf_header", "gguf_header", "GgufHeader", frozenset({_F.GGUF})),
     Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset({_F.JSON, _F.TEXT, _F.GGUF})),
-    Registered("modelscan", "second_opinion", "ModelscanSecondOpinion",
+    Registered("modelscan", "modelscan", "ModelscanSecondOpinion",
                PICKLE_BASED | ZIP_FAMILY | {_F.NUMPY, _F.HDF5, _F.TF_SAVEDMODEL}, prepares=True),
     Registered("trigger_reversal", "trigger_reversal", "TriggerReversal", None, opt_in=True),
     Registered("activation_clustering", "activation_clustering", "ActivationClustering", None, opt_in=True),

@@ -1,7 +1,7 @@
 """archives: what is wrong with the containers themselves (zip, tar, 7z, compressed streams, nested).
 
 The contents are someone else's job: `pickle_opcodes` and `numpy_arrays` analyse what these
-containers hold, through the same `_containers.expand` walk.
+containers hold, through the same `airlock.parsers.containers.expand` walk.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from typing import ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding
 from airlock.formats import Format
+from airlock.parsers.buffers import mapped
+from airlock.parsers.containers import CONTAINERS, Anomaly, expand
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._containers import CONTAINERS, Anomaly, expand
-from ._zip_members import mapped
 
 RULE_OF = {
     "crc": "AIR301",

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
-from airlock import pysource
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
+from airlock.parsers import pysource
 from airlock.scanning import ScanContext, SnapshotScanner
 
 MAX_SOURCE_BYTES = 4 << 20

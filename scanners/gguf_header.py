@@ -9,9 +9,8 @@ from typing import Any, ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format, detect
+from airlock.parsers.gguf import Fault, Header, Tensor, read_header
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._gguf import Fault, Header, Tensor, read_header
 
 PAYLOAD_BYTES = 16
 MAX_REPORTED = 20
@@ -20,7 +19,7 @@ RULE_OF_FAULT = {Fault.MALFORMED: "AIR421", Fault.ABSURD: "AIR422", Fault.LIMIT:
 
 
 def header_of(artifact: Artifact, ctx: ScanContext) -> Header:
-    """The parsed header, shared with the chat-template scanner (parsed once per file content)."""
+    """The parsed header (`read_header` caches it by content: the chat-template scanner reads it too)."""
     return read_header(artifact.location, artifact.size, artifact.sha256,
                        limit=ctx.limits.max_header_bytes, max_entries=ctx.limits.max_entries)  # fmt: skip
 

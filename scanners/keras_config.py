@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
+from airlock.parsers.errors import ParseError
+from airlock.parsers.hdf5 import Hdf5Crash, Hdf5Unavailable, keras_attributes, names_keras_config
+from airlock.parsers.zip_members import members, read_member
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._hdf5 import Hdf5Crash, Hdf5Error, Hdf5Unavailable, keras_attributes, names_keras_config
-from ._zip_members import ZipReadError, members, read_member
 
 MAX_CONFIG_BYTES = 64 << 20
 CONFIG_MEMBER = "config.json"
@@ -160,9 +160,9 @@ class KerasConfig(ArtifactScanner):
         try:
             configs = [m for m in members(artifact.location)[0] if m.name == CONFIG_MEMBER]
             if not configs:
-                raise ZipReadError(f"no {CONFIG_MEMBER} member")
+                raise ParseError(f"no {CONFIG_MEMBER} member")
             texts = [read_member(artifact.location, m, max_bytes=MAX_CONFIG_BYTES)[0] for m in configs]
-        except (ZipReadError, OSError) as exc:
+        except (ParseError, OSError) as exc:
             yield self._unreadable(ctx, artifact, where, f"{CONFIG_MEMBER} unreadable: {exc}")
             return
         for text in texts:
@@ -178,7 +178,7 @@ class KerasConfig(ArtifactScanner):
         except Hdf5Crash as exc:  # memory corruption in libhdf5 is what an exploit against the loader looks like
             yield ctx.finding("AIR509", self.name, artifact.path, artifact.path, str(exc), severity=Severity.HIGH)
             return
-        except Hdf5Error as exc:
+        except ParseError as exc:
             yield self._unreadable(ctx, artifact, artifact.path, f"cannot be read as HDF5: {exc}")
             return
         for name, text in attributes.items():

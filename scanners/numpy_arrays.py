@@ -1,113 +1,18 @@
-"""NumPy .npy and .npz files: their headers, read the way `np.load` reads them, and their arrays.
-
-`parse_header` is shared with `pickle_opcodes`, which analyses the pickle an object array carries;
-the `NumpyArrays` scanner reports what the headers themselves reveal.
-"""
+"""NumPy .npy and .npz files: what their headers (read by `airlock.parsers.npy`) reveal about the arrays."""
 
 from __future__ import annotations
 
-import ast
-import io
-import math
-import struct
-import tokenize
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from airlock.artifacts import Artifact
 from airlock.findings import Finding
 from airlock.formats import Format
+from airlock.parsers.buffers import mapped
+from airlock.parsers.containers import Leaf, expand
+from airlock.parsers.errors import ParseError
+from airlock.parsers.npy import parse_header
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._containers import Leaf, expand
-from ._zip_members import mapped
-
-if TYPE_CHECKING:
-    import numpy as np
-
-MAGIC = b"\x93NUMPY"
-MAX_HEADER = 1 << 16  # np.load refuses more than 10000 bytes unless allow_pickle=True lifts the limit
-
-
-class NpyError(Exception):
-    """The bytes do not start with a header `np.load` accepts."""
-
-
-@dataclass(frozen=True, slots=True)
-class NpyHeader:
-    version: tuple[int, int]
-    descr: str
-    shape: tuple[int, ...]
-    has_object: bool
-    itemsize: int
-    data_offset: int  # where the array data (or an object array's pickle) starts
-
-    @property
-    def nbytes(self) -> int:
-        return math.prod(self.shape) * self.itemsize
-
-
-def parse_header(head: bytes) -> NpyHeader:
-    """The header at the start of `head` (the first bytes of an .npy file or member)."""
-    if not head.startswith(MAGIC) or len(head) < 10:
-        raise NpyError("no .npy magic")
-    major, minor = head[6], head[7]
-    if major == 1:
-        (length,), start = struct.unpack_from("<H", head, 8), 10
-    elif major in (2, 3) and len(head) >= 12:
-        (length,), start = struct.unpack_from("<I", head, 8), 12
-    else:
-        raise NpyError(f"unknown .npy format version {major}.{minor}")
-    if length > MAX_HEADER:
-        raise NpyError(f"header of {length} bytes is longer than airlock reads ({MAX_HEADER})")
-    if start + length > len(head):
-        raise NpyError(f"header of {length} bytes runs past the end of the data")
-    text = head[start : start + length].decode("utf-8" if major == 3 else "latin-1", errors="replace")
-    fields = _literal(text, python2_longs=major < 3)
-    if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
-        raise NpyError("header is not a dict of exactly descr, fortran_order and shape")
-    shape = fields["shape"]
-    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
-        raise NpyError(f"shape {shape!r} is not a tuple of non-negative integers")
-    if not isinstance(fields["fortran_order"], bool):
-        raise NpyError("fortran_order is not a bool")
-    dtype = _dtype(fields["descr"])
-    return NpyHeader((major, minor), str(fields["descr"])[:200], shape, dtype.hasobject, dtype.itemsize, start + length)
-
-
-def _literal(text: str, *, python2_longs: bool) -> object:
-    """The header's dict, parsed as literals only (what np.load does; nothing is evaluated)."""
-    try:
-        return ast.literal_eval(text)
-    except SyntaxError:
-        if not python2_longs:
-            raise NpyError("header is not a Python literal") from None
-    except (ValueError, TypeError, MemoryError, RecursionError) as exc:
-        raise NpyError(f"header is not a Python literal: {type(exc).__name__}") from None
-    try:  # Python 2 wrote shapes like (2L, 3L); np.load drops the L and tries again
-        return ast.literal_eval(_drop_long_suffixes(text))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, tokenize.TokenError) as exc:
-        raise NpyError(f"header is not a Python literal: {type(exc).__name__}") from None
-
-
-def _drop_long_suffixes(text: str) -> str:
-    kept: list[tokenize.TokenInfo] = []
-    after_number = False
-    for token in tokenize.generate_tokens(io.StringIO(text).readline):
-        if not (after_number and token.type == tokenize.NAME and token.string == "L"):
-            kept.append(token)
-        after_number = token.type == tokenize.NUMBER
-    return tokenize.untokenize(kept)
-
-
-def _dtype(descr: object) -> np.dtype[Any]:
-    from numpy.lib import format as npy_format  # imported only when an .npy is actually read
-
-    try:
-        return npy_format.descr_to_dtype(descr)
-    except (TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
-        raise NpyError(f"descr {str(descr)[:80]!r} is not a dtype: {exc}") from None
 
 
 class NumpyArrays(ArtifactScanner):
@@ -143,8 +48,8 @@ class NumpyArrays(ArtifactScanner):
 
     def _array(self, leaf: Leaf, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         try:
-            header = parse_header(leaf.head)
-        except NpyError as exc:
+            header = parse_header(leaf.head, ctx.limits.max_npy_header)
+        except ParseError as exc:
             yield ctx.finding("AIR221", self.name, artifact.path, leaf.where, f"unreadable .npy header: {exc}")
             return
         facts = {"descr": header.descr, "shape": list(header.shape), "version": ".".join(map(str, header.version))}

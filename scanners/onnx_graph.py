@@ -15,9 +15,11 @@ from typing import ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
+from airlock.parsers.buffers import Buffer, mapped
+from airlock.parsers.errors import ParseError
+from airlock.parsers.limits import Budget
+from airlock.parsers.protobuf import LENGTH, Field, fields, text
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._protobuf import LENGTH, Budget, Buffer, Field, ProtobufError, fields, mapped, text
 
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "com.microsoft"})
 EXTERNAL_DATA_KEYS = frozenset({"location", "offset", "length", "checksum", "basepath"})
@@ -189,11 +191,11 @@ class OnnxGraph(ArtifactScanner):
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         limits = ctx.limits
         with mapped(artifact.location) as buf:
-            walk = ModelWalk(buf, Budget(limits.max_entries * 20, limits.seconds_per_artifact, limits.max_depth))
+            walk = ModelWalk(buf, Budget(limits))
             try:
                 walk.model()
                 broken = None
-            except ProtobufError as exc:
+            except ParseError as exc:
                 broken = exc
         yield from self._judge(walk, artifact, ctx)
         if broken is not None:

@@ -1,6 +1,6 @@
-"""pickle_opcodes: judges every pickle an artifact holds, from the facts `_pickle_walk` gathers.
+"""pickle_opcodes: judges every pickle an artifact holds, from the facts `airlock.parsers.pickle_walk` gathers.
 
-Pickles are found the way loaders find them (`_containers`), whatever the files are called: raw
+Pickles are found the way loaders find them (`airlock.parsers.containers`), whatever the files are called: raw
 and joblib pickles, the five pickles of a legacy PyTorch file, every pickle member of PyTorch and
 TorchScript zips (and the bytes before a zip, which `torch.load` unpickles), the pickle of a NumPy
 object array, byte strings inside pickles that are pickles again, and all of these inside zip,
@@ -20,13 +20,13 @@ from typing import ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, Format, detect
+from airlock.parsers.buffers import Buffer, mapped
+from airlock.parsers.containers import CONTAINERS, TORCH_ZIPS, Item, Leaf, Opened, expand
+from airlock.parsers.errors import LimitExceeded, ParseError
+from airlock.parsers.npy import parse_header
+from airlock.parsers.pickle_walk import Global, Persistent, WalkResult, walk
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._containers import CONTAINERS, TORCH_ZIPS, ContainerLimit, Item, Leaf, Opened, expand
-from ._pickle_walk import Buffer, Global, LimitExceeded, Persistent, WalkResult, walk
-from ._zip_members import mapped
-from .numpy_arrays import NpyError, parse_header
 
 MAX_PICKLES_PER_STREAM = 64
 LEGACY_PICKLES = 5  # magic number, protocol version, system info, the object, the storage keys
@@ -221,8 +221,8 @@ class PickleOpcodes(ArtifactScanner):
             return
         if leaf.fmt is Format.NUMPY:
             try:
-                header = parse_header(leaf.head)
-            except NpyError:
+                header = parse_header(leaf.head, ctx.limits.max_npy_header)
+            except ParseError:
                 return  # numpy_arrays reports a header it cannot read
             if not header.has_object:
                 return
@@ -231,7 +231,7 @@ class PickleOpcodes(ArtifactScanner):
             return
         try:
             buf, start, end = leaf.read()
-        except ContainerLimit as exc:
+        except LimitExceeded as exc:
             yield ctx.finding("AIR209", self.name, artifact.path, leaf.where, f"not analysed: {exc}")
             return
         in_torch_zip = leaf.container in TORCH_ZIPS and leaf.role == "member"
@@ -255,7 +255,7 @@ class PickleOpcodes(ArtifactScanner):
         pos = start
         for index in range(limit):
             try:
-                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_entries * 20, deadline=scope.deadline)
+                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline)
             except LimitExceeded as exc:
                 yield self._finding(scope, "AIR209", scope.at(pos), f"parser limit exceeded: {exc.what}")
                 return

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
-from airlock import pysource
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format, detect
+from airlock.parsers import pysource
 from airlock.scanning import ArtifactScanner, ScanContext
 
 LOADER_MAX_HEADER = 100_000_000  # safetensors' MAX_HEADER_SIZE

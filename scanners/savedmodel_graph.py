@@ -17,10 +17,12 @@ from typing import Any, ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding
 from airlock.formats import Format
+from airlock.parsers.buffers import Buffer, mapped
+from airlock.parsers.errors import ParseError
+from airlock.parsers.limits import Budget
+from airlock.parsers.protobuf import LENGTH, Field, fields, strings, text
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from ._protobuf import LENGTH, Budget, Buffer, Field, ProtobufError, fields, mapped, strings, text
 
 FEED_OPS = frozenset({"Placeholder", "PlaceholderWithDefault", "PlaceholderV2"})
 MAX_TRACE = 256  # nodes visited when tracing one input back to its sources
@@ -267,11 +269,11 @@ class SavedModelGraph(ArtifactScanner):
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         limits = ctx.limits
         with mapped(artifact.location) as buf:
-            reader = SavedModelReader(buf, Budget(limits.max_entries * 20, limits.seconds_per_artifact, limits.max_depth))
+            reader = SavedModelReader(buf, Budget(limits))
             try:
                 reader.read()
                 broken = None
-            except ProtobufError as exc:
+            except ParseError as exc:
                 broken = exc
         for hit in self._hits(reader.meta_graphs):
             yield ctx.finding(

@@ -19,6 +19,9 @@ from typing import Any, ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, RuleId, Severity
 from airlock.formats import Format
+from airlock.parsers.limits import (
+    Limits as Limits,  # the readers' bounds; the engine hands them to every scanner
+)
 from airlock.rules import RuleSet
 from airlock.sources.interface import Snapshot
 
@@ -40,18 +43,6 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"scanner": self.scanner, "status": str(self.status), "seconds": round(self.seconds, 6), "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds every parser honours; an overrun is a finding, never a hang."""
-
-    max_header_bytes: int = 100 << 20
-    max_entries: int = 1_000_000
-    max_depth: int = 64
-    max_decompression_ratio: int = 200
-    max_nesting: int = 4
-    seconds_per_artifact: float = 120.0
 
 
 @dataclass

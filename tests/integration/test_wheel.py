@@ -30,7 +30,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_the_plugins_and_the_rule_data(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("airlock/scanners/__init__.py", "airlock/scanners/pickle_opcodes.py", "airlock/scanners/provenance.py",
+    for expected in ("airlock/scanners/__init__.py", "airlock/scanners/pickle_opcodes.py", "airlock/scanners/provenance/__init__.py",
+                     "airlock/scanners/provenance/publishers.py", "airlock/scanners/modelscan/worker.py",
+                     "airlock/scanners/chat_templates/jinja.py", "airlock/parsers/pickle_walk.py", "airlock/parsers/limits.py",
                      "airlock/signatures/VERSION", "airlock/signatures/rules/pickle.toml", "airlock/signatures/publishers.toml",
                      "airlock/signatures/pickle-globals.toml", "airlock/schema/airlock.report.v1.json", "airlock/py.typed"):
         assert expected in names, expected

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from airlock.scanners._jinja import MAX_TEMPLATE_CHARS, Issue, analyse
+from airlock.scanners.chat_templates.jinja import MAX_TEMPLATE_CHARS, Issue, analyse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from airlock.scanners._gguf import GGML_TYPES, Fault, parse
 from airlock.scanners.gguf_header import GgufHeader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
+from airlock.parsers.gguf import GGML_TYPES, Fault, parse
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.rules import load_rules

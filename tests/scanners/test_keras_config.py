@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from airlock.scanners import keras_config
-from airlock.scanners._hdf5 import Hdf5Unavailable, read_attributes
 from airlock.scanners.keras_config import KerasConfig, bytecode_strings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock.findings import Severity
+from airlock.parsers.hdf5 import Hdf5Unavailable, read_attributes
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
 from airlock.rules import load_rules

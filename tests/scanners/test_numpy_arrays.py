@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from airlock.scanners.numpy_arrays import NpyError, parse_header
 
+from airlock.parsers.errors import ParseError as NpyError
+from airlock.parsers.npy import parse_header
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report

@@ -8,12 +8,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from airlock.scanners._protobuf import Budget, ProtobufError, fields
 from airlock.scanners.onnx_graph import ModelWalk, OnnxGraph, escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock.findings import Severity
+from airlock.parsers.errors import ParseError as ProtobufError
+from airlock.parsers.limits import Budget, Limits
+from airlock.parsers.protobuf import fields
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
 from fixtures import graph_files
@@ -116,7 +118,7 @@ def _real_model() -> bytes:
 
 
 def _walk(data: bytes, budget: Budget | None = None) -> ModelWalk:
-    walk = ModelWalk(data, budget or Budget(1_000_000, 10.0, 64))
+    walk = ModelWalk(data, budget or Budget(Limits(seconds_per_artifact=10.0, max_depth=64), steps=1_000_000))
     walk.model()
     return walk
 
@@ -141,15 +143,15 @@ def test_the_field_budget_and_the_nesting_bound_hold() -> None:
     with pytest.raises(ProtobufError, match="nesting deeper than 64"):
         _walk(data)
     with pytest.raises(ProtobufError, match="field budget"):
-        _walk(data, Budget(50, 10.0, 100))
-    assert _walk(data, Budget(10_000, 10.0, 100)).operators == {}
+        _walk(data, Budget(Limits(seconds_per_artifact=10.0, max_depth=100), steps=50))
+    assert _walk(data, Budget(Limits(seconds_per_artifact=10.0, max_depth=100), steps=10_000)).operators == {}
 
 
 @FUZZ
 @given(st.binary(max_size=2048))
 def test_the_reader_only_ever_raises_protobuf_error_on_random_bytes(data: bytes) -> None:
     try:
-        _walk(data, Budget(100_000, 5.0, 64))
+        _walk(data, Budget(Limits(seconds_per_artifact=5.0, max_depth=64), steps=100_000))
     except ProtobufError:
         pass
 
@@ -162,7 +164,7 @@ def test_the_reader_survives_mutations_of_a_real_model(seed: int, flips: int) ->
     for _ in range(flips):
         data[rng.randrange(len(data))] = rng.randrange(256)
     try:
-        walk = _walk(bytes(data), Budget(100_000, 5.0, 64))
+        walk = _walk(bytes(data), Budget(Limits(seconds_per_artifact=5.0, max_depth=64), steps=100_000))
     except ProtobufError:
         return
     assert all(isinstance(k, str) for k in walk.locations)
@@ -170,4 +172,4 @@ def test_the_reader_survives_mutations_of_a_real_model(seed: int, flips: int) ->
 
 def test_varints_longer_than_ten_bytes_are_rejected() -> None:
     with pytest.raises(ProtobufError, match="varint"):
-        list(fields(b"\x08" + b"\xff" * 11, 0, 12, Budget(10, 1.0, 4)))
+        list(fields(b"\x08" + b"\xff" * 11, 0, 12, Budget(Limits(seconds_per_artifact=1.0, max_depth=4), steps=10)))

@@ -13,10 +13,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 import pytest
-from airlock.scanners._pickle_walk import NAMES, Global, SymDict, decode, joblib_layout, walk
 from airlock.scanners.pickle_opcodes import global_policy, loader_names
 
 from airlock.findings import Severity
+from airlock.parsers.pickle_walk import NAMES, Global, SymDict, decode, joblib_layout, walk
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report

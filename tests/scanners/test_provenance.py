@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from airlock.scanners._publishers import damerau_levenshtein, lookalike
+from airlock.scanners.provenance.publishers import damerau_levenshtein, lookalike
 
 from airlock.findings import Severity
 from airlock.pipeline import ScanOptions, scan

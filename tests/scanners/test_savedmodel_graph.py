@@ -8,12 +8,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from airlock.scanners._protobuf import Budget, ProtobufError
 from airlock.scanners.savedmodel_graph import SavedModelReader, op_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock.findings import Severity
+from airlock.parsers.errors import ParseError as ProtobufError
+from airlock.parsers.limits import Budget, Limits
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
 from fixtures import graph_files
@@ -91,7 +92,7 @@ def _real() -> bytes:
 
 
 def _read(data: bytes) -> SavedModelReader:
-    reader = SavedModelReader(data, Budget(200_000, 5.0, 64))
+    reader = SavedModelReader(data, Budget(Limits(seconds_per_artifact=5.0, max_depth=64), steps=200_000))
     reader.read()
     return reader
 

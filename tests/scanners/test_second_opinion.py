@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airlock.scanners import second_opinion
+from airlock.scanners import modelscan as second_opinion
 
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
@@ -56,7 +56,7 @@ def test_hdf5_is_read_by_modelscan_in_a_worker_whose_crash_is_a_finding(
     clean = _scan(tmp_path)
     assert next(c for c in clean.checks if c.scanner == "modelscan").status == "ran"
     assert [f.rule for f in clean.findings] == []
-    import airlock.scanners._modelscan_worker as workers
+    import airlock.scanners.modelscan.worker as workers
 
     workers.stop_idle()
     monkeypatch.setattr(workers, "SCRIPT", "import os, signal, sys\nsys.stdin.readline()\nos.kill(os.getpid(), signal.SIGSEGV)")
@@ -68,7 +68,7 @@ def test_hdf5_is_read_by_modelscan_in_a_worker_whose_crash_is_a_finding(
 
 
 def test_a_worker_that_never_answers_is_stopped_at_the_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import airlock.scanners._modelscan_worker as workers
+    import airlock.scanners.modelscan.worker as workers
 
     path = tmp_path / "weights.pkl"
     path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
@@ -83,7 +83,7 @@ def test_a_worker_that_never_answers_is_stopped_at_the_time_limit(tmp_path: Path
 
 def test_stray_output_from_modelscan_does_not_corrupt_its_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker answers on its own descriptor: a print() inside modelscan goes to stderr."""
-    import airlock.scanners._modelscan_worker as workers
+    import airlock.scanners.modelscan.worker as workers
 
     path = tmp_path / "weights"
     path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
@@ -98,7 +98,7 @@ def test_stray_output_from_modelscan_does_not_corrupt_its_answers(tmp_path: Path
 
 def test_a_crash_on_one_file_costs_only_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files queued behind the one that killed the worker are answered by a fresh worker."""
-    import airlock.scanners._modelscan_worker as workers
+    import airlock.scanners.modelscan.worker as workers
 
     for name in ("a-first.pkl", "b-kill-me.pkl", "c-last.pkl"):
         (tmp_path / name).write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))

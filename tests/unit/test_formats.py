@@ -23,7 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock.artifacts import read_artifact
-from airlock.formats import HEAD_BYTES, MAX_CENTRAL_DIRECTORY, TAIL_BYTES, Format, detect
+from airlock.formats import HEAD_BYTES, TAIL_BYTES, Format, detect
+from airlock.parsers.limits import DEFAULT_LIMITS
+
+MAX_CENTRAL_DIRECTORY = DEFAULT_LIMITS.max_sniff_directory_bytes
 from fixtures import formats as samples
 from fixtures.graph_files import elf_header, macho_fat_header, macho_header, pe_header
 from tests.conftest import Generated

@@ -12,7 +12,7 @@ from airlock.pipeline import ScanOptions, scan
 
 def test_scanners_prepare_before_the_files_are_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """modelscan's worker is started before hashing when a file it may read is present, not otherwise."""
-    import airlock.scanners._modelscan_worker as workers
+    import airlock.scanners.modelscan.worker as workers
 
     seen: list[bool] = []
     real_collect = pipeline.collect

@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from airlock import pysource
+from airlock.parsers import pysource
 
 
 def test_valid_source_gives_a_tree() -> None:

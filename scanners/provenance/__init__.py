@@ -32,7 +32,7 @@ from airlock.scanning import ScanContext, SnapshotScanner
 from airlock.sources.hub import facts_summary
 from airlock.sources.interface import HubFile, HubMetadata
 
-from ._publishers import lookalike
+from .publishers import lookalike
 
 MAX_CONFIG_BYTES = 8 << 20
 CODE_CONFIGS = ("config.json", "tokenizer_config.json", "processor_config.json", "preprocessor_config.json")

@@ -1,4 +1,4 @@
-"""Chat templates wherever a model ships them, vetted by parsing (`_jinja`), never by rendering."""
+"""Chat templates wherever a model ships them, vetted by parsing (`jinja`), never by rendering."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from typing import ClassVar
 from airlock.artifacts import Artifact
 from airlock.findings import Finding
 from airlock.formats import Format
+from airlock.parsers.gguf import STRING, read_header
 from airlock.scanning import ArtifactScanner, ScanContext
 
-from ._gguf import STRING
-from ._jinja_hits import Hit, Issue
-from .gguf_header import header_of
+from .jinja_hits import Hit, Issue
 
 TEMPLATE_CONFIGS = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
 TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
@@ -95,7 +94,7 @@ class ChatTemplates(ArtifactScanner):
             if isinstance(template, _Unvetted):
                 hits, text = [Hit(Issue.UNPARSEABLE, 0, template.reason)], ""
             else:
-                from ._jinja import analyse  # jinja2 is only imported when there is a template
+                from .jinja import analyse  # jinja2 is only imported when there is a template
 
                 hits, text = analyse(template), template
             yield from self._findings(hits, artifact, ctx, location, text)
@@ -103,7 +102,8 @@ class ChatTemplates(ArtifactScanner):
     def _templates(self, artifact: Artifact, ctx: ScanContext) -> Iterator[tuple[str, str | _Unvetted]]:
         """(location suffix, template) for every template the file holds."""
         if artifact.format is Format.GGUF:
-            for kv in header_of(artifact, ctx).strings(GGUF_KEY):
+            for kv in read_header(artifact.location, artifact.size, artifact.sha256, limit=ctx.limits.max_header_bytes,
+                                   max_entries=ctx.limits.max_entries).strings(GGUF_KEY):
                 value = kv.value if kv.type == STRING and isinstance(kv.value, str) else _Unvetted("not a string")
                 yield f"@metadata:{kv.key}", value
             return

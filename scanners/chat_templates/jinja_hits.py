@@ -1,4 +1,4 @@
-"""What the chat-template analysis reports: kept apart from `_jinja` so that naming the issues does not
+"""What the chat-template analysis reports: kept apart from `jinja` so that naming the issues does not
 import jinja2 (a scan without templates never needs it)."""
 
 from __future__ import annotations

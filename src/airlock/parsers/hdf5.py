@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from airlock.parsers.errors import ParseError  # absolute: this file also runs as the child's script
+
 KERAS_ATTRIBUTES = ("model_config", "training_config")
 CHILD_MEMORY = 4 << 30  # address-space cap for the reader process
 
@@ -25,11 +27,7 @@ class Hdf5Unavailable(Exception):
     """h5py is not installed, so HDF5 attributes cannot be read."""
 
 
-class Hdf5Error(Exception):
-    """The file cannot be read as HDF5, or an attribute is not a string within bounds."""
-
-
-class Hdf5Crash(Hdf5Error):
+class Hdf5Crash(ParseError):
     """The HDF5 library crashed while reading the file (it corrupts libhdf5's memory)."""
 
 
@@ -39,20 +37,20 @@ def keras_attributes(path: Path, max_bytes: int, timeout: float) -> dict[str, st
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout, cwd=tempfile.gettempdir(), check=False)
     except subprocess.TimeoutExpired as exc:
-        raise Hdf5Error(f"the HDF5 reader took longer than {timeout:.0f} s") from exc
+        raise ParseError(f"the HDF5 reader took longer than {timeout:.0f} s") from exc
     except OSError as exc:
-        raise Hdf5Error(f"the HDF5 reader could not start: {exc}") from exc
+        raise ParseError(f"the HDF5 reader could not start: {exc}") from exc
     if done.returncode < 0:
         raise Hdf5Crash(f"the HDF5 library crashed on this file (signal {-done.returncode})")
     try:
         answer = json.loads(done.stdout)
     except ValueError:
         tail = done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise Hdf5Error(f"the HDF5 reader failed (exit {done.returncode}): {tail[0][:200]}") from None
+        raise ParseError(f"the HDF5 reader failed (exit {done.returncode}): {tail[0][:200]}") from None
     if answer.get("unavailable"):
         raise Hdf5Unavailable("h5py is not installed")
     if "error" in answer:
-        raise Hdf5Error(answer["error"])
+        raise ParseError(answer["error"])
     return {str(k): str(v) for k, v in answer["attributes"].items()}
 
 
@@ -70,12 +68,12 @@ def read_attributes(path: Path, max_bytes: int) -> dict[str, str]:
                     continue
                 size = h5.attrs.get_id(name).get_storage_size()
                 if size > max_bytes:
-                    raise Hdf5Error(f"attribute {name} holds {size} bytes (limit {max_bytes})")
+                    raise ParseError(f"attribute {name} holds {size} bytes (limit {max_bytes})")
                 found[name] = _as_text(name, h5.attrs[name], max_bytes)
-    except Hdf5Error:
+    except ParseError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, TypeError, RuntimeError…: one boundary
-        raise Hdf5Error(f"{type(exc).__name__}: {exc}") from exc
+        raise ParseError(f"{type(exc).__name__}: {exc}") from exc
     return found
 
 
@@ -87,9 +85,9 @@ def _as_text(name: str, value: Any, max_bytes: int) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if not isinstance(value, str):
-        raise Hdf5Error(f"attribute {name} is not a string ({type(value).__name__})")
+        raise ParseError(f"attribute {name} is not a string ({type(value).__name__})")
     if len(value) > max_bytes:
-        raise Hdf5Error(f"attribute {name} holds {len(value)} characters (limit {max_bytes})")
+        raise ParseError(f"attribute {name} holds {len(value)} characters (limit {max_bytes})")
     return value
 
 
@@ -112,7 +110,7 @@ def _child(argv: list[str]) -> int:
         answer: dict[str, Any] = {"attributes": read_attributes(Path(argv[0]), int(argv[1]))}
     except Hdf5Unavailable:
         answer = {"unavailable": True}
-    except (Hdf5Error, MemoryError) as exc:
+    except (ParseError, MemoryError) as exc:
         answer = {"error": str(exc) or type(exc).__name__}
     sys.stdout.write(json.dumps(answer))
     return 0

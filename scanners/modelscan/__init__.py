@@ -7,7 +7,7 @@ extension matches the format detected from the bytes, so nothing modelscan can c
 Its issues become AIR971 with modelscan's own severity; its errors (and a crash or time-out of the
 worker process it runs in) become AIR972.
 
-modelscan runs in a worker process (`_modelscan_worker`): the files are handed to it as soon as they
+modelscan runs in a worker process (`worker`): the files are handed to it as soon as they
 are hashed (`start`), so it works on the other core while airlock's own checks run, and a scan
 costs the longer of the two, not their sum. The check's reason in the report gives modelscan's
 own time.
@@ -29,12 +29,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from airlock.scanners.modelscan import worker as workers
+
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
 from airlock.scanning import ArtifactScanner, ScanContext
-
-from . import _modelscan_worker as workers
 
 # The extension modelscan needs to pick the scanner that matches the detected format.
 EXTENSION: dict[Format, str] = {

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import codecs
 import math
-import mmap
 import re
 import struct
 import time
 from dataclasses import dataclass, field
 
-Buffer = bytes | bytearray | mmap.mmap  # indexable (-> int), sliceable, with .find()
+from .buffers import Buffer
+from .errors import LimitExceeded, ParseError
 
 MAX_LINE = 1 << 20  # a text argument longer than this is not a name anyone imports
 MAX_TEXT = 1 << 20  # longer string constants are kept as "some string" rather than decoded
@@ -83,20 +83,6 @@ NAMES: dict[int, str] = {
     0x94: "MEMOIZE", 0x95: "FRAME", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
 }  # fmt: skip
 assert set(NAMES) == set(_LAYOUT)
-
-
-class Malformed(Exception):
-    """The bytes are not a pickle a loader could read past this point."""
-
-    def __init__(self, offset: int, message: str) -> None:
-        super().__init__(message)
-        self.offset = offset
-
-
-class LimitExceeded(Exception):
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
 
 
 # --- symbolic values --------------------------------------------------------------------------
@@ -225,42 +211,42 @@ def decode(buf: Buffer, pos: int, end: int) -> tuple[int, object, int]:
     length-prefixed data, and the integer for LONG1/LONG4 (None when longer than 64 bytes).
     """
     if pos >= end:
-        raise Malformed(pos, "truncated: the data ends before a STOP opcode")
+        raise ParseError("truncated: the data ends before a STOP opcode", pos)
     code = buf[pos]
     layout = _LAYOUT.get(code)
     if layout is None:
-        raise Malformed(pos, f"invalid opcode byte 0x{code:02x}")
+        raise ParseError(f"invalid opcode byte 0x{code:02x}", pos)
     p = pos + 1
     if layout == _NONE:
         return code, None, p
     if layout == _U1:
         if p >= end:
-            raise Malformed(pos, "truncated argument")
+            raise ParseError("truncated argument", pos)
         return code, buf[p], p + 1
     if layout == _LEN1 or layout == _LONG1:
         if p >= end:
-            raise Malformed(pos, "truncated argument")
+            raise ParseError("truncated argument", pos)
         n = buf[p]
         p += 1
         if p + n > end:
-            raise Malformed(pos, "truncated argument")
+            raise ParseError("truncated argument", pos)
         if layout == _LONG1:
             return code, int.from_bytes(buf[p : p + n], "little", signed=True), p + n
         return code, (p, n), p + n
     if layout == _LINE:
         nl = buf.find(b"\n", p, min(end, p + MAX_LINE + 1))
         if nl < 0:
-            raise Malformed(pos, "truncated or overlong text argument")
+            raise ParseError("truncated or overlong text argument", pos)
         return code, buf[p:nl], nl + 1
     if layout == _LINE2:
         nl = buf.find(b"\n", p, min(end, p + MAX_LINE + 1))
         nl2 = buf.find(b"\n", nl + 1, min(end, nl + 2 + MAX_LINE)) if nl >= 0 else -1
         if nl2 < 0:
-            raise Malformed(pos, "truncated or overlong module/name argument")
+            raise ParseError("truncated or overlong module/name argument", pos)
         return code, (buf[p:nl], buf[nl + 1 : nl2]), nl2 + 1
     width = 2 if layout == _U2L else 8 if layout in (_U8L, _F8L, _LEN8) else 4
     if p + width > end:
-        raise Malformed(pos, "truncated argument")
+        raise ParseError("truncated argument", pos)
     if layout == _U2L:
         return code, _U2.unpack_from(buf, p)[0], p + 2
     if layout == _I4L:
@@ -274,13 +260,13 @@ def decode(buf: Buffer, pos: int, end: int) -> tuple[int, object, int]:
     if layout == _LEN4 or layout == _LEN4S or layout == _LONG4:
         n = (_I4 if layout != _LEN4 else _U4).unpack_from(buf, p)[0]
         if n < 0:
-            raise Malformed(pos, "negative byte count")
+            raise ParseError("negative byte count", pos)
         p += 4
     else:  # _LEN8
         n = _U8.unpack_from(buf, p)[0]
         p += 8
     if n > end - p:
-        raise Malformed(pos, f"argument of {n} bytes runs past the end of the data")
+        raise ParseError(f"argument of {n} bytes runs past the end of the data", pos)
     if layout == _LONG4:
         return code, (int.from_bytes(buf[p : p + n], "little", signed=True) if n <= 64 else None), p + n
     return code, (p, n), p + n
@@ -368,24 +354,24 @@ def walk(
             # MARK never get here: the fast path takes them whole.)
             if code == 0x71 or code == 0x72 or code == 0x70:  # BINPUT, LONG_BINPUT, PUT
                 if not stack:
-                    raise Malformed(at, "PUT with an empty stack")
+                    raise ParseError("PUT with an empty stack", at)
                 key = arg if code != 0x70 else _int_line(arg, at)
                 if key < 0:
-                    raise Malformed(at, "negative memo index")
+                    raise ParseError("negative memo index", at)
                 memo[key] = stack[-1]
             elif code == 0x94:  # MEMOIZE
                 if not stack:
-                    raise Malformed(at, "MEMOIZE with an empty stack")
+                    raise ParseError("MEMOIZE with an empty stack", at)
                 memo[len(memo)] = stack[-1]
             elif code == 0x68 or code == 0x6A or code == 0x67:  # BINGET, LONG_BINGET, GET
                 key = arg if code != 0x67 else _int_line(arg, at)
                 if key not in memo:
-                    raise Malformed(at, f"memo index {key} was never stored")
+                    raise ParseError(f"memo index {key} was never stored", at)
                 stack.append(memo[key])
             elif code == 0x52 or code == 0x81 or code == 0x92:  # REDUCE, NEWOBJ, NEWOBJ_EX
                 n = 2 if code != 0x92 else 3
                 if len(stack) < n:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 args = stack[-n + 1] if code != 0x92 else (stack[-2], stack[-1])
                 callee = stack[-n]
                 del stack[-n:]
@@ -403,7 +389,7 @@ def walk(
             elif code == 0x85 or code == 0x86 or code == 0x87:  # TUPLE1..3
                 n = code - 0x84
                 if len(stack) < n:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 items = stack[-n:]
                 del stack[-n:]
                 stack.append(tuple(items))
@@ -412,7 +398,7 @@ def walk(
                 stack.append(tuple(items))
             elif code == 0x51:  # BINPERSID
                 if not stack:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 pid = stack.pop()
                 result.persistent.append(Persistent(pid, at))
                 stack.append(_persistent_value(pid, at))
@@ -434,21 +420,21 @@ def walk(
                     stack, items = _pop_mark(metastack, stack, at), stack
                 else:
                     if len(stack) < 2:
-                        raise Malformed(at, "stack underflow")
+                        raise ParseError("stack underflow", at)
                     items = stack[-2:]
                     del stack[-2:]
                 if not stack:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 _set_items(stack[-1], items, at, events)
             elif code == 0x65 or code == 0x61:  # APPENDS, APPEND
                 if code == 0x65:
                     stack, items = _pop_mark(metastack, stack, at), stack
                 else:
                     if not stack:
-                        raise Malformed(at, "stack underflow")
+                        raise ParseError("stack underflow", at)
                     items = [stack.pop()]
                 if not stack:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 target = stack[-1]
                 if isinstance(target, SymList):
                     target.items.extend(items[: max(0, MAX_ITEMS - len(target.items))])
@@ -456,13 +442,13 @@ def walk(
                     events.append(Event("tampering", at, f"appends to the module-level object {target.qualified}"))
             elif code == 0x62:  # BUILD
                 if len(stack) < 2:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 state = stack.pop()
                 target = stack[-1]
                 _build(target, state, at, calls, events)
                 if _is_joblib_wrapper(target):
                     if 0 <= frame_end and pos < frame_end:
-                        raise Malformed(at, "joblib array data inside an unfinished pickle frame: loaders disagree on where it is")
+                        raise ParseError("joblib array data inside an unfinished pickle frame: loaders disagree on where it is", at)
                     pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth)
                     stack[-1] = UNKNOWN  # joblib puts the array where the wrapper was
             elif code == 0x63 or code == 0x69:  # GLOBAL, INST
@@ -477,7 +463,7 @@ def walk(
                     stack.append(imported)
             elif code == 0x93:  # STACK_GLOBAL
                 if len(stack) < 2:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 module_v, name_v = stack[-2], stack[-1]
                 del stack[-2:]
                 imported = _stack_global(module_v, name_v, at, proto)
@@ -486,25 +472,25 @@ def walk(
             elif code == 0x6F:  # OBJ
                 stack, items = _pop_mark(metastack, stack, at), stack
                 if not items:
-                    raise Malformed(at, "OBJ without a class")
+                    raise ParseError("OBJ without a class", at)
                 calls.append(Call(items[0], "OBJ", at))
                 if items[0].__class__ is not Global:
                     events.append(_indirect(items[0], "OBJ", at))
                 stack.append(Result(items[0], "OBJ", at, tuple(items[1:])))
             elif code == 0x2E:  # STOP
                 if not stack:
-                    raise Malformed(at, "STOP with an empty stack")
+                    raise ParseError("STOP with an empty stack", at)
                 result.end = pos
                 result.opcodes = ops
                 return result
             elif code == 0x80:  # PROTO
                 if arg > 5:  # type: ignore[operator]
-                    raise Malformed(at, f"unsupported pickle protocol {arg}")
+                    raise ParseError(f"unsupported pickle protocol {arg}", at)
                 proto = arg  # type: ignore[assignment]
                 result.protocol = max(result.protocol, proto)
             elif code == 0x95:  # FRAME
                 if arg > end - pos:  # type: ignore[operator]
-                    raise Malformed(at, "frame longer than the data")
+                    raise ParseError("frame longer than the data", at)
                 frame_end = pos + arg  # type: ignore[operator]
             elif code == 0x30:  # POP
                 if stack:
@@ -515,7 +501,7 @@ def walk(
                 stack = _pop_mark(metastack, stack, at)
             elif code == 0x32:  # DUP
                 if not stack:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 stack.append(stack[-1])
             elif code == 0x6C or code == 0x64:  # LIST, DICT
                 stack, items = _pop_mark(metastack, stack, at), stack
@@ -523,7 +509,7 @@ def walk(
                     stack.append(SymList(items[:MAX_ITEMS]))
                 else:
                     if len(items) % 2:
-                        raise Malformed(at, "odd number of items for DICT")
+                        raise ParseError("odd number of items for DICT", at)
                     built = SymDict()
                     _set_items(built, items, at, events)
                     stack.append(built)
@@ -532,7 +518,7 @@ def walk(
             elif code == 0x90:  # ADDITEMS
                 stack = _pop_mark(metastack, stack, at)
                 if not stack:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
                 if isinstance(stack[-1], Global):
                     events.append(Event("tampering", at, f"adds items to the module-level object {stack[-1].qualified}"))  # type: ignore[union-attr]
             elif code == 0x91:  # FROZENSET
@@ -548,7 +534,7 @@ def walk(
                 stack.append(value)
             elif code == 0x82 or code == 0x83 or code == 0x84:  # EXT1, EXT2, EXT4
                 if arg <= 0:  # type: ignore[operator]
-                    raise Malformed(at, "extension code must be positive")
+                    raise ParseError("extension code must be positive", at)
                 imported = Global("copyreg", f"<extension {arg}>", at, NAMES[code], proto, resolved=False)
                 globals_.append(imported)
                 events.append(Event("extension", at, f"{NAMES[code]} {arg} imports whatever the loading process registered under that code"))
@@ -557,10 +543,12 @@ def walk(
                 stack.append(UNKNOWN)
             elif code == 0x98:  # READONLY_BUFFER
                 if not stack:
-                    raise Malformed(at, "stack underflow")
+                    raise ParseError("stack underflow", at)
             else:  # pragma: no cover - every opcode in _LAYOUT is handled above
                 raise AssertionError(NAMES[code])
-    except Malformed as exc:
+    except LimitExceeded:
+        raise
+    except ParseError as exc:
         result.error, result.error_offset, result.end = str(exc), exc.offset, at
     result.opcodes = ops
     return result
@@ -586,7 +574,7 @@ def _check_limits(ops: int, max_opcodes: int, held: int, deadline: float | None)
 def _pop_mark(metastack: list[list[object]], stack: list[object], at: int) -> list[object]:
     """The stack below the last MARK (the caller keeps the items above it)."""
     if not metastack:
-        raise Malformed(at, "no MARK to pop to")
+        raise ParseError("no MARK to pop to", at)
     return metastack.pop()
 
 
@@ -594,16 +582,16 @@ def _text(code: int, arg: object, buf: Buffer, at: int) -> object:
     if code == 0x53:  # STRING: a quoted Python 2 str literal
         line = bytes(arg)  # type: ignore[arg-type]
         if len(line) < 2 or line[:1] not in (b"'", b'"') or line[-1:] != line[:1]:
-            raise Malformed(at, "STRING argument is not quoted")
+            raise ParseError("STRING argument is not quoted", at)
         try:
             return codecs.escape_decode(line[1:-1])[0].decode("latin-1")
         except ValueError:
-            raise Malformed(at, "STRING argument has a bad escape") from None
+            raise ParseError("STRING argument has a bad escape", at) from None
     if code == 0x56:  # UNICODE: raw-unicode-escape text line
         try:
             return bytes(arg).decode("raw-unicode-escape")  # type: ignore[arg-type]
         except UnicodeDecodeError:
-            raise Malformed(at, "UNICODE argument does not decode") from None
+            raise ParseError("UNICODE argument does not decode", at) from None
     start, length = arg  # type: ignore[misc]
     if length > MAX_TEXT:
         return UNKNOWN
@@ -613,16 +601,16 @@ def _text(code: int, arg: object, buf: Buffer, at: int) -> object:
     try:
         return raw.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
-        raise Malformed(at, "string argument is not UTF-8") from None
+        raise ParseError("string argument is not UTF-8", at) from None
 
 
 def _name_line(raw: object, at: int) -> str:
     try:
         text = bytes(raw).decode("utf-8")  # type: ignore[arg-type]
     except UnicodeDecodeError:
-        raise Malformed(at, "module or name is not UTF-8") from None
+        raise ParseError("module or name is not UTF-8", at) from None
     if not text:
-        raise Malformed(at, "empty module or name")
+        raise ParseError("empty module or name", at)
     return text
 
 
@@ -630,14 +618,14 @@ def _ascii(raw: bytes, at: int) -> str:
     try:
         return bytes(raw).decode("ascii")
     except UnicodeDecodeError:
-        raise Malformed(at, "persistent id is not ASCII") from None
+        raise ParseError("persistent id is not ASCII", at) from None
 
 
 def _int_line(raw: object, at: int) -> int:
     try:
         return int(bytes(raw))  # type: ignore[arg-type]
     except ValueError:
-        raise Malformed(at, "memo index is not an integer") from None
+        raise ParseError("memo index is not an integer", at) from None
 
 
 def _int_text(raw: bytes, at: int) -> object:
@@ -647,14 +635,14 @@ def _int_text(raw: bytes, at: int) -> object:
     try:
         return int(text[:-1] if text.endswith(b"L") else text)
     except ValueError:
-        raise Malformed(at, "integer argument does not parse") from None
+        raise ParseError("integer argument does not parse", at) from None
 
 
 def _float_text(raw: bytes, at: int) -> float:
     try:
         return float(bytes(raw))
     except ValueError:
-        raise Malformed(at, "float argument does not parse") from None
+        raise ParseError("float argument does not parse", at) from None
 
 
 def _stack_global(module: object, name: object, at: int, proto: int) -> Global:
@@ -662,7 +650,7 @@ def _stack_global(module: object, name: object, at: int, proto: int) -> Global:
         return Global(module, name, at, "STACK_GLOBAL", proto)
     for value in (module, name):
         if isinstance(value, (int, float, bool, tuple, Blob, SymList, SymDict)) or value is None:
-            raise Malformed(at, "STACK_GLOBAL needs two strings")  # the loader rejects constants of other types
+            raise ParseError("STACK_GLOBAL needs two strings", at)  # the loader rejects constants of other types
     return Global(describe(module), describe(name), at, "STACK_GLOBAL", proto, resolved=False)
 
 
@@ -672,7 +660,7 @@ def _indirect(callee: object, opcode: str, at: int) -> Event:
 
 def _set_items(target: object, items: list[object], at: int, events: list[Event]) -> None:
     if len(items) % 2:
-        raise Malformed(at, "odd number of items for SETITEMS")
+        raise ParseError("odd number of items for SETITEMS", at)
     if isinstance(target, SymDict):
         kept = target.items
         for i in range(0, min(len(items), 2 * MAX_ITEMS), 2):
@@ -821,20 +809,20 @@ def _joblib_array(
     """Skip (or, for object arrays, walk) the bytes `joblib.load` reads after this BUILD."""
     layout = joblib_layout(state)
     if isinstance(layout, str):
-        raise Malformed(at, f"cannot size the joblib array data after this BUILD: {layout}")
+        raise ParseError(f"cannot size the joblib array data after this BUILD: {layout}", at)
     result.arrays += 1
     if layout.has_object:  # joblib pickles object arrays as a nested pickle, read from the same stream
         inner = walk(buf, pos, end, max_opcodes=max_opcodes, deadline=deadline, depth=depth + 1)
         result.absorb(inner)
         if inner.error is not None:
-            raise Malformed(inner.error_offset or pos, f"object array pickle: {inner.error}")
+            raise ParseError(f"object array pickle: {inner.error}", inner.error_offset or pos)
         return inner.end
     if layout.padded:
         if pos >= end:
-            raise Malformed(at, "joblib array padding runs past the end of the data")
+            raise ParseError("joblib array padding runs past the end of the data", at)
         pos += 1 + buf[pos]
     if layout.nbytes > end - pos:
-        raise Malformed(at, f"joblib array of {layout.nbytes} bytes runs past the end of the data")
+        raise ParseError(f"joblib array of {layout.nbytes} bytes runs past the end of the data", at)
     _raw_bytes_as_opcodes(buf, pos, pos + layout.nbytes, result, deadline, depth)
     return pos + layout.nbytes
 

@@ -25,8 +25,8 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ._jinja_fold import Folder
-from ._jinja_hits import Hit, Issue
+from .jinja_fold import Folder
+from .jinja_hits import Hit, Issue
 
 MAX_TEMPLATE_CHARS = 256 << 10  # real chat templates are tens of kilobytes; jinja2 parses ~400 KB/s
 MAX_DETAIL = 160

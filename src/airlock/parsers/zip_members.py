@@ -11,18 +11,16 @@ bounded by the caller through `iter_member`.
 from __future__ import annotations
 
 import bz2
-import mmap
-import os
 import struct
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._pickle_walk import Buffer
+from .buffers import Buffer, mapped
+from .errors import LimitExceeded, ParseError
+from .limits import DEFAULT_LIMITS
 
-MAX_DIRECTORY_ENTRIES = 1_000_000  # a PyTorch zip holds one storage record per tensor
 OUTPUT_CHUNK = 1 << 20  # at most this many decompressed bytes per step
 INPUT_CHUNK = 1 << 16
 
@@ -36,9 +34,7 @@ _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 REFUSED_FLAGS = {0x1: "encrypted", 0x20: "compressed patched data", 0x40: "strong encryption"}
 METHODS = {0: "stored", 8: "deflate", 12: "bzip2"}
 
-
-class ZipReadError(Exception):
-    """The archive, or one member of it, cannot be read the way a loader would read it."""
+Reader = Callable[[int, int], bytes]  # (offset, length) -> bytes, bounded by the caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +65,7 @@ class Directory:
     anomalies: tuple[str, ...]
 
 
-def read_directory(buf: Buffer) -> Directory:
+def read_directory(buf: Buffer, max_entries: int = DEFAULT_LIMITS.max_entries) -> Directory:
     """The central directory of the zip archive that ends `buf`."""
     size = len(buf)
     search_from = max(0, size - (65535 + 22))
@@ -77,26 +73,27 @@ def read_directory(buf: Buffer) -> Directory:
     while at >= 0 and size - at < 22:
         at = buf.rfind(_EOCD, search_from, at)
     if at < 0:
-        raise ZipReadError("no end-of-central-directory record")
+        raise ParseError("no end-of-central-directory record")
     _, _, _, _, entries, cd_size, cd_offset, _ = struct.unpack_from("<4sHHHHIIH", buf, at)
     record_at = at
     loc = at - 20
     if loc >= 0 and buf[loc : loc + 4] == _ZIP64_LOCATOR and loc - 56 >= 0 and buf[loc - 56 : loc - 52] == _ZIP64_EOCD:
         record_at = loc - 56
         entries, cd_size, cd_offset = struct.unpack_from("<QQQ", buf, record_at + 32)
-    if entries > MAX_DIRECTORY_ENTRIES:
-        raise ZipReadError(f"the directory declares {entries} entries (limit {MAX_DIRECTORY_ENTRIES})")
+    if entries > max_entries:  # a PyTorch zip holds one storage record per tensor
+        raise LimitExceeded(f"the directory declares {entries} entries (limit {max_entries})")
     cd_start = record_at - cd_size
     prefix = cd_start - cd_offset
     if cd_start < 0 or prefix < 0:
-        raise ZipReadError("the central directory lies outside the file")
-    members, anomalies = _central_entries(buf, cd_start, record_at, prefix)
+        raise ParseError("the central directory lies outside the file")
+    members, anomalies = central_entries(buf, cd_start, record_at, prefix, max_entries)
     if len(members) != entries:
         anomalies.append(f"the end record declares {entries} entries, the directory holds {len(members)}")
     return Directory(tuple(members), prefix, tuple(anomalies))
 
 
-def _central_entries(buf: Buffer, pos: int, end: int, prefix: int) -> tuple[list[Member], list[str]]:
+def central_entries(buf: Buffer, pos: int, end: int, prefix: int, max_entries: int) -> tuple[list[Member], list[str]]:
+    """The directory records in `buf[pos:end]` (at most `max_entries` + 1), and the bytes after them that are not records."""
     members: list[Member] = []
     anomalies: list[str] = []
     while pos + 46 <= end and buf[pos : pos + 4] == _CENTRAL:
@@ -109,7 +106,7 @@ def _central_entries(buf: Buffer, pos: int, end: int, prefix: int) -> tuple[list
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
         members.append(Member(name, method, csize, usize, crc, offset + prefix, flags, external, system))
         pos += 46 + nlen + xlen + clen
-        if len(members) > MAX_DIRECTORY_ENTRIES:
+        if len(members) > max_entries:
             break
     if pos < end:
         anomalies.append(f"{end - pos} bytes of the central directory are not directory entries")
@@ -137,13 +134,13 @@ def locate(buf: Buffer, member: Member) -> tuple[int, int, list[str]]:
     """(start, end) of the member's stored bytes, and how its local header disagrees with the directory."""
     at = member.header_offset
     if at < 0 or at + 30 > len(buf) or buf[at : at + 4] != _LOCAL:
-        raise ZipReadError(f"{member.name}: no local header at offset {at}")
+        raise ParseError(f"{member.name}: no local header at offset {at}")
     _, _, flags, method, _, _, crc, csize, _, nlen, xlen = _LOCAL_HEADER.unpack_from(buf, at)
     local_name = buf[at + 30 : at + 30 + nlen].decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
     start = at + 30 + nlen + xlen
     end = start + member.compressed_size
     if end > len(buf):
-        raise ZipReadError(f"{member.name}: its data runs past the end of the file")
+        raise ParseError(f"{member.name}: its data runs past the end of the file")
     anomalies: list[str] = []
     if local_name != member.name:
         anomalies.append(f"the local header names it {local_name!r}")
@@ -175,7 +172,7 @@ def iter_member(buf: Buffer, member: Member, start: int, end: int) -> Iterator[b
                         yield out
             tail = inflater.flush()
         except zlib.error as exc:
-            raise ZipReadError(f"{member.name}: deflate error: {exc}") from None
+            raise ParseError(f"{member.name}: deflate error: {exc}") from None
         if tail:
             yield tail
         return
@@ -191,9 +188,9 @@ def iter_member(buf: Buffer, member: Member, start: int, end: int) -> Iterator[b
                         break
                     out = unbz.decompress(b"", OUTPUT_CHUNK)
         except (OSError, ValueError, EOFError) as exc:
-            raise ZipReadError(f"{member.name}: bzip2 error: {exc}") from None
+            raise ParseError(f"{member.name}: bzip2 error: {exc}") from None
         return
-    raise ZipReadError(f"{member.name}: compression method {member.method} is not supported")
+    raise ParseError(f"{member.name}: compression method {member.method} is not supported")
 
 
 def read_bounded(buf: Buffer, member: Member, *, max_bytes: int) -> tuple[bytes, list[str]]:
@@ -204,27 +201,13 @@ def read_bounded(buf: Buffer, member: Member, *, max_bytes: int) -> tuple[bytes,
     for chunk in iter_member(buf, member, start, end):
         total += len(chunk)
         if total > max_bytes:
-            raise ZipReadError(f"{member.name}: larger than {max_bytes} bytes when decompressed")
+            raise ParseError(f"{member.name}: larger than {max_bytes} bytes when decompressed")
         chunks.append(chunk)
     data = b"".join(chunks)
     crc = zlib.crc32(data)
     if crc != member.crc:
         anomalies.append(f"CRC mismatch: the directory says {member.crc:08x}, the bytes give {crc:08x}")
     return data, anomalies
-
-
-@contextmanager
-def mapped(path: Path) -> Iterator[Buffer]:
-    """The file's bytes, memory-mapped read-only (pages are read only where a parser looks)."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            yield b""
-            return
-        view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
-        yield view
-    finally:
-        view.close()
 
 
 # Path-based helpers for scanners that need one or two members of a zip on disk.
@@ -241,3 +224,78 @@ def read_member(path: Path, member: Member, *, max_bytes: int) -> tuple[bytes, l
     """A member's bytes (decompressed, at most `max_bytes`) and the anomalies a strict reader would reject."""
     with mapped(path) as buf:
         return read_bounded(buf, member, max_bytes=max_bytes)
+
+
+# Sniffing: the member names of a zip from the bytes the hashing pass holds (its tail), for `formats.detect`.
+
+
+@dataclass(frozen=True, slots=True)
+class ZipDirectory:
+    """Names from a zip central directory, and where the archive starts (non-zero for prefixed zips)."""
+
+    names: tuple[str, ...]
+    prefix: int
+
+
+def zip_directory(tail: bytes, size: int, read: Reader | None = None) -> ZipDirectory | None:
+    """Parse the central directory the way loaders do: from the end-of-central-directory record back.
+
+    Returns None when the bytes hold no usable end record. Any prefix before the archive is allowed.
+    """
+    at = tail.rfind(_EOCD, max(0, len(tail) - (65535 + 22)))
+    while at >= 0 and len(tail) - at < 22:
+        at = tail.rfind(_EOCD, 0, at)
+    if at < 0:
+        return None
+    (_, _, _, _, entries, cd_size, cd_offset, _) = struct.unpack("<4sHHHHIIH", tail[at : at + 22])
+    eocd_abs = size - len(tail) + at
+    # Like Python's zipfile, use a zip64 end record whenever its locator is there, whatever the
+    # 32-bit fields say: torch.save always writes one, so the directory ends 76 bytes before the EOCD.
+    found = _zip64_directory(tail, at, size, read)
+    if found is not None:
+        entries, cd_size, cd_offset, eocd_abs = found
+    if entries > DEFAULT_LIMITS.max_sniff_zip_entries or cd_size > DEFAULT_LIMITS.max_sniff_directory_bytes:
+        return None
+    cd_start = eocd_abs - cd_size  # where the directory actually is; differs from cd_offset by the prefix
+    prefix = cd_start - cd_offset
+    if cd_start < 0 or prefix < 0:
+        return None
+    tail_start = size - len(tail)
+    if cd_start >= tail_start:
+        blob = tail[cd_start - tail_start : cd_start - tail_start + cd_size]
+    elif read is not None:
+        blob = read(cd_start, cd_size)
+    else:
+        return None
+    names = _central_names(blob, entries)
+    if names is None:
+        return None
+    return ZipDirectory(names=tuple(names), prefix=prefix)
+
+
+def _zip64_directory(tail: bytes, eocd_at: int, size: int, read: Reader | None) -> tuple[int, int, int, int] | None:
+    loc = eocd_at - 20
+    if loc < 0 or tail[loc : loc + 4] != b"PK\x06\x07":
+        return None
+    (_, _, record_offset, _) = struct.unpack("<4sIQI", tail[loc : loc + 20])
+    tail_start = size - len(tail)
+    # the zip64 end record sits right before the locator; its stored offset ignores any prefix
+    rec_at = loc - 56
+    if rec_at < 0 or tail[rec_at : rec_at + 4] != b"PK\x06\x06":
+        if read is None or record_offset >= size:
+            return None
+        record = read(record_offset, 56)
+        rec_abs = record_offset
+    else:
+        record = tail[rec_at : rec_at + 56]
+        rec_abs = tail_start + rec_at
+    if len(record) < 56 or record[:4] != b"PK\x06\x06":
+        return None
+    (_, _, _, _, _, _, _, entries, cd_size, cd_offset) = struct.unpack("<4sQHHIIQQQQ", record[:56])
+    return entries, cd_size, cd_offset, rec_abs
+
+
+def _central_names(blob: bytes, entries: int) -> list[str] | None:
+    found, _ = central_entries(blob, 0, len(blob), 0, entries)
+    names = [member.name for member in found[:entries]]
+    return names if len(names) == entries else names or None

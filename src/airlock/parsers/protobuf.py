@@ -3,30 +3,20 @@
 It decodes only the wire format: tags, varints and length-delimited ranges over a buffer (usually
 an mmap of the file, so nothing large is copied). Which field holds which message is the caller's
 business. Every read is bounded: a field budget, a deadline and a nesting depth; a malformed or
-hostile buffer raises `ProtobufError`, never anything else. Fields of a wire type the caller does
-not expect are skipped, as protobuf parsers do with unknown fields.
+hostile buffer raises `ParseError` (`LimitExceeded` at a bound), never anything else. Fields of a
+wire type the caller does not expect are skipped, as protobuf parsers do with unknown fields.
 """
 
 from __future__ import annotations
 
-import mmap
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple
 
+from .buffers import Buffer
+from .errors import ParseError
+from .limits import Budget
+
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
-Buffer = bytes | memoryview | mmap.mmap
-
-
-class ProtobufError(Exception):
-    """The bytes are not a well-formed protobuf message, or reading them overran a limit."""
-
-    def __init__(self, what: str, offset: int) -> None:
-        super().__init__(f"{what} at byte {offset}")
-        self.what, self.offset = what, offset
 
 
 class Field(NamedTuple):
@@ -34,32 +24,6 @@ class Field(NamedTuple):
     wire: int
     value: int  # the integer for VARINT/FIXED*, the start offset for LENGTH
     end: int  # the end offset for LENGTH (exclusive), else the offset after the field
-
-
-@dataclass
-class Budget:
-    """How much reading is left: fields, seconds and nesting depth."""
-
-    fields: int
-    seconds: float
-    depth: int
-    _deadline: float = field(init=False, default=0.0)
-    _ticks: int = field(init=False, default=0)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.seconds
-
-    def spend(self, offset: int) -> None:
-        self.fields -= 1
-        self._ticks += 1
-        if self.fields < 0:
-            raise ProtobufError("field budget exhausted", offset)
-        if not self._ticks & 0xFFF and time.monotonic() > self._deadline:
-            raise ProtobufError(f"time budget of {self.seconds:.0f} s exhausted", offset)
-
-    def nested(self, level: int, offset: int) -> None:
-        if level > self.depth:
-            raise ProtobufError(f"nesting deeper than {self.depth}", offset)
 
 
 def varint(buf: Buffer, pos: int, end: int) -> tuple[int, int]:
@@ -74,18 +38,18 @@ def varint(buf: Buffer, pos: int, end: int) -> tuple[int, int]:
         shift += 7
         if shift >= 70:
             break
-    raise ProtobufError("truncated or overlong varint", pos)
+    raise ParseError("truncated or overlong varint", pos)
 
 
 def fields(buf: Buffer, start: int, end: int, budget: Budget) -> Iterator[Field]:
     """The fields of the message occupying `buf[start:end]`, in order."""
     pos = start
     while pos < end:
-        budget.spend(pos)
+        budget.step(pos)
         key, pos = varint(buf, pos, end)
         number, wire = key >> 3, key & 7
         if number == 0:
-            raise ProtobufError("field number 0", pos)
+            raise ParseError("field number 0", pos)
         if wire == VARINT:
             value, pos = varint(buf, pos, end)
             yield Field(number, wire, value, pos)
@@ -93,17 +57,17 @@ def fields(buf: Buffer, start: int, end: int, budget: Budget) -> Iterator[Field]
             length, pos = varint(buf, pos, end)
             if length > end - pos:  # hand over what is there, so a truncated file is judged up to the cut
                 yield Field(number, wire, pos, end)
-                raise ProtobufError(f"field {number} runs past its message ({length} bytes, {end - pos} left)", pos)
+                raise ParseError(f"field {number} runs past its message ({length} bytes, {end - pos} left)", pos)
             yield Field(number, wire, pos, pos + length)
             pos += length
         elif wire in (FIXED64, FIXED32):
             size = 8 if wire == FIXED64 else 4
             if pos + size > end:
-                raise ProtobufError(f"truncated fixed-width field {number}", pos)
+                raise ParseError(f"truncated fixed-width field {number}", pos)
             yield Field(number, wire, int.from_bytes(buf[pos : pos + size], "little"), pos + size)
             pos += size
         else:
-            raise ProtobufError(f"unsupported wire type {wire} (field {number})", pos)
+            raise ParseError(f"unsupported wire type {wire} (field {number})", pos)
 
 
 def text(buf: Buffer, item: Field, limit: int = 4096) -> str:
@@ -114,18 +78,3 @@ def text(buf: Buffer, item: Field, limit: int = 4096) -> str:
 def strings(buf: Buffer, start: int, end: int, number: int, budget: Budget, limit: int = 4096) -> list[str]:
     """Every length-delimited field `number` of the message `buf[start:end]`, as text."""
     return [text(buf, f, limit) for f in fields(buf, start, end, budget) if f.number == number and f.wire == LENGTH]
-
-
-@contextmanager
-def mapped(path: Path) -> Iterator[Buffer]:
-    """The file's bytes, memory-mapped read-only (an empty file gives empty bytes)."""
-    with open(path, "rb") as fh:
-        try:
-            view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # empty file: mmap cannot map zero bytes
-            yield b""
-            return
-        try:
-            yield view
-        finally:
-            view.close()

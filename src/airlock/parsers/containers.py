@@ -29,13 +29,14 @@ import mmap
 import re
 import tarfile
 import tempfile
-import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from airlock.formats import (
+from .buffers import Buffer
+from .errors import LimitExceeded, ParseError
+from .formats import (
     CONTAINERS,
     HEAD_BYTES,
     PICKLE_BASED,
@@ -45,15 +46,10 @@ from airlock.formats import (
     detect,
     native_kind,
 )
-from airlock.scanning import Limits
-
-from ._pickle_walk import Buffer
-from ._zip_members import METHODS, Member, ZipReadError, iter_member, locate, read_directory
+from .limits import Budget, Limits
+from .zip_members import METHODS, Member, iter_member, locate, read_directory
 
 SPILL_BYTES = 64 << 20  # members larger than this are spooled to a temporary file
-MAX_MEMBER_BYTES = 4 << 30
-MAX_TOTAL_BYTES = 16 << 30  # decompressed, per artifact
-MAX_MEMBERS = 100_000  # members read (raw tensor storages are not)
 BOMB_FLOOR = 64 << 20  # below this size a high compression ratio is just redundant data (masks, padding)
 READ_CHUNK = 1 << 20
 
@@ -76,7 +72,7 @@ class Leaf:
     siblings: frozenset[str] = frozenset()  # every member name of that zip
 
     def read(self) -> tuple[Buffer, int, int]:
-        """All of the leaf's bytes. May raise `ContainerLimit` when they must be decompressed again."""
+        """All of the leaf's bytes. May raise `LimitExceeded` when they must be decompressed again."""
         return self.reader()
 
 
@@ -97,46 +93,17 @@ class Opened:
 Item = Leaf | Anomaly | Opened
 
 
-class ContainerLimit(Exception):
-    """A limit was reached. `fatal` overruns (total bytes, member count, time) end the expansion."""
-
-    def __init__(self, message: str, *, fatal: bool) -> None:
-        super().__init__(message)
-        self.fatal = fatal
-
-
-@dataclass
-class _Budget:
-    limits: Limits
-    deadline: float
-    total: int = 0
-    members: int = 0
-
-    def spend(self, n: int) -> None:
-        self.total += n
-        if self.total > MAX_TOTAL_BYTES:
-            raise ContainerLimit(f"more than {MAX_TOTAL_BYTES} bytes decompressed from one artifact", fatal=True)
-        if time.monotonic() > self.deadline:
-            raise ContainerLimit(f"time limit of {self.limits.seconds_per_artifact:g}s reached", fatal=True)
-
-    def member(self) -> None:
-        self.members += 1
-        if self.members > MAX_MEMBERS:
-            raise ContainerLimit(f"more than {MAX_MEMBERS} archive members", fatal=True)
-        self.spend(0)
-
-
 def expand(buf: Buffer, where: str, fmt: Format, limits: Limits) -> Iterator[Item]:
     """Everything inside one artifact (`buf` holds its bytes, `fmt` is its detected format)."""
-    budget = _Budget(limits, time.monotonic() + limits.seconds_per_artifact)
+    budget = Budget(limits)
     try:
         yield from _node(buf, 0, len(buf), where, fmt, 0, budget, "file", None, "", frozenset())
-    except ContainerLimit as exc:
+    except LimitExceeded as exc:
         yield Anomaly("limit", where, f"inspection stopped: {exc}")
 
 
 def _node(
-    buf: Buffer, start: int, end: int, where: str, fmt: Format, depth: int, budget: _Budget,
+    buf: Buffer, start: int, end: int, where: str, fmt: Format, depth: int, budget: Budget,
     role: str, container: Format | None, member: str, siblings: frozenset[str],
 ) -> Iterator[Item]:
     if fmt not in CONTAINERS:
@@ -162,10 +129,10 @@ def _node(
 # --- zip --------------------------------------------------------------------------------------
 
 
-def _zip(buf: Buffer, where: str, fmt: Format, depth: int, budget: _Budget) -> Iterator[Item]:
+def _zip(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) -> Iterator[Item]:
     try:
-        directory = read_directory(buf)
-    except ZipReadError as exc:
+        directory = read_directory(buf, budget.limits.max_entries)
+    except ParseError as exc:
         yield Anomaly("unreadable", where, f"zip directory unreadable: {exc}")
         return
     if directory.prefix:
@@ -184,19 +151,19 @@ def _zip(buf: Buffer, where: str, fmt: Format, depth: int, budget: _Budget) -> I
         inner = f"{where}:{entry.name}"
         if entry.is_symlink:
             yield Anomaly("link", inner, "a symbolic link stored in a zip", {"member": entry.name})
-        if entry.is_dir or entry.name in storage:  # never read, so not counted against MAX_MEMBERS
+        if entry.is_dir or entry.name in storage:  # never read, so not counted against Limits.max_members
             continue
         budget.member()
         try:
             yield from _zip_member(buf, entry, inner, fmt, depth, budget, siblings)
-        except ContainerLimit as exc:
+        except LimitExceeded as exc:
             if exc.fatal:
                 raise
             yield Anomaly("limit", inner, str(exc))
 
 
 def _zip_member(
-    buf: Buffer, entry: Member, where: str, fmt: Format, depth: int, budget: _Budget, siblings: frozenset[str]
+    buf: Buffer, entry: Member, where: str, fmt: Format, depth: int, budget: Budget, siblings: frozenset[str]
 ) -> Iterator[Item]:
     ratio = budget.limits.max_decompression_ratio
     if entry.size > BOMB_FLOOR and entry.size > ratio * max(1, entry.compressed_size):
@@ -205,7 +172,7 @@ def _zip_member(
         return
     try:
         start, end, anomalies = locate(buf, entry)
-    except ZipReadError as exc:
+    except ParseError as exc:
         yield Anomaly("unreadable", where, str(exc))
         return
     for text in anomalies:
@@ -243,7 +210,7 @@ def _zip_member(
     yield from _node(data, lo, hi, where, _sniff_all(data, lo, hi), depth + 1, budget, "member", fmt, entry.name, siblings)
 
 
-def _reread(buf: Buffer, entry: Member, start: int, end: int, budget: _Budget) -> tuple[Buffer, int, int]:
+def _reread(buf: Buffer, entry: Member, start: int, end: int, budget: Budget) -> tuple[Buffer, int, int]:
     if entry.method == 0:
         return buf, start, end
     chunks = _Guard(iter_member(buf, entry, start, end))
@@ -298,7 +265,7 @@ def _crc(data: Buffer, start: int, end: int) -> int:
 # --- tar, 7z, compressed streams --------------------------------------------------------------
 
 
-def _tar(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator[Item]:
+def _tar(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[Item]:
     names: list[str] = []
     try:
         with tarfile.open(fileobj=_fileobj(buf), mode="r:") as tar:
@@ -319,7 +286,7 @@ def _tar(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator[Item]
                 try:
                     chunks = iter(functools.partial(handle.read, READ_CHUNK), b"")
                     yield from _stream_member(chunks, inner, info.size, 0, depth, budget)
-                except ContainerLimit as exc:
+                except LimitExceeded as exc:
                     if exc.fatal:
                         raise
                     yield Anomaly("limit", inner, str(exc))
@@ -328,7 +295,7 @@ def _tar(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator[Item]
     yield from _names(where, names)
 
 
-def _seven_zip(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator[Item]:
+def _seven_zip(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[Item]:
     try:
         import py7zr
         from py7zr.io import Py7zIO, WriterFactory
@@ -342,7 +309,7 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator
 
         def write(self, s: bytes | bytearray) -> int:
             self.count += len(s)
-            self.overflow = self.overflow or self.count > MAX_MEMBER_BYTES
+            self.overflow = self.overflow or self.count > budget.limits.max_member_bytes
             if not self.overflow:
                 self.spool.write(bytes(s))
             return len(s)
@@ -369,7 +336,7 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator
 
     captures = Captures()
     try:
-        remaining = max(0, MAX_TOTAL_BYTES - budget.total)
+        remaining = max(0, budget.limits.max_total_bytes - budget.total)
         with py7zr.SevenZipFile(_fileobj(buf), mode="r", max_extract_size=remaining) as archive:
             infos = archive.list()
             yield from _names(where, [i.filename for i in infos])
@@ -379,7 +346,7 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator
                     yield Anomaly("link", f"{where}:{info.filename}", "a symbolic link stored in a 7z archive",
                                   {"member": info.filename})
             archive.extract(factory=captures)
-    except ContainerLimit:
+    except LimitExceeded:
         raise
     except Exception as exc:  # noqa: BLE001  py7zr raises many unrelated types on hostile input; all mean "unreadable"
         yield Anomaly("unreadable", where, f"7z archive unreadable: {type(exc).__name__}: {exc}")
@@ -387,7 +354,7 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator
     for name, capture in captures.products.items():
         inner = f"{where}:{name}"
         if capture.overflow:
-            yield Anomaly("limit", inner, f"larger than {MAX_MEMBER_BYTES} bytes when decompressed")
+            yield Anomaly("limit", inner, f"larger than {budget.limits.max_member_bytes} bytes when decompressed")
             continue
         budget.spend(capture.count)
         data = capture.spool.buffer()
@@ -395,7 +362,7 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: _Budget) -> Iterator
                          None, "", frozenset())
 
 
-def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: _Budget) -> Iterator[Item]:
+def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) -> Iterator[Item]:
     inner = f"{where}:[{fmt}]"
     try:
         reader = _decompressor(buf, fmt)
@@ -405,14 +372,14 @@ def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: _Budget) -
     try:
         step = getattr(reader, "read1", reader.read)  # one decompression step at a time: an error keeps what came before
         yield from _stream_member(iter(lambda: step(READ_CHUNK), b""), inner, None, len(buf), depth, budget)
-    except ContainerLimit as exc:
+    except LimitExceeded as exc:
         if exc.fatal:
             raise
         yield Anomaly("limit", inner, str(exc))
 
 
 def _stream_member(
-    source: Iterator[bytes], where: str, size: int | None, compressed: int, depth: int, budget: _Budget
+    source: Iterator[bytes], where: str, size: int | None, compressed: int, depth: int, budget: Budget
 ) -> Iterator[Item]:
     """A tar member (`size` known) or a decompressed stream (`size` None), read if it can carry code."""
     chunks = _Guard(source)
@@ -529,17 +496,17 @@ def _peek(chunks: Iterator[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
     return b"".join(parts), chunks
 
 
-def _collect(head: bytes, rest: Iterator[bytes], budget: _Budget, compressed: int) -> Buffer:
+def _collect(head: bytes, rest: Iterator[bytes], budget: Budget, compressed: int) -> Buffer:
     """All the bytes of a member or stream, within the per-member, per-artifact, ratio and time limits."""
     spool = _Spool()
     ratio = budget.limits.max_decompression_ratio
     for chunk in itertools.chain((head,), rest):
         budget.spend(len(chunk))
         spool.write(chunk)
-        if spool.size > MAX_MEMBER_BYTES:
-            raise ContainerLimit(f"larger than {MAX_MEMBER_BYTES} bytes when decompressed", fatal=False)
+        if spool.size > budget.limits.max_member_bytes:
+            raise LimitExceeded(f"larger than {budget.limits.max_member_bytes} bytes when decompressed", fatal=False)
         if compressed and spool.size > BOMB_FLOOR and spool.size > ratio * compressed:
-            raise ContainerLimit(f"expands more than {ratio} times ({compressed} compressed bytes): a decompression bomb",
+            raise LimitExceeded(f"expands more than {ratio} times ({compressed} compressed bytes): a decompression bomb",
                            fatal=False)
     return spool.buffer()
 
