@@ -17,6 +17,7 @@ import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 from airlock.artifacts import Artifact
@@ -247,8 +248,8 @@ def _attempt(
 ) -> _Attempt:
     found: list[Finding] = []
     try:
-        for finding in body():
-            found.append(finding)
+        for finding in body():  # one at a time: what came before a Skipped/Incomplete is kept
+            found.append(finding)  # noqa: PERF402
     except Skipped as skip:
         return _Attempt(CheckStatus.SKIPPED, found, str(skip))
     except Incomplete as cut:
@@ -302,7 +303,7 @@ def _run_artifact_scanner(
             cached += 1
             found.extend(_rebind(f, artifact.path) for f in hit)
             continue
-        done = _attempt(scanner, ctx, artifact, lambda: scanner.scan(artifact, ctx))  # called at once
+        done = _attempt(scanner, ctx, artifact, partial(scanner.scan, artifact, ctx))
         found.extend(done.findings)
         if done.status is CheckStatus.ERROR:
             errors.append(f"{artifact.path}: {done.reason}")

@@ -26,8 +26,8 @@ from airlock.scanning import (
     CheckStatus,
     Incomplete,
     ScanContext,
-    ScanOutcome,
     Scanner,
+    ScanOutcome,
     Skipped,
     SnapshotScanner,
     run_scanners,
@@ -129,9 +129,10 @@ def test_a_broken_scanner_beside_a_working_one_breaks_only_itself(tmp_path: Path
 
 def test_a_scan_whose_scanners_break_fails_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through `airlock.pipeline.scan`: a real artifact and a real snapshot scanner, made to raise."""
-    from airlock.pipeline import ScanOptions, scan
     from airlock.scanners.provenance import Provenance
     from airlock.scanners.safetensors_header import SafetensorsHeader
+
+    from airlock.pipeline import ScanOptions, scan
 
     def boom(*args: object) -> Iterator[Finding]:
         raise OSError("disk on fire")
