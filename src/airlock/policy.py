@@ -15,6 +15,7 @@ AIR107 = "info"
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +26,17 @@ from airlock.errors import PolicyError
 from airlock.findings import Finding, RuleId, Severity
 from airlock.rules import RuleSet
 
-DEFAULT_POLICY_TEXT = """\
-name = "default"
-fail_at = "high"
-required_scanners = ["provenance"]
-[publishers]
-trusted = []
-blocked = []
-[severity]
-"""
+DEFAULT_REQUIRED = ("provenance",)  # what the built-in policy of `airlock scan` requires
+
+
+def default_policy_text(name: str = "default", required_scanners: Sequence[str] = DEFAULT_REQUIRED) -> str:
+    """The built-in policy as TOML (its digest is the policy's identity in reports)."""
+    required = ", ".join(json.dumps(s) for s in required_scanners)
+    return (f'name = {json.dumps(name)}\nfail_at = "high"\nrequired_scanners = [{required}]\n'
+            "[publishers]\ntrusted = []\nblocked = []\n[severity]\n")
+
+
+DEFAULT_POLICY_TEXT = default_policy_text()
 
 _IGNORE = "ignore"
 
@@ -72,8 +75,11 @@ class Verdict:
         }
 
 
-def default_policy() -> Policy:
-    return parse_policy(DEFAULT_POLICY_TEXT, "built-in default")
+def default_policy(
+    required_scanners: Sequence[str] = DEFAULT_REQUIRED, *, name: str = "default", source: str = "built-in default"
+) -> Policy:
+    """The built-in policy: fail at high, require `required_scanners` (`airlock data` requires none)."""
+    return parse_policy(default_policy_text(name, required_scanners), source)
 
 
 def load_policy(path: Path, rules: RuleSet | None = None) -> Policy:
