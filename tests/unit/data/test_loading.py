@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from airlock.data.errors import DatasetError
+from airlock.errors import DatasetError
 from airlock.data.loading import Kind, open_dataset
 from fixtures import datasets
 
