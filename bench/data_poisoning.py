@@ -90,6 +90,7 @@ def run(work: Path) -> list[dict[str, Any]]:
     from airlock.data.features import pooled_pixels
     from airlock.models.classifier import load_classifier
     from airlock.models.features import image_features
+    from airlock.models.image import ImageClassifier
     from fixtures import datasets, tiny_models
     from fixtures._cache import generated
 
@@ -97,9 +98,10 @@ def run(work: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with threadpool_limits(1):
         model = load_classifier(generated(tiny_models.digit_resnet, work / "fixtures"), "digit-resnet")
+        assert isinstance(model, ImageClassifier)
 
         def extract(images: np.ndarray) -> np.ndarray:
-            return np.concatenate([image_features(model, images[i : i + 2048].astype(np.float32) / 255.0)  # type: ignore[arg-type]
+            return np.concatenate([image_features(model, images[i : i + 2048].astype(np.float32) / 255.0)
                                    for i in range(0, len(images), 2048)])
 
         cases = [("clean", 0.0)] + [(a, r) for a in datasets.ATTACKS for r in datasets.RATES]

@@ -183,7 +183,8 @@ def test_an_image_classifier_gives_no_features_for_text(cli, generated, tmp_path
 FACTORY_CALLS: list[dict] = []
 
 
-def digits_factory(config: dict):  # noqa: ANN201  an `--arch` factory: a two-layer network on 16×16 grey digits
+def digits_factory(config: dict):
+    """An `--arch` factory: a two-layer network on 16×16 grey digits."""
     import torch
 
     FACTORY_CALLS.append(config)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from airlock.errors import DatasetError
 from airlock.data.loading import TEXT_COLUMNS, Kind, open_dataset
+from airlock.errors import DatasetError
 
 MAX_ROWS = 5000
 

@@ -21,10 +21,10 @@ from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
 from airlock.artifacts import collect, model_digest
 from airlock.data import contamination, features
 from airlock.data.checks import DATA_CHECKS, DataCheck, Skip, Workspace
-from airlock.errors import DatasetError
 from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
 from airlock.data.poisoning import Calibration
+from airlock.errors import DatasetError
 from airlock.findings import Finding, RuleId
 from airlock.policy import Policy, apply_overrides, evaluate, parse_policy
 from airlock.report import ArtifactRecord, Report, Target
