@@ -12,10 +12,8 @@ import time
 from collections.abc import Iterator
 
 from airlock.behavior.plugin import BehaviouralScanner, Session
-from airlock.data.errors import DatasetError, MissingDependency
+from airlock.errors import DatasetError, MissingDependency, ModelRefused, RemoteCodeRefused
 from airlock.findings import Finding
-from airlock.models.loading import ModelRefused
-from airlock.models.weights import RemoteCodeRefused
 from airlock.scanning import Incomplete, ScanContext, Skipped
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)

@@ -19,9 +19,10 @@ from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
 from airlock.artifacts import collect
 from airlock.data import contamination, features
 from airlock.data.checks import DATA_CHECKS, Workspace
-from airlock.data.errors import DatasetError
 from airlock.data.loading import Dataset, Kind, open_dataset
+from airlock.data.model_features import model_features
 from airlock.data.poisoning import Calibration
+from airlock.errors import DatasetError
 from airlock.policy import Policy, default_policy
 from airlock.report import Report, build_report
 from airlock.rules import load_rules, read_signature_toml
@@ -45,6 +46,7 @@ def data_policy() -> Policy:
 class VetOptions:
     test: Path | None = None
     model: str | None = None
+    arch: str | None = None  # `--arch module:factory` for the model
     label_column: str = "label"
     label_column_given: bool = False
     text_column: str | None = None
@@ -67,13 +69,16 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     if test is not None and test.kind is not train.kind:
         raise DatasetError(options.test or "", f"the test split is {test.kind} data, the training set {train.kind}")
     _check_columns(train, options)
-    model_section, extractor = _feature_model(options.model, train) if options.model else (None, None)
+    model = model_features(options.model, train, arch=options.arch, text_column=options.text_column) \
+        if options.model else None
+    extractor = model.extract if model else None
     section: dict[str, Any] = {"method": METHOD, "rows": train.rows, "kind": str(train.kind),
                                "feature_space": "model" if extractor else "raw", "flagged": []}
-    if model_section:
-        section["model"] = model_section
+    if model:
+        section["model"] = model.section
     ws = Workspace(rules=rules, artifact=train.path.name if train.path.is_file() else None, train=train, test=test,
-                   section=section, calibration=calibration(), text_column=options.text_column,
+                   section=section, calibration=calibration(),
+                   text_column=model.text_column if model and model.text_column else options.text_column,
                    quasi_identifiers=options.quasi_identifiers, k=options.k, blamed=options.blamed,
                    progress=options.progress)
     _prepare(ws, extractor)
@@ -98,26 +103,10 @@ def _check_columns(train: Dataset, options: VetOptions) -> None:
         raise DatasetError(train.path, "--k must be at least 2")
 
 
-def _feature_model(reference: str, train: Dataset) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
-    from airlock.models.loading import ModelRefused, load_image_classifier
-    from airlock.pipeline import ScanOptions, resolve, scan_snapshot
-
-    if train.kind is not Kind.IMAGES:
-        raise DatasetError(train.path, "--model gives features for image datasets only")
-    options = ScanOptions(download_progress=False)
-    snapshot = resolve(reference, options)
-    report = scan_snapshot(snapshot, options)
-    if not report.passed:
-        raise ModelRefused(reference, "failed the static scan, so it is not loaded: " + "; ".join(report.verdict.reasons))
-    model = load_image_classifier(snapshot.root if snapshot.root.is_dir() else snapshot.root.parent, reference)
-    return {"reference": reference, "digest": report.target.digest, "architecture": model.architecture,
-            "static_verdict": report.verdict.decision}, model.features
-
-
 def _prepare(ws: Workspace, extractor: Callable[[np.ndarray], np.ndarray] | None) -> None:
     train, test, progress = ws.train, ws.test, ws.progress
     if train.kind is Kind.TABLE:
-        _prepare_table(ws)
+        _prepare_table(ws, extractor)
     else:
         advance = progress("reading samples", train.rows + (test.rows if test else 0)) if progress else None
         rows, exact, near = _stream(train, extractor, advance, keep_features=True)
@@ -157,7 +146,7 @@ def _stream(
     return matrix, exact, (np.concatenate(near) if near else None)
 
 
-def _prepare_table(ws: Workspace) -> None:
+def _prepare_table(ws: Workspace, extractor: Callable[[Any], np.ndarray] | None = None) -> None:
     train, test = ws.train, ws.test
     if ws.text_column:
         texts = train.columns[ws.text_column].tolist()
@@ -165,7 +154,10 @@ def _prepare_table(ws: Workspace) -> None:
         ws.exact = (contamination.text_digests(texts), contamination.text_digests(test_texts) if test_texts is not None else None)
         ws.near = (contamination.minhash(texts), contamination.minhash(test_texts) if test_texts is not None else None)
         ws.near_kind = "minhash"
-        ws.reduced = features.text_matrix(np.asarray(texts, dtype=object)) if len(texts) > 2 else None
+        if extractor is not None:  # a text model's features
+            ws.reduced = features.reduce(extractor(texts)) if len(texts) > 1 else None
+        else:
+            ws.reduced = features.text_matrix(np.asarray(texts, dtype=object)) if len(texts) > 2 else None
         return
     from airlock.data.leakage import identifiers as identifier_columns
 
