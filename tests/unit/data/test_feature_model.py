@@ -11,6 +11,8 @@ import pytest
 
 from airlock.models.loading import ModelRefused, load_image_classifier
 
+pytestmark = pytest.mark.slow  # every test needs the tiny digit model, which is trained on first use
+
 
 def test_features_are_the_head_input(digit_model: Path) -> None:
     model = load_image_classifier(digit_model, "digit-resnet")
