@@ -20,6 +20,7 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
+@pytest.mark.slow  # trains the tiny digit model (--model)
 def test_poisoned_set_fails_and_write_clean_drops_the_poison(cli, generated, report_schema, tmp_path: Path) -> None:
     npz = generated(datasets.POISONED[("patch", 0.05)])
     model = generated(tiny_models.digit_resnet)

@@ -15,6 +15,8 @@ from airlock.models.classifier import load_classifier
 from airlock.models.features import image_features
 from airlock.models.image import ImageClassifier
 
+pytestmark = pytest.mark.slow  # every test needs the tiny digit model, which is trained on first use
+
 
 def test_features_are_the_head_input(digit_model: Path) -> None:
     model = load_classifier(digit_model, "digit-resnet")
