@@ -28,7 +28,8 @@ def _scan(path: Path) -> Report:
 
 
 def _rules(source: str) -> list[str]:
-    return sorted(hit.rule for hit in Analysis(ModuleFacts(ast.parse(source))).run())
+    """The rules a source raises (each once: an import and the call it serves raise the same rule)."""
+    return sorted({hit.rule for hit in Analysis(ModuleFacts(ast.parse(source))).run()})
 
 
 @pytest.mark.parametrize("name", sorted(code_files.MALICIOUS))
@@ -38,9 +39,11 @@ def test_each_malicious_repo_raises_exactly_its_rules(name: str, generated: Gene
 
 
 @pytest.mark.parametrize("name", sorted(code_files.BENIGN))
-def test_normal_custom_code_has_no_finding_at_or_above_medium(name: str, generated: Generated) -> None:
+def test_normal_custom_code_is_medium_at_most_and_only_because_it_runs(name: str, generated: Generated) -> None:
+    """No dangerous capability; the files auto_map loads still run under trust_remote_code: AIR632, medium."""
     report = _scan(generated(code_files.BENIGN[name]))
-    assert [f for f in report.findings if f.severity >= Severity.MEDIUM] == []
+    assert {(f.rule, f.severity) for f in report.findings if f.severity >= Severity.MEDIUM} <= {("AIR632", Severity.MEDIUM)}
+    assert all(f.evidence["loaded_by"] for f in report.findings if f.rule == "AIR632")
 
 
 def test_the_normal_modeling_file_is_realistic_and_entirely_clean() -> None:
@@ -64,8 +67,8 @@ def test_a_payload_in_the_auto_map_module_is_critical_at_its_line(generated: Gen
 
 def test_a_module_imported_relatively_by_the_auto_map_module_keeps_full_severity(generated: Generated) -> None:
     report = _scan(generated(code_files.relative_helper))
-    assert [(f.rule, f.severity, f.artifact) for f in report.findings] == [("AIR621", Severity.CRITICAL, "helpers.py")]
-    assert report.findings[0].evidence["loaded_by"] == "imported by modeling_tinylm.py"
+    assert {(f.rule, f.severity, f.artifact) for f in report.findings} == {("AIR621", Severity.CRITICAL, "helpers.py")}
+    assert {f.evidence["loaded_by"] for f in report.findings} == {"imported by modeling_tinylm.py"}
 
 
 def test_module_level_code_in_a_file_nothing_loads_keeps_full_severity(generated: Generated) -> None:
@@ -122,7 +125,7 @@ def test_auto_map_in_a_subfolder_and_in_tokenizer_config_is_followed(tmp_path: P
         ("__import__('subprocess').run(['id'])\n", ["AIR621"]),
         ("import importlib\nimportlib.import_module('os').execv('/bin/sh', [])\n", ["AIR621"]),
         ("import os\nname = input()\ngetattr(os, name)('id')\n", ["AIR623"]),
-        ("import importlib\nm = importlib.import_module(''.join(['o', 's']))\n", ["AIR623"]),
+        ("import importlib\nm = importlib.import_module(''.join(['o', 's']))\n", ["AIR623", "AIR629"]),
         ("eval('1+1')\n", ["AIR623"]),
         ("import pickle\npickle.loads(b'.')\n", ["AIR623"]),
         ("import base64, pickle\npickle.loads(base64.b64decode('gAQu'))\n", ["AIR624"]),
@@ -137,7 +140,9 @@ def test_auto_map_in_a_subfolder_and_in_tokenizer_config_is_followed(tmp_path: P
         ("import os\nos.remove('/etc/hosts')\n", ["AIR625"]),
         ("open(f'/tmp/{1}', 'wb')\n", ["AIR625"]),
         ("__builtins__['open'] = print\n", ["AIR627"]),
-        ("import builtins\nbuiltins.__dict__['eval'] = print\n", ["AIR627"]),
+        ("import builtins\nbuiltins.__dict__['eval'] = print\n", ["AIR627", "AIR631"]),
+        ("import subprocess as sp\n", ["AIR621"]),  # a capability the file holds, called or not
+        ("open(os.path.join(d, 'x'), 'w')\n", ["AIR625"]),  # a computed path written on import
     ],
 )
 def test_each_technique_on_its_own(source: str, rules: list[str]) -> None:
@@ -150,9 +155,8 @@ def test_each_technique_on_its_own(source: str, rules: list[str]) -> None:
         "import re\nre.compile('x')\n",
         "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.eval()\ntorch.compile(model)\n",
         "import os\nos.environ.get('TRANSFORMERS_VERBOSITY')\nos.environ['CUDA_VISIBLE_DEVICES'] = '0'\n",
-        "import os\nwith open(os.path.join(save_directory, 'vocab.txt'), 'w') as f: pass\n",
+        "import os\ndef save(d):\n    with open(os.path.join(d, 'vocab.txt'), 'w') as f: pass\n",
         "open('relative/file.txt', 'w')\n",
-        "import subprocess as sp\n",  # an import alone does nothing
         "def eval(x):\n    return x\neval(1)\n",
         "import importlib\nimportlib.import_module('.modeling', package=__name__)\n",
         "import importlib.util\nimportlib.util.find_spec('flash_attn')\n",
