@@ -1,8 +1,10 @@
 """The custom_code scanner: Python files shipped with a model, read as syntax trees and never imported.
 
-It resolves what each call refers to through the file's imports and simple assignments
+It resolves every name the file references through its imports and simple assignments
 (`import subprocess as sp`, `s = os.system`, `__import__("os").system`, `getattr(os, "system")`)
-and matches the result against the tables below. Which files transformers would import comes from
+and looks the result up in the capability map (`code_capabilities`, data in
+`signatures/code-capabilities.toml`); the tables below cover what depends on arguments (paths,
+modes, environment keys) and on how a value was built (decoding, assembling strings). Which files transformers would import comes from
 `auto_map` in the snapshot's `*config.json` files, followed through their relative imports.
 """
 
@@ -234,9 +236,9 @@ class Analysis:
     def _capability(self, node: ast.AST, name: str, statement: bool = False) -> None:
         capability = self.facts.capabilities.lookup(name)
         if capability is not None:
-            verb = "imports" if statement else "references"
-            self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), name,
-                                 f"{verb} {capability.name}: {capability.reason}", capability.severity, statement))
+            what = f"import {name}" if statement else name
+            self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), what,
+                                 f"{capability.reason} ({capability.name} capability)", capability.severity, statement))
 
     def _add(self, rule: str, node: ast.AST, what: str, reason: str) -> None:
         self.hits.append(Hit(rule, getattr(node, "lineno", 0), what, reason))
@@ -440,14 +442,24 @@ class CustomCode(SnapshotScanner):
     to start shells, download second stages and steal credentials.
 
     ## What it checks
-    Process execution and native code AIR621, network connections AIR622, eval/exec/compile,
-    computed imports and deserialization AIR623, decoding fed into exec/eval/loads AIR624, writes
-    and deletes outside the model cache (absolute or home paths, `shutil.rmtree`) AIR625, secret
-    environment variables, the whole environment or credential files AIR626, replacing builtins
-    AIR627, and a `.py` file that does not parse AIR628. Files that `auto_map` makes transformers
-    import (and what they import relatively) get the rule's severity; in other Python files, code
-    at module level keeps it too (it runs as soon as anything runs or imports the file), while code
-    inside functions or under a `__main__` guard is reported lower (medium at most).
+    Every name a file references is resolved (imports and their aliases, `from m import *`,
+    assignments, attribute chains and re-exports such as `os.path.os`, constant `getattr` and
+    `__import__`) and looked up in the capability map, `signatures/code-capabilities.toml`; a
+    reference counts even if it is never called (passed to `map`, stored in a dict, a default
+    argument, a decorator). Process execution and native code AIR621, network AIR622, exec/eval/
+    compile, the import machinery and deserialization AIR623, decoding fed into exec/eval/loads
+    AIR624, deleting or moving files and writes outside the model cache AIR625, secret environment
+    variables, the whole environment or credential files AIR626, replacing builtins AIR627, a `.py`
+    file that does not parse AIR628, obfuscation (names spelled from pieces or character codes,
+    exec of assembled strings, long encoded literals) AIR629, interpreter namespaces (`sys.modules`,
+    `globals()`, `vars()`, `builtins`) AIR631. A file `auto_map` loads that references nothing
+    dangerous is still code that runs under trust_remote_code: AIR632 (medium), once per file,
+    when no loaded file raised anything else. Files that `auto_map` makes transformers import (and
+    what they import relatively) get the capability's severity; in other Python files, code at
+    module level keeps it too (it runs as soon as anything runs or imports the file), imports alone
+    are not reported, and code inside functions or under a `__main__` guard is reported lower
+    (medium at most). A policy may approve reviewed files by sha256 (`[code] approved`): their
+    findings drop to info.
 
     ## Example
     `modeling_evil.py@line:12` calls `os.system(...)` and `config.json` maps `AutoModel` to it:
