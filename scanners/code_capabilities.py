@@ -41,8 +41,20 @@ class CapabilityMap:
         """First segments of every pattern (`os`, `subprocess`, `builtins`): where a re-export may restart a name."""
         return frozenset(p.split(".")[0] for c in self.capabilities for p in c.names)
 
+    @functools.cached_property
+    def _seen(self) -> dict[str, Capability | None]:
+        return {}
+
     def lookup(self, qualified: str) -> Capability | None:
         """The capability `qualified` reaches, directly or through a module re-export (`os.path.os.system`)."""
+        if qualified in self._seen:
+            return self._seen[qualified]
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        found = self._seen[qualified] = self._find(qualified)
+        return found
+
+    def _find(self, qualified: str) -> Capability | None:
         parts = qualified.split(".")
         for start in range(len(parts)):
             if start and parts[start] not in self.roots:

@@ -493,8 +493,9 @@ class CustomCode(SnapshotScanner):
             if artifact.path not in trees:
                 continue
             seen: set[tuple[str, int, str]] = set()
-            deferred = deferred_lines(trees[artifact.path])
-            for hit in Analysis(ModuleFacts(trees[artifact.path])).run():
+            analysis = Analysis(ModuleFacts(trees[artifact.path]))
+            deferred = analysis.deferred
+            for hit in analysis.run():
                 if hit.statement and artifact.path not in loaded:
                     continue  # an import in a file nothing loads runs nothing by itself; its uses are reported
                 if (hit.rule, hit.line, hit.what) not in seen:
