@@ -348,7 +348,12 @@ class Analysis:
 
     def _folds(self, expr: ast.AST, depth: int = 0) -> bool:
         """Whether a non-constant expression is made of constants only (`"sy" + "stem"`): a name spelled so no one reads it."""
-        return not isinstance(expr, ast.Constant) and self._constant(expr, depth)
+        for _ in range(MAX_FOLLOW):  # `NAME = "gelu"; getattr(F, NAME)` is spelled out, not assembled
+            values = self.facts.assigned.get(expr.id, []) if isinstance(expr, ast.Name) else []
+            if len(values) != 1:
+                break
+            expr = values[0]
+        return not isinstance(expr, ast.Constant | ast.Name) and self._constant(expr, depth)
 
     def _constant(self, expr: ast.AST, depth: int = 0) -> bool:
         if depth > MAX_FOLLOW:

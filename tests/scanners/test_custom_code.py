@@ -299,6 +299,7 @@ def test_dangerous_capability_is_found_through_every_indirection(source: str, ru
         "import importlib.util\nHAS_FLASH = importlib.util.find_spec('flash_attn') is not None\n",
         "import sys\nif sys.version_info >= (3, 10): pass\nPLATFORM = sys.platform\n",
         "layer = getattr(self, 'layer_' + str(i))\nsetattr(self, f'h{i}', block)\n",
+        "from torch.nn import functional as F\nACT = 'gelu'\nNAME = ACT\nfn = getattr(F, NAME)\n",
         "cs = [chr(n) for n in range(256)]\n",  # GPT-2 bytes_to_unicode
         "text = bytearray([decoder[c] for c in tokens]).decode('utf-8', errors='replace')\n",
         "import os\ndef save_vocabulary(self, d):\n    with open(os.path.join(d, 'vocab.json'), 'w') as f:\n        f.write('{}')\n",
