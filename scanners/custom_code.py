@@ -2,7 +2,7 @@
 
 It resolves every name the file references through its imports and simple assignments
 (`import subprocess as sp`, `s = os.system`, `__import__("os").system`, `getattr(os, "system")`)
-and looks the result up in the capability map (`code_capabilities`, data in
+and looks the result up in the capability map (`_code_capabilities`, data in
 `signatures/code-capabilities.toml`); the tables below cover what depends on arguments (paths,
 modes, environment keys) and on how a value was built (decoding, assembling strings). Which files transformers would import comes from
 `auto_map` in the snapshot's `*config.json` files, followed through their relative imports.
@@ -26,7 +26,7 @@ from airlock.findings import Finding, Severity
 from airlock.formats import Format
 from airlock.scanning import ScanContext, SnapshotScanner
 
-from .code_capabilities import CapabilityMap, load_capabilities
+from ._code_capabilities import CapabilityMap, load_capabilities
 
 MAX_SOURCE_BYTES = 4 << 20
 MAX_CONFIG_BYTES = 8 << 20
