@@ -49,7 +49,7 @@ bench: dev  ## benchmarks side by side with peers (installs the peers first)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-LINT_PATHS := src scanners signatures fixtures tests bench
+LINT_PATHS := src scanners signatures fixtures tests bench tools
 
 .PHONY: lint
 lint: dev  ## ruff format --check, ruff check, mypy (strict on the engine; relaxations in pyproject.toml)
@@ -80,6 +80,10 @@ signatures-manifest: dev  ## record the digest of signatures/ for its VERSION (a
 .PHONY: resolution
 resolution: dev  ## rebuild signatures/pickle-resolution.json.gz from the installed loader packages (imports them)
 	$(BIN)/python tools/build_resolution.py
+
+.PHONY: safe-globals
+safe-globals: dev  ## census of the pickle globals in the benign corpus -> signatures/pickle-globals-evidence.toml
+	$(BIN)/python tools/pickle_globals_census.py
 
 .PHONY: clean
 clean:
