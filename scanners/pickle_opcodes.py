@@ -5,6 +5,8 @@ and joblib pickles, the five pickles of a legacy PyTorch file, every pickle memb
 TorchScript zips (and the bytes before a zip, which `torch.load` unpickles), the pickle of a NumPy
 object array, byte strings inside pickles that are pickles again, and all of these inside zip,
 tar, 7z and compressed containers. Globals are decided by `signatures/pickle-globals.toml`.
+Source code the pickle makes its loader compile (torch.fx GraphModule code, TorchScript `code/`)
+is read by `airlock.analysis.carried_code`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from airlock.analysis.carried_code import CodeIssue, vet_fx, vet_torchscript
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, Format, detect
@@ -24,7 +27,7 @@ from airlock.parsers.buffers import Buffer, mapped
 from airlock.parsers.containers import CONTAINERS, TORCH_ZIPS, Item, Leaf, Opened, expand
 from airlock.parsers.errors import LimitExceeded, ParseError
 from airlock.parsers.npy import parse_header
-from airlock.parsers.pickle_walk import Global, Persistent, WalkResult, walk
+from airlock.parsers.pickle_walk import Captured, Global, Persistent, SymDict, WalkResult, describe, walk
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
 
@@ -38,6 +41,18 @@ STANDARD_OP_NAMESPACES = frozenset(
 )  # fmt: skip
 _TS_OPERATOR = re.compile(rb"\bops\.([A-Za-z_][A-Za-z0-9_]*)\.")
 _DUNDER = re.compile(r"^__\w+__$")
+MAX_CODE_FINDINGS = 20  # per piece of carried code
+# Globals that exec source code taken from their arguments: (index of the code in the arguments,
+# where to find it). "body": a GraphModule's __dict__, whose `_code` (or `code`) string is run,
+# prefixed with the import block at `prefix`; "text": the argument is the source itself.
+FX_CODE_CALLS: dict[str, tuple[str, int, int | None]] = {
+    "torch.fx.graph_module.reduce_graph_module": ("body", 0, 1),  # (body, import_block)
+    "torch.fx.graph_module.reduce_deploy_graph_module": ("body", 1, 2),  # (importer, body, import_block), torch < 2.1
+    "torch.fx.graph_module._forward_from_src": ("text", 0, None),  # (src, globals)
+    "torch.fx.graph_module._exec_with_source": ("text", 0, None),  # (src, globals)
+    "torch.fx.graph_module._method_from_src": ("text", 1, None),  # (method_name, src, globals)
+}
+WATCHED = frozenset(FX_CODE_CALLS)
 
 
 # --- the global policy ------------------------------------------------------------------------
@@ -197,7 +212,7 @@ class PickleOpcodes(ArtifactScanner):
     name = "pickle_opcodes"
     version = "2"
     formats: ClassVar[frozenset[Format]] = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
-    rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 13)})
+    rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 14)})
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         deadline = time.monotonic() + ctx.limits.seconds_per_artifact
@@ -255,7 +270,7 @@ class PickleOpcodes(ArtifactScanner):
         pos = start
         for index in range(limit):
             try:
-                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline)
+                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline, watch=WATCHED)
             except LimitExceeded as exc:
                 yield self._finding(scope, "AIR209", scope.at(pos), f"parser limit exceeded: {exc.what}")
                 return
@@ -295,6 +310,7 @@ class PickleOpcodes(ArtifactScanner):
                 yield self._finding(scope, "AIR206", scope.at(event.offset), event.detail)
         yield from self._persistent(result.persistent, scope)
         yield from self._nested(result, scope)
+        yield from self._carried(result.captured, scope)
         if result.error is not None:
             yield self._finding(
                 scope, "AIR209", scope.at(result.error_offset or result.start),
@@ -399,16 +415,72 @@ class PickleOpcodes(ArtifactScanner):
 
     def _torchscript_code(self, leaf: Leaf, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         buf, start, end = leaf.read()
-        spaces = sorted({m.decode() for m in _TS_OPERATOR.findall(bytes(buf[start:end]))} - STANDARD_OP_NAMESPACES)
+        data = bytes(buf[start:end])
+        spaces = sorted({m.decode() for m in _TS_OPERATOR.findall(data)} - STANDARD_OP_NAMESPACES)
         if spaces:
             yield ctx.finding("AIR212", self.name, artifact.path, leaf.where,
                               f"TorchScript code calls operators from {', '.join(spaces)}", {"namespaces": spaces})
+        try:
+            issues = vet_torchscript(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            issues = [CodeIssue("syntax", 0, "not UTF-8", "TorchScript code that is not UTF-8 text", Severity.HIGH)]
+        for issue in issues[:MAX_CODE_FINDINGS]:
+            native = issue.kind == "native-class"  # AIR212, at its severity, like a foreign operator
+            yield ctx.finding("AIR212" if native else "AIR213", self.name, artifact.path, f"{leaf.where}@line:{issue.line}",
+                              f"TorchScript code: {issue.what}: {issue.reason}", _code_evidence(issue),
+                              None if native else issue.severity)
+
+    # --- source code the pickle carries ---
+
+    def _carried(self, captured: list[Captured], scope: _Scope) -> Iterator[Finding]:
+        """GraphModule code (and the fx exec helpers' source arguments): exec'd as the pickle loads."""
+        for call in captured:
+            source = fx_source(call)
+            callee = call.callee.qualified
+            issues = vet_fx(source) if isinstance(source, str) else [source]
+            for issue in issues[:MAX_CODE_FINDINGS]:
+                evidence = {"global": callee, "called_by": call.opcode, **_code_evidence(issue)}
+                yield self._finding(scope, "AIR213", scope.at(call.offset),
+                                    f"code {callee} runs on load, line {issue.line}: {issue.what}: {issue.reason}",
+                                    evidence, issue.severity)
 
     def _finding(
         self, scope: _Scope, rule: str, location: str, message: str,
         evidence: Mapping[str, object] | None = None, severity: Severity | None = None,
     ) -> Finding:
         return scope.ctx.finding(rule, self.name, scope.artifact.path, location, message, evidence, severity)
+
+
+def fx_source(call: Captured) -> str | CodeIssue:
+    """The source a watched fx call execs, or why it cannot be read (code no one can vet: high)."""
+    how, index, prefix = FX_CODE_CALLS[call.callee.qualified]
+    args = call.args
+    if not isinstance(args, tuple) or len(args) <= max(index, prefix or 0):
+        return _unreadable(f"its arguments are {describe(args)}, not the tuple the loader expects")
+    if how == "text":
+        code = args[index]
+        return code if isinstance(code, str) else _unreadable(f"the source argument is {describe(code)}, not a string constant")
+    body = args[index]
+    if not isinstance(body, SymDict):
+        return _unreadable(f"the module state is {describe(body)}, not a dict the walker could read")
+    code = body.items.get("_code") or body.items.get("code")  # reduce_graph_module: body.get("_code") or body["code"]
+    if not isinstance(code, str):
+        return _unreadable(f"the `_code` entry is {describe(code)}, not a string constant (missing, computed or too long)")
+    block = args[prefix] if prefix is not None else ""
+    if not isinstance(block, str):
+        return _unreadable(f"the import block is {describe(block)}, not a string constant")
+    return block + code
+
+
+def _unreadable(why: str) -> CodeIssue:
+    return CodeIssue("unreadable", 0, "code not read", why, Severity.HIGH)
+
+
+def _code_evidence(issue: CodeIssue) -> dict[str, object]:
+    evidence: dict[str, object] = {"line": issue.line, "kind": issue.kind}
+    if issue.category:
+        evidence["category"] = issue.category
+    return evidence
 
 
 def _sniff(data: bytes) -> Format:

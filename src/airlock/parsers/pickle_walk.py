@@ -5,7 +5,9 @@ walker never drifts out of step with a loader); `walk` runs a symbolic stack and
 pickle and records facts for the judge in `pickle_opcodes`: every global and how its module and
 name were obtained (constants, the memo, or a computation), every call (`REDUCE`, `NEWOBJ`,
 `NEWOBJ_EX`, `INST`, `OBJ`, `BUILD`) and what it calls, persistent ids, extension codes, state
-changes on module-level objects, and byte strings that are themselves pickles.
+changes on module-level objects, and byte strings that are themselves pickles. Calls to the
+globals a caller asks to `watch` keep a copy of their arguments as they were at the call (the
+source code a torch.fx GraphModule carries is such an argument).
 
 joblib files are walked the way `joblib.load` reads them: after the `BUILD` of a
 `NumpyArrayWrapper` the array's bytes follow inline; they are skipped by the size the wrapper's
@@ -34,6 +36,8 @@ MAX_ITEMS = 256  # entries remembered per symbolic list/dict (the rest are count
 MAX_STACK = 10_000_000  # stack + memo entries (a pickled vocabulary memoizes every word), checked every CHECK_EVERY opcodes
 MAX_PROBE_OPCODES = 100_000  # how far raw joblib array bytes are read as opcodes
 MAX_NESTED_CANDIDATES = 64
+MAX_CAPTURED = 64  # watched calls whose arguments are kept, per pickle
+MAX_CAPTURE_DEPTH = 4  # how deep those arguments are copied (a tuple holding a dict holding a string is 3)
 CHECK_EVERY = 4096
 _RECONSTRUCTORS = frozenset({"copyreg._reconstructor", "copy_reg._reconstructor"})
 JOBLIB_WRAPPERS = frozenset(
@@ -158,6 +162,17 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class Captured:
+    """A call to a watched global, with a copy of its arguments taken at the call (later SETITEMS on
+    the same dict do not change what the loader passed)."""
+
+    callee: Global
+    opcode: str
+    offset: int
+    args: object
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     kind: str  # "indirect-call" | "extension" | "tampering"
     offset: int
@@ -185,6 +200,7 @@ class WalkResult:
     events: list[Event] = field(default_factory=list)
     persistent: list[Persistent] = field(default_factory=list)
     nested: list[Nested] = field(default_factory=list)
+    captured: list[Captured] = field(default_factory=list)
     arrays: int = 0  # joblib arrays whose inline bytes were skipped
     error: str | None = None
     error_offset: int | None = None
@@ -196,6 +212,7 @@ class WalkResult:
         self.events += inner.events
         self.persistent += inner.persistent
         self.nested += inner.nested
+        self.captured += inner.captured
         self.arrays += inner.arrays
         self.opcodes += inner.opcodes
 
@@ -288,8 +305,12 @@ def walk(
     max_opcodes: int = 50_000_000,
     deadline: float | None = None,
     depth: int = 0,
+    watch: frozenset[str] = frozenset(),
 ) -> WalkResult:
-    """Walk one pickle from `start` to its STOP opcode (or to the first thing a loader rejects)."""
+    """Walk one pickle from `start` to its STOP opcode (or to the first thing a loader rejects).
+
+    `watch`: qualified names of globals whose calls keep a copy of their arguments (`captured`).
+    """
     end = len(buf) if end is None else end
     result = WalkResult(start=start)
     stack: list[object] = []
@@ -381,6 +402,8 @@ def walk(
                     events.append(_indirect(callee, name, at))
                 elif code == 0x52 and callee.name == "encode" and callee.module == "_codecs":  # type: ignore[attr-defined]
                     _codecs_payload(args, at, result)
+                if watch:
+                    _capture(callee, name, at, args, watch, result)
                 stack.append(Result(callee, name, at, args))
             elif code == 0x4B or code == 0x4D or code == 0x4A or code == 0x8A or code == 0x8B:
                 stack.append(arg if arg is not None else UNKNOWN)
@@ -449,7 +472,7 @@ def walk(
                 if _is_joblib_wrapper(target):
                     if 0 <= frame_end and pos < frame_end:
                         raise ParseError("joblib array data inside an unfinished pickle frame: loaders disagree on where it is", at)
-                    pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth)
+                    pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth, watch)
                     stack[-1] = UNKNOWN  # joblib puts the array where the wrapper was
             elif code == 0x63 or code == 0x69:  # GLOBAL, INST
                 module, name = _name_line(arg[0], at), _name_line(arg[1], at)  # type: ignore[index]
@@ -458,6 +481,8 @@ def walk(
                 if code == 0x69:
                     stack, items = _pop_mark(metastack, stack, at), stack
                     calls.append(Call(imported, "INST", at))
+                    if watch:
+                        _capture(imported, "INST", at, tuple(items), watch, result)
                     stack.append(Result(imported, "INST", at, tuple(items)))
                 else:
                     stack.append(imported)
@@ -476,6 +501,8 @@ def walk(
                 calls.append(Call(items[0], "OBJ", at))
                 if items[0].__class__ is not Global:
                     events.append(_indirect(items[0], "OBJ", at))
+                elif watch:
+                    _capture(items[0], "OBJ", at, tuple(items[1:]), watch, result)
                 stack.append(Result(items[0], "OBJ", at, tuple(items[1:])))
             elif code == 0x2E:  # STOP
                 if not stack:
@@ -685,6 +712,25 @@ def _build(target: object, state: object, at: int, calls: list[Call], events: li
                 events.append(Event("tampering", at, f"BUILD sets {', '.join(dunders)} on an object"))
 
 
+def _capture(callee: object, opcode: str, at: int, args: object, watch: frozenset[str], result: WalkResult) -> None:
+    if (callee.__class__ is Global and callee.resolved and callee.qualified in watch  # type: ignore[attr-defined]
+            and len(result.captured) < MAX_CAPTURED):
+        result.captured.append(Captured(callee, opcode, at, _copy(args, 0)))  # type: ignore[arg-type]
+
+
+def _copy(value: object, depth: int) -> object:
+    """A copy of a symbolic value's lists and dicts (strings and the rest are not mutated by later opcodes)."""
+    if depth >= MAX_CAPTURE_DEPTH:
+        return UNKNOWN if isinstance(value, (tuple, SymList, SymDict)) else value
+    if isinstance(value, tuple):
+        return tuple(_copy(v, depth + 1) for v in value)
+    if isinstance(value, SymList):
+        return SymList([_copy(v, depth + 1) for v in value.items])
+    if isinstance(value, SymDict):
+        return SymDict({k: _copy(v, depth + 1) for k, v in value.items.items()})
+    return value
+
+
 def _codecs_payload(args: object, at: int, result: WalkResult) -> None:
     """Protocols 0-2 pickle bytes as `_codecs.encode(text, 'latin1')`: look inside those too."""
     if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str) and args[1] in ("latin1", "latin-1"):
@@ -804,7 +850,7 @@ def _fields_hold_objects(state: object, depth: int = 0) -> bool:
 
 def _joblib_array(
     buf: Buffer, pos: int, end: int, state: object, at: int, result: WalkResult,
-    max_opcodes: int, deadline: float | None, depth: int,
+    max_opcodes: int, deadline: float | None, depth: int, watch: frozenset[str] = frozenset(),
 ) -> int:
     """Skip (or, for object arrays, walk) the bytes `joblib.load` reads after this BUILD."""
     layout = joblib_layout(state)
@@ -812,7 +858,7 @@ def _joblib_array(
         raise ParseError(f"cannot size the joblib array data after this BUILD: {layout}", at)
     result.arrays += 1
     if layout.has_object:  # joblib pickles object arrays as a nested pickle, read from the same stream
-        inner = walk(buf, pos, end, max_opcodes=max_opcodes, deadline=deadline, depth=depth + 1)
+        inner = walk(buf, pos, end, max_opcodes=max_opcodes, deadline=deadline, depth=depth + 1, watch=watch)
         result.absorb(inner)
         if inner.error is not None:
             raise ParseError(f"object array pickle: {inner.error}", inner.error_offset or pos)
