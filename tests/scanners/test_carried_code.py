@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from airlock.scanners.pickle_opcodes import WATCHED
 
 from airlock.analysis.carried_code import vet_fx, vet_torchscript
 from airlock.findings import Severity
@@ -18,6 +17,7 @@ from airlock.parsers.pickle_walk import walk
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
+from airlock.scanners.pickle_opcodes import WATCHED
 from fixtures import benign_pickled, canary, fx_code, pickles
 
 torch = pytest.importorskip("torch")
@@ -44,8 +44,8 @@ def _fx_source(module: object) -> str:
 class _Indexing(torch.nn.Module):
     """Tracing this emits `from builtins import getattr as getattr`, getitem, size() and a parameter named `input`."""
 
-    def forward(self, input, scale=None):  # noqa: A002 - the name fx code often carries
-        return torch.relu(input[0]).view(input.shape[-1], -1), input.size(0), getattr(input, "dtype")
+    def forward(self, input, scale=None):  # the parameter name fx code often carries
+        return torch.relu(input[0]).view(input.shape[-1], -1), input.size(0), getattr(input, "dtype")  # noqa: B009
 
 
 # --- the analyser on fx code ----------------------------------------------------------------------
@@ -62,7 +62,7 @@ def _forward(extra: str) -> str:
     return fx_code.forward_with(_fx_source(_Indexing()), extra)
 
 
-@pytest.mark.parametrize(("source", "kind"), [
+@pytest.mark.parametrize("source,kind", [
     ("import torch\nimport os\n\ndef forward(self, x):\n    return x\n", "shape"),  # an added import
     ("import torch\nprint('hi')\n\ndef forward(self, x):\n    return x\n", "shape"),  # an added call at module level
     ("from os import system as system\n\ndef forward(self, x):\n    system('true')\n    return x\n", "capability"),
@@ -89,8 +89,8 @@ def test_code_that_does_not_parse_is_high_and_decorators_are_not_fx() -> None:
 
 
 def test_a_wrapped_function_from_another_module_is_medium() -> None:
-    source = "from mypackage.ops import fused as mypackage_ops_fused\nimport torch\n\ntorch.fx._symbolic_trace.wrap(" \
-             "'mypackage_ops_fused')\n\ndef forward(self, x):\n    return mypackage_ops_fused(x)\n"
+    source = ("from mypackage.ops import fused as mypackage_ops_fused\nimport torch\n\n"
+              "torch.fx._symbolic_trace.wrap('mypackage_ops_fused')\n\ndef forward(self, x):\n    return mypackage_ops_fused(x)\n")
     [issue] = vet_fx(source)
     assert (issue.kind, issue.severity) == ("import", Severity.MEDIUM)
     assert "mypackage.ops.fused" in issue.reason
@@ -169,7 +169,7 @@ def test_real_torchscript_code_passes(tmp_path: Path) -> None:
         assert [vet_torchscript(s) for s in sources] == [[] for _ in sources]
 
 
-@pytest.mark.parametrize(("generator", "name"), [(fx_code.fx_forward_os_system, "fx-forward"),
+@pytest.mark.parametrize("generator,name", [(fx_code.fx_forward_os_system, "fx-forward"),
                                                  (fx_code.fx_import_block_payload, "fx-import-block")])
 def test_the_fx_fixtures_are_armed(generator, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """Deliberately loading a fixture in a child process fires its canary: the payload is real, and it runs on load."""
