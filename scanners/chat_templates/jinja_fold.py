@@ -12,7 +12,8 @@ import re
 import string
 from collections.abc import Iterator
 
-from jinja2 import TemplateError, meta, nodes
+from jinja2 import Environment, TemplateError, meta, nodes
+from jinja2.compiler import CodeGenerator
 
 Value = str | int | tuple  # what an expression may evaluate to: strings, ints, and tuples (lists, dict keys)
 Values = frozenset[Value]
@@ -66,6 +67,10 @@ class Folder:
             for key in changed:
                 self._table[key] = None
         return bool(changed)
+
+    def is_namespace(self, name: str) -> bool:
+        """Whether `name` is only ever the template's own `namespace(k=...)`."""
+        return name in self._namespaces and not self.may_come_from_context(name)
 
     def may_come_from_context(self, name: str) -> bool:
         """Whether jinja2 may resolve `name` from the render context (or does not know)."""
@@ -203,10 +208,20 @@ def _sites(tree: nodes.Template) -> Iterator[tuple[str, bool, nodes.Node | None]
 
 def _context_names(tree: nodes.Template) -> frozenset[str] | None:
     """Names jinja2 would look up in the render context; None when its code generator refuses the tree."""
+    codegen = _Tracking(tree.environment)  # type: ignore[arg-type]
     try:
-        return frozenset(meta.find_undeclared_variables(tree))  # generates code as text; never compiles or runs it
+        codegen.visit(tree)  # generates Python source as text into a sink; never compiles or runs it
+        return frozenset(codegen.undeclared_identifiers)
     except (TemplateError, RecursionError, ValueError, TypeError, AttributeError, KeyError):
         return None
+
+
+class _Tracking(meta.TrackingCodeGenerator):
+    """`meta.find_undeclared_variables`' generator without the optimizer, which would fold the tree in place."""
+
+    def __init__(self, environment: Environment) -> None:
+        CodeGenerator.__init__(self, environment, "<introspection>", "<introspection>", optimized=False)
+        self.undeclared_identifiers: set[str] = set()
 
 
 def _namespace_names(tree: nodes.Template) -> frozenset[str]:

@@ -18,7 +18,9 @@ when such a key is harmless all the same:
   Hermes' `basic_type_map[json_spec.type]`: at worst the fallback reaches one attribute of a builtin
   dict or list, which leads nowhere by itself (a further computed step is judged again, and fails).
 
-Everything else that may be a string is `KeyKind.DYNAMIC`. A name is "bound only to" something when
+Everything else that may be a string is `KeyKind.DYNAMIC`. Names and `namespace()` fields are judged by
+all their bindings together; a binding that refers back to itself (`{% set ns.i = ns.i + 1 %}`) adds no
+string of its own, so the others decide. A name is "bound only to" something when
 every place the template binds it agrees and jinja2 cannot also take it from the render context (a
 `{% set %}` inside an `{% if %}` leaves the context's value in place on the other branch).
 """
@@ -98,6 +100,11 @@ class Keys:
             return False
         if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "loop":
             return node.attr in LOOP_NUMBERS and self._unbound("loop")
+        if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):  # a namespace() field
+            field = f"{node.node.name}.{node.attr}"
+            if not self._folder.is_namespace(node.node.name) or not self._values.get(field):
+                return False
+            return field in seen or all(v is not None and self.never_string(v, seen | {field}) for v in self._values[field])
         if isinstance(node, nodes.Name):
             return self._name_never_string(node.name, seen)
         return False
@@ -109,6 +116,10 @@ class Keys:
             self._record_loop(node.target, node.iter)
         elif isinstance(node, nodes.Assign):
             self._record_value(node.target, node.node)
+            value = node.node
+            if isinstance(node.target, nodes.Name) and isinstance(value, nodes.Call):  # namespace(field=...)
+                for kwarg in value.kwargs:
+                    self._values.setdefault(f"{node.target.name}.{kwarg.key}", []).append(kwarg.value)
         elif isinstance(node, nodes.AssignBlock):
             self._record_value(node.target, None)
         elif isinstance(node, nodes.With):
@@ -139,6 +150,8 @@ class Keys:
     def _record_value(self, target: nodes.Node, value: nodes.Node | None) -> None:
         if isinstance(target, nodes.Name):
             self._values.setdefault(target.name, []).append(value)
+        elif isinstance(target, nodes.NSRef):
+            self._values.setdefault(f"{target.name}.{target.attr}", []).append(value)
         elif isinstance(target, nodes.Tuple):
             for item in target.items:
                 self._record_value(item, None)
@@ -150,8 +163,10 @@ class Keys:
         return not self._unbound(name) and not self._folder.may_come_from_context(name)
 
     def _name_never_string(self, name: str, seen: frozenset[str]) -> bool:
-        if name in seen or not self._from_template_only(name):
+        if not self._from_template_only(name):
             return False
+        if name in seen:
+            return True  # a cycle (`{% set i = i + 1 %}`) adds no string of its own: the other bindings decide
         seen = seen | {name}
         for loop in self._loops.get(name, ()):
             if loop.keys_of is not None or not self._yields_numbers(loop.iterable, seen):
