@@ -45,9 +45,13 @@ bench: dev  ## benchmarks side by side with peers (installs the peers first)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
+.PHONY: safe-globals
+safe-globals: dev  ## census of the pickle globals in the benign corpus -> signatures/pickle-globals-evidence.toml
+	$(BIN)/python tools/pickle_globals_census.py
+
 .PHONY: lint
 lint: dev
-	$(BIN)/ruff check src scanners signatures fixtures tests bench
+	$(BIN)/ruff check src scanners signatures fixtures tests bench tools
 
 .PHONY: resolution
 resolution: dev  ## rebuild signatures/pickle-resolution.json.gz from the installed loader packages (imports them)

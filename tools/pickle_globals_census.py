@@ -1,0 +1,255 @@
+"""Census of the pickle globals real libraries write: the evidence for the pickle safe list.
+
+Builds the benign corpus (fixtures/benign_corpus.py) into a temporary folder, opens every file the
+way the `pickle_opcodes` scanner does (zip members, legacy torch files, joblib's compressors,
+containers) and walks every pickle with airlock's own static walker, never loading one. For each
+global (module.qualname, as the loader imports it) it counts how it is used and in which sample
+classes, and writes `signatures/pickle-globals-evidence.toml` (`make safe-globals`).
+
+Uses, per occurrence of an import:
+- `reduce`, `newobj`, `newobj_ex`, `inst`, `obj`: the global is called by that opcode;
+- `build`: an object the global made (through any of those calls) gets state from BUILD;
+- `argument`: the global is passed to a call (in its arguments or its BUILD state);
+- `persistent_id`: it sits inside a persistent id (torch storages name their type there);
+- `imported_only`: none of the above (a value kept in a container, or unused).
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # fixtures/ is not installed
+
+try:  # the walker is moving from scanners/ to the parsers package; prefer the new home
+    from airlock.parsers import pickle as walker  # type: ignore[attr-defined, unused-ignore]
+except ImportError:
+    from airlock.scanners import _pickle_walk as walker  # type: ignore[no-redef, unused-ignore]
+try:
+    from airlock.parsers import containers  # type: ignore[attr-defined, unused-ignore]
+except ImportError:
+    from airlock.scanners import _containers as containers  # type: ignore[no-redef, unused-ignore]
+
+from airlock.formats import HEAD_BYTES, TAIL_BYTES, Format, detect
+from airlock.scanning import Limits
+from fixtures.benign_corpus import BenignSample, write
+
+OUTPUT = REPO / "signatures" / "pickle-globals-evidence.toml"
+USES = ("reduce", "newobj", "newobj_ex", "inst", "obj", "build", "argument", "persistent_id", "imported_only")
+_PICKLED = frozenset({Format.PICKLE, Format.JOBLIB, Format.PYTORCH_LEGACY})
+MAX_PICKLES_PER_STREAM = 64  # joblib and plain files hold a few; legacy torch files five
+
+
+@dataclass
+class Entry:
+    uses: Counter[str] = field(default_factory=Counter)
+    classes: set[str] = field(default_factory=set)
+    samples: set[str] = field(default_factory=set)
+    imports: int = 0
+    written_as: set[str] = field(default_factory=set)
+
+
+@contextlib.contextmanager
+def _recording_results() -> Iterator[list[Any]]:
+    """Keep every call result the walker makes, so the census can see what was passed to each call.
+    (The walker keeps calls but not their arguments; its Result class is swapped for a recording one.)"""
+    made: list[Any] = []
+    original = walker.Result
+
+    class Recorded(original):  # type: ignore[misc, valid-type]
+        __slots__ = ()
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    walker.Result = Recorded
+    try:
+        yield made
+    finally:
+        walker.Result = original
+
+
+def loader_name(imported: Any) -> str:
+    """The name the loader imports: below protocol 3 Python 2 names are mapped (__builtin__ -> builtins)."""
+    module, name = imported.module, imported.name
+    if imported.protocol < 3:
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
+    return f"{module}.{name}"
+
+
+def _globals_in(value: object, found: set[int], depth: int = 0) -> None:
+    """Ids of the Globals inside a symbolic value (tuples, lists, dicts; call results count as opaque)."""
+    if depth > 12:
+        return
+    if isinstance(value, walker.Global):
+        found.add(id(value))
+    elif isinstance(value, tuple):
+        for item in value:
+            _globals_in(item, found, depth + 1)
+    elif isinstance(value, walker.SymList):
+        for item in value.items:
+            _globals_in(item, found, depth + 1)
+    elif isinstance(value, walker.SymDict):
+        for item in value.items.values():
+            _globals_in(item, found, depth + 1)
+    elif isinstance(value, walker.Persistent):
+        _globals_in(value.pid, found, depth + 1)
+
+
+def _uses(result: Any, made: list[Any]) -> dict[int, set[str]]:
+    """For each Global (by id) of one walk, how the pickle used it."""
+    uses: dict[int, set[str]] = defaultdict(set)
+    for call in result.calls:
+        if isinstance(call.callee, walker.Global):
+            uses[id(call.callee)].add("build" if call.opcode == "BUILD" else call.opcode.lower())
+    for made_result in made:
+        passed: set[int] = set()
+        _globals_in(made_result.args, passed)
+        _globals_in(made_result.state, passed)
+        for ident in passed:
+            uses[ident].add("argument")
+    for persistent in result.persistent:
+        ids: set[int] = set()
+        _globals_in(persistent.pid, ids)
+        for ident in ids:
+            uses[ident].add("persistent_id")
+    return uses
+
+
+def _pickles(buf: Any, start: int, end: int, legacy: bool) -> Iterator[tuple[Any, list[Any]]]:
+    """Every pickle of a stream, one after the other (five in a legacy torch file), walked statically."""
+    pos = start
+    for index in range(5 if legacy else MAX_PICKLES_PER_STREAM):
+        with _recording_results() as made:
+            result = walker.walk(buf, pos, end)
+        if result.error is not None and result.error_offset == pos and index > 0:
+            return  # not a pickle: the bytes after the last one (torch storages, joblib arrays)
+        yield result, made
+        if result.error is not None or result.end >= end:
+            return
+        pos = result.end
+
+
+def _format(path: Path) -> Format:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        fh.seek(max(0, size - TAIL_BYTES))
+        tail = fh.read()
+
+        def read_at(offset: int, length: int) -> bytes:
+            return os.pread(fh.fileno(), min(length, max(0, size - offset)), offset)
+
+        return detect(head, tail, size, read_at)
+
+
+def census_file(path: Path, where: str) -> Iterator[tuple[Any, list[Any], str]]:
+    """Walk every pickle in one file; yields (walk result, call results, where)."""
+    fmt = _format(path)
+    from airlock.scanners._zip_members import mapped
+
+    with mapped(path) as buf:
+        for item in containers.expand(buf, where, fmt, Limits()):
+            if not isinstance(item, containers.Leaf) or item.fmt not in _PICKLED or item.role == "torchscript-code":
+                continue
+            data, start, end = item.read()
+            legacy = item.fmt is Format.PYTORCH_LEGACY or item.role == "prefix"
+            for result, made in _pickles(data, start, end, legacy):
+                yield result, made, item.where
+
+
+def census(root: Path, samples: list[BenignSample]) -> tuple[dict[str, Entry], dict[str, int]]:
+    entries: dict[str, Entry] = defaultdict(Entry)
+    stats: Counter[str] = Counter()
+    for sample in samples:
+        target = root / sample.path
+        files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+        for path in files:
+            for result, made, _where in census_file(path, str(path.relative_to(target.parent))):
+                stats["pickles"] += 1
+                stats["errors"] += result.error is not None
+                uses = _uses(result, made)
+                for imported in result.globals:
+                    if not imported.resolved:
+                        stats["unresolved"] += 1
+                        continue
+                    name = loader_name(imported)
+                    entry = entries[name]
+                    entry.imports += 1
+                    if imported.qualified != name:
+                        entry.written_as.add(imported.qualified)
+                    entry.classes.add(sample.cls)
+                    entry.samples.add(sample.name)
+                    for use in uses.get(id(imported)) or {"imported_only"}:
+                        entry.uses[use] += 1
+        stats["samples"] += 1
+    return dict(entries), dict(stats)
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(_toml_string(i) for i in items) + "]"
+
+
+def render(entries: dict[str, Entry], stats: dict[str, int], samples: list[BenignSample]) -> str:
+    classes = Counter(s.cls for s in samples)
+    per_use = {use: sum(1 for e in entries.values() if e.uses[use]) for use in USES}
+    lines = [
+        "# Generated by `make safe-globals` (tools/pickle_globals_census.py): do not edit by hand.",
+        "# Every pickle global the benign corpus (fixtures/benign_corpus.py, written by the real libraries)",
+        "# imports, found by airlock's static walker without loading anything. Evidence for the safe list",
+        "# in pickle-globals.toml, which this file does not change.",
+        "# uses: how many imports of the global were called by REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ,",
+        "# gave the object they made state through BUILD, were passed as an argument (or in BUILD state),",
+        "# sat inside a persistent id, or none of these (imported_only). One import can have several uses.",
+        "",
+        "[summary]",
+        f"samples = {stats.get('samples', 0)}",
+        f"pickles = {stats.get('pickles', 0)}",
+        f"pickles_with_errors = {stats.get('errors', 0)}",
+        f"unresolved_imports = {stats.get('unresolved', 0)}",
+        f"distinct_globals = {len(entries)}",
+        "classes = { " + ", ".join(f"{_toml_string(k)} = {v}" for k, v in sorted(classes.items())) + " }",
+        "distinct_globals_per_use = { " + ", ".join(f"{k} = {v}" for k, v in per_use.items()) + " }",
+    ]
+    for name in sorted(entries):
+        entry = entries[name]
+        lines += ["", "[[global]]", f"name = {_toml_string(name)}", f"imports = {entry.imports}",
+                  "uses = { " + ", ".join(f"{u} = {entry.uses[u]}" for u in USES if entry.uses[u]) + " }",
+                  f"classes = {_toml_list(sorted(entry.classes))}", f"samples = {len(entry.samples)}"]
+        if entry.written_as:
+            lines.append(f"written_as = {_toml_list(sorted(entry.written_as))}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="airlock-benign-") as tmp:
+        root = Path(tmp) / "corpus"
+        samples = write(root)
+        entries, stats = census(root, samples)
+    args.output.write_text(render(entries, stats, samples))
+    per_use = {use: sum(1 for e in entries.values() if e.uses[use]) for use in USES}
+    print(f"{stats.get('pickles', 0)} pickles in {len(samples)} samples: {len(entries)} distinct globals; per use {per_use}")
+    print(f"written {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
