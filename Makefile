@@ -46,8 +46,9 @@ bench: dev  ## benchmarks side by side with peers (installs the peers first)
 	$(BIN)/python -m bench
 
 .PHONY: safe-globals
-safe-globals: dev  ## census of the pickle globals in the benign corpus -> signatures/pickle-globals-evidence.toml
+safe-globals: dev  ## census of the pickle globals in the benign samples -> signatures/pickle-globals-evidence.toml, and the safe list generated from it
 	$(BIN)/python tools/pickle_globals_census.py
+	$(BIN)/python tools/build_safe_globals.py
 
 .PHONY: lint
 lint: dev
