@@ -202,14 +202,12 @@ def loader_names(imported: Global) -> tuple[tuple[str, str], tuple[str, str]]:
 
 class _Uses:
     """How a pickle's calls use its globals: which are called (directly, or as an argument a safe
-    helper calls), which safe helpers were called outside their constraints, and which helpers were
-    handed a value computed at load time to call."""
+    helper calls) and which safe helpers were called outside their constraints."""
 
     def __init__(self, policy: GlobalPolicy) -> None:
         self.policy = policy
         self.called: dict[int, str] = {}  # id(Global) -> how it is called
         self.broken: dict[int, str] = {}  # id(Global) of a helper -> the constraint its call broke
-        self.indirect: list[tuple[int, str]] = []
         self._names: dict[int, str] = {}
 
     def name(self, value: Global) -> str:
@@ -238,7 +236,7 @@ class _Uses:
         positions = helper.state_calls if call.opcode == "BUILD" else helper.calls
         for position in positions:
             if position < len(values):
-                self._call_argument(values[position], f"{name} (argument {position})", call.offset)
+                self._call_argument(values[position], f"{name} (argument {position})")
         if call.opcode != "BUILD" and helper.check == "method-lookup":
             problem = self._method_lookup(helper, values)
             if problem is not None:
@@ -248,13 +246,10 @@ class _Uses:
                 if position not in positions:
                     self._bound(value, name, 0)
 
-    def _call_argument(self, value: object, how: str, offset: int) -> None:
+    def _call_argument(self, value: object, how: str) -> None:
+        # A value made at load time (a Result) is judged where it was made: by its own call's verdict.
         if value.__class__ is Global:
             self.called.setdefault(id(value), how)
-        elif isinstance(value, Result):
-            helper = value.callee.__class__ is Global and self.policy.helpers.get(self.name(value.callee))  # type: ignore[arg-type]
-            if not (helper and helper.check):  # a checked method lookup or partial is judged where it is made
-                self.indirect.append((offset, f"{how} calls {describe(value)}, a value made at load time"))
 
     def _bound(self, value: object, name: str, depth: int) -> None:
         """Globals bound into a partial as further arguments must be safe: they are judged as called."""
@@ -498,8 +493,6 @@ class PickleOpcodes(ArtifactScanner):
             else:
                 message = f"imports {qualified} ({verdict.reason}; never called)"
             yield self._finding(scope, rule, scope.at(imported.offset), message, evidence)
-        for offset, detail in uses.indirect[:MAX_INDIRECT_FINDINGS]:
-            yield self._finding(scope, "AIR204", scope.at(offset), detail)
 
     @staticmethod
     def _classify(imported: Global, context: str | None, policy: GlobalPolicy) -> tuple[tuple[str, str], Verdict]:

@@ -67,12 +67,13 @@ def test_truncated_after_the_payload_is_still_critical(tmp_path: Path) -> None:
     assert findings == [("AIR201", "critical"), ("AIR209", "high")]
 
 
-def test_unknown_global_is_medium_and_does_not_fail_by_default(tmp_path: Path) -> None:
+def test_a_called_unknown_global_is_high_and_fails_by_default(tmp_path: Path) -> None:
     path = tmp_path / "u.pkl"
     path.write_bytes(pickles.reduce_call("mylib.models", "Net", "x", 4))
     report = _scan(path)
-    assert [(f.rule, str(f.severity)) for f in report.findings] == [("AIR202", "medium")]
-    assert report.passed
+    assert [(f.rule, str(f.severity)) for f in report.findings] == [("AIR213", "high")]
+    assert report.findings[0].evidence["called_by"] == "REDUCE"
+    assert not report.passed
 
 
 def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
@@ -93,9 +94,13 @@ def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
         ("uuid", "os.system", "dangerous"),  # a dotted path is judged by where it leads
         ("numpy", "__builtins__", "dangerous"),
         ("transformers", "AutoModel.from_pretrained", "dangerous"),
-        ("sklearn.tree._tree", "Tree", "notable"),
-        ("__main__", "Net", "notable"),
-        ("numpy.dtypes", "Float64DType", "safe"),
+        ("sklearn.tree._tree", "Tree", "safe"),  # from the census evidence
+        ("sklearn.tree._tree", "Tree.__reduce__", "dangerous"),
+        ("sklearn.tree", "DecisionTreeClassifier", "unknown"),  # exact names only: the public alias is not listed
+        ("numpy", "ndarray.tofile", "unknown"),  # a safe class's methods are not safe unless listed
+        ("torch.nn.modules.linear", "Linear", "safe"),
+        ("torch.nn", "Linear", "unknown"),
+        ("__main__", "Net", "unknown"),
         ("mylib", "Thing", "unknown"),
     ],
 )
@@ -133,13 +138,22 @@ def test_real_torch_save_state_dict_is_clean(tmp_path: Path) -> None:
     assert report.findings == ()
 
 
-def test_whole_pickled_module_is_reported_below_the_failing_level(tmp_path: Path) -> None:
+def test_whole_pickled_module_of_listed_layers_is_clean(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    torch.save(torch.nn.Linear(2, 2), tmp_path / "full_model.pt")
-    report = _scan(tmp_path)
-    assert report.findings, "a pickled nn.Module imports torch.nn classes"
-    assert {(f.rule, str(f.severity)) for f in report.findings} == {("AIR202", "low")}
-    assert report.passed
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU()), tmp_path / "full_model.pt")
+    assert _scan(tmp_path).findings == ()
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4])
+def test_a_real_save_of_an_unlisted_class_fails(protocol: int, tmp_path: Path) -> None:
+    import collections
+
+    path = tmp_path / "user.pkl"
+    path.write_bytes(pickle.dumps(collections.UserDict(a=1), protocol=protocol))
+    report = _scan(path)
+    assert {(f.rule, str(f.severity), f.evidence["global"]) for f in report.findings} == {
+        ("AIR213", "high", "collections.UserDict")}
+    assert not report.passed
 
 
 def test_payload_inside_a_pytorch_zip_is_found_at_its_member(generated) -> None:
