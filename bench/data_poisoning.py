@@ -88,17 +88,20 @@ def run(work: Path) -> list[dict[str, Any]]:
     from threadpoolctl import threadpool_limits
 
     from airlock.data.features import pooled_pixels
-    from airlock.models.loading import load_image_classifier
+    from airlock.models.classifier import load_classifier
+    from airlock.models.features import image_features
+    from airlock.models.image import ImageClassifier
     from fixtures import datasets, tiny_models
     from fixtures._cache import generated
 
     torch.set_num_threads(1)
     rows: list[dict[str, Any]] = []
     with threadpool_limits(1):
-        model = load_image_classifier(generated(tiny_models.digit_resnet, work / "fixtures"), "digit-resnet")
+        model = load_classifier(generated(tiny_models.digit_resnet, work / "fixtures"), "digit-resnet")
+        assert isinstance(model, ImageClassifier)
 
         def extract(images: np.ndarray) -> np.ndarray:
-            return np.concatenate([model.features(images[i : i + 2048].astype(np.float32) / 255.0)
+            return np.concatenate([image_features(model, images[i : i + 2048].astype(np.float32) / 255.0)
                                    for i in range(0, len(images), 2048)])
 
         cases = [("clean", 0.0)] + [(a, r) for a in datasets.ATTACKS for r in datasets.RATES]

@@ -1,8 +1,10 @@
 """The custom_code scanner: Python files shipped with a model, read as syntax trees and never imported.
 
-It resolves what each call refers to through the file's imports and simple assignments
+It resolves every name the file references through its imports and simple assignments
 (`import subprocess as sp`, `s = os.system`, `__import__("os").system`, `getattr(os, "system")`)
-and matches the result against the tables below. Which files transformers would import comes from
+and looks the result up in the capability map (`_code_capabilities`, data in
+`signatures/code-capabilities.toml`); the tables below cover what depends on arguments (paths,
+modes, environment keys) and on how a value was built (decoding, assembling strings). Which files transformers would import comes from
 `auto_map` in the snapshot's `*config.json` files, followed through their relative imports.
 """
 
@@ -24,33 +26,18 @@ from airlock.formats import Format
 from airlock.parsers import pysource
 from airlock.scanning import ScanContext, SnapshotScanner
 
+from ._code_capabilities import CapabilityMap, load_capabilities
+
 MAX_SOURCE_BYTES = 4 << 20
 MAX_CONFIG_BYTES = 8 << 20
 MAX_FOLLOW = 32  # how deep an expression (names followed to their assignments included) is followed
 PROCESS, NETWORK, DYNAMIC, DECODE_EXEC, WRITE, SECRETS, BUILTINS, UNPARSEABLE = (
     "AIR621", "AIR622", "AIR623", "AIR624", "AIR625", "AIR626", "AIR627", "AIR628",
 )
+OBFUSCATED, NAMESPACES, REMOTE_CODE = "AIR629", "AIR631", "AIR632"
+MIN_ENCODED_LITERAL = 1024  # a base64/hex string this long in source is a payload, not a constant
+ENCODED = re.compile(r"[A-Za-z0-9+/=_\-]+|(?:[0-9a-fA-F]{2}|\\x[0-9a-fA-F]{2})+")
 
-# (pattern over the resolved dotted name, rule, reason); the first match wins.
-CALLS: tuple[tuple[str, str, str], ...] = (
-    *((p, PROCESS, "runs a command") for p in (
-        "os.system", "os.popen", "os.exec*", "os.spawn*", "os.posix_spawn*", "os.fork*", "os.startfile",
-        "posix.system", "nt.system", "subprocess.*", "pty.*", "commands.*", "platform.popen",
-        "asyncio.create_subprocess_*")),
-    ("ctypes.*", PROCESS, "loads or calls native code"),
-    *((p, NETWORK, "opens a network connection") for p in (
-        "socket.*", "urllib.request.*", "urllib2.*", "urllib3.*", "requests.*", "httpx.*", "http.client.*",
-        "aiohttp.*", "ftplib.*", "smtplib.*", "telnetlib.*", "paramiko.*", "websocket.*", "websockets.*",
-        "xmlrpc.client.*", "pycurl.*")),
-    *((p, DYNAMIC, "runs code built at run time") for p in (
-        "builtins.eval", "builtins.exec", "builtins.compile", "types.FunctionType", "types.CodeType",
-        "runpy.*", "code.interact", "code.InteractiveInterpreter", "code.InteractiveConsole")),
-    *((p, DYNAMIC, "deserializes objects, which runs code") for p in (
-        "pickle.load*", "_pickle.load*", "marshal.load*", "dill.load*", "cloudpickle.load*", "shelve.open")),
-    ("importlib.machinery.SourceFileLoader", DYNAMIC, "loads a module from a path"),
-    ("importlib.util.spec_from_file_location", DYNAMIC, "loads a module from a path"),
-    ("shutil.rmtree", WRITE, "deletes a folder tree"),
-)
 EXEC_SINKS = ("builtins.eval", "builtins.exec", "builtins.compile", "pickle.load*", "_pickle.load*",
               "marshal.load*", "dill.load*", "cloudpickle.load*", "types.FunctionType")
 DECODERS = ("base64.*decode*", "zlib.decompress", "bz2.decompress", "lzma.decompress", "gzip.decompress",
@@ -63,6 +50,10 @@ PATH_WRITERS = ("os.remove", "os.unlink", "os.rmdir", "os.removedirs", "os.renam
 PATH_METHODS = frozenset({"write_text", "write_bytes", "touch", "unlink", "rmdir", "mkdir", "chmod", "symlink_to", "rename", "replace"})
 DANGEROUS_ROOTS = frozenset({"os", "posix", "nt", "subprocess", "builtins", "importlib", "sys", "socket", "shutil",
                              "ctypes", "pty", "runpy", "pickle", "marshal"})
+# what a string is built with when its text is meant to be hidden (chr() arithmetic, reversal, hex, decoding)
+HIDING_CALLS = ("builtins.chr", "builtins.bytes.fromhex", "codecs.decode", "binascii.*", "base64.*")
+HIDING_METHODS = frozenset({"decode", "fromhex", "translate"})
+BUILDING_METHODS = frozenset({"join", "format", "replace", "decode", "fromhex", "translate", "lower", "upper"})
 HOME = ("os.path.expanduser", "pathlib.Path.home", "pathlib.Path.expanduser", "os.getlogin")
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|KEY|APIKEY|AUTH)(?:_|$)")
 SECRET_PATH = re.compile(r"\.ssh/|\.aws/|\.netrc|\.git-credentials|\.pypirc|\.docker/config|\.kube/config|"
@@ -81,13 +72,16 @@ class Hit:
     line: int
     what: str
     reason: str
+    severity: Severity | None = None  # None: the rule's severity
+    statement: bool = False  # an import statement: a capability the file holds, which nothing runs by itself
 
 
 class ModuleFacts:
     """What one file's syntax tree says: import aliases, assignments, parents of nodes."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, capabilities: CapabilityMap | None = None) -> None:
         self.tree = tree
+        self.capabilities = capabilities or load_capabilities()
         self.aliases: dict[str, str] = {}
         self.stars: list[str] = []
         self.assigned: dict[str, list[ast.expr]] = {}
@@ -140,7 +134,7 @@ class ModuleFacts:
             if expr.id in _BUILTIN_NAMES and expr.id not in self.defined:
                 return f"builtins.{expr.id}"
             for module in self.stars:
-                if _is(f"{module}.{expr.id}", tuple(p for p, _, _ in CALLS)):
+                if self.capabilities.lookup(f"{module}.{expr.id}") is not None:
                     return f"{module}.{expr.id}"
             return None
         if isinstance(expr, ast.Attribute):
@@ -176,12 +170,19 @@ def _const(expr: ast.AST) -> Any:
     return expr.value if isinstance(expr, ast.Constant) else None
 
 
+def _int_list(expr: ast.AST) -> bool:
+    """A literal list or tuple of at least three integers (character codes)."""
+    return (isinstance(expr, ast.List | ast.Tuple) and len(expr.elts) >= 3
+            and all(isinstance(_const(e), int) for e in expr.elts))
+
+
 class Analysis:
-    """Walks one file's tree and collects hits."""
+    """Walks one file's tree and collects hits: the capabilities it references, and what its calls do."""
 
     def __init__(self, facts: ModuleFacts) -> None:
         self.facts = facts
         self.hits: list[Hit] = []
+        self.deferred = deferred_lines(facts.tree)
 
     def run(self) -> list[Hit]:
         facts = self.facts
@@ -191,11 +192,53 @@ class Analysis:
                 self._call(node)
             elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
                 self._tamper(node)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings and SECRET_PATH.search(node.value):
-                self._add(SECRETS, node, repr(node.value[:80]), "names a credential file")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str | bytes) and id(node) not in docstrings:
+                self._literal(node)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._imported(node)
+            elif isinstance(node, (ast.Attribute, ast.Name, ast.Subscript, ast.Call)):
+                self._reference(node)
+            if isinstance(node, ast.BinOp) and not isinstance(facts.parents.get(node), ast.BinOp):
+                self._chr_arithmetic(node)
             if isinstance(node, (ast.Attribute, ast.Name)) and facts.resolve(node) == "os.environ":
                 self._environ(node)
-        return self.hits
+        first: dict[tuple[str, int], Hit] = {}
+        for hit in self.hits:  # one hit per rule and line: a call and the name it calls are one fact
+            kept = first.setdefault((hit.rule, hit.line), hit)
+            if kept is not hit and (hit.severity or Severity.CRITICAL) > (kept.severity or Severity.CRITICAL):
+                first[(hit.rule, hit.line)] = hit
+        # decoding fed to exec is the finding; the exec it names on that line is part of it
+        return [h for h in first.values() if not (h.rule == DYNAMIC and (DECODE_EXEC, h.line) in first)]
+
+    def _imported(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif node.level == 0 and node.module:
+            names = [node.module if a.name == "*" else f"{node.module}.{a.name}" for a in node.names]
+        else:
+            return
+        for name in names:
+            self._capability(node, name, statement=True)
+
+    def _reference(self, node: ast.expr) -> None:
+        """A name, attribute chain, subscript or getattr/__import__ call, reported at its outermost resolvable form."""
+        if isinstance(getattr(node, "ctx", None), ast.Store | ast.Del):
+            return  # a name being bound or replaced (replacing builtins is AIR627's)
+        parent = self.facts.parents.get(node)
+        if isinstance(parent, ast.Attribute | ast.Subscript) and parent.value is node:
+            return  # the longer chain is reported instead (`os.system`, not `os`)
+        if isinstance(parent, ast.Call) and parent.func is node and self.facts.resolve(parent) is not None:
+            return  # `__import__("json")`, `getattr(os, "getcwd")`: what the call resolves to is what counts
+        name = self.facts.resolve(node)
+        if name is not None:
+            self._capability(node, name)
+
+    def _capability(self, node: ast.AST, name: str, statement: bool = False) -> None:
+        capability = self.facts.capabilities.lookup(name)
+        if capability is not None:
+            what = f"import {name}" if statement else name
+            self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), what,
+                                 f"{capability.reason} ({capability.name} capability)", capability.severity, statement))
 
     def _add(self, rule: str, node: ast.AST, what: str, reason: str) -> None:
         self.hits.append(Hit(rule, getattr(node, "lineno", 0), what, reason))
@@ -207,6 +250,8 @@ class Analysis:
         if _is(name, EXEC_SINKS) and any(facts.derives(a, self._decoded) for a in args):
             self._add(DECODE_EXEC, node, f"{name}(…)", "runs data it decoded first (base64/zlib/codecs/marshal)")
             return
+        if _is(name, EXEC_SINKS) and node.args and facts.derives(node.args[0], self._built):
+            self._add(OBFUSCATED, node, f"{name}(…)", "runs a string it assembled at run time")
         if _is(name, IMPORTERS) or name == "builtins.getattr":
             self._indirect(node, name)
             return
@@ -226,19 +271,26 @@ class Analysis:
         if isinstance(node.func, ast.Attribute) and node.func.attr in PATH_METHODS and self._outside(node.func.value):
             self._add(WRITE, node, f".{node.func.attr}(…)", "writes outside the model cache")
             return
-        for pattern, rule, reason in CALLS:
-            if name is not None and fnmatchcase(name, pattern):
-                self._add(rule, node, f"{name}(…)", reason)
-                return
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("join", "decode") and self._hidden_text(node):
+            self._add(OBFUSCATED, node, f".{node.func.attr}(…)", "spells a string out of character codes")
 
     def _indirect(self, node: ast.Call, name: str | None) -> None:
+        first = node.args[0] if node.args else None
         if name != "builtins.getattr":
-            if not (node.args and isinstance(_const(node.args[0]), str)):
+            if first is not None and not isinstance(_const(first), str):
                 self._add(DYNAMIC, node, f"{name}(…)", "imports a module whose name is computed at run time")
+                if self.facts.derives(first, self._built):
+                    self._add(OBFUSCATED, node, f"{name}(…)", "imports a module whose name is assembled from pieces")
             return
-        base = self.facts.resolve(node.args[0]) if node.args else None
-        if len(node.args) >= 2 and not isinstance(_const(node.args[1]), str) and base and base.split(".")[0] in DANGEROUS_ROOTS:
+        if len(node.args) < 2 or isinstance(_const(node.args[1]), str):
+            return
+        base = self.facts.resolve(node.args[0])
+        dangerous = base is not None and (base.split(".")[0] in DANGEROUS_ROOTS or self.facts.capabilities.lookup(base) is not None)
+        if dangerous:
             self._add(DYNAMIC, node, f"getattr({base}, …)", "reaches an attribute of a dangerous module by a computed name")
+        if self._folds(node.args[1]) or (dangerous and self.facts.derives(node.args[1], self._built)) or self.facts.derives(
+                node.args[1], self._hiding):
+            self._add(OBFUSCATED, node, f"getattr({base or '…'}, …)", "looks up an attribute whose name is assembled from pieces")
 
     def _open(self, node: ast.Call, name: str | None) -> None:
         mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg in ("mode", "flags")), None)
@@ -246,6 +298,8 @@ class Analysis:
         writes = isinstance(text, str) and any(c in text for c in "wax+") or (name == "os.open" and mode is not None)
         if writes and node.args and self._outside(node.args[0]):
             self._add(WRITE, node, f"{name}(…, {text!r})", "writes outside the model cache")
+        elif writes and node.args and _const(node.args[0]) is None and node.lineno not in self.deferred:
+            self._add(WRITE, node, f"{name}(…, {text!r})", "writes a computed path as soon as the file is imported")
 
     def _environ(self, node: ast.AST) -> None:
         parent = self.facts.parents.get(node)
@@ -273,6 +327,83 @@ class Analysis:
 
     def _decoded(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Call) and _is(self.facts.resolve(node.func), DECODERS)
+
+    def _built(self, node: ast.AST) -> bool:
+        """A string assembled at run time: concatenation or % with text, f-strings, join/format/decode, chr()."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
+            return any(isinstance(_const(side), str | bytes) for side in (node.left, node.right))
+        if isinstance(node, ast.JoinedStr):
+            return True
+        return self._hiding(node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                                      and node.func.attr in BUILDING_METHODS)
+
+    def _hiding(self, node: ast.AST) -> bool:
+        """What only hides text: chr(), reversing slices, hex and other decoding."""
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.step is not None:
+            return True
+        if not isinstance(node, ast.Call):
+            return False
+        return _is(self.facts.resolve(node.func), HIDING_CALLS) or (
+            isinstance(node.func, ast.Attribute) and node.func.attr in HIDING_METHODS)
+
+    def _folds(self, expr: ast.AST, depth: int = 0) -> bool:
+        """Whether a non-constant expression is made of constants only (`"sy" + "stem"`): a name spelled so no one reads it."""
+        for _ in range(MAX_FOLLOW):  # `NAME = "gelu"; getattr(F, NAME)` is spelled out, not assembled
+            values = self.facts.assigned.get(expr.id, []) if isinstance(expr, ast.Name) else []
+            if len(values) != 1:
+                break
+            expr = values[0]
+        return not isinstance(expr, ast.Constant | ast.Name) and self._constant(expr, depth)
+
+    def _constant(self, expr: ast.AST, depth: int = 0) -> bool:
+        if depth > MAX_FOLLOW:
+            return False
+        if isinstance(expr, ast.Constant):
+            return isinstance(expr.value, str | bytes | int)
+        if isinstance(expr, ast.BinOp):
+            return self._constant(expr.left, depth + 1) and self._constant(expr.right, depth + 1)
+        if isinstance(expr, ast.List | ast.Tuple):
+            return all(self._constant(e, depth + 1) for e in expr.elts)
+        if isinstance(expr, ast.Subscript):
+            return self._constant(expr.value, depth + 1)
+        if isinstance(expr, ast.Name):
+            values = self.facts.assigned.get(expr.id, [])
+            return len(values) == 1 and self._constant(values[0], depth + 1)
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            parts = [*expr.args, *(func.value for _ in [0] if isinstance(func, ast.Attribute))]
+            known = isinstance(func, ast.Attribute) and func.attr in BUILDING_METHODS or self.facts.resolve(func) in (
+                "builtins.chr", "builtins.bytes", "builtins.bytearray", "builtins.str")
+            return known and all(self._constant(p, depth + 1) for p in parts)
+        return False
+
+    def _hidden_text(self, node: ast.Call) -> bool:
+        """`"".join(map(chr, [111, 115]))`, `"".join(chr(c) for c in […])`, `bytes([…]).decode()`."""
+        facts = self.facts
+        if node.func.attr == "decode":  # type: ignore[attr-defined]
+            inner = node.func.value  # type: ignore[attr-defined]
+            return (isinstance(inner, ast.Call) and facts.resolve(inner.func) in ("builtins.bytes", "builtins.bytearray")
+                    and bool(inner.args) and _int_list(inner.args[0]))
+        if not node.args:
+            return False
+        arg = node.args[0]
+        if isinstance(arg, ast.Call) and facts.resolve(arg.func) == "builtins.map" and len(arg.args) == 2:
+            return facts.resolve(arg.args[0]) == "builtins.chr" and _int_list(arg.args[1])
+        if isinstance(arg, ast.GeneratorExp | ast.ListComp) and isinstance(arg.elt, ast.Call):
+            return facts.resolve(arg.elt.func) == "builtins.chr" and _int_list(arg.generators[0].iter)
+        return False
+
+    def _chr_arithmetic(self, node: ast.BinOp) -> None:
+        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call) and self.facts.resolve(n.func) == "builtins.chr"]
+        if len(calls) >= 2 and isinstance(node.op, ast.Add):
+            self._add(OBFUSCATED, node, "chr(…) + chr(…)", "spells a string out of character codes")
+
+    def _literal(self, node: ast.Constant) -> None:
+        text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+        if SECRET_PATH.search(text):
+            self._add(SECRETS, node, repr(text[:80]), "names a credential file")
+        if len(text) >= MIN_ENCODED_LITERAL and ENCODED.fullmatch(text.replace("\n", "")):
+            self._add(OBFUSCATED, node, f"{len(text)}-character encoded literal", "carries an encoded blob (base64 or hex)")
 
     def _outside(self, expr: ast.AST, depth: int = 0, seen: set[str] | None = None) -> bool:
         """Whether a path expression points at an absolute path or the home folder."""
@@ -316,14 +447,24 @@ class CustomCode(SnapshotScanner):
     to start shells, download second stages and steal credentials.
 
     ## What it checks
-    Process execution and native code AIR621, network connections AIR622, eval/exec/compile,
-    computed imports and deserialization AIR623, decoding fed into exec/eval/loads AIR624, writes
-    and deletes outside the model cache (absolute or home paths, `shutil.rmtree`) AIR625, secret
-    environment variables, the whole environment or credential files AIR626, replacing builtins
-    AIR627, and a `.py` file that does not parse AIR628. Files that `auto_map` makes transformers
-    import (and what they import relatively) get the rule's severity; in other Python files, code
-    at module level keeps it too (it runs as soon as anything runs or imports the file), while code
-    inside functions or under a `__main__` guard is reported lower (medium at most).
+    Every name a file references is resolved (imports and their aliases, `from m import *`,
+    assignments, attribute chains and re-exports such as `os.path.os`, constant `getattr` and
+    `__import__`) and looked up in the capability map, `signatures/code-capabilities.toml`; a
+    reference counts even if it is never called (passed to `map`, stored in a dict, a default
+    argument, a decorator). Process execution and native code AIR621, network AIR622, exec/eval/
+    compile, the import machinery and deserialization AIR623, decoding fed into exec/eval/loads
+    AIR624, deleting or moving files and writes outside the model cache AIR625, secret environment
+    variables, the whole environment or credential files AIR626, replacing builtins AIR627, a `.py`
+    file that does not parse AIR628, obfuscation (names spelled from pieces or character codes,
+    exec of assembled strings, long encoded literals) AIR629, interpreter namespaces (`sys.modules`,
+    `globals()`, `vars()`, `builtins`) AIR631. A file `auto_map` loads that references nothing
+    dangerous is still code that runs under trust_remote_code: AIR632 (medium), once per file,
+    when no loaded file raised anything else. Files that `auto_map` makes transformers import (and
+    what they import relatively) get the capability's severity; in other Python files, code at
+    module level keeps it too (it runs as soon as anything runs or imports the file), imports alone
+    are not reported, and code inside functions or under a `__main__` guard is reported lower
+    (medium at most). A policy may approve reviewed files by sha256 (`[code] approved`): their
+    findings drop to info.
 
     ## Example
     `modeling_evil.py@line:12` calls `os.system(...)` and `config.json` maps `AutoModel` to it:
@@ -334,8 +475,9 @@ class CustomCode(SnapshotScanner):
     """
 
     name = "custom_code"
-    version = "1"
-    rules: ClassVar[frozenset[str]] = frozenset({PROCESS, NETWORK, DYNAMIC, DECODE_EXEC, WRITE, SECRETS, BUILTINS, UNPARSEABLE})
+    version = "2"
+    rules: ClassVar[frozenset[str]] = frozenset({PROCESS, NETWORK, DYNAMIC, DECODE_EXEC, WRITE, SECRETS, BUILTINS, UNPARSEABLE,
+                                                 OBFUSCATED, NAMESPACES, REMOTE_CODE})
 
     def scan_snapshot(self, ctx: ScanContext) -> Iterator[Finding]:
         sources = [a for a in ctx.artifacts if a.format is Format.PYTHON or a.path.endswith(".py")]
@@ -348,30 +490,43 @@ class CustomCode(SnapshotScanner):
             else:
                 trees[artifact.path] = tree
         loaded = loaded_modules(ctx, {a.path for a in sources}, trees)
+        flagged: set[str] = set()
         for artifact, problem in broken:
+            flagged.add(artifact.path)
             yield self._finding(ctx, artifact, UNPARSEABLE, 1, problem, loaded.get(artifact.path))
         for artifact in sources:
             if artifact.path not in trees:
                 continue
             seen: set[tuple[str, int, str]] = set()
-            deferred = deferred_lines(trees[artifact.path])
-            for hit in Analysis(ModuleFacts(trees[artifact.path])).run():
+            analysis = Analysis(ModuleFacts(trees[artifact.path]))
+            deferred = analysis.deferred
+            for hit in analysis.run():
+                if hit.statement and artifact.path not in loaded:
+                    continue  # an import in a file nothing loads runs nothing by itself; its uses are reported
                 if (hit.rule, hit.line, hit.what) not in seen:
                     seen.add((hit.rule, hit.line, hit.what))
+                    flagged.add(artifact.path)
                     loaded_by = loaded.get(artifact.path) or (None if hit.line in deferred else MODULE_LEVEL)
-                    yield self._finding(ctx, artifact, hit.rule, hit.line, f"{hit.what}: {hit.reason}", loaded_by)
+                    yield self._finding(ctx, artifact, hit.rule, hit.line, f"{hit.what}: {hit.reason}", loaded_by, hit.severity)
+        if not flagged & loaded.keys():  # trust_remote_code still runs this code: say so, once per file
+            for artifact in sources:
+                if artifact.path in loaded:
+                    yield self._finding(ctx, artifact, REMOTE_CODE, 1, "runs with trust_remote_code (no dangerous capability found)",
+                                        loaded[artifact.path])
 
     def _finding(
-        self, ctx: ScanContext, artifact: Artifact, rule: str, line: int, message: str, loaded_by: str | None
+        self, ctx: ScanContext, artifact: Artifact, rule: str, line: int, message: str, loaded_by: str | None,
+        severity: Severity | None = None,
     ) -> Finding:
-        severity = None if loaded_by else _demoted(ctx.rules[rule].severity)
+        if loaded_by is None:
+            severity = _demoted(severity or ctx.rules[rule].severity)
         suffix = ""
         if loaded_by is None:
             suffix = " (not loaded through auto_map)"
         elif loaded_by == MODULE_LEVEL:
             suffix = " (not loaded through auto_map, but at module level: whatever runs or imports the file runs it)"
         return ctx.finding(rule, self.name, artifact.path, f"{artifact.path}@line:{line}", message + suffix,
-                           {"loaded_by": loaded_by}, severity)
+                           {"loaded_by": loaded_by, "sha256": artifact.sha256}, severity)
 
 
 # A file nothing loads keeps the full severity for code at module level: legitimate scripts keep

@@ -91,3 +91,43 @@ class ScannerError(AirlockError):
 
 class ReportError(AirlockError):
     """A report could not be read or does not follow airlock.report/v1."""
+
+
+class DatasetError(AirlockError):
+    """A dataset is missing, malformed, empty, or in a layout airlock does not read."""
+
+    def __init__(self, path: Path | str, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+        self.path = str(path)
+
+
+class MissingDependency(AirlockError):
+    """An optional package that this input needs is not installed."""
+
+    def __init__(self, package: str, extra: str, needed_for: str) -> None:
+        super().__init__(f"{needed_for} needs {package}: pip install 'model-airlock[{extra}]'")
+        self.package, self.extra = package, extra
+
+
+class ModelRefused(AirlockError):
+    """A model that airlock will not load (remote code, unknown architecture, failed static scan)."""
+
+    def __init__(self, reference: str, why: str) -> None:
+        super().__init__(f"model {reference}: {why}")
+        self.reference = reference
+
+
+class RemoteCodeRefused(ModelRefused):
+    """The model (or its tokenizer) asks for code shipped with it (`auto_map`): never run."""
+
+    def __init__(self, reference: str, name: str) -> None:
+        super().__init__(reference, f"{name} asks for remote code (auto_map); airlock never runs model code")
+        self.file = name
+
+
+class ArchRefused(ModelRefused):
+    """`--arch` does not name a usable factory (or names code shipped with the model)."""
+
+    def __init__(self, spec: str, why: str) -> None:
+        super().__init__(f"--arch {spec}", why)
+        self.spec = spec

@@ -1,7 +1,8 @@
 """Findings: what a scanner reports, and how severe it is.
 
-Findings are plain frozen values. Scanners create them (through `ScanContext.finding`, which takes
-the severity and references from the rule data); the policy reads them; renderers print them.
+Findings are plain frozen values. Checks create them (through their context's `finding`, see
+`airlock.scanning.CheckContext`, which takes the severity and references from the rule data unless a
+severity is given); the policy reads them; renderers print them.
 """
 
 from __future__ import annotations

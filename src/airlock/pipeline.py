@@ -1,6 +1,8 @@
 """The scan pipeline: reference → snapshot → artifacts → scanners → policy → report.
 
-This is the library entry point (`scan`); the CLI and the service are thin layers over it.
+This is the library entry point (`scan`); the CLI (and `airlock sign`, `airlock data --model`) are
+thin layers over it. The scanners run on the one runner, `airlock.scanning.run_scanners`: the static
+ones first, then (with `--behavior`) the opt-in behavioural ones the registry names.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airlock import config
-from airlock.artifacts import ProgressCallback, collect, file_size, model_digest
+from airlock.artifacts import ProgressCallback, collect, file_size
 from airlock.behavior.settings import BehaviorSettings
-from airlock.policy import Policy, apply_overrides, default_policy, evaluate
-from airlock.report import ArtifactRecord, Report, Target
+from airlock.policy import Policy, default_policy
+from airlock.report import Report, build_report
 from airlock.rules import load_rules
 from airlock.scanning import NOTHING_TO_READ, CheckResult, CheckStatus, ScanContext, ScanOutcome, run_scanners
 from airlock.sources.interface import Snapshot, parse_reference
@@ -81,7 +83,8 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
     artifacts = collect(snapshot.files, progress=progress)
     present = {a.format for a in artifacts}
     idle = {e.name for e in entries if e.reads is not None and not e.reads & present}  # never even imported
-    scanners = [early.get(e.name) or e.load()() for e in entries if e.name not in idle]
+    static = [early.get(e.name) or e.load()() for e in entries if not e.opt_in and e.name not in idle]
+    behavioural = [e.load()() for e in entries if e.opt_in]  # the registry says which scanners probe behaviour
     ctx = ScanContext(
         rules=rules,
         snapshot=snapshot,
@@ -94,9 +97,8 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         from airlock.cache import SqliteCache  # sqlite3 is only imported when the cache is used
 
         cache = SqliteCache(config.cache_dir() / "results.sqlite3", rules.version)
-    behavioural = [s for s in scanners if getattr(s, "opt_in", False)]
     try:
-        outcome = run_scanners([s for s in scanners if s not in behavioural], ctx, cache)
+        outcome = run_scanners(static, ctx, cache)
     finally:
         if cache is not None:
             cache.close()
@@ -109,26 +111,20 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         from airlock.behavior.plugin import run_behavioural
 
         outcome, behavior, policy = run_behavioural(behavioural, ctx, outcome, options.behavior or BehaviorSettings(), policy)
-    findings = apply_overrides(policy, outcome.findings)
-    verdict = evaluate(policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
     extra: dict[str, object] = {}
     if snapshot.hub is not None:
         extra["repo_id"] = snapshot.hub.repo_id
         extra["requested_revision"] = snapshot.reference.revision
     if snapshot.ignored:
         extra["ignored"] = list(snapshot.ignored)
-    return Report(
-        target=Target(
-            reference=snapshot.reference.raw,
-            source=snapshot.source,
-            revision=snapshot.revision,
-            digest=model_digest(artifacts),
-            extra=extra,
-        ),
-        artifacts=tuple(ArtifactRecord(a.path, a.size, a.sha256, str(a.format)) for a in artifacts),
-        checks=outcome.checks,
-        findings=findings,
-        verdict=verdict,
+    return build_report(
+        reference=snapshot.reference.raw,
+        source=snapshot.source,
+        revision=snapshot.revision,
+        extra=extra,
+        artifacts=artifacts,
+        outcome=outcome,
+        policy=policy,
         signatures_version=rules.version,
         behavior=behavior,
     )

@@ -9,12 +9,15 @@ trusted = ["google", "meta-llama"] # organisations you trust (others get an info
 blocked = ["evil-org"]             # organisations that always fail
 [severity]                          # per-rule overrides: raise, lower, or "ignore"
 AIR107 = "info"
+[code]                              # Python files shipped with models that you reviewed
+approved = ["sha256:<hex>"]         # their custom_code findings drop to info
 ```
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +28,17 @@ from airlock.errors import PolicyError
 from airlock.findings import Finding, RuleId, Severity
 from airlock.rules import RuleSet
 
-DEFAULT_POLICY_TEXT = """\
-name = "default"
-fail_at = "high"
-required_scanners = ["provenance"]
-[publishers]
-trusted = []
-blocked = []
-[severity]
-"""
+DEFAULT_REQUIRED = ("provenance",)  # what the built-in policy of `airlock scan` requires
+
+
+def default_policy_text(name: str = "default", required_scanners: Sequence[str] = DEFAULT_REQUIRED) -> str:
+    """The built-in policy as TOML (its digest is the policy's identity in reports)."""
+    required = ", ".join(json.dumps(s) for s in required_scanners)
+    return (f'name = {json.dumps(name)}\nfail_at = "high"\nrequired_scanners = [{required}]\n'
+            "[publishers]\ntrusted = []\nblocked = []\n[severity]\n")
+
+
+DEFAULT_POLICY_TEXT = default_policy_text()
 
 _IGNORE = "ignore"
 
@@ -46,6 +51,7 @@ class Policy:
     trusted_publishers: frozenset[str]
     blocked_publishers: frozenset[str]
     overrides: Mapping[str, Severity | None] = field(default_factory=dict)  # None = ignore the rule
+    approved_code: frozenset[str] = frozenset()  # sha256 hex digests of reviewed Python files
     digest: str = ""  # sha256 of the policy text
 
     def label(self) -> str:
@@ -72,8 +78,11 @@ class Verdict:
         }
 
 
-def default_policy() -> Policy:
-    return parse_policy(DEFAULT_POLICY_TEXT, "built-in default")
+def default_policy(
+    required_scanners: Sequence[str] = DEFAULT_REQUIRED, *, name: str = "default", source: str = "built-in default"
+) -> Policy:
+    """The built-in policy: fail at high, require `required_scanners` (`airlock data` requires none)."""
+    return parse_policy(default_policy_text(name, required_scanners), source)
 
 
 def load_policy(path: Path, rules: RuleSet | None = None) -> Policy:
@@ -91,7 +100,7 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, f"invalid TOML: {exc}") from None
-    known = {"name", "fail_at", "required_scanners", "publishers", "severity"}
+    known = {"name", "fail_at", "required_scanners", "publishers", "severity", "code"}
     unknown = set(raw) - known
     if unknown:
         raise PolicyError(source, f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
@@ -123,6 +132,7 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
         trusted_publishers=_names(publishers.get("trusted", []), source),
         blocked_publishers=_names(publishers.get("blocked", []), source),
         overrides=overrides,
+        approved_code=_approved(raw.get("code", {}), source),
         digest="sha256:" + hashlib.sha256(text.encode()).hexdigest(),
     )
 
@@ -133,10 +143,42 @@ def _names(value: Any, source: str) -> frozenset[str]:
     return frozenset(v.lower() for v in value)
 
 
+def _approved(value: Any, source: str) -> frozenset[str]:
+    """`[code] approved`: sha256 digests (`sha256:<hex>` or bare hex) of Python files someone reviewed."""
+    if not isinstance(value, dict) or set(value) - {"approved"}:
+        raise PolicyError(source, "[code] must be a table with one key, approved")
+    digests = value.get("approved", [])
+    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        raise PolicyError(source, "[code] approved must be a list of sha256 digests")
+    out: set[str] = set()
+    for digest in digests:
+        hexdigest = digest.lower().removeprefix("sha256:")
+        if len(hexdigest) != 64 or not all(c in "0123456789abcdef" for c in hexdigest):
+            raise PolicyError(source, f"[code] approved: {digest!r} is not a sha256 digest")
+        out.add(hexdigest)
+    return frozenset(out)
+
+
+APPROVED_SCANNER = "custom_code"  # whose findings `[code] approved` covers (evidence["sha256"] names the file)
+
+
+def approve_code(policy: Policy, finding: Finding) -> Finding:
+    """The finding at info if it is about a Python file the policy approved by sha256, else unchanged."""
+    if not policy.approved_code or finding.scanner != APPROVED_SCANNER or finding.evidence.get("sha256") not in policy.approved_code:
+        return finding
+    evidence = {**finding.evidence, "approved": "approved by policy", "severity_before_approval": str(finding.severity)}
+    return Finding(finding.rule, Severity.INFO, finding.scanner, finding.artifact, finding.location, finding.message,
+                   evidence, finding.references)
+
+
 def apply_overrides(policy: Policy, findings: Sequence[Finding]) -> tuple[Finding, ...]:
-    """Findings with the policy's per-rule severities applied (ignored rules dropped)."""
+    """Findings with the policy's code approvals and per-rule severities applied (ignored rules dropped)."""
     out: list[Finding] = []
     for f in findings:
+        approved = approve_code(policy, f)
+        if approved is not f:  # a reviewed file: its approval wins over per-rule severities
+            out.append(approved)
+            continue
         if f.rule not in policy.overrides:
             out.append(f)
             continue

@@ -1,22 +1,24 @@
 """The report: the one serialisable record of a scan (`airlock.report/v1`).
 
-Renderers, CI, the admission service and the benchmarks read it. `to_dict` produces exactly the
-schema shipped in `airlock/schema/airlock.report.v1.json`; `from_dict` reads it back.
+`build_report` assembles it for `airlock scan` and `airlock data` alike: the checks' outcome, judged
+by the policy. Renderers, CI, the allowlist and the benchmarks read it. `to_dict` produces exactly
+the schema shipped in `airlock/schema/airlock.report.v1.json`; `from_dict` reads it back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from airlock import __version__
+from airlock.artifacts import Artifact, model_digest
 from airlock.errors import ReportError
 from airlock.findings import Finding, Severity
-from airlock.policy import Verdict
-from airlock.scanning import CheckResult, CheckStatus
+from airlock.policy import Policy, Verdict, apply_overrides, evaluate
+from airlock.scanning import CheckResult, CheckStatus, ScanOutcome
 
 SCHEMA_ID = "airlock.report/v1"
 
@@ -117,3 +119,32 @@ class Report:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReportError(f"malformed {SCHEMA_ID} report: {type(exc).__name__}: {exc}") from None
+
+
+def build_report(
+    *,
+    reference: str,
+    source: str,
+    revision: str | None,
+    artifacts: Sequence[Artifact],
+    outcome: ScanOutcome,
+    policy: Policy,
+    signatures_version: str,
+    extra: Mapping[str, Any] | None = None,
+    behavior: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Report:
+    """The report of a scan (of a model or a dataset): the policy's severities applied, then its verdict."""
+    findings = apply_overrides(policy, outcome.findings)
+    verdict = evaluate(policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
+    return Report(
+        target=Target(reference=reference, source=source, revision=revision, digest=model_digest(artifacts),
+                      extra=dict(extra or {})),
+        artifacts=tuple(ArtifactRecord(a.path, a.size, a.sha256, str(a.format)) for a in artifacts),
+        checks=outcome.checks,
+        findings=findings,
+        verdict=verdict,
+        signatures_version=signatures_version,
+        behavior=behavior,
+        data=data,
+    )

@@ -20,6 +20,7 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
+@pytest.mark.slow  # trains the tiny digit model (--model)
 def test_poisoned_set_fails_and_write_clean_drops_the_poison(cli, generated, report_schema, tmp_path: Path) -> None:
     npz = generated(datasets.POISONED[("patch", 0.05)])
     model = generated(tiny_models.digit_resnet)
@@ -136,3 +137,79 @@ def test_object_array_npz_is_refused(cli, tmp_path: Path) -> None:
     path = tmp_path / "evil.npz"
     np.savez(path, x=np.array([object()] * 2, dtype=object), y=np.zeros(2, np.int64))
     assert "object arrays need pickle" in _one_clean_error_line(cli("data", path))
+
+
+def _flip_labels(source: Path, dest: Path, rows: int, classes: int) -> list[int]:
+    """Copy a text,label CSV with the labels of `rows` random rows moved to the next class; the flipped rows."""
+    import csv
+
+    with open(source, newline="", encoding="utf-8") as fh:
+        header, *body = list(csv.reader(fh))
+    flipped = sorted(np.random.default_rng(0).choice(len(body), rows, replace=False).tolist())
+    for i in flipped:
+        body[i][1] = str((int(body[i][1]) + 1) % classes)
+    with open(dest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *body])
+    return flipped
+
+
+@pytest.mark.torch
+def test_a_text_classifier_gives_features_for_a_text_csv(cli, report_schema, tmp_path: Path) -> None:
+    """The loader of `scan --behavior` serves `data --model`: a BERT topic classifier's features of a
+    text column find every sample whose label was moved to another topic."""
+    from fixtures.backdoored_text import BACKDOORED_TEXT, TOPICS, text_model, text_sample_set
+
+    built = text_model(BACKDOORED_TEXT[0])
+    noisy = tmp_path / "noisy.csv"
+    flipped = _flip_labels(text_sample_set(built, tmp_path, rows=1200), noisy, 60, len(TOPICS))
+    result = cli("data", noisy, "--model", built.folder, "--format", "json", "--no-progress")
+    assert result.code == 1, result.err
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    data = report["data"]
+    assert data["feature_space"] == "model" and data["kind"] == "table"
+    assert data["model"]["architecture"] == "BertForSequenceClassification" and data["model"]["text_column"] == "text"
+    assert data["model"]["static_verdict"] == "pass"
+    assert data["contamination"]["near_method"] == "minhash"  # the text column is read as text
+    assert set(flipped) <= set(data["flagged"]) and len(data["flagged"]) < len(flipped) + 20
+
+
+def test_an_image_classifier_gives_no_features_for_text(cli, generated, tmp_path: Path) -> None:
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text,label\nthe goal was a match,0\nrain all day,1\n", encoding="utf-8")
+    line = _one_clean_error_line(cli("data", texts, "--model", generated(tiny_models.digit_resnet), "--no-progress"))
+    assert "is an image classifier; it gives no features for table" in line
+
+
+FACTORY_CALLS: list[dict] = []
+
+
+def digits_factory(config: dict):
+    """An `--arch` factory: a two-layer network on 16×16 grey digits."""
+    import torch
+
+    FACTORY_CALLS.append(config)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(256, 24), torch.nn.ReLU(),
+                               torch.nn.Linear(24, int(config["num_labels"])))
+
+
+def test_arch_is_honoured_by_data(cli, generated, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    model = tmp_path / "homegrown"
+    model.mkdir()
+    config = {"model_type": "homegrown", "num_labels": 10, "num_channels": 1}
+    (model / "config.json").write_text(json.dumps(config))
+    torch.manual_seed(0)
+    save_file(digits_factory(config).state_dict(), str(model / "model.safetensors"))
+    digits = generated(datasets.clean_digits)
+    assert "--arch module:factory" in _one_clean_error_line(cli("data", digits, "--model", model, "--no-progress"))
+    FACTORY_CALLS.clear()
+    result = cli("data", digits, "--model", model, "--arch", f"{__name__}:digits_factory", "--format", "json",
+                 "--no-progress")
+    assert result.code in (0, 1), result.err
+    data = result.json()["data"]
+    assert data["feature_space"] == "model" and data["model"]["architecture"] == "custom"
+    assert FACTORY_CALLS == [config]
+    assert "only applies with --model" in _one_clean_error_line(cli("data", digits, "--arch", f"{__name__}:digits_factory"))

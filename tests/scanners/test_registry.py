@@ -101,13 +101,14 @@ def test_each_entry_describes_its_class() -> None:
     from airlock.scanners import ENTRIES
 
     from airlock.artifacts import Artifact
+    from airlock.behavior.plugin import BehaviouralScanner
     from airlock.formats import Format
     from airlock.scanning import ArtifactScanner, Scanner
 
     for registered in ENTRIES:
         cls = registered.load()
         assert cls.name == registered.name
-        assert registered.opt_in == bool(getattr(cls, "opt_in", False))
+        assert registered.opt_in == issubclass(cls, BehaviouralScanner), registered.name  # the pipeline reads `opt_in`
         assert registered.prepares == (cls.warm_up is not Scanner.warm_up), registered.name
         if not issubclass(cls, ArtifactScanner):
             assert registered.reads is None, registered.name

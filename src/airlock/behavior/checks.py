@@ -1,8 +1,9 @@
 """The two behavioural checks as findings: trigger reversal (AIR70x) and activation clustering (AIR71x).
 
 The scanner plug-ins in `airlock.scanners` are thin wrappers over these functions. Every outcome is
-a value: a model that cannot be probed gives a finding and a skipped check with its reason, a time
-budget that runs out gives AIR702/AIR712 and an `error` check, never a silent pass.
+recorded by the runner: a model that cannot be probed gives a finding and then `Skipped` (a skipped
+check with its reason), a time budget that runs out gives AIR702/AIR712 and then `Incomplete` (an
+`error` check), never a silent pass.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import time
 from collections.abc import Iterator
 
 from airlock.behavior.plugin import BehaviouralScanner, Session
-from airlock.data.errors import DatasetError, MissingDependency
+from airlock.errors import DatasetError, MissingDependency, ModelRefused, RemoteCodeRefused
 from airlock.findings import Finding
-from airlock.models.loading import ModelRefused
-from airlock.models.weights import RemoteCodeRefused
-from airlock.scanning import CheckStatus, ScanContext
+from airlock.scanning import Incomplete, ScanContext, Skipped
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
 SHOWN_ROWS = 50
@@ -29,17 +28,16 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     from airlock.models.text import TextClassifier
 
     name = scanner.name
+    scanner.summary = None
     try:
         clf = session.classifier()
         sample = session.sample()
     except RemoteCodeRefused as exc:
-        scanner.mark(CheckStatus.SKIPPED, str(exc))
         yield ctx.finding("AIR703", name, exc.file, "model", str(exc))
-        return
+        raise Skipped(str(exc)) from None
     except PROBLEMS as exc:
-        scanner.mark(CheckStatus.SKIPPED, exc.diagnostics())
         yield ctx.finding("AIR704", name, None, "model", exc.diagnostics())
-        return
+        raise Skipped(exc.diagnostics()) from None
     calibration = load_calibration()
     settings = session.settings
     text = isinstance(clf, TextClassifier)
@@ -67,11 +65,10 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     if not reversal.complete:
         done = ", ".join(f"{r.family} ({r.steps} steps)" for r in reversal.results) or "nothing"
         why = f"time budget of {settings.time_budget:g} s ran out; done: {done}"
-        scanner.mark(CheckStatus.ERROR, f"incomplete: {why}")
         yield ctx.finding("AIR702", name, None, "model", f"behavioural scan incomplete: {why}",
                           {"budget_seconds": settings.time_budget, "done": [r.family for r in reversal.results]})
-    else:
-        scanner.mark(CheckStatus.RAN, f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)")
+        raise Incomplete(why)
+    scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
 
 
 def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
@@ -82,20 +79,17 @@ def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session
 
     name = scanner.name
     if session.settings.data is None:
-        scanner.mark(CheckStatus.SKIPPED, "needs a labelled sample (--data)")
-        return
+        raise Skipped("needs a labelled sample (--data)")
     if session.out_of_time():
         why = f"time budget of {session.settings.time_budget:g} s ran out before it started"
-        scanner.mark(CheckStatus.ERROR, f"incomplete: {why}")
         yield ctx.finding("AIR712", name, None, "sample", f"activation clustering did not run: {why}")
-        return
+        raise Incomplete(why)
     try:
         clf = session.classifier()
         sample = session.sample()
     except PROBLEMS as exc:
-        scanner.mark(CheckStatus.SKIPPED, exc.diagnostics())
         yield ctx.finding("AIR712", name, None, "sample", f"activation clustering could not run: {exc.diagnostics()}")
-        return
+        raise Skipped(exc.diagnostics()) from None
     calibration = load_calibration()
     start = time.perf_counter()
     with deterministic(session.settings.seed):

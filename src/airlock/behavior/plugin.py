@@ -1,13 +1,13 @@
 """How behavioural scanners run inside `airlock scan --behavior`: after the static scan, sharing one session.
 
-Behavioural scanners are opt-in (`opt_in = True`): the default static scan neither runs them nor
-imports torch. When asked for, they run after the static scanners, because a pickle checkpoint may
-only be read (with `weights_only=True`) once the static scan passed it. They share a `Session`: the
-model is loaded once, the sample read once, one deadline covers them all, and activation clustering
-hears which class trigger reversal blamed. Each scanner records its own check status (ran, skipped
-with a reason, or error when the time budget ran out) and its part of the report's `behavior`
-section; the scanners are then required by the policy of this run, so an unfinished or impossible
-behavioural scan never passes.
+Behavioural scanners are opt-in (the registry marks them `opt_in`): the default static scan neither
+runs them nor imports torch. When asked for, they run after the static scanners, because a pickle
+checkpoint may only be read (with `weights_only=True`) once the static scan passed it. They share a
+`Session`: the model is loaded once, the sample read once, one deadline covers them all, and
+activation clustering hears which class trigger reversal blamed. They run on the one runner like any
+check: a scanner that cannot apply raises `Skipped`, one whose time budget ran out raises
+`Incomplete` (an `error` check), each after yielding the finding that says so. The scanners are
+then required by the policy of this run, so an unfinished or impossible behavioural scan never passes.
 """
 
 from __future__ import annotations
@@ -16,20 +16,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from airlock.behavior.settings import BehaviorSettings
 from airlock.findings import Finding, Severity
 from airlock.policy import Policy, apply_overrides
-from airlock.scanning import (
-    CheckResult,
-    CheckStatus,
-    ScanContext,
-    Scanner,
-    ScanOutcome,
-    SnapshotScanner,
-    run_scanners,
-)
+from airlock.scanning import CheckStatus, ScanContext, Scanner, ScanOutcome, SnapshotScanner, run_scanners
 
 PICKLE_SCANNER = "pickle_opcodes"
 PICKLE_WEIGHTS = "pytorch_model.bin"
@@ -80,15 +72,12 @@ class Session:
 class BehaviouralScanner(SnapshotScanner):
     """A scanner that probes the loaded model; it runs only when asked for, after the static scan."""
 
-    opt_in: ClassVar[bool] = True
-
     def __init__(self) -> None:
         self.session: Session | None = None
-        self.status: CheckStatus = CheckStatus.RAN
-        self.reason: str | None = None
+        self.summary: str | None = None  # a line for the check after a complete run (see `note`)
 
-    def mark(self, status: CheckStatus, reason: str) -> None:
-        self.status, self.reason = status, reason
+    def note(self) -> str | None:
+        return self.summary
 
     def required(self, settings: BehaviorSettings) -> bool:
         """Whether this scan must have run for the verdict to pass."""
@@ -118,11 +107,10 @@ def run_behavioural(
     for scanner in behavioural:
         scanner.session = session
     ran = run_scanners(behavioural, ctx)
-    checks = [_marked(check, scanner) for check, scanner in zip(ran.checks, behavioural, strict=True)]
     required = [s.name for s in behavioural if s.required(settings) and s.name not in policy.required_scanners]
     findings = tuple(sorted((*static.findings, *ran.findings), key=Finding.sort_key))
     return (
-        ScanOutcome(checks=(*static.checks, *checks), findings=findings),
+        ScanOutcome(checks=(*static.checks, *ran.checks), findings=findings),
         session.section or None,
         replace(policy, required_scanners=(*policy.required_scanners, *required)),
     )
@@ -135,8 +123,3 @@ def _static_passed(static: ScanOutcome, policy: Policy, path: str) -> bool:
     findings = apply_overrides(policy, [f for f in static.findings if f.artifact == path])
     return not any(f.severity >= min(policy.fail_at, Severity.HIGH) for f in findings)
 
-
-def _marked(check: CheckResult, scanner: BehaviouralScanner) -> CheckResult:
-    if check.status is not CheckStatus.RAN:  # the scanner broke: AIR901 says so
-        return check
-    return CheckResult(check.scanner, scanner.status, check.seconds, scanner.reason or check.reason)

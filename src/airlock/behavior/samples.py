@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from airlock.data.errors import DatasetError
-from airlock.data.loading import Kind, open_dataset
+from airlock.data.loading import TEXT_COLUMNS, Kind, open_dataset
+from airlock.errors import DatasetError
 
 MAX_ROWS = 5000
-TEXT_COLUMNS = ("text", "sentence", "content")
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, metavar="PATH",
                    help="clean sample for --behavior: .npz (x, y), image folder, or CSV with text,label "
                         "(default: data-free, inputs synthesised from the model)")
-    p.add_argument("--arch", metavar="MODULE:FACTORY",
-                   help="build the architecture with your own code: FACTORY(config dict) -> nn.Module")
+    add_arch(p)
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop --behavior after this long and report it as incomplete")
     p.add_argument("--device", type=DeviceChoice, choices=list(DeviceChoice), default=DeviceChoice.AUTO,
                    help="where --behavior computes (default: auto = CUDA if available, else CPU)")
     p.add_argument("--seed", type=int, default=0, help="seed of --behavior (same seed, same report)")
+
+
+def add_arch(p: argparse.ArgumentParser) -> None:
+    """`--arch`, shared by `airlock scan --behavior` and `airlock data --model` (one loader serves both)."""
+    p.add_argument("--arch", metavar="MODULE:FACTORY",
+                   help="build the architecture with your own code: FACTORY(config dict) -> nn.Module")
 
 
 def settings(args: argparse.Namespace, progress: Any) -> BehaviorSettings | None:

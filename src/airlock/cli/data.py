@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from airlock.cli._behavior import add_arch
 from airlock.exitcodes import ExitCode
 from airlock.render.interface import OutputFormat
 
@@ -22,6 +23,7 @@ def register(commands: Any) -> None:
     p.add_argument("--test", type=Path, metavar="DATASET", help="the evaluation split (checked for contamination)")
     p.add_argument("--model", metavar="REF", help="a model (as for `airlock scan`) whose features to use; "
                                                   "it is statically scanned first")
+    add_arch(p)
     p.add_argument("--label-column", metavar="NAME", help="label column of tabular data (default: label)")
     p.add_argument("--text-column", metavar="NAME", help="column holding text (near duplicates by MinHash)")
     p.add_argument("--quasi-identifiers", metavar="A,B,C", help="columns for the k-anonymity check")
@@ -40,11 +42,15 @@ def run(args: argparse.Namespace) -> ExitCode:
     from airlock.policy import load_policy
     from airlock.rules import load_rules
 
+    if args.arch is not None and args.model is None:
+        from airlock.errors import AirlockError
+
+        raise AirlockError("--arch only applies with --model")
     policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
     quasi = tuple(c.strip() for c in args.quasi_identifiers.split(",") if c.strip()) if args.quasi_identifiers else ()
     with _progress(not args.no_progress and sys.stderr.isatty()) as progress:
         report = vet(args.dataset, VetOptions(
-            test=args.test, model=args.model, label_column=args.label_column or "label",
+            test=args.test, model=args.model, arch=args.arch, label_column=args.label_column or "label",
             label_column_given=args.label_column is not None, text_column=args.text_column,
             quasi_identifiers=quasi, k=args.k, policy=policy, progress=progress,
         ))

@@ -1,13 +1,14 @@
 """The data checks: one class per family, each owning its rules (the data counterpart of
 `airlock.scanners.REGISTRY`), and the findings they produce from a prepared `Workspace`.
 
-Each check returns findings and adds its part of the report's `data` section; the pipeline times
-it, records it as a check (ran, skipped with a reason, or error), and never lets one break the run.
+Each check yields findings and adds its part of the report's `data` section. They are ordinary
+checks (`TargetScanner`s): `airlock.scanning.run_scanners` times each, records it (ran, skipped with
+the reason of a `Skipped`, or error with AIR901), and never lets one break the run.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -17,19 +18,18 @@ import numpy as np
 from airlock.data import contamination, labels, leakage, poisoning, privacy
 from airlock.data.contamination import MAX_PAIRS
 from airlock.data.loading import Dataset, Kind
-from airlock.findings import Finding, RuleId, Severity
+from airlock.findings import Finding
 from airlock.rules import RuleSet
+from airlock.scanning import CheckContext, Skipped, TargetScanner
 
 PAIRS_SHOWN = 50  # index pairs / rows listed in a finding's evidence (all are counted)
 
 
-class Skip(Exception):  # an outcome, not an error
-    """Raised by a check that does not apply to this dataset; the message is the reason."""
-
-
 @dataclass
-class Workspace:
+class Workspace(CheckContext):
     """What the checks share: the datasets, features, neighbours and hashes, and the report section."""
+
+    subject: ClassVar[str] = "dataset"
 
     rules: RuleSet
     artifact: str | None  # the dataset file findings point at (None for a folder)
@@ -50,27 +50,22 @@ class Workspace:
     progress: Callable[[str, int], Callable[[int], None]] | None = None
     poisoned_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
-    def finding(self, rule: str, scanner: str, location: str, message: str, evidence: dict[str, Any],
-                severity: Severity | None = None) -> Finding:
-        data = self.rules[rule]
-        if data.scanner != scanner:
-            raise AssertionError(f"{scanner} emitted {rule}, which belongs to {data.scanner}")
-        return Finding(RuleId(rule), severity or data.severity, scanner, self.artifact, location, message, evidence,
-                       data.references)
-
     def class_name(self, label: int) -> str:
         names = self.train.label_names
         return names[label] if 0 <= label < len(names) else str(label)
 
 
-class DataCheck(ABC):
-    name: ClassVar[str]
-    version: ClassVar[str]
-    rules: ClassVar[frozenset[str]]
+class DataCheck(TargetScanner):
+    noun = "check"
+
+    def scan_target(self, ctx: CheckContext) -> Iterator[Finding]:
+        if not isinstance(ctx, Workspace):
+            raise TypeError(f"{self.name} checks a dataset workspace, not a {type(ctx).__name__}")
+        return self.run(ctx)
 
     @abstractmethod
     def run(self, ws: Workspace) -> Iterator[Finding]:
-        """Yield findings; raise Skip when the check does not apply."""
+        """Yield findings; raise `Skipped` when the check does not apply."""
 
 
 class DataPoisoning(DataCheck):
@@ -82,7 +77,7 @@ class DataPoisoning(DataCheck):
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         if ws.reduced is None or ws.disagreement is None or ws.train.labels is None:
-            raise Skip("no labels or no features to compare")
+            raise Skipped("no labels or no features to compare")
         advance = ws.progress("poisoning, per class", ws.train.rows) if ws.progress else None
         result = poisoning.assess(ws.reduced, ws.train.labels, ws.disagreement, ws.calibration,
                                   names=ws.train.label_names, blamed=ws.blamed, progress=advance)
@@ -97,7 +92,7 @@ class DataPoisoning(DataCheck):
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
-                    "AIR801", self.name, f"class {c.label} ({c.name})",
+                    "AIR801", self.name, ws.artifact, f"class {c.label} ({c.name})",
                     f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes",
                     {"class": c.label, "label": c.name, "flagged": c.suspects, "size": c.size,
                      "separation": round(c.separation, 3), "disagreement_gap": round(c.disagreement_gap, 3),
@@ -113,12 +108,12 @@ class LabelConsistency(DataCheck):
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         if ws.neighbours is None or ws.train.labels is None:
-            raise Skip("no labels or no features to compare")
+            raise Skipped("no labels or no features to compare")
         found = labels.inconsistent(ws.neighbours, ws.train.labels, ws.poisoned_rows)
         ws.section["label_inconsistent"] = sorted(int(r) for f in found for r in f.rows)
         for f in found:
             yield ws.finding(
-                "AIR811", self.name, f"class {f.label} ({ws.class_name(f.label)})",
+                "AIR811", self.name, ws.artifact, f"class {f.label} ({ws.class_name(f.label)})",
                 f"{len(f.rows)} samples labelled {ws.class_name(f.label)} sit among {ws.class_name(f.neighbour_label)}",
                 {"class": f.label, "count": len(f.rows), "neighbour_class": f.neighbour_label,
                  "rows": f.rows[:PAIRS_SHOWN].tolist()})
@@ -134,7 +129,7 @@ class Contamination(DataCheck):
     def run(self, ws: Workspace) -> Iterator[Finding]:
         train_exact, test_exact = ws.exact
         if not train_exact:
-            raise Skip("nothing to hash")
+            raise Skipped("nothing to hash")
         near_train, near_test = ws.near
         pair_fn = contamination.hamming_pairs if ws.near_kind == "dhash" else contamination.minhash_pairs
         summary: dict[str, Any] = {"near_method": ws.near_kind or "none"}
@@ -163,7 +158,7 @@ class Contamination(DataCheck):
             if scope == "train":
                 rule = "AIR823"
             count = f"at least {len(pairs)}" if len(pairs) >= MAX_PAIRS else str(len(pairs))
-            yield ws.finding(rule, self.name, where, f"{count} {kind}-duplicate pair(s) {where}",
+            yield ws.finding(rule, self.name, ws.artifact, where, f"{count} {kind}-duplicate pair(s) {where}",
                              {"kind": kind, "pairs": len(pairs), "complete": len(pairs) < MAX_PAIRS,
                               "index_pairs": [list(p) for p in pairs[:PAIRS_SHOWN]],
                               "method": "sha256" if kind == "exact" else ws.near_kind})
@@ -179,7 +174,7 @@ class TargetLeakage(DataCheck):
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         if ws.train.kind is not Kind.TABLE or ws.train.labels is None:
-            raise Skip("applies to labelled tabular data")
+            raise Skipped("applies to labelled tabular data")
         columns = {k: v for k, v in ws.train.columns.items() if k != ws.text_column}
         leaks = leakage.find_leaks(columns, ws.train.labels)
         ws.section["leakage"] = [{"column": x.column, "kind": x.kind, "auc": x.auc, **x.evidence} for x in leaks]
@@ -189,7 +184,7 @@ class TargetLeakage(DataCheck):
                 "identifier": f"column {leak.column} is unique per row (an identifier)",
                 "post_outcome": f"column {leak.column} is filled only after the outcome",
             }[leak.kind]
-            yield ws.finding(self._RULE[leak.kind], self.name, f"column {leak.column}", message,
+            yield ws.finding(self._RULE[leak.kind], self.name, ws.artifact, f"column {leak.column}", message,
                              {"column": leak.column, "auc": leak.auc, **leak.evidence})
 
 
@@ -204,12 +199,12 @@ class Privacy(DataCheck):
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         if ws.train.kind is not Kind.TABLE:
-            raise Skip("applies to tabular and text data")
+            raise Skipped("applies to tabular and text data")
         exposures = privacy.screen(ws.train.columns)
         ws.section["privacy"] = [{"column": e.column, "kind": e.kind, "count": e.count, "rows": e.rows,
                                   "examples": list(e.examples)} for e in exposures]
         for e in exposures:
-            yield ws.finding(self._RULE[e.kind], self.name, f"column {e.column}",
+            yield ws.finding(self._RULE[e.kind], self.name, ws.artifact, f"column {e.column}",
                              f"{e.count} {e.kind} value(s) in {e.rows} row(s) of column {e.column}",
                              {"column": e.column, "kind": e.kind, "count": e.count, "rows": e.rows,
                               "examples": list(e.examples)})
@@ -217,7 +212,7 @@ class Privacy(DataCheck):
             result = privacy.k_anonymity(ws.train.columns, ws.quasi_identifiers, ws.k)
             ws.section["k_anonymity"] = vars(result) | {"columns": list(result.columns)}
             if result.rows_below_k:
-                yield ws.finding("AIR845", self.name, "columns " + ",".join(result.columns),
+                yield ws.finding("AIR845", self.name, ws.artifact, "columns " + ",".join(result.columns),
                                  f"{result.rows_below_k} row(s) in {result.groups_below_k} group(s) smaller than "
                                  f"k={result.k} (smallest group {result.smallest_group})",
                                  ws.section["k_anonymity"])

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from airlock.data.errors import DatasetError, MissingDependency
+from airlock.errors import DatasetError, MissingDependency
 
 CHUNK_ROWS = 2048
 MAX_NPY_HEADER = 10_000
@@ -30,6 +30,7 @@ MAX_COLUMNS = 10_000
 MAX_FIELD_BYTES = 1 << 20
 MAX_CLASSES = 100_000
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+TEXT_COLUMNS = ("text", "sentence", "content")  # where a text model reads a table, first present wins
 
 
 class Kind(enum.StrEnum):

@@ -1,16 +1,14 @@
 """`vet`: the data scan's library entry point. Dataset(s) in, an `airlock.report/v1` Report out.
 
 One streaming pass over the samples computes features (raw, or a model's), exact digests and
-near-duplicate hashes; then each check in `DATA_CHECKS` runs on the shared workspace, is timed and
-recorded, and the policy turns the findings into a verdict. A model given with `--model` is
+near-duplicate hashes; then the checks in `DATA_CHECKS` run on the shared workspace through the one
+runner (`airlock.scanning.run_scanners`), and the policy turns the findings into a verdict. A model given with `--model` is
 statically scanned first and refused unless that scan passes.
 """
 
 from __future__ import annotations
 
-import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,31 +16,21 @@ from typing import Any
 import numpy as np
 
 from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
-from airlock.artifacts import collect, model_digest
+from airlock.artifacts import collect
 from airlock.data import contamination, features
-from airlock.data.checks import DATA_CHECKS, DataCheck, Skip, Workspace
-from airlock.data.errors import DatasetError
+from airlock.data.checks import DATA_CHECKS, Workspace
 from airlock.data.loading import Dataset, Kind, open_dataset
+from airlock.data.model_features import model_features
 from airlock.data.poisoning import Calibration
-from airlock.findings import Finding, RuleId
-from airlock.policy import Policy, apply_overrides, evaluate, parse_policy
-from airlock.report import ArtifactRecord, Report, Target
-from airlock.rules import RuleSet, load_rules, read_signature_toml
-from airlock.scanning import CheckResult, CheckStatus
+from airlock.errors import DatasetError
+from airlock.policy import Policy, default_policy
+from airlock.report import Report, build_report
+from airlock.rules import load_rules, read_signature_toml
+from airlock.scanning import run_scanners
 
 NEIGHBOURS = 10
 KNN_DIMENSIONS = 32
 METHOD = "airlock-data/1: activation clustering + SPECTRE + spectral signature + k-NN, per-class decision"
-
-DATA_POLICY_TEXT = """\
-name = "data-default"
-fail_at = "high"
-required_scanners = []
-[publishers]
-trusted = []
-blocked = []
-[severity]
-"""
 
 # A progress reporter: called with a task description and its total, returns a per-step callback.
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -51,13 +39,14 @@ Progress = Callable[[str, int], Callable[[int], None]]
 def data_policy() -> Policy:
     """The built-in policy of `airlock data`: fail at high, no required scanner (a check that does not
     apply to a dataset is skipped; one that breaks gives AIR901, which is high)."""
-    return parse_policy(DATA_POLICY_TEXT, "built-in data default")
+    return default_policy((), name="data-default", source="built-in data default")
 
 
 @dataclass(frozen=True)
 class VetOptions:
     test: Path | None = None
     model: str | None = None
+    arch: str | None = None  # `--arch module:factory` for the model
     label_column: str = "label"
     label_column_given: bool = False
     text_column: str | None = None
@@ -80,30 +69,27 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     if test is not None and test.kind is not train.kind:
         raise DatasetError(options.test or "", f"the test split is {test.kind} data, the training set {train.kind}")
     _check_columns(train, options)
-    model_section, extractor = _feature_model(options.model, train) if options.model else (None, None)
+    model = model_features(options.model, train, arch=options.arch, text_column=options.text_column) \
+        if options.model else None
+    extractor = model.extract if model else None
     section: dict[str, Any] = {"method": METHOD, "rows": train.rows, "kind": str(train.kind),
                                "feature_space": "model" if extractor else "raw", "flagged": []}
-    if model_section:
-        section["model"] = model_section
+    if model:
+        section["model"] = model.section
     ws = Workspace(rules=rules, artifact=train.path.name if train.path.is_file() else None, train=train, test=test,
-                   section=section, calibration=calibration(), text_column=options.text_column,
+                   section=section, calibration=calibration(),
+                   text_column=model.text_column if model and model.text_column else options.text_column,
                    quasi_identifiers=options.quasi_identifiers, k=options.k, blamed=options.blamed,
                    progress=options.progress)
     _prepare(ws, extractor)
-    checks, findings = _run_checks(ws)
-    findings = list(apply_overrides(options.policy, findings))
-    verdict = evaluate(options.policy, findings, {c.scanner: str(c.status) for c in checks})
+    outcome = run_scanners([check() for check in DATA_CHECKS], ws)
     files = list(train.files) + ([(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else [])
     artifacts = collect(files)
     extra: dict[str, Any] = {"kind": "dataset"}
     if options.test is not None:
         extra["test"] = str(options.test)
-    return Report(
-        target=Target(reference=str(dataset), source="local", revision=None, digest=model_digest(artifacts), extra=extra),
-        artifacts=tuple(ArtifactRecord(a.path, a.size, a.sha256, str(a.format)) for a in artifacts),
-        checks=tuple(checks), findings=tuple(sorted(findings, key=Finding.sort_key)), verdict=verdict,
-        signatures_version=rules.version, data=section,
-    )
+    return build_report(reference=str(dataset), source="local", revision=None, extra=extra, artifacts=artifacts,
+                        outcome=outcome, policy=options.policy, signatures_version=rules.version, data=section)
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:
@@ -117,26 +103,10 @@ def _check_columns(train: Dataset, options: VetOptions) -> None:
         raise DatasetError(train.path, "--k must be at least 2")
 
 
-def _feature_model(reference: str, train: Dataset) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
-    from airlock.models.loading import ModelRefused, load_image_classifier
-    from airlock.pipeline import ScanOptions, resolve, scan_snapshot
-
-    if train.kind is not Kind.IMAGES:
-        raise DatasetError(train.path, "--model gives features for image datasets only")
-    options = ScanOptions(download_progress=False)
-    snapshot = resolve(reference, options)
-    report = scan_snapshot(snapshot, options)
-    if not report.passed:
-        raise ModelRefused(reference, "failed the static scan, so it is not loaded: " + "; ".join(report.verdict.reasons))
-    model = load_image_classifier(snapshot.root if snapshot.root.is_dir() else snapshot.root.parent, reference)
-    return {"reference": reference, "digest": report.target.digest, "architecture": model.architecture,
-            "static_verdict": report.verdict.decision}, model.features
-
-
 def _prepare(ws: Workspace, extractor: Callable[[np.ndarray], np.ndarray] | None) -> None:
     train, test, progress = ws.train, ws.test, ws.progress
     if train.kind is Kind.TABLE:
-        _prepare_table(ws)
+        _prepare_table(ws, extractor)
     else:
         advance = progress("reading samples", train.rows + (test.rows if test else 0)) if progress else None
         rows, exact, near = _stream(train, extractor, advance, keep_features=True)
@@ -176,7 +146,7 @@ def _stream(
     return matrix, exact, (np.concatenate(near) if near else None)
 
 
-def _prepare_table(ws: Workspace) -> None:
+def _prepare_table(ws: Workspace, extractor: Callable[[Any], np.ndarray] | None = None) -> None:
     train, test = ws.train, ws.test
     if ws.text_column:
         texts = train.columns[ws.text_column].tolist()
@@ -184,7 +154,10 @@ def _prepare_table(ws: Workspace) -> None:
         ws.exact = (contamination.text_digests(texts), contamination.text_digests(test_texts) if test_texts is not None else None)
         ws.near = (contamination.minhash(texts), contamination.minhash(test_texts) if test_texts is not None else None)
         ws.near_kind = "minhash"
-        ws.reduced = features.text_matrix(np.asarray(texts, dtype=object)) if len(texts) > 2 else None
+        if extractor is not None:  # a text model's features
+            ws.reduced = features.reduce(extractor(texts)) if len(texts) > 1 else None
+        else:
+            ws.reduced = features.text_matrix(np.asarray(texts, dtype=object)) if len(texts) > 2 else None
         return
     from airlock.data.leakage import identifiers as identifier_columns
 
@@ -201,32 +174,3 @@ def _prepare_table(ws: Workspace) -> None:
     numeric, _ = features.numeric_matrix(train.columns)
     ws.reduced = features.reduce(numeric) if numeric.size and len(numeric) > 1 else None
 
-
-def _run_checks(ws: Workspace, checks: Sequence[type[DataCheck]] = DATA_CHECKS) -> tuple[list[CheckResult], list[Finding]]:
-    results: list[CheckResult] = []
-    findings: list[Finding] = []
-    for cls in checks:
-        check = cls()
-        start = time.perf_counter()
-        try:
-            found = list(check.run(ws))
-        except Skip as skip:
-            results.append(CheckResult(check.name, CheckStatus.SKIPPED, time.perf_counter() - start, str(skip)))
-            continue
-        except Exception as exc:  # noqa: BLE001  a broken check is an error and AIR901, never a silent pass
-            results.append(CheckResult(check.name, CheckStatus.ERROR, time.perf_counter() - start,
-                                       f"{type(exc).__name__}: {exc}"[:2000]))
-            findings.append(_broken(ws.rules, check.name, exc))
-            continue
-        results.append(CheckResult(check.name, CheckStatus.RAN, time.perf_counter() - start))
-        findings.extend(found)
-    return results, findings
-
-
-def _broken(rules: RuleSet, scanner: str, exc: Exception) -> Finding:
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    rule = rules["AIR901"]
-    return Finding(RuleId("AIR901"), rule.severity, scanner, None, "dataset",
-                   f"check {scanner} failed: {type(exc).__name__}: {exc}"[:300],
-                   {"exception": type(exc).__name__, "at": f"{frame.filename}:{frame.lineno}" if frame else ""},
-                   rule.references)

@@ -29,7 +29,7 @@ import numpy as np
 
 from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
-from airlock.data.errors import DatasetError
+from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
 COMPONENTS = ("activation_clustering", "spectre", "spectral_signature", "knn_disagreement")

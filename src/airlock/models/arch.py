@@ -16,15 +16,7 @@ from typing import Any
 
 import torch
 
-from airlock.models.loading import ModelRefused
-
-
-class ArchRefused(ModelRefused):
-    """`--arch` does not name a usable factory (or names code shipped with the model)."""
-
-    def __init__(self, spec: str, why: str) -> None:
-        super().__init__(f"--arch {spec}", why)
-        self.spec = spec
+from airlock.errors import ArchRefused
 
 
 def build_custom(spec: str, config: dict[str, Any], folder: Path) -> torch.nn.Module:

@@ -1,9 +1,11 @@
-"""Which classifier a model folder holds, built without running code that ships with it.
+"""The one model loader: which classifier a model folder holds, built without running code that ships with it.
 
 `config.json` names a `model_type`; when `transformers` maps it to a stock image-classification or
 sequence-classification class (and `architectures`, if present, agrees), that class is built from
-the configuration and the weights are loaded into it. Anything else is refused with a reason,
-unless the user passes their own `--arch module:factory` (see `airlock.models.arch`).
+the configuration and the weights are loaded into it: from safetensors, or from a pickle checkpoint
+only when the caller says the static scan passed it (`weights_only=True`). Anything else is refused
+with a reason, unless the user passes their own `--arch module:factory` (see `airlock.models.arch`).
+Both `airlock scan --behavior` and `airlock data --model` load through `load_classifier`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from pathlib import Path
 
 import torch
 
-from airlock.data.errors import MissingDependency
+from airlock.errors import MissingDependency, ModelRefused
 from airlock.models.image import ImageClassifier, build_image_classifier
-from airlock.models.loading import ModelRefused, read_config
 from airlock.models.text import TextClassifier, build_text_classifier
 from airlock.models.weights import load_into, load_stock, read_json, read_weights
 
@@ -23,13 +24,17 @@ Classifier = ImageClassifier | TextClassifier
 
 def load_classifier(
     folder: Path, reference: str, *, arch: str | None = None, pickle_allowed: bool = False,
-    device: torch.device | None = None,
+    device: torch.device | None = None, needed_for: str = "the behavioural scan (--behavior)",
 ) -> Classifier:
-    """The image or text classifier in `folder`, frozen, on `device` (default: the CPU)."""
+    """The image or text classifier in `folder`, frozen, on `device` (default: the CPU).
+
+    `needed_for` names the feature that needs the model in the error raised when transformers is missing.
+    """
     device = device or torch.device("cpu")
-    read_json(folder, "config.json", reference)  # RemoteCodeRefused on auto_map, before anything else
+    config = read_json(folder, "config.json", reference)  # RemoteCodeRefused on auto_map, before anything else
     read_json(folder, "tokenizer_config.json", reference)
-    config = read_config(folder, reference)
+    if config is None:
+        raise ModelRefused(reference, "no config.json: only stock transformers architectures (or --arch) can be loaded")
     if arch is not None:
         from airlock.models.arch import build_custom
 
@@ -43,7 +48,7 @@ def load_classifier(
             MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES,
         )
     except ImportError:
-        raise MissingDependency("transformers", "behavior", "the behavioural scan (--behavior)") from None
+        raise MissingDependency("transformers", "behavior", needed_for) from None
     model_type = str(config.get("model_type"))
     declared = (config.get("architectures") or [None])[0]
     image = MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES.get(model_type)

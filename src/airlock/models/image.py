@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from airlock.errors import ModelRefused
 from airlock.models.heads import freeze, head_input
-from airlock.models.loading import ModelRefused
 from airlock.models.weights import read_json
 
 
@@ -57,8 +57,8 @@ def build_image_classifier(
         raise ModelRefused(reference, f"{architecture} has no linear classification head")
     channels = int(config.get("num_channels", 3))
     pre = read_json(folder, "preprocessor_config.json", reference) or {}
-    mean = _vector(pre.get("image_mean"), channels, 0.0)
-    std = _vector(pre.get("image_std"), channels, 1.0)
+    mean = _vector(pre.get("image_mean"), channels, 0.0, reference)
+    std = _vector(pre.get("image_std"), channels, 1.0, reference)
     std = np.where(std == 0, 1.0, std)
     id2label = config.get("id2label") or {str(i): str(i) for i in range(int(config.get("num_labels", 2)))}
     labels = {int(k): str(v) for k, v in id2label.items()}
@@ -70,11 +70,13 @@ def build_image_classifier(
     )
 
 
-def _vector(value: Any, channels: int, default: float) -> np.ndarray:
+def _vector(value: Any, channels: int, default: float, reference: str) -> np.ndarray:
+    """A per-channel normalisation; one that is there but not numbers is refused (features under a
+    wrong normalisation would be meaningless)."""
     try:
         array = np.asarray(value if value is not None else [default], dtype=np.float32).reshape(-1)
-    except (TypeError, ValueError):
-        array = np.asarray([default], dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ModelRefused(reference, f"preprocessor_config.json is malformed ({exc})") from None
     return np.resize(array, channels) if array.size else np.full(channels, default, np.float32)
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
+from airlock.errors import ModelRefused
 from airlock.models.heads import freeze, head_input
-from airlock.models.loading import MAX_CONFIG_BYTES, ModelRefused
-from airlock.models.weights import read_json
+from airlock.models.weights import MAX_CONFIG_BYTES, read_json
 
 MAX_TOKENS = 64
 MAX_TOKENIZER_BYTES = 64 << 20

@@ -1,4 +1,4 @@
-"""Weights and configuration for the behavioural scan, read without running anything that ships with them.
+"""Weights and configuration of a model to load, read without running anything that ships with them.
 
 Weights come from `*.safetensors` (tensors only, by construction). A pickle checkpoint
 (`pytorch_model.bin`) is read only when the caller says the static scan passed it, and then with
@@ -13,17 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from airlock.models.loading import MAX_CONFIG_BYTES, ModelRefused
+import numpy as np
 
+from airlock.errors import ModelRefused, RemoteCodeRefused
+
+MAX_CONFIG_BYTES = 1 << 20
 PICKLE_WEIGHTS = "pytorch_model.bin"
-
-
-class RemoteCodeRefused(ModelRefused):
-    """The model (or its tokenizer) asks for code shipped with it (`auto_map`): never run."""
-
-    def __init__(self, reference: str, name: str) -> None:
-        super().__init__(reference, f"{name} asks for remote code (auto_map); airlock never runs model code")
-        self.file = name
 
 
 def read_json(folder: Path, name: str, reference: str) -> dict[str, Any] | None:
@@ -93,10 +88,12 @@ def load_stock(model_class: Any, config: Any, folder: Path, reference: str, *, p
         if (folder / "model.safetensors.index.json").is_file():
             shipped.append(folder / "model.safetensors.index.json")
         if any(f.suffix == ".safetensors" for f in shipped):
+            _fits(model_class, config, _stored_elements(shipped, reference), reference)
             for file in shipped:
                 (staged / file.name).symlink_to(file.resolve())
         else:
             state = read_weights(folder, reference, pickle_allowed=pickle_allowed)
+            _fits(model_class, config, sum(v.numel() for v in state.values()), reference)
             save_file({k: v.contiguous().clone() for k, v in state.items()}, str(staged / "model.safetensors"))
         verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
         logging.set_verbosity_error()
@@ -115,6 +112,41 @@ def load_stock(model_class: Any, config: Any, folder: Path, reference: str, *, p
         raise ModelRefused(reference, f"weights do not match {model_class.__name__} ({len(wrong)} missing or "
                                       f"mismatched: {', '.join(sorted(wrong)[:4])})")
     return module
+
+
+def _stored_elements(files: list[Path], reference: str) -> int:
+    """How many numbers the safetensors files hold, from their headers (no tensor is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    total = 0
+    for file in files:
+        if file.suffix != ".safetensors":
+            continue
+        try:
+            with safe_open(str(file), framework="pt") as handle:
+                for key in handle.keys():  # noqa: SIM118  safe_open handles are not iterable
+                    shape = handle.get_slice(key).get_shape()
+                    total += int(np.prod(shape, dtype=np.int64)) if shape else 1
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelRefused(reference, f"{file.name} cannot be read as safetensors ({exc})") from None
+    return total
+
+
+def _fits(model_class: Any, config: Any, stored: int, reference: str) -> None:
+    """Refuse an architecture larger than the weights that ship with it, sized on the meta device
+    before anything is allocated: a hostile config.json cannot make airlock allocate what its
+    weights do not back."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            wanted = sum(p.numel() for p in model_class(config).parameters())
+    except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as exc:
+        raise ModelRefused(reference, f"config.json does not build {model_class.__name__} "
+                                      f"({type(exc).__name__}: {exc})") from None
+    if wanted > stored:
+        raise ModelRefused(reference, f"weights do not match {model_class.__name__} from config.json (it has "
+                                      f"{wanted:,} parameters, the weights hold {stored:,} numbers)")
 
 
 def load_into(module: Any, state: dict[str, Any], reference: str, architecture: str) -> None:

@@ -12,13 +12,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from airlock.data.errors import MissingDependency
-from airlock.models.arch import ArchRefused
+from airlock.errors import ArchRefused, MissingDependency, ModelRefused, RemoteCodeRefused
 from airlock.models.classifier import load_classifier
 from airlock.models.image import ImageClassifier
-from airlock.models.loading import ModelRefused
 from airlock.models.text import TextClassifier
-from airlock.models.weights import RemoteCodeRefused
 
 pytestmark = pytest.mark.torch
 

@@ -30,14 +30,15 @@ def model_features(digit_model: Path):
     import torch
 
     from airlock.data.loading import open_dataset
-    from airlock.models.loading import load_image_classifier
+    from airlock.models.classifier import load_classifier
+    from airlock.models.features import image_features
 
     torch.set_num_threads(1)
-    model = load_image_classifier(digit_model, "digit-resnet")
+    model = load_classifier(digit_model, "digit-resnet")
 
     def extract(npz: Path) -> tuple[np.ndarray, np.ndarray]:
         dataset = open_dataset(npz)
         assert dataset.labels is not None
-        return np.concatenate([model.features(chunk.x) for chunk in dataset.chunks()]), dataset.labels
+        return np.concatenate([image_features(model, chunk.x) for chunk in dataset.chunks()]), dataset.labels
 
     return extract

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from airlock.data.errors import DatasetError
 from airlock.data.loading import Kind, open_dataset
+from airlock.errors import DatasetError
 from fixtures import datasets
 
 

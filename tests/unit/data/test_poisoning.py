@@ -18,6 +18,7 @@ def _assess(x: np.ndarray, y: np.ndarray, **kwargs) -> poisoning.PoisoningResult
     return poisoning.assess(reduced, y, label_disagreement(neighbours, y), calibration(), **kwargs)
 
 
+@pytest.mark.slow  # model_features trains the tiny digit model on first use
 @pytest.mark.parametrize("attack, rate", [(a, r) for a in datasets.ATTACKS for r in datasets.RATES])
 def test_poisoned_class_and_samples_are_found(generated, model_features, attack: str, rate: float) -> None:
     npz = generated(datasets.POISONED[(attack, rate)])
@@ -31,6 +32,7 @@ def test_poisoned_class_and_samples_are_found(generated, model_features, attack:
     assert precision >= 0.9, precision
 
 
+@pytest.mark.slow
 def test_clean_set_calls_no_class_and_flags_at_most_one_percent(generated, model_features) -> None:
     x, y = model_features(generated(datasets.clean_digits))
     result = _assess(x, y)
