@@ -29,7 +29,7 @@ def _scan(path: Path) -> Report:
 
 
 def _carried(report: Report) -> list[tuple[str, Severity, str]]:
-    return [(f.rule, f.severity, f.message) for f in report.findings if f.rule in ("AIR212", "AIR213")]
+    return [(f.rule, f.severity, f.message) for f in report.findings if f.rule in ("AIR212", "AIR214")]
 
 
 def _fx_source(module: object) -> str:
@@ -117,7 +117,7 @@ def test_code_that_is_not_a_string_constant_is_high(tmp_path: Path) -> None:
     path = tmp_path / "computed.pkl"
     path.write_bytes(data)
     [(rule, severity, message)] = _carried(_scan(path))
-    assert (rule, severity) == ("AIR213", Severity.HIGH)
+    assert (rule, severity) == ("AIR214", Severity.HIGH)
     assert "not a string constant" in message
 
 
@@ -125,8 +125,8 @@ def test_the_fx_exec_helpers_are_dangerous_and_their_source_is_vetted(tmp_path: 
     path = tmp_path / "helper.pkl"
     path.write_bytes(pickles.reduce_call("torch.fx.graph_module", "_exec_with_source", pickles.python_canary("helper")))
     report = _scan(path)
-    assert {f.rule for f in report.findings} == {"AIR201", "AIR213"}
-    assert any(f.rule == "AIR213" and f.severity is Severity.CRITICAL for f in report.findings)
+    assert {f.rule for f in report.findings} == {"AIR201", "AIR214"}
+    assert any(f.rule == "AIR214" and f.severity is Severity.CRITICAL for f in report.findings)
 
 
 # --- whole scans --------------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_benign_graph_modules_carry_no_finding(generator, tmp_path: Path) -> Non
                                        fx_code.fx_code_rewritten_after_the_call])
 def test_an_injected_os_system_is_critical(generator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     report = _scan(generator(tmp_path))
-    found = [f for f in report.findings if f.rule == "AIR213" and f.severity is Severity.CRITICAL]
+    found = [f for f in report.findings if f.rule == "AIR214" and f.severity is Severity.CRITICAL]
     assert any("os.system" in f.message and f.evidence["category"] == "AIR621" for f in found), _carried(report)
     assert found[0].evidence["global"] == "torch.fx.graph_module.reduce_graph_module"
     assert not report.passed
@@ -152,7 +152,7 @@ def test_an_injected_os_system_is_critical(generator, tmp_path: Path) -> None:  
 
 def test_torchscript_code_with_an_import_and_a_foreign_class(tmp_path: Path) -> None:
     found = _carried(_scan(fx_code.torchscript_foreign_code(tmp_path)))
-    assert [(rule, severity) for rule, severity, _ in found] == [("AIR213", Severity.HIGH), ("AIR212", Severity.MEDIUM)]
+    assert [(rule, severity) for rule, severity, _ in found] == [("AIR214", Severity.HIGH), ("AIR212", Severity.MEDIUM)]
     assert "torch.classes.evil_ns" in found[1][2]
 
 

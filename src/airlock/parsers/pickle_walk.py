@@ -156,9 +156,14 @@ UNKNOWN = _Unknown()  # a value the walker does not model (a number it did not k
 
 @dataclass(frozen=True, slots=True)
 class Call:
+    """One call the loader makes. `args` are symbolic: the argument tuple for REDUCE, NEWOBJ, INST
+    and OBJ, `(args, kwargs)` for NEWOBJ_EX, and the state for BUILD (which hands it to the object's
+    `__setstate__`, or to its `__dict__`)."""
+
     callee: object  # a Global, or what a computation produced (an indirect call)
     opcode: str
     offset: int
+    args: object = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,7 @@ class WalkResult:
     arrays: int = 0  # joblib arrays whose inline bytes were skipped
     error: str | None = None
     error_offset: int | None = None
+    buffer: Buffer | None = None  # what the offsets of Blobs in `calls` point into
 
     def absorb(self, inner: WalkResult) -> None:
         """Take over the facts of a pickle walked inline (a joblib object array, raw array bytes)."""
@@ -312,7 +318,7 @@ def walk(
     `watch`: qualified names of globals whose calls keep a copy of their arguments (`captured`).
     """
     end = len(buf) if end is None else end
-    result = WalkResult(start=start)
+    result = WalkResult(start=start, buffer=buf)
     stack: list[object] = []
     metastack: list[list[object]] = []
     memo: dict[int, object] = {}
@@ -397,7 +403,7 @@ def walk(
                 callee = stack[-n]
                 del stack[-n:]
                 name = NAMES[code]
-                calls.append(Call(callee, name, at))
+                calls.append(Call(callee, name, at, args))
                 if callee.__class__ is not Global:
                     events.append(_indirect(callee, name, at))
                 elif code == 0x52 and callee.name == "encode" and callee.module == "_codecs":  # type: ignore[attr-defined]
@@ -480,7 +486,7 @@ def walk(
                 globals_.append(imported)
                 if code == 0x69:
                     stack, items = _pop_mark(metastack, stack, at), stack
-                    calls.append(Call(imported, "INST", at))
+                    calls.append(Call(imported, "INST", at, tuple(items)))
                     if watch:
                         _capture(imported, "INST", at, tuple(items), watch, result)
                     stack.append(Result(imported, "INST", at, tuple(items)))
@@ -498,7 +504,7 @@ def walk(
                 stack, items = _pop_mark(metastack, stack, at), stack
                 if not items:
                     raise ParseError("OBJ without a class", at)
-                calls.append(Call(items[0], "OBJ", at))
+                calls.append(Call(items[0], "OBJ", at, tuple(items[1:])))
                 if items[0].__class__ is not Global:
                     events.append(_indirect(items[0], "OBJ", at))
                 elif watch:
@@ -702,7 +708,7 @@ def _build(target: object, state: object, at: int, calls: list[Call], events: li
     if isinstance(target, Global):
         events.append(Event("tampering", at, f"BUILD sets the state of the module-level object {target.qualified}"))
     elif isinstance(target, Result):
-        calls.append(Call(target.callee, "BUILD", at))
+        calls.append(Call(target.callee, "BUILD", at, state))
         target.state = state
     parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
     for part in parts:
