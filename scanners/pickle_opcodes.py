@@ -38,7 +38,17 @@ from airlock.parsers.containers import CONTAINERS, TORCH_ZIPS, Item, Leaf, Opene
 from airlock.parsers.errors import LimitExceeded, ParseError
 from airlock.parsers.npy import parse_header
 from airlock.parsers.pickle_walk import (
-    Blob, Call, Captured, Global, Persistent, Result, SymDict, SymList, WalkResult, describe, walk,
+    Blob,
+    Call,
+    Captured,
+    Global,
+    Persistent,
+    Result,
+    SymDict,
+    SymList,
+    WalkResult,
+    describe,
+    walk,
 )
 from airlock.resolution import resolve
 from airlock.rules import read_signature_toml
