@@ -19,9 +19,9 @@ from typing import ClassVar
 
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
-from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, Format, detect
+from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, UNPICKLABLE, Format, detect
 from airlock.parsers.buffers import Buffer, mapped
-from airlock.parsers.containers import CONTAINERS, TEXTUAL, TORCH_ZIPS, Item, Leaf, Opened, expand
+from airlock.parsers.containers import CONTAINERS, TORCH_ZIPS, Item, Leaf, Opened, expand
 from airlock.parsers.errors import LimitExceeded, ParseError
 from airlock.parsers.npy import parse_header
 from airlock.parsers.pickle_walk import MAX_ITEMS, Global, Persistent, SymList, WalkResult, acts, walk
@@ -207,7 +207,7 @@ class PickleOpcodes(ArtifactScanner):
     name = "pickle_opcodes"
     version = "3"
     # every file that is not text: loaders unpickle from byte 0 whatever the file is
-    formats: ClassVar[frozenset[Format]] = frozenset(Format) - TEXTUAL
+    formats: ClassVar[frozenset[Format]] = UNPICKLABLE
     rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 14)})
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:

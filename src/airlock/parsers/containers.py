@@ -45,6 +45,7 @@ from .formats import (
     HEAD_BYTES,
     PICKLE_BASED,
     TAIL_BYTES,
+    TEXTUAL,
     ZIP_FAMILY,
     Format,
     detect,
@@ -60,9 +61,6 @@ READ_CHUNK = 1 << 20
 
 TORCH_ZIPS = frozenset({Format.PYTORCH_ZIP, Format.TORCHSCRIPT})
 WORTH_READING = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
-# Formats no loader of pickles is pointed at. Every other file is also read from byte 0 as a pickle,
-# because `pickle.load`, `torch.load` and `joblib.load` start there whatever the file is.
-TEXTUAL = frozenset({Format.JSON, Format.PYTHON, Format.TEXT, Format.EMPTY})
 _STREAMS = frozenset({Format.GZIP, Format.BZIP2, Format.XZ, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 

@@ -69,6 +69,10 @@ ARCHIVES = frozenset(
 # Zip-based formats (each is a zip archive a loader opens), and every format that holds other files.
 ZIP_FAMILY = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP})
 CONTAINERS = ZIP_FAMILY | ARCHIVES
+# Formats no loader of pickles is pointed at. Every other file may be handed to `pickle.load`,
+# `torch.load` or `joblib.load`, which read from byte 0 whatever the file is.
+TEXTUAL = frozenset({Format.JSON, Format.PYTHON, Format.TEXT, Format.EMPTY})
+UNPICKLABLE = frozenset(Format) - TEXTUAL
 
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
