@@ -325,6 +325,9 @@ class PickleOpcodes(ArtifactScanner):
             return
         other = artifact.format if leaf.where == artifact.path else _sniff(bytes(leaf.head))
         complete = results[0].error is None
+        if other is Format.UNKNOWN:  # nothing else recognised these bytes: they are just a pickle
+            yield from found
+            return
         yield self._finding(
             scope, "AIR213", f"{leaf.where}@byte:0",
             f"a {other} whose bytes from 0 are also a pickle that pickle.load, joblib.load and torch.load run"

@@ -249,6 +249,8 @@ def _parses_as_pickle(head: bytes, *, complete: bool) -> bool:
             if ops >= _PICKLE_OP_BUDGET:
                 return evidence
     except Exception:  # noqa: BLE001  pickletools raises assorted errors; where it stopped is the answer
+        if evidence and b"NumpyArrayWrapper" in head[: stream.tell()]:
+            return True  # joblib: array bytes follow a wrapper's BUILD inline, which no opcode reader expects
         return not complete and evidence and stream.tell() >= len(head)
     return False
 
