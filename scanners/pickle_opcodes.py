@@ -517,7 +517,7 @@ class PickleOpcodes(ArtifactScanner):
         if scope.storages == "legacy":
             return None if kind in ("storage", "module") else f"persistent id {kind or pid!r} is not a legacy storage"
         if scope.storages == "tar":  # the tar loader: ('module', ...) tuples, or the int key of a storage or tensor
-            if kind == "module" or isinstance(pid, int) and not isinstance(pid, bool) or isinstance(pid, str) and pid.isdigit():
+            if kind == "module" or (isinstance(pid, int) and not isinstance(pid, bool)) or (isinstance(pid, str) and pid.isdigit()):
                 return None
             return f"persistent id {pid!r} is not one torch's legacy tar loader resolves"
         if kind != "storage" or len(pid) < 3 or not isinstance(pid[2], str):  # type: ignore[arg-type]

@@ -221,7 +221,7 @@ def _tar_legacy(extra: bytes = b"") -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("case", "extra", "expected"),
+    "case, extra, expected",
     [("clean", b"", []), ("appended", _payload("tar-tail"), [("AIR211", "m.tar:storages@byte:{}")])],
 )
 def test_torch_legacy_tar_records_are_walked(case: str, extra: bytes, expected: list[tuple[str, str]], tmp_path: Path) -> None:
