@@ -87,6 +87,7 @@ NAMES: dict[int, str] = {
     0x94: "MEMOIZE", 0x95: "FRAME", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
 }  # fmt: skip
 assert set(NAMES) == set(_LAYOUT)
+OPCODES = frozenset(_LAYOUT)  # every byte a pickle may start with, as far as decoding goes
 
 
 # --- symbolic values --------------------------------------------------------------------------
@@ -210,6 +211,7 @@ class WalkResult:
     error: str | None = None
     error_offset: int | None = None
     buffer: Buffer | None = None  # what the offsets of Blobs in `calls` point into
+    value: object = None  # what the pickle returns (the top of the stack at STOP)
 
     def absorb(self, inner: WalkResult) -> None:
         """Take over the facts of a pickle walked inline (a joblib object array, raw array bytes)."""
@@ -515,6 +517,7 @@ def walk(
                     raise ParseError("STOP with an empty stack", at)
                 result.end = pos
                 result.opcodes = ops
+                result.value = stack[-1]
                 return result
             elif code == 0x80:  # PROTO
                 if arg > 5:  # type: ignore[operator]
@@ -558,7 +561,7 @@ def walk(
                 stack = _pop_mark(metastack, stack, at)
                 stack.append(UNKNOWN)
             elif code == 0x49 or code == 0x4C:  # INT, LONG
-                stack.append(_int_text(arg, at))  # type: ignore[arg-type]
+                stack.append(_int_text(arg, at, long=code == 0x4C))  # type: ignore[arg-type]
             elif code == 0x46 or code == 0x47:  # FLOAT, BINFLOAT
                 stack.append(_float_text(arg, at) if code == 0x46 else arg)  # type: ignore[arg-type]
             elif code == 0x50:  # PERSID
@@ -661,14 +664,51 @@ def _int_line(raw: object, at: int) -> int:
         raise ParseError("memo index is not an integer", at) from None
 
 
-def _int_text(raw: bytes, at: int) -> object:
+def _int_text(raw: bytes, at: int, *, long: bool = False) -> object:
+    """INT and LONG arguments as CPython's C unpickler (the default) reads them.
+
+    INT: `strtol(text, base 0)` must consume the whole line (so `010` is octal 8 and `0x10` is 16);
+    otherwise `int(text, 0)` (whitespace, `+`, underscores). A two-character line worth 0 or 1
+    (`00`, `01`, ` 1`, `+0`, `-0`) is a bool. LONG drops one trailing `L` and takes `int(text, 0)`.
+    """
     text = bytes(raw)
-    if text in (b"00", b"01"):
-        return text == b"01"
     try:
-        return int(text[:-1] if text.endswith(b"L") else text)
+        if long:
+            return int(text[:-1] if text.endswith(b"L") else text, 0)
+        value = _strtol(text)
+        if value is not None:
+            return bool(value) if len(text) == 2 and value in (0, 1) else value
+        if not text:
+            raise ValueError
+        return int(text, 0)
     except ValueError:
         raise ParseError("integer argument does not parse", at) from None
+
+
+_C_SPACE = b" \t\n\v\f\r"
+
+
+def _strtol(text: bytes) -> int | None:
+    """C `strtol(text, &end, 0)` when it consumes all of `text` and fits a C long; else None."""
+    i = 0
+    while i < len(text) and text[i] in _C_SPACE:
+        i += 1
+    sign = 1
+    if i < len(text) and text[i] in b"+-":
+        sign = -1 if text[i] == 0x2D else 1
+        i += 1
+    base, digits = 10, b"0123456789"
+    if text[i : i + 2].lower() == b"0x" and i + 2 < len(text) and text[i + 2 : i + 3].lower() in b"0123456789abcdef":
+        base, digits, i = 16, b"0123456789abcdef", i + 2
+    elif text[i : i + 1] == b"0":
+        base, digits = 8, b"01234567"
+    begin = i
+    while i < len(text) and text[i : i + 1].lower() in digits and text[i : i + 1]:
+        i += 1
+    if i == begin or i != len(text):
+        return None
+    value = sign * int(text[begin:i], base)
+    return value if -(1 << 63) <= value < (1 << 63) else None
 
 
 def _float_text(raw: bytes, at: int) -> float:
@@ -894,3 +934,35 @@ def _raw_bytes_as_opcodes(buf: Buffer, start: int, end: int, result: WalkResult,
         result.globals.append(
             Global(imported.module, imported.name, imported.offset, imported.opcode, imported.protocol, imported.resolved, via)
         )
+
+
+# --- reading any file from byte 0 -------------------------------------------------------------
+
+_IMPORTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def acts(result: WalkResult) -> bool:
+    """Whether a loader that unpickled these opcodes did something: imported an importable name, called,
+    tampered, or met bytes that are another pickle. Constants alone do nothing, which is all that the
+    first bytes of most binary formats read as."""
+    if result.calls or result.events or result.nested:
+        return True
+    return any(not g.resolved or (_IMPORTABLE.fullmatch(g.module) and _IMPORTABLE.fullmatch(g.name)) for g in result.globals)
+
+
+def unpickles_from_zero(head: bytes, *, complete: bool) -> bool:
+    """Whether `pickle.load`/`torch.load`/`joblib.load` of bytes that start with `head` would act.
+
+    A pickle may start with any opcode. True when the opcodes up to STOP (or up to where the head
+    ends, for a longer file) act; a walk that the head cuts off cleanly also counts, since what acts
+    may lie past the head."""
+    if not head or head[0] not in _LAYOUT:
+        return False
+    try:
+        result = walk(head, 0, len(head), max_opcodes=MAX_PROBE_OPCODES)
+    except LimitExceeded:
+        return not complete
+    if acts(result):
+        return True
+    truncated = result.error is not None and result.error.startswith(("truncated", "argument of"))
+    return not complete and truncated and result.opcodes > 1
