@@ -215,22 +215,23 @@ def test_arch_is_honoured_by_data(cli, generated, tmp_path: Path) -> None:
     assert "only applies with --model" in _one_clean_error_line(cli("data", digits, "--arch", f"{__name__}:digits_factory"))
 
 
-def _categorical_csv(path: Path, rows: int = 300) -> Path:
-    """A clean table: an id, two measurements, a numeric-coded segment that shifts them, a string
-    category, and a label that depends weakly on the measurements."""
+def _categorical_csv(path: Path, rows: int = 300, seed: int = 2) -> Path:
+    """A clean table: an id, a skewed income whose level a numeric-coded segment sets, a score, a
+    membership flag, and a label that depends weakly on the score. (Raw-feature clustering called
+    this one, seed 2, poisoned: AIR801 high, 28 rows dropped.)"""
     import csv
 
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     segment = rng.integers(0, 3, rows)
     income = np.exp(rng.normal(3 + segment, 0.5))
-    score = rng.normal(segment * 2, 1)
-    label = (0.3 * score + rng.normal(0, 1, rows) > 1).astype(int)
+    score = rng.normal(0, 1, rows)
+    member = (rng.random(rows) < 0.3).astype(int)
+    label = (0.5 * score + rng.normal(0, 1, rows) > 0.5).astype(int)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["id", "income", "score", "segment", "plan", "label"])
+        writer.writerow(["id", "income", "score", "segment", "member", "label"])
         for i in range(rows):
-            writer.writerow([i + 1, f"{income[i]:.2f}", f"{score[i]:.3f}", segment[i],
-                             ("basic", "plus")[int(rng.random() < 0.3 + 0.2 * segment[i])], label[i]])
+            writer.writerow([i + 1, f"{income[i]:.2f}", f"{score[i]:.3f}", segment[i], member[i], label[i]])
     return path
 
 
