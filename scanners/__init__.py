@@ -45,7 +45,8 @@ ENTRIES: tuple[Registered, ...] = (
     Registered("native_binaries", "native_binaries", "NativeBinaries", ZIP_FAMILY | {_F.NATIVE, _F.HDF5, _F.TAR}),
     Registered("safetensors_header", "safetensors_header", "SafetensorsHeader", frozenset({_F.SAFETENSORS, _F.UNKNOWN})),
     Registered("gguf_header", "gguf_header", "GgufHeader", frozenset({_F.GGUF})),
-    Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset({_F.JSON, _F.TEXT, _F.GGUF})),
+    # `*.jinja` is a template by its name whatever its bytes sniff as (JSON, NUL bytes, a magic number)
+    Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset(_F) - {_F.EMPTY}),
     Registered("modelscan", "modelscan", "ModelscanSecondOpinion",
                PICKLE_BASED | ZIP_FAMILY | {_F.NUMPY, _F.HDF5, _F.TF_SAVEDMODEL}, prepares=True),
     Registered("trigger_reversal", "trigger_reversal", "TriggerReversal", None, opt_in=True),
