@@ -11,8 +11,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import (allowlist, backdoor, data_poisoning, data_tables, detection, fresh_detection, large_files, startup,
-                   throughput)
+from bench import (
+    allowlist,
+    backdoor,
+    data_poisoning,
+    data_tables,
+    detection,
+    fresh_detection,
+    large_files,
+    startup,
+    throughput,
+)
 
 SUITES = {
     "startup": startup.run,

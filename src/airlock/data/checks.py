@@ -124,8 +124,8 @@ class DataPoisoning(DataCheck):
                         for c in classes],
             "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
         })
-        seen = [f"class(es) {', '.join(ws.class_name(c.label) for c in candidates)} split into a separate cluster "
-                "whose rows sit among other classes"] if candidates else []
+        named = ", ".join(ws.class_name(c.label) for c in candidates)
+        seen = [f"class(es) {named} split into a separate cluster whose rows sit among other classes"] if candidates else []
         if len(conflicts):
             seen.append(f"{len(conflicts)} row(s) repeat another row's features under a different label")
         message = (f"poisoning {poisoning.INCONCLUSIVE_RAW}: raw table columns cannot support a poisoning decision"

@@ -8,9 +8,12 @@ from airlock.data.poisoning import conflicting_duplicates
 from airlock.data.tabular import table_features
 
 
+def as_text(values: object) -> np.ndarray:
+    return np.asarray([str(v) for v in values], dtype=object)  # type: ignore[attr-defined]
+
+
 def _columns(n: int = 60) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
-    as_text = lambda values: np.asarray([str(v) for v in values], dtype=object)
     amount = rng.lognormal(3, 1, n).round(2).astype(object)
     amount[::10] = ""
     return {
