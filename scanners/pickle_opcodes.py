@@ -5,6 +5,16 @@ and joblib pickles, the five pickles of a legacy PyTorch file, every pickle memb
 TorchScript zips (and the bytes before a zip, which `torch.load` unpickles), the pickle of a NumPy
 object array, byte strings inside pickles that are pickles again, and all of these inside zip,
 tar, 7z and compressed containers. Globals are decided by `signatures/pickle-globals.toml`.
+
+Globals are judged allowlist-first, by their spelling and by what they resolve to in the installed
+packages (`airlock.resolution`, loaded only when a pickle holds a global that is not plainly safe;
+the worse verdict wins): a dangerous global is AIR201 whether called or not; a global off the safe
+list is AIR213 (high) when the pickle calls it (by an opcode, or by handing it to a safe helper
+that calls that argument: `copyreg._reconstructor`'s base, `functools.partial`'s function) and
+AIR202 (medium) when it is only imported. Safe helpers whose safety depends on their arguments
+(`builtins.getattr` as a listed method lookup, `functools.partial` of safe callables) are checked
+per call. Bytes handed to a deserialiser (`pickle.loads`, `torch.load`, `numpy.load`, ...) are
+walked as what it reads, and reported beside AIR207.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ import functools
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from airlock.artifacts import Artifact
@@ -24,7 +34,8 @@ from airlock.parsers.buffers import Buffer, mapped
 from airlock.parsers.containers import CONTAINERS, TORCH_ZIPS, Item, Leaf, Opened, expand
 from airlock.parsers.errors import LimitExceeded, ParseError
 from airlock.parsers.npy import parse_header
-from airlock.parsers.pickle_walk import Global, Persistent, WalkResult, walk
+from airlock.parsers.pickle_walk import Blob, Call, Global, Persistent, Result, SymDict, SymList, WalkResult, describe, walk
+from airlock.resolution import resolve
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
 
@@ -45,50 +56,92 @@ _DUNDER = re.compile(r"^__\w+__$")
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    kind: str  # "dangerous" | "safe" | "notable" | "unknown"
+    kind: str  # "dangerous" | "safe" | "unknown"
     reason: str = ""
-    severity: Severity | None = None  # for notable globals: the severity to report them at
+    hops: tuple[str, ...] = ()  # the aliases the loader walks to reach the object (from the resolution data)
+    canonical: str = ""  # what the name resolves to, when that differs from its spelling
+
+
+_RANK = {"safe": 0, "unknown": 1, "dangerous": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Helper:
+    """A safe callable whose safety depends on its arguments (`[helpers]` in pickle-globals.toml)."""
+
+    calls: tuple[int, ...] = ()  # argument positions it calls or instantiates
+    state_calls: tuple[int, ...] = ()  # BUILD state positions that become called
+    check: str = ""  # "" | "method-lookup" | "constant-args"
+    methods: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class GlobalPolicy:
     """`signatures/pickle-globals.toml`, in the order its header describes."""
 
-    safe: frozenset[str]
-    safe_prefixes: tuple[str, ...]
+    safe: frozenset[str]  # exact module.qualname: [generated], [safe] and the [helpers] names
+    helpers: Mapping[str, Helper]
     contexts: Mapping[str, tuple[str, ...]]
-    notable: tuple[tuple[str, Severity], ...]  # longest prefix first
     dangerous_exact: Mapping[str, str]
     dangerous_modules: tuple[tuple[str, str], ...]  # longest prefix first
     dangerous_attributes: Mapping[str, str]
 
     def classify(self, module: str, name: str, context: str | None = None) -> Verdict:
+        """The verdict on the spelling alone (no resolution)."""
         qualified = f"{module}.{name}"
         if qualified in self.dangerous_exact:
             return Verdict("dangerous", self.dangerous_exact[qualified])
         if qualified in self.safe:
             return Verdict("safe")
         parts = name.split(".")
-        for part in parts:
-            if _DUNDER.match(part):
-                return Verdict("dangerous", f"reaches {part}: interpreter internals through a dunder attribute")
-            if part in self.dangerous_attributes:
-                return Verdict("dangerous", self.dangerous_attributes[part])
+        reason = self._parts(parts)
+        if reason is not None:
+            return Verdict("dangerous", reason)
         for i in range(len(parts) if len(parts) > 1 else 0):  # a dotted name is a path: check where it leads
             inner = ".".join(parts[i:])
             reason = self._dangerous(inner)
             if reason is not None:
                 return Verdict("dangerous", f"the attribute path reaches {inner}: {reason}")
+        return self._rest(qualified, context)
+
+    def classify_canonical(self, canonical: str, context: str | None = None) -> Verdict:
+        """The verdict on what a name resolves to (`module.qualname` where the object is defined)."""
+        if canonical in self.dangerous_exact:
+            return Verdict("dangerous", self.dangerous_exact[canonical])
+        if canonical in self.safe:
+            return Verdict("safe")
+        reason = self._parts(canonical.split(".")[1:])
+        if reason is not None:
+            return Verdict("dangerous", reason)
+        return self._rest(canonical, context)
+
+    def judge(self, module: str, name: str, context: str | None = None) -> Verdict:
+        """Spelling and resolved identity both; the worse wins. Plainly safe names are not resolved."""
+        spelled = self.classify(module, name, context)
+        if spelled.kind == "safe":
+            return spelled
+        resolved = resolve(module, name)
+        if resolved.canonical == f"{module}.{name}":
+            return spelled
+        target = self.classify_canonical(resolved.canonical, context)
+        worst = target if _RANK[target.kind] > _RANK[spelled.kind] else spelled
+        reason = f"resolves to {resolved.canonical}: {target.reason}" if worst is target else worst.reason
+        return Verdict(worst.kind, reason, resolved.hops, resolved.canonical)
+
+    def _parts(self, parts: list[str]) -> str | None:
+        for part in parts:
+            if _DUNDER.match(part):
+                return f"reaches {part}: interpreter internals through a dunder attribute"
+            if part in self.dangerous_attributes:
+                return self.dangerous_attributes[part]
+        return None
+
+    def _rest(self, qualified: str, context: str | None) -> Verdict:
         if context is not None and _under(qualified, self.contexts.get(context, ())):
             return Verdict("safe")
         reason = self._dangerous(qualified)
         if reason is not None:
             return Verdict("dangerous", reason)
-        if _under(qualified, self.safe_prefixes):
-            return Verdict("safe")
-        for prefix, severity in self.notable:
-            if _under(qualified, (prefix,)):
-                return Verdict("notable", f"{prefix} content: legitimate, but unusual in a checkpoint", severity)
         return Verdict("unknown", "not on the list of known-safe globals")
 
     def _dangerous(self, qualified: str) -> str | None:
@@ -122,12 +175,15 @@ def global_policy() -> GlobalPolicy:
             modules.append((match[:-2], reason))
         else:
             exact[match] = reason
-    notable = [(_strip(prefix), Severity.parse(sev)) for prefix, sev in raw["notable"].items()]
+    helpers = {
+        name: Helper(tuple(body.get("calls", ())), tuple(body.get("state_calls", ())), body.get("check", ""),
+                     {t: frozenset(m) for t, m in body.get("methods", {}).items()})
+        for name, body in raw.get("helpers", {}).items()
+    }
     return GlobalPolicy(
-        safe=frozenset(raw["safe"]["globals"]),
-        safe_prefixes=tuple(_strip(p) for p in raw["safe"].get("prefixes", ())),
+        safe=frozenset(raw["generated"]["globals"]) | frozenset(raw["safe"]["globals"]) | frozenset(helpers),
+        helpers=helpers,
         contexts={name: tuple(_strip(p) for p in body["prefixes"]) for name, body in raw.get("context", {}).items()},
-        notable=tuple(sorted(notable, key=lambda item: -len(item[0]))),
         dangerous_exact=exact,
         dangerous_modules=tuple(sorted(modules, key=lambda item: -len(item[0]))),
         dangerous_attributes=attributes,
@@ -142,6 +198,84 @@ def loader_names(imported: Global) -> tuple[tuple[str, str], tuple[str, str]]:
         mapped_name = (_compat_pickle.IMPORT_MAPPING[imported.module], imported.name)
     mapped_name = mapped_name or raw
     return (mapped_name, raw) if imported.protocol < 3 else (raw, mapped_name)
+
+
+class _Uses:
+    """How a pickle's calls use its globals: which are called (directly, or as an argument a safe
+    helper calls) and which safe helpers were called outside their constraints."""
+
+    def __init__(self, policy: GlobalPolicy) -> None:
+        self.policy = policy
+        self.called: dict[int, str] = {}  # id(Global) -> how it is called
+        self.broken: dict[int, str] = {}  # id(Global) of a helper -> the constraint its call broke
+        self._names: dict[int, str] = {}
+
+    def name(self, value: Global) -> str:
+        key = id(value)
+        if key not in self._names:
+            self._names[key] = ".".join(loader_names(value)[0])
+        return self._names[key]
+
+    def add(self, call: Call) -> None:
+        callee = call.callee
+        if callee.__class__ is not Global:
+            return  # an indirect call: AIR204, from the walker's events
+        assert isinstance(callee, Global)
+        if call.opcode != "BUILD":
+            self.called.setdefault(id(callee), call.opcode)
+        if not callee.resolved:
+            return
+        name = self.name(callee)
+        helper = self.policy.helpers.get(name)
+        if helper is None:
+            return
+        args = call.args
+        if call.opcode == "NEWOBJ_EX" and isinstance(args, tuple) and len(args) == 2:
+            args = args[0]
+        values = args if isinstance(args, tuple) else ()
+        positions = helper.state_calls if call.opcode == "BUILD" else helper.calls
+        for position in positions:
+            if position < len(values):
+                self._call_argument(values[position], f"{name} (argument {position})")
+        if call.opcode != "BUILD" and helper.check == "method-lookup":
+            problem = self._method_lookup(helper, values)
+            if problem is not None:
+                self.broken.setdefault(id(callee), problem)
+        elif helper.check == "constant-args":
+            for position, value in enumerate(values):
+                if position not in positions:
+                    self._bound(value, name, 0)
+
+    def _call_argument(self, value: object, how: str) -> None:
+        # A value made at load time (a Result) is judged where it was made: by its own call's verdict.
+        if value.__class__ is Global:
+            self.called.setdefault(id(value), how)
+
+    def _bound(self, value: object, name: str, depth: int) -> None:
+        """Globals bound into a partial as further arguments must be safe: they are judged as called."""
+        if depth > 4:
+            return
+        if value.__class__ is Global:
+            self.called.setdefault(id(value), f"bound into {name}")
+        elif isinstance(value, tuple):
+            for item in value:
+                self._bound(item, name, depth + 1)
+        elif isinstance(value, (SymList, SymDict)):
+            for item in value.items if isinstance(value, SymList) else value.items.values():
+                self._bound(item, name, depth + 1)
+
+    def _method_lookup(self, helper: Helper, values: tuple[object, ...]) -> str | None:
+        if len(values) != 2:
+            return "getattr with a default or without a name: not a plain method lookup"
+        target, attribute = values
+        if target.__class__ is not Global:
+            return f"getattr on {describe(target)}, not on a listed type"
+        owner = self.name(target)  # type: ignore[arg-type]
+        if owner not in helper.methods:
+            return f"getattr on {owner}, which is not a type whose methods are listed"
+        if not isinstance(attribute, str) or attribute not in helper.methods[owner]:
+            return f"getattr({owner}, {describe(attribute)}): not a listed method of {owner}"
+        return None
 
 
 # --- the scanner ------------------------------------------------------------------------------
@@ -180,9 +314,11 @@ class PickleOpcodes(ArtifactScanner):
     PyTorch and TorchScript zips (every `.pkl`, CRCs not trusted, the bytes before the archive
     too), NumPy object arrays, pickles inside byte strings, and all of it inside zip, tar, 7z and
     compressed containers. Module and name strings are followed through the stack and the memo.
-    Dangerous globals (AIR201), unknown ones (AIR202, low for unusual but legitimate content),
+    Dangerous globals (AIR201), globals off the safe list that are called (AIR213) or only
+    imported (AIR202), judged by spelling and by what the name resolves to,
     computed imports (AIR203), calls of computed callables (AIR204), extension codes (AIR205),
-    patched module objects and dunder state (AIR206), nested payloads (AIR207), persistent ids
+    patched module objects and dunder state (AIR206), nested payloads and bytes handed to
+    deserialisers (AIR207), persistent ids
     the loader cannot resolve (AIR208), pickles that break (AIR209), TorchScript archives
     (AIR210) and their non-PyTorch operators (AIR212), and bytes no loader reads (AIR211).
 
@@ -195,9 +331,9 @@ class PickleOpcodes(ArtifactScanner):
     """
 
     name = "pickle_opcodes"
-    version = "2"
+    version = "3"
     formats: ClassVar[frozenset[Format]] = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
-    rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 13)})
+    rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 14)})
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         deadline = time.monotonic() + ctx.limits.seconds_per_artifact
@@ -304,10 +440,10 @@ class PickleOpcodes(ArtifactScanner):
 
     def _globals(self, result: WalkResult, scope: _Scope) -> Iterator[Finding]:
         policy = global_policy()
-        called: dict[int, str] = {}
+        uses = _Uses(policy)
         for call in result.calls:
-            if call.callee.__class__ is Global:
-                called.setdefault(id(call.callee), call.opcode)
+            uses.add(call)
+        verdicts: dict[tuple[str, str, bool], tuple[tuple[str, str], Verdict]] = {}
         grouped: dict[tuple[str, str], list[object]] = {}
         for imported in result.globals:
             if not imported.resolved:
@@ -315,14 +451,23 @@ class PickleOpcodes(ArtifactScanner):
                     key = ("AIR203", f"{imported.module}/{imported.name}")
                     grouped.setdefault(key, [imported, Verdict("dangerous"), 0])[2] += 1  # type: ignore[operator]
                 continue
-            (module, name), verdict = self._classify(imported, scope.context, policy)
+            memo_key = (imported.module, imported.name, imported.protocol < 3)
+            if memo_key not in verdicts:
+                verdicts[memo_key] = self._classify(imported, scope.context, policy)
+            (module, name), verdict = verdicts[memo_key]
+            broken = uses.broken.get(id(imported))
+            if verdict.kind == "safe" and broken is not None:
+                verdict = Verdict("dangerous", broken)
             if verdict.kind == "safe":
                 continue
-            rule = "AIR201" if verdict.kind == "dangerous" else "AIR202"
+            if verdict.kind == "dangerous":
+                rule = "AIR201"
+            else:
+                rule = "AIR213" if id(imported) in uses.called else "AIR202"
             grouped.setdefault((rule, f"{module}.{name}"), [imported, verdict, 0])[2] += 1  # type: ignore[operator]
         for (rule, qualified), (imported, verdict, count) in grouped.items():
             assert isinstance(imported, Global) and isinstance(verdict, Verdict)
-            how = called.get(id(imported))
+            how = uses.called.get(id(imported))
             evidence: dict[str, object] = {"global": qualified, "opcode": imported.opcode, "called_by": how,
                                            "occurrences": count}
             if imported.via:
@@ -337,19 +482,24 @@ class PickleOpcodes(ArtifactScanner):
             evidence["reason"] = verdict.reason
             if qualified != imported.qualified:
                 evidence["written_as"] = imported.qualified
+            if verdict.canonical:
+                evidence["resolves_to"] = verdict.canonical
+                evidence["hops"] = list(verdict.hops)
             called_text = f", called by {how}" if how else ""
             if rule == "AIR201":
                 message = f"imports {qualified}{called_text}: {verdict.reason}"
+            elif rule == "AIR213":
+                message = f"calls {qualified} (by {how}), which is not on the list of known-safe callables"
             else:
-                message = f"imports {qualified}{called_text} ({verdict.reason})"
-            yield self._finding(scope, rule, scope.at(imported.offset), message, evidence, verdict.severity)
+                message = f"imports {qualified} ({verdict.reason}; never called)"
+            yield self._finding(scope, rule, scope.at(imported.offset), message, evidence)
 
     @staticmethod
     def _classify(imported: Global, context: str | None, policy: GlobalPolicy) -> tuple[tuple[str, str], Verdict]:
         used, other = loader_names(imported)
-        verdict = policy.classify(*used, context)
+        verdict = policy.judge(*used, context)
         if verdict.kind != "dangerous" and other != used:
-            alternative = policy.classify(*other, context)
+            alternative = policy.judge(*other, context)
             if alternative.kind == "dangerous":
                 return other, alternative
         return used, verdict
@@ -377,23 +527,45 @@ class PickleOpcodes(ArtifactScanner):
         return f"persistent id points to storage {key!r}, which is not a record of this archive"
 
     def _nested(self, result: WalkResult, scope: _Scope) -> Iterator[Finding]:
+        """Byte strings that are payloads of their own: handed to a deserialiser (walked as what it
+        reads), or just shaped like a pickle or archive (walked when they hold findings)."""
         if scope.depth >= MAX_NESTING:
             return
+        fed = _fed_to_deserialisers(result, global_policy())
+        sniffed: list[tuple[tuple[str, int], int, bytes, str | None]] = []
         for nested in result.nested:
-            data = bytes(nested.data[nested.start : nested.end])
+            key = ("buffer", nested.start) if nested.data is result.buffer else ("codecs", nested.offset)
+            if key not in fed:
+                sniffed.append((key, nested.offset, bytes(nested.data[nested.start : nested.end]), None))
+        for key, (offset, data, reader) in fed.items():
+            sniffed.append((key, offset, data, reader))
+        for _key, offset, data, reader in sniffed:
+            if reader is not None and _DESERIALISERS[reader] == "marshal":
+                yield self._finding(
+                    scope, "AIR207", scope.at(offset),
+                    f"{len(data)} bytes handed to {reader}, which turns them into a code object",
+                    {"deserialiser": reader, "bytes": len(data)}, Severity.CRITICAL,
+                )
+                continue
             fmt = _sniff(data)
             if fmt not in PICKLE_BASED and fmt not in CONTAINERS:
-                continue
-            where = f"{scope.at(nested.offset)}:[bytes]"
+                if reader is None:
+                    continue
+                fmt = _READS[_DESERIALISERS[reader]]  # what the deserialiser will read them as
+            where = f"{scope.at(offset)}:[bytes]"
             items = expand(data, where, fmt, scope.ctx.limits)
             inner = list(self._items(items, scope.artifact, scope.ctx, scope.deadline, scope.depth + 1))
-            if all(f.rule in ("AIR209", "AIR211") for f in inner):
-                continue  # bytes that only looked like a pickle
+            if not inner or (reader is None and all(f.rule in ("AIR209", "AIR211") for f in inner)):
+                continue  # nothing to report, or bytes that only looked like a pickle
             critical = any(f.severity is Severity.CRITICAL for f in inner)
+            handed = f" handed to {reader}" if reader else ""
+            evidence: dict[str, object] = {"format": str(fmt), "bytes": len(data)}
+            if reader:
+                evidence["deserialiser"] = reader
             yield self._finding(
-                scope, "AIR207", scope.at(nested.offset),
-                f"a byte string of {len(data)} bytes is a {fmt} holding {len(inner)} finding(s) of its own",
-                {"format": str(fmt), "bytes": len(data)}, Severity.CRITICAL if critical else None,
+                scope, "AIR207", scope.at(offset),
+                f"a byte string of {len(data)} bytes{handed} is a {fmt} holding {len(inner)} finding(s) of its own",
+                evidence, Severity.CRITICAL if critical else None,
             )
             yield from inner
 
@@ -409,6 +581,69 @@ class PickleOpcodes(ArtifactScanner):
         evidence: Mapping[str, object] | None = None, severity: Severity | None = None,
     ) -> Finding:
         return scope.ctx.finding(rule, self.name, scope.artifact.path, location, message, evidence, severity)
+
+
+# Deserialisers, by spelling or by what the spelling resolves to, and what they read their bytes as.
+_DESERIALISERS: dict[str, str] = {
+    "_pickle.loads": "pickle", "_pickle.load": "pickle", "pickle.loads": "pickle", "pickle.load": "pickle",
+    "pickle._loads": "pickle", "pickle._load": "pickle", "dill.loads": "pickle", "dill.load": "pickle",
+    "dill._dill.loads": "pickle", "dill._dill.load": "pickle", "cloudpickle.loads": "pickle",
+    "cloudpickle.load": "pickle", "pandas.read_pickle": "pickle", "pandas.io.pickle.read_pickle": "pickle",
+    "torch.load": "torch", "torch.serialization.load": "torch", "torch.storage._load_from_bytes": "torch",
+    "joblib.load": "joblib", "joblib.numpy_pickle.load": "joblib",
+    "numpy.load": "numpy", "numpy.lib.npyio.load": "numpy", "numpy.lib.format.read_array": "numpy",
+    "numpy.lib._format_impl.read_array": "numpy", "marshal.loads": "marshal", "marshal.load": "marshal",
+}  # fmt: skip
+_READS = {"pickle": Format.PICKLE, "torch": Format.PICKLE, "joblib": Format.JOBLIB, "numpy": Format.NUMPY}
+_BYTES_IO = frozenset({"io.BytesIO", "_io.BytesIO"})
+
+
+def _fed_to_deserialisers(result: WalkResult, policy: GlobalPolicy) -> dict[tuple[str, int], tuple[int, bytes, str]]:
+    """(where the bytes are) -> (offset of the call, the bytes, the deserialiser) for every byte
+    string a call hands to a deserialiser, directly or in an `io.BytesIO`."""
+    fed: dict[tuple[str, int], tuple[int, bytes, str]] = {}
+    for call in result.calls:
+        callee = call.callee
+        if callee.__class__ is not Global or call.opcode == "BUILD" or not callee.resolved:  # type: ignore[attr-defined]
+            continue
+        reader = _deserialiser(callee, policy)  # type: ignore[arg-type]
+        if reader is None or not isinstance(call.args, tuple) or not call.args:
+            continue
+        found = _bytes_of(call.args[0], result)
+        if found is not None:
+            key, data = found
+            fed.setdefault(key, (call.offset, data, reader))
+    return fed
+
+
+def _deserialiser(callee: Global, policy: GlobalPolicy) -> str | None:
+    module, name = loader_names(callee)[0]
+    spelled = f"{module}.{name}"
+    if spelled in _DESERIALISERS:
+        return spelled
+    if spelled in policy.safe:
+        return None  # plainly safe: no need to load the resolution data
+    canonical = resolve(module, name).canonical
+    return canonical if canonical in _DESERIALISERS else None
+
+
+def _bytes_of(value: object, result: WalkResult, depth: int = 0) -> tuple[tuple[str, int], bytes] | None:
+    """The bytes a symbolic argument stands for: a byte string, `_codecs.encode(text, 'latin1')`
+    (how protocols 0-2 write bytes), or either wrapped in `io.BytesIO`."""
+    if isinstance(value, Blob) and result.buffer is not None:
+        return ("buffer", value.start), bytes(result.buffer[value.start : value.start + value.length])
+    if not isinstance(value, Result) or value.callee.__class__ is not Global or depth > 2:
+        return None
+    called = value.callee.qualified  # type: ignore[attr-defined]
+    args = value.args if isinstance(value.args, tuple) else ()
+    if called == "_codecs.encode" and len(args) == 2 and isinstance(args[0], str):
+        try:
+            return ("codecs", value.offset), args[0].encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+    if called in _BYTES_IO and args:
+        return _bytes_of(args[0], result, depth + 1)
+    return None
 
 
 def _sniff(data: bytes) -> Format:

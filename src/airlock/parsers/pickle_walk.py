@@ -152,9 +152,14 @@ UNKNOWN = _Unknown()  # a value the walker does not model (a number it did not k
 
 @dataclass(frozen=True, slots=True)
 class Call:
+    """One call the loader makes. `args` are symbolic: the argument tuple for REDUCE, NEWOBJ, INST
+    and OBJ, `(args, kwargs)` for NEWOBJ_EX, and the state for BUILD (which hands it to the object's
+    `__setstate__`, or to its `__dict__`)."""
+
     callee: object  # a Global, or what a computation produced (an indirect call)
     opcode: str
     offset: int
+    args: object = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +193,7 @@ class WalkResult:
     arrays: int = 0  # joblib arrays whose inline bytes were skipped
     error: str | None = None
     error_offset: int | None = None
+    buffer: Buffer | None = None  # what the offsets of Blobs in `calls` point into
 
     def absorb(self, inner: WalkResult) -> None:
         """Take over the facts of a pickle walked inline (a joblib object array, raw array bytes)."""
@@ -291,7 +297,7 @@ def walk(
 ) -> WalkResult:
     """Walk one pickle from `start` to its STOP opcode (or to the first thing a loader rejects)."""
     end = len(buf) if end is None else end
-    result = WalkResult(start=start)
+    result = WalkResult(start=start, buffer=buf)
     stack: list[object] = []
     metastack: list[list[object]] = []
     memo: dict[int, object] = {}
@@ -376,7 +382,7 @@ def walk(
                 callee = stack[-n]
                 del stack[-n:]
                 name = NAMES[code]
-                calls.append(Call(callee, name, at))
+                calls.append(Call(callee, name, at, args))
                 if callee.__class__ is not Global:
                     events.append(_indirect(callee, name, at))
                 elif code == 0x52 and callee.name == "encode" and callee.module == "_codecs":  # type: ignore[attr-defined]
@@ -457,7 +463,7 @@ def walk(
                 globals_.append(imported)
                 if code == 0x69:
                     stack, items = _pop_mark(metastack, stack, at), stack
-                    calls.append(Call(imported, "INST", at))
+                    calls.append(Call(imported, "INST", at, tuple(items)))
                     stack.append(Result(imported, "INST", at, tuple(items)))
                 else:
                     stack.append(imported)
@@ -473,7 +479,7 @@ def walk(
                 stack, items = _pop_mark(metastack, stack, at), stack
                 if not items:
                     raise ParseError("OBJ without a class", at)
-                calls.append(Call(items[0], "OBJ", at))
+                calls.append(Call(items[0], "OBJ", at, tuple(items[1:])))
                 if items[0].__class__ is not Global:
                     events.append(_indirect(items[0], "OBJ", at))
                 stack.append(Result(items[0], "OBJ", at, tuple(items[1:])))
@@ -675,7 +681,7 @@ def _build(target: object, state: object, at: int, calls: list[Call], events: li
     if isinstance(target, Global):
         events.append(Event("tampering", at, f"BUILD sets the state of the module-level object {target.qualified}"))
     elif isinstance(target, Result):
-        calls.append(Call(target.callee, "BUILD", at))
+        calls.append(Call(target.callee, "BUILD", at, state))
         target.state = state
     parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
     for part in parts:
