@@ -35,6 +35,7 @@ _F = Format
 # One scanner per line, in report order.
 ENTRIES: tuple[Registered, ...] = (
     Registered("provenance", "provenance", "Provenance", None),
+    Registered("file_claims", "file_claims", "FileClaims", None),
     Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", PICKLE_BASED | CONTAINERS | {_F.NUMPY}),
     Registered("numpy_arrays", "numpy_arrays", "NumpyArrays", frozenset({_F.NUMPY, _F.NUMPY_NPZ})),
     Registered("archives", "archives", "Archives", CONTAINERS),
