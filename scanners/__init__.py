@@ -47,8 +47,8 @@ ENTRIES: tuple[Registered, ...] = (
     Registered("safetensors_header", "safetensors_header", "SafetensorsHeader", frozenset({_F.SAFETENSORS, _F.UNKNOWN})),
     Registered("gguf_header", "gguf_header", "GgufHeader", frozenset({_F.GGUF})),
     Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset({_F.JSON, _F.TEXT, _F.GGUF})),
-    Registered("modelscan", "modelscan", "ModelscanSecondOpinion",
-               PICKLE_BASED | ZIP_FAMILY | {_F.NUMPY, _F.HDF5, _F.TF_SAVEDMODEL}, prepares=True),
+    # reads any format: it also hands files over under their own name and as pickles (a file's views)
+    Registered("modelscan", "modelscan", "ModelscanSecondOpinion", frozenset(Format), prepares=True),
     Registered("trigger_reversal", "trigger_reversal", "TriggerReversal", None, opt_in=True),
     Registered("activation_clustering", "activation_clustering", "ActivationClustering", None, opt_in=True),
 )
