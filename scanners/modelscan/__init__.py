@@ -215,7 +215,7 @@ def views(artifact: Artifact) -> tuple[str, ...]:
     if artifact.format is Format.PYTORCH_LEGACY:
         candidates.append(".pkl")  # modelscan's .pt reading stops after the magic-number pickle
     elif artifact.format not in PICKLE_BASED and _pickle_head(artifact):
-        candidates += [".pkl", ".pt"]
+        candidates += [".pkl", ".pt"] if artifact.format is Format.UNKNOWN else [".pkl"]  # .pt: a legacy magic
     chosen: dict[str, str] = {}
     for extension in candidates:
         chosen.setdefault(_reading(extension, artifact.format), extension)
