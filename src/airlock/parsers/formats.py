@@ -71,6 +71,7 @@ CONTAINERS = ZIP_FAMILY | ARCHIVES
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_JOBLIB_PROTOCOL0 = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n"  # the GLOBAL a protocol-0 joblib dump opens with
 
 
 def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> Format:
@@ -89,6 +90,8 @@ def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> F
         return Format.NATIVE
     if _looks_like_pickle(head, size):
         return _pickle_kind(head)
+    if head[:1] and head[0] in _PICKLE_OPENERS and _JOBLIB_PROTOCOL0 in head:
+        return Format.JOBLIB  # joblib at protocol 0: array bytes sit between the opcodes, so no clean parse
     proto = _protobuf_kind(head)
     if proto is not None:
         return proto
@@ -383,11 +386,21 @@ NAME_CLAIMS: dict[str, frozenset[Format]] = {
 }
 
 
+# joblib.dump picks a compressor from these suffixes (`model.joblib.lzma`); a raw .lzma stream has no magic.
+_JOBLIB_COMPRESSED = {".z": Format.ZLIB, ".gz": Format.GZIP, ".bz2": Format.BZIP2, ".xz": Format.XZ,
+                      ".lzma": Format.UNKNOWN, ".lz4": Format.LZ4}
+
+
 def claimed_formats(name: str) -> frozenset[Format] | None:
     """The formats a file's name promises to a loader that keys on it; None if it promises no model format."""
     base = name.rsplit("/", 1)[-1].lower()
-    dot = base.rfind(".")
-    return NAME_CLAIMS.get(base[dot:]) if dot > 0 else None
+    stem, dot, suffix = base.rpartition(".")
+    if not stem:
+        return None
+    inner = stem[stem.rfind(".") :] if "." in stem[1:] else ""
+    if f".{suffix}" in _JOBLIB_COMPRESSED and inner in (".pkl", ".pickle", ".joblib"):
+        return frozenset({_JOBLIB_COMPRESSED[f".{suffix}"]})
+    return NAME_CLAIMS.get(f".{suffix}")
 
 
 def starts_like_pickle(head: bytes, *, binary: bool) -> bool:

@@ -62,9 +62,7 @@ class TableRenderer(Renderer):
         style = "bold green" if verdict.passed else "bold red"
         line = Text(f"{verdict.decision.upper()}", style=style)
         reasons = "; ".join(verdict.reasons)
-        counted = _inventory(report).removeprefix(": ")
-        counted = f"{counted}; " if counted else ""
-        line.append(_printable(f"  {counted}{summary}; policy {verdict.policy}: {reasons}"), style="")
+        line.append(_printable(f"  {summary}; policy {verdict.policy}: {reasons}"), style="")
         console.print(line)
         return buffer.getvalue()
 
