@@ -4,10 +4,9 @@
 Two independent analysers miss less than one. modelscan (Protect AI) chooses files by their
 extension, so it skips a renamed checkpoint; airlock hands it each artifact under every extension
 that a loader might read it by (`views`): the format detected from the bytes, the file's own
-extension (a loader keys on the name), and both pickle readings (`.pkl`: every pickle in the file;
-`.pt`: the PyTorch magic) when `pickle.load` would start executing its first bytes (a zip that is
-also a pickle from byte 0, an unidentified or truncated pickle, a legacy PyTorch file, whose main
-pickle modelscan's `.pt` reading never reaches). Readings that modelscan treats alike are handed
+extension (a loader keys on the name), and the pickle readings (`.pkl`: every pickle in the file;
+`.pt`: the PyTorch magic, for unidentified binaries) when `pickle.load` would start executing its
+first bytes (a zip that is also a pickle from byte 0, an unidentified or truncated pickle). Readings that modelscan treats alike are handed
 once, so a multi-GiB PyTorch zip named `.bin` is read once; a pickle view only parses opcodes up
 to the first STOP or garbage. Issues from every view count; errors only from the detected format's
 own view (a file is expected to fail the readings it is not).
@@ -212,9 +211,10 @@ def views(artifact: Artifact) -> tuple[str, ...]:
         candidates.append(EXTENSION[artifact.format])
     if _suffix(artifact.path) in _READING:
         candidates.append(_suffix(artifact.path))
-    if artifact.format is Format.PYTORCH_LEGACY:
-        candidates.append(".pkl")  # modelscan's .pt reading stops after the magic-number pickle
-    elif artifact.format not in PICKLE_BASED and _pickle_head(artifact):
+    # A legacy PyTorch file is not also handed as .pkl, though modelscan's .pt reading stops after the
+    # magic-number pickle: its .pkl reading costs seconds per 100k tensors (4x airlock's own walk of the
+    # same pickle, which pickle_opcodes always does), and would make modelscan the slower half of the scan.
+    if artifact.format not in PICKLE_BASED and _pickle_head(artifact):
         candidates += [".pkl", ".pt"] if artifact.format is Format.UNKNOWN else [".pkl"]  # .pt: a legacy magic
     chosen: dict[str, str] = {}
     for extension in candidates:

@@ -394,7 +394,7 @@ _JOBLIB_COMPRESSED = {".z": Format.ZLIB, ".gz": Format.GZIP, ".bz2": Format.BZIP
 def claimed_formats(name: str) -> frozenset[Format] | None:
     """The formats a file's name promises to a loader that keys on it; None if it promises no model format."""
     base = name.rsplit("/", 1)[-1].lower()
-    stem, dot, suffix = base.rpartition(".")
+    stem, _, suffix = base.rpartition(".")
     if not stem:
         return None
     inner = stem[stem.rfind(".") :] if "." in stem[1:] else ""
