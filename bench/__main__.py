@@ -11,7 +11,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import allowlist, backdoor, data_poisoning, detection, fresh_detection, large_files, startup, throughput
+from bench import (
+    allowlist,
+    backdoor,
+    data_poisoning,
+    data_tables,
+    detection,
+    fresh_detection,
+    large_files,
+    startup,
+    throughput,
+)
 
 SUITES = {
     "startup": startup.run,
@@ -22,6 +32,7 @@ SUITES = {
     "allowlist": allowlist.run,
     "data_poisoning": data_poisoning.run,
     "backdoor": backdoor.run,
+    "data_tables": data_tables.run,
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fresh_corpus import WEAKNESS_CLASSES, Sample, build
-from bench.peers import PEERS, Outcome
+from bench.peers import Outcome, selected
 
 
 def run(work: Path) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ def run(work: Path) -> list[dict[str, Any]]:
     samples = build(root)
     for sample in samples:
         sample.canary.unlink(missing_ok=True)
-    peers = [p for p in PEERS if p.available()]
+    peers = selected()
     outcomes: dict[str, dict[str, Outcome]] = {p.name: {s.name: p.run(s.path) for s in samples} for p in peers}
     fired = [s.name for s in samples if s.canary.exists()]
     rows: list[dict[str, Any]] = []
@@ -32,7 +32,10 @@ def run(work: Path) -> list[dict[str, Any]]:
         for number, label in WEAKNESS_CLASSES.items():
             members = [s for s in samples if s.weakness_class == number]
             rows.append(_row(tool, f"{number} {label}", members, results))
-    ours = outcomes["airlock"]
+    rows.append({"case": "canaries fired while scanning", "count": len(fired), "samples": fired})
+    ours = outcomes.get("airlock")
+    if ours is None:  # a run narrowed to the peers (AIRLOCK_BENCH_TOOLS)
+        return rows
     for peer in (p for p in peers if not p.name.startswith("airlock")):
         theirs = outcomes[peer.name]
         rows.append({
@@ -40,7 +43,6 @@ def run(work: Path) -> list[dict[str, Any]]:
             "airlock_only": sum(ours[s.name].flagged and not theirs[s.name].flagged for s in samples),
             "peer_only_samples": [s.name for s in samples if theirs[s.name].flagged and not ours[s.name].flagged],
         })
-    rows.append({"case": "canaries fired while scanning", "count": len(fired), "samples": fired})
     return rows
 
 

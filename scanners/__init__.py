@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airlock.errors import AirlockError
-from airlock.formats import CONTAINERS, PICKLE_BASED, ZIP_FAMILY, Format
+from airlock.formats import CONTAINERS, PICKLE_BASED, UNPICKLABLE, ZIP_FAMILY, Format
 
 if TYPE_CHECKING:
     from airlock.scanning import Scanner
@@ -35,7 +35,7 @@ _F = Format
 # One scanner per line, in report order.
 ENTRIES: tuple[Registered, ...] = (
     Registered("provenance", "provenance", "Provenance", None),
-    Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", PICKLE_BASED | CONTAINERS | {_F.NUMPY}),
+    Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", UNPICKLABLE),
     Registered("numpy_arrays", "numpy_arrays", "NumpyArrays", frozenset({_F.NUMPY, _F.NUMPY_NPZ})),
     Registered("archives", "archives", "Archives", CONTAINERS),
     Registered("keras_config", "keras_config", "KerasConfig", frozenset({_F.KERAS_ZIP, _F.HDF5})),

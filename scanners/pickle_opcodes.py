@@ -15,6 +15,8 @@ AIR202 (medium) when it is only imported. Safe helpers whose safety depends on t
 (`builtins.getattr` as a listed method lookup, `functools.partial` of safe callables) are checked
 per call. Bytes handed to a deserialiser (`pickle.loads`, `torch.load`, `numpy.load`, ...) are
 walked as what it reads, and reported beside AIR207.
+Source code the pickle makes its loader compile (torch.fx GraphModule code, TorchScript `code/`)
+is read by `airlock.analysis.carried_code` (AIR214).
 """
 
 from __future__ import annotations
@@ -27,20 +29,45 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from airlock.analysis.carried_code import CodeIssue, vet_fx, vet_torchscript
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
-from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, Format, detect
+from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, UNPICKLABLE, Format, detect
 from airlock.parsers.buffers import Buffer, mapped
 from airlock.parsers.containers import CONTAINERS, TORCH_ZIPS, Item, Leaf, Opened, expand
 from airlock.parsers.errors import LimitExceeded, ParseError
 from airlock.parsers.npy import parse_header
-from airlock.parsers.pickle_walk import Blob, Call, Global, Persistent, Result, SymDict, SymList, WalkResult, describe, walk
+from airlock.parsers.pickle_walk import (
+    MAX_ITEMS,
+    Blob,
+    Call,
+    Captured,
+    Global,
+    Persistent,
+    Result,
+    SymDict,
+    SymList,
+    WalkResult,
+    acts,
+    describe,
+    walk,
+)
 from airlock.resolution import resolve
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
 
 MAX_PICKLES_PER_STREAM = 64
 LEGACY_PICKLES = 5  # magic number, protocol version, system info, the object, the storage keys
+TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+TORCH_LEGACY_PROTOCOL = 1001
+# Bytes per element of the storage classes legacy files name (torch._utils._element_size of their dtype).
+STORAGE_ELEMENT_SIZE = {
+    "DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8, "IntStorage": 4,
+    "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "ComplexDoubleStorage": 16,
+    "ComplexFloatStorage": 8, "QUInt8Storage": 1, "QInt8Storage": 1, "QInt32Storage": 4, "QUInt4x2Storage": 1,
+    "QUInt2x4Storage": 1, "UntypedStorage": 1,
+}  # fmt: skip
+TAR_LEGACY_MEMBERS = frozenset({"storages", "tensors", "pickle"})  # what torch's legacy tar loader reads
 MAX_NESTING = 3  # pickles in byte strings in pickles
 MAX_INDIRECT_FINDINGS = 20
 STANDARD_OP_NAMESPACES = frozenset(
@@ -49,6 +76,18 @@ STANDARD_OP_NAMESPACES = frozenset(
 )  # fmt: skip
 _TS_OPERATOR = re.compile(rb"\bops\.([A-Za-z_][A-Za-z0-9_]*)\.")
 _DUNDER = re.compile(r"^__\w+__$")
+MAX_CODE_FINDINGS = 20  # per piece of carried code
+# Globals that exec source code taken from their arguments: (index of the code in the arguments,
+# where to find it). "body": a GraphModule's __dict__, whose `_code` (or `code`) string is run,
+# prefixed with the import block at `prefix`; "text": the argument is the source itself.
+FX_CODE_CALLS: dict[str, tuple[str, int, int | None]] = {
+    "torch.fx.graph_module.reduce_graph_module": ("body", 0, 1),  # (body, import_block)
+    "torch.fx.graph_module.reduce_deploy_graph_module": ("body", 1, 2),  # (importer, body, import_block), torch < 2.1
+    "torch.fx.graph_module._forward_from_src": ("text", 0, None),  # (src, globals)
+    "torch.fx.graph_module._exec_with_source": ("text", 0, None),  # (src, globals)
+    "torch.fx.graph_module._method_from_src": ("text", 1, None),  # (method_name, src, globals)
+}
+WATCHED = frozenset(FX_CODE_CALLS)
 
 
 # --- the global policy ------------------------------------------------------------------------
@@ -320,7 +359,9 @@ class PickleOpcodes(ArtifactScanner):
     patched module objects and dunder state (AIR206), nested payloads and bytes handed to
     deserialisers (AIR207), persistent ids
     the loader cannot resolve (AIR208), pickles that break (AIR209), TorchScript archives
-    (AIR210) and their non-PyTorch operators (AIR212), and bytes no loader reads (AIR211).
+    (AIR210) and their non-PyTorch operators and classes (AIR212), bytes no loader reads (AIR211),
+    and source code the loader compiles: a GraphModule's code (exec'd on load) and TorchScript
+    `code/`, read by the Python code analyser (AIR214).
 
     ## Example
     `pytorch_model.bin:archive/data.pkl` imports `posix.system` and calls it: AIR201 (critical).
@@ -332,8 +373,9 @@ class PickleOpcodes(ArtifactScanner):
 
     name = "pickle_opcodes"
     version = "3"
-    formats: ClassVar[frozenset[Format]] = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
-    rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 14)})
+    # every file that is not text: loaders unpickle from byte 0 whatever the file is
+    formats: ClassVar[frozenset[Format]] = UNPICKLABLE
+    rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 16)})
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         deadline = time.monotonic() + ctx.limits.seconds_per_artifact
@@ -355,6 +397,9 @@ class PickleOpcodes(ArtifactScanner):
         if leaf.role == "torchscript-code":
             yield from self._torchscript_code(leaf, artifact, ctx)
             return
+        if leaf.role == "at-zero":
+            yield from self._at_zero(leaf, artifact, ctx, deadline, depth)
+            return
         if leaf.fmt is Format.NUMPY:
             try:
                 header = parse_header(leaf.head, ctx.limits.max_npy_header)
@@ -371,12 +416,17 @@ class PickleOpcodes(ArtifactScanner):
             yield ctx.finding("AIR209", self.name, artifact.path, leaf.where, f"not analysed: {exc}")
             return
         in_torch_zip = leaf.container in TORCH_ZIPS and leaf.role == "member"
+        tar_legacy = leaf.container is Format.TAR and leaf.member in TAR_LEGACY_MEMBERS
         scope = _Scope(
             artifact, ctx, leaf.where, start,
             "torchscript" if leaf.container is Format.TORCHSCRIPT else None,
-            "zip" if in_torch_zip else "legacy" if leaf.fmt is Format.PYTORCH_LEGACY or leaf.role == "prefix" else "none",
+            "zip" if in_torch_zip else "legacy" if leaf.fmt is Format.PYTORCH_LEGACY or leaf.role == "prefix"
+            else "tar" if tar_legacy else "none",
             leaf.member, leaf.siblings, deadline, depth,
         )
+        if tar_legacy and leaf.member != "pickle" and leaf.fmt is not Format.NUMPY:
+            yield from self._tar_legacy(buf, start, end, scope)
+            return
         if leaf.role == "prefix" or leaf.fmt is Format.PYTORCH_LEGACY:
             mode = "legacy"
         elif in_torch_zip or leaf.fmt is Format.NUMPY:
@@ -385,16 +435,25 @@ class PickleOpcodes(ArtifactScanner):
             mode = "sequence"
         yield from self._stream(buf, start + skip, end, scope, mode, leaf.role == "prefix")
 
-    def _stream(self, buf: Buffer, start: int, end: int, scope: _Scope, mode: str, prefix: bool) -> Iterator[Finding]:
-        """The pickles from `start` on: one (`single`), the legacy five, or as many as follow each other."""
+    def _stream(
+        self, buf: Buffer, start: int, end: int, scope: _Scope, mode: str, prefix: bool,
+        results: list[WalkResult] | None = None,
+    ) -> Iterator[Finding]:
+        """The pickles from `start` on: one (`single`), the legacy five, or as many as follow each other.
+
+        Bytes after the last pickle that some loader reads are reported (AIR211, high: where the model of
+        where loaders stop could be wrong, the payload hides), except the storage records that follow
+        the five pickles of a legacy `torch.save`, walked record by record the way `_legacy_load` reads them."""
         limit = LEGACY_PICKLES if mode == "legacy" else MAX_PICKLES_PER_STREAM
+        results = [] if results is None else results
         pos = start
         for index in range(limit):
             try:
-                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline)
+                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline, watch=WATCHED)
             except LimitExceeded as exc:
                 yield self._finding(scope, "AIR209", scope.at(pos), f"parser limit exceeded: {exc.what}")
                 return
+            results.append(result)
             not_a_pickle = result.error is not None and result.error_offset == pos
             if not_a_pickle and (index > 0 or prefix):
                 if mode != "legacy":
@@ -411,9 +470,130 @@ class PickleOpcodes(ArtifactScanner):
             pos = result.end
             if pos >= end:
                 return
-        if mode != "legacy":
+        if mode == "legacy":
+            yield from self._legacy_storages(buf, pos, end, scope, results)
+        else:
             yield self._finding(scope, "AIR209", f"{scope.where}@byte:{pos - scope.origin}",
                                 f"parser limit exceeded: more than {limit} pickles in one stream")
+
+    def _at_zero(self, leaf: Leaf, artifact: Artifact, ctx: ScanContext, deadline: float, depth: int) -> Iterator[Finding]:
+        """A file detected as something else, read from byte 0 the way `pickle.load`, `joblib.load` and
+        `torch.load`'s legacy path read any file. Most binary formats read as a few constants and then
+        an invalid opcode: that is no pickle. Opcodes that import, call or tamper before STOP or a break
+        make the file a polyglot: judged like any pickle, and reported as such (AIR215)."""
+        try:
+            buf, start, end = leaf.read()
+        except LimitExceeded:
+            return
+        scope = _Scope(artifact, ctx, leaf.where, start, None, "legacy", leaf.member, leaf.siblings, deadline, depth)
+        results: list[WalkResult] = []
+        found = list(self._stream(buf, start, end, scope, "legacy", True, results))
+        if not any(acts(result) for result in results):
+            return
+        other = artifact.format if leaf.where == artifact.path else _sniff(bytes(leaf.head))
+        complete = results[0].error is None
+        if other is Format.UNKNOWN:  # nothing else recognised these bytes: they are just a pickle
+            yield from found
+            return
+        yield self._finding(
+            scope, "AIR215", f"{leaf.where}@byte:0",
+            f"a {other} whose bytes from 0 are also a pickle that pickle.load, joblib.load and torch.load run"
+            + ("" if complete else " (up to where it breaks)"),
+            {"format": str(other), "pickle_bytes": results[0].end - start, "complete": complete},
+        )
+        yield from found
+
+    def _legacy_storages(
+        self, buf: Buffer, pos: int, end: int, scope: _Scope, results: list[WalkResult]
+    ) -> Iterator[Finding]:
+        """After the five pickles of a legacy `torch.save`: one record per storage key of the fifth pickle
+        (an int64 element count, then count * element size bytes, the element size from the storage class
+        in the fourth pickle's persistent id). Bytes after the last record are read by no loader."""
+        if len(results) < LEGACY_PICKLES or any(r.error is not None for r in results):
+            return
+        if results[0].value != TORCH_MAGIC or results[1].value != TORCH_LEGACY_PROTOCOL:
+            return  # torch.load stops with "Invalid magic number" / "Invalid protocol version"
+        sizes: dict[str, int] = {}
+        for item in results[3].persistent:
+            pid = item.pid
+            if isinstance(pid, tuple) and len(pid) > 2 and pid[0] == "storage" and isinstance(pid[2], str):
+                kind = pid[1]
+                name = kind.name if isinstance(kind, Global) else ""
+                if name in STORAGE_ELEMENT_SIZE:
+                    sizes[pid[2]] = STORAGE_ELEMENT_SIZE[name]
+        keys = results[4].value
+        if isinstance(keys, SymList) and len(keys.items) < MAX_ITEMS:
+            order = [k for k in keys.items if isinstance(k, str)]
+            if len(order) != len(keys.items):
+                return
+        else:
+            order = sorted(sizes)  # torch.save writes the keys sorted
+        for key in order:
+            if key not in sizes:
+                return  # a storage airlock cannot size: where the loader stops is not known
+            if pos + 8 > end:
+                return
+            count = int.from_bytes(buf[pos : pos + 8], "little", signed=True)
+            if count < 0 or pos + 8 + count * sizes[key] > end:
+                return  # the loader fails reading this record
+            pos += 8 + count * sizes[key]
+        if pos < end:
+            yield self._finding(scope, "AIR211", f"{scope.where}@byte:{pos - scope.origin}",
+                                f"{end - pos} bytes after the last storage record, which torch.load never reads",
+                                {"bytes": end - pos})
+
+    def _tar_legacy(self, buf: Buffer, start: int, end: int, scope: _Scope) -> Iterator[Finding]:
+        """The `storages` and `tensors` members of torch's oldest (tar) format, as `_legacy_load` reads them:
+        a pickled count, then per item a pickled tuple and raw bytes (a storage record: int64 count and
+        count * element size bytes; a tensor record: int32 ndim, 4 bytes, 2 * ndim int64, int64); then, for
+        `storages`, one more pickle (the storage views)."""
+        pos = start
+        index = 0
+
+        def one() -> Iterator[Finding]:
+            nonlocal pos, index, last
+            last = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline)
+            yield from self._judge(last, scope, index)
+            index += 1
+            pos = last.end
+
+        last: WalkResult | None = None
+        try:
+            yield from one()
+            assert last is not None
+            count = last.value
+            if last.error is not None or not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                return
+            for _ in range(min(count, MAX_PICKLES_PER_STREAM * 1024)):
+                yield from one()
+                args = last.value
+                if last.error is not None or not isinstance(args, tuple) or len(args) != 3:
+                    return
+                if scope.member == "storages":
+                    kind = args[2]
+                    size = STORAGE_ELEMENT_SIZE.get(kind.name) if isinstance(kind, Global) else None
+                    if size is None or pos + 8 > end:
+                        return
+                    n = int.from_bytes(buf[pos : pos + 8], "little", signed=True)
+                    pos += 8 + n * size
+                else:
+                    if pos + 8 > end:
+                        return
+                    ndim = int.from_bytes(buf[pos : pos + 4], "little", signed=True)
+                    pos += 8 + 16 * ndim + 8
+                if not start <= pos <= end:
+                    return  # the loader fails reading this record
+            if scope.member == "storages":
+                yield from one()
+                if last.error is not None:
+                    return
+        except LimitExceeded as exc:
+            yield self._finding(scope, "AIR209", scope.at(pos), f"parser limit exceeded: {exc.what}")
+            return
+        if pos < end:
+            yield self._finding(scope, "AIR211", f"{scope.where}@byte:{pos - scope.origin}",
+                                f"{end - pos} bytes after the last record of torch's legacy tar {scope.member!r}, "
+                                "which torch.load never reads", {"bytes": end - pos})
 
     # --- judging one pickle ---
 
@@ -431,6 +611,7 @@ class PickleOpcodes(ArtifactScanner):
                 yield self._finding(scope, "AIR206", scope.at(event.offset), event.detail)
         yield from self._persistent(result.persistent, scope)
         yield from self._nested(result, scope)
+        yield from self._carried(result.captured, scope)
         if result.error is not None:
             yield self._finding(
                 scope, "AIR209", scope.at(result.error_offset or result.start),
@@ -517,6 +698,10 @@ class PickleOpcodes(ArtifactScanner):
         kind = pid[0] if isinstance(pid, tuple) and pid and isinstance(pid[0], str) else None
         if scope.storages == "legacy":
             return None if kind in ("storage", "module") else f"persistent id {kind or pid!r} is not a legacy storage"
+        if scope.storages == "tar":  # the tar loader: ('module', ...) tuples, or the int key of a storage or tensor
+            if kind == "module" or (isinstance(pid, int) and not isinstance(pid, bool)) or (isinstance(pid, str) and pid.isdigit()):
+                return None
+            return f"persistent id {pid!r} is not one torch's legacy tar loader resolves"
         if kind != "storage" or len(pid) < 3 or not isinstance(pid[2], str):  # type: ignore[arg-type]
             return "a persistent id that is not ('storage', type, key, ...)"
         stem = scope.member.rsplit(".", 1)[0]
@@ -571,16 +756,72 @@ class PickleOpcodes(ArtifactScanner):
 
     def _torchscript_code(self, leaf: Leaf, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         buf, start, end = leaf.read()
-        spaces = sorted({m.decode() for m in _TS_OPERATOR.findall(bytes(buf[start:end]))} - STANDARD_OP_NAMESPACES)
+        data = bytes(buf[start:end])
+        spaces = sorted({m.decode() for m in _TS_OPERATOR.findall(data)} - STANDARD_OP_NAMESPACES)
         if spaces:
             yield ctx.finding("AIR212", self.name, artifact.path, leaf.where,
                               f"TorchScript code calls operators from {', '.join(spaces)}", {"namespaces": spaces})
+        try:
+            issues = vet_torchscript(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            issues = [CodeIssue("syntax", 0, "not UTF-8", "TorchScript code that is not UTF-8 text", Severity.HIGH)]
+        for issue in issues[:MAX_CODE_FINDINGS]:
+            native = issue.kind == "native-class"  # AIR212, at its severity, like a foreign operator
+            yield ctx.finding("AIR212" if native else "AIR214", self.name, artifact.path, f"{leaf.where}@line:{issue.line}",
+                              f"TorchScript code: {issue.what}: {issue.reason}", _code_evidence(issue),
+                              None if native else issue.severity)
+
+    # --- source code the pickle carries ---
+
+    def _carried(self, captured: list[Captured], scope: _Scope) -> Iterator[Finding]:
+        """GraphModule code (and the fx exec helpers' source arguments): exec'd as the pickle loads."""
+        for call in captured:
+            source = fx_source(call)
+            callee = call.callee.qualified
+            issues = vet_fx(source) if isinstance(source, str) else [source]
+            for issue in issues[:MAX_CODE_FINDINGS]:
+                evidence = {"global": callee, "called_by": call.opcode, **_code_evidence(issue)}
+                yield self._finding(scope, "AIR214", scope.at(call.offset),
+                                    f"code {callee} runs on load, line {issue.line}: {issue.what}: {issue.reason}",
+                                    evidence, issue.severity)
 
     def _finding(
         self, scope: _Scope, rule: str, location: str, message: str,
         evidence: Mapping[str, object] | None = None, severity: Severity | None = None,
     ) -> Finding:
         return scope.ctx.finding(rule, self.name, scope.artifact.path, location, message, evidence, severity)
+
+
+def fx_source(call: Captured) -> str | CodeIssue:
+    """The source a watched fx call execs, or why it cannot be read (code no one can vet: high)."""
+    how, index, prefix = FX_CODE_CALLS[call.callee.qualified]
+    args = call.args
+    if not isinstance(args, tuple) or len(args) <= max(index, prefix or 0):
+        return _unreadable(f"its arguments are {describe(args)}, not the tuple the loader expects")
+    if how == "text":
+        code = args[index]
+        return code if isinstance(code, str) else _unreadable(f"the source argument is {describe(code)}, not a string constant")
+    body = args[index]
+    if not isinstance(body, SymDict):
+        return _unreadable(f"the module state is {describe(body)}, not a dict the walker could read")
+    code = body.items.get("_code") or body.items.get("code")  # reduce_graph_module: body.get("_code") or body["code"]
+    if not isinstance(code, str):
+        return _unreadable(f"the `_code` entry is {describe(code)}, not a string constant (missing, computed or too long)")
+    block = args[prefix] if prefix is not None else ""
+    if not isinstance(block, str):
+        return _unreadable(f"the import block is {describe(block)}, not a string constant")
+    return block + code
+
+
+def _unreadable(why: str) -> CodeIssue:
+    return CodeIssue("unreadable", 0, "code not read", why, Severity.HIGH)
+
+
+def _code_evidence(issue: CodeIssue) -> dict[str, object]:
+    evidence: dict[str, object] = {"line": issue.line, "kind": issue.kind}
+    if issue.category:
+        evidence["category"] = issue.category
+    return evidence
 
 
 # Deserialisers, by spelling or by what the spelling resolves to, and what they read their bytes as.

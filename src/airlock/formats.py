@@ -8,6 +8,8 @@ from airlock.parsers.formats import (  # noqa: F401  re-exported
     HEAD_BYTES,
     PICKLE_BASED,
     TAIL_BYTES,
+    TEXTUAL,
+    UNPICKLABLE,
     WEIGHT_FORMATS,
     ZIP_FAMILY,
     Format,

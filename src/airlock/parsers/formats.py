@@ -11,6 +11,7 @@ import codecs
 import enum
 import io
 import json
+import lzma
 import re
 import struct
 import zlib
@@ -51,6 +52,7 @@ class Format(enum.StrEnum):
     ZLIB = "zlib"
     ZSTD = "zstd"
     LZ4 = "lz4"
+    LZMA = "lzma"  # the legacy .lzma ("alone") container: joblib's ("lzma", N) compressor writes it
     TEXT = "text"
     EMPTY = "empty"
     UNKNOWN = "unknown"
@@ -62,11 +64,15 @@ WEIGHT_FORMATS = PICKLE_BASED | frozenset(
     {Format.SAFETENSORS, Format.HDF5, Format.KERAS_ZIP, Format.ONNX, Format.GGUF, Format.NUMPY, Format.NUMPY_NPZ}
 )
 ARCHIVES = frozenset(
-    {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4}
+    {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA}
 )
 # Zip-based formats (each is a zip archive a loader opens), and every format that holds other files.
 ZIP_FAMILY = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP})
 CONTAINERS = ZIP_FAMILY | ARCHIVES
+# Formats no loader of pickles is pointed at. Every other file may be handed to `pickle.load`,
+# `torch.load` or `joblib.load`, which read from byte 0 whatever the file is.
+TEXTUAL = frozenset({Format.JSON, Format.PYTHON, Format.TEXT, Format.EMPTY})
+UNPICKLABLE = frozenset(Format) - TEXTUAL
 
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
@@ -115,6 +121,8 @@ def _by_magic(head: bytes, size: int) -> Format | None:
         return Format.ZSTD
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Format.LZ4
+    if _looks_like_lzma_alone(head):
+        return Format.LZMA
     if len(head) >= 262 and head[257:262] == b"ustar":
         return Format.TAR
     if _looks_like_safetensors(head, size):
@@ -163,6 +171,18 @@ def _looks_like_zlib(head: bytes) -> bool:
     return True
 
 
+def _looks_like_lzma_alone(head: bytes) -> bool:
+    """The .lzma header joblib recognises (`]\\x00\\x00`: lc=3, lp=0, pb=2 and a dictionary of at least
+    64 KiB, what every preset writes), whose stream starts decoding without error."""
+    if len(head) < 14 or not head.startswith(b"]\x00\x00") or head[13] != 0:  # a range coder starts with 0
+        return False
+    try:
+        lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(head, 1 << 10)
+    except lzma.LZMAError:
+        return False
+    return True
+
+
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
     if len(head) < 10:
         return False
@@ -173,7 +193,7 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
 
 
 def _zip_kind(names: tuple[str, ...]) -> Format:
-    base = {n.rsplit("/", 1)[-1] for n in names}
+    base = {n.rsplit("/", 1)[-1].lower() for n in names}  # PyTorch's miniz reader finds records case-insensitively
     if "data.pkl" in base:
         if "constants.pkl" in base or any("/code/" in f"/{n}" for n in names):
             return Format.TORCHSCRIPT
@@ -188,7 +208,7 @@ def _zip_kind(names: tuple[str, ...]) -> Format:
 
 
 # First bytes of a header-less pickle (protocols 0 and 1), plus PROTO (0x80) for "\x80\x00"/"\x80\x01".
-_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94\x80")
+_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94\x80\x8a\x8b\x8d\x8e\x96\x8f")
 _PICKLE_OP_BUDGET = 4096  # this many clean opcodes in a row is a pickle, whatever comes after
 # Opcodes that build containers, import, call or memoize: what a pickler writes and prose does not.
 _PICKLE_EVIDENCE = frozenset(
@@ -229,6 +249,8 @@ def _parses_as_pickle(head: bytes, *, complete: bool) -> bool:
             if ops >= _PICKLE_OP_BUDGET:
                 return evidence
     except Exception:  # noqa: BLE001  pickletools raises assorted errors; where it stopped is the answer
+        if evidence and b"NumpyArrayWrapper" in head[: stream.tell()]:
+            return True  # joblib: array bytes follow a wrapper's BUILD inline, which no opcode reader expects
         return not complete and evidence and stream.tell() >= len(head)
     return False
 
