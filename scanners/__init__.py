@@ -35,6 +35,7 @@ _F = Format
 # One scanner per line, in report order.
 ENTRIES: tuple[Registered, ...] = (
     Registered("provenance", "provenance", "Provenance", None),
+    Registered("file_claims", "file_claims", "FileClaims", None),
     Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", UNPICKLABLE),
     Registered("numpy_arrays", "numpy_arrays", "NumpyArrays", frozenset({_F.NUMPY, _F.NUMPY_NPZ})),
     Registered("archives", "archives", "Archives", CONTAINERS),
@@ -47,8 +48,8 @@ ENTRIES: tuple[Registered, ...] = (
     Registered("gguf_header", "gguf_header", "GgufHeader", frozenset({_F.GGUF})),
     # `*.jinja` is a template by its name whatever its bytes sniff as (JSON, NUL bytes, a magic number)
     Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset(_F) - {_F.EMPTY}),
-    Registered("modelscan", "modelscan", "ModelscanSecondOpinion",
-               PICKLE_BASED | ZIP_FAMILY | {_F.NUMPY, _F.HDF5, _F.TF_SAVEDMODEL}, prepares=True),
+    # reads any format: it also hands files over under their own name and as pickles (a file's views)
+    Registered("modelscan", "modelscan", "ModelscanSecondOpinion", frozenset(Format), prepares=True),
     Registered("trigger_reversal", "trigger_reversal", "TriggerReversal", None, opt_in=True),
     Registered("activation_clustering", "activation_clustering", "ActivationClustering", None, opt_in=True),
 )

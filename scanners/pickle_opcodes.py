@@ -372,7 +372,7 @@ class PickleOpcodes(ArtifactScanner):
     """
 
     name = "pickle_opcodes"
-    version = "3"
+    version = "4"
     # every file that is not text: loaders unpickle from byte 0 whatever the file is
     formats: ClassVar[frozenset[Format]] = UNPICKLABLE
     rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 16)})
@@ -598,7 +598,9 @@ class PickleOpcodes(ArtifactScanner):
     # --- judging one pickle ---
 
     def _judge(self, result: WalkResult, scope: _Scope, index: int) -> Iterator[Finding]:
-        yield from self._globals(result, scope)
+        vetted: set[int] = set()  # offsets of nested loads whose bytes were walked and found clean
+        nested = list(self._nested(result, scope, vetted))
+        yield from self._globals(result, scope, vetted)
         indirect = 0
         for event in result.events:
             if event.kind == "indirect-call":
@@ -610,7 +612,7 @@ class PickleOpcodes(ArtifactScanner):
             else:
                 yield self._finding(scope, "AIR206", scope.at(event.offset), event.detail)
         yield from self._persistent(result.persistent, scope)
-        yield from self._nested(result, scope)
+        yield from nested
         yield from self._carried(result.captured, scope)
         if result.error is not None:
             yield self._finding(
@@ -619,11 +621,15 @@ class PickleOpcodes(ArtifactScanner):
                 {"opcodes_read": result.opcodes},
             )
 
-    def _globals(self, result: WalkResult, scope: _Scope) -> Iterator[Finding]:
+    def _globals(self, result: WalkResult, scope: _Scope, vetted: set[int]) -> Iterator[Finding]:
         policy = global_policy()
         uses = _Uses(policy)
+        offsets: dict[int, list[int]] = {}
         for call in result.calls:
             uses.add(call)
+            if call.callee.__class__ is Global:
+                offsets.setdefault(id(call.callee), []).append(call.offset)
+        clean_loads = {key for key, seen in offsets.items() if all(offset in vetted for offset in seen)}
         verdicts: dict[tuple[str, str, bool], tuple[tuple[str, str], Verdict]] = {}
         grouped: dict[tuple[str, str], list[object]] = {}
         for imported in result.globals:
@@ -641,6 +647,8 @@ class PickleOpcodes(ArtifactScanner):
                 verdict = Verdict("dangerous", broken)
             if verdict.kind == "safe":
                 continue
+            if id(imported) in clean_loads and VETTED_LOAD in (f"{module}.{name}", verdict.canonical):
+                continue  # every call hands it constant bytes that were walked as torch.load reads them: clean
             if verdict.kind == "dangerous":
                 rule = "AIR201"
             else:
@@ -711,9 +719,10 @@ class PickleOpcodes(ArtifactScanner):
             return None
         return f"persistent id points to storage {key!r}, which is not a record of this archive"
 
-    def _nested(self, result: WalkResult, scope: _Scope) -> Iterator[Finding]:
+    def _nested(self, result: WalkResult, scope: _Scope, vetted: set[int]) -> Iterator[Finding]:
         """Byte strings that are payloads of their own: handed to a deserialiser (walked as what it
-        reads), or just shaped like a pickle or archive (walked when they hold findings)."""
+        reads), or just shaped like a pickle or archive (walked when they hold findings). The offsets
+        of calls to `VETTED_LOAD` whose bytes hold nothing above low are added to `vetted`."""
         if scope.depth >= MAX_NESTING:
             return
         fed = _fed_to_deserialisers(result, global_policy())
@@ -740,6 +749,8 @@ class PickleOpcodes(ArtifactScanner):
             where = f"{scope.at(offset)}:[bytes]"
             items = expand(data, where, fmt, scope.ctx.limits)
             inner = list(self._items(items, scope.artifact, scope.ctx, scope.deadline, scope.depth + 1))
+            if reader == VETTED_LOAD and all(f.severity <= Severity.LOW for f in inner):
+                vetted.add(offset)
             if not inner or (reader is None and all(f.rule in ("AIR209", "AIR211") for f in inner)):
                 continue  # nothing to report, or bytes that only looked like a pickle
             critical = any(f.severity is Severity.CRITICAL for f in inner)
@@ -825,6 +836,9 @@ def _code_evidence(issue: CodeIssue) -> dict[str, object]:
 
 
 # Deserialisers, by spelling or by what the spelling resolves to, and what they read their bytes as.
+# `pickle.dumps` of a tensor writes `torch.storage._load_from_bytes(<a torch.save zip>)`: a nested
+# torch.load, accepted only when every call hands it constant bytes whose own walk is clean.
+VETTED_LOAD = "torch.storage._load_from_bytes"
 _DESERIALISERS: dict[str, str] = {
     "_pickle.loads": "pickle", "_pickle.load": "pickle", "pickle.loads": "pickle", "pickle.load": "pickle",
     "pickle._loads": "pickle", "pickle._load": "pickle", "dill.loads": "pickle", "dill.load": "pickle",

@@ -6,6 +6,8 @@ from airlock.parsers.formats import (  # noqa: F401  re-exported
     ARCHIVES,
     CONTAINERS,
     HEAD_BYTES,
+    MODEL_FORMATS,
+    NAME_CLAIMS,
     PICKLE_BASED,
     TAIL_BYTES,
     TEXTUAL,
@@ -14,6 +16,8 @@ from airlock.parsers.formats import (  # noqa: F401  re-exported
     ZIP_FAMILY,
     Format,
     Reader,
+    claimed_formats,
     detect,
     native_kind,
+    starts_like_pickle,
 )

@@ -447,3 +447,28 @@ def test_bytes_handed_to_marshal_are_a_code_object(tmp_path: Path) -> None:
     assert {(f.rule, str(f.severity)) for f in report.findings} == {("AIR201", "critical"), ("AIR207", "critical")}
     [nested] = [f for f in report.findings if f.rule == "AIR207"]
     assert nested.evidence["deserialiser"] == "marshal.loads"
+
+
+def test_tensors_pickled_by_pickle_dumps_pass_when_their_nested_archive_is_clean(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "tensors.pkl"
+    path.write_bytes(pickle.dumps({"weight": torch.ones(2, 3), "bias": torch.zeros(2)}))  # _load_from_bytes(zip)
+    report = _scan(path)
+    assert not [f for f in report.findings if f.scanner == "pickle_opcodes"], report.findings
+
+
+def test_load_from_bytes_of_a_malicious_archive_stays_dangerous(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    archive = pickles.torch_zip_payload(tmp_path).read_bytes()
+    path = tmp_path / "outer.pkl"
+    path.write_bytes(_p4(_call(_g("torch.storage", "_load_from_bytes"), _b(archive))))
+    rules = {(f.rule, f.evidence.get("global")) for f in _scan(path).findings}
+    assert ("AIR201", "torch.storage._load_from_bytes") in rules
+
+
+def test_load_from_bytes_of_bytes_built_at_load_time_stays_dangerous(tmp_path: Path) -> None:
+    path = tmp_path / "outer.pkl"
+    built = _call(_g("builtins", "bytes"), _s("not constant"))
+    path.write_bytes(_p4(_call(_g("torch.storage", "_load_from_bytes"), built)))
+    rules = {(f.rule, f.evidence.get("global")) for f in _scan(path).findings}
+    assert ("AIR201", "torch.storage._load_from_bytes") in rules

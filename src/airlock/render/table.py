@@ -40,7 +40,7 @@ class TableRenderer(Renderer):
         console.print(_printable(f"target   {target.reference} [{target.source}{revision}]"))
         console.print(_printable(f"digest   {target.digest}"))
         total = sum(a.size for a in report.artifacts)
-        console.print(f"files    {len(report.artifacts)} ({_size(total)})")
+        console.print(_printable(f"files    {len(report.artifacts)} ({_size(total)}){_inventory(report)}"))
         if report.findings:
             table = Table(show_lines=False, expand=False, title=None)
             table.add_column("severity", no_wrap=True)
@@ -65,6 +65,16 @@ class TableRenderer(Renderer):
         line.append(_printable(f"  {summary}; policy {verdict.policy}: {reasons}"), style="")
         console.print(line)
         return buffer.getvalue()
+
+
+def _inventory(report: Report) -> str:
+    """": 3 analysed, 8 data, 1 unidentified, 2 models" (empty for a report without an inventory)."""
+    inv = report.inventory
+    if not inv:
+        return ""
+    models = inv.get("models", 0)
+    return (f": {inv.get('analysed', 0)} analysed, {inv.get('data', 0)} data, {inv.get('unidentified', 0)} unidentified, "
+            f"{models} model{'' if models == 1 else 's'}")
 
 
 def _printable(text: str) -> str:
