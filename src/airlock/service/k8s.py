@@ -100,7 +100,7 @@ def review(
         warnings = [] if references else ["airlock: this object names no model (nothing to check)"]
         return Review(_response(uid, True, None, warnings, audit), admissions, mode, dry_run)
     if mode == "warn":
-        warnings = [f"{w} (warn mode: admitted anyway)" for w in reasons]
+        warnings = [f"airlock (warn mode, admitted anyway): {a.reference}: {a.reason}" for a in refused]
         return Review(_response(uid, True, None, warnings, audit), admissions, mode, dry_run)
     message = "; ".join(reasons)
     return Review(_response(uid, False, message, [], audit), admissions, mode, dry_run)
