@@ -19,6 +19,7 @@ from bench import (
     detection,
     fresh_detection,
     large_files,
+    service,
     startup,
     throughput,
 )
@@ -33,6 +34,7 @@ SUITES = {
     "data_poisoning": data_poisoning.run,
     "backdoor": backdoor.run,
     "data_tables": data_tables.run,
+    "service": service.run,
 }
 
 

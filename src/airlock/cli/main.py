@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from airlock.cli import allowlist, data, keygen, rules, scan, sign, verify
+    from airlock.cli import allowlist, data, keygen, rules, scan, serve, sign, verify
 
     scan.register(commands)
     data.register(commands)
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.register(commands)
     keygen.register(commands)
     allowlist.register(commands)
+    serve.register(commands)
     return parser
 
 
