@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
 SHOWN_ROWS = 50
-SUPPORT = 0.5  # trigger-reversal score at which its candidate class corroborates a split class
 
 
 def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
@@ -114,10 +113,6 @@ def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session
             "method": METHOD, "mode": "data", "score": round(found.score, 4), "backdoored": False,
             "suspect_class": top.label if poisoned and top else None,
             "suspect_label": top.name if poisoned and top else None, "per_class": []})
-    elif corroborated and not session.section.get("backdoored"):
-        # trigger reversal leaned towards this class without reaching its threshold; the clusters agree
-        first = corroborated[0]
-        session.section.update({"backdoored": True, "suspect_class": first.label, "suspect_label": first.name})
     session.section["activation_clustering"] = {**found.section(), "seconds": round(time.perf_counter() - start, 2),
                                                 "corroborated": [c.label for c in corroborated]}
     for c in found.classes:
@@ -138,10 +133,9 @@ def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session
 
 
 def _corroborated(session: Session, classes: tuple[ClassSplit, ...]) -> list[ClassSplit]:
-    """The flagged classes trigger reversal points at too: the class it blamed, or its candidate class
-    when that scored at least SUPPORT (half its threshold). Only these make AIR711 high: clustering
-    alone is weaker evidence (a clean class can split along ordinary variation) and never fails the
-    verdict on its own."""
-    section = session.section
-    leaning = section.get("candidate_class") if float(section.get("score") or 0.0) >= SUPPORT else None
-    return [c for c in classes if c.poisoned and (c.label in session.blamed or c.label == leaning)]
+    """The flagged classes trigger reversal blamed too. Only these make AIR711 high: clustering alone
+    is weaker evidence (a clean class of a small sample can split along its ordinary variation) and
+    never fails the verdict on its own. A trigger-reversal candidate below its threshold does not
+    count: clean models reach 0.8 of it (see the calibration file), so agreeing with it would let a
+    chance coincidence of two weak signals fail a clean model."""
+    return [c for c in classes if c.poisoned and c.label in session.blamed]
