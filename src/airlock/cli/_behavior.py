@@ -85,7 +85,14 @@ def progress(enabled: bool) -> Iterator[_Bars | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     # the ETA is the phase's step budget at the current pace: an upper bound, since a phase stops
     # early once its leading class settles
