@@ -82,8 +82,9 @@ resolution: dev  ## rebuild signatures/pickle-resolution.json.gz from the instal
 	$(BIN)/python tools/build_resolution.py
 
 .PHONY: safe-globals
-safe-globals: dev  ## census of the pickle globals in the benign corpus -> signatures/pickle-globals-evidence.toml
+safe-globals: dev  ## census of the pickle globals in the benign samples -> signatures/pickle-globals-evidence.toml, and the safe list generated from it
 	$(BIN)/python tools/pickle_globals_census.py
+	$(BIN)/python tools/build_safe_globals.py
 
 .PHONY: clean
 clean:

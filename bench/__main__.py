@@ -11,16 +11,28 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import allowlist, backdoor, data_poisoning, detection, large_files, startup, throughput
+from bench import (
+    allowlist,
+    backdoor,
+    data_poisoning,
+    data_tables,
+    detection,
+    fresh_detection,
+    large_files,
+    startup,
+    throughput,
+)
 
 SUITES = {
     "startup": startup.run,
     "throughput": throughput.run,
     "detection": detection.run,
+    "fresh_detection": fresh_detection.run,
     "large_files": large_files.run,
     "allowlist": allowlist.run,
     "data_poisoning": data_poisoning.run,
     "backdoor": backdoor.run,
+    "data_tables": data_tables.run,
 }
 
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bench.peers import PEERS, Outcome
+from bench.peers import Outcome, selected
 from fixtures.corpus import Sample, build, write_manifest
 
 
@@ -20,10 +20,12 @@ def run(work: Path) -> list[dict[str, Any]]:
     shutil.rmtree(root, ignore_errors=True)  # generators write into empty folders
     samples = build(root)
     write_manifest(samples, root / "manifest.json")
-    peers = [p for p in PEERS if p.available()]
+    peers = selected()
     outcomes: dict[str, dict[str, Outcome]] = {p.name: {s.name: p.run(s.path) for s in samples} for p in peers}
     rows = [_row(name, results, samples) for name, results in outcomes.items()]
-    ours = outcomes["airlock"]
+    ours = outcomes.get("airlock")
+    if ours is None:  # a run narrowed to the peers (AIRLOCK_BENCH_TOOLS)
+        return rows
     for peer in (p for p in peers if not p.name.startswith("airlock")):
         theirs = outcomes[peer.name]
         caught_only_by_us = [s.name for s in samples if s.malicious and ours[s.name].flagged and not theirs[s.name].flagged]

@@ -6,6 +6,7 @@ A sample is "flagged" when the tool says it is unsafe; an error or a crash is re
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,9 @@ PEERS: tuple[Peer, ...] = (
     Peer("fickling", ("fickling", "--check-safety", "{path}"), frozenset({1}), frozenset({2}), files_only=True),
     Peer("modelaudit", ("modelaudit", "scan", "{path}", "--no-cache"), frozenset({1}), frozenset({2})),
 )
+
+
+def selected() -> list[Peer]:
+    """The installed peers, narrowed by AIRLOCK_BENCH_TOOLS (comma-separated names) when it is set."""
+    wanted = {name.strip() for name in os.environ.get("AIRLOCK_BENCH_TOOLS", "").split(",") if name.strip()}
+    return [p for p in PEERS if p.available() and (not wanted or p.name in wanted)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airlock.errors import AirlockError
-from airlock.formats import CONTAINERS, PICKLE_BASED, ZIP_FAMILY, Format
+from airlock.formats import CONTAINERS, PICKLE_BASED, UNPICKLABLE, ZIP_FAMILY, Format
 
 if TYPE_CHECKING:
     from airlock.scanning import Scanner
@@ -35,7 +35,8 @@ _F = Format
 # One scanner per line, in report order.
 ENTRIES: tuple[Registered, ...] = (
     Registered("provenance", "provenance", "Provenance", None),
-    Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", PICKLE_BASED | CONTAINERS | {_F.NUMPY}),
+    Registered("file_claims", "file_claims", "FileClaims", None),
+    Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", UNPICKLABLE),
     Registered("numpy_arrays", "numpy_arrays", "NumpyArrays", frozenset({_F.NUMPY, _F.NUMPY_NPZ})),
     Registered("archives", "archives", "Archives", CONTAINERS),
     Registered("keras_config", "keras_config", "KerasConfig", frozenset({_F.KERAS_ZIP, _F.HDF5})),
@@ -45,9 +46,10 @@ ENTRIES: tuple[Registered, ...] = (
     Registered("native_binaries", "native_binaries", "NativeBinaries", ZIP_FAMILY | {_F.NATIVE, _F.HDF5, _F.TAR}),
     Registered("safetensors_header", "safetensors_header", "SafetensorsHeader", frozenset({_F.SAFETENSORS, _F.UNKNOWN})),
     Registered("gguf_header", "gguf_header", "GgufHeader", frozenset({_F.GGUF})),
-    Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset({_F.JSON, _F.TEXT, _F.GGUF})),
-    Registered("modelscan", "modelscan", "ModelscanSecondOpinion",
-               PICKLE_BASED | ZIP_FAMILY | {_F.NUMPY, _F.HDF5, _F.TF_SAVEDMODEL}, prepares=True),
+    # `*.jinja` is a template by its name whatever its bytes sniff as (JSON, NUL bytes, a magic number)
+    Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset(_F) - {_F.EMPTY}),
+    # reads any format: it also hands files over under their own name and as pickles (a file's views)
+    Registered("modelscan", "modelscan", "ModelscanSecondOpinion", frozenset(Format), prepares=True),
     Registered("trigger_reversal", "trigger_reversal", "TriggerReversal", None, opt_in=True),
     Registered("activation_clustering", "activation_clustering", "ActivationClustering", None, opt_in=True),
 )

@@ -56,7 +56,7 @@ class Archives(ArtifactScanner):
     """
 
     name = "archives"
-    version = "2"
+    version = "3"
     formats: ClassVar[frozenset[Format]] = CONTAINERS
     rules: ClassVar[frozenset[str]] = frozenset(RULE_OF.values())
 

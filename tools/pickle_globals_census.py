@@ -1,6 +1,7 @@
 """Census of the pickle globals real libraries write: the evidence for the pickle safe list.
 
-Builds the benign corpus (fixtures/benign_corpus.py) into a temporary folder, opens every file the
+Builds the benign corpus (fixtures/benign_corpus.py) and the other fixture families' benign samples
+(class "fixtures") into a temporary folder, opens every file the
 way the `pickle_opcodes` scanner does (zip members, legacy torch files, joblib's compressors,
 containers) and walks every pickle with airlock's own static walker, never loading one. For each
 global (module.qualname, as the loader imports it) it counts how it is used and in which sample
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import argparse
-import contextlib
+import importlib
 import os
 import sys
 import tempfile
@@ -31,22 +32,18 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # fixtures/ is not installed
 
-try:  # the walker is moving from scanners/ to the parsers package; prefer the new home
-    from airlock.parsers import pickle as walker  # type: ignore[attr-defined, unused-ignore]
-except ImportError:
-    from airlock.scanners import _pickle_walk as walker  # type: ignore[no-redef, unused-ignore]
-try:
-    from airlock.parsers import containers  # type: ignore[attr-defined, unused-ignore]
-except ImportError:
-    from airlock.scanners import _containers as containers  # type: ignore[no-redef, unused-ignore]
-
+from airlock.parsers import containers
+from airlock.parsers import pickle_walk as walker
+from airlock.parsers.buffers import mapped
+from airlock.parsers.npy import parse_header
 from airlock.formats import HEAD_BYTES, TAIL_BYTES, Format, detect
 from airlock.scanning import Limits
 from fixtures.benign_corpus import BenignSample, write
 
 OUTPUT = REPO / "signatures" / "pickle-globals-evidence.toml"
 USES = ("reduce", "newobj", "newobj_ex", "inst", "obj", "build", "argument", "persistent_id", "imported_only")
-_PICKLED = frozenset({Format.PICKLE, Format.JOBLIB, Format.PYTORCH_LEGACY})
+_PICKLED = frozenset({Format.PICKLE, Format.JOBLIB, Format.PYTORCH_LEGACY, Format.NUMPY})
+FIXTURE_FAMILIES = ("pickles", "archives", "weights_files", "templates", "graph_files", "code_files")  # their BENIGN samples
 MAX_PICKLES_PER_STREAM = 64  # joblib and plain files hold a few; legacy torch files five
 
 
@@ -57,27 +54,6 @@ class Entry:
     samples: set[str] = field(default_factory=set)
     imports: int = 0
     written_as: set[str] = field(default_factory=set)
-
-
-@contextlib.contextmanager
-def _recording_results() -> Iterator[list[Any]]:
-    """Keep every call result the walker makes, so the census can see what was passed to each call.
-    (The walker keeps calls but not their arguments; its Result class is swapped for a recording one.)"""
-    made: list[Any] = []
-    original = walker.Result
-
-    class Recorded(original):  # type: ignore[misc, valid-type]
-        __slots__ = ()
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    walker.Result = Recorded
-    try:
-        yield made
-    finally:
-        walker.Result = original
 
 
 def loader_name(imported: Any) -> str:
@@ -107,16 +83,14 @@ def _globals_in(value: object, found: set[int], depth: int = 0) -> None:
         _globals_in(value.pid, found, depth + 1)
 
 
-def _uses(result: Any, made: list[Any]) -> dict[int, set[str]]:
+def _uses(result: Any) -> dict[int, set[str]]:
     """For each Global (by id) of one walk, how the pickle used it."""
     uses: dict[int, set[str]] = defaultdict(set)
     for call in result.calls:
         if isinstance(call.callee, walker.Global):
             uses[id(call.callee)].add("build" if call.opcode == "BUILD" else call.opcode.lower())
-    for made_result in made:
         passed: set[int] = set()
-        _globals_in(made_result.args, passed)
-        _globals_in(made_result.state, passed)
+        _globals_in(call.args, passed)
         for ident in passed:
             uses[ident].add("argument")
     for persistent in result.persistent:
@@ -127,15 +101,14 @@ def _uses(result: Any, made: list[Any]) -> dict[int, set[str]]:
     return uses
 
 
-def _pickles(buf: Any, start: int, end: int, legacy: bool) -> Iterator[tuple[Any, list[Any]]]:
+def _pickles(buf: Any, start: int, end: int, legacy: bool) -> Iterator[Any]:
     """Every pickle of a stream, one after the other (five in a legacy torch file), walked statically."""
     pos = start
     for index in range(5 if legacy else MAX_PICKLES_PER_STREAM):
-        with _recording_results() as made:
-            result = walker.walk(buf, pos, end)
+        result = walker.walk(buf, pos, end)
         if result.error is not None and result.error_offset == pos and index > 0:
             return  # not a pickle: the bytes after the last one (torch storages, joblib arrays)
-        yield result, made
+        yield result
         if result.error is not None or result.end >= end:
             return
         pos = result.end
@@ -154,19 +127,23 @@ def _format(path: Path) -> Format:
         return detect(head, tail, size, read_at)
 
 
-def census_file(path: Path, where: str) -> Iterator[tuple[Any, list[Any], str]]:
-    """Walk every pickle in one file; yields (walk result, call results, where)."""
+def census_file(path: Path, where: str) -> Iterator[tuple[Any, str]]:
+    """Walk every pickle in one file; yields (walk result, where)."""
     fmt = _format(path)
-    from airlock.scanners._zip_members import mapped
-
     with mapped(path) as buf:
         for item in containers.expand(buf, where, fmt, Limits()):
             if not isinstance(item, containers.Leaf) or item.fmt not in _PICKLED or item.role == "torchscript-code":
                 continue
             data, start, end = item.read()
             legacy = item.fmt is Format.PYTORCH_LEGACY or item.role == "prefix"
-            for result, made in _pickles(data, start, end, legacy):
-                yield result, made, item.where
+            skip = 0
+            if item.fmt is Format.NUMPY:  # an object array: its data is a pickle
+                header = parse_header(item.head, Limits().max_npy_header)
+                if not header.has_object:
+                    continue
+                skip = header.data_offset
+            for result in _pickles(data, start + skip, end, legacy):
+                yield result, item.where
 
 
 def census(root: Path, samples: list[BenignSample]) -> tuple[dict[str, Entry], dict[str, int]]:
@@ -176,10 +153,10 @@ def census(root: Path, samples: list[BenignSample]) -> tuple[dict[str, Entry], d
         target = root / sample.path
         files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
         for path in files:
-            for result, made, _where in census_file(path, str(path.relative_to(target.parent))):
+            for result, _where in census_file(path, str(path.relative_to(target.parent))):
                 stats["pickles"] += 1
                 stats["errors"] += result.error is not None
-                uses = _uses(result, made)
+                uses = _uses(result)
                 for imported in result.globals:
                     if not imported.resolved:
                         stats["unresolved"] += 1
@@ -197,6 +174,20 @@ def census(root: Path, samples: list[BenignSample]) -> tuple[dict[str, Entry], d
     return dict(entries), dict(stats)
 
 
+def write_fixture_samples(root: Path) -> list[BenignSample]:
+    """The benign samples of the other fixture families (the ones tests/integration/test_corpus.py scans), class "fixtures"."""
+    samples = []
+    for family in FIXTURE_FAMILIES:
+        module = importlib.import_module(f"fixtures.{family}")
+        for name, generator in sorted(getattr(module, "BENIGN", {}).items()):
+            folder = root / family / name
+            folder.mkdir(parents=True)
+            made = Path(generator(folder))
+            where = made.relative_to(root.parent) if made.is_relative_to(root.parent) else made  # real files stay where they are
+            samples.append(BenignSample(f"{family}.{name}", "fixtures", where))
+    return samples
+
+
 def _toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -210,9 +201,10 @@ def render(entries: dict[str, Entry], stats: dict[str, int], samples: list[Benig
     per_use = {use: sum(1 for e in entries.values() if e.uses[use]) for use in USES}
     lines = [
         "# Generated by `make safe-globals` (tools/pickle_globals_census.py): do not edit by hand.",
-        "# Every pickle global the benign corpus (fixtures/benign_corpus.py, written by the real libraries)",
-        "# imports, found by airlock's static walker without loading anything. Evidence for the safe list",
-        "# in pickle-globals.toml, which this file does not change.",
+        "# Every pickle global the benign corpus (fixtures/benign_corpus.py, written by the real libraries) and",
+        "# the other fixture families' benign samples (class \"fixtures\") import, found by airlock's static",
+        "# walker without loading anything. The evidence tools/build_safe_globals.py derives the [generated]",
+        "# safe list in pickle-globals.toml from.",
         "# uses: how many imports of the global were called by REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ,",
         "# gave the object they made state through BUILD, were passed as an argument (or in BUILD state),",
         "# sat inside a persistent id, or none of these (imported_only). One import can have several uses.",
@@ -242,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="airlock-benign-") as tmp:
         root = Path(tmp) / "corpus"
-        samples = write(root)
+        samples = write(root) + write_fixture_samples(root / "fixtures")
         entries, stats = census(root, samples)
     args.output.write_text(render(entries, stats, samples))
     per_use = {use: sum(1 for e in entries.values() if e.uses[use]) for use in USES}

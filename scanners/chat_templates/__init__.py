@@ -58,10 +58,17 @@ class ChatTemplates(ArtifactScanner):
     ## What it checks
     `chat_template` in `tokenizer_config.json`, `chat_template.json` and `processor_config.json` (a
     string, or a list of named templates), `*.jinja` files, and `tokenizer.chat_template*` in GGUF
-    metadata. Chains that reach globals, builtins, subclasses, frames or a shell are AIR601
+    metadata (`tokenizer.chat_template` and `tokenizer.chat_template.<name>`). A file named `*.jinja`
+    (`.j2`, `.jinja2`) is a template whatever its bytes sniff as: JSON, text with NUL bytes, a magic
+    number. Chains that reach globals, builtins, subclasses, frames or a shell are AIR601
     (critical), including names built at runtime (`'__glo' ~ 'bals__'`, `|reverse`, `|join`, `%c`,
-    `dict(__globals__=1)|first`); other dunder or private attributes AIR602; attribute names that
-    cannot be resolved AIR603; include/import/extends AIR604; a template that does not parse, is not a
+    `dict(__globals__=1)|first`); other dunder or private attributes AIR602; a lookup key that cannot
+    be worked out statically AIR603: a subscript `x[k]` (jinja2 falls back to `getattr(x, k)` for a
+    string `k`), `|attr(k)`, `map(attribute=k)`, `selectattr(k)`, `sort(attribute=k)`, `groupby(k)`,
+    `map(f, …)` with `f` unknown, or `.format(…)` on a format string computed at runtime, unless the
+    key can only be a number or a slice, is a key of the very mapping it subscripts (`{% for k in X %}…X[k]`),
+    or subscripts a dict or list literal of the template's own (`jinja_keys` states the rule);
+    include/import/extends AIR604; a template that does not parse, is not a
     string or is over the size limit AIR605 (high: it was not vetted; real templates parse, since the
     parser has transformers' settings, loop controls and `{% generation %}` included);
     `str.format` with attribute fields AIR606; `os`, `subprocess`, `eval` and kin AIR607.
@@ -76,17 +83,16 @@ class ChatTemplates(ArtifactScanner):
     """
 
     name = "chat_templates"
-    version = "2"
-    formats: ClassVar[frozenset[Format]] = frozenset({Format.JSON, Format.TEXT, Format.GGUF})
+    version = "3"
+    formats: ClassVar[frozenset[Format]] = frozenset(Format) - {Format.EMPTY}  # `*.jinja` whatever its bytes sniff as
     rules: ClassVar[frozenset[str]] = frozenset(RULE_OF_ISSUE.values())
 
     def applies(self, artifact: Artifact) -> bool:
+        """A template by its name and place, whatever its bytes sniff as; a config only when it is JSON."""
+        if _is_template_file(artifact):
+            return artifact.format is not Format.EMPTY
         base = artifact.path.rsplit("/", 1)[-1]
-        if artifact.format is Format.JSON:
-            return base in TEMPLATE_CONFIGS
-        if artifact.format is Format.TEXT:
-            return base.endswith(TEMPLATE_SUFFIXES)
-        return artifact.format is Format.GGUF
+        return (artifact.format is Format.JSON and base in TEMPLATE_CONFIGS) or artifact.format is Format.GGUF
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         for where, template in self._templates(artifact, ctx):
@@ -101,7 +107,7 @@ class ChatTemplates(ArtifactScanner):
 
     def _templates(self, artifact: Artifact, ctx: ScanContext) -> Iterator[tuple[str, str | _Unvetted]]:
         """(location suffix, template) for every template the file holds."""
-        if artifact.format is Format.GGUF:
+        if artifact.format is Format.GGUF and not _is_template_file(artifact):
             for kv in read_header(artifact.location, artifact.size, artifact.sha256, limit=ctx.limits.max_header_bytes,
                                    max_entries=ctx.limits.max_entries).strings(GGUF_KEY):
                 value = kv.value if kv.type == STRING and isinstance(kv.value, str) else _Unvetted("not a string")
@@ -111,11 +117,11 @@ class ChatTemplates(ArtifactScanner):
             yield "", _Unvetted(f"{artifact.size} bytes, over airlock's {MAX_CONFIG_BYTES}-byte limit")
             return
         text = artifact.location.read_bytes().decode("utf-8", errors="replace")
-        if artifact.format is Format.TEXT:
+        if _is_template_file(artifact):  # JSON-looking, NUL-bearing or binary bytes render as a template all the same
             yield "", text
             return
         try:
-            config = json.loads(text)
+            config = json.loads(text.removeprefix("\ufeff"))  # a loader that reads "utf-8-sig" takes a BOM'd config
         except (ValueError, RecursionError):
             return  # not JSON after all: nothing loads a template from it
         templates = config.get("chat_template") if isinstance(config, dict) else None
@@ -146,6 +152,10 @@ class ChatTemplates(ArtifactScanner):
             evidence = {"line": first.line, "matches": matches[:MAX_MATCHES], "template_sha256": digest}
             message = f"chat template {MESSAGES[issue]}: {matches[0]}"
             yield ctx.finding(RULE_OF_ISSUE[issue], self.name, artifact.path, location, message, evidence)
+
+
+def _is_template_file(artifact: Artifact) -> bool:
+    return artifact.path.rsplit("/", 1)[-1].lower().endswith(TEMPLATE_SUFFIXES)
 
 
 def _list_entry(index: int, entry: object) -> tuple[str, object]:

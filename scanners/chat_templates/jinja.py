@@ -27,6 +27,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .jinja_fold import Folder
 from .jinja_hits import Hit, Issue
+from .jinja_keys import KeyKind, Keys
 
 MAX_TEMPLATE_CHARS = 256 << 10  # real chat templates are tens of kilobytes; jinja2 parses ~400 KB/s
 MAX_DETAIL = 160
@@ -49,6 +50,9 @@ EXEC_ROOTS = EXEC_ATTRS | {"sys", "importlib", "getattr", "setattr", "globals", 
                            "breakpoint", "__builtins__", "posix", "nt"}  # fmt: skip
 # Filters that look attributes up by name (`map(attribute='x.y')`, `selectattr('x')`, `sort(attribute=)`).
 ATTRIBUTE_FILTERS = frozenset({"map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"})
+# Where a filter takes its attribute name positionally (jinja2.filters: `sort(reverse, case_sensitive, attribute)`).
+POSITIONAL_ATTRIBUTE = {"attr": 0, "selectattr": 0, "rejectattr": 0, "groupby": 0, "sum": 0, "sort": 2, "unique": 1,
+                        "min": 1, "max": 1}  # fmt: skip
 FORMAT_METHODS = frozenset({"format", "format_map"})
 LOADS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 BUILDERS = (nodes.Const, nodes.Concat, nodes.Add, nodes.Mul, nodes.Mod, nodes.Filter, nodes.Call, nodes.Getitem)
@@ -108,9 +112,11 @@ class _Link:
 class _Walk:
     tree: nodes.Template
     folder: Folder = field(init=False)
+    keys: Keys = field(init=False)
 
     def __post_init__(self) -> None:
         self.folder = Folder(self.tree)
+        self.keys = Keys(self.tree, self.folder)
 
     def hits(self) -> Iterator[Hit]:
         stack: list[nodes.Node] = [self.tree]
@@ -142,7 +148,8 @@ class _Walk:
             elif isinstance(node, nodes.Getitem):
                 keys = self.folder.strings(node.arg) or frozenset()
                 text = f"[{next(iter(keys))!r}]" if len(keys) == 1 else "[…]"
-                links.append(_Link(node, text, keys=keys, side=(node.arg,), receiver=node.node))
+                dynamic = self.keys.kind(node.arg, node.node) is KeyKind.DYNAMIC
+                links.append(_Link(node, text, keys=keys, dynamic=dynamic, side=(node.arg,), receiver=node.node))
             elif isinstance(node, nodes.Call):
                 links.append(_Link(node, "(…)", side=_arguments(node), receiver=node.node))
             elif isinstance(node, (nodes.Filter, nodes.Test)):
@@ -158,18 +165,18 @@ class _Walk:
         if isinstance(node, nodes.Test):
             return _Link(node, f" is {node.name}", side=side)
         link = _Link(node, f"|{node.name}(…)" if side else f"|{node.name}", side=side, receiver=node.node)
-        if node.name == "attr" and node.args:
-            names = self.folder.strings(node.args[0])
-            link.attrs, link.dynamic = names or frozenset(), names is None
-            if names is not None and len(names) == 1:
+        names: set[str] = set()
+        for key in _attribute_keys(node, self.folder):
+            if key is None or self.keys.kind(key, None) is KeyKind.DYNAMIC:
+                link.dynamic = True
+            else:
+                names.update(self.folder.strings(key) or ())
+        if node.name == "attr":
+            link.attrs = frozenset(names)
+            if len(names) == 1 and not link.dynamic:
                 link.text = f"|attr({next(iter(names))!r})"
-        elif node.name in ATTRIBUTE_FILTERS:
-            found: set[str] = set()
-            for expr in side:
-                found.update(part for s in self.folder.strings(expr) or () for part in s.split("."))
-            link.weak = frozenset(found)
-            attribute = next((k.value for k in node.kwargs if k.key == "attribute"), None)
-            link.dynamic = attribute is not None and self.folder.strings(attribute) is None
+        else:
+            link.weak = frozenset(part for name in names for part in name.split("."))
         return link
 
     def _judge(self, root: nodes.Node | None, links: list[_Link], line: int) -> Iterator[Hit]:
@@ -178,11 +185,15 @@ class _Walk:
         weak = {w for link in links for w in link.weak}
         root_name = root.name if isinstance(root, nodes.Name) else None
         text = _chain_text(root, links)
-        for link in links:
+        for index, link in enumerate(links):
             if link.dynamic:
                 yield Hit(Issue.DYNAMIC_ATTRIBUTE, line, text)
             if link.attrs & FORMAT_METHODS and link.receiver is not None:
-                for fmt in self.folder.strings(link.receiver) or ():
+                formats = self.folder.strings(link.receiver)
+                called = index + 1 < len(links) and isinstance(links[index + 1].node, nodes.Call)
+                if formats is None and called and not self.keys.never_string(link.receiver):
+                    yield Hit(Issue.DYNAMIC_ATTRIBUTE, line, f"{text} (a format string computed at runtime)")
+                for fmt in formats or ():
                     paths = _format_paths(fmt)
                     if paths:
                         yield Hit(Issue.FORMAT_GADGET, line, f"{fmt!r}.{min(link.attrs & FORMAT_METHODS)}(…)")
@@ -214,6 +225,27 @@ class _Walk:
         target = repr(min(names)) if names else "<computed>"
         keyword = {nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from", nodes.Extends: "extends"}
         return f"{{% {keyword[type(node)]} {target} %}}"
+
+
+def _attribute_keys(node: nodes.Filter, folder: Folder) -> Iterator[nodes.Node | None]:
+    """The expressions `node` looks attributes up by (dotted paths for all but `attr`); None: hidden in *args."""
+    takes = ATTRIBUTE_FILTERS | {"attr"}
+    yield from (k.value for k in node.kwargs if k.key == "attribute")
+    if node.name not in takes:
+        return
+    if node.dyn_args is not None or node.dyn_kwargs is not None:
+        yield None
+    if node.name == "map":  # map('filter', *args): the arguments of an attribute-taking filter are names too
+        if node.args and node.args[0] is not None:
+            filters = folder.strings(node.args[0])
+            if filters is None:
+                yield None  # a filter chosen at runtime may be `attr`
+            elif filters & takes:
+                yield from node.args[1:]
+        return
+    position = POSITIONAL_ATTRIBUTE.get(node.name)
+    if position is not None and len(node.args) > position:
+        yield node.args[position]
 
 
 def _arguments(node: nodes.Call | nodes.Filter | nodes.Test) -> tuple[nodes.Node, ...]:

@@ -12,13 +12,14 @@ import re
 import string
 from collections.abc import Iterator
 
-from jinja2 import nodes
+from jinja2 import Environment, TemplateError, meta, nodes
+from jinja2.compiler import CodeGenerator
 
 Value = str | int | tuple  # what an expression may evaluate to: strings, ints, and tuples (lists, dict keys)
 Values = frozenset[Value]
 MAX_CANDIDATES = 64  # values one expression may take before it counts as unknown
 MAX_STRING = 4096
-ROUNDS = 3  # passes over the assignments, so that names built from names resolve
+ROUNDS = 8  # passes over the assignments, so that names built from names resolve (then: a fixpoint or unknown)
 _PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
@@ -30,22 +31,50 @@ class Folder:
     """Every value an expression may take, flow-insensitively, or None when that is unknown.
 
     Names get the union of everything assigned to them (`set`, `for`, `with`, macro defaults and call
-    arguments, `namespace(...)` fields); a name assigned something unknown is unknown. Only pure,
-    bounded string operations are evaluated; nothing from the template is ever called.
+    arguments, `namespace(...)` fields); a name assigned something unknown is unknown. The union is a
+    fixpoint: a name whose values still grow after ROUNDS passes (`{% set ns.n = ns.n ~ c %}` in a
+    loop) is unknown, since the loop decides how long it gets. A name jinja2 may also take from the
+    render context (`find_undeclared_variables`: read before it is set, or set on one branch only) is
+    unknown, and so are the parameters of a macro that is used other than by a direct call with plain
+    arguments. Only pure, bounded string operations are evaluated; nothing from the template is called.
     """
 
     def __init__(self, tree: nodes.Template) -> None:
         self._table: dict[str, Values | None] = {}
         self._cache: dict[int, Values | None] = {}
+        self._context = _context_names(tree)
+        self._namespaces = _namespace_names(tree)
         sites = list(_sites(tree))
         for _ in range(ROUNDS):
-            for key, each, expr in sites:
-                self._cache.clear()
-                values = None if expr is None else self.fold(expr)
-                if each and values is not None:
-                    values = self._elements(values)
-                self._merge(key, values)
+            if not self._round(sites):
+                break
+        else:
+            while self._round(sites, unsettled_to_unknown=True):
+                pass
         self._cache.clear()
+
+    def _round(self, sites: list[tuple[str, bool, nodes.Node | None]], unsettled_to_unknown: bool = False) -> bool:
+        """One pass over the bindings; whether any name gained values (which then become unknown, if asked)."""
+        before = dict(self._table)
+        for key, each, expr in sites:
+            self._cache.clear()
+            values = None if expr is None else self.fold(expr)
+            if each and values is not None:
+                values = self._elements(values)
+            self._merge(key, values)
+        changed = {key for key, values in self._table.items() if key not in before or before[key] != values}
+        if unsettled_to_unknown:
+            for key in changed:
+                self._table[key] = None
+        return bool(changed)
+
+    def is_namespace(self, name: str) -> bool:
+        """Whether `name` is only ever the template's own `namespace(k=...)`."""
+        return name in self._namespaces and not self.may_come_from_context(name)
+
+    def may_come_from_context(self, name: str) -> bool:
+        """Whether jinja2 may resolve `name` from the render context (or does not know)."""
+        return self._context is None or name in self._context
 
     def binds(self, name: str) -> bool:
         """Whether the template assigns `name` itself (`set`, `for`, `with`, a macro argument)."""
@@ -85,9 +114,11 @@ class Folder:
         if isinstance(node, nodes.TemplateData):
             return frozenset({node.data}) if _fits(node.data) else None
         if isinstance(node, nodes.Name):
-            return self._table.get(node.name)
+            return None if self.may_come_from_context(node.name) else self._table.get(node.name)
         if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
-            return self._table.get(f"{node.node.name}.{node.attr}")  # a namespace() field
+            ns = node.node.name  # a namespace() field, when the name is only ever a namespace(...) of the template's
+            known = ns in self._namespaces and not self.may_come_from_context(ns)
+            return self._table.get(f"{ns}.{node.attr}") if known else None
         if isinstance(node, (nodes.Tuple, nodes.List)):
             return _product(lambda *items: items, [self.fold(i) for i in node.items])
         if isinstance(node, nodes.Dict):
@@ -161,11 +192,62 @@ def _sites(tree: nodes.Template) -> Iterator[tuple[str, bool, nodes.Node | None]
             macros[node.name] = [a.name for a in node.args]
             defaults = dict(zip(reversed(node.args), reversed(node.defaults), strict=False))
             yield from ((a.name, False, d) for a, d in defaults.items())
-    for call in tree.find_all(nodes.Call):
-        if isinstance(call.node, nodes.Name) and call.node.name in macros:
-            params = macros[call.node.name]
-            yield from ((p, False, a) for p, a in zip(params, call.args, strict=False))
-            yield from ((k.key, False, k.value) for k in call.kwargs if k.key in params)
+    calls = [c for c in tree.find_all(nodes.Call) if isinstance(c.node, nodes.Name) and c.node.name in macros]
+    callees = {id(c.node) for c in calls}
+    aliased = {n.name for n in tree.find_all(nodes.Name) if n.name in macros and n.ctx == "load" and id(n) not in callees}
+    for call in calls:
+        params = macros[call.node.name]  # type: ignore[attr-defined]
+        if call.node.name in aliased or call.dyn_args is not None or call.dyn_kwargs is not None:  # type: ignore[attr-defined]
+            yield from ((p, False, None) for p in params)  # called through an alias or with *args: unknown
+            continue
+        yield from ((p, False, a) for p, a in zip(params, call.args, strict=False))
+        yield from ((k.key, False, k.value) for k in call.kwargs if k.key in params)
+    for name in aliased:
+        yield from ((p, False, None) for p in macros[name])
+
+
+def _context_names(tree: nodes.Template) -> frozenset[str] | None:
+    """Names jinja2 would look up in the render context; None when its code generator refuses the tree."""
+    codegen = _Tracking(tree.environment)  # type: ignore[arg-type]
+    try:
+        codegen.visit(tree)  # generates Python source as text into a sink; never compiles or runs it
+        return frozenset(codegen.undeclared_identifiers)
+    except (TemplateError, RecursionError, ValueError, TypeError, AttributeError, KeyError):
+        return None
+
+
+class _Tracking(meta.TrackingCodeGenerator):
+    """`meta.find_undeclared_variables`' generator without the optimizer, which would fold the tree in place."""
+
+    def __init__(self, environment: Environment) -> None:
+        CodeGenerator.__init__(self, environment, "<introspection>", "<introspection>", optimized=False)
+        self.undeclared_identifiers: set[str] = set()
+
+
+def _namespace_names(tree: nodes.Template) -> frozenset[str]:
+    """Names bound only ever to `namespace(k=...)` (no positional or ** arguments), whose fields can be folded."""
+    bound: dict[str, bool] = {}
+    for node in tree.find_all((nodes.Assign, nodes.For, nodes.With, nodes.Macro, nodes.CallBlock, nodes.AssignBlock)):
+        for target in _targets(node):
+            plain = (isinstance(node, nodes.Assign) and target is node.target and isinstance(node.node, nodes.Call)
+                     and _named(node.node.node, "namespace") and not node.node.args and node.node.dyn_args is None
+                     and node.node.dyn_kwargs is None)  # fmt: skip
+            bound[target.name] = bound.get(target.name, True) and plain
+    return frozenset(name for name, plain in bound.items() if plain)
+
+
+def _targets(node: nodes.Node) -> Iterator[nodes.Name]:
+    if isinstance(node, (nodes.Assign, nodes.AssignBlock, nodes.For)):
+        roots: list[nodes.Node] = [node.target]
+    elif isinstance(node, nodes.With):
+        roots = list(node.targets)
+    else:
+        roots = list(node.args)  # type: ignore[attr-defined]
+    for root in roots:
+        if isinstance(root, nodes.Name):
+            yield root
+        elif isinstance(root, nodes.Tuple):
+            yield from (item for item in root.items if isinstance(item, nodes.Name))
 
 
 def _bind(target: nodes.Node, value: nodes.Node | None) -> Iterator[tuple[str, bool, nodes.Node | None]]:

@@ -17,6 +17,7 @@ from airlock import __version__
 from airlock.artifacts import Artifact, model_digest
 from airlock.errors import ReportError
 from airlock.findings import Finding, Severity
+from airlock.inventory import count
 from airlock.policy import Policy, Verdict, apply_overrides, evaluate
 from airlock.scanning import CheckResult, CheckStatus, ScanOutcome
 
@@ -64,6 +65,7 @@ class Report:
     tool_version: str = __version__
     behavior: Mapping[str, Any] | None = None
     data: Mapping[str, Any] | None = None
+    inventory: Mapping[str, int] | None = None  # files analysed / data / unidentified, models among them
 
     @property
     def passed(self) -> bool:
@@ -80,6 +82,7 @@ class Report:
             "behavior": dict(self.behavior) if self.behavior is not None else None,
             "data": dict(self.data) if self.data is not None else None,
             "verdict": self.verdict.to_dict(),
+            **({"inventory": dict(self.inventory)} if self.inventory is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -116,6 +119,7 @@ class Report:
                 tool_version=data["tool"]["version"],
                 behavior=data.get("behavior"),
                 data=data.get("data"),
+                inventory=data.get("inventory"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReportError(f"malformed {SCHEMA_ID} report: {type(exc).__name__}: {exc}") from None
@@ -147,4 +151,5 @@ def build_report(
         signatures_version=signatures_version,
         behavior=behavior,
         data=data,
+        inventory=count((a.path, a.format) for a in artifacts).to_dict(),
     )

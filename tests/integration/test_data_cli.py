@@ -213,3 +213,99 @@ def test_arch_is_honoured_by_data(cli, generated, tmp_path: Path) -> None:
     assert data["feature_space"] == "model" and data["model"]["architecture"] == "custom"
     assert FACTORY_CALLS == [config]
     assert "only applies with --model" in _one_clean_error_line(cli("data", digits, "--arch", f"{__name__}:digits_factory"))
+
+
+def _categorical_csv(path: Path, rows: int = 300, seed: int = 2) -> Path:
+    """A clean table: an id, a skewed income whose level a numeric-coded segment sets, a score, a
+    membership flag, and a label that depends weakly on the score. (Raw-feature clustering called
+    this one, seed 2, poisoned: AIR801 high, 28 rows dropped.)"""
+    import csv
+
+    rng = np.random.default_rng(seed)
+    segment = rng.integers(0, 3, rows)
+    income = np.exp(rng.normal(3 + segment, 0.5))
+    score = rng.normal(0, 1, rows)
+    member = (rng.random(rows) < 0.3).astype(int)
+    label = (0.5 * score + rng.normal(0, 1, rows) > 0.5).astype(int)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "income", "score", "segment", "member", "label"])
+        for i in range(rows):
+            writer.writerow([i + 1, f"{income[i]:.2f}", f"{score[i]:.3f}", segment[i], member[i], label[i]])
+    return path
+
+
+def test_clean_categorical_tables_pass_with_poisoning_inconclusive(cli, report_schema, tmp_path: Path) -> None:
+    from airlock.data.poisoning import INCONCLUSIVE_RAW
+    from fixtures.tables_eval import clean_table
+
+    evaluated = clean_table(120)  # 500 rows; raw-feature clustering once called it poisoned and dropped 357
+    for path, label in ((_categorical_csv(tmp_path / "t.csv"), "label"),
+                        (evaluated.write(tmp_path / "eval.csv"), evaluated.label)):
+        keep = tmp_path / "keep.json"
+        result = cli("data", path, "--label-column", label, "--format", "json", "--write-clean", keep, "--no-progress")
+        assert result.code == 0, result.out
+        report = result.json()
+        assert_valid_report(report, report_schema)
+        assert not [f for f in report["findings"] if f["rule"] == "AIR801" or f["severity"] == "high"]
+        inconclusive = [f for f in report["findings"] if f["rule"] == "AIR802"]
+        assert len(inconclusive) == 1 and inconclusive[0]["severity"] == "info"
+        assert INCONCLUSIVE_RAW in inconclusive[0]["message"]
+        data = report["data"]
+        assert data["poisoning"] == INCONCLUSIVE_RAW and data["flagged"] == [] and data["suspect_classes"] == []
+        assert json.loads(keep.read_text()) == list(range(data["rows"])) and result.err == ""
+    assert {"id", "record"} & set(report["data"]["columns"]["excluded"])  # the eval table's identifier is left out
+    table = cli("data", tmp_path / "t.csv", "--no-progress")
+    assert table.code == 0 and "PASS" in table.out
+    assert f"poisoning {INCONCLUSIVE_RAW}" in table.out and "AIR802" in table.out
+    sarif = cli("data", tmp_path / "t.csv", "--format", "sarif", "--no-progress").json()
+    results = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "AIR802"]
+    assert len(results) == 1 and results[0]["level"] == "note" and INCONCLUSIVE_RAW in results[0]["message"]["text"]
+
+
+def test_write_clean_warns_when_it_drops_many_rows(cli, generated, tmp_path: Path) -> None:
+    keep = tmp_path / "keep.txt"
+    result = cli("data", generated(datasets.POISONED[("patch", 0.10)]), "--write-clean", keep, "--format", "json",
+                 "--no-progress")
+    dropped = len(result.json()["data"]["flagged"])
+    assert dropped > 0.05 * datasets.SMALL  # raw pixels find this patch poison (about 10% of the rows)
+    assert f"WARNING: --write-clean drops {dropped} of {datasets.SMALL} rows" in result.err
+    assert len(keep.read_text().split()) == datasets.SMALL - dropped
+
+
+def test_missing_label_column_is_an_error_listing_the_columns(cli, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("age,city,target\n31,Oslo,yes\n45,Rome,no\n", encoding="utf-8")
+    line = _one_clean_error_line(cli("data", path, "--no-progress"))
+    assert "no label column 'label'" in line and "columns: age, city, target" in line and "--label-column" in line
+    assert cli("data", path, "--label-column", "target", "--no-progress").code == 0
+
+
+def _homegrown_model(folder: Path, config: dict, preprocessor: dict | None = None) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    if preprocessor is not None:
+        (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor))
+    torch.manual_seed(0)
+    save_file(digits_factory(config).state_dict(), str(folder / "model.safetensors"))
+    return folder
+
+
+def test_images_the_model_cannot_read_are_refused(cli, generated, tmp_path: Path) -> None:
+    arch = f"{__name__}:digits_factory"
+    wrong = _homegrown_model(tmp_path / "wrong", {"model_type": "homegrown", "num_labels": 10, "num_channels": 3},
+                             {"size": {"height": 32, "width": 32}, "image_mean": [0.5, 0.5, 0.5]})
+    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--model", wrong, "--arch", arch,
+                                     "--no-progress"))
+    assert "images are 16×16, the model expects 32×32" in line
+    assert "images have 1 channel(s), the model expects 3" in line
+    right = _homegrown_model(tmp_path / "right", {"model_type": "homegrown", "num_labels": 10, "num_channels": 1},
+                             {"size": {"height": 16, "width": 16}})
+    floats = tmp_path / "floats.npz"
+    rng = np.random.default_rng(0)
+    np.savez(floats, x=rng.uniform(0, 255, (40, 16, 16, 1)).astype(np.float32), y=np.arange(40) % 4)
+    line = _one_clean_error_line(cli("data", floats, "--model", right, "--arch", arch, "--no-progress"))
+    assert "pixel values span" in line and "the model's input is 0…1" in line

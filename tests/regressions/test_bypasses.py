@@ -145,7 +145,7 @@ STRUCTURAL = [
     # https://github.com/protectai/modelscan/issues/85: BUILD on a module-level object, names read back
     pytest.param(pickles.build_on_module_global, {"AIR203", "AIR206"}, id="modelscan-85-build-global"),
     # https://github.com/protectai/modelscan/issues/89: numpy.__builtins__ and dict.get
-    pytest.param(pickles.numpy_builtins_dict_get, {"AIR201", "AIR204"}, id="modelscan-89-numpy-builtins"),
+    pytest.param(pickles.numpy_builtins_dict_get, {"AIR201", "AIR204", "AIR213"}, id="modelscan-89-numpy-builtins"),
     # https://github.com/protectai/modelscan/issues/331: STACK_GLOBAL operands computed at load time
     pytest.param(pickles.dynamic_import_from_call, {"AIR203"}, id="modelscan-331-computed-names"),
     # picklescan tests/data2/dns_exfiltration.npy: a payload in a NumPy object array
@@ -193,12 +193,12 @@ def test_modelscan_330_build_on_numpy_size_with_builtins(tmp_path: Path) -> None
 
 def test_modelaudit_main_class_is_reported_not_ignored(tmp_path: Path) -> None:
     # the ModelAudit write-up: 0xnu/mnist-ocr's `__main__.ImageTokenizer` via NEWOBJ. A `__main__` class
-    # is how a whole model pickled from a script looks, so it is reported at medium (below the default
-    # failing level, like any unknown global) rather than critical; anything reached through it is critical.
+    # is how a whole model pickled from a script looks; like any called global off the safe list it is
+    # high (AIR213), failing the default policy; anything reached through it is critical.
     path = tmp_path / "mnist_tokenizer.pkl"
     path.write_bytes(b"\x80\x04\x8c\x08__main__\x8c\x0eImageTokenizer\x93)\x81}b.")
     [finding] = _scan(path).findings
-    assert (finding.rule, str(finding.severity), finding.evidence["called_by"]) == ("AIR202", "medium", "NEWOBJ")
+    assert (finding.rule, str(finding.severity), finding.evidence["called_by"]) == ("AIR213", "high", "NEWOBJ")
     through = tmp_path / "through_main.pkl"
     through.write_bytes(pickles.reduce_call("__main__", "os.system", shell_command("main"), 4))
     assert _failing_rules(through) == {"AIR201"}

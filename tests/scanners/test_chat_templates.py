@@ -69,6 +69,25 @@ def test_a_malformed_entry_of_the_list_form_is_unvetted_on_its_own(generated) ->
     assert junk.evidence["matches"] == ["list entry is a JSON object, not a {name, template} object"]
 
 
+@pytest.mark.parametrize(
+    "name, sniffed, location",
+    [
+        ("jinja-file-sniffs-as-json", "json", "chat_template.jinja"),
+        ("jinja-file-with-nul", "unknown", "chat_template.jinja"),
+        ("jinja-file-dynamic-key-with-nul", "unknown", "tool.j2"),
+        ("gguf-named-template-escape", "gguf", "model.gguf@metadata:tokenizer.chat_template.tool_use"),
+        ("gguf-dynamic-key", "gguf", "model.gguf@metadata:tokenizer.chat_template"),
+    ],
+)
+def test_a_template_is_one_by_its_name_and_place_whatever_its_bytes_sniff_as(name: str, sniffed: str, location: str,
+                                                                             generated) -> None:
+    generator, expected = templates.MALICIOUS[name]
+    report = scan(str(generated(generator)), ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS))
+    assert [str(a.format) for a in report.artifacts] == [sniffed]
+    assert {(f.rule, f.location) for f in report.findings if f.scanner == "chat_templates"} == {(r, location) for r in expected}
+    assert all(f.severity >= Severity.HIGH for f in report.findings) and not report.passed
+
+
 def test_an_unvettable_template_is_high(generated) -> None:
     (finding,) = _findings(generated(templates.MALICIOUS["unparseable"][0]))
     assert (finding.rule, finding.severity, finding.location) == ("AIR605", Severity.HIGH, "tokenizer_config.json#chat_template")
@@ -112,6 +131,65 @@ def test_the_gguf_template_is_vetted_through_the_shared_header(generated) -> Non
 )
 def test_obfuscations_resolve_to_their_issue(expression: str, issue: Issue) -> None:
     assert issue in {hit.issue for hit in analyse("{{ " + expression + " }}")}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ lipsum[k] }}",  # a context variable
+        "{{ cycler[messages[-1].content] }}",  # a chat message picks the attribute
+        "{{ message[message.content ~ ''] }}",
+        "{{ x|attr(messages[0]['content']|lower) }}",
+        "{% macro m(o, k) %}{{ o[k] }}{% endmacro %}{{ m(lipsum, messages[0].content) }}",
+        "{% macro m(o, k='role') %}{{ o[k] }}{% endmacro %}{{ m(lipsum) }}{{ m(*args) }}",  # *args: any parameter
+        "{% macro m(o, k='role') %}{{ o[k] }}{% endmacro %}{% set f = m %}{{ f(lipsum, key) }}",  # an alias
+        "{% set ns = namespace(n='') %}{% for c in ['_', 'x'] %}{% set ns.n = ns.n ~ c %}{% endfor %}{{ x[ns.n] }}",
+        "{% set ns = namespace(k='role') %}{% set ns = messages[0] %}{{ x|attr(ns.k) }}",  # no longer a namespace
+        "{% set ns = namespace({'k': 'role'}) %}{{ x|attr(ns.k) }}",  # fields from a positional dict
+        "{% if flag %}{% set k = 'role' %}{% endif %}{{ x[k] }}",  # the context's k on the other branch
+        "{{ m[k] }}{% set k = 'role' %}",  # read before it is set
+        "{% for k in keys %}{{ other[k] }}{% endfor %}",  # keys of something else
+        "{% set t = {'a': 1} %}{{ t[a][b] }}",  # the literal's attribute is not a literal
+        "{{ x|map('attr', k)|list }}",
+        "{{ x|map(f, 'y')|list }}",
+        "{{ x|selectattr(k)|list }}",
+        "{{ x|rejectattr(k)|list }}",
+        "{{ x|groupby(k)|list }}",
+        "{{ x|sort(false, false, k)|list }}",
+        "{{ x|unique(attribute=k)|list }}",
+        "{{ x|max(attribute=k) }}",
+        "{{ x|sum(attribute=k) }}",
+        "{{ x|attr(*names) }}",
+        "{{ fmt.format(cycler) }}",
+    ],
+)
+def test_keys_that_cannot_be_worked_out_statically_are_dynamic(source: str) -> None:
+    assert Issue.DYNAMIC_ATTRIBUTE in {hit.issue for hit in analyse(source)}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for m in messages %}{{ messages[loop.index0 - 1]['role'] }}{{ messages[loop.index0 + 1].role }}{% endfor %}",
+        "{% for i in range(messages|length) %}{{ messages[i].content }}{% endfor %}",
+        "{{ messages[messages|length - 1]['content'] }}{{ messages[-1] }}{{ messages[1:] }}{{ messages[::-1] }}",
+        "{% set ns = namespace(i=0) %}{% for m in messages %}{% set ns.i = ns.i + 1 %}{% endfor %}{{ messages[ns.i] }}",
+        "{% set idx = (messages|length - 1) - 1 %}{{ messages[idx] }}",
+        "{{ messages[(x|int) * 2 % 3] }}{{ messages[x is defined] }}{{ messages[x|default(0)|int] }}",
+        "{% for k in d %}{{ d[k] }}{% endfor %}",
+        "{% for k, v in tool.parameters.properties|items %}{{ tool.parameters.properties[k].type }}{% endfor %}",
+        "{% for k, v in d.items() %}{{ d[k] }}{% endfor %}{% for k, v in d|dictsort %}{{ d[k] }}{% endfor %}",
+        "{% set types = {'string': 'str', 'integer': 'int'} %}{{ types[spec.type] }}{{ ['a', 'b'][i] }}",
+        "{% for k in ['content', 'text'] %}{{ m[k] }}{% endfor %}",
+        "{% macro m(o, k='role') %}{{ o[k] }}{% endmacro %}{{ m(x) }}{{ m(x, 'content') }}{{ m(x, k='name') }}",
+        "{% set key = 'content' %}{{ message[key] }}{% set ns = namespace(k='role') %}{{ message[ns.k] }}",
+        "{{ tools|map(attribute='function')|map(attribute='name')|join(', ') }}{{ x|map('trim')|list }}",
+        "{{ messages|selectattr('role', 'equalto', 'user')|list|length }}{{ x|sort(attribute='name') }}",
+        "{{ '{}: {}'.format(a, b) }}{{ ('%s' % x).strip() }}{{ x.format }}",
+    ],
+)
+def test_keys_that_are_numbers_own_keys_or_literals_are_not_flagged(source: str) -> None:
+    assert analyse(source) == []
 
 
 @pytest.mark.parametrize(
@@ -196,3 +274,14 @@ def test_random_token_soup_never_crashes(pieces: list[str]) -> None:
 @given(text=st.text(max_size=200))
 def test_random_text_never_crashes(text: str) -> None:
     assert all(isinstance(h.issue, Issue) for h in analyse(text))
+
+
+def test_folding_leaves_the_parsed_tree_as_it_was() -> None:
+    """jinja2's optimizer folds a tree in place; the context-name pass must not (`['a', 'b'][i]` stays a list)."""
+    from airlock.scanners.chat_templates.jinja import _environment
+    from airlock.scanners.chat_templates.jinja_fold import Folder
+
+    source = "{% set t = ['a', 'b'] %}{{ t[i] ~ ('x' ~ 'y') }}{{ ['a', 'b'][i] }}"
+    tree = _environment().parse(source)
+    Folder(tree)
+    assert tree == _environment().parse(source)

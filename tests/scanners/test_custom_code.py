@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from airlock.scanners.custom_code import Analysis, ModuleFacts
+from airlock.analysis.pycode import Analysis, ModuleFacts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -333,7 +333,7 @@ def test_remote_code_is_reported_only_when_nothing_else_is(generated: Generated)
 
 
 def test_the_capability_map_resolves_re_exports_and_every_rule_belongs_to_the_scanner() -> None:
-    from airlock.scanners._code_capabilities import load_capabilities
+    from airlock.analysis.pycode import load_capabilities
     from airlock.scanners.custom_code import CustomCode
 
     from airlock.rules import load_rules

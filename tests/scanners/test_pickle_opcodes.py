@@ -67,12 +67,13 @@ def test_truncated_after_the_payload_is_still_critical(tmp_path: Path) -> None:
     assert findings == [("AIR201", "critical"), ("AIR209", "high")]
 
 
-def test_unknown_global_is_medium_and_does_not_fail_by_default(tmp_path: Path) -> None:
+def test_a_called_unknown_global_is_high_and_fails_by_default(tmp_path: Path) -> None:
     path = tmp_path / "u.pkl"
     path.write_bytes(pickles.reduce_call("mylib.models", "Net", "x", 4))
     report = _scan(path)
-    assert [(f.rule, str(f.severity)) for f in report.findings] == [("AIR202", "medium")]
-    assert report.passed
+    assert [(f.rule, str(f.severity)) for f in report.findings] == [("AIR213", "high")]
+    assert report.findings[0].evidence["called_by"] == "REDUCE"
+    assert not report.passed
 
 
 def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
@@ -93,9 +94,13 @@ def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
         ("uuid", "os.system", "dangerous"),  # a dotted path is judged by where it leads
         ("numpy", "__builtins__", "dangerous"),
         ("transformers", "AutoModel.from_pretrained", "dangerous"),
-        ("sklearn.tree._tree", "Tree", "notable"),
-        ("__main__", "Net", "notable"),
-        ("numpy.dtypes", "Float64DType", "safe"),
+        ("sklearn.tree._tree", "Tree", "safe"),  # from the census evidence
+        ("sklearn.tree._tree", "Tree.__reduce__", "dangerous"),
+        ("sklearn.tree", "DecisionTreeClassifier", "unknown"),  # exact names only: the public alias is not listed
+        ("numpy", "ndarray.tofile", "unknown"),  # a safe class's methods are not safe unless listed
+        ("torch.nn.modules.linear", "Linear", "safe"),
+        ("torch.nn", "Linear", "unknown"),
+        ("__main__", "Net", "unknown"),
         ("mylib", "Thing", "unknown"),
     ],
 )
@@ -133,13 +138,22 @@ def test_real_torch_save_state_dict_is_clean(tmp_path: Path) -> None:
     assert report.findings == ()
 
 
-def test_whole_pickled_module_is_reported_below_the_failing_level(tmp_path: Path) -> None:
+def test_whole_pickled_module_of_listed_layers_is_clean(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
-    torch.save(torch.nn.Linear(2, 2), tmp_path / "full_model.pt")
-    report = _scan(tmp_path)
-    assert report.findings, "a pickled nn.Module imports torch.nn classes"
-    assert {(f.rule, str(f.severity)) for f in report.findings} == {("AIR202", "low")}
-    assert report.passed
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU()), tmp_path / "full_model.pt")
+    assert _scan(tmp_path).findings == ()
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4])
+def test_a_real_save_of_an_unlisted_class_fails(protocol: int, tmp_path: Path) -> None:
+    import collections
+
+    path = tmp_path / "user.pkl"
+    path.write_bytes(pickle.dumps(collections.UserDict(a=1), protocol=protocol))
+    report = _scan(path)
+    assert {(f.rule, str(f.severity), f.evidence["global"]) for f in report.findings} == {
+        ("AIR213", "high", "collections.UserDict")}
+    assert not report.passed
 
 
 def test_payload_inside_a_pytorch_zip_is_found_at_its_member(generated) -> None:
@@ -280,3 +294,181 @@ def test_scanning_the_corpus_fires_no_canary(generated) -> None:
     for generator, _ in pickles.MALICIOUS.values():
         _scan(generated(generator), CONTENT_SCANNERS)
     assert canary.fired() == []
+
+
+# --- allowlist-first judgement: calls, helpers and their arguments, resolution, deserialisers ------
+
+
+def _g(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"  # GLOBAL
+
+
+def _s(text: str) -> bytes:
+    data = text.encode()
+    return b"\x8c" + bytes([len(data)]) + data  # SHORT_BINUNICODE
+
+
+def _b(data: bytes) -> bytes:
+    return b"B" + len(data).to_bytes(4, "little") + data  # BINBYTES
+
+
+def _call(callee: bytes, *args: bytes) -> bytes:
+    return callee + b"(" + b"".join(args) + b"tR"
+
+
+def _p4(body: bytes) -> bytes:
+    return b"\x80\x04" + body + b"."
+
+
+_CANARY = _s(shell_command("judged"))
+JUDGED = [
+    # (id, pickle body, {(rule, severity, global)} expected)
+    ("called-unknown", _call(_g("mylib", "f"), _s("x")), {("AIR213", "high", "mylib.f")}),
+    ("imported-only-unknown", b"]" + _g("mylib", "f") + b"a", {("AIR202", "medium", "mylib.f")}),
+    ("called-public-alias-of-a-listed-class", _call(_g("sklearn.linear_model", "LogisticRegression")),
+     {("AIR213", "high", "sklearn.linear_model.LogisticRegression")}),
+    ("listed-class-method", _call(_g("numpy", "ndarray.tofile"), _s("/tmp/x")),
+     {("AIR213", "high", "numpy.ndarray.tofile")}),
+    ("getattr-listed-method", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("lower")), set()),
+    ("getattr-unlisted-method", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("maketrans")),
+     {("AIR201", "critical", "builtins.getattr")}),
+    ("getattr-dunder", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("__subclasses__")),
+     {("AIR201", "critical", "builtins.getattr")}),
+    ("getattr-unlisted-type", _call(_g("builtins", "getattr"), _g("mylib", "Thing"), _s("lower")),
+     {("AIR201", "critical", "builtins.getattr"), ("AIR202", "medium", "mylib.Thing")}),
+    ("getattr-with-default", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("lower"), b"N"),
+     {("AIR201", "critical", "builtins.getattr")}),
+    ("partial-of-safe-callable", _call(_g("functools", "partial"), _g("numpy", "clip"), b"K\x00K\x01"), set()),
+    ("partial-of-unknown-callable", _call(_g("functools", "partial"), _g("mylib", "f")),
+     {("AIR213", "high", "mylib.f")}),
+    ("partial-of-dangerous-callable", _call(_g("functools", "partial"), _g("os", "system"), _CANARY),
+     {("AIR201", "critical", "os.system")}),
+    ("partial-binding-an-unknown-global", _call(_g("functools", "partial"), _g("numpy", "clip"), _g("mylib", "x")),
+     {("AIR213", "high", "mylib.x")}),
+    ("partial-state-replaces-the-function",  # partial.__setstate__((func, args, kwds, dict))
+     _call(_g("functools", "partial"), _g("numpy", "clip")) + b"(" + _g("mylib", "f") + b")}Nt" + b"b",
+     {("AIR213", "high", "mylib.f")}),
+    ("rebuild-from-type-v2-unknown-func", _call(_g("torch._tensor", "_rebuild_from_type_v2"), _g("mylib", "f"),
+                                                _g("torch", "Tensor"), b")", b"N"),
+     {("AIR213", "high", "mylib.f")}),
+    ("rebuild-from-type-v2-dangerous-func", _call(_g("torch._tensor", "_rebuild_from_type_v2"), _g("posix", "system"),
+                                                  _g("torch", "Tensor"), _CANARY + b"\x85", b"N"),
+     {("AIR201", "critical", "posix.system")}),
+    ("reconstructor-unknown-base", _call(_g("copyreg", "_reconstructor"), _g("collections", "OrderedDict"),
+                                         _g("mylib", "Base"), b"N"),
+     {("AIR213", "high", "mylib.Base")}),
+    ("defaultdict-unknown-factory", _call(_g("collections", "defaultdict"), _g("mylib", "factory")),
+     {("AIR213", "high", "mylib.factory")}),
+    ("dotted-path-through-a-module-alias", _call(_g("argparse", "_os.system"), _CANARY),
+     {("AIR201", "critical", "argparse._os.system")}),
+    ("dotted-path-through-a-builtins-alias", _call(_g("enum", "bltns.eval"), _s("1")),
+     {("AIR201", "critical", "enum.bltns.eval")}),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), [pytest.param(b, e, id=i) for i, b, e in JUDGED])
+def test_globals_are_judged_by_how_they_are_used(body: bytes, expected: set[tuple[str, str, str]], tmp_path: Path) -> None:
+    path = tmp_path / "j.pkl"
+    path.write_bytes(_p4(body))
+    report = _scan(path)
+    assert {(f.rule, str(f.severity), f.evidence["global"]) for f in report.findings} == expected, [
+        (f.rule, f.message) for f in report.findings]
+    assert report.passed == all(sev == "medium" for _, sev, _ in expected)
+
+
+def test_a_global_passed_where_a_helper_calls_it_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "j.pkl"
+    path.write_bytes(_p4(_call(_g("copyreg", "_reconstructor"), _g("mylib", "C"), _g("builtins", "object"), b"N")))
+    [finding] = _scan(path).findings
+    assert finding.evidence["called_by"] == "copyreg._reconstructor (argument 0)"
+
+
+def test_a_dotted_path_through_a_module_alias_records_its_hops(tmp_path: Path) -> None:
+    path = tmp_path / "alias.pkl"
+    path.write_bytes(_p4(_call(_g("argparse", "_os.system"), _CANARY)))
+    [finding] = _scan(path).findings
+    assert finding.evidence["resolves_to"] == "posix.system"
+    assert finding.evidence["hops"] == ["argparse._os is module os", "os.system is posix.system"]
+    assert "posix" in finding.message
+
+
+def test_plainly_safe_pickles_do_not_load_the_resolution_data(tmp_path: Path) -> None:
+    from airlock import resolution
+
+    resolution.resolution_data.cache_clear()
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps(OrderedDict(a=[1, 2.5]), protocol=2))
+    assert _scan(path).findings == ()
+    assert resolution.resolution_data.cache_info().currsize == 0
+
+
+def _payload() -> bytes:
+    """A pickle that does not open like one (no PROTO, no GLOBAL first): found only by following a deserialiser."""
+    return b"]" + _call(_g("posix", "system"), _s(shell_command("nested"))) + b"a."
+
+
+NESTED = [
+    ("pickle-loads", lambda data: _call(_g("pickle", "loads"), _b(data)), "pickle.loads"),
+    ("pickle-load-of-bytesio", lambda data: _call(_g("pickle", "load"), _call(_g("io", "BytesIO"), _b(data))),
+     "pickle.load"),
+    ("torch-load-of-bytesio", lambda data: _call(_g("torch", "load"), _call(_g("_io", "BytesIO"), _b(data))),
+     "torch.load"),
+    ("joblib-load", lambda data: _call(_g("joblib", "load"), _call(_g("io", "BytesIO"), _b(data))), "joblib.load"),
+    ("resolved-alias", lambda data: _call(_g("torch.serialization", "pickle.loads"), _b(data)), "_pickle.loads"),
+]
+
+
+@pytest.mark.parametrize(("wrap", "reader"), [pytest.param(w, r, id=i) for i, w, r in NESTED])
+def test_bytes_handed_to_a_deserialiser_are_walked(wrap, reader: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "outer.pkl"
+    path.write_bytes(_p4(wrap(_payload())))
+    report = _scan(path)
+    nested = [f for f in report.findings if f.rule == "AIR207"]
+    assert [(str(f.severity), f.evidence["deserialiser"]) for f in nested] == [("critical", reader)]
+    inner = [f for f in report.findings if ":[bytes]" in f.location]
+    assert [(f.rule, f.evidence["global"]) for f in inner] == [("AIR201", "posix.system")]
+    assert not report.passed
+
+
+def test_a_torch_save_handed_to_torch_load_is_walked_as_an_archive(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    archive = pickles.torch_zip_payload(tmp_path).read_bytes()
+    path = tmp_path / "outer.pkl"
+    path.write_bytes(_p4(_call(_g("torch", "load"), _call(_g("io", "BytesIO"), _b(archive)))))
+    report = _scan(path)
+    assert ("AIR207", "critical") in {(f.rule, str(f.severity)) for f in report.findings}
+    assert [f.rule for f in report.findings if ":[bytes]" in f.location] == ["AIR201"]
+
+
+def test_bytes_handed_to_marshal_are_a_code_object(tmp_path: Path) -> None:
+    path = tmp_path / "m.pkl"
+    path.write_bytes(_p4(_call(_g("marshal", "loads"), _b(b"\xe3" + bytes(40)))))
+    report = _scan(path)
+    assert {(f.rule, str(f.severity)) for f in report.findings} == {("AIR201", "critical"), ("AIR207", "critical")}
+    [nested] = [f for f in report.findings if f.rule == "AIR207"]
+    assert nested.evidence["deserialiser"] == "marshal.loads"
+
+
+def test_tensors_pickled_by_pickle_dumps_pass_when_their_nested_archive_is_clean(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "tensors.pkl"
+    path.write_bytes(pickle.dumps({"weight": torch.ones(2, 3), "bias": torch.zeros(2)}))  # _load_from_bytes(zip)
+    report = _scan(path)
+    assert not [f for f in report.findings if f.scanner == "pickle_opcodes"], report.findings
+
+
+def test_load_from_bytes_of_a_malicious_archive_stays_dangerous(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    archive = pickles.torch_zip_payload(tmp_path).read_bytes()
+    path = tmp_path / "outer.pkl"
+    path.write_bytes(_p4(_call(_g("torch.storage", "_load_from_bytes"), _b(archive))))
+    rules = {(f.rule, f.evidence.get("global")) for f in _scan(path).findings}
+    assert ("AIR201", "torch.storage._load_from_bytes") in rules
+
+
+def test_load_from_bytes_of_bytes_built_at_load_time_stays_dangerous(tmp_path: Path) -> None:
+    path = tmp_path / "outer.pkl"
+    built = _call(_g("builtins", "bytes"), _s("not constant"))
+    path.write_bytes(_p4(_call(_g("torch.storage", "_load_from_bytes"), built)))
+    rules = {(f.rule, f.evidence.get("global")) for f in _scan(path).findings}
+    assert ("AIR201", "torch.storage._load_from_bytes") in rules

@@ -99,7 +99,9 @@ def _cache_snapshot(root: Path, files: dict[str, bytes], lfs: set[str]) -> Path:
 
 
 def test_hf_cache_snapshot_is_verified_against_blob_names(tmp_path: Path) -> None:
-    snap = _cache_snapshot(tmp_path, {"config.json": b"{}", "model.safetensors": b"\x02" * 64, "README.md": b"# x"},
+    header = b'{"__metadata__":{}}    '  # a real (empty) safetensors file: file_claims checks the name's promise
+    weights = len(header).to_bytes(8, "little") + header
+    snap = _cache_snapshot(tmp_path, {"config.json": b"{}", "model.safetensors": weights, "README.md": b"# x"},
                            lfs={"model.safetensors"})
     report = _scan(snap)
     assert [f.rule for f in report.findings] == ["AIR115"]

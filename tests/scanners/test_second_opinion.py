@@ -123,3 +123,78 @@ def test_the_check_reports_modelscans_own_time(tmp_path: Path) -> None:
     path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
     check = next(c for c in _scan(path).checks if c.scanner == "modelscan")
     assert check.reason is not None and check.reason.startswith("modelscan's own time ")
+
+
+# --- every reading a loader might use (views) ---------------------------------------------------
+
+
+def _legacy_torch(payload: bytes) -> bytes:
+    """A pre-zip torch.save layout: magic-number pickle, protocol pickle, sys_info pickle, then the object."""
+    import pickle
+
+    magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
+    return magic + pickle.dumps(1001, protocol=2) + pickle.dumps({"little_endian": True}, protocol=2) + payload
+
+
+def _artifact(path: Path):  # type: ignore[no-untyped-def]
+    from airlock.artifacts import read_artifact
+
+    return read_artifact(path.name, path)
+
+
+def test_a_legacy_torch_file_is_handed_once_and_airlock_reads_its_payload(tmp_path: Path) -> None:
+    """modelscan's .pt reading stops after the magic-number pickle; a .pkl reading of a pickle-heavy legacy
+    file costs more than airlock's own walk (bench/large_files.py), so the payload is airlock's to find."""
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(_legacy_torch(pickles.reduce_call("os", "system", shell_command("legacy"), 2)))
+    assert second_opinion.views(_artifact(path)) == (".pt",)
+    report = scan(str(path), ScanOptions(use_cache=False, scanners=["pickle_opcodes", "modelscan"]))
+    assert "AIR201" in {f.rule for f in report.findings}
+    assert not report.passed
+
+
+def test_a_zip_that_is_also_a_pickle_from_byte_zero_is_handed_as_both(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("notes.txt", "hello")
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("polyglot"), 0) + archive.getvalue())
+    artifact = _artifact(path)
+    assert str(artifact.format) == "zip"
+    assert second_opinion.views(artifact) == (".zip", ".pkl")
+    report = _scan(path)
+    assert ("AIR971", "Popen", ".pkl") in {(f.rule, f.evidence["operator"], f.evidence["read_as"]) for f in report.findings}
+
+
+def test_a_pickle_named_safetensors_is_handed_as_a_pickle(tmp_path: Path) -> None:
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(pickles.reduce_call("os", "system", shell_command("named"), 4))
+    assert ".pkl" in second_opinion.views(_artifact(path))
+    report = _scan(path)
+    assert [(f.rule, f.evidence["operator"]) for f in report.findings] == [("AIR971", "system")]
+
+
+@pytest.mark.parametrize(
+    "name, data, expected",
+    [
+        ("pytorch_model.bin", b"\x00\x01\x02" * 100, (".bin",)),  # unidentified: read as its name says
+        ("weights.bin", b"K\x05garbage\x00\x00", (".bin", ".pkl")),  # unidentified, first byte an opcode
+        ("model.safetensors", b"\x00\x01\x02" * 100, ()),  # nothing modelscan reads
+        ("notes.txt", b"just some words\n", ()),
+        ("truncated.txt", b"cos\nsystem\n(S'true'\ntR", (".pkl",)),  # text that pickle.load would run
+    ],
+)
+def test_views_follow_what_a_loader_might_read(tmp_path: Path, name: str, data: bytes, expected: tuple[str, ...]) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert second_opinion.views(_artifact(path)) == expected
+
+
+def test_a_large_pytorch_zip_named_bin_is_handed_once(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "pytorch_model.bin"
+    torch.save({"w": torch.zeros(3)}, path)
+    assert second_opinion.views(_artifact(path)) == (".pt",)

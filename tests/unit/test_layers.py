@@ -130,15 +130,7 @@ RULES = [
     pytest.param(Rule(SERVICE, ("airlock.cli", "airlock.fleet")), id="service"),
     pytest.param(Rule(FLEET, ("airlock.cli", "airlock.service")), id="fleet"),
     # models are the stock architectures the behavioural and data checks load weights into
-    pytest.param(
-        Rule(MODELS, ("airlock.data",)),
-        id="models-not-data",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="airlock.models.loading/weights raise airlock.data.errors.DataError: "
-            "the model-loader unification moves that error below models",
-        ),
-    ),
+    pytest.param(Rule(MODELS, ("airlock.data",)), id="models-not-data"),
     pytest.param(Rule(MODELS, ("airlock.behavior",)), id="models-not-behavior"),
     pytest.param(Rule(MODELS, ("airlock.pipeline", "airlock.scanning")), id="models-not-runner"),
     pytest.param(Rule(MODELS, tuple(f"airlock.{p}" for p in ABOVE_ENGINE)), id="models-not-cli"),

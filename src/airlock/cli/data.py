@@ -15,6 +15,8 @@ from airlock.cli._behavior import add_arch
 from airlock.exitcodes import ExitCode
 from airlock.render.interface import OutputFormat
 
+WRITE_CLEAN_WARN_SHARE = 0.05  # --write-clean warns on stderr when it drops more than this share of the rows
+
 
 def register(commands: Any) -> None:
     p = commands.add_parser("data", help="vet a dataset for poisoning, duplicates, leakage and personal data")
@@ -61,7 +63,12 @@ def run(args: argparse.Namespace) -> ExitCode:
     if args.write_clean is not None:
         assert report.data is not None
         flagged = set(report.data["flagged"])
-        kept = [i for i in range(int(report.data["rows"])) if i not in flagged]
+        rows = int(report.data["rows"])
+        kept = [i for i in range(rows) if i not in flagged]
+        if len(flagged) > WRITE_CLEAN_WARN_SHARE * rows:
+            print(f"airlock: WARNING: --write-clean drops {len(flagged)} of {rows} rows ({len(flagged) / rows:.0%}, "
+                  f"more than {WRITE_CLEAN_WARN_SHARE:.0%}); check data.flagged before training on "
+                  f"{args.write_clean}", file=sys.stderr)
         listing = json.dumps(kept) + "\n" if args.write_clean.suffix == ".json" else "".join(f"{i}\n" for i in kept)
         write_atomically(listing, args.write_clean, "the clean index list")
     emit(text, args.output)

@@ -73,14 +73,21 @@ class DataPoisoning(DataCheck):
 
     name = "data_poisoning"
     version = "1"
-    rules = frozenset({"AIR801"})
+    rules = frozenset({"AIR801", "AIR802"})
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
+        raw_table = ws.section.get("feature_space") == "raw" and ws.train.kind is Kind.TABLE
+        if raw_table and ws.train.labels is not None and (ws.reduced is None or ws.disagreement is None):
+            yield from self._inconclusive(ws, None)
+            return
         if ws.reduced is None or ws.disagreement is None or ws.train.labels is None:
             raise Skipped("no labels or no features to compare")
         advance = ws.progress("poisoning, per class", ws.train.rows) if ws.progress else None
         result = poisoning.assess(ws.reduced, ws.train.labels, ws.disagreement, ws.calibration,
                                   names=ws.train.label_names, blamed=ws.blamed, progress=advance)
+        if raw_table:
+            yield from self._inconclusive(ws, result)
+            return
         ws.poisoned_rows = result.flagged
         ws.section.update({
             "flagged": result.flagged.tolist(),
@@ -97,6 +104,39 @@ class DataPoisoning(DataCheck):
                     {"class": c.label, "label": c.name, "flagged": c.suspects, "size": c.size,
                      "separation": round(c.separation, 3), "disagreement_gap": round(c.disagreement_gap, 3),
                      "rows": result.flagged[ws.train.labels[result.flagged] == c.label][:PAIRS_SHOWN].tolist()})
+
+    def _inconclusive(self, ws: Workspace, result: poisoning.PoisoningResult | None) -> Iterator[Finding]:
+        """Raw table columns cannot carry a poisoning verdict: real tables cluster within a class by
+        segment, category and scale, which is exactly what the class-level test reads as poison. The
+        clusters that would have been called are reported as candidates; no row is flagged."""
+        assert ws.train.labels is not None
+        classes = result.classes if result is not None else ()
+        candidates = [c for c in classes if c.poisoned]
+        digests = ws.near[0] if ws.near_kind == "normalised-row" else ws.exact[0]
+        conflicts = poisoning.conflicting_duplicates(list(digests), ws.train.labels)
+        ws.section.update({
+            "flagged": [],
+            "poisoning": poisoning.INCONCLUSIVE_RAW,
+            "suspect_classes": [],
+            "candidate_classes": [c.label for c in candidates],
+            "conflicting_duplicates": conflicts.tolist()[:PAIRS_SHOWN],
+            "classes": [{**c.to_dict(), "poisoned": False, "suspects": 0, "candidate": c.poisoned}
+                        for c in classes],
+            "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
+        })
+        named = ", ".join(ws.class_name(c.label) for c in candidates)
+        seen = [f"class(es) {named} split into a separate cluster whose rows sit among other classes"] if candidates else []
+        if len(conflicts):
+            seen.append(f"{len(conflicts)} row(s) repeat another row's features under a different label")
+        message = (f"poisoning {poisoning.INCONCLUSIVE_RAW}: raw table columns cannot support a poisoning decision"
+                   + (f" ({'; '.join(seen)})" if seen else "") + "; vet with --model for a decision")
+        yield ws.finding(
+            "AIR802", self.name, ws.artifact, "dataset", message,
+            {"feature_space": "raw", "candidates": [
+                {"class": c.label, "label": c.name, "size": c.size, "separation": round(c.separation, 3),
+                 "disagreement_gap": round(c.disagreement_gap, 3), "suspect_share": round(c.suspect_share, 3)}
+                for c in candidates],
+             "conflicting_duplicates": len(conflicts), "rows": conflicts[:PAIRS_SHOWN].tolist()})
 
 
 class LabelConsistency(DataCheck):

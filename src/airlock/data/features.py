@@ -1,5 +1,6 @@
-"""Feature spaces for the data checks: raw features (pixels, numeric columns, hashed words) or a
-model's penultimate activations, reduced by principal components to a fixed width.
+"""Feature spaces for the data checks: raw features (pixels, hashed words; table columns are coded
+in `airlock.data.tabular`) or a model's penultimate activations, reduced by principal components
+to a fixed width.
 
 Memory grows with the feature width: pooled pixels are at most `MAX_SIDE`² × channels wide, the
 principal components come from a covariance accumulated chunk by chunk, and the reduced matrix the
@@ -73,23 +74,6 @@ def reduce(features: np.ndarray, dims: int = REDUCED, chunk: int = 8192) -> np.n
         out[start : start + chunk] = (features[start : start + chunk] - mean) @ components
     scale = float(np.sqrt((out.astype(np.float64) ** 2).sum() / max(out.size, 1))) or 1.0
     return out / scale
-
-
-def numeric_matrix(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    """Standardised numeric columns (missing values at the column mean) and their names."""
-    kept: list[np.ndarray] = []
-    names: list[str] = []
-    for name, values in columns.items():
-        numbers = as_numbers(values)
-        if numbers is None or np.isnan(numbers).all():
-            continue
-        mean = float(np.nanmean(numbers))
-        std = float(np.nanstd(numbers)) or 1.0
-        kept.append(np.nan_to_num((numbers - mean) / std, nan=0.0))
-        names.append(name)
-    if not kept:
-        return np.empty((0, 0), dtype=np.float32), names
-    return np.stack(kept, axis=1).astype(np.float32), names
 
 
 def as_numbers(values: np.ndarray) -> np.ndarray | None:

@@ -35,7 +35,7 @@ def find_leaks(columns: dict[str, np.ndarray], labels: np.ndarray) -> list[Leak]
     rows = len(labels)
     if rows < MIN_ROWS or len(np.unique(labels)) < 2:
         return []
-    dates = {name: d for name, values in columns.items() if (d := _dates(values)) is not None}
+    dates = {name: d for name, values in columns.items() if (d := as_dates(values)) is not None}
     ids = set(identifiers(columns))
     leaks: list[Leak] = [Leak(name, "identifier", None, {"distinct": rows, "rows": rows}) for name in columns if name in ids]
     for name, values in columns.items():
@@ -96,7 +96,7 @@ def _single_feature_auc(codes: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels, probabilities, multi_class="ovr", labels=present))
 
 
-def _dates(values: np.ndarray) -> np.ndarray | None:
+def as_dates(values: np.ndarray) -> np.ndarray | None:
     """The column as datetime64[s] (NaT when empty) when ≥ 95% of its filled cells are ISO dates."""
     filled = values[values != ""]
     if len(filled) == 0 or as_numbers(values) is not None:

@@ -57,4 +57,26 @@ def model_features(reference: str, train: Dataset, *, arch: str | None = None,
         return ModelFeatures(section, lambda texts: text_features(clf, texts), column)
     if train.kind is not Kind.IMAGES:
         raise DatasetError(train.path, f"{clf.architecture} is an image classifier; it gives no features for {train.kind}")
+    check_input(train, clf.channels, clf.size, reference)
     return ModelFeatures(section, lambda images: image_features(clf, images))
+
+
+def check_input(train: Dataset, channels: int, size: tuple[int, int] | None, reference: str) -> None:
+    """Refuse images the model cannot read as they are: another height×width than the one its
+    `preprocessor_config.json` / `config.json` names, another number of channels, or values outside
+    [0, 1] (float images already normalised, or 0-255 floats). Checked on the first chunk, whose
+    shape every later chunk shares."""
+    first = next(train.chunks(256)).x
+    height, width, have = first.shape[1:4]
+    problems = []
+    if size is not None and (height, width) != tuple(size):
+        problems.append(f"images are {height}×{width}, the model expects {size[0]}×{size[1]} "
+                        "(preprocessor_config.json size/crop_size, config.json image_size)")
+    if have != channels:
+        problems.append(f"images have {have} channel(s), the model expects {channels} (config.json num_channels)")
+    low, high = float(first.min()), float(first.max())
+    if low < 0.0 or high > 1.0:
+        problems.append(f"pixel values span {low:g}…{high:g}, the model's input is 0…1 "
+                        "(uint8 images, or floats in [0, 1] before normalisation)")
+    if problems:
+        raise DatasetError(train.path, f"cannot be vetted with {reference}: " + "; ".join(problems))

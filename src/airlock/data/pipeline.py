@@ -22,6 +22,7 @@ from airlock.data.checks import DATA_CHECKS, Workspace
 from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
 from airlock.data.poisoning import Calibration
+from airlock.data.tabular import table_features
 from airlock.errors import DatasetError
 from airlock.policy import Policy, default_policy
 from airlock.report import Report, build_report
@@ -93,6 +94,11 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:
+    if train.labels is None and train.kind is Kind.TABLE:
+        found = list(train.columns)
+        shown = ", ".join(found[:30]) + (f", … ({len(found)} in all)" if len(found) > 30 else "")
+        raise DatasetError(train.path, f"no label column {options.label_column!r} (columns: {shown}); "
+                                       "name the label with --label-column")
     named = [c for c in (options.text_column, *options.quasi_identifiers) if c]
     if named and train.kind is not Kind.TABLE:
         raise DatasetError(train.path, "--text-column and --quasi-identifiers apply to tabular or text data")
@@ -171,6 +177,7 @@ def _prepare_table(ws: Workspace, extractor: Callable[[Any], np.ndarray] | None 
     else:
         ws.exact, ws.near = (exact, None), (normal, None)
     ws.near_kind = "normalised-row"
-    numeric, _ = features.numeric_matrix(train.columns)
-    ws.reduced = features.reduce(numeric) if numeric.size and len(numeric) > 1 else None
+    raw = table_features(train.columns)
+    ws.section["columns"] = {"used": raw.used, "excluded": raw.excluded}
+    ws.reduced = features.reduce(raw.matrix) if raw.matrix.size and len(raw.matrix) > 1 else None
 

@@ -32,6 +32,7 @@ from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, sp
 from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
+INCONCLUSIVE_RAW = "inconclusive (raw features)"
 COMPONENTS = ("activation_clustering", "spectre", "spectral_signature", "knn_disagreement")
 
 
@@ -155,6 +156,24 @@ def _assess_class(
         separation=parts.separation, disagreement_gap=gap, silhouette=parts.silhouette,
         relative_size=parts.relative_size, suspect_share=float(in_suspect.mean()), components=agreeing,
     ), score
+
+
+def conflicting_duplicates(digests: Sequence[bytes], labels: np.ndarray) -> np.ndarray:
+    """Sorted rows whose digest (the row's features) also occurs under another label and that do not
+    carry the single most common label of their group (all of the group's rows on a tie): the copies
+    a label flip by duplication adds."""
+    groups: dict[bytes, list[int]] = {}
+    for row, digest in enumerate(digests):
+        groups.setdefault(digest, []).append(row)
+    out: list[int] = []
+    for rows in groups.values():
+        if len(rows) < 2 or len(set(labels[rows].tolist())) < 2:
+            continue
+        values, counts = np.unique(labels[rows], return_counts=True)
+        top = values[counts == counts.max()]
+        majority = top[0] if len(top) == 1 else None
+        out.extend(r for r in rows if labels[r] != majority)
+    return np.asarray(sorted(out), dtype=np.int64)
 
 
 def _signed_spectral(reduced: np.ndarray, in_suspect: np.ndarray) -> np.ndarray:

@@ -10,6 +10,10 @@ yields three kinds of item:
   header that does not match, a prefix, duplicate or climbing names, links, bombs, nesting);
 - `Opened`: a container that was opened (TorchScript archives are worth a note of their own).
 
+Every file and member that is not text and not already a pickle is also yielded a second time as
+a `Leaf` of role `at-zero`: its bytes from 0 as the pickle that `pickle.load`/`torch.load`/`joblib.load`
+would read (a GGUF, HDF5 or tar with a pickle in front is both).
+
 Only the members that can carry code are read: their format is sniffed from their first bytes,
 and PyTorch storage records are never read. Small members stay in memory, large ones are spooled
 to an anonymous temporary file and memory-mapped. Every limit overrun is an `Anomaly`, never an
@@ -41,12 +45,14 @@ from .formats import (
     HEAD_BYTES,
     PICKLE_BASED,
     TAIL_BYTES,
+    TEXTUAL,
     ZIP_FAMILY,
     Format,
     detect,
     native_kind,
 )
 from .limits import Budget, Limits
+from .pickle_walk import OPCODES, unpickles_from_zero
 from .zip_members import METHODS, Member, iter_member, locate, read_directory
 
 SPILL_BYTES = 64 << 20  # members larger than this are spooled to a temporary file
@@ -55,7 +61,7 @@ READ_CHUNK = 1 << 20
 
 TORCH_ZIPS = frozenset({Format.PYTORCH_ZIP, Format.TORCHSCRIPT})
 WORTH_READING = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
-_STREAMS = frozenset({Format.GZIP, Format.BZIP2, Format.XZ, Format.ZLIB, Format.ZSTD, Format.LZ4})
+_STREAMS = frozenset({Format.GZIP, Format.BZIP2, Format.XZ, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -106,6 +112,8 @@ def _node(
     buf: Buffer, start: int, end: int, where: str, fmt: Format, depth: int, budget: Budget,
     role: str, container: Format | None, member: str, siblings: frozenset[str],
 ) -> Iterator[Item]:
+    if start < end and buf[start] in OPCODES and _also_a_pickle(fmt, role):
+        yield _leaf(buf, start, end, where, Format.PICKLE, "at-zero", container, member, siblings)
     if fmt not in CONTAINERS:
         yield _leaf(buf, start, end, where, fmt, role, container, member, siblings)
         return
@@ -186,7 +194,7 @@ def _zip_member(
     kind = forced or _sniff(head, entry.size)
     if kind is Format.NATIVE:
         yield _native(where, head)
-    if forced is None and kind not in WORTH_READING:
+    if forced is None and kind not in WORTH_READING and not _member_unpickles(kind, head, entry.size):
         return
     if kind is Format.NUMPY:  # the header tells whether the rest is worth decompressing; let the scanner decide
         reread = functools.partial(_reread, buf, entry, start, end, budget)
@@ -218,6 +226,14 @@ def _reread(buf: Buffer, entry: Member, start: int, end: int, budget: Budget) ->
     return data, 0, len(data)
 
 
+def _also_a_pickle(fmt: Format, role: str) -> bool:
+    """Whether to read these bytes from 0 as a pickle as well as what they were detected as.
+
+    Pickle formats already are; zips are covered by their `prefix` leaf (bytes from 0 that do not
+    start with "PK": `torch.load` unpickles those); text is no loader's pickle."""
+    return role in ("file", "member", "decompressed") and fmt not in PICKLE_BASED | TEXTUAL | ZIP_FAMILY
+
+
 def _leaf(
     buf: Buffer, start: int, end: int, where: str, fmt: Format, role: str, container: Format | None,
     member: str, siblings: frozenset[str],
@@ -227,10 +243,12 @@ def _leaf(
 
 
 def _loader_format(name: str, container: Format) -> Format | None:
-    """What a PyTorch loader makes of a member by its name, whatever its bytes look like."""
+    """What a PyTorch loader makes of a member by its name, whatever its bytes look like.
+
+    PyTorch's reader (miniz) looks records up case-insensitively: `archive/DATA.PKL` is its data.pkl."""
     if container not in TORCH_ZIPS:
         return None
-    if name.endswith((".pkl", ".debug_pkl")):
+    if name.lower().endswith((".pkl", ".debug_pkl")):
         return Format.PICKLE
     if container is Format.TORCHSCRIPT and "/code/" in f"/{name}" and name.endswith(".py"):
         return Format.PYTHON
@@ -239,7 +257,7 @@ def _loader_format(name: str, container: Format) -> Format | None:
 
 def _storage_records(names: list[str]) -> frozenset[str]:
     """Raw tensor storages (`archive/data/0`, `ts/constants/3`, `ts/.data/…`): never unpickled, never read."""
-    stems = {n[:-4] + "/" for n in names if n.endswith(".pkl")}
+    stems = {n[:-4] + "/" for n in names if n.lower().endswith(".pkl")}
     stems |= {n.split("/", 1)[0] + "/.data/" for n in names if "/" in n}
     # one set lookup per name: a checkpoint of 100,000 tensors has 100,000 storage records
     return frozenset(n for n in names if (cut := n.rfind("/") + 1) and n[cut:].isdigit() and n[:cut] in stems)
@@ -285,7 +303,7 @@ def _tar(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[Item]:
                     continue
                 try:
                     chunks = iter(functools.partial(handle.read, READ_CHUNK), b"")
-                    yield from _stream_member(chunks, inner, info.size, 0, depth, budget)
+                    yield from _stream_member(chunks, inner, info.size, 0, depth, budget, Format.TAR, info.name)
                 except LimitExceeded as exc:
                     if exc.fatal:
                         raise
@@ -379,7 +397,8 @@ def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) ->
 
 
 def _stream_member(
-    source: Iterator[bytes], where: str, size: int | None, compressed: int, depth: int, budget: Budget
+    source: Iterator[bytes], where: str, size: int | None, compressed: int, depth: int, budget: Budget,
+    container: Format | None = None, member: str = "",
 ) -> Iterator[Item]:
     """A tar member (`size` known) or a decompressed stream (`size` None), read if it can carry code."""
     chunks = _Guard(source)
@@ -388,7 +407,7 @@ def _stream_member(
     kind = _sniff(head, known)
     if kind is Format.NATIVE:
         yield _native(where, head)
-    if kind not in WORTH_READING:
+    if kind not in WORTH_READING and not _member_unpickles(kind, head, known):
         if chunks.error is not None:
             yield Anomaly("unreadable", where, chunks.error)
         return
@@ -396,8 +415,13 @@ def _stream_member(
     if chunks.error is not None:
         yield Anomaly("unreadable", where, f"{chunks.error}; the bytes before the error are analysed")
     role = "decompressed" if size is None else "member"
-    yield from _node(data, 0, len(data), where, _sniff_all(data, 0, len(data)), depth + 1, budget, role, None, "",
-                     frozenset())
+    yield from _node(data, 0, len(data), where, _sniff_all(data, 0, len(data)), depth + 1, budget, role, container,
+                     member, frozenset())
+
+
+def _member_unpickles(kind: Format, head: bytes, size: int) -> bool:
+    """A member that is not worth reading as what it is, but whose first bytes act as a pickle."""
+    return kind not in TEXTUAL and unpickles_from_zero(head, complete=size <= len(head))
 
 
 def _decompressor(buf: Buffer, fmt: Format) -> IO[bytes]:
@@ -407,7 +431,9 @@ def _decompressor(buf: Buffer, fmt: Format) -> IO[bytes]:
     if fmt is Format.BZIP2:
         return bz2.BZ2File(source)
     if fmt is Format.XZ:
-        return lzma.LZMAFile(source)
+        return lzma.LZMAFile(source, format=lzma.FORMAT_XZ)
+    if fmt is Format.LZMA:
+        return lzma.LZMAFile(source, format=lzma.FORMAT_ALONE)
     if fmt is Format.ZLIB:
         return _ZlibReader(buf, 21 if buf[:4] == b"ZF0x" else 0)
     if fmt is Format.ZSTD:

@@ -11,6 +11,7 @@ import codecs
 import enum
 import io
 import json
+import lzma
 import re
 import struct
 import zlib
@@ -51,6 +52,7 @@ class Format(enum.StrEnum):
     ZLIB = "zlib"
     ZSTD = "zstd"
     LZ4 = "lz4"
+    LZMA = "lzma"  # the legacy .lzma ("alone") container: joblib's ("lzma", N) compressor writes it
     TEXT = "text"
     EMPTY = "empty"
     UNKNOWN = "unknown"
@@ -62,15 +64,20 @@ WEIGHT_FORMATS = PICKLE_BASED | frozenset(
     {Format.SAFETENSORS, Format.HDF5, Format.KERAS_ZIP, Format.ONNX, Format.GGUF, Format.NUMPY, Format.NUMPY_NPZ}
 )
 ARCHIVES = frozenset(
-    {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4}
+    {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA}
 )
 # Zip-based formats (each is a zip archive a loader opens), and every format that holds other files.
 ZIP_FAMILY = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP})
 CONTAINERS = ZIP_FAMILY | ARCHIVES
+# Formats no loader of pickles is pointed at. Every other file may be handed to `pickle.load`,
+# `torch.load` or `joblib.load`, which read from byte 0 whatever the file is.
+TEXTUAL = frozenset({Format.JSON, Format.PYTHON, Format.TEXT, Format.EMPTY})
+UNPICKLABLE = frozenset(Format) - TEXTUAL
 
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_JOBLIB_PROTOCOL0 = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n"  # the GLOBAL a protocol-0 joblib dump opens with
 
 
 def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> Format:
@@ -89,6 +96,8 @@ def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> F
         return Format.NATIVE
     if _looks_like_pickle(head, size):
         return _pickle_kind(head)
+    if head[:1] and head[0] in _PICKLE_OPENERS and _JOBLIB_PROTOCOL0 in head:
+        return Format.JOBLIB  # joblib at protocol 0: array bytes sit between the opcodes, so no clean parse
     proto = _protobuf_kind(head)
     if proto is not None:
         return proto
@@ -115,6 +124,8 @@ def _by_magic(head: bytes, size: int) -> Format | None:
         return Format.ZSTD
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Format.LZ4
+    if _looks_like_lzma_alone(head):
+        return Format.LZMA
     if len(head) >= 262 and head[257:262] == b"ustar":
         return Format.TAR
     if _looks_like_safetensors(head, size):
@@ -163,6 +174,18 @@ def _looks_like_zlib(head: bytes) -> bool:
     return True
 
 
+def _looks_like_lzma_alone(head: bytes) -> bool:
+    """The .lzma header joblib recognises (`]\\x00\\x00`: lc=3, lp=0, pb=2 and a dictionary of at least
+    64 KiB, what every preset writes), whose stream starts decoding without error."""
+    if len(head) < 14 or not head.startswith(b"]\x00\x00") or head[13] != 0:  # a range coder starts with 0
+        return False
+    try:
+        lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(head, 1 << 10)
+    except lzma.LZMAError:
+        return False
+    return True
+
+
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
     if len(head) < 10:
         return False
@@ -173,7 +196,7 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
 
 
 def _zip_kind(names: tuple[str, ...]) -> Format:
-    base = {n.rsplit("/", 1)[-1] for n in names}
+    base = {n.rsplit("/", 1)[-1].lower() for n in names}  # PyTorch's miniz reader finds records case-insensitively
     if "data.pkl" in base:
         if "constants.pkl" in base or any("/code/" in f"/{n}" for n in names):
             return Format.TORCHSCRIPT
@@ -188,7 +211,7 @@ def _zip_kind(names: tuple[str, ...]) -> Format:
 
 
 # First bytes of a header-less pickle (protocols 0 and 1), plus PROTO (0x80) for "\x80\x00"/"\x80\x01".
-_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94\x80")
+_PICKLE_OPENERS = frozenset(b"(]})cNI\x88\x89KLMJFGSUVXTBCe.\x8c\x95\x94\x80\x8a\x8b\x8d\x8e\x96\x8f")
 _PICKLE_OP_BUDGET = 4096  # this many clean opcodes in a row is a pickle, whatever comes after
 # Opcodes that build containers, import, call or memoize: what a pickler writes and prose does not.
 _PICKLE_EVIDENCE = frozenset(
@@ -229,6 +252,8 @@ def _parses_as_pickle(head: bytes, *, complete: bool) -> bool:
             if ops >= _PICKLE_OP_BUDGET:
                 return evidence
     except Exception:  # noqa: BLE001  pickletools raises assorted errors; where it stopped is the answer
+        if evidence and b"NumpyArrayWrapper" in head[: stream.tell()]:
+            return True  # joblib: array bytes follow a wrapper's BUILD inline, which no opcode reader expects
         return not complete and evidence and stream.tell() >= len(head)
     return False
 
@@ -348,3 +373,77 @@ def _python_prefix(text: str) -> bool:
     """
     starts = [m.start() for m in _TOP_LEVEL_STATEMENT.finditer(text) if m.start() > 0]
     return any(_is_python(text[:cut]) for cut in reversed(starts[-_PREFIX_CUTS:]))
+
+
+# --- what a file's name promises ------------------------------------------------------------------
+
+MODEL_FORMATS = WEIGHT_FORMATS | frozenset({Format.TF_SAVEDMODEL})
+# Compressed streams joblib.load (and pandas.read_pickle) open by themselves: a pickle inside.
+_JOBLIB_STREAMS = frozenset({Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ, Format.LZ4})
+_PICKLES = frozenset({Format.PICKLE, Format.JOBLIB, Format.PYTORCH_LEGACY})
+
+# The formats a loader that picks files by name accepts for each model-format suffix. UNKNOWN where
+# the suffix also names formats airlock does not parse (raw weight blobs: OpenVINO, CTranslate2 and
+# GGML `.bin`, ONNX-style protobufs, TFLite flatbuffers, Flax msgpack).
+NAME_CLAIMS: dict[str, frozenset[Format]] = {
+    ".safetensors": frozenset({Format.SAFETENSORS}),
+    ".bin": PICKLE_BASED | {Format.UNKNOWN},  # torch.load: zip, legacy or plain pickle; or a raw blob
+    ".pt": PICKLE_BASED,  # torch.load (TorchScript included), or pickle.load on a plain pickle
+    ".pth": PICKLE_BASED,
+    ".ckpt": PICKLE_BASED,
+    ".pkl": PICKLE_BASED | _JOBLIB_STREAMS,  # pickle, joblib (compressed too), torch.save (fastai export.pkl)
+    ".pickle": PICKLE_BASED | _JOBLIB_STREAMS,
+    ".joblib": _PICKLES | _JOBLIB_STREAMS,
+    ".npy": frozenset({Format.NUMPY}),
+    ".npz": frozenset({Format.NUMPY_NPZ, Format.ZIP}),  # np.savez with no arrays has no .npy member
+    ".h5": frozenset({Format.HDF5}),
+    ".hdf5": frozenset({Format.HDF5}),
+    ".keras": frozenset({Format.KERAS_ZIP}),
+    ".onnx": frozenset({Format.ONNX}),
+    ".gguf": frozenset({Format.GGUF}),
+    ".pb": frozenset({Format.TF_SAVEDMODEL, Format.UNKNOWN}),  # a SavedModel, or a frozen GraphDef
+    ".tflite": frozenset({Format.UNKNOWN}),  # a flatbuffer, which airlock does not identify
+    ".msgpack": frozenset({Format.UNKNOWN}),  # Flax weights
+    ".mar": frozenset({Format.ZIP}),  # a TorchServe archive
+}
+
+
+# joblib.dump picks a compressor from these suffixes (`model.joblib.lzma`); a raw .lzma stream has no magic.
+_JOBLIB_COMPRESSED = {".z": Format.ZLIB, ".gz": Format.GZIP, ".bz2": Format.BZIP2, ".xz": Format.XZ,
+                      ".lzma": Format.UNKNOWN, ".lz4": Format.LZ4}
+
+
+def claimed_formats(name: str) -> frozenset[Format] | None:
+    """The formats a file's name promises to a loader that keys on it; None if it promises no model format."""
+    base = name.rsplit("/", 1)[-1].lower()
+    stem, _, suffix = base.rpartition(".")
+    if not stem:
+        return None
+    inner = stem[stem.rfind(".") :] if "." in stem[1:] else ""
+    if f".{suffix}" in _JOBLIB_COMPRESSED and inner in (".pkl", ".pickle", ".joblib"):
+        return frozenset({_JOBLIB_COMPRESSED[f".{suffix}"]})
+    return NAME_CLAIMS.get(f".{suffix}")
+
+
+def starts_like_pickle(head: bytes, *, binary: bool) -> bool:
+    """Whether `pickle.load` would start executing these bytes: a PROTO opcode, or (for an unidentified
+    binary, `binary`) any opcode a header-less pickle opens with; otherwise opcodes that parse up to an
+    import (GLOBAL, STACK_GLOBAL, INST), which is what a pickle truncated or padded after its payload
+    looks like (`pickle.load` runs what it read before it fails)."""
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return True
+    if not head or head[0] not in _PICKLE_OPENERS:
+        return False
+    if binary:
+        return True
+    import pickletools
+
+    try:
+        for ops, (opcode, _, _) in enumerate(pickletools.genops(io.BytesIO(head[:4096]))):
+            if opcode.name in ("GLOBAL", "STACK_GLOBAL", "INST"):
+                return True
+            if opcode.name == "STOP" or ops > 256:
+                return False
+    except Exception:  # noqa: BLE001  pickletools raises assorted errors: not a pickle prefix
+        return False
+    return False

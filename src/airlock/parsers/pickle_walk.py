@@ -5,7 +5,9 @@ walker never drifts out of step with a loader); `walk` runs a symbolic stack and
 pickle and records facts for the judge in `pickle_opcodes`: every global and how its module and
 name were obtained (constants, the memo, or a computation), every call (`REDUCE`, `NEWOBJ`,
 `NEWOBJ_EX`, `INST`, `OBJ`, `BUILD`) and what it calls, persistent ids, extension codes, state
-changes on module-level objects, and byte strings that are themselves pickles.
+changes on module-level objects, and byte strings that are themselves pickles. Calls to the
+globals a caller asks to `watch` keep a copy of their arguments as they were at the call (the
+source code a torch.fx GraphModule carries is such an argument).
 
 joblib files are walked the way `joblib.load` reads them: after the `BUILD` of a
 `NumpyArrayWrapper` the array's bytes follow inline; they are skipped by the size the wrapper's
@@ -34,6 +36,8 @@ MAX_ITEMS = 256  # entries remembered per symbolic list/dict (the rest are count
 MAX_STACK = 10_000_000  # stack + memo entries (a pickled vocabulary memoizes every word), checked every CHECK_EVERY opcodes
 MAX_PROBE_OPCODES = 100_000  # how far raw joblib array bytes are read as opcodes
 MAX_NESTED_CANDIDATES = 64
+MAX_CAPTURED = 64  # watched calls whose arguments are kept, per pickle
+MAX_CAPTURE_DEPTH = 4  # how deep those arguments are copied (a tuple holding a dict holding a string is 3)
 CHECK_EVERY = 4096
 _RECONSTRUCTORS = frozenset({"copyreg._reconstructor", "copy_reg._reconstructor"})
 JOBLIB_WRAPPERS = frozenset(
@@ -83,6 +87,7 @@ NAMES: dict[int, str] = {
     0x94: "MEMOIZE", 0x95: "FRAME", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
 }  # fmt: skip
 assert set(NAMES) == set(_LAYOUT)
+OPCODES = frozenset(_LAYOUT)  # every byte a pickle may start with, as far as decoding goes
 
 
 # --- symbolic values --------------------------------------------------------------------------
@@ -152,9 +157,25 @@ UNKNOWN = _Unknown()  # a value the walker does not model (a number it did not k
 
 @dataclass(frozen=True, slots=True)
 class Call:
+    """One call the loader makes. `args` are symbolic: the argument tuple for REDUCE, NEWOBJ, INST
+    and OBJ, `(args, kwargs)` for NEWOBJ_EX, and the state for BUILD (which hands it to the object's
+    `__setstate__`, or to its `__dict__`)."""
+
     callee: object  # a Global, or what a computation produced (an indirect call)
     opcode: str
     offset: int
+    args: object = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """A call to a watched global, with a copy of its arguments taken at the call (later SETITEMS on
+    the same dict do not change what the loader passed)."""
+
+    callee: Global
+    opcode: str
+    offset: int
+    args: object
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +206,12 @@ class WalkResult:
     events: list[Event] = field(default_factory=list)
     persistent: list[Persistent] = field(default_factory=list)
     nested: list[Nested] = field(default_factory=list)
+    captured: list[Captured] = field(default_factory=list)
     arrays: int = 0  # joblib arrays whose inline bytes were skipped
     error: str | None = None
     error_offset: int | None = None
+    buffer: Buffer | None = None  # what the offsets of Blobs in `calls` point into
+    value: object = None  # what the pickle returns (the top of the stack at STOP)
 
     def absorb(self, inner: WalkResult) -> None:
         """Take over the facts of a pickle walked inline (a joblib object array, raw array bytes)."""
@@ -196,6 +220,7 @@ class WalkResult:
         self.events += inner.events
         self.persistent += inner.persistent
         self.nested += inner.nested
+        self.captured += inner.captured
         self.arrays += inner.arrays
         self.opcodes += inner.opcodes
 
@@ -288,10 +313,14 @@ def walk(
     max_opcodes: int = 50_000_000,
     deadline: float | None = None,
     depth: int = 0,
+    watch: frozenset[str] = frozenset(),
 ) -> WalkResult:
-    """Walk one pickle from `start` to its STOP opcode (or to the first thing a loader rejects)."""
+    """Walk one pickle from `start` to its STOP opcode (or to the first thing a loader rejects).
+
+    `watch`: qualified names of globals whose calls keep a copy of their arguments (`captured`).
+    """
     end = len(buf) if end is None else end
-    result = WalkResult(start=start)
+    result = WalkResult(start=start, buffer=buf)
     stack: list[object] = []
     metastack: list[list[object]] = []
     memo: dict[int, object] = {}
@@ -376,11 +405,13 @@ def walk(
                 callee = stack[-n]
                 del stack[-n:]
                 name = NAMES[code]
-                calls.append(Call(callee, name, at))
+                calls.append(Call(callee, name, at, args))
                 if callee.__class__ is not Global:
                     events.append(_indirect(callee, name, at))
                 elif code == 0x52 and callee.name == "encode" and callee.module == "_codecs":  # type: ignore[attr-defined]
                     _codecs_payload(args, at, result)
+                if watch:
+                    _capture(callee, name, at, args, watch, result)
                 stack.append(Result(callee, name, at, args))
             elif code == 0x4B or code == 0x4D or code == 0x4A or code == 0x8A or code == 0x8B:
                 stack.append(arg if arg is not None else UNKNOWN)
@@ -449,7 +480,7 @@ def walk(
                 if _is_joblib_wrapper(target):
                     if 0 <= frame_end and pos < frame_end:
                         raise ParseError("joblib array data inside an unfinished pickle frame: loaders disagree on where it is", at)
-                    pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth)
+                    pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth, watch)
                     stack[-1] = UNKNOWN  # joblib puts the array where the wrapper was
             elif code == 0x63 or code == 0x69:  # GLOBAL, INST
                 module, name = _name_line(arg[0], at), _name_line(arg[1], at)  # type: ignore[index]
@@ -457,7 +488,9 @@ def walk(
                 globals_.append(imported)
                 if code == 0x69:
                     stack, items = _pop_mark(metastack, stack, at), stack
-                    calls.append(Call(imported, "INST", at))
+                    calls.append(Call(imported, "INST", at, tuple(items)))
+                    if watch:
+                        _capture(imported, "INST", at, tuple(items), watch, result)
                     stack.append(Result(imported, "INST", at, tuple(items)))
                 else:
                     stack.append(imported)
@@ -473,15 +506,18 @@ def walk(
                 stack, items = _pop_mark(metastack, stack, at), stack
                 if not items:
                     raise ParseError("OBJ without a class", at)
-                calls.append(Call(items[0], "OBJ", at))
+                calls.append(Call(items[0], "OBJ", at, tuple(items[1:])))
                 if items[0].__class__ is not Global:
                     events.append(_indirect(items[0], "OBJ", at))
+                elif watch:
+                    _capture(items[0], "OBJ", at, tuple(items[1:]), watch, result)
                 stack.append(Result(items[0], "OBJ", at, tuple(items[1:])))
             elif code == 0x2E:  # STOP
                 if not stack:
                     raise ParseError("STOP with an empty stack", at)
                 result.end = pos
                 result.opcodes = ops
+                result.value = stack[-1]
                 return result
             elif code == 0x80:  # PROTO
                 if arg > 5:  # type: ignore[operator]
@@ -525,7 +561,7 @@ def walk(
                 stack = _pop_mark(metastack, stack, at)
                 stack.append(UNKNOWN)
             elif code == 0x49 or code == 0x4C:  # INT, LONG
-                stack.append(_int_text(arg, at))  # type: ignore[arg-type]
+                stack.append(_int_text(arg, at, long=code == 0x4C))  # type: ignore[arg-type]
             elif code == 0x46 or code == 0x47:  # FLOAT, BINFLOAT
                 stack.append(_float_text(arg, at) if code == 0x46 else arg)  # type: ignore[arg-type]
             elif code == 0x50:  # PERSID
@@ -628,14 +664,51 @@ def _int_line(raw: object, at: int) -> int:
         raise ParseError("memo index is not an integer", at) from None
 
 
-def _int_text(raw: bytes, at: int) -> object:
+def _int_text(raw: bytes, at: int, *, long: bool = False) -> object:
+    """INT and LONG arguments as CPython's C unpickler (the default) reads them.
+
+    INT: `strtol(text, base 0)` must consume the whole line (so `010` is octal 8 and `0x10` is 16);
+    otherwise `int(text, 0)` (whitespace, `+`, underscores). A two-character line worth 0 or 1
+    (`00`, `01`, ` 1`, `+0`, `-0`) is a bool. LONG drops one trailing `L` and takes `int(text, 0)`.
+    """
     text = bytes(raw)
-    if text in (b"00", b"01"):
-        return text == b"01"
     try:
-        return int(text[:-1] if text.endswith(b"L") else text)
+        if long:
+            return int(text[:-1] if text.endswith(b"L") else text, 0)
+        value = _strtol(text)
+        if value is not None:
+            return bool(value) if len(text) == 2 and value in (0, 1) else value
+        if not text:
+            raise ValueError
+        return int(text, 0)
     except ValueError:
         raise ParseError("integer argument does not parse", at) from None
+
+
+_C_SPACE = b" \t\n\v\f\r"
+
+
+def _strtol(text: bytes) -> int | None:
+    """C `strtol(text, &end, 0)` when it consumes all of `text` and fits a C long; else None."""
+    i = 0
+    while i < len(text) and text[i] in _C_SPACE:
+        i += 1
+    sign = 1
+    if i < len(text) and text[i] in b"+-":
+        sign = -1 if text[i] == 0x2D else 1
+        i += 1
+    base, digits = 10, b"0123456789"
+    if text[i : i + 2].lower() == b"0x" and i + 2 < len(text) and text[i + 2 : i + 3].lower() in b"0123456789abcdef":
+        base, digits, i = 16, b"0123456789abcdef", i + 2
+    elif text[i : i + 1] == b"0":
+        base, digits = 8, b"01234567"
+    begin = i
+    while i < len(text) and text[i : i + 1].lower() in digits and text[i : i + 1]:
+        i += 1
+    if i == begin or i != len(text):
+        return None
+    value = sign * int(text[begin:i], base)
+    return value if -(1 << 63) <= value < (1 << 63) else None
 
 
 def _float_text(raw: bytes, at: int) -> float:
@@ -675,7 +748,7 @@ def _build(target: object, state: object, at: int, calls: list[Call], events: li
     if isinstance(target, Global):
         events.append(Event("tampering", at, f"BUILD sets the state of the module-level object {target.qualified}"))
     elif isinstance(target, Result):
-        calls.append(Call(target.callee, "BUILD", at))
+        calls.append(Call(target.callee, "BUILD", at, state))
         target.state = state
     parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
     for part in parts:
@@ -683,6 +756,25 @@ def _build(target: object, state: object, at: int, calls: list[Call], events: li
             dunders = sorted(k for k in part.items if _DUNDER.match(k))
             if dunders:
                 events.append(Event("tampering", at, f"BUILD sets {', '.join(dunders)} on an object"))
+
+
+def _capture(callee: object, opcode: str, at: int, args: object, watch: frozenset[str], result: WalkResult) -> None:
+    if (callee.__class__ is Global and callee.resolved and callee.qualified in watch  # type: ignore[attr-defined]
+            and len(result.captured) < MAX_CAPTURED):
+        result.captured.append(Captured(callee, opcode, at, _copy(args, 0)))  # type: ignore[arg-type]
+
+
+def _copy(value: object, depth: int) -> object:
+    """A copy of a symbolic value's lists and dicts (strings and the rest are not mutated by later opcodes)."""
+    if depth >= MAX_CAPTURE_DEPTH:
+        return UNKNOWN if isinstance(value, (tuple, SymList, SymDict)) else value
+    if isinstance(value, tuple):
+        return tuple(_copy(v, depth + 1) for v in value)
+    if isinstance(value, SymList):
+        return SymList([_copy(v, depth + 1) for v in value.items])
+    if isinstance(value, SymDict):
+        return SymDict({k: _copy(v, depth + 1) for k, v in value.items.items()})
+    return value
 
 
 def _codecs_payload(args: object, at: int, result: WalkResult) -> None:
@@ -804,7 +896,7 @@ def _fields_hold_objects(state: object, depth: int = 0) -> bool:
 
 def _joblib_array(
     buf: Buffer, pos: int, end: int, state: object, at: int, result: WalkResult,
-    max_opcodes: int, deadline: float | None, depth: int,
+    max_opcodes: int, deadline: float | None, depth: int, watch: frozenset[str] = frozenset(),
 ) -> int:
     """Skip (or, for object arrays, walk) the bytes `joblib.load` reads after this BUILD."""
     layout = joblib_layout(state)
@@ -812,7 +904,7 @@ def _joblib_array(
         raise ParseError(f"cannot size the joblib array data after this BUILD: {layout}", at)
     result.arrays += 1
     if layout.has_object:  # joblib pickles object arrays as a nested pickle, read from the same stream
-        inner = walk(buf, pos, end, max_opcodes=max_opcodes, deadline=deadline, depth=depth + 1)
+        inner = walk(buf, pos, end, max_opcodes=max_opcodes, deadline=deadline, depth=depth + 1, watch=watch)
         result.absorb(inner)
         if inner.error is not None:
             raise ParseError(f"object array pickle: {inner.error}", inner.error_offset or pos)
@@ -842,3 +934,35 @@ def _raw_bytes_as_opcodes(buf: Buffer, start: int, end: int, result: WalkResult,
         result.globals.append(
             Global(imported.module, imported.name, imported.offset, imported.opcode, imported.protocol, imported.resolved, via)
         )
+
+
+# --- reading any file from byte 0 -------------------------------------------------------------
+
+_IMPORTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def acts(result: WalkResult) -> bool:
+    """Whether a loader that unpickled these opcodes did something: imported an importable name, called,
+    tampered, or met bytes that are another pickle. Constants alone do nothing, which is all that the
+    first bytes of most binary formats read as."""
+    if result.calls or result.events or result.nested:
+        return True
+    return any(not g.resolved or (_IMPORTABLE.fullmatch(g.module) and _IMPORTABLE.fullmatch(g.name)) for g in result.globals)
+
+
+def unpickles_from_zero(head: bytes, *, complete: bool) -> bool:
+    """Whether `pickle.load`/`torch.load`/`joblib.load` of bytes that start with `head` would act.
+
+    A pickle may start with any opcode. True when the opcodes up to STOP (or up to where the head
+    ends, for a longer file) act; a walk that the head cuts off cleanly also counts, since what acts
+    may lie past the head."""
+    if not head or head[0] not in _LAYOUT:
+        return False
+    try:
+        result = walk(head, 0, len(head), max_opcodes=MAX_PROBE_OPCODES)
+    except LimitExceeded:
+        return not complete
+    if acts(result):
+        return True
+    truncated = result.error is not None and result.error.startswith(("truncated", "argument of"))
+    return not complete and truncated and result.opcodes > 1

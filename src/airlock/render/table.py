@@ -40,7 +40,7 @@ class TableRenderer(Renderer):
         console.print(_printable(f"target   {target.reference} [{target.source}{revision}]"))
         console.print(_printable(f"digest   {target.digest}"))
         total = sum(a.size for a in report.artifacts)
-        console.print(f"files    {len(report.artifacts)} ({_size(total)})")
+        console.print(_printable(f"files    {len(report.artifacts)} ({_size(total)}){_inventory(report)}"))
         if report.findings:
             table = Table(show_lines=False, expand=False, title=None)
             table.add_column("severity", no_wrap=True)
@@ -65,6 +65,16 @@ class TableRenderer(Renderer):
         line.append(_printable(f"  {summary}; policy {verdict.policy}: {reasons}"), style="")
         console.print(line)
         return buffer.getvalue()
+
+
+def _inventory(report: Report) -> str:
+    """": 3 analysed, 8 data, 1 unidentified, 2 models" (empty for a report without an inventory)."""
+    inv = report.inventory
+    if not inv:
+        return ""
+    models = inv.get("models", 0)
+    return (f": {inv.get('analysed', 0)} analysed, {inv.get('data', 0)} data, {inv.get('unidentified', 0)} unidentified, "
+            f"{models} model{'' if models == 1 else 's'}")
 
 
 def _printable(text: str) -> str:
@@ -98,15 +108,42 @@ def _sections(report: Report) -> list[str]:
         of = f" of {rows} rows" if isinstance(rows, int) else ""
         suspects = data.get("suspect_classes") or []
         blamed = f"; suspect class(es) {', '.join(map(str, suspects))}" if suspects else ""
-        lines.append(f"data     {len(data.get('flagged', []))} sample(s) flagged{of} "
+        verdict = f"poisoning {data['poisoning']}; " if data.get("poisoning") else ""
+        lines.append(f"data     {verdict}{len(data.get('flagged', []))} sample(s) flagged{of} "
                      f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}")
-    if report.behavior is not None:
-        b = report.behavior
-        suspect = b.get("suspect_label") or b.get("suspect_class")
-        verdict = f"backdoor suspected, class {suspect}" if b.get("backdoored") else "no backdoor found"
-        lines.append(f"behavior {verdict}; score {float(b.get('score', 0.0)):.3f} "
-                     f"({b.get('method', '?')}, {b.get('mode', '?')})")
+    behaviour = _behaviour_line(report)
+    if behaviour:
+        lines.append(behaviour)
     return [_printable(line) for line in lines]
+
+
+BEHAVIOURAL_CHECKS = ("trigger_reversal", "activation_clustering")
+
+
+def _behaviour_line(report: Report) -> str | None:
+    """The behaviour summary. "no backdoor found" only when the probe completed: a deciding check
+    that was skipped, errored or ran out of time makes it "not determined", with the reason."""
+    b = report.behavior
+    checks = {c.scanner: c for c in report.checks if c.scanner in BEHAVIOURAL_CHECKS}
+    if b is None and not checks:
+        return None
+    primary = "trigger_reversal" if "trigger_reversal" in checks else "activation_clustering"
+    unfinished = [c for c in checks.values()
+                  if str(c.status) == "error" or (c.scanner == primary and str(c.status) != "ran")]
+    why = "; ".join(f"{c.scanner} {c.status}" + (f": {c.reason}" if c.reason else "") for c in unfinished)
+    if b is not None and b.get("complete") is False and not why:
+        why = "the behavioural scan did not complete"
+    if b is not None and b.get("backdoored"):
+        suspect = b.get("suspect_label") or b.get("suspect_class")
+        verdict = f"backdoor suspected, class {suspect}"
+    elif b is None or why:
+        verdict = f"not determined ({why or 'no behavioural result'})"
+    else:
+        verdict = "no backdoor found"
+    if b is None:
+        return f"behavior {verdict}"
+    return (f"behavior {verdict}; score {float(b.get('score', 0.0)):.3f} "
+            f"({b.get('method', '?')}, {b.get('mode', '?')})")
 
 
 def _size(n: int) -> str:

@@ -130,3 +130,44 @@ def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
               CheckResult("onnx_graph", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"))
     text = squeeze(TableRenderer().render(report(checks=checks)))
     assert squeeze("checks provenance ran 0.01s; nothing to read for gguf_header, onnx_graph") in text
+
+
+def _behaviour_report(status: str, reason: str | None, **section: object) -> Report:
+    from airlock.scanning import CheckResult, CheckStatus
+
+    checks = (CheckResult("provenance", CheckStatus.RAN, 0.1),
+              CheckResult("trigger_reversal", CheckStatus(status), 1.0, reason),
+              CheckResult("activation_clustering", CheckStatus.SKIPPED, 0.0, "needs a labelled sample (--data)"))
+    behavior = {"method": "trigger-reversal", "mode": "data-free", "score": 0.2, "backdoored": False, **section}
+    return replace(report(checks=checks), behavior=behavior)
+
+
+def test_behaviour_line_says_not_determined_unless_the_probe_completed() -> None:
+    done = TableRenderer().render(_behaviour_report("ran", None, complete=True))
+    assert "behavior no backdoor found; score 0.200" in done  # clustering skipped for want of --data is fine
+    for status, reason, section in (("error", "incomplete: time budget of 5 s ran out", {"complete": False}),
+                                    ("skipped", "the model could not be loaded", {}),
+                                    ("ran", None, {"complete": False})):
+        text = TableRenderer().render(_behaviour_report(status, reason, **section))
+        assert "no backdoor found" not in text
+        line = next(x for x in text.splitlines() if x.startswith("behavior "))
+        assert line.startswith("behavior not determined (")
+        assert squeeze(reason or "did not complete") in squeeze(text)
+    suspected = TableRenderer().render(_behaviour_report("error", "incomplete: budget", backdoored=True,
+                                                         suspect_label="cat", complete=False))
+    assert "behavior backdoor suspected, class cat" in suspected
+
+
+def test_behaviour_line_without_a_section_when_the_probe_never_ran() -> None:
+    from airlock.scanning import CheckResult, CheckStatus
+
+    checks = (CheckResult("trigger_reversal", CheckStatus.SKIPPED, 0.0, "model refused"),)
+    text = TableRenderer().render(report(checks=checks))
+    assert "behavior not determined (trigger_reversal skipped: model refused)" in text
+    assert "no backdoor found" not in text
+
+
+def test_data_line_shows_an_inconclusive_poisoning_check() -> None:
+    report_ = replace(passing_report(), data={"method": "m", "rows": 300, "feature_space": "raw", "flagged": [],
+                                              "poisoning": "inconclusive (raw features)"})
+    assert "data     poisoning inconclusive (raw features); 0 sample(s) flagged of 300 rows" in TableRenderer().render(report_)
