@@ -277,7 +277,7 @@ class _Uses:
             if position < len(values):
                 self._call_argument(values[position], f"{name} (argument {position})")
         if call.opcode != "BUILD" and helper.check == "method-lookup":
-            problem = self._method_lookup(helper, values)
+            problem = self.method_lookup(helper, values)
             if problem is not None:
                 self.broken.setdefault(id(callee), problem)
         elif helper.check == "constant-args":
@@ -303,7 +303,7 @@ class _Uses:
             for item in value.items if isinstance(value, SymList) else value.items.values():
                 self._bound(item, name, depth + 1)
 
-    def _method_lookup(self, helper: Helper, values: tuple[object, ...]) -> str | None:
+    def method_lookup(self, helper: Helper, values: tuple[object, ...]) -> str | None:
         if len(values) != 2:
             return "getattr with a default or without a name: not a plain method lookup"
         target, attribute = values
@@ -372,7 +372,7 @@ class PickleOpcodes(ArtifactScanner):
     """
 
     name = "pickle_opcodes"
-    version = "4"
+    version = "5"
     # every file that is not text: loaders unpickle from byte 0 whatever the file is
     formats: ClassVar[frozenset[Format]] = UNPICKLABLE
     rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 16)})
@@ -603,6 +603,8 @@ class PickleOpcodes(ArtifactScanner):
         yield from self._globals(result, scope, vetted)
         indirect = 0
         for event in result.events:
+            if event.kind == "indirect-call" and self._listed_method(event.callee):
+                continue  # getattr(T, m)(...) with m a listed method of T: calling T.m, which is vetted
             if event.kind == "indirect-call":
                 indirect += 1
                 if indirect <= MAX_INDIRECT_FINDINGS:
@@ -620,6 +622,21 @@ class PickleOpcodes(ArtifactScanner):
                 f"pickle {index} cannot be parsed to its end: {result.error}",
                 {"opcodes_read": result.opcodes},
             )
+
+    @staticmethod
+    def _listed_method(callee: object) -> bool:
+        """Whether `callee` is what `builtins.getattr(T, m)` returned, with `m` listed for `T` in its
+        method-lookup constraint (a ZoneInfo pickles as getattr(ZoneInfo, "_unpickle")(key, 1))."""
+        if not isinstance(callee, Result) or callee.callee.__class__ is not Global:
+            return False
+        policy = global_policy()
+        uses = _Uses(policy)
+        getter = callee.callee
+        if not getter.resolved or uses.name(getter) != "builtins.getattr":  # type: ignore[arg-type]
+            return False
+        helper = policy.helpers.get("builtins.getattr")
+        values = callee.args if isinstance(callee.args, tuple) else ()
+        return helper is not None and uses.method_lookup(helper, values) is None
 
     def _globals(self, result: WalkResult, scope: _Scope, vetted: set[int]) -> Iterator[Finding]:
         policy = global_policy()

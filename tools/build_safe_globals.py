@@ -60,10 +60,15 @@ def _without_safe(policy: object) -> object:
     return replace(policy, safe=frozenset())  # type: ignore[type-var]
 
 
-def render(names: list[str], samples: int) -> str:
+def render(names: list[str], summary: dict[str, object]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())  # type: ignore[attr-defined]
     lines = [BEGIN, "[generated]",
-             f"# every global the {samples} benign samples of signatures/pickle-globals-evidence.toml import,",
-             "# less the curated, excluded, context and dangerous ones (see tools/build_safe_globals.py)",
+             f"# every global the {summary['samples']} benign samples of signatures/pickle-globals-evidence.toml import,",
+             "# less the curated, excluded, context and dangerous ones (see tools/build_safe_globals.py). The samples",
+             "# are real objects written by the real libraries (fixtures/benign_corpus.py, fixtures/benign_breadth.py:",
+             "# every sklearn estimator that builds with defaults, pandas/SciPy/NumPy containers, torch optimizers,",
+             "# schedulers and modules, transformers objects), walked statically; written by",
+             f"# {versions}",
              "globals = ["]
     line = "   "
     for name in names:
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     names, left_out = derive(evidence, tomllib.loads(text))
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    updated = head + render(names, evidence["summary"]["samples"]) + tail
+    updated = head + render(names, evidence["summary"]) + tail
     for name, why in sorted(left_out.items()):
         print(f"left out {name}: {why}")
     if args.check:

@@ -11,7 +11,11 @@ once, so a multi-GiB PyTorch zip named `.bin` is read once; a pickle view only p
 to the first STOP or garbage. Issues from every view count; errors only from the detected format's
 own view (a file is expected to fail the readings it is not).
 Its issues become AIR971 with modelscan's own severity; its errors (and a crash or time-out of the
-worker process it runs in) become AIR972.
+worker process it runs in) become AIR972. modelscan flags some callables by name alone whose safety
+airlock's own pickle check decides by their arguments (`[helpers]` with a `check` in
+`signatures/pickle-globals.toml`: `getattr(str, "lower")` is how scikit-learn pickles
+`preprocessor=str.lower`); on files that check reads, those issues are medium, because every use
+outside the constraint is AIR201 (critical) from `pickle_opcodes` anyway.
 
 modelscan runs in a worker process (`worker`): the files are handed to it as soon as they
 are hashed (`start`), so it works on the other core while airlock's own checks run, and a scan
@@ -28,6 +32,7 @@ own time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -40,7 +45,8 @@ from airlock.scanners.modelscan import worker as workers
 
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
-from airlock.formats import PICKLE_BASED, ZIP_FAMILY, Format, starts_like_pickle
+from airlock.formats import PICKLE_BASED, UNPICKLABLE, ZIP_FAMILY, Format, starts_like_pickle
+from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
 
 # The extension modelscan needs to pick the scanner that matches the detected format.
@@ -71,7 +77,7 @@ class ModelscanSecondOpinion(ArtifactScanner):
     name = "modelscan"
     formats: ClassVar[frozenset[Format]] = frozenset(EXTENSION)
     rules: ClassVar[frozenset[str]] = frozenset({"AIR971", "AIR972"})
-    version = "2"
+    version = "3"
 
     def __init__(self) -> None:
         self._worker: workers.Worker | None = None
@@ -117,12 +123,16 @@ class ModelscanSecondOpinion(ArtifactScanner):
                 if (module, operator) in seen:
                     continue
                 seen.add((module, operator))
+                evidence: dict[str, object] = {"module": module, "operator": operator,
+                                               "modelscan_severity": issue.get("severity"), "read_as": extension}
+                severity = _SEVERITY.get(str(issue.get("severity")).upper(), Severity.CRITICAL)
+                if f"{module}.{operator}" in argument_checked() and artifact.format in UNPICKLABLE:
+                    severity = min(severity, Severity.MEDIUM)
+                    evidence["airlock"] = "pickle_opcodes judges each use by its arguments (AIR201 outside the constraint)"
                 yield ctx.finding(
                     "AIR971", self.name, artifact.path, f"{artifact.path}#{module}.{operator}",
                     f"modelscan: unsafe operator {module}.{operator} ({issue.get('scanner', '?')}, read as {extension})",
-                    {"module": module, "operator": operator, "modelscan_severity": issue.get("severity"),
-                     "read_as": extension},
-                    severity=_SEVERITY.get(str(issue.get("severity")).upper(), Severity.CRITICAL),
+                    evidence, severity=severity,
                 )
             if index > 0 or artifact.format not in EXTENSION:
                 continue  # a file fails the readings that are not its own format: not a missing second opinion
@@ -190,6 +200,13 @@ class ModelscanSecondOpinion(ArtifactScanner):
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
+
+
+@functools.cache
+def argument_checked() -> frozenset[str]:
+    """Callables airlock's pickle check judges by their arguments (`[helpers]` entries with a `check`)."""
+    helpers = read_signature_toml("pickle-globals.toml").get("helpers", {})
+    return frozenset(name for name, body in helpers.items() if "check" in body)
 
 
 def _suffix(path: str) -> str:

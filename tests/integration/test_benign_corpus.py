@@ -18,7 +18,7 @@ from fixtures.benign_corpus import KNOWN_FALSE_POSITIVES, REAL, SAMPLES, BenignS
 pytestmark = pytest.mark.slow
 
 CLASSES = {"sklearn", "fx", "torchscript", "lightning", "trainer", "torch", "numpy", "joblib", "pickle-basic",
-           "jinja", "auto_map", "safetensors", "onnx", "real"}
+           "jinja", "auto_map", "safetensors", "onnx", "pandas", "scipy", "real"}
 
 
 @pytest.fixture(scope="module")

@@ -135,12 +135,12 @@ def test_the_fx_exec_helpers_are_dangerous_and_their_source_is_vetted(tmp_path: 
 @pytest.mark.parametrize("generator", [benign_pickled.fx_graph_module_torch_save, benign_pickled.fx_graph_module_legacy,
                                        benign_pickled.fx_graph_module_pickle])
 def test_benign_graph_modules_carry_no_finding(generator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """reduce_graph_module is on the safe list because its code is vetted; pickle.dumps of tensors stays a nested torch.load."""
+    """reduce_graph_module is on the safe list because its code is vetted; pickle.dumps of tensors is a
+    nested torch.load of clean archives."""
     report = _scan(generator(tmp_path))
     assert _carried(report) == []
-    loud = [f for f in report.findings if f.severity >= Severity.HIGH]
-    assert all(f.evidence.get("global") == "torch.storage._load_from_bytes" for f in loud), loud
-    assert report.passed or generator is benign_pickled.fx_graph_module_pickle
+    assert not [f for f in report.findings if f.severity >= Severity.HIGH]
+    assert report.passed
 
 
 @pytest.mark.parametrize("generator", [fx_code.fx_forward_os_system, fx_code.fx_import_block_payload,

@@ -472,3 +472,18 @@ def test_load_from_bytes_of_bytes_built_at_load_time_stays_dangerous(tmp_path: P
     path.write_bytes(_p4(_call(_g("torch.storage", "_load_from_bytes"), built)))
     rules = {(f.rule, f.evidence.get("global")) for f in _scan(path).findings}
     assert ("AIR201", "torch.storage._load_from_bytes") in rules
+
+
+def test_calling_a_listed_method_lookup_is_calling_that_method(tmp_path: Path) -> None:
+    zoneinfo = pytest.importorskip("zoneinfo")
+    path = tmp_path / "tz.pkl"
+    path.write_bytes(pickle.dumps(zoneinfo.ZoneInfo("Europe/Paris"), protocol=4))  # getattr(ZoneInfo, "_unpickle")(...)
+    assert not [f for f in _scan(path).findings if f.severity >= Severity.MEDIUM]
+
+
+def test_calling_an_unlisted_lookup_is_still_an_indirect_call(tmp_path: Path) -> None:
+    path = tmp_path / "tz.pkl"
+    lookup = _call(_g("builtins", "getattr"), _g("zoneinfo", "ZoneInfo"), _s("clear_cache"))
+    path.write_bytes(_p4(_call(lookup)))  # getattr(ZoneInfo, "clear_cache")(): not a listed method
+    rules = {f.rule for f in _scan(path).findings}
+    assert {"AIR201", "AIR204"} <= rules

@@ -198,3 +198,26 @@ def test_a_large_pytorch_zip_named_bin_is_handed_once(tmp_path: Path) -> None:
     path = tmp_path / "pytorch_model.bin"
     torch.save({"w": torch.zeros(3)}, path)
     assert second_opinion.views(_artifact(path)) == (".pt",)
+
+
+def _getattr_pickle(owner: bytes, name: bytes) -> bytes:
+    """protocol 2: getattr(<owner>, <name>) as scikit-learn pickles `preprocessor=str.lower`."""
+    return (b"\x80\x02cbuiltins\ngetattr\n" + owner + b"X" + len(name).to_bytes(4, "little") + name
+            + b"\x86R.")
+
+
+def test_a_method_lookup_modelscan_flags_by_name_is_medium_when_airlock_vets_its_arguments(tmp_path: Path) -> None:
+    path = tmp_path / "vectorizer.pkl"
+    path.write_bytes(_getattr_pickle(b"cbuiltins\nstr\n", b"lower"))
+    report = scan(str(path), ScanOptions(use_cache=False))  # every scanner, the default policy
+    [issue] = [f for f in report.findings if f.rule == "AIR971"]
+    assert str(issue.severity) == "medium" and "pickle_opcodes" in issue.evidence["airlock"]
+    assert report.passed, report.verdict.reasons
+
+
+def test_a_getattr_outside_its_constraint_still_fails(tmp_path: Path) -> None:
+    path = tmp_path / "escape.pkl"
+    path.write_bytes(_getattr_pickle(b"cposix\nsystem\n", b"__call__"))
+    report = scan(str(path), ScanOptions(use_cache=False))
+    assert ("AIR201", "critical") in {(f.rule, str(f.severity)) for f in report.findings}
+    assert not report.passed

@@ -379,7 +379,7 @@ def _python_prefix(text: str) -> bool:
 
 MODEL_FORMATS = WEIGHT_FORMATS | frozenset({Format.TF_SAVEDMODEL})
 # Compressed streams joblib.load (and pandas.read_pickle) open by themselves: a pickle inside.
-_JOBLIB_STREAMS = frozenset({Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ, Format.LZ4})
+_JOBLIB_STREAMS = frozenset({Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ, Format.LZMA, Format.LZ4})
 _PICKLES = frozenset({Format.PICKLE, Format.JOBLIB, Format.PYTORCH_LEGACY})
 
 # The formats a loader that picks files by name accepts for each model-format suffix. UNKNOWN where
@@ -408,9 +408,10 @@ NAME_CLAIMS: dict[str, frozenset[Format]] = {
 }
 
 
-# joblib.dump picks a compressor from these suffixes (`model.joblib.lzma`); a raw .lzma stream has no magic.
+# joblib.dump picks a compressor from these suffixes (`model.joblib.lzma`: the "alone" format, detected
+# by its header).
 _JOBLIB_COMPRESSED = {".z": Format.ZLIB, ".gz": Format.GZIP, ".bz2": Format.BZIP2, ".xz": Format.XZ,
-                      ".lzma": Format.UNKNOWN, ".lz4": Format.LZ4}
+                      ".lzma": Format.LZMA, ".lz4": Format.LZ4}
 
 
 def claimed_formats(name: str) -> frozenset[Format] | None:

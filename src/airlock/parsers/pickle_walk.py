@@ -183,6 +183,7 @@ class Event:
     kind: str  # "indirect-call" | "extension" | "tampering"
     offset: int
     detail: str
+    callee: object = None  # for an indirect call: what is called (a Result of an earlier call, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -728,7 +729,7 @@ def _stack_global(module: object, name: object, at: int, proto: int) -> Global:
 
 
 def _indirect(callee: object, opcode: str, at: int) -> Event:
-    return Event("indirect-call", at, f"{opcode} calls {describe(callee)}, not an imported global")
+    return Event("indirect-call", at, f"{opcode} calls {describe(callee)}, not an imported global", callee)
 
 
 def _set_items(target: object, items: list[object], at: int, events: list[Event]) -> None:
