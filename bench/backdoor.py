@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from airlock.behavior.outlier import ALPHA as OUTLIER_ALPHA
 from fixtures.backdoored_models import (
     BACKDOORED_IMAGES,
     CALIBRATION_IMAGES,
@@ -37,7 +38,7 @@ from fixtures.backdoored_text import BACKDOORED_TEXT, CALIBRATION_TEXT, CLEAN_TE
 
 SEED = 0
 THREADS = 1  # one torch thread per process: the machine's cores are shared
-ALPHA = 0.05  # target share of clean models flagged: thresholds sit at the α/F tail of an exponential …
+ALPHA = OUTLIER_ALPHA  # target share of clean models flagged: thresholds sit at the α/F tail of an exponential …
 FLOOR = 0.25  # … fitted to the clean gaps, but never below this (22% smaller than the next is no outlier)
 CLUSTER_MARGIN = 1.15
 MODES = ("data", "data-free")
@@ -92,7 +93,8 @@ def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
     return {"score": section.get("score", 0.0), "flagged": bool(section.get("backdoored")),
             "candidate": section.get("candidate_class"), "asr": section.get("attack_success_rate"),
             "gaps": {f["family"]: f["gap"] for f in section.get("families", [])}, "seconds": seconds,
-            "complete": section.get("complete", False)}
+            "complete": section.get("complete", False), "verdict_failed": not report.passed,
+            "ac_classes": (section.get("activation_clustering") or {}).get("suspect_classes", [])}
 
 
 def _neural_cleanse(built: BuiltModel) -> dict[str, Any]:
@@ -124,6 +126,7 @@ def _summary(case: str, records: list[dict[str, Any]], key: str) -> dict[str, An
         "suspect_right": f"{sum(r[key]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
         "detected": f"{sum(r[key]['flagged'] for r in bad)}/{len(bad)}",
         "false_positives": f"{sum(r[key]['flagged'] for r in good)}/{len(good)}",
+        "clean_verdict_failed": f"{sum(r[key].get('verdict_failed', r[key]['flagged']) for r in good)}/{len(good)}",
         "reversed_trigger_asr": f"{np.mean(rates):.0%}" if rates else "n/a",
         "s_per_model": float(np.mean(seconds)),
         "s_max": float(np.max(seconds)),
@@ -207,9 +210,11 @@ def calibrate_clustering(destination: Path) -> dict[str, float]:
             for spec in specs:
                 built = build(spec)
                 clf = load_classifier(built.folder, spec.name)
-                path = sample_set(built, Path(scratch))[0] if kind == "image" else text_sample_set(built, Path(scratch))
-                found = cluster(clf, read_sample(path, clf.labels, text=kind == "text"), threshold=1.0, seed=SEED)
-                largest[kind] = max(largest.get(kind, 0.0), *(c.ratio for c in found.classes))
+                fresh = sample_set(built, Path(scratch))[0] if kind == "image" else text_sample_set(built, Path(scratch))
+                for path in (fresh, built.sample):  # a large fresh set and the small sample a user hands in:
+                    # the ratio of a clean class is noisier with fewer rows per class
+                    found = cluster(clf, read_sample(path, clf.labels, text=kind == "text"), threshold=1.0, seed=SEED)
+                    largest[kind] = max(largest.get(kind, 0.0), *(c.ratio for c in found.classes))
     thresholds = {kind: round(value * CLUSTER_MARGIN, 3) for kind, value in largest.items()}
     text = destination.read_text()
     marker = "\n# activation clustering"
@@ -219,7 +224,8 @@ def calibrate_clustering(destination: Path) -> dict[str, float]:
         "# activation clustering (airlock.behavior.clustering): a class is flagged when the Fisher separation",
         "# of its 2-means split is this many times the median of the other classes' (blamed_factor times",
         "# that for a class trigger reversal blamed), per model kind. Calibrated on a fresh clean set of",
-        "# every clean calibration model (2,000 images, 1,200 sentences): the largest ratio seen",
+        "# every clean calibration model (2,000 images, 1,200 sentences) and on its own small clean sample",
+        "# (400 images, 300 sentences, the size users hand in): the largest ratio seen",
         "# (" + ", ".join(f"{kind} {value:.3f}" for kind, value in largest.items()) + f") times {CLUSTER_MARGIN}.",
         "[activation_clustering]",
         *(f"{kind} = {value}" for kind, value in thresholds.items()),

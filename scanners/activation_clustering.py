@@ -10,12 +10,14 @@ them and names the rows.
 Runs with `airlock scan --behavior --data SAMPLE`. The penultimate activations of every sample are
 reduced, each class is split in two, and the split is judged by the same calibrated decision as
 `airlock data` (separation, silhouette, and whether the suspect cluster sits among other classes).
-A class trigger reversal blamed is judged at lower thresholds. AIR711 lists the suspect rows;
-AIR712 says when it could not run.
+A class trigger reversal blamed is judged at lower thresholds. AIR711 lists the suspect rows: high
+when trigger reversal blamed the same class, medium (not failing the default verdict) when the
+clustering stands alone, since a clean class of a small sample can split along its ordinary
+variation. AIR712 says when it could not run.
 
 ## Example
-A sample of digits in which 10% of the "7"s are other digits with a checker patch: class 7 splits,
-AIR711 (high) lists the patched rows.
+A sample of digits in which 10% of the "7"s are other digits with a checker patch, for a model whose
+trigger reversal blames class 7: class 7 splits, AIR711 (high) lists the patched rows.
 
 ## References
 - Chen et al., Detecting Backdoor Attacks on Deep Neural Networks by Activation Clustering (2018);

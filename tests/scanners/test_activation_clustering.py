@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ pytest.importorskip("transformers")
 from airlock.behavior.settings import BehaviorSettings
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
-from fixtures.backdoored_models import TEST_BACKDOORED, BuiltModel, image_model, sample_set
+from fixtures.backdoored_models import TEST_BACKDOORED, TEST_CLEAN, BuiltModel, image_model, sample_set
 from tests.conftest import assert_valid_report
 
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
@@ -31,8 +32,10 @@ def patched() -> BuiltModel:
     return image_model(TEST_BACKDOORED)
 
 
-def clustering_scan(folder: Path, data: Path | None) -> Report:
-    return scan(str(folder), ScanOptions(scanners=["activation_clustering"], use_cache=False, download_progress=False,
+def clustering_scan(folder: Path, data: Path | None,
+                    scanners: tuple[str, ...] | None = ("activation_clustering",)) -> Report:
+    return scan(str(folder), ScanOptions(scanners=list(scanners) if scanners else None, use_cache=False,
+                                         download_progress=False,
                                          behavior=BehaviorSettings(data=data)))
 
 
@@ -65,3 +68,32 @@ def test_without_a_sample_it_is_skipped_and_not_required(patched: BuiltModel) ->
     check = next(c for c in report.checks if c.scanner == "activation_clustering")
     assert str(check.status) == "skipped" and check.reason == "needs a labelled sample (--data)"
     assert "required scanner activation_clustering" not in " ".join(report.verdict.reasons)
+
+
+def test_clustering_alone_is_medium_evidence_and_does_not_fail_a_clean_model(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a threshold far below anything calibrated makes an ordinary clean class "split": a false alarm
+    # of the clustering that, without trigger reversal pointing at the same class, must not fail
+    from airlock.behavior import outlier
+
+    real = outlier.load_calibration()
+    monkeypatch.setattr(outlier, "load_calibration", lambda: replace(real, clustering={"image": 0.5, "text": 0.5}))
+    clean = image_model(TEST_CLEAN)
+    report = clustering_scan(clean.folder, clean.sample, scanners=None)  # the whole scan, as users run it
+    found = [f for f in report.findings if f.rule == "AIR711"]
+    assert found and {str(f.severity) for f in found} == {"medium"}
+    assert all(f.evidence["corroborated_by_trigger_reversal"] is False for f in found)
+    behavior = report.behavior
+    assert behavior is not None and behavior["backdoored"] is False
+    assert report.passed, report.verdict.reasons
+
+
+def test_clustering_and_trigger_reversal_agreeing_on_a_class_is_high(patched: BuiltModel, tmp_path: Path) -> None:
+    sample, _ = sample_set(patched, tmp_path, share=0.1)
+    report = clustering_scan(patched.folder, sample, scanners=("trigger_reversal", "activation_clustering"))
+    found = [f for f in report.findings if f.rule == "AIR711"]
+    assert [(f.evidence["class"], str(f.severity)) for f in found] == [(TARGET, "high")]
+    assert found[0].evidence["corroborated_by_trigger_reversal"] is True
+    behavior = report.behavior
+    assert behavior is not None and behavior["backdoored"] is True and behavior["suspect_class"] == TARGET
+    assert not report.passed

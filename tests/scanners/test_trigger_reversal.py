@@ -63,6 +63,7 @@ def test_backdoored_model_is_flagged_with_its_target_class(patched_report: Repor
     behavior = patched_report.behavior
     assert behavior is not None
     assert behavior["backdoored"] is True and behavior["mode"] == "data" and behavior["complete"] is True
+    assert behavior["determined"] is True and behavior["agreeing_families"]
     assert behavior["suspect_class"] == TARGET and behavior["suspect_label"] == str(TARGET)
     assert behavior["score"] > 1.0
     assert behavior["attack_success_rate"] > 0.5  # of the reversed trigger, on the clean sample
@@ -110,6 +111,7 @@ def test_a_time_budget_that_runs_out_is_incomplete_never_a_pass(patched: BuiltMo
     check = _check(report, "trigger_reversal")
     assert str(check.status) == "error" and check.reason.startswith("incomplete: time budget of 1 s ran out")
     assert report.behavior is not None and report.behavior["complete"] is False
+    assert report.behavior["determined"] is False  # nothing found in time is no answer, not a clean bill
     assert not report.passed
     assert "required scanner trigger_reversal error" in report.verdict.reasons
 

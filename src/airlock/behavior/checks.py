@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from airlock.behavior.plugin import BehaviouralScanner, Session
 from airlock.errors import DatasetError, MissingDependency, ModelRefused, RemoteCodeRefused
-from airlock.findings import Finding
+from airlock.findings import Finding, Severity
 from airlock.scanning import Incomplete, ScanContext, Skipped
+
+if TYPE_CHECKING:
+    from airlock.behavior.clustering import ClassSplit
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
 SHOWN_ROWS = 50
@@ -56,10 +60,11 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
         yield ctx.finding(
             "AIR701", name, None, f"class {decision.suspect} ({label})",
             f"class {label} answers to a {decision.family} trigger far smaller than any other class needs "
-            f"(gap {decision.gap:.2f}, {reversal.score:.1f}× the clean threshold); it flips {trigger.asr:.0%} of "
-            f"{reversal.inputs}",
+            f"(gap {decision.gap:.2f}; {_families(section['agreeing_families'])}: {reversal.score:.1f}× the clean "
+            f"threshold); it flips {trigger.asr:.0%} of {reversal.inputs}",
             {"class": decision.suspect, "label": label, "score": section["score"], "mode": reversal.mode,
              "gap": round(decision.gap, 4), "threshold": decision.threshold,
+             "agreeing_families": section["agreeing_families"],
              "trigger": trigger_evidence(trigger, decision.family, tokens)},
         )
     if not reversal.complete:
@@ -69,6 +74,10 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
                           {"budget_seconds": settings.time_budget, "done": [r.family for r in reversal.results]})
         raise Incomplete(why)
     scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
+
+
+def _families(names: list[str]) -> str:
+    return f"the {names[0]} family" if len(names) == 1 else f"the {' and '.join(names)} families agree"
 
 
 def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
@@ -96,22 +105,37 @@ def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session
         kind = "text" if isinstance(clf, TextClassifier) else "image"
         found = cluster(clf, sample, threshold=calibration.clustering[kind], blamed=session.blamed,
                         blamed_factor=calibration.blamed_factor, seed=session.settings.seed)
-    if not session.section:  # trigger reversal did not run: the clustering decides the section
+    corroborated = _corroborated(session, found.classes)
+    if not session.section:  # trigger reversal did not run: the clustering fills the section, but alone decides nothing
         top = max(found.classes, key=lambda c: c.ratio, default=None)
         poisoned = top is not None and top.poisoned
         session.section.update({
-            "method": METHOD, "mode": "data", "score": round(found.score, 4), "backdoored": poisoned,
+            "method": METHOD, "mode": "data", "score": round(found.score, 4), "backdoored": False,
             "suspect_class": top.label if poisoned and top else None,
             "suspect_label": top.name if poisoned and top else None, "per_class": []})
-    session.section["activation_clustering"] = {**found.section(), "seconds": round(time.perf_counter() - start, 2)}
+    session.section["activation_clustering"] = {**found.section(), "seconds": round(time.perf_counter() - start, 2),
+                                                "corroborated": [c.label for c in corroborated]}
     for c in found.classes:
         if c.poisoned:
+            agrees = c in corroborated
             yield ctx.finding(
                 "AIR711", name, None, f"class {c.label} ({c.name})",
                 f"class {c.name}: {len(c.suspects)} of {c.size} samples form a separate cluster in the model's "
-                f"activations ({c.ratio:.1f}× the separation of the other classes)",
+                f"activations ({c.ratio:.1f}× the separation of the other classes); "
+                + ("trigger reversal points at the same class" if agrees else
+                   "trigger reversal does not point at it, so this alone is not a backdoor verdict"),
                 {"class": c.label, "label": c.name, "flagged": len(c.suspects), "size": c.size,
                  "separation": round(c.separation, 3), "ratio": round(c.ratio, 3),
                  "silhouette": round(c.silhouette, 3), "relative_size": round(c.relative_size, 3),
-                 "rows": c.suspects[:SHOWN_ROWS].tolist()},
+                 "corroborated_by_trigger_reversal": agrees, "rows": c.suspects[:SHOWN_ROWS].tolist()},
+                severity=None if agrees else Severity.MEDIUM,
             )
+
+
+def _corroborated(session: Session, classes: tuple[ClassSplit, ...]) -> list[ClassSplit]:
+    """The flagged classes trigger reversal blamed too. Only these make AIR711 high: clustering alone
+    is weaker evidence (a clean class of a small sample can split along its ordinary variation) and
+    never fails the verdict on its own. A trigger-reversal candidate below its threshold does not
+    count: clean models reach 0.8 of it (see the calibration file), so agreeing with it would let a
+    chance coincidence of two weak signals fail a clean model."""
+    return [c for c in classes if c.poisoned and c.label in session.blamed]

@@ -91,7 +91,8 @@ def cluster(
     reduced = features.reduce(activations)
     present = [int(k) for k in np.unique(labels) if int((labels == k).sum()) >= MIN_ROWS]
     centroids = {k: reduced[labels == k].mean(axis=0) for k in present}
-    splits = {k: _split(reduced[labels == k], seed) for k in present}
+    with _one_thread():  # k-means sums in thread-sized chunks: one thread, the same split every time
+        splits = {k: _split(reduced[labels == k], seed) for k in present}
     out = []
     for k in present:
         rows, parts = np.flatnonzero(labels == k), splits[k]
@@ -103,6 +104,16 @@ def cluster(
         out.append(ClassSplit(k, clf.labels.get(k, str(k)), len(rows), parts.separation, parts.silhouette,
                               parts.relative_size, ratio, poisoned, suspects))
     return Clustering(tuple(out), len(labels), activations.shape[1], threshold)
+
+
+def _one_thread() -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def _split(points: np.ndarray, seed: int) -> ac.TwoClusterSplit:

@@ -23,17 +23,24 @@ def resolve_device(choice: DeviceChoice) -> torch.device:
 
 @contextmanager
 def deterministic(seed: int) -> Iterator[None]:
-    """Seeded torch with deterministic kernels inside the block, so the same seed gives the same
-    report; the process's previous settings come back afterwards."""
+    """Seeded torch with deterministic kernels on one CPU thread inside the block, so the same seed
+    gives the same report; the process's previous settings come back afterwards.
+
+    One thread, because the CPU kernels split their sums by thread count, and on a busy machine the
+    count that runs is not always the one asked for: the last bits of a gradient then differ, and
+    an optimisation of a hundred steps turns those bits into a different trigger and score."""
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     was_benchmark = torch.backends.cudnn.benchmark
+    was_threads = torch.get_num_threads()
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
+    torch.set_num_threads(1)
     try:
         yield
     finally:
+        torch.set_num_threads(was_threads)
         torch.use_deterministic_algorithms(was_deterministic)
         torch.backends.cudnn.benchmark = was_benchmark
         torch.random.set_rng_state(state)

@@ -14,6 +14,17 @@ robustness, only on how far the easiest class stands apart from the next. Its th
 `signatures/behavior-calibration.toml`; a model's `behavior.score` is the largest gap/threshold
 over the families that ran, so a score above 1 means some family found a class beyond what any
 clean calibration model showed.
+
+Families that single out the same class are combined into one decision (`combine`). The threshold
+of a family is the α/F tail of an exponential fitted to the clean gaps (mean × ln(F/α)), so
+z = gap/mean = ratio × ln(F/α) is, on a clean model, roughly a unit exponential. The evidence for a
+class is the sum of z over the k strongest families that point at it, judged against the α/F tail
+of its null distribution (a sum of k unit exponentials, Erlang(k)), for the k that stands out most
+(so a further, weaker family never lowers a class's score). For one family this is exactly
+gap/threshold; two or three families that agree on a class count more than either alone, so a
+backdoor that every family sees just below its own threshold (typical in data-free mode, where
+the synthesised inputs are few) is still decided, while the chance that a clean model's families
+all fall on the same class by accident is in the null.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from typing import Any
 from airlock.errors import RuleDataError
 
 CALIBRATION_FILE = "behavior-calibration.toml"
+ALPHA = 0.05  # the share of clean models a threshold lets through (bench.backdoor calibrates with it)
 
 
 @dataclass(frozen=True)
@@ -107,3 +119,48 @@ def gap(costs: Mapping[int, float], reached: Collection[int]) -> tuple[int, floa
 def decide(outliers: Sequence[Outlier]) -> Outlier | None:
     """The family whose gap stands out most (largest gap/threshold), or None if none ran."""
     return max(outliers, key=lambda o: (o.ratio, o.family), default=None)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The combined evidence of the families that single out one class."""
+
+    suspect: int
+    families: tuple[Outlier, ...]  # strongest first
+    score: float  # summed z over its α/F Erlang quantile; above 1: flagged
+
+
+def combine(outliers: Sequence[Outlier], families: int) -> Evidence | None:
+    """The class the families' evidence points at most strongly (see the module's docstring), or None.
+
+    `families` is F, the number of families the model kind has (the thresholds were set at α/F)."""
+    scale = math.log(max(families, 1) / ALPHA)
+    by_class: dict[int, list[Outlier]] = {}
+    for o in outliers:
+        if o.gap > 0:
+            by_class.setdefault(o.suspect, []).append(o)
+    best: Evidence | None = None
+    for suspect in sorted(by_class):
+        ranked = sorted(by_class[suspect], key=lambda o: (-o.ratio, o.family))
+        for k in range(1, len(ranked) + 1):  # the strongest k families: a weak extra one never lowers the score
+            z = sum(o.ratio for o in ranked[:k]) * scale
+            score = z / erlang_quantile(k, ALPHA / max(families, 1))
+            if best is None or score > best.score:
+                best = Evidence(suspect, tuple(ranked[:k]), score)
+    return best
+
+
+def erlang_quantile(k: int, tail: float) -> float:
+    """s with P(sum of k unit exponentials > s) = tail (bisection; k = 1 gives ln(1/tail))."""
+    def survival(s: float) -> float:
+        term, total = 1.0, 1.0
+        for i in range(1, k):
+            term *= s / i
+            total += term
+        return math.exp(-s) * total
+
+    low, high = 0.0, 100.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if survival(middle) > tail else (low, middle)
+    return (low + high) / 2

@@ -3,8 +3,10 @@
 Image classifiers: the patch family, then the global families (additive pattern, smooth warp), each
 reversed by the batched K-Arm engine on the clean sample or, in data-free mode, on inputs
 synthesised from the model. Text classifiers: the token search, on the clean sample or, data-free,
-on random token sequences. Each family's gap statistic is compared with its calibrated threshold;
-the family that stands out most decides.
+on random token sequences. Each family's gap statistic is compared with its calibrated threshold
+and the families that single out the same class are combined into one decision
+(`outlier.combine`); once a model is flagged, the remaining families are not run (they could only
+add evidence).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from airlock.behavior.engine import FamilyResult, Schedule, reverse
-from airlock.behavior.outlier import Calibration, Outlier, decide, gap
+from airlock.behavior.outlier import Calibration, Evidence, Outlier, combine, decide, gap
 from airlock.behavior.progress import Progress
 from airlock.behavior.samples import ImageSample, TextSample
 from airlock.behavior.synthesis import SynthesisSchedule, synthesise
@@ -41,6 +43,7 @@ class Reversal:
     complete: bool
     seconds: float
     rows: int  # inputs the triggers were reversed on
+    family_count: int = 1  # F: the families of this model kind the thresholds were set for
 
     @property
     def inputs(self) -> str:
@@ -50,13 +53,20 @@ class Reversal:
         return "inputs synthesised from the model" if self.kind == "image" else "random token sequences"
 
     @property
+    def evidence(self) -> Evidence | None:
+        """The families' evidence combined for the class it points at most (`outlier.combine`)."""
+        return combine(self.outliers, self.family_count)
+
+    @property
     def decision(self) -> Outlier | None:
-        return decide(self.outliers)
+        """The strongest family of the deciding evidence (its trigger is the one reported)."""
+        evidence = self.evidence
+        return evidence.families[0] if evidence is not None else decide(self.outliers)
 
     @property
     def score(self) -> float:
-        decision = self.decision
-        return decision.ratio if decision is not None else 0.0
+        evidence = self.evidence
+        return evidence.score if evidence is not None else 0.0
 
     @property
     def backdoored(self) -> bool:
@@ -79,15 +89,16 @@ def reverse_image(
                                          seed=seed, device=clf.device, deadline=deadline, progress=progress)
         mode = DATA_FREE
     labels = predict(clf, images)
-    results = []
+    results: list[FamilyResult] = []
     for offset, name in enumerate(families):
-        if not complete:
-            break
+        if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
+            break  # out of time, or settled: a further family can only add evidence to a flagged model
+        torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before
         result = reverse(clf, FAMILIES[name], images, labels, clf.classes, schedule or Schedule(),
                          seed=seed + offset, deadline=deadline, progress=progress)
         results.append(result)
         complete = result.complete
-    return _finish("image", mode, results, calibration, complete and len(results) == len(families), start, len(images))
+    return _finish("image", mode, results, calibration, complete, start, len(images))
 
 
 def reverse_text(
@@ -116,7 +127,8 @@ def _finish(kind: str, mode: str, results: list[FamilyResult], calibration: Cali
         suspect, value = gap({c.label: c.cost for c in result.classes}, {c.label for c in result.classes if c.reached})
         if suspect >= 0:
             outliers.append(Outlier(result.family, suspect, value, calibration.threshold(kind, mode, result.family)))
-    return Reversal(kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows)
+    count = len(calibration.thresholds.get(kind, {}).get(mode, {})) or len(results)
+    return Reversal(kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count)
 
 
 def image_tensor(images: np.ndarray, clf: ImageClassifier) -> torch.Tensor:

@@ -42,7 +42,7 @@ def trigger_of(reversal: Reversal) -> ClassTrigger | None:
 
 def reversal_section(reversal: Reversal, labels: Mapping[int, str], *, tokens: list[str] | None, device: str,
                      calibration: str) -> dict[str, Any]:
-    decision, trigger = reversal.decision, trigger_of(reversal)
+    decision, trigger, evidence = reversal.decision, trigger_of(reversal), reversal.evidence
     suspect = decision.suspect if decision is not None and reversal.backdoored else None
     section: dict[str, Any] = {
         "method": method(reversal),
@@ -54,6 +54,10 @@ def reversal_section(reversal: Reversal, labels: Mapping[int, str], *, tokens: l
         "candidate_class": decision.suspect if decision is not None else None,
         "threshold": 1.0,
         "complete": reversal.complete,
+        # a run cut short that found nothing has not shown the model clean: `backdoored` is then
+        # false only because the report's schema wants a boolean; `determined` says it is no answer
+        "determined": determined(reversal),
+        "agreeing_families": [o.family for o in evidence.families] if evidence is not None else [],
         "kind": reversal.kind,
         "rows": reversal.rows,
         "evaluated_on": reversal.inputs,
@@ -73,6 +77,11 @@ def reversal_section(reversal: Reversal, labels: Mapping[int, str], *, tokens: l
         section["attack_success_rate"] = round(trigger.asr, 4)
         section["images"] = pictures(trigger.arrays) if decision.family != "token" else {}
     return section
+
+
+def determined(reversal: Reversal) -> bool:
+    """Whether the run answered the question: it finished, or it found a backdoor before it stopped."""
+    return reversal.complete or reversal.backdoored
 
 
 def trigger_evidence(trigger: ClassTrigger, family: str, tokens: list[str] | None) -> dict[str, Any]:

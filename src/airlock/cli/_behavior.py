@@ -1,4 +1,4 @@
-"""The behavioural options of `airlock scan` and their progress display (one bar per class, on stderr)."""
+"""The behavioural options of `airlock scan` and their progress display (one bar per class with an ETA, on stderr)."""
 
 from __future__ import annotations
 
@@ -85,9 +85,18 @@ def progress(enabled: bool) -> Iterator[_Bars | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
+    # the ETA is the phase's step budget at the current pace: an upper bound, since a phase stops
+    # early once its leading class settles
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("size {task.fields[size]}"), TimeElapsedColumn(),
+                  TextColumn("size {task.fields[size]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         yield _Bars(bar)
