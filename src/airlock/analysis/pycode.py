@@ -70,6 +70,7 @@ class Capability:
     reason: str
     names: tuple[str, ...]
     allow: tuple[str, ...] = ()
+    attributes: frozenset[str] = frozenset()  # attribute names that reach it on any object
 
     def matches(self, qualified: str) -> bool:
         return any(fnmatchcase(qualified, p) for p in self.names) and not any(fnmatchcase(qualified, p) for p in self.allow)
@@ -87,6 +88,11 @@ class CapabilityMap:
     @functools.cached_property
     def _seen(self) -> dict[str, Capability | None]:
         return {}
+
+    @functools.cached_property
+    def by_attribute(self) -> dict[str, Capability]:
+        """Attribute names that reach a capability whatever they are read from (`x.__globals__`)."""
+        return {attribute: c for c in self.capabilities for attribute in c.attributes}
 
     def lookup(self, qualified: str) -> Capability | None:
         """The capability `qualified` reaches, directly or through a module re-export (`os.path.os.system`)."""
@@ -118,9 +124,10 @@ def load_capabilities() -> CapabilityMap:
         where = f"signatures/{CAPABILITIES_FILE} [{name}]"
         if not isinstance(body, dict):
             raise RuleDataError(f"{where}: must be a table")
-        names, allow = body.get("names"), body.get("allow", [])
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in [*names, *allow]):
-            raise RuleDataError(f"{where}: names must be a non-empty list of strings")
+        names, allow, attributes = body.get("names", []), body.get("allow", []), body.get("attributes", [])
+        texts = [*names, *allow, *attributes] if all(isinstance(x, list) for x in (names, allow, attributes)) else [0]
+        if not (names or attributes) or not all(isinstance(n, str) for n in texts):
+            raise RuleDataError(f"{where}: names (or attributes) must be a non-empty list of strings")
         try:
             severity = Severity.parse(str(body.get("severity")))
         except ValueError as exc:
@@ -128,7 +135,7 @@ def load_capabilities() -> CapabilityMap:
         rule, reason = body.get("rule"), body.get("reason")
         if not isinstance(rule, str) or not isinstance(reason, str):
             raise RuleDataError(f"{where}: rule and reason must be strings")
-        capabilities.append(Capability(name, rule, severity, reason, tuple(names), tuple(allow)))
+        capabilities.append(Capability(name, rule, severity, reason, tuple(names), tuple(allow), frozenset(attributes)))
     return CapabilityMap(tuple(capabilities))
 
 
@@ -271,6 +278,12 @@ class Analysis:
                 self._imported(node)
             elif isinstance(node, (ast.Attribute, ast.Name, ast.Subscript, ast.Call)):
                 self._reference(node)
+            if isinstance(node, ast.Attribute):
+                self._reflective(node, node.attr)
+            elif isinstance(node, ast.Call) and facts.resolve(node.func) == "builtins.getattr" and len(node.args) >= 2:
+                attribute = _const(node.args[1])
+                if isinstance(attribute, str):
+                    self._reflective(node, attribute)
             if isinstance(node, ast.BinOp) and not isinstance(facts.parents.get(node), ast.BinOp):
                 self._chr_arithmetic(node)
             if isinstance(node, (ast.Attribute, ast.Name)) and facts.resolve(node) == "os.environ":
@@ -298,8 +311,9 @@ class Analysis:
         if isinstance(getattr(node, "ctx", None), ast.Store | ast.Del):
             return  # a name being bound or replaced (replacing builtins is AIR627's)
         parent = self.facts.parents.get(node)
-        if isinstance(parent, ast.Attribute | ast.Subscript) and parent.value is node:
-            return  # the longer chain is reported instead (`os.system`, not `os`)
+        if isinstance(parent, ast.Attribute | ast.Subscript) and parent.value is node and self.facts.resolve(parent):
+            return  # the longer chain is reported instead (`os.system`, not `os`); `sys.modules[name]` with a
+            # key worked out only at run time is reported as `sys.modules`
         if isinstance(parent, ast.Call) and parent.func is node and self.facts.resolve(parent) is not None:
             return  # `__import__("json")`, `getattr(os, "getcwd")`: what the call resolves to is what counts
         name = self.facts.resolve(node)
@@ -312,6 +326,13 @@ class Analysis:
             what = f"import {name}" if statement else name
             self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), what,
                                  f"{capability.reason} ({capability.name} capability)", capability.severity, statement))
+
+    def _reflective(self, node: ast.AST, attribute: str) -> None:
+        """An attribute that reaches interpreter internals from any object (`().__class__.__base__`)."""
+        capability = self.facts.capabilities.by_attribute.get(attribute)
+        if capability is not None:
+            self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), f".{attribute}",
+                                 f"{capability.reason} ({capability.name} capability)", capability.severity))
 
     def _add(self, rule: str, node: ast.AST, what: str, reason: str) -> None:
         self.hits.append(Hit(rule, getattr(node, "lineno", 0), what, reason))
