@@ -164,7 +164,22 @@ def _json_object(path: Path) -> dict[str, Any]:
 
 
 def _name(card: Mapping[str, Any], snapshot: Snapshot) -> str:
-    return _string(card.get("model_name")) or snapshot.root.name or snapshot.reference.raw
+    readme = dict(snapshot.files).get("README.md")
+    title = card_title(readme) if readme is not None else None
+    return _string(card.get("model_name")) or title or snapshot.root.name or snapshot.reference.raw
+
+
+def card_title(path: Path) -> str | None:
+    """The model card's first level-one heading (`# all-MiniLM-L6-v2`), after any front matter."""
+    text = _read(path, MAX_CARD_BYTES).decode("utf-8", errors="replace")
+    in_front_matter = text.startswith("---")
+    for i, line in enumerate(text.splitlines()):
+        if in_front_matter:
+            in_front_matter = i == 0 or line.strip() != "---"
+            continue
+        if line.startswith("# ") and line[2:].strip():
+            return line[2:].strip()[:200]
+    return None
 
 
 def _string(value: Any) -> str | None:

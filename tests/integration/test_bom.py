@@ -54,6 +54,7 @@ def test_real_checkpoint_cyclonedx_is_a_valid_ml_bom_with_its_model_card(cli) ->
     assert_valid_cyclonedx(bom)
     model = bom["metadata"]["component"]
     assert model["type"] == "machine-learning-model"
+    assert model["name"] == "all-MiniLM-L6-v2"  # the card's title (a local folder has no repo id)
     assert model["licenses"] == [{"license": {"id": "Apache-2.0"}}]
     params = model["modelCard"]["modelParameters"]
     assert params["task"] == "sentence-similarity"
