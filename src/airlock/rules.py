@@ -19,7 +19,7 @@ from airlock.findings import RuleId, Severity
 
 _ID = re.compile(r"^AIR\d{3}$")
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_REFERENCE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|CWE-\d+|CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|OWASP-ML\d{2}|https://\S+)$")
+_REFERENCE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|CWE-\d+|CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|OWASP-(?:ML|LLM)\d{2}|https://\S+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,18 @@ class Rule:
     summary: str
     description: str
     references: tuple[str, ...]
+
+    @property
+    def frameworks(self) -> dict[str, list[str]]:
+        """The references grouped by the framework they come from: MITRE ATLAS, OWASP ML/LLM Top 10, CWE."""
+        return frameworks(self.references)
+
+
+FRAMEWORKS = {"atlas": "AML.", "owasp": "OWASP-", "cwe": "CWE-"}
+
+
+def frameworks(references: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    return {name: [r for r in references if r.startswith(prefix)] for name, prefix in FRAMEWORKS.items()}
 
 
 @dataclass(frozen=True)

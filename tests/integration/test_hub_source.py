@@ -237,3 +237,22 @@ def test_disk_full_while_downloading_is_exit_2(hub: HubServer, tmp_path: Path) -
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "no space" in lines[0] and str(tmp_path / "small") in lines[0]
+
+
+def test_cyclonedx_carries_the_hub_provenance_and_card(cli, hub: HubServer) -> None:
+    from tests.integration.test_bom import assert_valid_cyclonedx
+
+    sha = hub.add_repo(HubRepo("acme/tiny-bert", _files(), card_data=CARD))
+    result = cli("scan", "hf://acme/tiny-bert", "--format", "cyclonedx", "--no-progress")
+    assert result.code == 0, result.err
+    bom = result.json()
+    assert_valid_cyclonedx(bom)
+    model = bom["metadata"]["component"]
+    assert model["name"] == "acme/tiny-bert" and model["version"] == sha and model["author"] == "acme"
+    props = {p["name"]: p["value"] for p in model["properties"]}
+    assert props["huggingface:repo_id"] == "acme/tiny-bert" and props["huggingface:commit"] == sha
+    assert model["externalReferences"][0]["url"] == f"{hub.url}/acme/tiny-bert/tree/{sha}"
+    assert model["pedigree"]["ancestors"] == [{"type": "machine-learning-model", "name": "org/base"}]
+    assert model["modelCard"]["modelParameters"]["datasets"] == [{"type": "dataset", "name": "mnist"}]
+    card = {p["name"]: p["value"] for p in model["modelCard"]["properties"]}
+    assert card["airlock:parameter_count"] == "600"  # the one 20x30 tensor, from the safetensors header

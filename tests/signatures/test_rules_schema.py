@@ -46,3 +46,12 @@ def test_ids_and_names_are_unique_across_files() -> None:
 def test_malformed_rules_are_rejected(body: dict, problem: str) -> None:
     with pytest.raises(RuleDataError, match=problem):
         _parse_rule("AIR999", body, set())
+
+
+def test_every_rule_maps_to_atlas_owasp_and_cwe() -> None:
+    """Security teams report against MITRE ATLAS, the OWASP ML / LLM Top 10 and CWE: no rule may lack one."""
+    unmapped = {rule.id: name for rule in load_rules() for name, ids in rule.frameworks.items() if not ids}
+    assert not unmapped, unmapped
+    owasp = re.compile(r"^OWASP-(ML(0[1-9]|10)|LLM(0[1-9]|10))$")  # ML Top 10 (2023), LLM Top 10 (2025)
+    for rule in load_rules():
+        assert all(owasp.match(ref) for ref in rule.frameworks["owasp"]), rule.id

@@ -1,4 +1,4 @@
-"""`airlock rules`: list every rule (id, name, severity, scanner, summary, references)."""
+"""`airlock rules`: list every rule (id, name, severity, scanner, summary, references, frameworks)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> ExitCode:
             "signatures": rules.version,
             "rules": [
                 {"id": r.id, "name": r.name, "scanner": r.scanner, "severity": str(r.severity),
-                 "summary": r.summary, "description": r.description, "references": list(r.references)}
+                 "summary": r.summary, "description": r.description, "references": list(r.references),
+                 "frameworks": r.frameworks}
                 for r in selected
             ],
         }
@@ -36,6 +37,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     for r in selected:
         refs = ", ".join(r.references)
         print(f"{r.id}  {r.name:<28} {r.severity!s:<8} {r.scanner:<15} {r.summary}  [{refs}]")
+        if args.rule:
+            for framework, ids in r.frameworks.items():
+                print(f"  {framework}: {', '.join(ids) or '-'}")
         if args.rule and r.description:
             print()
             print(r.description)

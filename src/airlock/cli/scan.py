@@ -32,7 +32,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> ExitCode:
     from airlock.findings import Severity
-    from airlock.pipeline import ScanOptions, scan
+    from airlock.pipeline import ScanOptions, resolve, scan_snapshot
     from airlock.policy import Policy, default_policy, load_policy
     from airlock.rules import load_rules
 
@@ -58,10 +58,16 @@ def run(args: argparse.Namespace) -> ExitCode:
             hash_progress=progress,
             behavior=_behavior.settings(args, bars),
         )
-        report = scan(args.reference, options)
+        snapshot = resolve(args.reference, options)
+        report = scan_snapshot(snapshot, options)
     from airlock.cli._output import emit
 
-    renderer = args.format.renderer(color=args.output is None and sys.stdout.isatty())
+    facts = None
+    if args.format.is_bom:
+        from airlock.modelcard import gather
+
+        facts = gather(snapshot)
+    renderer = args.format.renderer(color=args.output is None and sys.stdout.isatty(), facts=facts)
     emit(renderer.render(report), args.output)
     return ExitCode.PASSED if report.passed else ExitCode.FAILED
 

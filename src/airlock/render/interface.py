@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, assert_never
 
 if TYPE_CHECKING:  # importing the report model is not needed to parse command-line choices
+    from airlock.modelcard import ModelFacts
     from airlock.report import Report
 
 
@@ -20,8 +21,15 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
     SARIF = "sarif"
     HTML = "html"
+    CYCLONEDX = "cyclonedx"
+    SPDX = "spdx"
 
-    def renderer(self, *, color: bool = False) -> Renderer:
+    @property
+    def is_bom(self) -> bool:
+        """A bill of materials, which carries facts from the snapshot itself (model card, parameter count)."""
+        return self in (OutputFormat.CYCLONEDX, OutputFormat.SPDX)
+
+    def renderer(self, *, color: bool = False, facts: ModelFacts | None = None) -> Renderer:
         match self:
             case OutputFormat.TABLE:
                 from airlock.render.table import TableRenderer
@@ -39,5 +47,13 @@ class OutputFormat(enum.StrEnum):
                 from airlock.render.html import HtmlRenderer
 
                 return HtmlRenderer()
+            case OutputFormat.CYCLONEDX:
+                from airlock.render.cyclonedx import CycloneDxRenderer
+
+                return CycloneDxRenderer(facts)
+            case OutputFormat.SPDX:
+                from airlock.render.spdx import SpdxRenderer
+
+                return SpdxRenderer(facts)
             case _:
                 assert_never(self)

@@ -94,6 +94,7 @@ def _rule(rules: RuleSet, rule_id: str, findings: tuple[Finding, ...]) -> dict[s
         "properties": {
             "tags": tags,
             "security-severity": _SECURITY_SEVERITY[rule.severity],
+            "frameworks": rule.frameworks,
             "precision": "high",
             "problem.severity": "error" if rule.severity >= Severity.HIGH else "warning",
         },

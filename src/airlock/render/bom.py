@@ -1,0 +1,140 @@
+"""What the two bill-of-materials renderers (CycloneDX, SPDX) share: the subject's facts and reference links."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from airlock.modelcard import ModelFacts
+from airlock.report import Report
+
+INFORMATION_URI = "https://github.com/model-airlock/model-airlock"
+HUB_ENDPOINT = "https://huggingface.co"  # when a stored report does not say which endpoint it came from
+
+# The licence ids the Hub's model cards use, and the SPDX id each one is (the Hub writes them in lower case).
+# A licence with no SPDX id (OpenRAIL, Llama community licences, ...) is carried by name.
+SPDX_IDS = {
+    spdx.lower(): spdx
+    for spdx in (
+        "Apache-2.0",
+        "MIT",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "BSD-3-Clause-Clear",
+        "BSL-1.0",
+        "ISC",
+        "Zlib",
+        "GPL-2.0-only",
+        "GPL-3.0-only",
+        "LGPL-2.1-only",
+        "LGPL-3.0-only",
+        "AGPL-3.0-only",
+        "MPL-2.0",
+        "EPL-2.0",
+        "Artistic-2.0",
+        "AFL-3.0",
+        "ECL-2.0",
+        "EUPL-1.2",
+        "OSL-3.0",
+        "PostgreSQL",
+        "NCSA",
+        "Unlicense",
+        "WTFPL",
+        "CC0-1.0",
+        "CC-BY-2.0",
+        "CC-BY-2.5",
+        "CC-BY-3.0",
+        "CC-BY-4.0",
+        "CC-BY-SA-3.0",
+        "CC-BY-SA-4.0",
+        "CC-BY-NC-2.0",
+        "CC-BY-NC-3.0",
+        "CC-BY-NC-4.0",
+        "CC-BY-NC-ND-3.0",
+        "CC-BY-NC-ND-4.0",
+        "CC-BY-NC-SA-2.0",
+        "CC-BY-NC-SA-3.0",
+        "CC-BY-NC-SA-4.0",
+        "CC-BY-ND-4.0",
+        "ODbL-1.0",
+        "ODC-By-1.0",
+        "PDDL-1.0",
+        "CDLA-Permissive-1.0",
+        "CDLA-Permissive-2.0",
+        "CDLA-Sharing-1.0",
+        "OpenRAIL",
+        "OpenRAIL-M",
+        "LPPL-1.3c",
+    )
+} | {
+    "gpl-2.0": "GPL-2.0-only",
+    "gpl-3.0": "GPL-3.0-only",
+    "lgpl-2.1": "LGPL-2.1-only",
+    "lgpl-3.0": "LGPL-3.0-only",
+    "agpl-3.0": "AGPL-3.0-only",
+    "lgpl-lr": "LGPL-3.0-only",
+    "openrail++": "OpenRAIL-M",
+}
+
+
+def spdx_license_id(name: str) -> str | None:
+    """The SPDX licence id a Hub licence name stands for, or None when it has none."""
+    return SPDX_IDS.get(name.strip().lower())
+
+
+def subject_facts(report: Report, facts: ModelFacts | None) -> ModelFacts:
+    """The facts the snapshot gave, or (rendering a stored report) what the report itself says."""
+    target = report.target
+    repo_id = target.extra.get("repo_id")
+    base = facts or ModelFacts(name=repo_id or target.reference, repo_id=repo_id, revision=target.revision)
+    endpoint = base.hub_endpoint or (HUB_ENDPOINT if target.source == "hf" else None)
+    return replace(
+        base,
+        name=base.name or target.reference,
+        revision=base.revision or target.revision,
+        hub_endpoint=endpoint,
+    )
+
+
+def is_dataset(report: Report) -> bool:
+    return report.data is not None
+
+
+def reference_url(ref: str) -> str | None:
+    """Where a rule reference (ATLAS technique, OWASP Top 10 entry, CWE, CVE, GHSA, URL) is described."""
+    if ref.startswith("AML."):
+        return f"https://atlas.mitre.org/techniques/{ref}"
+    if ref.startswith("CWE-"):
+        return f"https://cwe.mitre.org/data/definitions/{ref[4:]}.html"
+    if ref.startswith("CVE-"):
+        return f"https://www.cve.org/CVERecord?id={ref}"
+    if ref.startswith("GHSA-"):
+        return f"https://github.com/advisories/{ref}"
+    if ref.startswith("OWASP-ML"):
+        return "https://owasp.org/www-project-machine-learning-security-top-10/"
+    if ref.startswith("OWASP-LLM"):
+        return "https://genai.owasp.org/llm-top-10/"
+    if ref.startswith("https://"):
+        return ref
+    return None
+
+
+def reference_source(ref: str) -> str:
+    for prefix, source in (
+        ("AML.", "MITRE ATLAS"),
+        ("CWE-", "CWE"),
+        ("CVE-", "CVE"),
+        ("GHSA-", "GitHub Advisory Database"),
+        ("OWASP-ML", "OWASP Machine Learning Security Top 10"),
+        ("OWASP-LLM", "OWASP Top 10 for LLM Applications"),
+    ):
+        if ref.startswith(prefix):
+            return source
+    return "web"
+
+
+def hub_url(facts: ModelFacts) -> str | None:
+    """The Hub page of the model at the vetted commit (the endpoint the snapshot came from)."""
+    if facts.repo_id is None or facts.hub_endpoint is None:
+        return None
+    url = f"{facts.hub_endpoint.rstrip('/')}/{facts.repo_id}"
+    return f"{url}/tree/{facts.revision}" if facts.revision else url
