@@ -48,8 +48,11 @@ def main(argv: list[str]) -> int:
     _compile_bytecode(root.parent)
     work = root / "results" / "work"
     work.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": platform.platform(), "python": platform.python_version(),
-                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    results: dict[str, Any] = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     out = root / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     failed = []
     for name in names:
@@ -73,7 +76,9 @@ def _compile_bytecode(repo: Path) -> None:
     an editable install run with PYTHONDONTWRITEBYTECODE (set on this machine) would otherwise compile
     every module on every start (about 0.1 s). The peers come from wheels and have theirs."""
     folders = [str(repo / name) for name in ("src", "scanners", "signatures", "fixtures", "bench")]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], stdout=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *folders], stdout=subprocess.DEVNULL, check=False
+    )
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -90,7 +95,9 @@ def _line(row: dict[str, Any]) -> str:
             else:
                 value = f"{value:.2f}x" if "/" in key or key == "ratio" else f"{value:.3f}s"
         parts.append(f"{key}={value}")
-    lists = [f"    {key}: {', '.join(value)}" for key, value in row.items() if key.endswith("_samples") and value]
+    lists = [
+        f"    {key}: {', '.join(value)}" for key, value in row.items() if key.endswith("_samples") and value
+    ]
     return "\n".join([f"{row['case']:<40} " + "  ".join(parts), *lists])
 
 

@@ -38,7 +38,9 @@ from fixtures.backdoored_text import BACKDOORED_TEXT, CALIBRATION_TEXT, CLEAN_TE
 
 SEED = 0
 THREADS = 1  # one torch thread per process: the machine's cores are shared
-ALPHA = OUTLIER_ALPHA  # target share of clean models flagged: thresholds sit at the α/F tail of an exponential …
+ALPHA = (
+    OUTLIER_ALPHA  # target share of clean models flagged: thresholds sit at the α/F tail of an exponential …
+)
 FLOOR = 0.25  # … fitted to the clean gaps, but never below this (22% smaller than the next is no outlier)
 CLUSTER_MARGIN = 1.15
 MODES = ("data", "data-free")
@@ -64,17 +66,27 @@ def run(work: Path) -> list[dict[str, Any]]:
 
 def _measure(built: BuiltModel, *, baseline: bool) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "model": built.spec.name, "kind": "text" if built.spec.dataset == "topics" else "image",
-        "backdoored": built.spec.backdoored, "target": built.spec.attack.target if built.spec.backdoored else None,
-        "clean_accuracy": built.clean_accuracy, "training_attack_success_rate": built.attack_success_rate,
+        "model": built.spec.name,
+        "kind": "text" if built.spec.dataset == "topics" else "image",
+        "backdoored": built.spec.backdoored,
+        "target": built.spec.attack.target if built.spec.backdoored else None,
+        "clean_accuracy": built.clean_accuracy,
+        "training_attack_success_rate": built.attack_success_rate,
     }
     for mode in MODES:
         record[mode] = scan_behaviour(built, data=mode == "data")
     if baseline:
         record["neural_cleanse"] = _neural_cleanse(built)
-    print(f"  {built.spec.name}: " + ", ".join(f"{m} {record[m]['score']:.2f} in {record[m]['seconds']:.1f}s"
-                                               for m in (*MODES, "neural_cleanse") if m in record),
-          file=sys.stderr, flush=True)
+    print(
+        f"  {built.spec.name}: "
+        + ", ".join(
+            f"{m} {record[m]['score']:.2f} in {record[m]['seconds']:.1f}s"
+            for m in (*MODES, "neural_cleanse")
+            if m in record
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
     return record
 
 
@@ -84,17 +96,27 @@ def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
     from airlock.pipeline import ScanOptions, scan
 
     scanners = ["trigger_reversal", "activation_clustering"] if data else ["trigger_reversal"]
-    options = ScanOptions(scanners=scanners, use_cache=False, download_progress=False,
-                          behavior=BehaviorSettings(data=built.sample if data else None, seed=SEED))
+    options = ScanOptions(
+        scanners=scanners,
+        use_cache=False,
+        download_progress=False,
+        behavior=BehaviorSettings(data=built.sample if data else None, seed=SEED),
+    )
     start = time.perf_counter()
     report = scan(str(built.folder), options)
     seconds = time.perf_counter() - start
     section = report.behavior or {}
-    return {"score": section.get("score", 0.0), "flagged": bool(section.get("backdoored")),
-            "candidate": section.get("candidate_class"), "asr": section.get("attack_success_rate"),
-            "gaps": {f["family"]: f["gap"] for f in section.get("families", [])}, "seconds": seconds,
-            "complete": section.get("complete", False), "verdict_failed": not report.passed,
-            "ac_classes": (section.get("activation_clustering") or {}).get("suspect_classes", [])}
+    return {
+        "score": section.get("score", 0.0),
+        "flagged": bool(section.get("backdoored")),
+        "candidate": section.get("candidate_class"),
+        "asr": section.get("attack_success_rate"),
+        "gaps": {f["family"]: f["gap"] for f in section.get("families", [])},
+        "seconds": seconds,
+        "complete": section.get("complete", False),
+        "verdict_failed": not report.passed,
+        "ac_classes": (section.get("activation_clustering") or {}).get("suspect_classes", []),
+    }
 
 
 def _neural_cleanse(built: BuiltModel) -> dict[str, Any]:
@@ -106,8 +128,14 @@ def _neural_cleanse(built: BuiltModel) -> dict[str, Any]:
     clf = load_classifier(built.folder, built.spec.name)
     sample = read_sample(built.sample, clf.labels, text=False)
     result = neural_cleanse(clf, image_tensor(sample.images, clf), clf.classes, seed=SEED)
-    return {"score": result.anomaly_index, "flagged": result.flagged, "candidate": result.suspect,
-            "seconds": result.seconds, "norms": list(result.norms), "epochs": list(result.epochs)}
+    return {
+        "score": result.anomaly_index,
+        "flagged": result.flagged,
+        "candidate": result.suspect,
+        "seconds": result.seconds,
+        "norms": list(result.norms),
+        "epochs": list(result.epochs),
+    }
 
 
 def _summary(case: str, records: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -143,7 +171,9 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
 
     torch.set_num_threads(THREADS)
     builders: list[tuple[str, Callable[[Any], BuiltModel], tuple[Any, ...]]] = [
-        ("image", image_model, CALIBRATION_IMAGES), ("text", text_model, CALIBRATION_TEXT)]
+        ("image", image_model, CALIBRATION_IMAGES),
+        ("text", text_model, CALIBRATION_TEXT),
+    ]
     seen: dict[str, dict[str, dict[str, list[float]]]] = {}
     names: list[str] = []
     for kind, build, specs in builders:
@@ -155,11 +185,23 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
                 for family, value in gaps.items():
                     seen.setdefault(kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
             print(f"  {spec.name}: calibrated", file=sys.stderr, flush=True)
-    thresholds = {kind: {mode: {f: round(max(FLOOR, float(np.mean(v)) * np.log(len(fams) / ALPHA)), 3)
-                                for f, v in fams.items()} for mode, fams in modes.items()}
-                  for kind, modes in seen.items()}
-    summary = {kind: {mode: {f: {"mean": round(float(np.mean(v)), 3), "max": round(max(v), 3)}
-                             for f, v in fams.items()} for mode, fams in modes.items()} for kind, modes in seen.items()}
+    thresholds = {
+        kind: {
+            mode: {
+                f: round(max(FLOOR, float(np.mean(v)) * np.log(len(fams) / ALPHA)), 3)
+                for f, v in fams.items()
+            }
+            for mode, fams in modes.items()
+        }
+        for kind, modes in seen.items()
+    }
+    summary = {
+        kind: {
+            mode: {f: {"mean": round(float(np.mean(v)), 3), "max": round(max(v), 3)} for f, v in fams.items()}
+            for mode, fams in modes.items()
+        }
+        for kind, modes in seen.items()
+    }
     destination.write_text(_calibration_toml(thresholds, summary, names))
     return thresholds
 
@@ -176,9 +218,20 @@ def _calibration_toml(thresholds: dict[str, Any], summary: dict[str, Any], names
         "# exponentially; each threshold is the gap a clean model exceeds with probability α/F under an",
         f"# exponential fitted to them (mean × ln(F/α), α = {ALPHA}, F = families of the model kind), and",
         f"# at least {FLOOR}. Seed {SEED}, one torch thread.",
-        *textwrap.wrap("Models: " + ", ".join(names) + ".", 98, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False),
-        *textwrap.wrap("Clean gaps seen (mean, max): " + json.dumps(summary, sort_keys=True), 98,
-                       initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False),
+        *textwrap.wrap(
+            "Models: " + ", ".join(names) + ".",
+            98,
+            initial_indent="# ",
+            subsequent_indent="#   ",
+            break_on_hyphens=False,
+        ),
+        *textwrap.wrap(
+            "Clean gaps seen (mean, max): " + json.dumps(summary, sort_keys=True),
+            98,
+            initial_indent="# ",
+            subsequent_indent="#   ",
+            break_on_hyphens=False,
+        ),
         "# Changing these changes results: bump signatures/VERSION.",
         f'version = "{time.strftime("%Y.%m.%d")}"',
     ]
@@ -206,31 +259,49 @@ def calibrate_clustering(destination: Path) -> dict[str, float]:
     torch.set_num_threads(THREADS)
     largest: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for kind, build, specs in (("image", image_model, CALIBRATION_IMAGES), ("text", text_model, CALIBRATION_TEXT)):
+        for kind, build, specs in (
+            ("image", image_model, CALIBRATION_IMAGES),
+            ("text", text_model, CALIBRATION_TEXT),
+        ):
             for spec in specs:
                 built = build(spec)
                 clf = load_classifier(built.folder, spec.name)
-                fresh = sample_set(built, Path(scratch))[0] if kind == "image" else text_sample_set(built, Path(scratch))
+                fresh = (
+                    sample_set(built, Path(scratch))[0]
+                    if kind == "image"
+                    else text_sample_set(built, Path(scratch))
+                )
                 for path in (fresh, built.sample):  # a large fresh set and the small sample a user hands in:
                     # the ratio of a clean class is noisier with fewer rows per class
-                    found = cluster(clf, read_sample(path, clf.labels, text=kind == "text"), threshold=1.0, seed=SEED)
+                    found = cluster(
+                        clf, read_sample(path, clf.labels, text=kind == "text"), threshold=1.0, seed=SEED
+                    )
                     largest[kind] = max(largest.get(kind, 0.0), *(c.ratio for c in found.classes))
     thresholds = {kind: round(value * CLUSTER_MARGIN, 3) for kind, value in largest.items()}
     text = destination.read_text()
     marker = "\n# activation clustering"
     text = text[: text.index(marker)] if marker in text else text.rstrip("\n")
-    destination.write_text(text + "\n" + "\n".join([
-        "",
-        "# activation clustering (airlock.behavior.clustering): a class is flagged when the Fisher separation",
-        "# of its 2-means split is this many times the median of the other classes' (blamed_factor times",
-        "# that for a class trigger reversal blamed), per model kind. Calibrated on a fresh clean set of",
-        "# every clean calibration model (2,000 images, 1,200 sentences) and on its own small clean sample",
-        "# (400 images, 300 sentences, the size users hand in): the largest ratio seen",
-        "# (" + ", ".join(f"{kind} {value:.3f}" for kind, value in largest.items()) + f") times {CLUSTER_MARGIN}.",
-        "[activation_clustering]",
-        *(f"{kind} = {value}" for kind, value in thresholds.items()),
-        "blamed_factor = 0.8",
-    ]) + "\n")
+    destination.write_text(
+        text
+        + "\n"
+        + "\n".join(
+            [
+                "",
+                "# activation clustering (airlock.behavior.clustering): a class is flagged when the Fisher separation",
+                "# of its 2-means split is this many times the median of the other classes' (blamed_factor times",
+                "# that for a class trigger reversal blamed), per model kind. Calibrated on a fresh clean set of",
+                "# every clean calibration model (2,000 images, 1,200 sentences) and on its own small clean sample",
+                "# (400 images, 300 sentences, the size users hand in): the largest ratio seen",
+                "# ("
+                + ", ".join(f"{kind} {value:.3f}" for kind, value in largest.items())
+                + f") times {CLUSTER_MARGIN}.",
+                "[activation_clustering]",
+                *(f"{kind} = {value}" for kind, value in thresholds.items()),
+                "blamed_factor = 0.8",
+            ]
+        )
+        + "\n"
+    )
     return thresholds
 
 
@@ -238,8 +309,11 @@ if __name__ == "__main__":
     parts = {"reversal": calibrate, "clustering": calibrate_clustering}
     chosen = sys.argv[2:] or list(parts)
     if sys.argv[1:2] != ["calibrate"] or not set(chosen) <= set(parts):
-        print("usage: python -m bench.backdoor calibrate [reversal] [clustering]   "
-              "(the benchmark itself: python -m bench backdoor)", file=sys.stderr)
+        print(
+            "usage: python -m bench.backdoor calibrate [reversal] [clustering]   "
+            "(the benchmark itself: python -m bench backdoor)",
+            file=sys.stderr,
+        )
         sys.exit(2)
     target = Path(__file__).resolve().parent.parent / "signatures" / "behavior-calibration.toml"
     for name in chosen:

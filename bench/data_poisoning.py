@@ -31,7 +31,9 @@ class _FeatureClassifier:
         self.nb_classes = classes
         self.layer_names = ["features"]
 
-    def get_activations(self, x: np.ndarray, layer: int | str, batch_size: int = 128, framework: bool = False) -> np.ndarray:
+    def get_activations(
+        self, x: np.ndarray, layer: int | str, batch_size: int = 128, framework: bool = False
+    ) -> np.ndarray:
         return x
 
 
@@ -101,8 +103,12 @@ def run(work: Path) -> list[dict[str, Any]]:
         assert isinstance(model, ImageClassifier)
 
         def extract(images: np.ndarray) -> np.ndarray:
-            return np.concatenate([image_features(model, images[i : i + 2048].astype(np.float32) / 255.0)
-                                   for i in range(0, len(images), 2048)])
+            return np.concatenate(
+                [
+                    image_features(model, images[i : i + 2048].astype(np.float32) / 255.0)
+                    for i in range(0, len(images), 2048)
+                ]
+            )
 
         cases = [("clean", 0.0)] + [(a, r) for a in datasets.ATTACKS for r in datasets.RATES]
         clean_max = {"separation_foreign": 0.0, "gap": 0.0, "separation": 0.0}
@@ -112,16 +118,27 @@ def run(work: Path) -> list[dict[str, Any]]:
             name = f"{attack} {int(rate * 100)}%" if rate else "clean"
             (flagged, called, classes), seconds = _timed(_airlock, features, data.y)
             if attack == "clean":
-                clean_max = {"separation": max(c["separation"] for c in classes),
-                             "gap": max(c["disagreement_gap"] for c in classes),
-                             "separation_foreign": max((c["separation"] for c in classes if c["disagreement_gap"] > 0.2), default=0.0)}
+                clean_max = {
+                    "separation": max(c["separation"] for c in classes),
+                    "gap": max(c["disagreement_gap"] for c in classes),
+                    "separation_foreign": max(
+                        (c["separation"] for c in classes if c["disagreement_gap"] > 0.2), default=0.0
+                    ),
+                }
             rows.append(_row(name, "airlock", flagged, data.poisoned, ROWS, seconds, called=called))
             raw = pooled_pixels(data.x.astype(np.float32) / 255.0)
             (flagged, called, _), seconds = _timed(_airlock, raw, data.y)
             rows.append(_row(name, "airlock (raw)", flagged, data.poisoned, ROWS, seconds, called=called))
             # Tran et al.'s ε bounds the poisoned share of a class; the baseline gets the true one (generous)
-            epsilon = float(np.mean(data.y[data.poisoned] == datasets.TARGET) * len(data.poisoned)
-                            / max(int((data.y == datasets.TARGET).sum()), 1)) if rate else 0.05
+            epsilon = (
+                float(
+                    np.mean(data.y[data.poisoned] == datasets.TARGET)
+                    * len(data.poisoned)
+                    / max(int((data.y == datasets.TARGET).sum()), 1)
+                )
+                if rate
+                else 0.05
+            )
             for method, func, args in (
                 ("spectral 1.5ε", _spectral_published, (features, data.y, epsilon)),
                 ("art-activation", _art, ("art-activation", features, data.y)),
@@ -129,7 +146,12 @@ def run(work: Path) -> list[dict[str, Any]]:
             ):
                 found, seconds = _timed(func, *args)
                 rows.append(_row(name, method, found, data.poisoned, ROWS, seconds))
-        rows.append({"case": "calibration (clean set maxima): " + ", ".join(f"{k} {v:.2f}" for k, v in clean_max.items())})
+        rows.append(
+            {
+                "case": "calibration (clean set maxima): "
+                + ", ".join(f"{k} {v:.2f}" for k, v in clean_max.items())
+            }
+        )
         large = datasets.poisoned_images(LARGE, 0.05, "patch", seed=999)
         features, extraction = _timed(extract, large.x)
         (flagged, called, _), seconds = _timed(_airlock, features, large.y)
@@ -139,11 +161,20 @@ def run(work: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _row(name: str, method: str, flagged: np.ndarray, truth: np.ndarray, total: int, seconds: float,
-         called: list[int] | None = None) -> dict[str, Any]:
+def _row(
+    name: str,
+    method: str,
+    flagged: np.ndarray,
+    truth: np.ndarray,
+    total: int,
+    seconds: float,
+    called: list[int] | None = None,
+) -> dict[str, Any]:
     m = _metrics(flagged, truth, total)
-    text = (f"{name:<14} {method:<15} P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} "
-            f"flagged {m['flagged_share']:.1%}" + (f" classes {called}" if called is not None else ""))
+    text = (
+        f"{name:<14} {method:<15} P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} "
+        f"flagged {m['flagged_share']:.1%}" + (f" classes {called}" if called is not None else "")
+    )
     detail = {"set": name, "method": method, **{k: round(v, 4) for k, v in m.items()}}
     if called is not None:
         detail["called"] = called

@@ -28,11 +28,14 @@ def outcome(path: Path, label: str) -> dict[str, Any]:
     return {
         "verdict": report.verdict.decision,
         "poisoning": state,
-        "high": ",".join(sorted({f.rule for f in report.findings if str(f.severity) in ("high", "critical")})) or "-",
+        "high": ",".join(sorted({f.rule for f in report.findings if str(f.severity) in ("high", "critical")}))
+        or "-",
         "dropped": len(data.get("flagged", [])),
         "flagged_rows": list(data.get("flagged", [])),
         "candidates": len(data.get("candidate_classes", [])),
-        "conflicts": next((int(f.evidence.get("conflicting_duplicates", 0)) for f in poisoning if f.rule == "AIR802"), 0),
+        "conflicts": next(
+            (int(f.evidence.get("conflicting_duplicates", 0)) for f in poisoning if f.rule == "AIR802"), 0
+        ),
         "conflict_rows": list(data.get("conflicting_duplicates", [])),
         "rows": int(data.get("rows", 0)),
     }
@@ -60,6 +63,12 @@ def run(work: Path) -> list[dict[str, Any]]:
             clean_failed += result["verdict"] != "pass"
             clean_flagged += result["poisoning"] == "poisoned"
         rows.append(row)
-    rows.append({"case": "clean tables", "tables": clean_total, "failed": clean_failed,
-                 "poisoning_claimed": clean_flagged})
+    rows.append(
+        {
+            "case": "clean tables",
+            "tables": clean_total,
+            "failed": clean_failed,
+            "poisoning_claimed": clean_flagged,
+        }
+    )
     return rows

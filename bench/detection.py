@@ -21,18 +21,30 @@ def run(work: Path) -> list[dict[str, Any]]:
     samples = build(root)
     write_manifest(samples, root / "manifest.json")
     peers = selected()
-    outcomes: dict[str, dict[str, Outcome]] = {p.name: {s.name: p.run(s.path) for s in samples} for p in peers}
+    outcomes: dict[str, dict[str, Outcome]] = {
+        p.name: {s.name: p.run(s.path) for s in samples} for p in peers
+    }
     rows = [_row(name, results, samples) for name, results in outcomes.items()]
     ours = outcomes.get("airlock")
     if ours is None:  # a run narrowed to the peers (AIRLOCK_BENCH_TOOLS)
         return rows
     for peer in (p for p in peers if not p.name.startswith("airlock")):
         theirs = outcomes[peer.name]
-        caught_only_by_us = [s.name for s in samples if s.malicious and ours[s.name].flagged and not theirs[s.name].flagged]
-        missed_by_us = [s.name for s in samples if s.malicious and theirs[s.name].flagged and not ours[s.name].flagged]
-        rows.append({"case": f"airlock vs {peer.name}", "airlock_only": len(caught_only_by_us),
-                     "peer_only": len(missed_by_us), "airlock_only_samples": caught_only_by_us,
-                     "peer_only_samples": missed_by_us})
+        caught_only_by_us = [
+            s.name for s in samples if s.malicious and ours[s.name].flagged and not theirs[s.name].flagged
+        ]
+        missed_by_us = [
+            s.name for s in samples if s.malicious and theirs[s.name].flagged and not ours[s.name].flagged
+        ]
+        rows.append(
+            {
+                "case": f"airlock vs {peer.name}",
+                "airlock_only": len(caught_only_by_us),
+                "peer_only": len(missed_by_us),
+                "airlock_only_samples": caught_only_by_us,
+                "peer_only_samples": missed_by_us,
+            }
+        )
     return rows
 
 

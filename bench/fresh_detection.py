@@ -24,7 +24,9 @@ def run(work: Path) -> list[dict[str, Any]]:
     for sample in samples:
         sample.canary.unlink(missing_ok=True)
     peers = selected()
-    outcomes: dict[str, dict[str, Outcome]] = {p.name: {s.name: p.run(s.path) for s in samples} for p in peers}
+    outcomes: dict[str, dict[str, Outcome]] = {
+        p.name: {s.name: p.run(s.path) for s in samples} for p in peers
+    }
     fired = [s.name for s in samples if s.canary.exists()]
     rows: list[dict[str, Any]] = []
     for tool, results in outcomes.items():
@@ -38,11 +40,15 @@ def run(work: Path) -> list[dict[str, Any]]:
         return rows
     for peer in (p for p in peers if not p.name.startswith("airlock")):
         theirs = outcomes[peer.name]
-        rows.append({
-            "case": f"airlock vs {peer.name}",
-            "airlock_only": sum(ours[s.name].flagged and not theirs[s.name].flagged for s in samples),
-            "peer_only_samples": [s.name for s in samples if theirs[s.name].flagged and not ours[s.name].flagged],
-        })
+        rows.append(
+            {
+                "case": f"airlock vs {peer.name}",
+                "airlock_only": sum(ours[s.name].flagged and not theirs[s.name].flagged for s in samples),
+                "peer_only_samples": [
+                    s.name for s in samples if theirs[s.name].flagged and not ours[s.name].flagged
+                ],
+            }
+        )
     return rows
 
 

@@ -73,8 +73,12 @@ def _own_check_seconds(path: Path, scanner: str) -> float | None:
     airlock = shutil.which("airlock", path=str(Path(sys.executable).parent))
     if airlock is None:
         return None
-    done = subprocess.run([airlock, "scan", str(path), "--no-cache", "--no-progress", "--format", "json"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [airlock, "scan", str(path), "--no-cache", "--no-progress", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         checks = json.loads(done.stdout)["checks"]
     except (ValueError, KeyError):
@@ -82,9 +86,11 @@ def _own_check_seconds(path: Path, scanner: str) -> float | None:
     return next((c["seconds"] for c in checks if c["scanner"] == scanner), None)
 
 
-_PEAK = ("import resource, subprocess, sys\n"
-         "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+_PEAK = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
 
 
 def _peak_mib(argv: list[str]) -> float:
@@ -104,7 +110,11 @@ def run(work: Path, runs: int = 3) -> list[dict[str, Any]]:
     pickle_heavy = {"legacy pytorch, 100k-tensor pickle", "pickled vocabulary, 400k entries"}
     rows: list[dict[str, Any]] = []
     for label, path in inputs.items():
-        floor = time_command([openssl, "dgst", "-sha256", str(path)], runs=max(runs, 3)) if openssl else float("nan")
+        floor = (
+            time_command([openssl, "dgst", "-sha256", str(path)], runs=max(runs, 3))
+            if openssl
+            else float("nan")
+        )
         row: dict[str, Any] = {"case": label, "bytes": path.stat().st_size, "openssl": floor}
         for peer in PEERS:
             if not peer.available() or peer.name == "airlock@medium":
@@ -121,8 +131,12 @@ def run(work: Path, runs: int = 3) -> list[dict[str, Any]]:
                     row[f"airlock/{peer.name}"] = ours / theirs
         airlock = shutil.which("airlock", path=str(Path(sys.executable).parent))
         if airlock:  # memory must not grow with the file: every byte streams through one hashing pass
-            row["airlock_peak_mib"] = _peak_mib([airlock, "scan", str(path), "--no-cache", "--no-progress", "--format", "json"])
-        if label in pickle_heavy:  # airlock's own pickle analysis, apart from the modelscan second opinion it also runs
+            row["airlock_peak_mib"] = _peak_mib(
+                [airlock, "scan", str(path), "--no-cache", "--no-progress", "--format", "json"]
+            )
+        if (
+            label in pickle_heavy
+        ):  # airlock's own pickle analysis, apart from the modelscan second opinion it also runs
             own = _own_check_seconds(path, "pickle_opcodes")
             row["airlock_pickle_check"] = own
             for peer in PEERS[2:]:

@@ -46,7 +46,9 @@ class NeuralCleanseResult:
         return self.anomaly_index > 2.0
 
 
-def neural_cleanse(model: object, images: torch.Tensor, classes: int, *, seed: int = 0) -> NeuralCleanseResult:
+def neural_cleanse(
+    model: object, images: torch.Tensor, classes: int, *, seed: int = 0
+) -> NeuralCleanseResult:
     """Reverse every class's trigger one after the other, then apply the MAD outlier test."""
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(seed)
@@ -59,14 +61,23 @@ def neural_cleanse(model: object, images: torch.Tensor, classes: int, *, seed: i
     median = float(np.median(values))
     mad = CONSISTENCY * float(np.median(np.abs(values - median))) or 1e-12
     suspect = int(values.argmin())
-    return NeuralCleanseResult(tuple(norms), abs(float(values[suspect]) - median) / mad, suspect, tuple(epochs),
-                               time.perf_counter() - start)
+    return NeuralCleanseResult(
+        tuple(norms),
+        abs(float(values[suspect]) - median) / mad,
+        suspect,
+        tuple(epochs),
+        time.perf_counter() - start,
+    )
 
 
-def _reverse_one(model: object, images: torch.Tensor, target: int, generator: torch.Generator) -> tuple[float, int]:
+def _reverse_one(
+    model: object, images: torch.Tensor, target: int, generator: torch.Generator
+) -> tuple[float, int]:
     _, channels, height, width = images.shape
     mask_tanh = torch.atanh((torch.rand((1, 1, height, width), generator=generator) - 0.5) * (2 - 1e-7))
-    pattern_tanh = torch.atanh((torch.rand((1, channels, height, width), generator=generator) - 0.5) * (2 - 1e-7))
+    pattern_tanh = torch.atanh(
+        (torch.rand((1, channels, height, width), generator=generator) - 0.5) * (2 - 1e-7)
+    )
     mask_tanh.requires_grad_(True)
     pattern_tanh.requires_grad_(True)
     optimiser = torch.optim.Adam([mask_tanh, pattern_tanh], lr=LR, betas=(0.5, 0.9))
@@ -75,7 +86,7 @@ def _reverse_one(model: object, images: torch.Tensor, target: int, generator: to
     up_flag = down_flag = False
     early_best = math.inf
     epoch = 0
-    for epoch in range(1, EPOCHS + 1):
+    for epoch in range(1, EPOCHS + 1):  # noqa: B007  returned after the loop: how many epochs ran
         order = torch.randperm(len(images), generator=generator)
         hits, seen, regs = 0, 0, []
         for first in range(0, len(images), BATCH):

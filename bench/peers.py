@@ -32,15 +32,18 @@ class Peer:
     error_codes: frozenset[int]
     files_only: bool = False  # given a folder, run once per file and combine
 
-
     def available(self) -> bool:
         return _exe(self.argv[0]) is not None
 
     def run(self, path: Path, timeout: float = 300) -> Outcome:
         if self.files_only and path.is_dir():
             parts = [self._run_one(f, timeout) for f in sorted(path.rglob("*")) if f.is_file()]
-            return Outcome(any(p.flagged for p in parts), any(p.error for p in parts),
-                           sum(p.seconds for p in parts), "; ".join(p.detail for p in parts if p.flagged or p.error)[:200])
+            return Outcome(
+                any(p.flagged for p in parts),
+                any(p.error for p in parts),
+                sum(p.seconds for p in parts),
+                "; ".join(p.detail for p in parts if p.flagged or p.error)[:200],
+            )
         return self._run_one(path, timeout)
 
     def _run_one(self, path: Path, timeout: float) -> Outcome:
@@ -50,13 +53,20 @@ class Peer:
         start = time.perf_counter()
         try:
             with tempfile.TemporaryDirectory() as scratch:  # fickling writes safety_results.json into the cwd
-                done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=scratch)
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=scratch
+                )
         except subprocess.TimeoutExpired:
             return Outcome(False, True, time.perf_counter() - start, "timeout")
         seconds = time.perf_counter() - start
         code = done.returncode
         tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
-        return Outcome(code in self.unsafe_codes, code in self.error_codes or code < 0, seconds, f"exit {code}: {tail[0][:120]}")
+        return Outcome(
+            code in self.unsafe_codes,
+            code in self.error_codes or code < 0,
+            seconds,
+            f"exit {code}: {tail[0][:120]}",
+        )
 
 
 def _exe(name: str) -> str | None:
@@ -64,13 +74,34 @@ def _exe(name: str) -> str | None:
 
 
 PEERS: tuple[Peer, ...] = (
-    Peer("airlock", ("airlock", "scan", "{path}", "--no-cache", "--no-progress", "--format", "json"), frozenset({1}), frozenset({2})),
+    Peer(
+        "airlock",
+        ("airlock", "scan", "{path}", "--no-cache", "--no-progress", "--format", "json"),
+        frozenset({1}),
+        frozenset({2}),
+    ),
     # the same scan with the policy failing at medium: counts what airlock reports but lets pass by default
-    Peer("airlock@medium", ("airlock", "scan", "{path}", "--no-cache", "--no-progress", "--format", "json",
-                            "--fail-at", "medium"), frozenset({1}), frozenset({2})),
+    Peer(
+        "airlock@medium",
+        (
+            "airlock",
+            "scan",
+            "{path}",
+            "--no-cache",
+            "--no-progress",
+            "--format",
+            "json",
+            "--fail-at",
+            "medium",
+        ),
+        frozenset({1}),
+        frozenset({2}),
+    ),
     Peer("modelscan", ("modelscan", "-p", "{path}"), frozenset({1}), frozenset({2, 3})),
     Peer("picklescan", ("picklescan", "-p", "{path}"), frozenset({1}), frozenset({2})),
-    Peer("fickling", ("fickling", "--check-safety", "{path}"), frozenset({1}), frozenset({2}), files_only=True),
+    Peer(
+        "fickling", ("fickling", "--check-safety", "{path}"), frozenset({1}), frozenset({2}), files_only=True
+    ),
     Peer("modelaudit", ("modelaudit", "scan", "{path}", "--no-cache"), frozenset({1}), frozenset({2})),
 )
 

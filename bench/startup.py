@@ -21,15 +21,21 @@ def run(work: Path, runs: int = 7) -> list[dict[str, Any]]:
     evil = pickles.os_system_canary(work)
     rows: list[dict[str, Any]] = [
         {"case": "airlock --help", "seconds": time_command([airlock, "--help"], runs=runs)},
-        {"case": "airlock scan small pickle", "seconds": time_command(
-            [airlock, "scan", str(evil), "--no-cache", "--format", "json"], runs=runs, ok_codes=(1,))},
+        {
+            "case": "airlock scan small pickle",
+            "seconds": time_command(
+                [airlock, "scan", str(evil), "--no-cache", "--format", "json"], runs=runs, ok_codes=(1,)
+            ),
+        },
     ]
     modelscan = shutil.which("modelscan", path=str(bindir))
     if modelscan:
         peers = [
             {"case": "modelscan --help", "seconds": time_command([modelscan, "--help"], runs=runs)},
-            {"case": "modelscan -p small pickle", "seconds": time_command(
-                [modelscan, "-p", str(evil)], runs=runs, ok_codes=(0, 1, 2, 3, 4))},
+            {
+                "case": "modelscan -p small pickle",
+                "seconds": time_command([modelscan, "-p", str(evil)], runs=runs, ok_codes=(0, 1, 2, 3, 4)),
+            },
         ]
         for ours, theirs in zip(rows, peers, strict=True):
             ours["ratio"] = ours["seconds"] / theirs["seconds"]  # airlock time as a share of modelscan's

@@ -31,7 +31,11 @@ def large_safetensors(path: Path, size: int = GIB) -> Path:
     header: dict[str, Any] = {}
     offset = 0
     for i in range(count):
-        header[f"layer{i}.weight"] = {"dtype": "F32", "shape": [per_tensor // 4], "data_offsets": [offset, offset + per_tensor]}
+        header[f"layer{i}.weight"] = {
+            "dtype": "F32",
+            "shape": [per_tensor // 4],
+            "data_offsets": [offset, offset + per_tensor],
+        }
         offset += per_tensor
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
@@ -51,8 +55,14 @@ def run(work: Path, runs: int = 3) -> list[dict[str, Any]]:
     env_cache = work / "airlock-cache"
     os.environ["AIRLOCK_CACHE_DIR"] = str(env_cache)
     floor = time_command([openssl, "dgst", "-sha256", str(model)], runs=runs)
-    cold = time_command([airlock, "scan", str(model), "--no-cache", "--format", "json", "--no-progress"], runs=runs)
-    subprocess.run([airlock, "scan", str(model), "--format", "json", "--no-progress"], stdout=subprocess.DEVNULL, check=False)
+    cold = time_command(
+        [airlock, "scan", str(model), "--no-cache", "--format", "json", "--no-progress"], runs=runs
+    )
+    subprocess.run(
+        [airlock, "scan", str(model), "--format", "json", "--no-progress"],
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
     warm = time_command([airlock, "scan", str(model), "--format", "json", "--no-progress"], runs=runs)
     size = model.stat().st_size
     return [

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airlock.errors import AirlockError
-from airlock.formats import CONTAINERS, PICKLE_BASED, UNPICKLABLE, ZIP_FAMILY, Format
+from airlock.formats import CONTAINERS, UNPICKLABLE, ZIP_FAMILY, Format
 
 if TYPE_CHECKING:
     from airlock.scanning import Scanner
@@ -23,9 +23,13 @@ class Registered:
     name: str
     module: str  # in this package: the same as `name` (tests/scanners/test_registry.py)
     cls: str
-    reads: frozenset[Format] | None  # every format its `applies` may accept; None: it looks at the whole snapshot
+    reads: (
+        frozenset[Format] | None
+    )  # every format its `applies` may accept; None: it looks at the whole snapshot
     prepares: bool = False  # its `warm_up` must run before the files are hashed
-    opt_in: bool = False  # behavioural: only with `scan --behavior` or `--scanner NAME`, after the static ones
+    opt_in: bool = (
+        False  # behavioural: only with `scan --behavior` or `--scanner NAME`, after the static ones
+    )
 
     def load(self) -> type[Scanner]:
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)  # type: ignore[no-any-return]
@@ -43,8 +47,15 @@ ENTRIES: tuple[Registered, ...] = (
     Registered("onnx_graph", "onnx_graph", "OnnxGraph", frozenset({_F.ONNX})),
     Registered("savedmodel_graph", "savedmodel_graph", "SavedModelGraph", frozenset({_F.TF_SAVEDMODEL})),
     Registered("custom_code", "custom_code", "CustomCode", None),
-    Registered("native_binaries", "native_binaries", "NativeBinaries", ZIP_FAMILY | {_F.NATIVE, _F.HDF5, _F.TAR}),
-    Registered("safetensors_header", "safetensors_header", "SafetensorsHeader", frozenset({_F.SAFETENSORS, _F.UNKNOWN})),
+    Registered(
+        "native_binaries", "native_binaries", "NativeBinaries", ZIP_FAMILY | {_F.NATIVE, _F.HDF5, _F.TAR}
+    ),
+    Registered(
+        "safetensors_header",
+        "safetensors_header",
+        "SafetensorsHeader",
+        frozenset({_F.SAFETENSORS, _F.UNKNOWN}),
+    ),
     Registered("gguf_header", "gguf_header", "GgufHeader", frozenset({_F.GGUF})),
     # `*.jinja` is a template by its name whatever its bytes sniff as (JSON, NUL bytes, a magic number)
     Registered("chat_templates", "chat_templates", "ChatTemplates", frozenset(_F) - {_F.EMPTY}),

@@ -71,4 +71,6 @@ class Archives(ArtifactScanner):
                     continue
                 seen.add(key)
                 evidence = {"container_check": item.kind, **item.evidence}
-                yield ctx.finding(RULE_OF[item.kind], self.name, artifact.path, item.where, item.message, evidence)
+                yield ctx.finding(
+                    RULE_OF[item.kind], self.name, artifact.path, item.where, item.message, evidence
+                )

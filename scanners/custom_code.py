@@ -78,8 +78,21 @@ class CustomCode(SnapshotScanner):
 
     name = "custom_code"
     version = "2"
-    rules: ClassVar[frozenset[str]] = frozenset({PROCESS, NETWORK, DYNAMIC, DECODE_EXEC, WRITE, SECRETS, BUILTINS, UNPARSEABLE,
-                                                 OBFUSCATED, NAMESPACES, REMOTE_CODE})
+    rules: ClassVar[frozenset[str]] = frozenset(
+        {
+            PROCESS,
+            NETWORK,
+            DYNAMIC,
+            DECODE_EXEC,
+            WRITE,
+            SECRETS,
+            BUILTINS,
+            UNPARSEABLE,
+            OBFUSCATED,
+            NAMESPACES,
+            REMOTE_CODE,
+        }
+    )
 
     def scan_snapshot(self, ctx: ScanContext) -> Iterator[Finding]:
         sources = [a for a in ctx.artifacts if a.format is Format.PYTHON or a.path.endswith(".py")]
@@ -109,15 +122,35 @@ class CustomCode(SnapshotScanner):
                     seen.add((hit.rule, hit.line, hit.what))
                     flagged.add(artifact.path)
                     loaded_by = loaded.get(artifact.path) or (None if hit.line in deferred else MODULE_LEVEL)
-                    yield self._finding(ctx, artifact, hit.rule, hit.line, f"{hit.what}: {hit.reason}", loaded_by, hit.severity)
+                    yield self._finding(
+                        ctx,
+                        artifact,
+                        hit.rule,
+                        hit.line,
+                        f"{hit.what}: {hit.reason}",
+                        loaded_by,
+                        hit.severity,
+                    )
         if not flagged & loaded.keys():  # trust_remote_code still runs this code: say so, once per file
             for artifact in sources:
                 if artifact.path in loaded:
-                    yield self._finding(ctx, artifact, REMOTE_CODE, 1, "runs with trust_remote_code (no dangerous capability found)",
-                                        loaded[artifact.path])
+                    yield self._finding(
+                        ctx,
+                        artifact,
+                        REMOTE_CODE,
+                        1,
+                        "runs with trust_remote_code (no dangerous capability found)",
+                        loaded[artifact.path],
+                    )
 
     def _finding(
-        self, ctx: ScanContext, artifact: Artifact, rule: str, line: int, message: str, loaded_by: str | None,
+        self,
+        ctx: ScanContext,
+        artifact: Artifact,
+        rule: str,
+        line: int,
+        message: str,
+        loaded_by: str | None,
         severity: Severity | None = None,
     ) -> Finding:
         if loaded_by is None:
@@ -127,8 +160,15 @@ class CustomCode(SnapshotScanner):
             suffix = " (not loaded through auto_map)"
         elif loaded_by == MODULE_LEVEL:
             suffix = " (not loaded through auto_map, but at module level: whatever runs or imports the file runs it)"
-        return ctx.finding(rule, self.name, artifact.path, f"{artifact.path}@line:{line}", message + suffix,
-                           {"loaded_by": loaded_by, "sha256": artifact.sha256}, severity)
+        return ctx.finding(
+            rule,
+            self.name,
+            artifact.path,
+            f"{artifact.path}@line:{line}",
+            message + suffix,
+            {"loaded_by": loaded_by, "sha256": artifact.sha256},
+            severity,
+        )
 
 
 # A file nothing loads keeps the full severity for code at module level: legitimate scripts keep
@@ -154,7 +194,11 @@ def loaded_modules(ctx: ScanContext, paths: set[str], trees: dict[str, ast.Modul
     """The Python files (of `paths`) transformers imports for this snapshot, each with the reason."""
     loaded: dict[str, str] = {}
     for artifact in ctx.artifacts:
-        if artifact.format is not Format.JSON or not artifact.path.endswith("config.json") or artifact.size > MAX_CONFIG_BYTES:
+        if (
+            artifact.format is not Format.JSON
+            or not artifact.path.endswith("config.json")
+            or artifact.size > MAX_CONFIG_BYTES
+        ):
             continue
         try:
             config = json.loads(artifact.location.read_bytes())

@@ -58,12 +58,21 @@ class FileClaims(SnapshotScanner):
             return
         evidence = inventory.to_dict()
         if inventory.files == 0:
-            yield ctx.finding("AIR443", self.name, None, ctx.subject, "the snapshot holds no files: nothing was vetted",
-                              evidence)
+            yield ctx.finding(
+                "AIR443",
+                self.name,
+                None,
+                ctx.subject,
+                "the snapshot holds no files: nothing was vetted",
+                evidence,
+            )
         elif inventory.unidentified or mismatched:
             unknown = [a.path for a in ctx.artifacts if a.format is Format.UNKNOWN][:5]
             yield ctx.finding(
-                "AIR443", self.name, None, ctx.subject,
+                "AIR443",
+                self.name,
+                None,
+                ctx.subject,
                 f"nothing in the snapshot was recognised as a model: {inventory.files} files, "
                 f"{inventory.unidentified} unidentified ({', '.join(unknown) or 'none'}), {mismatched} not what "
                 "their name claims; whatever a loader takes for weights here was not vetted",
@@ -71,7 +80,10 @@ class FileClaims(SnapshotScanner):
             )
         else:
             yield ctx.finding(
-                "AIR442", self.name, None, ctx.subject,
+                "AIR442",
+                self.name,
+                None,
+                ctx.subject,
                 f"no model file in the snapshot: {inventory.files} files, {inventory.analysed} analysed "
                 f"(code, archives), {inventory.data} data (configs, text); if weights were expected, "
                 "they were not downloaded or scanned",
@@ -93,11 +105,18 @@ class FileClaims(SnapshotScanner):
             what = str(artifact.format)
         expected = sorted(str(f) for f in claimed if f is not Format.UNKNOWN) or ["a raw weight file"]
         return ctx.finding(
-            "AIR441", self.name, artifact.path, artifact.path,
+            "AIR441",
+            self.name,
+            artifact.path,
+            artifact.path,
             f"{artifact.path} is named like a .{suffix} model file but its bytes are {what}: a loader that picks "
             "it by name fails on it or reads it some other way",
-            {"claimed": expected, "detected": str(artifact.format), "size": artifact.size,
-             "counts_as_model": is_model(artifact.path, artifact.format)},
+            {
+                "claimed": expected,
+                "detected": str(artifact.format),
+                "size": artifact.size,
+                "counts_as_model": is_model(artifact.path, artifact.format),
+            },
         )
 
 

@@ -60,8 +60,16 @@ class GgufHeader(ArtifactScanner):
         check = _Check(self.name, artifact, ctx)
         if header.problem is not None:
             problem = header.problem
-            yield check.finding(RULE_OF_FAULT[problem.fault], problem.where, problem.message,
-                                {"version": header.version, "keys_read": len(header.kvs), "tensors_read": len(header.tensors)})
+            yield check.finding(
+                RULE_OF_FAULT[problem.fault],
+                problem.where,
+                problem.message,
+                {
+                    "version": header.version,
+                    "keys_read": len(header.kvs),
+                    "tensors_read": len(header.tensors),
+                },
+            )
             return
         yield from check.layout(header)
 
@@ -81,7 +89,9 @@ class _Check:
         size, align = self.artifact.size, header.alignment
         data_start = _pad(header.end, align)
         if header.tensors and data_start > size:
-            yield self.finding("AIR421", "header", f"the data section would start at {data_start}, past the end of the file")
+            yield self.finding(
+                "AIR421", "header", f"the data section would start at {data_start}, past the end of the file"
+            )
             return
         data_len = size - data_start
         expected = 0
@@ -91,8 +101,17 @@ class _Check:
             expected += _pad(tensor.nbytes, align)
             if problem and reported < MAX_REPORTED:
                 reported += 1
-                yield self.finding("AIR423", f"tensor:{tensor.name}", f"tensor {tensor.name!r} {problem}",
-                                   {"offset": tensor.offset, "nbytes": tensor.nbytes, "alignment": align, "data_start": data_start})
+                yield self.finding(
+                    "AIR423",
+                    f"tensor:{tensor.name}",
+                    f"tensor {tensor.name!r} {problem}",
+                    {
+                        "offset": tensor.offset,
+                        "nbytes": tensor.nbytes,
+                        "alignment": align,
+                        "data_start": data_start,
+                    },
+                )
         yield from self._overlaps(header.tensors)
         yield from self._hidden(_hidden_regions(header.tensors, align, data_len), data_start)
 
@@ -100,9 +119,12 @@ class _Check:
         end, owner = 0, ""
         for tensor in sorted(tensors, key=lambda t: t.offset):
             if tensor.offset < end and tensor.nbytes:
-                yield self.finding("AIR423", f"tensor:{tensor.name}",
-                                   f"tensor {tensor.name!r} at {tensor.offset} overlaps {owner!r}, which ends at {end}",
-                                   {"offset": tensor.offset, "overlaps": owner})
+                yield self.finding(
+                    "AIR423",
+                    f"tensor:{tensor.name}",
+                    f"tensor {tensor.name!r} at {tensor.offset} overlaps {owner!r}, which ends at {end}",
+                    {"offset": tensor.offset, "overlaps": owner},
+                )
             if tensor.offset + tensor.nbytes > end:
                 end, owner = tensor.offset + tensor.nbytes, tensor.name
 

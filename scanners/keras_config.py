@@ -31,7 +31,10 @@ CONFIG_MEMBER = "config.json"
 LAMBDA_FIELDS = ("function", "output_shape", "mask")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SOURCE_SUFFIXES = frozenset({"py", "pyw", "pyc"})  # what follows the module name in a file `import` loads
-EXTENSION_SUFFIXES = (".so", ".pyd")  # extension modules: `name.so`, `name.cpython-311-x86_64-linux-gnu.so`, …
+EXTENSION_SUFFIXES = (
+    ".so",
+    ".pyd",
+)  # extension modules: `name.so`, `name.cpython-311-x86_64-linux-gnu.so`, …
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,11 @@ class ShippedModules:
         found: list[str] = []
         for i, part in enumerate(parts):
             prefix = "/".join(parts[:i])
-            found += [path for folder, path in self.files.get(part, ())
-                      if folder == prefix or (anywhere and (not prefix or folder.endswith("/" + prefix)))]
+            found += [
+                path
+                for folder, path in self.files.get(part, ())
+                if folder == prefix or (anywhere and (not prefix or folder.endswith("/" + prefix)))
+            ]
         return min(found, key=lambda path: (path.count("/"), path), default=None)
 
 
@@ -170,13 +176,21 @@ class KerasConfig(ArtifactScanner):
 
     def _scan_hdf5(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         try:
-            attributes = keras_attributes(artifact.location, MAX_CONFIG_BYTES, ctx.limits.seconds_per_artifact)
+            attributes = keras_attributes(
+                artifact.location, MAX_CONFIG_BYTES, ctx.limits.seconds_per_artifact
+            )
         except Hdf5Unavailable:
             if names_keras_config(artifact.location):
-                yield self._unreadable(ctx, artifact, artifact.path, "h5py is not installed: the model_config was not checked")
+                yield self._unreadable(
+                    ctx, artifact, artifact.path, "h5py is not installed: the model_config was not checked"
+                )
             return
-        except Hdf5Crash as exc:  # memory corruption in libhdf5 is what an exploit against the loader looks like
-            yield ctx.finding("AIR509", self.name, artifact.path, artifact.path, str(exc), severity=Severity.HIGH)
+        except (
+            Hdf5Crash
+        ) as exc:  # memory corruption in libhdf5 is what an exploit against the loader looks like
+            yield ctx.finding(
+                "AIR509", self.name, artifact.path, artifact.path, str(exc), severity=Severity.HIGH
+            )
             return
         except ParseError as exc:
             yield self._unreadable(ctx, artifact, artifact.path, f"cannot be read as HDF5: {exc}")
@@ -187,7 +201,9 @@ class KerasConfig(ArtifactScanner):
     def _unreadable(self, ctx: ScanContext, artifact: Artifact, where: str, message: str) -> Finding:
         return ctx.finding("AIR509", self.name, artifact.path, where, message)
 
-    def _check(self, ctx: ScanContext, artifact: Artifact, where: str, text: str | bytes) -> Iterator[Finding]:
+    def _check(
+        self, ctx: ScanContext, artifact: Artifact, where: str, text: str | bytes
+    ) -> Iterator[Finding]:
         try:
             config = json.loads(text)
         except (ValueError, RecursionError) as exc:
@@ -200,7 +216,12 @@ class KerasConfig(ArtifactScanner):
             value, path = stack.pop()
             seen += 1
             if seen > ctx.limits.max_entries:
-                yield self._unreadable(ctx, artifact, where, f"config holds more than {ctx.limits.max_entries} values: not fully checked")
+                yield self._unreadable(
+                    ctx,
+                    artifact,
+                    where,
+                    f"config holds more than {ctx.limits.max_entries} values: not fully checked",
+                )
                 return
             if isinstance(value, dict):
                 if isinstance(value.get("class_name"), str) and id(value) not in handled:
@@ -210,8 +231,13 @@ class KerasConfig(ArtifactScanner):
                 stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(value))))
 
     def _judge(
-        self, ctx: ScanContext, artifact: Artifact, where: str, obj: dict[str, Any],
-        path: tuple[str | int, ...], handled: set[int],
+        self,
+        ctx: ScanContext,
+        artifact: Artifact,
+        where: str,
+        obj: dict[str, Any],
+        path: tuple[str | int, ...],
+        handled: set[int],
     ) -> Iterator[Finding]:
         location = _location(where, path)
         class_name: str = obj["class_name"]
@@ -249,12 +275,17 @@ class KerasConfig(ArtifactScanner):
         names, strings = bytecode_strings(code) if isinstance(code, str) else ([], [])
         shown = f" (names: {', '.join(names[:8])})" if names else ""
         return ctx.finding(
-            "AIR501", self.name, artifact.path, location,
+            "AIR501",
+            self.name,
+            artifact.path,
+            location,
             f"{what} carries marshalled Python bytecode{shown}",
             {"names": names, "strings": strings, "bytecode_chars": len(code) if isinstance(code, str) else 0},
         )
 
-    def _tf_op(self, ctx: ScanContext, artifact: Artifact, location: str, inner: dict[str, Any]) -> Iterator[Finding]:
+    def _tf_op(
+        self, ctx: ScanContext, artifact: Artifact, location: str, inner: dict[str, Any]
+    ) -> Iterator[Finding]:
         function = inner.get("function")
         if not isinstance(function, str):
             return
@@ -262,8 +293,12 @@ class KerasConfig(ArtifactScanner):
         for part in function.split("."):
             if part in gadgets:
                 yield ctx.finding(
-                    "AIR503", self.name, artifact.path, location,
-                    f"TFOpLambda calls tf.{function}: {gadgets[part]}", {"function": function, "reason": gadgets[part]},
+                    "AIR503",
+                    self.name,
+                    artifact.path,
+                    location,
+                    f"TFOpLambda calls tf.{function}: {gadgets[part]}",
+                    {"function": function, "reason": gadgets[part]},
                 )
                 return
 
@@ -278,8 +313,14 @@ class KerasConfig(ArtifactScanner):
             if name in policy.builtins:
                 reason = policy.builtins_reason
             elif ">" not in name and hasattr(builtins, name):
-                yield ctx.finding("AIR502", self.name, artifact.path, location,
-                                  f"references the Python builtin {name}", evidence)
+                yield ctx.finding(
+                    "AIR502",
+                    self.name,
+                    artifact.path,
+                    location,
+                    f"references the Python builtin {name}",
+                    evidence,
+                )
                 return
             else:
                 return  # a Keras built-in function or a registry key: Keras resolves it without importing
@@ -290,22 +331,43 @@ class KerasConfig(ArtifactScanner):
             # Neither depends on where this file sits, so a cached result holds for any copy of its bytes.
             shipped = self.shipped(ctx).find(module, anywhere=not trusted)
             if shipped is not None:
-                why = (", which shadows the installed package: loading the model from the repository's folder runs it"
-                       if trusted else ": Keras before 3.9 imports any module a config names (CVE-2025-1550), so "
-                       "loading the model where that file is importable (from its folder, for one) runs it")
-                yield ctx.finding("AIR502", self.name, artifact.path, location,
-                                  f"imports {target}, and the repository ships {shipped}{why}",
-                                  {**evidence, "shipped_module": shipped}, Severity.CRITICAL)
+                why = (
+                    ", which shadows the installed package: loading the model from the repository's folder runs it"
+                    if trusted
+                    else ": Keras before 3.9 imports any module a config names (CVE-2025-1550), so "
+                    "loading the model where that file is importable (from its folder, for one) runs it"
+                )
+                yield ctx.finding(
+                    "AIR502",
+                    self.name,
+                    artifact.path,
+                    location,
+                    f"imports {target}, and the repository ships {shipped}{why}",
+                    {**evidence, "shipped_module": shipped},
+                    Severity.CRITICAL,
+                )
                 return
             if not trusted:
-                yield ctx.finding("AIR502", self.name, artifact.path, location,
-                                  f"imports {target} from outside the Keras and TensorFlow packages", evidence)
+                yield ctx.finding(
+                    "AIR502",
+                    self.name,
+                    artifact.path,
+                    location,
+                    f"imports {target} from outside the Keras and TensorFlow packages",
+                    evidence,
+                )
                 return
             reason = policy.gadgets.get(name)
             if reason is None:
                 return
-        yield ctx.finding("AIR503", self.name, artifact.path, location, f"references {target}: {reason}",
-                          {**evidence, "reason": reason})
+        yield ctx.finding(
+            "AIR503",
+            self.name,
+            artifact.path,
+            location,
+            f"references {target}: {reason}",
+            {**evidence, "reason": reason},
+        )
 
 
 def _lambda_code(inner: Any) -> Any:
@@ -340,7 +402,7 @@ MAX_BYTECODE_STRINGS = 64
 def bytecode_strings(code: str) -> tuple[list[str], list[str]]:
     """Identifiers and other strings visible in base64 `marshal` data, found without unmarshalling it."""
     try:
-        raw = base64.b64decode(code[: MAX_CONFIG_BYTES], validate=False)
+        raw = base64.b64decode(code[:MAX_CONFIG_BYTES], validate=False)
     except (binascii.Error, ValueError):
         return [], []
     names: list[str] = []

@@ -23,10 +23,26 @@ POLYGLOT_HOSTS = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, 
 SNIFF_BYTES = 4096  # how much of a polyglot host is read to look for a native header
 
 ELF_TYPES = {1: "relocatable object", 2: "executable", 3: "shared object", 4: "core dump"}
-ELF_MACHINES = {3: "x86", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 40: "ARM", 62: "x86-64", 183: "AArch64", 243: "RISC-V"}
+ELF_MACHINES = {
+    3: "x86",
+    8: "MIPS",
+    20: "PowerPC",
+    21: "PowerPC64",
+    40: "ARM",
+    62: "x86-64",
+    183: "AArch64",
+    243: "RISC-V",
+}
 PE_MACHINES = {0x14C: "x86", 0x8664: "x86-64", 0x1C0: "ARM", 0x1C4: "ARM Thumb-2", 0xAA64: "ARM64"}
 MACHO_TYPES = {1: "object", 2: "executable", 6: "dynamic library", 8: "bundle"}
-MACHO_CPUS = {7: "x86", 0x01000007: "x86-64", 12: "ARM", 0x0100000C: "ARM64", 18: "PowerPC", 0x01000012: "PowerPC64"}
+MACHO_CPUS = {
+    7: "x86",
+    0x01000007: "x86-64",
+    12: "ARM",
+    0x0100000C: "ARM64",
+    18: "PowerPC",
+    0x01000012: "PowerPC64",
+}
 
 
 class NativeBinaries(ArtifactScanner):
@@ -80,9 +96,16 @@ class NativeBinaries(ArtifactScanner):
             return
         what, machine = describe(kind, head)
         label = f"{kind} {what}" + (f" ({machine})" if machine else "")
-        host = "" if artifact.format is Format.NATIVE else f", in front of a file that loaders open as {artifact.format}"
+        host = (
+            ""
+            if artifact.format is Format.NATIVE
+            else f", in front of a file that loaders open as {artifact.format}"
+        )
         yield ctx.finding(
-            RULE, self.name, artifact.path, f"{artifact.path}@header",
+            RULE,
+            self.name,
+            artifact.path,
+            f"{artifact.path}@header",
             f"{label}{host}: native code ships with the model, and airlock cannot vet it",
             {"kind": kind, "type": what, "machine": machine, "detected_as": str(artifact.format)},
         )
@@ -100,7 +123,9 @@ def describe(kind: str, head: bytes) -> tuple[str, str | None]:
         if len(head) < 20:
             return "file", None
         e_type, e_machine = struct.unpack_from(order + "HH", head, 16)
-        return ELF_TYPES.get(e_type, f"file of type {e_type}"), ELF_MACHINES.get(e_machine, f"machine {e_machine}")
+        return ELF_TYPES.get(e_type, f"file of type {e_type}"), ELF_MACHINES.get(
+            e_machine, f"machine {e_machine}"
+        )
     if kind == "PE":
         (offset,) = struct.unpack_from("<I", head, 0x3C)
         if len(head) < offset + 24:

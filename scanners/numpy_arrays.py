@@ -50,24 +50,41 @@ class NumpyArrays(ArtifactScanner):
         try:
             header = parse_header(leaf.head, ctx.limits.max_npy_header)
         except ParseError as exc:
-            yield ctx.finding("AIR221", self.name, artifact.path, leaf.where, f"unreadable .npy header: {exc}")
+            yield ctx.finding(
+                "AIR221", self.name, artifact.path, leaf.where, f"unreadable .npy header: {exc}"
+            )
             return
-        facts = {"descr": header.descr, "shape": list(header.shape), "version": ".".join(map(str, header.version))}
+        facts = {
+            "descr": header.descr,
+            "shape": list(header.shape),
+            "version": ".".join(map(str, header.version)),
+        }
         if header.has_object:
             yield ctx.finding(
-                "AIR220", self.name, artifact.path, leaf.where,
-                f"object array {header.descr}: loading it unpickles its data (np.load needs allow_pickle=True)", facts,
+                "AIR220",
+                self.name,
+                artifact.path,
+                leaf.where,
+                f"object array {header.descr}: loading it unpickles its data (np.load needs allow_pickle=True)",
+                facts,
             )
             return
         expected = header.data_offset + header.nbytes
         if leaf.size < expected:
             yield ctx.finding(
-                "AIR221", self.name, artifact.path, leaf.where,
+                "AIR221",
+                self.name,
+                artifact.path,
+                leaf.where,
                 f"the header declares {header.nbytes} bytes of data, the file holds {leaf.size - header.data_offset}",
                 facts,
             )
         elif leaf.size > expected:
             yield ctx.finding(
-                "AIR222", self.name, artifact.path, f"{leaf.where}@byte:{expected}",
-                f"{leaf.size - expected} bytes after the array data, which np.load never reads", facts,
+                "AIR222",
+                self.name,
+                artifact.path,
+                f"{leaf.where}@byte:{expected}",
+                f"{leaf.size - expected} bytes after the array data, which np.load never reads",
+                facts,
             )

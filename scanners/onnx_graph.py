@@ -62,7 +62,9 @@ class ModelWalk:
                 functions += 1
             else:
                 for sub in self._messages(item.value, item.end, {1, 2}):
-                    self.graph(sub, f"training_info.{'initialization' if sub.number == 1 else 'algorithm'}", 1)
+                    self.graph(
+                        sub, f"training_info.{'initialization' if sub.number == 1 else 'algorithm'}", 1
+                    )
 
     def graph(self, item: Field, path: str, depth: int) -> None:
         self.budget.nested(depth, item.value)
@@ -131,8 +133,11 @@ class ModelWalk:
             if sub.number == 8 and sub.wire == LENGTH:
                 name = text(self.buf, sub, 256)
             elif sub.number == 13 and sub.wire == LENGTH:
-                pair = {e.number: text(self.buf, e) for e in fields(self.buf, sub.value, sub.end, self.budget)
-                        if e.wire == LENGTH and e.number in (1, 2)}
+                pair = {
+                    e.number: text(self.buf, e)
+                    for e in fields(self.buf, sub.value, sub.end, self.budget)
+                    if e.wire == LENGTH and e.number in (1, 2)
+                }
                 key, value = pair.get(1, ""), pair.get(2, "")
                 if key == "location":
                     self.locations.setdefault(value, Usage(path)).add(name)
@@ -200,8 +205,12 @@ class OnnxGraph(ArtifactScanner):
         yield from self._judge(walk, artifact, ctx)
         if broken is not None:
             yield ctx.finding(
-                "AIR523", self.name, artifact.path, f"{artifact.path}@byte:{broken.offset}",
-                f"ONNX model cannot be parsed to its end: {broken.what}", {"offset": broken.offset},
+                "AIR523",
+                self.name,
+                artifact.path,
+                f"{artifact.path}@byte:{broken.offset}",
+                f"ONNX model cannot be parsed to its end: {broken.what}",
+                {"offset": broken.offset},
             )
 
     def _judge(self, walk: ModelWalk, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
@@ -209,15 +218,27 @@ class OnnxGraph(ArtifactScanner):
             why = escape(value)
             if why is not None:
                 yield ctx.finding(
-                    "AIR521", self.name, artifact.path, f"{artifact.path}#{usage.location}",
+                    "AIR521",
+                    self.name,
+                    artifact.path,
+                    f"{artifact.path}#{usage.location}",
                     f"external data location {value[:200]!r} {why}",
                     {"location": value, "reason": why, "tensors": usage.count, "tensor_names": usage.names},
                 )
         for key, usage in walk.odd_keys.items():
-            private = key.startswith("_")  # `__dict__`, `__class__`, `_x`: the loader's own object, not a stray field
-            what = " and starts with '_': setattr reaches the loader's own private and dunder attributes" if private else ""
+            private = key.startswith(
+                "_"
+            )  # `__dict__`, `__class__`, `_x`: the loader's own object, not a stray field
+            what = (
+                " and starts with '_': setattr reaches the loader's own private and dunder attributes"
+                if private
+                else ""
+            )
             yield ctx.finding(
-                "AIR524", self.name, artifact.path, f"{artifact.path}#{usage.location}",
+                "AIR524",
+                self.name,
+                artifact.path,
+                f"{artifact.path}#{usage.location}",
                 f"external data key {key[:100]!r} is not one onnx defines{what}",
                 {"key": key, "private": private, "tensors": usage.count, "tensor_names": usage.names},
                 Severity.HIGH if private else None,
@@ -226,8 +247,10 @@ class OnnxGraph(ArtifactScanner):
             if (domain, op_type) in walk.local_functions:
                 continue
             yield ctx.finding(
-                "AIR522", self.name, artifact.path, f"{artifact.path}#{usage.location}",
+                "AIR522",
+                self.name,
+                artifact.path,
+                f"{artifact.path}#{usage.location}",
                 f"operator {op_type[:100]} from custom domain {domain[:100]!r} ({usage.count} node(s))",
                 {"domain": domain, "op_type": op_type, "nodes": usage.count, "node_names": usage.names},
             )
-

@@ -82,7 +82,11 @@ MAX_CODE_FINDINGS = 20  # per piece of carried code
 # prefixed with the import block at `prefix`; "text": the argument is the source itself.
 FX_CODE_CALLS: dict[str, tuple[str, int, int | None]] = {
     "torch.fx.graph_module.reduce_graph_module": ("body", 0, 1),  # (body, import_block)
-    "torch.fx.graph_module.reduce_deploy_graph_module": ("body", 1, 2),  # (importer, body, import_block), torch < 2.1
+    "torch.fx.graph_module.reduce_deploy_graph_module": (
+        "body",
+        1,
+        2,
+    ),  # (importer, body, import_block), torch < 2.1
     "torch.fx.graph_module._forward_from_src": ("text", 0, None),  # (src, globals)
     "torch.fx.graph_module._exec_with_source": ("text", 0, None),  # (src, globals)
     "torch.fx.graph_module._method_from_src": ("text", 1, None),  # (method_name, src, globals)
@@ -215,14 +219,20 @@ def global_policy() -> GlobalPolicy:
         else:
             exact[match] = reason
     helpers = {
-        name: Helper(tuple(body.get("calls", ())), tuple(body.get("state_calls", ())), body.get("check", ""),
-                     {t: frozenset(m) for t, m in body.get("methods", {}).items()})
+        name: Helper(
+            tuple(body.get("calls", ())),
+            tuple(body.get("state_calls", ())),
+            body.get("check", ""),
+            {t: frozenset(m) for t, m in body.get("methods", {}).items()},
+        )
         for name, body in raw.get("helpers", {}).items()
     }
     return GlobalPolicy(
         safe=frozenset(raw["generated"]["globals"]) | frozenset(raw["safe"]["globals"]) | frozenset(helpers),
         helpers=helpers,
-        contexts={name: tuple(_strip(p) for p in body["prefixes"]) for name, body in raw.get("context", {}).items()},
+        contexts={
+            name: tuple(_strip(p) for p in body["prefixes"]) for name, body in raw.get("context", {}).items()
+        },
         dangerous_exact=exact,
         dangerous_modules=tuple(sorted(modules, key=lambda item: -len(item[0]))),
         dangerous_attributes=attributes,
@@ -380,19 +390,28 @@ class PickleOpcodes(ArtifactScanner):
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         deadline = time.monotonic() + ctx.limits.seconds_per_artifact
         with mapped(artifact.location) as buf:
-            yield from self._items(expand(buf, artifact.path, artifact.format, ctx.limits), artifact, ctx, deadline, 0)
+            yield from self._items(
+                expand(buf, artifact.path, artifact.format, ctx.limits), artifact, ctx, deadline, 0
+            )
 
     def _items(
         self, items: Iterable[Item], artifact: Artifact, ctx: ScanContext, deadline: float, depth: int
     ) -> Iterator[Finding]:
         for item in items:
             if isinstance(item, Opened) and item.fmt is Format.TORCHSCRIPT:
-                yield ctx.finding("AIR210", self.name, artifact.path, item.where,
-                                  "TorchScript archive: its code/ holds TorchScript that runs when the model is called")
+                yield ctx.finding(
+                    "AIR210",
+                    self.name,
+                    artifact.path,
+                    item.where,
+                    "TorchScript archive: its code/ holds TorchScript that runs when the model is called",
+                )
             elif isinstance(item, Leaf):
                 yield from self._leaf(item, artifact, ctx, deadline, depth)
 
-    def _leaf(self, leaf: Leaf, artifact: Artifact, ctx: ScanContext, deadline: float, depth: int) -> Iterator[Finding]:
+    def _leaf(
+        self, leaf: Leaf, artifact: Artifact, ctx: ScanContext, deadline: float, depth: int
+    ) -> Iterator[Finding]:
         skip = 0
         if leaf.role == "torchscript-code":
             yield from self._torchscript_code(leaf, artifact, ctx)
@@ -418,11 +437,22 @@ class PickleOpcodes(ArtifactScanner):
         in_torch_zip = leaf.container in TORCH_ZIPS and leaf.role == "member"
         tar_legacy = leaf.container is Format.TAR and leaf.member in TAR_LEGACY_MEMBERS
         scope = _Scope(
-            artifact, ctx, leaf.where, start,
+            artifact,
+            ctx,
+            leaf.where,
+            start,
             "torchscript" if leaf.container is Format.TORCHSCRIPT else None,
-            "zip" if in_torch_zip else "legacy" if leaf.fmt is Format.PYTORCH_LEGACY or leaf.role == "prefix"
-            else "tar" if tar_legacy else "none",
-            leaf.member, leaf.siblings, deadline, depth,
+            "zip"
+            if in_torch_zip
+            else "legacy"
+            if leaf.fmt is Format.PYTORCH_LEGACY or leaf.role == "prefix"
+            else "tar"
+            if tar_legacy
+            else "none",
+            leaf.member,
+            leaf.siblings,
+            deadline,
+            depth,
         )
         if tar_legacy and leaf.member != "pickle" and leaf.fmt is not Format.NUMPY:
             yield from self._tar_legacy(buf, start, end, scope)
@@ -436,7 +466,13 @@ class PickleOpcodes(ArtifactScanner):
         yield from self._stream(buf, start + skip, end, scope, mode, leaf.role == "prefix")
 
     def _stream(
-        self, buf: Buffer, start: int, end: int, scope: _Scope, mode: str, prefix: bool,
+        self,
+        buf: Buffer,
+        start: int,
+        end: int,
+        scope: _Scope,
+        mode: str,
+        prefix: bool,
         results: list[WalkResult] | None = None,
     ) -> Iterator[Finding]:
         """The pickles from `start` on: one (`single`), the legacy five, or as many as follow each other.
@@ -449,7 +485,14 @@ class PickleOpcodes(ArtifactScanner):
         pos = start
         for index in range(limit):
             try:
-                result = walk(buf, pos, end, max_opcodes=scope.ctx.limits.max_steps, deadline=scope.deadline, watch=WATCHED)
+                result = walk(
+                    buf,
+                    pos,
+                    end,
+                    max_opcodes=scope.ctx.limits.max_steps,
+                    deadline=scope.deadline,
+                    watch=WATCHED,
+                )
             except LimitExceeded as exc:
                 yield self._finding(scope, "AIR209", scope.at(pos), f"parser limit exceeded: {exc.what}")
                 return
@@ -457,13 +500,22 @@ class PickleOpcodes(ArtifactScanner):
             not_a_pickle = result.error is not None and result.error_offset == pos
             if not_a_pickle and (index > 0 or prefix):
                 if mode != "legacy":
-                    yield self._finding(scope, "AIR211", f"{scope.where}@byte:{pos - scope.origin}",
-                                        f"{end - pos} bytes after the last pickle, which the loader never reads",
-                                        {"bytes": end - pos})
+                    yield self._finding(
+                        scope,
+                        "AIR211",
+                        f"{scope.where}@byte:{pos - scope.origin}",
+                        f"{end - pos} bytes after the last pickle, which the loader never reads",
+                        {"bytes": end - pos},
+                    )
                 return
             if index > 0 and mode == "single":
-                yield self._finding(scope, "AIR211", f"{scope.where}@byte:{pos - scope.origin}",
-                                    "a second pickle follows the one the loader reads", {"bytes": end - pos})
+                yield self._finding(
+                    scope,
+                    "AIR211",
+                    f"{scope.where}@byte:{pos - scope.origin}",
+                    "a second pickle follows the one the loader reads",
+                    {"bytes": end - pos},
+                )
             yield from self._judge(result, scope, index)
             if result.error is not None:
                 return
@@ -473,10 +525,16 @@ class PickleOpcodes(ArtifactScanner):
         if mode == "legacy":
             yield from self._legacy_storages(buf, pos, end, scope, results)
         else:
-            yield self._finding(scope, "AIR209", f"{scope.where}@byte:{pos - scope.origin}",
-                                f"parser limit exceeded: more than {limit} pickles in one stream")
+            yield self._finding(
+                scope,
+                "AIR209",
+                f"{scope.where}@byte:{pos - scope.origin}",
+                f"parser limit exceeded: more than {limit} pickles in one stream",
+            )
 
-    def _at_zero(self, leaf: Leaf, artifact: Artifact, ctx: ScanContext, deadline: float, depth: int) -> Iterator[Finding]:
+    def _at_zero(
+        self, leaf: Leaf, artifact: Artifact, ctx: ScanContext, deadline: float, depth: int
+    ) -> Iterator[Finding]:
         """A file detected as something else, read from byte 0 the way `pickle.load`, `joblib.load` and
         `torch.load`'s legacy path read any file. Most binary formats read as a few constants and then
         an invalid opcode: that is no pickle. Opcodes that import, call or tamper before STOP or a break
@@ -485,7 +543,9 @@ class PickleOpcodes(ArtifactScanner):
             buf, start, end = leaf.read()
         except LimitExceeded:
             return
-        scope = _Scope(artifact, ctx, leaf.where, start, None, "legacy", leaf.member, leaf.siblings, deadline, depth)
+        scope = _Scope(
+            artifact, ctx, leaf.where, start, None, "legacy", leaf.member, leaf.siblings, deadline, depth
+        )
         results: list[WalkResult] = []
         found = list(self._stream(buf, start, end, scope, "legacy", True, results))
         if not any(acts(result) for result in results):
@@ -496,7 +556,9 @@ class PickleOpcodes(ArtifactScanner):
             yield from found
             return
         yield self._finding(
-            scope, "AIR215", f"{leaf.where}@byte:0",
+            scope,
+            "AIR215",
+            f"{leaf.where}@byte:0",
             f"a {other} whose bytes from 0 are also a pickle that pickle.load, joblib.load and torch.load run"
             + ("" if complete else " (up to where it breaks)"),
             {"format": str(other), "pickle_bytes": results[0].end - start, "complete": complete},
@@ -538,9 +600,13 @@ class PickleOpcodes(ArtifactScanner):
                 return  # the loader fails reading this record
             pos += 8 + count * sizes[key]
         if pos < end:
-            yield self._finding(scope, "AIR211", f"{scope.where}@byte:{pos - scope.origin}",
-                                f"{end - pos} bytes after the last storage record, which torch.load never reads",
-                                {"bytes": end - pos})
+            yield self._finding(
+                scope,
+                "AIR211",
+                f"{scope.where}@byte:{pos - scope.origin}",
+                f"{end - pos} bytes after the last storage record, which torch.load never reads",
+                {"bytes": end - pos},
+            )
 
     def _tar_legacy(self, buf: Buffer, start: int, end: int, scope: _Scope) -> Iterator[Finding]:
         """The `storages` and `tensors` members of torch's oldest (tar) format, as `_legacy_load` reads them:
@@ -591,9 +657,14 @@ class PickleOpcodes(ArtifactScanner):
             yield self._finding(scope, "AIR209", scope.at(pos), f"parser limit exceeded: {exc.what}")
             return
         if pos < end:
-            yield self._finding(scope, "AIR211", f"{scope.where}@byte:{pos - scope.origin}",
-                                f"{end - pos} bytes after the last record of torch's legacy tar {scope.member!r}, "
-                                "which torch.load never reads", {"bytes": end - pos})
+            yield self._finding(
+                scope,
+                "AIR211",
+                f"{scope.where}@byte:{pos - scope.origin}",
+                f"{end - pos} bytes after the last record of torch's legacy tar {scope.member!r}, "
+                "which torch.load never reads",
+                {"bytes": end - pos},
+            )
 
     # --- judging one pickle ---
 
@@ -618,7 +689,9 @@ class PickleOpcodes(ArtifactScanner):
         yield from self._carried(result.captured, scope)
         if result.error is not None:
             yield self._finding(
-                scope, "AIR209", scope.at(result.error_offset or result.start),
+                scope,
+                "AIR209",
+                scope.at(result.error_offset or result.start),
                 f"pickle {index} cannot be parsed to its end: {result.error}",
                 {"opcodes_read": result.opcodes},
             )
@@ -674,13 +747,19 @@ class PickleOpcodes(ArtifactScanner):
         for (rule, qualified), (imported, verdict, count) in grouped.items():
             assert isinstance(imported, Global) and isinstance(verdict, Verdict)
             how = uses.called.get(id(imported))
-            evidence: dict[str, object] = {"global": qualified, "opcode": imported.opcode, "called_by": how,
-                                           "occurrences": count}
+            evidence: dict[str, object] = {
+                "global": qualified,
+                "opcode": imported.opcode,
+                "called_by": how,
+                "occurrences": count,
+            }
             if imported.via:
                 evidence["via"] = imported.via
             if rule == "AIR203":
                 yield self._finding(
-                    scope, rule, scope.at(imported.offset),
+                    scope,
+                    rule,
+                    scope.at(imported.offset),
                     f"{imported.opcode} imports a name built at load time: module {imported.module}, name {imported.name}",
                     evidence,
                 )
@@ -701,7 +780,9 @@ class PickleOpcodes(ArtifactScanner):
             yield self._finding(scope, rule, scope.at(imported.offset), message, evidence)
 
     @staticmethod
-    def _classify(imported: Global, context: str | None, policy: GlobalPolicy) -> tuple[tuple[str, str], Verdict]:
+    def _classify(
+        imported: Global, context: str | None, policy: GlobalPolicy
+    ) -> tuple[tuple[str, str], Verdict]:
         used, other = loader_names(imported)
         verdict = policy.judge(*used, context)
         if verdict.kind != "dangerous" and other != used:
@@ -711,10 +792,14 @@ class PickleOpcodes(ArtifactScanner):
         return used, verdict
 
     def _persistent(self, items: list[Persistent], scope: _Scope) -> Iterator[Finding]:
-        problems = [(item, problem) for item in items if (problem := self._persistent_problem(item.pid, scope))]
+        problems = [
+            (item, problem) for item in items if (problem := self._persistent_problem(item.pid, scope))
+        ]
         if problems:
             item, problem = problems[0]
-            yield self._finding(scope, "AIR208", scope.at(item.offset), problem, {"occurrences": len(problems)})
+            yield self._finding(
+                scope, "AIR208", scope.at(item.offset), problem, {"occurrences": len(problems)}
+            )
 
     @staticmethod
     def _persistent_problem(pid: object, scope: _Scope) -> str | None:
@@ -722,9 +807,19 @@ class PickleOpcodes(ArtifactScanner):
             return "a persistent id, which no standard loader of this kind of file resolves"
         kind = pid[0] if isinstance(pid, tuple) and pid and isinstance(pid[0], str) else None
         if scope.storages == "legacy":
-            return None if kind in ("storage", "module") else f"persistent id {kind or pid!r} is not a legacy storage"
-        if scope.storages == "tar":  # the tar loader: ('module', ...) tuples, or the int key of a storage or tensor
-            if kind == "module" or (isinstance(pid, int) and not isinstance(pid, bool)) or (isinstance(pid, str) and pid.isdigit()):
+            return (
+                None
+                if kind in ("storage", "module")
+                else f"persistent id {kind or pid!r} is not a legacy storage"
+            )
+        if (
+            scope.storages == "tar"
+        ):  # the tar loader: ('module', ...) tuples, or the int key of a storage or tensor
+            if (
+                kind == "module"
+                or (isinstance(pid, int) and not isinstance(pid, bool))
+                or (isinstance(pid, str) and pid.isdigit())
+            ):
                 return None
             return f"persistent id {pid!r} is not one torch's legacy tar loader resolves"
         if kind != "storage" or len(pid) < 3 or not isinstance(pid[2], str):  # type: ignore[arg-type]
@@ -753,9 +848,12 @@ class PickleOpcodes(ArtifactScanner):
         for _key, offset, data, reader in sniffed:
             if reader is not None and _DESERIALISERS[reader] == "marshal":
                 yield self._finding(
-                    scope, "AIR207", scope.at(offset),
+                    scope,
+                    "AIR207",
+                    scope.at(offset),
                     f"{len(data)} bytes handed to {reader}, which turns them into a code object",
-                    {"deserialiser": reader, "bytes": len(data)}, Severity.CRITICAL,
+                    {"deserialiser": reader, "bytes": len(data)},
+                    Severity.CRITICAL,
                 )
                 continue
             fmt = _sniff(data)
@@ -776,9 +874,12 @@ class PickleOpcodes(ArtifactScanner):
             if reader:
                 evidence["deserialiser"] = reader
             yield self._finding(
-                scope, "AIR207", scope.at(offset),
+                scope,
+                "AIR207",
+                scope.at(offset),
                 f"a byte string of {len(data)} bytes{handed} is a {fmt} holding {len(inner)} finding(s) of its own",
-                evidence, Severity.CRITICAL if critical else None,
+                evidence,
+                Severity.CRITICAL if critical else None,
             )
             yield from inner
 
@@ -787,17 +888,31 @@ class PickleOpcodes(ArtifactScanner):
         data = bytes(buf[start:end])
         spaces = sorted({m.decode() for m in _TS_OPERATOR.findall(data)} - STANDARD_OP_NAMESPACES)
         if spaces:
-            yield ctx.finding("AIR212", self.name, artifact.path, leaf.where,
-                              f"TorchScript code calls operators from {', '.join(spaces)}", {"namespaces": spaces})
+            yield ctx.finding(
+                "AIR212",
+                self.name,
+                artifact.path,
+                leaf.where,
+                f"TorchScript code calls operators from {', '.join(spaces)}",
+                {"namespaces": spaces},
+            )
         try:
             issues = vet_torchscript(data.decode("utf-8"))
         except UnicodeDecodeError:
-            issues = [CodeIssue("syntax", 0, "not UTF-8", "TorchScript code that is not UTF-8 text", Severity.HIGH)]
+            issues = [
+                CodeIssue("syntax", 0, "not UTF-8", "TorchScript code that is not UTF-8 text", Severity.HIGH)
+            ]
         for issue in issues[:MAX_CODE_FINDINGS]:
             native = issue.kind == "native-class"  # AIR212, at its severity, like a foreign operator
-            yield ctx.finding("AIR212" if native else "AIR214", self.name, artifact.path, f"{leaf.where}@line:{issue.line}",
-                              f"TorchScript code: {issue.what}: {issue.reason}", _code_evidence(issue),
-                              None if native else issue.severity)
+            yield ctx.finding(
+                "AIR212" if native else "AIR214",
+                self.name,
+                artifact.path,
+                f"{leaf.where}@line:{issue.line}",
+                f"TorchScript code: {issue.what}: {issue.reason}",
+                _code_evidence(issue),
+                None if native else issue.severity,
+            )
 
     # --- source code the pickle carries ---
 
@@ -809,13 +924,23 @@ class PickleOpcodes(ArtifactScanner):
             issues = vet_fx(source) if isinstance(source, str) else [source]
             for issue in issues[:MAX_CODE_FINDINGS]:
                 evidence = {"global": callee, "called_by": call.opcode, **_code_evidence(issue)}
-                yield self._finding(scope, "AIR214", scope.at(call.offset),
-                                    f"code {callee} runs on load, line {issue.line}: {issue.what}: {issue.reason}",
-                                    evidence, issue.severity)
+                yield self._finding(
+                    scope,
+                    "AIR214",
+                    scope.at(call.offset),
+                    f"code {callee} runs on load, line {issue.line}: {issue.what}: {issue.reason}",
+                    evidence,
+                    issue.severity,
+                )
 
     def _finding(
-        self, scope: _Scope, rule: str, location: str, message: str,
-        evidence: Mapping[str, object] | None = None, severity: Severity | None = None,
+        self,
+        scope: _Scope,
+        rule: str,
+        location: str,
+        message: str,
+        evidence: Mapping[str, object] | None = None,
+        severity: Severity | None = None,
     ) -> Finding:
         return scope.ctx.finding(rule, self.name, scope.artifact.path, location, message, evidence, severity)
 
@@ -828,13 +953,21 @@ def fx_source(call: Captured) -> str | CodeIssue:
         return _unreadable(f"its arguments are {describe(args)}, not the tuple the loader expects")
     if how == "text":
         code = args[index]
-        return code if isinstance(code, str) else _unreadable(f"the source argument is {describe(code)}, not a string constant")
+        return (
+            code
+            if isinstance(code, str)
+            else _unreadable(f"the source argument is {describe(code)}, not a string constant")
+        )
     body = args[index]
     if not isinstance(body, SymDict):
         return _unreadable(f"the module state is {describe(body)}, not a dict the walker could read")
-    code = body.items.get("_code") or body.items.get("code")  # reduce_graph_module: body.get("_code") or body["code"]
+    code = body.items.get("_code") or body.items.get(
+        "code"
+    )  # reduce_graph_module: body.get("_code") or body["code"]
     if not isinstance(code, str):
-        return _unreadable(f"the `_code` entry is {describe(code)}, not a string constant (missing, computed or too long)")
+        return _unreadable(
+            f"the `_code` entry is {describe(code)}, not a string constant (missing, computed or too long)"
+        )
     block = args[prefix] if prefix is not None else ""
     if not isinstance(block, str):
         return _unreadable(f"the import block is {describe(block)}, not a string constant")
@@ -870,7 +1003,9 @@ _READS = {"pickle": Format.PICKLE, "torch": Format.PICKLE, "joblib": Format.JOBL
 _BYTES_IO = frozenset({"io.BytesIO", "_io.BytesIO"})
 
 
-def _fed_to_deserialisers(result: WalkResult, policy: GlobalPolicy) -> dict[tuple[str, int], tuple[int, bytes, str]]:
+def _fed_to_deserialisers(
+    result: WalkResult, policy: GlobalPolicy
+) -> dict[tuple[str, int], tuple[int, bytes, str]]:
     """(where the bytes are) -> (offset of the call, the bytes, the deserialiser) for every byte
     string a call hands to a deserialiser, directly or in an `io.BytesIO`."""
     fed: dict[tuple[str, int], tuple[int, bytes, str]] = {}

@@ -24,7 +24,9 @@ U64_MAX = (1 << 64) - 1
 PAYLOAD_BYTES = 16  # hidden regions from this size on can hold a payload (a pickle that runs a shell is ~40)
 METADATA_MAX_BYTES = 1 << 20
 METADATA_MAX_ENTRIES = 1024
-METADATA_HUGE_BYTES = 16 << 20  # no checkpoint needs this; parsers that hold the header whole need ~10x it in memory
+METADATA_HUGE_BYTES = (
+    16 << 20
+)  # no checkpoint needs this; parsers that hold the header whole need ~10x it in memory
 LONG_VALUE = 64 << 10
 MAX_REPORTED = 20  # findings of one kind per file; the evidence of the last says how many more
 SNIFF_BYTES = 64
@@ -64,10 +66,16 @@ _PRIMITIVES: dict[str, re.Pattern[str]] = {
     )
     for module in modules
 }
-_BARE_CALLS = frozenset({"eval", "exec", "execfile", "compile", "__import__"})  # builtins that run or import code
+_BARE_CALLS = frozenset(
+    {"eval", "exec", "execfile", "compile", "__import__"}
+)  # builtins that run or import code
 _GADGETS = frozenset({"__builtins__", "__globals__", "__subclasses__", "__code__"})  # roads to the above
-_PROCESS_MODULES = frozenset({"subprocess", "pty", "runpy"})  # importing one of these is only ever for running
-_PRIMITIVE_NAMES = frozenset({"eval", "exec", "compile", "__import__", "system", "popen", "import_module", "loads"})
+_PROCESS_MODULES = frozenset(
+    {"subprocess", "pty", "runpy"}
+)  # importing one of these is only ever for running
+_PRIMITIVE_NAMES = frozenset(
+    {"eval", "exec", "compile", "__import__", "system", "popen", "import_module", "loads"}
+)
 # Every construct AIR408 reports names one of these words; a value without any is not parsed at all.
 _EXEC_HINT = re.compile(
     r"__\w+__|\b(?:eval|exec\w*|compile|getattr|os|posix|nt|subprocess|pty|builtins|importlib|runpy|c?[pP]ickle|_pickle"
@@ -158,7 +166,9 @@ class SafetensorsHeader(ArtifactScanner):
     def applies(self, artifact: Artifact) -> bool:
         # Format detection only says "safetensors" when the declared length fits the file; a JSON object
         # after a length that does not fit is still a safetensors header (a broken or hostile one).
-        return artifact.format in self.formats or (artifact.format is Format.UNKNOWN and _shaped_like(artifact))
+        return artifact.format in self.formats or (
+            artifact.format is Format.UNKNOWN and _shaped_like(artifact)
+        )
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         with open(artifact.location, "rb") as fh:
@@ -181,18 +191,26 @@ class _Check:
         size = self.artifact.size
         length = struct.unpack("<Q", self.fh.read(8))[0] if size >= 8 else None
         if length is None or length > LOADER_MAX_HEADER or 8 + length > size:
-            yield self.finding("AIR401", "header", _length_problem(length, size), {"declared": length, "file_size": size})
+            yield self.finding(
+                "AIR401", "header", _length_problem(length, size), {"declared": length, "file_size": size}
+            )
             return
         raw = self.fh.read(length)
         members = raw.count(b":")  # an upper bound on JSON members, counted before building any of them
         if members > self.ctx.limits.max_entries:
-            yield self.finding("AIR407", "header", f"header of {length} bytes has up to {members} members, more than airlock vets",
-                               {"limit": self.ctx.limits.max_entries})
+            yield self.finding(
+                "AIR407",
+                "header",
+                f"header of {length} bytes has up to {members} members, more than airlock vets",
+                {"limit": self.ctx.limits.max_entries},
+            )
             return
         try:
             document = parse_header(raw)
         except Rejected as exc:
-            yield self.finding("AIR401", "header", f"the loader rejects the header: {exc}", {"header_length": length})
+            yield self.finding(
+                "AIR401", "header", f"the loader rejects the header: {exc}", {"header_length": length}
+            )
             return
         tensors, metadata, findings = self._structure(document)
         yield from findings
@@ -201,44 +219,81 @@ class _Check:
         if tensors is not None:
             yield from self._geometry(tensors, size - 8 - length, 8 + length)
 
-    def _structure(self, document: _Object) -> tuple[list[_Tensor] | None, list[tuple[str, str]] | None, list[Finding]]:
+    def _structure(
+        self, document: _Object
+    ) -> tuple[list[_Tensor] | None, list[tuple[str, str]] | None, list[Finding]]:
         found: list[Finding] = []
         metadata_entries = [v for k, v in document if k == "__metadata__"]
         entries = [(k, v) for k, v in document if k != "__metadata__"]
         if len(metadata_entries) > 1:
-            found.append(self.finding("AIR401", "header:__metadata__", "the loader rejects the header: duplicate field `__metadata__`"))
+            found.append(
+                self.finding(
+                    "AIR401",
+                    "header:__metadata__",
+                    "the loader rejects the header: duplicate field `__metadata__`",
+                )
+            )
             return None, None, found
         metadata: list[tuple[str, str]] | None = []
         if metadata_entries and metadata_entries[0] is not None:
             metadata, problem = _metadata_pairs(metadata_entries[0])
             if problem:
-                found.append(self.finding("AIR401", "header:__metadata__", f"the loader rejects the header: {problem}"))
+                found.append(
+                    self.finding("AIR401", "header:__metadata__", f"the loader rejects the header: {problem}")
+                )
                 metadata = None
         for key, count in _repeated(k for k, _ in metadata or ()):
             values = [v[:80] for k, v in metadata or () if k == key]
-            found.append(self.finding("AIR404", f"header:__metadata__:{key}",
-                                      f"metadata key {key!r} appears {count} times; the loader keeps the last",
-                                      {"values": values}))
+            found.append(
+                self.finding(
+                    "AIR404",
+                    f"header:__metadata__:{key}",
+                    f"metadata key {key!r} appears {count} times; the loader keeps the last",
+                    {"values": values},
+                )
+            )
         for name, count in _repeated(k for k, _ in entries):
-            found.append(self.finding("AIR404", f"header:tensor:{name}",
-                                      f"tensor {name!r} is defined {count} times; the loader keeps the last, other readers may keep the first",
-                                      {"definitions": [json.dumps(_plain(v))[:200] for k, v in entries if k == name]}))
+            found.append(
+                self.finding(
+                    "AIR404",
+                    f"header:tensor:{name}",
+                    f"tensor {name!r} is defined {count} times; the loader keeps the last, other readers may keep the first",
+                    {"definitions": [json.dumps(_plain(v))[:200] for k, v in entries if k == name]},
+                )
+            )
         tensors: list[_Tensor] = []
         rejected = 0
         for name, info in dict(entries).items():
             tensor, problem, unknown = _tensor(name, info)
             if tensor is not None and isinstance(dict(info)["dtype"], _Object):
-                found.append(self.finding("AIR404", f"header:tensor:{name}",
-                                          f"tensor {name!r} writes its dtype as the map {{{tensor.dtype!r}: null}}, which the loader "
-                                          "accepts and other readers do not", {"dtype": tensor.dtype}))
+                found.append(
+                    self.finding(
+                        "AIR404",
+                        f"header:tensor:{name}",
+                        f"tensor {name!r} writes its dtype as the map {{{tensor.dtype!r}: null}}, which the loader "
+                        "accepts and other readers do not",
+                        {"dtype": tensor.dtype},
+                    )
+                )
             if unknown:
-                found.append(self.finding("AIR406", f"header:tensor:{name}",
-                                          f"tensor {name!r} carries fields the loader ignores: {', '.join(unknown)[:120]}",
-                                          {"fields": unknown[:20]}))
+                found.append(
+                    self.finding(
+                        "AIR406",
+                        f"header:tensor:{name}",
+                        f"tensor {name!r} carries fields the loader ignores: {', '.join(unknown)[:120]}",
+                        {"fields": unknown[:20]},
+                    )
+                )
             if problem:
                 rejected += 1
                 if rejected <= MAX_REPORTED:
-                    found.append(self.finding("AIR401", f"header:tensor:{name}", f"the loader rejects tensor {name!r}: {problem}"))
+                    found.append(
+                        self.finding(
+                            "AIR401",
+                            f"header:tensor:{name}",
+                            f"the loader rejects tensor {name!r}: {problem}",
+                        )
+                    )
             elif tensor is not None:
                 tensors.append(tensor)
         return (None if rejected else tensors), metadata, found
@@ -254,12 +309,19 @@ class _Check:
             if problem:
                 reported += 1
                 if reported <= MAX_REPORTED:
-                    yield self.finding("AIR401", f"header:tensor:{t.name}", f"the loader rejects tensor {t.name!r}: {problem}",
-                                       {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [t.begin, t.end]})
+                    yield self.finding(
+                        "AIR401",
+                        f"header:tensor:{t.name}",
+                        f"the loader rejects tensor {t.name!r}: {problem}",
+                        {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [t.begin, t.end]},
+                    )
             if t.begin < span_end:
-                yield self.finding("AIR403", f"header:tensor:{t.name}",
-                                   f"tensor {t.name!r} [{t.begin}, {t.end}) overlaps {owner!r}, which ends at {span_end}",
-                                   {"tensor": t.name, "overlaps": owner, "data_offsets": [t.begin, t.end]})
+                yield self.finding(
+                    "AIR403",
+                    f"header:tensor:{t.name}",
+                    f"tensor {t.name!r} [{t.begin}, {t.end}) overlaps {owner!r}, which ends at {span_end}",
+                    {"tensor": t.name, "overlaps": owner, "data_offsets": [t.begin, t.end]},
+                )
             if t.begin > cursor:
                 regions.append((cursor, min(t.begin, data_len), "slack" if cursor < span_end else "gap"))
             cursor = max(cursor, min(t.begin + min(nbytes, t.end - t.begin), data_len))
@@ -282,8 +344,13 @@ class _Check:
                                   "other readers skip these bytes"}  # fmt: skip
             if index == MAX_REPORTED - 1 and len(regions) > MAX_REPORTED:
                 evidence["more_regions"] = len(regions) - MAX_REPORTED
-            yield self.finding("AIR402", f"byte:{offset}", f"{end - begin} {kind} bytes at {offset} that no tensor describes",
-                               evidence, severity)
+            yield self.finding(
+                "AIR402",
+                f"byte:{offset}",
+                f"{end - begin} {kind} bytes at {offset} that no tensor describes",
+                evidence,
+                severity,
+            )
 
     def _metadata(self, metadata: list[tuple[str, str]]) -> Iterator[Finding]:
         size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata)
@@ -303,19 +370,28 @@ class _Check:
             primitive = finder.find(value) if executes < MAX_REPORTED else None
             if primitive is not None:
                 executes += 1
-                yield self.finding("AIR408", f"header:__metadata__:{key}",
-                                   f"metadata value {key!r} names an execution primitive: {primitive}",
-                                   {"match": primitive, "length": len(value)})
+                yield self.finding(
+                    "AIR408",
+                    f"header:__metadata__:{key}",
+                    f"metadata value {key!r} names an execution primitive: {primitive}",
+                    {"match": primitive, "length": len(value)},
+                )
                 continue
             code, url = _CODE.search(value), _URL.search(value)
             if not (code or url or len(value) >= LONG_VALUE) or suspicious >= MAX_REPORTED:
                 continue
             suspicious += 1
-            what = "looks like code" if code else ("holds a URL" if url else f"is {len(value)} characters long")
+            what = (
+                "looks like code" if code else ("holds a URL" if url else f"is {len(value)} characters long")
+            )
             match = code or url
-            yield self.finding("AIR406", f"header:__metadata__:{key}", f"metadata value {key!r} {what}",
-                               {"match": match.group(0)[:120] if match else None, "length": len(value)},
-                               Severity.LOW if code else None)
+            yield self.finding(
+                "AIR406",
+                f"header:__metadata__:{key}",
+                f"metadata value {key!r} {what}",
+                {"match": match.group(0)[:120] if match else None, "length": len(value)},
+                Severity.LOW if code else None,
+            )
 
 
 def _shaped_like(artifact: Artifact) -> bool:
@@ -442,7 +518,10 @@ def _span_problem(t: _Tensor, data_len: int) -> tuple[str | None, int]:
     if t.end > data_len:
         return f"data_offsets end at {t.end}, past the {data_len}-byte data section", nbytes
     if t.end - t.begin != nbytes:
-        return f"shape {list(t.shape)} of {t.dtype} is {nbytes} bytes, data_offsets span {t.end - t.begin}", nbytes
+        return (
+            f"shape {list(t.shape)} of {t.dtype} is {nbytes} bytes, data_offsets span {t.end - t.begin}",
+            nbytes,
+        )
     return None, nbytes
 
 
@@ -460,7 +539,9 @@ def _usize(value: Any) -> bool:
 
 
 def _kind(value: Any) -> str:
-    return {_Object: "object", list: "list", str: "string", type(None): "null", bool: "boolean"}.get(type(value), "number")
+    return {_Object: "object", list: "list", str: "string", type(None): "null", bool: "boolean"}.get(
+        type(value), "number"
+    )
 
 
 def _repeated(keys: Iterator[str]) -> list[tuple[str, int]]:
@@ -512,7 +593,12 @@ def _names_primitive(node: ast.AST) -> bool:
         if node.attr in _GADGETS:
             return True
         parts = _dotted(node)
-        return parts is not None and len(parts) >= 2 and parts[0] in _PRIMITIVES and _PRIMITIVES[parts[0]].fullmatch(parts[-1]) is not None
+        return (
+            parts is not None
+            and len(parts) >= 2
+            and parts[0] in _PRIMITIVES
+            and _PRIMITIVES[parts[0]].fullmatch(parts[-1]) is not None
+        )
     if isinstance(node, ast.Name):
         return node.id in _GADGETS
     if isinstance(node, ast.Import):  # `import subprocess`, or an exec-capable module under another name
@@ -546,4 +632,8 @@ def _imported(call: ast.Call) -> str | None:
     if name not in ("__import__", "import_module") or not call.args:
         return None
     first = call.args[0]
-    return first.value.split(".")[0] if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    return (
+        first.value.split(".")[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str)
+        else None
+    )

@@ -45,8 +45,12 @@ def op_rules() -> dict[str, tuple[OpRule, ...]]:
     table: dict[str, list[OpRule]] = {}
     for entry in read_signature_toml("savedmodel-ops.toml")["op"]:
         rule = OpRule(
-            rule=entry["rule"], reason=entry["reason"], when=entry.get("when", "always"),
-            inputs=tuple(entry.get("inputs", ())), attr=entry.get("attr", ""), prefixes=tuple(entry.get("prefixes", ())),
+            rule=entry["rule"],
+            reason=entry["reason"],
+            when=entry.get("when", "always"),
+            inputs=tuple(entry.get("inputs", ())),
+            attr=entry.get("attr", ""),
+            prefixes=tuple(entry.get("prefixes", ())),
         )
         table.setdefault(entry["name"], []).append(rule)
     return {op: tuple(rules) for op, rules in table.items()}
@@ -68,7 +72,9 @@ class Scope:
     label: str
     node_field: str
     nodes: list[Node] = field(default_factory=list)
-    by_name: dict[str, Node] = field(default_factory=dict)  # the first node of each name (inputs resolve to it)
+    by_name: dict[str, Node] = field(
+        default_factory=dict
+    )  # the first node of each name (inputs resolve to it)
     arguments: set[str] = field(default_factory=set)
 
 
@@ -116,7 +122,9 @@ class SavedModelReader:
                 meta.fed.update(_node_name(s) for s in strings(self.buf, sub.value, sub.end, 1, self.budget))
             elif sub.number == 6:  # AssetFileDef.tensor_info.name
                 for info in self._messages(sub.value, sub.end, 1):
-                    meta.fed.update(_node_name(s) for s in strings(self.buf, info.value, info.end, 1, self.budget))
+                    meta.fed.update(
+                        _node_name(s) for s in strings(self.buf, info.value, info.end, 1, self.budget)
+                    )
 
     def _graph(self, item: Field, meta: MetaGraph, label: str) -> None:
         scope = Scope(label, "node")
@@ -177,7 +185,9 @@ class SavedModelReader:
                     if value.number == 2:  # s
                         values.append(text(self.buf, value))
                     elif value.number in (1, 8):  # list.s, tensor.string_val
-                        values += strings(self.buf, value.value, value.end, 2 if value.number == 1 else 8, self.budget)
+                        values += strings(
+                            self.buf, value.value, value.end, 2 if value.number == 1 else 8, self.budget
+                        )
         return key, values[:MAX_STRING_VALUES]
 
     def _messages(self, start: int, end: int, number: int) -> Iterator[Field]:
@@ -202,7 +212,13 @@ def trace_constants(scope: Scope, start: str, fed: set[str]) -> list[str] | None
             continue
         seen.add(name)
         node = scope.by_name.get(name)
-        if len(seen) > MAX_TRACE or name in fed or name in scope.arguments or node is None or node.op in FEED_OPS:
+        if (
+            len(seen) > MAX_TRACE
+            or name in fed
+            or name in scope.arguments
+            or node is None
+            or node.op in FEED_OPS
+        ):
             return None
         if node.op == "Const":
             constants += node.attrs.get("value", [])
@@ -277,14 +293,27 @@ class SavedModelGraph(ArtifactScanner):
                 broken = exc
         for hit in self._hits(reader.meta_graphs):
             yield ctx.finding(
-                hit.rule.rule, self.name, artifact.path, f"{artifact.path}#{hit.location}",
+                hit.rule.rule,
+                self.name,
+                artifact.path,
+                f"{artifact.path}#{hit.location}",
                 f"{hit.op}: {hit.rule.reason}" + (f" ({hit.count} nodes)" if hit.count > 1 else ""),
-                {"op": hit.op, "reason": hit.rule.reason, "nodes": hit.count, "node_names": hit.nodes, **hit.detail},
+                {
+                    "op": hit.op,
+                    "reason": hit.rule.reason,
+                    "nodes": hit.count,
+                    "node_names": hit.nodes,
+                    **hit.detail,
+                },
             )
         if broken is not None:
             yield ctx.finding(
-                "AIR540", self.name, artifact.path, f"{artifact.path}@byte:{broken.offset}",
-                f"SavedModel cannot be parsed to its end: {broken.what}", {"offset": broken.offset},
+                "AIR540",
+                self.name,
+                artifact.path,
+                f"{artifact.path}@byte:{broken.offset}",
+                f"SavedModel cannot be parsed to its end: {broken.what}",
+                {"offset": broken.offset},
             )
 
     def _hits(self, meta_graphs: list[MetaGraph]) -> Iterator[Hit]:

@@ -18,7 +18,9 @@ REPO = Path(__file__).resolve().parent.parent
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every test uses its own airlock cache and canary folder; no canary may fire in the session."""
     root = tmp_path_factory.mktemp("env")
-    saved = {k: os.environ.get(k) for k in ("AIRLOCK_CACHE_DIR", "AIRLOCK_CANARY_DIR", "HF_HOME", "HF_HUB_OFFLINE")}
+    saved = {
+        k: os.environ.get(k) for k in ("AIRLOCK_CACHE_DIR", "AIRLOCK_CANARY_DIR", "HF_HOME", "HF_HUB_OFFLINE")
+    }
     os.environ["AIRLOCK_CACHE_DIR"] = str(root / "airlock-cache")
     os.environ["AIRLOCK_CANARY_DIR"] = str(root / "canaries")
     os.environ["HF_HOME"] = str(root / "hf-home")

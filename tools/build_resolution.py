@@ -22,16 +22,50 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "signatures" / "pickle-resolution.json.gz"
-PACKAGES = ("stdlib", "numpy", "torch", "scipy", "sklearn", "joblib", "transformers", "sympy",
-            "safetensors", "tokenizers", "huggingface_hub", "pandas")
+PACKAGES = (
+    "stdlib",
+    "numpy",
+    "torch",
+    "scipy",
+    "sklearn",
+    "joblib",
+    "transformers",
+    "sympy",
+    "safetensors",
+    "tokenizers",
+    "huggingface_hub",
+    "pandas",
+)
 # stdlib modules whose import has side effects, or that need a display, or are test suites
-SKIP_PREFIXES = ("antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3",
-                 "ensurepip", "pydoc_data", "__main__", "xxsubtype", "_xx", "xxlimited", "msilib", "winreg",
-                 "winsound", "_winapi", "nt", "_msi", "_tkinter", "_overlapped", "msvcrt")
+SKIP_PREFIXES = (
+    "antigravity",
+    "this",
+    "idlelib",
+    "tkinter",
+    "turtle",
+    "turtledemo",
+    "test",
+    "lib2to3",
+    "ensurepip",
+    "pydoc_data",
+    "__main__",
+    "xxsubtype",
+    "_xx",
+    "xxlimited",
+    "msilib",
+    "winreg",
+    "winsound",
+    "_winapi",
+    "nt",
+    "_msi",
+    "_tkinter",
+    "_overlapped",
+    "msvcrt",
+)
 SKIP_PARTS = ("tests", "test", "testing._private.extbuild", "conftest", "benchmarks", "__main__", "_pytest")
 SECONDS_PER_PACKAGE = 900
 
-CHILD = r'''
+CHILD = r"""
 import importlib, json, pkgutil, sys, types, warnings, io, contextlib, os
 warnings.simplefilter("ignore")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
@@ -114,13 +148,17 @@ for name, module in sorted(sys.modules.items()):
             if target is not None and target != key:
                 objects[key] = target
 json.dump({"modules": modules, "module_aliases": module_aliases, "objects": objects}, sys.stdout)
-'''
+"""
 
 
 def collect(package: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, package, json.dumps(SKIP_PREFIXES), json.dumps(SKIP_PARTS)],
-        capture_output=True, text=True, timeout=SECONDS_PER_PACKAGE, check=False, cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=SECONDS_PER_PACKAGE,
+        check=False,
+        cwd="/",
     )
     if done.returncode != 0:
         raise SystemExit(f"{package}: the walk failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -131,8 +169,19 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": sys.version.split()[0]}
-    for dist in ("numpy", "torch", "scipy", "scikit-learn", "joblib", "transformers", "sympy", "safetensors",
-                 "tokenizers", "huggingface_hub", "pandas"):
+    for dist in (
+        "numpy",
+        "torch",
+        "scipy",
+        "scikit-learn",
+        "joblib",
+        "transformers",
+        "sympy",
+        "safetensors",
+        "tokenizers",
+        "huggingface_hub",
+        "pandas",
+    ):
         try:
             found[dist] = version(dist)
         except PackageNotFoundError:
@@ -149,8 +198,11 @@ def main() -> None:
         modules.update(part["modules"])  # type: ignore[arg-type]
         module_aliases.update(part["module_aliases"])  # type: ignore[arg-type]
         objects.update(part["objects"])  # type: ignore[arg-type]
-        print(f"{package}: {len(part['modules'])} modules, {len(part['module_aliases'])} module aliases, "  # type: ignore[arg-type]
-              f"{len(part['objects'])} re-exported objects", file=sys.stderr)  # type: ignore[arg-type]
+        print(
+            f"{package}: {len(part['modules'])} modules, {len(part['module_aliases'])} module aliases, "  # type: ignore[arg-type]
+            f"{len(part['objects'])} re-exported objects",
+            file=sys.stderr,
+        )  # type: ignore[arg-type]
     data = {
         "schema": "airlock.pickle-resolution/1",
         "built_with": versions(),

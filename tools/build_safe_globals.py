@@ -32,7 +32,9 @@ def derive(evidence: dict[str, object], globals_toml: dict[str, object]) -> tupl
     policy: GlobalPolicy = global_policy()
     curated = set(globals_toml["safe"]["globals"]) | set(globals_toml.get("helpers", {}))  # type: ignore[index]
     excluded: dict[str, str] = dict(globals_toml.get("exclude", {}))  # type: ignore[arg-type]
-    contexts = [p.removesuffix(".*") for body in globals_toml.get("context", {}).values() for p in body["prefixes"]]  # type: ignore[union-attr, attr-defined]
+    contexts = [
+        p.removesuffix(".*") for body in globals_toml.get("context", {}).values() for p in body["prefixes"]
+    ]  # type: ignore[union-attr, attr-defined]
     safe: list[str] = []
     left_out: dict[str, str] = {}
     for entry in evidence["global"]:  # type: ignore[attr-defined]
@@ -62,14 +64,17 @@ def _without_safe(policy: object) -> object:
 
 def render(names: list[str], summary: dict[str, object]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())  # type: ignore[attr-defined]
-    lines = [BEGIN, "[generated]",
-             f"# every global the {summary['samples']} benign samples of signatures/pickle-globals-evidence.toml import,",
-             "# less the curated, excluded, context and dangerous ones (see tools/build_safe_globals.py). The samples",
-             "# are real objects written by the real libraries (fixtures/benign_corpus.py, fixtures/benign_breadth.py:",
-             "# every sklearn estimator that builds with defaults, pandas/SciPy/NumPy containers, torch optimizers,",
-             "# schedulers and modules, transformers objects), walked statically; written by",
-             f"# {versions}",
-             "globals = ["]
+    lines = [
+        BEGIN,
+        "[generated]",
+        f"# every global the {summary['samples']} benign samples of signatures/pickle-globals-evidence.toml import,",
+        "# less the curated, excluded, context and dangerous ones (see tools/build_safe_globals.py). The samples",
+        "# are real objects written by the real libraries (fixtures/benign_corpus.py, fixtures/benign_breadth.py:",
+        "# every sklearn estimator that builds with defaults, pandas/SciPy/NumPy containers, torch optimizers,",
+        "# schedulers and modules, transformers objects), walked statically; written by",
+        f"# {versions}",
+        "globals = [",
+    ]
     line = "   "
     for name in names:
         piece = f' "{name}",'
@@ -85,7 +90,9 @@ def render(names: list[str], summary: dict[str, object]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date, write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the file is not up to date, write nothing"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     text = GLOBALS.read_text()

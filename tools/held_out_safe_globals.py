@@ -30,15 +30,22 @@ EVIDENCE = REPO / "signatures" / "pickle-globals-evidence.toml"
 def main() -> int:
     summary = tomllib.loads(EVIDENCE.read_text())["summary"]
     if not summary.get("sklearn_held_out"):
-        print("the evidence was not built with --hold-out: every held-out estimator is in it", file=sys.stderr)
+        print(
+            "the evidence was not built with --hold-out: every held-out estimator is in it", file=sys.stderr
+        )
     passed = 0
     with tempfile.TemporaryDirectory(prefix="airlock-held-out-") as tmp:
         written = list(benign_breadth.iter_written(Path(tmp), benign_breadth.held_out_samples()))
         for name, _cls, path in written:
             report = scan(str(Path(tmp) / path), ScanOptions(use_cache=False, download_progress=False))
-            failing = sorted({f"{f.rule} {f.message[:90]}" for f in report.findings if f.severity >= Severity.HIGH})
+            failing = sorted(
+                {f"{f.rule} {f.message[:90]}" for f in report.findings if f.severity >= Severity.HIGH}
+            )
             passed += report.passed
-            print(f"{'PASS' if report.passed else 'FAIL'} {name}" + "".join(f"\n     {line}" for line in failing))
+            print(
+                f"{'PASS' if report.passed else 'FAIL'} {name}"
+                + "".join(f"\n     {line}" for line in failing)
+            )
     print(f"{passed}/{len(written)} held-out sklearn estimators pass the default policy")
     return 0
 

@@ -32,11 +32,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # fixtures/ is not installed
 
+from airlock.formats import HEAD_BYTES, TAIL_BYTES, Format, detect
 from airlock.parsers import containers
 from airlock.parsers import pickle_walk as walker
 from airlock.parsers.buffers import mapped
 from airlock.parsers.npy import parse_header
-from airlock.formats import HEAD_BYTES, TAIL_BYTES, Format, detect
 from airlock.scanning import Limits
 from fixtures import benign_breadth
 from fixtures.benign_corpus import BenignSample, write
@@ -44,7 +44,14 @@ from fixtures.benign_corpus import BenignSample, write
 OUTPUT = REPO / "signatures" / "pickle-globals-evidence.toml"
 USES = ("reduce", "newobj", "newobj_ex", "inst", "obj", "build", "argument", "persistent_id", "imported_only")
 _PICKLED = frozenset({Format.PICKLE, Format.JOBLIB, Format.PYTORCH_LEGACY, Format.NUMPY})
-FIXTURE_FAMILIES = ("pickles", "archives", "weights_files", "templates", "graph_files", "code_files")  # their BENIGN samples
+FIXTURE_FAMILIES = (
+    "pickles",
+    "archives",
+    "weights_files",
+    "templates",
+    "graph_files",
+    "code_files",
+)  # their BENIGN samples
 MAX_PICKLES_PER_STREAM = 64  # joblib and plain files hold a few; legacy torch files five
 
 
@@ -61,7 +68,9 @@ def loader_name(imported: Any) -> str:
     """The name the loader imports: below protocol 3 Python 2 names are mapped (__builtin__ -> builtins)."""
     module, name = imported.module, imported.name
     if imported.protocol < 3:
-        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
+        module, name = _compat_pickle.NAME_MAPPING.get(
+            (module, name), (_compat_pickle.IMPORT_MAPPING.get(module, module), name)
+        )
     return f"{module}.{name}"
 
 
@@ -133,7 +142,11 @@ def census_file(path: Path, where: str) -> Iterator[tuple[Any, str]]:
     fmt = _format(path)
     with mapped(path) as buf:
         for item in containers.expand(buf, where, fmt, Limits()):
-            if not isinstance(item, containers.Leaf) or item.fmt not in _PICKLED or item.role == "torchscript-code":
+            if (
+                not isinstance(item, containers.Leaf)
+                or item.fmt not in _PICKLED
+                or item.role == "torchscript-code"
+            ):
                 continue
             data, start, end = item.read()
             legacy = item.fmt is Format.PYTORCH_LEGACY or item.role == "prefix"
@@ -184,7 +197,9 @@ def write_fixture_samples(root: Path) -> list[BenignSample]:
             folder = root / family / name
             folder.mkdir(parents=True)
             made = Path(generator(folder))
-            where = made.relative_to(root.parent) if made.is_relative_to(root.parent) else made  # real files stay where they are
+            where = (
+                made.relative_to(root.parent) if made.is_relative_to(root.parent) else made
+            )  # real files stay where they are
             samples.append(BenignSample(f"{family}.{name}", "fixtures", where))
     return samples
 
@@ -193,8 +208,10 @@ def write_breadth_samples(root: Path, hold_out: bool) -> list[BenignSample]:
     """The census-only breadth samples (fixtures/benign_breadth.py) the benign corpus does not scan one by one."""
     table = benign_breadth.census_only(hold_out)
     if benign_breadth.SKIPPED:
-        print(f"{len(benign_breadth.SKIPPED)} sklearn estimators need arguments or other data (the meta-estimators are "
-              f"built as wrappers instead): {', '.join(sorted(benign_breadth.SKIPPED))}")
+        print(
+            f"{len(benign_breadth.SKIPPED)} sklearn estimators need arguments or other data (the meta-estimators are "
+            f"built as wrappers instead): {', '.join(sorted(benign_breadth.SKIPPED))}"
+        )
     return [BenignSample(name, cls, path) for name, cls, path in benign_breadth.iter_written(root, table)]
 
 
@@ -217,7 +234,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def render(entries: dict[str, Entry], stats: dict[str, int], samples: list[BenignSample], held_out: bool = False) -> str:
+def render(
+    entries: dict[str, Entry], stats: dict[str, int], samples: list[BenignSample], held_out: bool = False
+) -> str:
     classes = Counter(s.cls for s in samples)
     per_use = {use: sum(1 for e in entries.values() if e.uses[use]) for use in USES}
     lines = [
@@ -245,9 +264,15 @@ def render(entries: dict[str, Entry], stats: dict[str, int], samples: list[Benig
     ]
     for name in sorted(entries):
         entry = entries[name]
-        lines += ["", "[[global]]", f"name = {_toml_string(name)}", f"imports = {entry.imports}",
-                  "uses = { " + ", ".join(f"{u} = {entry.uses[u]}" for u in USES if entry.uses[u]) + " }",
-                  f"classes = {_toml_list(sorted(entry.classes))}", f"samples = {len(entry.samples)}"]
+        lines += [
+            "",
+            "[[global]]",
+            f"name = {_toml_string(name)}",
+            f"imports = {entry.imports}",
+            "uses = { " + ", ".join(f"{u} = {entry.uses[u]}" for u in USES if entry.uses[u]) + " }",
+            f"classes = {_toml_list(sorted(entry.classes))}",
+            f"samples = {len(entry.samples)}",
+        ]
         if entry.written_as:
             lines.append(f"written_as = {_toml_list(sorted(entry.written_as))}")
     return "\n".join(lines) + "\n"
@@ -256,8 +281,11 @@ def render(entries: dict[str, Entry], stats: dict[str, int], samples: list[Benig
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=OUTPUT)
-    parser.add_argument("--hold-out", action="store_true",
-                        help="leave out the held-out fifth of the sklearn estimators (fixtures.benign_breadth.held_out)")
+    parser.add_argument(
+        "--hold-out",
+        action="store_true",
+        help="leave out the held-out fifth of the sklearn estimators (fixtures.benign_breadth.held_out)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="airlock-benign-") as tmp:
         root = Path(tmp) / "corpus"
@@ -267,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         entries, stats = census(root, samples)
     args.output.write_text(render(entries, stats, samples, args.hold_out))
     per_use = {use: sum(1 for e in entries.values() if e.uses[use]) for use in USES}
-    print(f"{stats.get('pickles', 0)} pickles in {len(samples)} samples: {len(entries)} distinct globals; per use {per_use}")
+    print(
+        f"{stats.get('pickles', 0)} pickles in {len(samples)} samples: {len(entries)} distinct globals; per use {per_use}"
+    )
     print(f"written {args.output}")
     return 0
 

@@ -18,8 +18,13 @@ from bench.fresh_corpus.verify import fires
 from fixtures.canary import marker
 
 WEAKNESS_CLASSES = {
-    1: "allowlist", 2: "resolution", 3: "loader modelling", 4: "nested payloads",
-    5: "templates and shipped code", 6: "false claims", 7: "second opinion",
+    1: "allowlist",
+    2: "resolution",
+    3: "loader modelling",
+    4: "nested payloads",
+    5: "templates and shipped code",
+    6: "false claims",
+    7: "second opinion",
 }
 
 
@@ -50,8 +55,20 @@ def build(folder: Path, verify: bool = True) -> list[Sample]:
         canary = marker(f"fresh-{spec.name}")
         path = spec.write(home, str(canary))
         verified = verify and fires(spec.loader, path, canary)
-        samples.append(Sample(spec.name, spec.weakness_class, spec.description, spec.reference, path, verified,
-                              spec.loader, canary))
-    manifest = [{**asdict(s), "path": str(s.path.relative_to(folder)), "canary": str(s.canary)} for s in samples]
+        samples.append(
+            Sample(
+                spec.name,
+                spec.weakness_class,
+                spec.description,
+                spec.reference,
+                path,
+                verified,
+                spec.loader,
+                canary,
+            )
+        )
+    manifest = [
+        {**asdict(s), "path": str(s.path.relative_to(folder)), "canary": str(s.canary)} for s in samples
+    ]
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return samples

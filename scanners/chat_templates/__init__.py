@@ -84,7 +84,9 @@ class ChatTemplates(ArtifactScanner):
 
     name = "chat_templates"
     version = "3"
-    formats: ClassVar[frozenset[Format]] = frozenset(Format) - {Format.EMPTY}  # `*.jinja` whatever its bytes sniff as
+    formats: ClassVar[frozenset[Format]] = frozenset(Format) - {
+        Format.EMPTY
+    }  # `*.jinja` whatever its bytes sniff as
     rules: ClassVar[frozenset[str]] = frozenset(RULE_OF_ISSUE.values())
 
     def applies(self, artifact: Artifact) -> bool:
@@ -108,20 +110,31 @@ class ChatTemplates(ArtifactScanner):
     def _templates(self, artifact: Artifact, ctx: ScanContext) -> Iterator[tuple[str, str | _Unvetted]]:
         """(location suffix, template) for every template the file holds."""
         if artifact.format is Format.GGUF and not _is_template_file(artifact):
-            for kv in read_header(artifact.location, artifact.size, artifact.sha256, limit=ctx.limits.max_header_bytes,
-                                   max_entries=ctx.limits.max_entries).strings(GGUF_KEY):
-                value = kv.value if kv.type == STRING and isinstance(kv.value, str) else _Unvetted("not a string")
+            for kv in read_header(
+                artifact.location,
+                artifact.size,
+                artifact.sha256,
+                limit=ctx.limits.max_header_bytes,
+                max_entries=ctx.limits.max_entries,
+            ).strings(GGUF_KEY):
+                value = (
+                    kv.value if kv.type == STRING and isinstance(kv.value, str) else _Unvetted("not a string")
+                )
                 yield f"@metadata:{kv.key}", value
             return
         if artifact.size > MAX_CONFIG_BYTES:
             yield "", _Unvetted(f"{artifact.size} bytes, over airlock's {MAX_CONFIG_BYTES}-byte limit")
             return
         text = artifact.location.read_bytes().decode("utf-8", errors="replace")
-        if _is_template_file(artifact):  # JSON-looking, NUL-bearing or binary bytes render as a template all the same
+        if _is_template_file(
+            artifact
+        ):  # JSON-looking, NUL-bearing or binary bytes render as a template all the same
             yield "", text
             return
         try:
-            config = json.loads(text.removeprefix("\ufeff"))  # a loader that reads "utf-8-sig" takes a BOM'd config
+            config = json.loads(
+                text.removeprefix("\ufeff")
+            )  # a loader that reads "utf-8-sig" takes a BOM'd config
         except (ValueError, RecursionError):
             return  # not JSON after all: nothing loads a template from it
         templates = config.get("chat_template") if isinstance(config, dict) else None
@@ -139,7 +152,9 @@ class ChatTemplates(ArtifactScanner):
             else:
                 yield where, _Unvetted(f"a JSON {_json_type(template)}, not a string")
 
-    def _findings(self, hits: list[Hit], artifact: Artifact, ctx: ScanContext, location: str, template: str) -> Iterator[Finding]:
+    def _findings(
+        self, hits: list[Hit], artifact: Artifact, ctx: ScanContext, location: str, template: str
+    ) -> Iterator[Finding]:
         escape = any(h.issue is Issue.ESCAPE for h in hits)
         grouped: dict[Issue, list[Hit]] = {}
         for hit in hits:
@@ -164,9 +179,19 @@ def _list_entry(index: int, entry: object) -> tuple[str, object]:
         return f"#chat_template/{entry.get('name', index)}", entry["template"]
     if isinstance(entry, str):
         return f"#chat_template[{index}]", entry
-    return f"#chat_template[{index}]", _Unvetted(f"list entry is a JSON {_json_type(entry)}, not a {{name, template}} object")
+    return f"#chat_template[{index}]", _Unvetted(
+        f"list entry is a JSON {_json_type(entry)}, not a {{name, template}} object"
+    )
 
 
 def _json_type(value: object) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null", int: "number", float: "number"}
+    names = {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        type(None): "null",
+        int: "number",
+        float: "number",
+    }
     return names.get(type(value), type(value).__name__)

@@ -49,13 +49,24 @@ EXEC_ATTRS = frozenset({
 EXEC_ROOTS = EXEC_ATTRS | {"sys", "importlib", "getattr", "setattr", "globals", "locals", "vars", "open", "compile",
                            "breakpoint", "__builtins__", "posix", "nt"}  # fmt: skip
 # Filters that look attributes up by name (`map(attribute='x.y')`, `selectattr('x')`, `sort(attribute=)`).
-ATTRIBUTE_FILTERS = frozenset({"map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"})
+ATTRIBUTE_FILTERS = frozenset(
+    {"map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"}
+)
 # Where a filter takes its attribute name positionally (jinja2.filters: `sort(reverse, case_sensitive, attribute)`).
 POSITIONAL_ATTRIBUTE = {"attr": 0, "selectattr": 0, "rejectattr": 0, "groupby": 0, "sum": 0, "sort": 2, "unique": 1,
                         "min": 1, "max": 1}  # fmt: skip
 FORMAT_METHODS = frozenset({"format", "format_map"})
 LOADS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
-BUILDERS = (nodes.Const, nodes.Concat, nodes.Add, nodes.Mul, nodes.Mod, nodes.Filter, nodes.Call, nodes.Getitem)
+BUILDERS = (
+    nodes.Const,
+    nodes.Concat,
+    nodes.Add,
+    nodes.Mul,
+    nodes.Mod,
+    nodes.Filter,
+    nodes.Call,
+    nodes.Getitem,
+)
 LINKS = (nodes.Getattr, nodes.Getitem, nodes.Call, nodes.Filter, nodes.Test)
 
 
@@ -74,7 +85,9 @@ class _GenerationTag(Extension):
 def _environment() -> jinja2.Environment:
     # The renderers' settings (transformers: loopcontrols, its generation tag); `do` too, which others enable.
     return ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do", _GenerationTag]
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do", _GenerationTag],
     )
 
 
@@ -149,7 +162,9 @@ class _Walk:
                 keys = self.folder.strings(node.arg) or frozenset()
                 text = f"[{next(iter(keys))!r}]" if len(keys) == 1 else "[…]"
                 dynamic = self.keys.kind(node.arg, node.node) is KeyKind.DYNAMIC
-                links.append(_Link(node, text, keys=keys, dynamic=dynamic, side=(node.arg,), receiver=node.node))
+                links.append(
+                    _Link(node, text, keys=keys, dynamic=dynamic, side=(node.arg,), receiver=node.node)
+                )
             elif isinstance(node, nodes.Call):
                 links.append(_Link(node, "(…)", side=_arguments(node), receiver=node.node))
             elif isinstance(node, (nodes.Filter, nodes.Test)):
@@ -203,7 +218,9 @@ class _Walk:
         dunder = any(a.startswith("_") for a in attrs) or any(
             DUNDER.fullmatch(k) or MANGLED.fullmatch(k) for k in keys | weak
         )
-        own_name = root_name is not None and self.folder.binds(root_name)  # `{% set vars = … %}` is the template's own
+        own_name = root_name is not None and self.folder.binds(
+            root_name
+        )  # `{% set vars = … %}` is the template's own
         executes = (root_name in EXEC_ROOTS and not own_name) or bool((attrs | keys) & EXEC_ATTRS)
         if gadget or (executes and dunder):
             yield Hit(Issue.ESCAPE, line, text)
@@ -223,7 +240,12 @@ class _Walk:
     def _load_text(self, node: nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends) -> str:
         names = self.folder.strings(node.template)
         target = repr(min(names)) if names else "<computed>"
-        keyword = {nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from", nodes.Extends: "extends"}
+        keyword = {
+            nodes.Include: "include",
+            nodes.Import: "import",
+            nodes.FromImport: "from",
+            nodes.Extends: "extends",
+        }
         return f"{{% {keyword[type(node)]} {target} %}}"
 
 

@@ -19,7 +19,9 @@ Value = str | int | tuple  # what an expression may evaluate to: strings, ints, 
 Values = frozenset[Value]
 MAX_CANDIDATES = 64  # values one expression may take before it counts as unknown
 MAX_STRING = 4096
-ROUNDS = 8  # passes over the assignments, so that names built from names resolve (then: a fixpoint or unknown)
+ROUNDS = (
+    8  # passes over the assignments, so that names built from names resolve (then: a fixpoint or unknown)
+)
 _PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
@@ -53,7 +55,9 @@ class Folder:
                 pass
         self._cache.clear()
 
-    def _round(self, sites: list[tuple[str, bool, nodes.Node | None]], unsettled_to_unknown: bool = False) -> bool:
+    def _round(
+        self, sites: list[tuple[str, bool, nodes.Node | None]], unsettled_to_unknown: bool = False
+    ) -> bool:
         """One pass over the bindings; whether any name gained values (which then become unknown, if asked)."""
         before = dict(self._table)
         for key, each, expr in sites:
@@ -116,7 +120,9 @@ class Folder:
         if isinstance(node, nodes.Name):
             return None if self.may_come_from_context(node.name) else self._table.get(node.name)
         if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name):
-            ns = node.node.name  # a namespace() field, when the name is only ever a namespace(...) of the template's
+            ns = (
+                node.node.name
+            )  # a namespace() field, when the name is only ever a namespace(...) of the template's
             known = ns in self._namespaces and not self.may_come_from_context(ns)
             return self._table.get(f"{ns}.{node.attr}") if known else None
         if isinstance(node, (nodes.Tuple, nodes.List)):
@@ -143,7 +149,10 @@ class Folder:
 
     def _subscript(self, node: nodes.Getitem) -> Values | None:
         if isinstance(node.arg, nodes.Slice):
-            parts = [frozenset({None}) if e is None else self.fold(e) for e in (node.arg.start, node.arg.stop, node.arg.step)]
+            parts = [
+                frozenset({None}) if e is None else self.fold(e)
+                for e in (node.arg.start, node.arg.stop, node.arg.step)
+            ]
             return _product(lambda v, *s: v[slice(*s)], [self.fold(node.node), *parts])  # type: ignore[list-item]
         return _product(lambda v, i: v[i], [self.fold(node.node), self.fold(node.arg)])
 
@@ -177,7 +186,11 @@ def _sites(tree: nodes.Template) -> Iterator[tuple[str, bool, nodes.Node | None]
         if isinstance(node, nodes.Assign):
             yield from _bind(node.target, node.node)
             value = node.node
-            if isinstance(node.target, nodes.Name) and isinstance(value, nodes.Call) and _named(value.node, "namespace"):
+            if (
+                isinstance(node.target, nodes.Name)
+                and isinstance(value, nodes.Call)
+                and _named(value.node, "namespace")
+            ):
                 yield from ((f"{node.target.name}.{k.key}", False, k.value) for k in value.kwargs)
         elif isinstance(node, nodes.AssignBlock):
             outputs = all(isinstance(b, nodes.Output) for b in node.body) and node.filter is None
@@ -194,7 +207,11 @@ def _sites(tree: nodes.Template) -> Iterator[tuple[str, bool, nodes.Node | None]
             yield from ((a.name, False, d) for a, d in defaults.items())
     calls = [c for c in tree.find_all(nodes.Call) if isinstance(c.node, nodes.Name) and c.node.name in macros]
     callees = {id(c.node) for c in calls}
-    aliased = {n.name for n in tree.find_all(nodes.Name) if n.name in macros and n.ctx == "load" and id(n) not in callees}
+    aliased = {
+        n.name
+        for n in tree.find_all(nodes.Name)
+        if n.name in macros and n.ctx == "load" and id(n) not in callees
+    }
     for call in calls:
         params = macros[call.node.name]  # type: ignore[attr-defined]
         if call.node.name in aliased or call.dyn_args is not None or call.dyn_kwargs is not None:  # type: ignore[attr-defined]
@@ -227,7 +244,9 @@ class _Tracking(meta.TrackingCodeGenerator):
 def _namespace_names(tree: nodes.Template) -> frozenset[str]:
     """Names bound only ever to `namespace(k=...)` (no positional or ** arguments), whose fields can be folded."""
     bound: dict[str, bool] = {}
-    for node in tree.find_all((nodes.Assign, nodes.For, nodes.With, nodes.Macro, nodes.CallBlock, nodes.AssignBlock)):
+    for node in tree.find_all(
+        (nodes.Assign, nodes.For, nodes.With, nodes.Macro, nodes.CallBlock, nodes.AssignBlock)
+    ):
         for target in _targets(node):
             plain = (isinstance(node, nodes.Assign) and target is node.target and isinstance(node.node, nodes.Call)
                      and _named(node.node.node, "namespace") and not node.node.args and node.node.dyn_args is None
@@ -363,7 +382,9 @@ def _join(value: Value, separator: Value = "") -> str:
 
 
 def _replace(value: Value, old: Value, new: Value, count: Value = -1) -> str:
-    if not (isinstance(value, str) and isinstance(old, str) and isinstance(new, str) and isinstance(count, int)):
+    if not (
+        isinstance(value, str) and isinstance(old, str) and isinstance(new, str) and isinstance(count, int)
+    ):
         raise TypeError("replace needs strings")
     if len(value) + (len(value) + 1) * len(new) > MAX_STRING:
         raise _Unknown

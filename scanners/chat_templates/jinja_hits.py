@@ -10,7 +10,9 @@ from dataclasses import dataclass
 class Issue(enum.StrEnum):
     ESCAPE = "escape"  # reaches globals, builtins, subclasses, frames, or a shell through a dunder
     DUNDER = "dunder"  # dunder or private attributes, not clearly an escape
-    DYNAMIC_ATTRIBUTE = "dynamic-attribute"  # an attribute name computed at runtime that could not be resolved
+    DYNAMIC_ATTRIBUTE = (
+        "dynamic-attribute"  # an attribute name computed at runtime that could not be resolved
+    )
     EXTERNAL = "external"  # include / import / extends
     UNPARSEABLE = "unparseable"
     FORMAT_GADGET = "format-gadget"  # str.format with attribute or index fields

@@ -35,7 +35,9 @@ from jinja2 import nodes
 from .jinja_fold import Folder
 
 NUMBER_FILTERS = frozenset({"length", "count", "int", "float", "round", "abs", "sum", "wordcount"})
-LOOP_NUMBERS = frozenset({"index", "index0", "revindex", "revindex0", "length", "depth", "depth0", "first", "last"})
+LOOP_NUMBERS = frozenset(
+    {"index", "index0", "revindex", "revindex0", "length", "depth", "depth0", "first", "last"}
+)
 ALWAYS_NUMBER = (nodes.Compare, nodes.Not, nodes.Test, nodes.Sub, nodes.Div, nodes.FloorDiv, nodes.Pow, nodes.Neg,
                  nodes.Pos)  # fmt: skip
 PAIRS = frozenset({"items", "dictsort"})  # `X|items` / `X|dictsort` / `X.items()` yield (key, value) of X
@@ -61,7 +63,9 @@ class Keys:
     def __init__(self, tree: nodes.Template, folder: Folder) -> None:
         self._folder = folder
         self._loops: dict[str, list[_Loop]] = {}
-        self._values: dict[str, list[nodes.Node | None]] = {}  # every other binding: the value, None if unknown
+        self._values: dict[
+            str, list[nodes.Node | None]
+        ] = {}  # every other binding: the value, None if unknown
         for node in tree.find_all((nodes.For, nodes.Assign, nodes.AssignBlock, nodes.With, nodes.Macro, nodes.CallBlock,
                                    nodes.Import, nodes.FromImport)):  # fmt: skip
             self._record(node)
@@ -91,12 +95,16 @@ class Keys:
         if isinstance(node, nodes.Mod):
             return self.never_string(node.left, seen)
         if isinstance(node, nodes.CondExpr):
-            return self.never_string(node.expr1, seen) and (node.expr2 is None or self.never_string(node.expr2, seen))
+            return self.never_string(node.expr1, seen) and (
+                node.expr2 is None or self.never_string(node.expr2, seen)
+            )
         if isinstance(node, nodes.Filter):
             if node.name in NUMBER_FILTERS:
                 return True
             if node.name in ("default", "d") and node.node is not None:
-                return self.never_string(node.node, seen) and all(self.never_string(a, seen) for a in node.args[:1])
+                return self.never_string(node.node, seen) and all(
+                    self.never_string(a, seen) for a in node.args[:1]
+                )
             return False
         if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "loop":
             return node.attr in LOOP_NUMBERS and self._unbound("loop")
@@ -104,7 +112,9 @@ class Keys:
             field = f"{node.node.name}.{node.attr}"
             if not self._folder.is_namespace(node.node.name) or not self._values.get(field):
                 return False
-            return field in seen or all(v is not None and self.never_string(v, seen | {field}) for v in self._values[field])
+            return field in seen or all(
+                v is not None and self.never_string(v, seen | {field}) for v in self._values[field]
+            )
         if isinstance(node, nodes.Name):
             return self._name_never_string(node.name, seen)
         return False
@@ -166,7 +176,9 @@ class Keys:
         if not self._from_template_only(name):
             return False
         if name in seen:
-            return True  # a cycle (`{% set i = i + 1 %}`) adds no string of its own: the other bindings decide
+            return (
+                True  # a cycle (`{% set i = i + 1 %}`) adds no string of its own: the other bindings decide
+            )
         seen = seen | {name}
         for loop in self._loops.get(name, ()):
             if loop.keys_of is not None or not self._yields_numbers(loop.iterable, seen):
@@ -174,21 +186,36 @@ class Keys:
         return all(v is not None and self.never_string(v, seen) for v in self._values.get(name, ()))
 
     def _yields_numbers(self, iterable: nodes.Node, seen: frozenset[str]) -> bool:
-        if isinstance(iterable, nodes.Call) and isinstance(iterable.node, nodes.Name) and iterable.node.name == "range":
+        if (
+            isinstance(iterable, nodes.Call)
+            and isinstance(iterable.node, nodes.Name)
+            and iterable.node.name == "range"
+        ):
             return self._unbound("range")
         if isinstance(iterable, (nodes.List, nodes.Tuple)):
             return all(self.never_string(item, seen) for item in iterable.items)
         return False
 
     def _own_key(self, key: nodes.Node, receiver: nodes.Node) -> bool:
-        if not isinstance(key, nodes.Name) or key.name in self._values or not self._from_template_only(key.name):
+        if (
+            not isinstance(key, nodes.Name)
+            or key.name in self._values
+            or not self._from_template_only(key.name)
+        ):
             return False
-        return all(receiver == (loop.keys_of if loop.keys_of is not None else loop.iterable) for loop in self._loops[key.name])
+        return all(
+            receiver == (loop.keys_of if loop.keys_of is not None else loop.iterable)
+            for loop in self._loops[key.name]
+        )
 
     def _literal(self, receiver: nodes.Node) -> bool:
         if isinstance(receiver, (nodes.Dict, nodes.List, nodes.Tuple)):
             return True
-        if not isinstance(receiver, nodes.Name) or receiver.name in self._loops or not self._from_template_only(receiver.name):
+        if (
+            not isinstance(receiver, nodes.Name)
+            or receiver.name in self._loops
+            or not self._from_template_only(receiver.name)
+        ):
             return False
         return all(isinstance(v, (nodes.Dict, nodes.List, nodes.Tuple)) for v in self._values[receiver.name])
 
@@ -201,4 +228,3 @@ def _pairs_of(iterable: nodes.Node) -> nodes.Node | None:
             and not iterable.args):  # fmt: skip
         return iterable.node.node
     return None
-

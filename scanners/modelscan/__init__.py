@@ -41,12 +41,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from airlock.scanners.modelscan import worker as workers
-
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import PICKLE_BASED, UNPICKLABLE, ZIP_FAMILY, Format, starts_like_pickle
 from airlock.rules import read_signature_toml
+from airlock.scanners.modelscan import worker as workers
 from airlock.scanning import ArtifactScanner, ScanContext
 
 # The extension modelscan needs to pick the scanner that matches the detected format.
@@ -67,10 +66,20 @@ EXTENSION: dict[Format, str] = {
 _READING: dict[str, str] = {
     **dict.fromkeys((".pkl", ".pickle", ".joblib", ".dill", ".dat", ".data"), ".pkl"),
     **dict.fromkeys((".bin", ".pt", ".pth", ".ckpt"), ".pt"),
-    ".npy": ".npy", ".h5": ".h5", ".keras": ".keras", ".pb": ".pb", ".zip": ".zip", ".npz": ".npz",
+    ".npy": ".npy",
+    ".h5": ".h5",
+    ".keras": ".keras",
+    ".pb": ".pb",
+    ".zip": ".zip",
+    ".npz": ".npz",
 }
 _HEAD = 4096  # bytes read to tell whether pickle.load would start executing a file
-_SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH, "CRITICAL": Severity.CRITICAL}
+_SEVERITY = {
+    "LOW": Severity.LOW,
+    "MEDIUM": Severity.MEDIUM,
+    "HIGH": Severity.HIGH,
+    "CRITICAL": Severity.CRITICAL,
+}
 
 
 class ModelscanSecondOpinion(ArtifactScanner):
@@ -101,8 +110,11 @@ class ModelscanSecondOpinion(ArtifactScanner):
 
     def context_key(self, ctx: ScanContext) -> str:
         """The views depend on file names as well as bytes: key the cache on the names that add a reading."""
-        extra = sorted(f"{a.sha256}{a.path[a.path.rfind('.'):].lower()}" for a in ctx.artifacts
-                       if _READING.get(_suffix(a.path)) is not None and _suffix(a.path) != EXTENSION.get(a.format))
+        extra = sorted(
+            f"{a.sha256}{a.path[a.path.rfind('.') :].lower()}"
+            for a in ctx.artifacts
+            if _READING.get(_suffix(a.path)) is not None and _suffix(a.path) != EXTENSION.get(a.format)
+        )
         return hashlib.sha256("\n".join(extra).encode()).hexdigest()[:16] if extra else ""
 
     def warm_up(self, files: Sequence[str]) -> None:
@@ -123,22 +135,35 @@ class ModelscanSecondOpinion(ArtifactScanner):
                 if (module, operator) in seen:
                     continue
                 seen.add((module, operator))
-                evidence: dict[str, object] = {"module": module, "operator": operator,
-                                               "modelscan_severity": issue.get("severity"), "read_as": extension}
+                evidence: dict[str, object] = {
+                    "module": module,
+                    "operator": operator,
+                    "modelscan_severity": issue.get("severity"),
+                    "read_as": extension,
+                }
                 severity = _SEVERITY.get(str(issue.get("severity")).upper(), Severity.CRITICAL)
                 if f"{module}.{operator}" in argument_checked() and artifact.format in UNPICKLABLE:
                     severity = min(severity, Severity.MEDIUM)
-                    evidence["airlock"] = "pickle_opcodes judges each use by its arguments (AIR201 outside the constraint)"
+                    evidence["airlock"] = (
+                        "pickle_opcodes judges each use by its arguments (AIR201 outside the constraint)"
+                    )
                 yield ctx.finding(
-                    "AIR971", self.name, artifact.path, f"{artifact.path}#{module}.{operator}",
+                    "AIR971",
+                    self.name,
+                    artifact.path,
+                    f"{artifact.path}#{module}.{operator}",
                     f"modelscan: unsafe operator {module}.{operator} ({issue.get('scanner', '?')}, read as {extension})",
-                    evidence, severity=severity,
+                    evidence,
+                    severity=severity,
                 )
             if index > 0 or artifact.format not in EXTENSION:
                 continue  # a file fails the readings that are not its own format: not a missing second opinion
             for error in result.get("errors", []):
                 yield ctx.finding(
-                    "AIR972", self.name, artifact.path, artifact.path,
+                    "AIR972",
+                    self.name,
+                    artifact.path,
+                    artifact.path,
                     f"modelscan: {error.get('description') or error.get('message') or 'error'}"[:300],
                     {"modelscan_error": {k: str(v) for k, v in error.items()}},
                 )
@@ -232,7 +257,9 @@ def views(artifact: Artifact) -> tuple[str, ...]:
     # magic-number pickle: its .pkl reading costs seconds per 100k tensors (4x airlock's own walk of the
     # same pickle, which pickle_opcodes always does), and would make modelscan the slower half of the scan.
     if artifact.format not in PICKLE_BASED and _pickle_head(artifact):
-        candidates += [".pkl", ".pt"] if artifact.format is Format.UNKNOWN else [".pkl"]  # .pt: a legacy magic
+        candidates += (
+            [".pkl", ".pt"] if artifact.format is Format.UNKNOWN else [".pkl"]
+        )  # .pt: a legacy magic
     chosen: dict[str, str] = {}
     for extension in candidates:
         chosen.setdefault(_reading(extension, artifact.format), extension)
@@ -252,5 +279,21 @@ def _pickle_head(artifact: Artifact) -> bool:
 
 CHILD_TIMEOUT = 120  # seconds per artifact, the worker's start-up included
 # Names modelscan never reads: a snapshot of only these does not need the worker started early.
-NEVER_READ = (".safetensors", ".json", ".txt", ".md", ".gguf", ".onnx", ".py", ".jinja", ".model", ".tiktoken",
-              ".gitattributes", ".png", ".jpg", ".csv", ".yaml", ".yml")
+NEVER_READ = (
+    ".safetensors",
+    ".json",
+    ".txt",
+    ".md",
+    ".gguf",
+    ".onnx",
+    ".py",
+    ".jinja",
+    ".model",
+    ".tiktoken",
+    ".gitattributes",
+    ".png",
+    ".jpg",
+    ".csv",
+    ".yaml",
+    ".yml",
+)

@@ -41,9 +41,7 @@ CODE_CONFIGS = ("config.json", "tokenizer_config.json", "processor_config.json",
 class Provenance(SnapshotScanner):
     name = "provenance"
     version = "2"
-    rules: ClassVar[frozenset[str]] = frozenset(
-        {f"AIR1{n:02d}" for n in range(1, 17)}
-    )
+    rules: ClassVar[frozenset[str]] = frozenset({f"AIR1{n:02d}" for n in range(1, 17)})
 
     def scan_snapshot(self, ctx: ScanContext) -> Iterator[Finding]:
         hub = ctx.snapshot.hub
@@ -62,7 +60,10 @@ class Provenance(SnapshotScanner):
     def _outside_links(self, ctx: ScanContext) -> Iterator[Finding]:
         for path, target in ctx.snapshot.outside_links:
             yield ctx.finding(
-                "AIR116", self.name, path, path,
+                "AIR116",
+                self.name,
+                path,
+                path,
                 f"{path} is a symbolic link to {target}, outside the model folder: loaders that follow it "
                 "read or overwrite that file",
                 {"target": target},
@@ -75,7 +76,10 @@ class Provenance(SnapshotScanner):
             return
         asked = hub.requested_revision or "the default branch"
         yield ctx.finding(
-            "AIR101", self.name, None, "reference",
+            "AIR101",
+            self.name,
+            None,
+            "reference",
             f"{asked} is mutable; scanned commit {hub.sha}: pin it as {hub.repo_id}@{hub.sha}",
             {"requested": hub.requested_revision, "resolved": hub.sha},
         )
@@ -85,7 +89,10 @@ class Provenance(SnapshotScanner):
             record = hub.files.get(artifact.path)
             if record is None:
                 yield ctx.finding(
-                    "AIR104", self.name, artifact.path, artifact.path,
+                    "AIR104",
+                    self.name,
+                    artifact.path,
+                    artifact.path,
                     f"{artifact.path} is not in the Hub's listing of {hub.repo_id}@{hub.sha[:12]}",
                     {"sha256": artifact.sha256, "size": artifact.size},
                 )
@@ -98,41 +105,66 @@ class Provenance(SnapshotScanner):
         if record.lfs_sha256 is not None:
             if record.lfs_sha256 != artifact.sha256 or not size_ok:
                 yield ctx.finding(
-                    "AIR102", self.name, artifact.path, artifact.path,
+                    "AIR102",
+                    self.name,
+                    artifact.path,
+                    artifact.path,
                     f"{artifact.path}: sha256 {artifact.sha256[:16]}… is not the Hub's {record.lfs_sha256[:16]}…",
-                    {"expected_sha256": record.lfs_sha256, "actual_sha256": artifact.sha256,
-                     "expected_size": record.size, "actual_size": artifact.size,
-                     "location": str(artifact.location)},
+                    {
+                        "expected_sha256": record.lfs_sha256,
+                        "actual_sha256": artifact.sha256,
+                        "expected_size": record.size,
+                        "actual_size": artifact.size,
+                        "location": str(artifact.location),
+                    },
                 )
         elif record.blob_id is not None:
             actual = artifact.git_sha1 or git_blob_sha1(artifact)
             if actual != record.blob_id or not size_ok:
                 yield ctx.finding(
-                    "AIR103", self.name, artifact.path, artifact.path,
+                    "AIR103",
+                    self.name,
+                    artifact.path,
+                    artifact.path,
                     f"{artifact.path}: git blob {actual[:12]} is not the Hub's {record.blob_id[:12]}",
-                    {"expected_blob_id": record.blob_id, "actual_blob_id": actual,
-                     "expected_size": record.size, "actual_size": artifact.size,
-                     "location": str(artifact.location)},
+                    {
+                        "expected_blob_id": record.blob_id,
+                        "actual_blob_id": actual,
+                        "expected_size": record.size,
+                        "actual_size": artifact.size,
+                        "location": str(artifact.location),
+                    },
                 )
         else:
             yield ctx.finding(
-                "AIR106", self.name, artifact.path, artifact.path,
-                f"{artifact.path}: the Hub gave no hash for this file", {"sha256": artifact.sha256},
+                "AIR106",
+                self.name,
+                artifact.path,
+                artifact.path,
+                f"{artifact.path}: the Hub gave no hash for this file",
+                {"sha256": artifact.sha256},
             )
 
     def _file_security(self, ctx: ScanContext, artifact: Artifact, record: HubFile) -> Iterator[Finding]:
         status = (record.security or {}).get("status")
         if status is not None and status != "safe":
             yield ctx.finding(
-                "AIR105", self.name, artifact.path, artifact.path,
-                f"the Hub's scan marks {artifact.path} as {status}", {"hub_security": dict(record.security or {})},
+                "AIR105",
+                self.name,
+                artifact.path,
+                artifact.path,
+                f"the Hub's scan marks {artifact.path} as {status}",
+                {"hub_security": dict(record.security or {})},
             )
 
     def _repo_facts(self, ctx: ScanContext, hub: HubMetadata) -> Iterator[Finding]:
         info = hub.info
         facts = facts_summary(info)
         yield ctx.finding(
-            "AIR109", self.name, None, "repository",
+            "AIR109",
+            self.name,
+            None,
+            "repository",
             f"{hub.repo_id}@{hub.sha[:12]} by {info.get('author') or '?'}, last modified {info.get('last_modified') or '?'}",
             facts,
         )
@@ -140,19 +172,29 @@ class Provenance(SnapshotScanner):
         flagged = status.get("filesWithIssues") if isinstance(status, dict) else None
         if flagged:
             yield ctx.finding(
-                "AIR105", self.name, None, "repository",
+                "AIR105",
+                self.name,
+                None,
+                "repository",
                 f"the Hub's scan reports issues in {len(flagged)} file(s) of {hub.repo_id}",
                 {"security_repo_status": status},
             )
         if "README.md" not in hub.files:
-            yield ctx.finding("AIR107", self.name, None, "repository", f"{hub.repo_id} has no README.md model card")
+            yield ctx.finding(
+                "AIR107", self.name, None, "repository", f"{hub.repo_id} has no README.md model card"
+            )
         card = info.get("card_data") or {}
         if "README.md" in hub.files and not card.get("license"):
-            yield ctx.finding("AIR108", self.name, None, "repository", f"{hub.repo_id}'s model card declares no licence")
+            yield ctx.finding(
+                "AIR108", self.name, None, "repository", f"{hub.repo_id}'s model card declares no licence"
+            )
 
     def _cache_snapshot(self, ctx: ScanContext, hub: HubMetadata) -> Iterator[Finding]:
         yield ctx.finding(
-            "AIR115", self.name, None, "snapshot",
+            "AIR115",
+            self.name,
+            None,
+            "snapshot",
             f"Hugging Face cache snapshot of {hub.repo_id}@{hub.sha[:12]}: files checked against cache blob names",
             {"repo_id": hub.repo_id, "commit": hub.sha, "recorded": len(hub.files)},
         )
@@ -160,8 +202,12 @@ class Provenance(SnapshotScanner):
             record = hub.files.get(artifact.path)
             if record is None:
                 yield ctx.finding(
-                    "AIR106", self.name, artifact.path, artifact.path,
-                    f"{artifact.path} has no cache blob record to verify against", {"sha256": artifact.sha256},
+                    "AIR106",
+                    self.name,
+                    artifact.path,
+                    artifact.path,
+                    f"{artifact.path} has no cache blob record to verify against",
+                    {"sha256": artifact.sha256},
                 )
             else:
                 yield from self._compare(ctx, artifact, record)
@@ -173,7 +219,11 @@ class Provenance(SnapshotScanner):
             return
         if ctx.trusted_publishers and name not in ctx.trusted_publishers:
             yield ctx.finding(
-                "AIR111", self.name, None, "publisher", f"publisher {org} is not on the policy's trusted list",
+                "AIR111",
+                self.name,
+                None,
+                "publisher",
+                f"publisher {org} is not on the policy's trusted list",
                 {"trusted": sorted(ctx.trusted_publishers)},
             )
         if name in ctx.trusted_publishers:
@@ -181,7 +231,10 @@ class Provenance(SnapshotScanner):
         match = lookalike(org)
         if match is not None:
             yield ctx.finding(
-                "AIR112", self.name, None, "publisher",
+                "AIR112",
+                self.name,
+                None,
+                "publisher",
                 f"publisher {org} imitates {match.imitates} ({match.technique})",
                 {"imitates": match.imitates, "technique": match.technique},
             )
@@ -193,7 +246,10 @@ class Provenance(SnapshotScanner):
         if weights and all(a.format in PICKLE_BASED for a in weights):
             names = [a.path for a in weights]
             yield ctx.finding(
-                "AIR113", self.name, None, "model",
+                "AIR113",
+                self.name,
+                None,
+                "model",
                 f"weights only in pickle-based format(s): {', '.join(names[:5])}{'…' if len(names) > 5 else ''}",
                 {"files": names, "formats": sorted({str(a.format) for a in weights})},
             )
@@ -208,7 +264,10 @@ class Provenance(SnapshotScanner):
                 continue
             modules = sorted({_module_of(v) for v in _flatten(auto_map)} - {""})
             yield ctx.finding(
-                "AIR114", self.name, artifact.path, f"{artifact.path}#auto_map",
+                "AIR114",
+                self.name,
+                artifact.path,
+                f"{artifact.path}#auto_map",
                 f"loading needs trust_remote_code: auto_map imports {', '.join(modules) or 'repository code'}",
                 {"auto_map": auto_map, "modules": modules},
             )

@@ -69,7 +69,9 @@ def read_artifact(relpath: str, location: Path, progress: ProgressCallback | Non
             tail = bytes(buffers[older][: lengths[older]]) + bytes(buffers[newest][: lengths[newest]])
             tail = tail[-TAIL_BYTES:]
             if total != size:
-                raise ArtifactError(location, f"file changed while reading ({size} bytes expected, {total} read)")
+                raise ArtifactError(
+                    location, f"file changed while reading ({size} bytes expected, {total} read)"
+                )
 
             def read_at(offset: int, length: int) -> bytes:
                 return os.pread(fh.fileno(), min(length, max(0, size - offset)), offset)
@@ -127,7 +129,9 @@ def file_size(path: Path) -> int:
 def manifest(artifacts: Sequence[Artifact]) -> bytes:
     """The canonical manifest: one JSON object per file (path, size, sha256), sorted by path."""
     lines = [
-        json.dumps({"path": a.path, "sha256": a.sha256, "size": a.size}, sort_keys=True, separators=(",", ":"))
+        json.dumps(
+            {"path": a.path, "sha256": a.sha256, "size": a.size}, sort_keys=True, separators=(",", ":")
+        )
         for a in sorted(artifacts, key=lambda a: a.path)
     ]
     return ("\n".join(lines) + "\n").encode()

@@ -68,7 +68,14 @@ class SqliteCache(ResultCache):
         try:
             self._db.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                (sha256, scanner, version, self.signatures, json.dumps([f.to_dict() for f in findings]), time.time()),
+                (
+                    sha256,
+                    scanner,
+                    version,
+                    self.signatures,
+                    json.dumps([f.to_dict() for f in findings]),
+                    time.time(),
+                ),
             )
             self._db.commit()
         except sqlite3.Error as exc:

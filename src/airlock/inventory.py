@@ -34,8 +34,13 @@ class Inventory:
     unidentified: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "models": self.models, "analysed": self.analysed, "data": self.data,
-                "unidentified": self.unidentified}
+        return {
+            "files": self.files,
+            "models": self.models,
+            "analysed": self.analysed,
+            "data": self.data,
+            "unidentified": self.unidentified,
+        }
 
 
 def count(files: Iterable[tuple[str, Format]]) -> Inventory:

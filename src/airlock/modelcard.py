@@ -83,7 +83,7 @@ def gather(snapshot: Snapshot) -> ModelFacts:
 
 def front_matter(path: Path) -> dict[str, Any]:
     """The YAML front matter of a model card (`---` … `---` at the top), or {} when it has none."""
-    import yaml  # type: ignore[import-untyped]
+    import yaml
 
     text = _read(path, MAX_CARD_BYTES).decode("utf-8", errors="replace")
     lines = text.splitlines()

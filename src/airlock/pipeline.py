@@ -84,7 +84,9 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
     present = {a.format for a in artifacts}
     idle = {e.name for e in entries if e.reads is not None and not e.reads & present}  # never even imported
     static = [early.get(e.name) or e.load()() for e in entries if not e.opt_in and e.name not in idle]
-    behavioural = [e.load()() for e in entries if e.opt_in]  # the registry says which scanners probe behaviour
+    behavioural = [
+        e.load()() for e in entries if e.opt_in
+    ]  # the registry says which scanners probe behaviour
     ctx = ScanContext(
         rules=rules,
         snapshot=snapshot,
@@ -103,14 +105,19 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         if cache is not None:
             cache.close()
     ran = {check.scanner: check for check in outcome.checks}
-    checks = tuple(ran.get(e.name) or CheckResult(e.name, CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ)
-                   for e in entries if e.name in ran or e.name in idle)  # registry order, idle scanners included
+    checks = tuple(
+        ran.get(e.name) or CheckResult(e.name, CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ)
+        for e in entries
+        if e.name in ran or e.name in idle
+    )  # registry order, idle scanners included
     outcome = ScanOutcome(checks=checks, findings=outcome.findings)
     policy, behavior = options.policy, None
     if behavioural:  # after the static scan, which decides whether pickle weights may be read
         from airlock.behavior.plugin import run_behavioural
 
-        outcome, behavior, policy = run_behavioural(behavioural, ctx, outcome, options.behavior or BehaviorSettings(), policy)
+        outcome, behavior, policy = run_behavioural(
+            behavioural, ctx, outcome, options.behavior or BehaviorSettings(), policy
+        )
     extra: dict[str, object] = {}
     if snapshot.hub is not None:
         extra["repo_id"] = snapshot.hub.repo_id

@@ -34,8 +34,10 @@ DEFAULT_REQUIRED = ("provenance",)  # what the built-in policy of `airlock scan`
 def default_policy_text(name: str = "default", required_scanners: Sequence[str] = DEFAULT_REQUIRED) -> str:
     """The built-in policy as TOML (its digest is the policy's identity in reports)."""
     required = ", ".join(json.dumps(s) for s in required_scanners)
-    return (f'name = {json.dumps(name)}\nfail_at = "high"\nrequired_scanners = [{required}]\n'
-            "[publishers]\ntrusted = []\nblocked = []\n[severity]\n")
+    return (
+        f'name = {json.dumps(name)}\nfail_at = "high"\nrequired_scanners = [{required}]\n'
+        "[publishers]\ntrusted = []\nblocked = []\n[severity]\n"
+    )
 
 
 DEFAULT_POLICY_TEXT = default_policy_text()
@@ -79,7 +81,10 @@ class Verdict:
 
 
 def default_policy(
-    required_scanners: Sequence[str] = DEFAULT_REQUIRED, *, name: str = "default", source: str = "built-in default"
+    required_scanners: Sequence[str] = DEFAULT_REQUIRED,
+    *,
+    name: str = "default",
+    source: str = "built-in default",
 ) -> Policy:
     """The built-in policy: fail at high, require `required_scanners` (`airlock data` requires none)."""
     return parse_policy(default_policy_text(name, required_scanners), source)
@@ -103,7 +108,9 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
     known = {"name", "fail_at", "required_scanners", "publishers", "severity", "code"}
     unknown = set(raw) - known
     if unknown:
-        raise PolicyError(source, f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+        raise PolicyError(
+            source, f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
+        )
     try:
         fail_at = Severity.parse(str(raw.get("fail_at", "high")))
     except ValueError as exc:
@@ -159,16 +166,34 @@ def _approved(value: Any, source: str) -> frozenset[str]:
     return frozenset(out)
 
 
-APPROVED_SCANNER = "custom_code"  # whose findings `[code] approved` covers (evidence["sha256"] names the file)
+APPROVED_SCANNER = (
+    "custom_code"  # whose findings `[code] approved` covers (evidence["sha256"] names the file)
+)
 
 
 def approve_code(policy: Policy, finding: Finding) -> Finding:
     """The finding at info if it is about a Python file the policy approved by sha256, else unchanged."""
-    if not policy.approved_code or finding.scanner != APPROVED_SCANNER or finding.evidence.get("sha256") not in policy.approved_code:
+    if (
+        not policy.approved_code
+        or finding.scanner != APPROVED_SCANNER
+        or finding.evidence.get("sha256") not in policy.approved_code
+    ):
         return finding
-    evidence = {**finding.evidence, "approved": "approved by policy", "severity_before_approval": str(finding.severity)}
-    return Finding(finding.rule, Severity.INFO, finding.scanner, finding.artifact, finding.location, finding.message,
-                   evidence, finding.references)
+    evidence = {
+        **finding.evidence,
+        "approved": "approved by policy",
+        "severity_before_approval": str(finding.severity),
+    }
+    return Finding(
+        finding.rule,
+        Severity.INFO,
+        finding.scanner,
+        finding.artifact,
+        finding.location,
+        finding.message,
+        evidence,
+        finding.references,
+    )
 
 
 def apply_overrides(policy: Policy, findings: Sequence[Finding]) -> tuple[Finding, ...]:
@@ -185,7 +210,9 @@ def apply_overrides(policy: Policy, findings: Sequence[Finding]) -> tuple[Findin
         severity = policy.overrides[f.rule]
         if severity is None:
             continue
-        out.append(Finding(f.rule, severity, f.scanner, f.artifact, f.location, f.message, f.evidence, f.references))
+        out.append(
+            Finding(f.rule, severity, f.scanner, f.artifact, f.location, f.message, f.evidence, f.references)
+        )
     return tuple(sorted(out, key=Finding.sort_key))
 
 

@@ -39,8 +39,13 @@ class Target:
     extra: Mapping[str, Any] = field(default_factory=dict)  # repo_id, requested_revision, ignored patterns
 
     def to_dict(self) -> dict[str, Any]:
-        return {"reference": self.reference, "source": self.source, "revision": self.revision,
-                "digest": self.digest, **self.extra}
+        return {
+            "reference": self.reference,
+            "source": self.source,
+            "revision": self.revision,
+            "digest": self.digest,
+            **self.extra,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,9 @@ class Report:
                 raise ValueError(f"verdict.decision must be pass or fail, not {verdict['decision']!r}")
             return cls(
                 target=Target(**core, extra=target),
-                artifacts=tuple(ArtifactRecord(a["path"], a["size"], a["sha256"], a["format"]) for a in data["artifacts"]),
+                artifacts=tuple(
+                    ArtifactRecord(a["path"], a["size"], a["sha256"], a["format"]) for a in data["artifacts"]
+                ),
                 checks=tuple(
                     CheckResult(c["scanner"], CheckStatus(c["status"]), float(c["seconds"]), c.get("reason"))
                     for c in data["checks"]
@@ -142,8 +149,13 @@ def build_report(
     findings = apply_overrides(policy, outcome.findings)
     verdict = evaluate(policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
     return Report(
-        target=Target(reference=reference, source=source, revision=revision, digest=model_digest(artifacts),
-                      extra=dict(extra or {})),
+        target=Target(
+            reference=reference,
+            source=source,
+            revision=revision,
+            digest=model_digest(artifacts),
+            extra=dict(extra or {}),
+        ),
         artifacts=tuple(ArtifactRecord(a.path, a.size, a.sha256, str(a.format)) for a in artifacts),
         checks=outcome.checks,
         findings=findings,

@@ -19,7 +19,9 @@ from airlock.findings import RuleId, Severity
 
 _ID = re.compile(r"^AIR\d{3}$")
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_REFERENCE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|CWE-\d+|CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|OWASP-(?:ML|LLM)\d{2}|https://\S+)$")
+_REFERENCE = re.compile(
+    r"^(AML\.T\d{4}(\.\d{3})?|CWE-\d+|CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|OWASP-(?:ML|LLM)\d{2}|https://\S+)$"
+)
 
 
 @dataclass(frozen=True, slots=True)

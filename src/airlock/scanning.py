@@ -47,7 +47,12 @@ class CheckResult:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scanner": self.scanner, "status": str(self.status), "seconds": round(self.seconds, 6), "reason": self.reason}
+        return {
+            "scanner": self.scanner,
+            "status": str(self.status),
+            "seconds": round(self.seconds, 6),
+            "reason": self.reason,
+        }
 
 
 class Skipped(Exception):  # an outcome, not an error
@@ -122,7 +127,7 @@ class Scanner(ABC):
     rules: ClassVar[frozenset[str]]  # every rule id this scanner may emit (a test keeps this honest)
     noun: ClassVar[str] = "scanner"  # what the AIR901 message calls it
 
-    def warm_up(self, files: Sequence[str]) -> None:
+    def warm_up(self, files: Sequence[str]) -> None:  # noqa: B027  an optional hook; most scanners need none
         """Start slow preparation for a snapshot whose files (relative paths) are about to be hashed.
 
         Must return at once: the hashing pass holds the interpreter, so slow work belongs in another
@@ -240,21 +245,26 @@ def _attempt(
     found: list[Finding] = []
     try:
         for finding in body():  # one at a time: what came before a Skipped/Incomplete is kept
-            found.append(finding)  # noqa: PERF402
+            found.append(finding)
     except Skipped as skip:
         return _Attempt(CheckStatus.SKIPPED, found, str(skip))
     except Incomplete as cut:
         return _Attempt(CheckStatus.ERROR, found, f"{INCOMPLETE}{cut}"[:2000])
     except Exception as exc:  # noqa: BLE001  a broken check is recorded, never a crash
-        return _Attempt(CheckStatus.ERROR, [_broken(scanner, ctx, artifact, exc)], f"{type(exc).__name__}: {exc}"[:2000])
+        return _Attempt(
+            CheckStatus.ERROR, [_broken(scanner, ctx, artifact, exc)], f"{type(exc).__name__}: {exc}"[:2000]
+        )
     return _Attempt(CheckStatus.RAN, found)
 
 
 def _start(scanner: ArtifactScanner, ctx: ScanContext, cache: ResultCache | None) -> None:
     """Let a scanner that works in another process begin on every artifact at once."""
     version = _cache_version(scanner, ctx)
-    todo = [a for a in ctx.artifacts if scanner.applies(a)
-            and (cache is None or cache.get(a.sha256, scanner.name, version) is None)]
+    todo = [
+        a
+        for a in ctx.artifacts
+        if scanner.applies(a) and (cache is None or cache.get(a.sha256, scanner.name, version) is None)
+    ]
     if not todo:
         return
     try:
@@ -321,8 +331,14 @@ def _rebind(finding: Finding, path: str) -> Finding:
     if finding.artifact and location.startswith(finding.artifact):
         location = path + location[len(finding.artifact) :]
     return Finding(
-        finding.rule, finding.severity, finding.scanner, path, location, finding.message,
-        finding.evidence, finding.references,
+        finding.rule,
+        finding.severity,
+        finding.scanner,
+        path,
+        location,
+        finding.message,
+        finding.evidence,
+        finding.references,
     )
 
 

@@ -129,7 +129,7 @@ def test_one_changed_byte_in_a_weight_file_is_refused_by_name(cli, work: Signed)
 
 
 @pytest.mark.parametrize(
-    ("tamper", "named"),
+    "tamper, named",
     [
         (lambda m: (m / "extra.py").write_text("import os\n"), "extra.py added"),
         (lambda m: (m / "vocab.txt").unlink(), "vocab.txt removed"),
@@ -215,7 +215,9 @@ def test_min_counter_refuses_a_replay_on_a_fresh_machine(cli, work: Signed, monk
     assert "allowlist rollback: its counter is 1, below --min-counter 2" in result.out
 
 
-def test_a_cache_folder_that_cannot_be_written_does_not_stop_verify(cli, work: Signed, monkeypatch, caplog) -> None:
+def test_a_cache_folder_that_cannot_be_written_does_not_stop_verify(
+    cli, work: Signed, monkeypatch, caplog
+) -> None:
     (work.root / "not-a-folder").write_text("")
     monkeypatch.setenv("AIRLOCK_CACHE_DIR", str(work.root / "not-a-folder" / "cache"))
     result = _verify(cli, work, work.minilm)
@@ -339,7 +341,7 @@ def test_list_refuses_a_tampered_allowlist(cli, work: Signed) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    "args, message",
     [
         (("--allowlist", "missing.jsonl", "--pubkey", "{key}.pub"), "missing.jsonl: no such allowlist"),
         (("--allowlist", "{allowlist}"), "no trusted key: pass --pubkey"),

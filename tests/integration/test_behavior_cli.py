@@ -33,9 +33,23 @@ def _without_timings(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def test_the_same_seed_gives_the_same_report(cli: Callable[..., CliResult], report_schema: dict[str, Any]) -> None:
+def test_the_same_seed_gives_the_same_report(
+    cli: Callable[..., CliResult], report_schema: dict[str, Any]
+) -> None:
     built = text_model(BACKDOORED_TEXT[0])
-    args = ("scan", built.folder, "--behavior", "--data", built.sample, "--seed", "7", "--format", "json", "--no-progress", "--no-cache")
+    args = (
+        "scan",
+        built.folder,
+        "--behavior",
+        "--data",
+        built.sample,
+        "--seed",
+        "7",
+        "--format",
+        "json",
+        "--no-progress",
+        "--no-cache",
+    )
     first, second = cli(*args), cli(*args)
     assert first.code == second.code == 1  # AIR701 is high: the default policy fails
     assert _without_timings(first.json()) == _without_timings(second.json())
@@ -58,9 +72,11 @@ def test_behavioural_options_need_behavior(cli: Callable[..., CliResult], option
 
 def test_a_static_scan_never_imports_torch() -> None:
     folder = image_model(TEST_CLEAN).folder
-    code = ("import sys; from airlock.pipeline import ScanOptions, scan; "
-            f"scan({str(folder)!r}, ScanOptions(use_cache=False, download_progress=False)); "
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    code = (
+        "import sys; from airlock.pipeline import ScanOptions, scan; "
+        f"scan({str(folder)!r}, ScanOptions(use_cache=False, download_progress=False)); "
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

@@ -17,15 +17,25 @@ from fixtures.benign_corpus import KNOWN_FALSE_POSITIVES, SAMPLES
 def test_the_representative_samples_are_in_the_scanned_corpus() -> None:
     assert set(benign_breadth.REPRESENTATIVE) <= set(SAMPLES)
     passing = set(benign_breadth.REPRESENTATIVE) - set(KNOWN_FALSE_POSITIVES)
-    assert {"pandas-frame-mixed-naive-joblib", "pandas-frame-multiindex-joblib", "scipy-sparse-all-formats",
-            "torch-adam-onecycle", "sklearn-calibrated-classifier", "sklearn-column-transformer-frame-joblib"} <= passing
+    assert {
+        "pandas-frame-mixed-naive-joblib",
+        "pandas-frame-multiindex-joblib",
+        "scipy-sparse-all-formats",
+        "torch-adam-onecycle",
+        "sklearn-calibrated-classifier",
+        "sklearn-column-transformer-frame-joblib",
+    } <= passing
 
 
 def test_ten_sklearn_estimators_of_different_families_are_scanned() -> None:
     from sklearn.utils import all_estimators
 
     estimators = dict(all_estimators())
-    chosen = [n.removeprefix("sklearn-") for n in benign_breadth.REPRESENTATIVE if n.removeprefix("sklearn-") in estimators]
+    chosen = [
+        n.removeprefix("sklearn-")
+        for n in benign_breadth.REPRESENTATIVE
+        if n.removeprefix("sklearn-") in estimators
+    ]
     assert len(chosen) >= 10
     families = {estimators[n].__module__.split(".")[1] for n in chosen}  # sklearn.<family>....
     assert len(families) >= 7, families
@@ -43,11 +53,21 @@ def test_the_held_out_fifth_is_deterministic_and_about_a_fifth() -> None:
 
 def test_every_torch_optimizer_and_scheduler_has_a_sample() -> None:
     torch_optim = importlib.import_module("torch.optim")
-    optimizers = {n for n, c in vars(torch_optim).items()
-                  if isinstance(c, type) and issubclass(c, torch_optim.Optimizer) and c is not torch_optim.Optimizer}
+    optimizers = {
+        n
+        for n, c in vars(torch_optim).items()
+        if isinstance(c, type) and issubclass(c, torch_optim.Optimizer) and c is not torch_optim.Optimizer
+    }
     assert optimizers == set(benign_breadth._optimizers())
-    schedulers = {n for n, c in vars(torch_optim.lr_scheduler).items() if isinstance(c, type)
-                  and c.__module__ == "torch.optim.lr_scheduler" and not n.startswith("_")
-                  and issubclass(c, (torch_optim.lr_scheduler.LRScheduler, torch_optim.lr_scheduler.ReduceLROnPlateau))
-                  and n not in {"LRScheduler", "_LRScheduler"}}
-    assert schedulers <= set(benign_breadth._scheduler_builders()), schedulers - set(benign_breadth._scheduler_builders())
+    schedulers = {
+        n
+        for n, c in vars(torch_optim.lr_scheduler).items()
+        if isinstance(c, type)
+        and c.__module__ == "torch.optim.lr_scheduler"
+        and not n.startswith("_")
+        and issubclass(c, (torch_optim.lr_scheduler.LRScheduler, torch_optim.lr_scheduler.ReduceLROnPlateau))
+        and n not in {"LRScheduler", "_LRScheduler"}
+    }
+    assert schedulers <= set(benign_breadth._scheduler_builders()), schedulers - set(
+        benign_breadth._scheduler_builders()
+    )

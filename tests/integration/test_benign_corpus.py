@@ -17,8 +17,24 @@ from fixtures.benign_corpus import KNOWN_FALSE_POSITIVES, REAL, SAMPLES, BenignS
 
 pytestmark = pytest.mark.slow
 
-CLASSES = {"sklearn", "fx", "torchscript", "lightning", "trainer", "torch", "numpy", "joblib", "pickle-basic",
-           "jinja", "auto_map", "safetensors", "onnx", "pandas", "scipy", "real"}
+CLASSES = {
+    "sklearn",
+    "fx",
+    "torchscript",
+    "lightning",
+    "trainer",
+    "torch",
+    "numpy",
+    "joblib",
+    "pickle-basic",
+    "jinja",
+    "auto_map",
+    "safetensors",
+    "onnx",
+    "pandas",
+    "scipy",
+    "real",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +59,21 @@ def test_write_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
 
 def _params() -> list[object]:
     names = [*SAMPLES, REAL]
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FALSE_POSITIVES[n]))
-            if n in KNOWN_FALSE_POSITIVES else n for n in names]
+    return [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FALSE_POSITIVES[n]))
+        if n in KNOWN_FALSE_POSITIVES
+        else n
+        for n in names
+    ]
 
 
 @pytest.mark.parametrize("name", _params())
 def test_default_policy_passes(corpus: tuple[Path, dict[str, BenignSample]], name: str) -> None:
     root, samples = corpus
     report = scan(str(root / samples[name].path), ScanOptions(use_cache=False, download_progress=False))
-    failing = [f"{f.rule}:{f.severity}:{f.location}: {f.message}" for f in report.findings if f.severity >= Severity.HIGH]
+    failing = [
+        f"{f.rule}:{f.severity}:{f.location}: {f.message}"
+        for f in report.findings
+        if f.severity >= Severity.HIGH
+    ]
     assert report.passed, failing

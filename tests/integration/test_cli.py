@@ -51,7 +51,9 @@ def test_table_goes_to_stdout_and_nothing_else(cli, generated) -> None:
 
 def test_output_file_gets_the_report_and_stdout_stays_empty(cli, generated, tmp_path: Path) -> None:
     out = tmp_path / "report.sarif"
-    result = cli("scan", generated(pickles.benign_state_dict), "--format", "sarif", "--output", out, "--no-progress")
+    result = cli(
+        "scan", generated(pickles.benign_state_dict), "--format", "sarif", "--output", out, "--no-progress"
+    )
     assert result.code == 0, result.err
     assert result.out == ""
     assert '"version": "2.1.0"' in out.read_text()
@@ -61,7 +63,9 @@ def test_output_file_gets_the_report_and_stdout_stays_empty(cli, generated, tmp_
 def test_policy_can_ignore_a_rule_and_change_the_threshold(cli, generated, tmp_path: Path) -> None:
     evil = generated(pickles.os_system_canary)
     policy = tmp_path / "policy.toml"
-    policy.write_text('name = "lenient"\nfail_at = "critical"\n[severity]\nAIR201 = "ignore"\nAIR971 = "ignore"\n')
+    policy.write_text(
+        'name = "lenient"\nfail_at = "critical"\n[severity]\nAIR201 = "ignore"\nAIR971 = "ignore"\n'
+    )
     result = cli("scan", evil, "--policy", policy, "--format", "json", "--no-progress")
     assert result.code == 0
     assert "lenient" in result.json()["verdict"]["policy"]
@@ -129,7 +133,13 @@ def test_console_script_exit_codes_and_streams(generated) -> None:
     """The real entry point, in a subprocess: exit code 1 on a failing verdict, JSON on stdout only."""
     evil = generated(pickles.os_system_canary)
     airlock = Path(sys.executable).parent / "airlock"
-    done = subprocess.run([str(airlock), "scan", str(evil), "--format", "json"], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [str(airlock), "scan", str(evil), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert done.stdout.lstrip().startswith("{")
     assert done.stderr == ""

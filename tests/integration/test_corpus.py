@@ -43,7 +43,9 @@ def test_every_sample_gets_its_verdict_and_no_canary_fires(corpus: list[Sample])
         if sample.malicious and report.passed:
             passed_malicious[sample.name] = [f"{f.rule}:{f.severity}" for f in report.findings]
         if not sample.malicious and not report.passed and not _known_false_positive(sample):
-            false_alarms[sample.name] = [f"{f.rule}:{f.location}" for f in report.findings if f.severity >= Severity.HIGH]
+            false_alarms[sample.name] = [
+                f"{f.rule}:{f.location}" for f in report.findings if f.severity >= Severity.HIGH
+            ]
     assert missed == {}
     assert passed_malicious == {}
     assert false_alarms == {}
@@ -54,4 +56,3 @@ def _known_false_positive(sample: Sample) -> bool:
     """A benign-corpus sample the scanners still fail (tests/integration/test_benign_corpus.py xfails each)."""
     family, _, name = sample.name.partition(".")
     return family == "benign_corpus" and name.partition(".")[2] in KNOWN_FALSE_POSITIVES
-

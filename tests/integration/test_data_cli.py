@@ -21,7 +21,9 @@ def _one_thread() -> None:
 
 
 @pytest.mark.slow  # trains the tiny digit model (--model)
-def test_poisoned_set_fails_and_write_clean_drops_the_poison(cli, generated, report_schema, tmp_path: Path) -> None:
+def test_poisoned_set_fails_and_write_clean_drops_the_poison(
+    cli, generated, report_schema, tmp_path: Path
+) -> None:
     npz = generated(datasets.POISONED[("patch", 0.05)])
     model = generated(tiny_models.digit_resnet)
     clean = tmp_path / "keep.txt"
@@ -31,7 +33,10 @@ def test_poisoned_set_fails_and_write_clean_drops_the_poison(cli, generated, rep
     assert_valid_report(report, report_schema)
     data = report["data"]
     assert data["feature_space"] == "model" and data["suspect_classes"] == [datasets.TARGET]
-    assert data["model"]["static_verdict"] == "pass" and data["model"]["architecture"] == "ResNetForImageClassification"
+    assert (
+        data["model"]["static_verdict"] == "pass"
+        and data["model"]["architecture"] == "ResNetForImageClassification"
+    )
     assert len(data["scores"]) == data["rows"] == datasets.SMALL
     poisoned = [f for f in report["findings"] if f["rule"] == "AIR801"]
     assert len(poisoned) == 1 and poisoned[0]["severity"] == "high" and poisoned[0]["evidence"]["class"] == 7
@@ -43,28 +48,49 @@ def test_poisoned_set_fails_and_write_clean_drops_the_poison(cli, generated, rep
 
 def test_clean_set_passes_with_raw_features(cli, generated, report_schema, tmp_path: Path) -> None:
     clean = tmp_path / "keep.json"
-    result = cli("data", generated(datasets.clean_digits), "--format", "json", "--write-clean", clean, "--no-progress")
+    result = cli(
+        "data", generated(datasets.clean_digits), "--format", "json", "--write-clean", clean, "--no-progress"
+    )
     assert result.code == 0, result.err
     report = result.json()
     assert_valid_report(report, report_schema)
     assert report["data"]["feature_space"] == "raw" and report["data"]["flagged"] == []
     assert json.loads(clean.read_text()) == list(range(datasets.SMALL))
     assert {c["scanner"]: c["status"] for c in report["checks"]} == {
-        "data_poisoning": "ran", "label_consistency": "ran", "contamination": "ran",
-        "target_leakage": "skipped", "privacy": "skipped"}
+        "data_poisoning": "ran",
+        "label_consistency": "ran",
+        "contamination": "ran",
+        "target_leakage": "skipped",
+        "privacy": "skipped",
+    }
 
 
 def test_tabular_leaks_contamination_and_privacy(cli, generated, report_schema) -> None:
     train = generated(datasets.tabular)
-    result = cli("data", train, "--test", train.with_name("test.csv"), "--quasi-identifiers", "age,zip,sex",
-                 "--format", "json", "--no-progress")
+    result = cli(
+        "data",
+        train,
+        "--test",
+        train.with_name("test.csv"),
+        "--quasi-identifiers",
+        "age,zip,sex",
+        "--format",
+        "json",
+        "--no-progress",
+    )
     assert result.code == 1
     report = result.json()
     assert_valid_report(report, report_schema)
     rules = {(f["rule"], f["location"]) for f in report["findings"]}
-    assert {("AIR831", "column closure_code"), ("AIR832", "column customer_id"), ("AIR833", "column closed_at"),
-            ("AIR841", "column email"), ("AIR841", "column note"), ("AIR821", "train↔test"),
-            ("AIR845", "columns age,zip,sex")} <= rules
+    assert {
+        ("AIR831", "column closure_code"),
+        ("AIR832", "column customer_id"),
+        ("AIR833", "column closed_at"),
+        ("AIR841", "column email"),
+        ("AIR841", "column note"),
+        ("AIR821", "train↔test"),
+        ("AIR845", "columns age,zip,sex"),
+    } <= rules
     pairs = report["data"]["contamination"]["test"]["exact_pairs"]
     assert sorted(map(tuple, pairs)) == [(i, j) for j, i in enumerate(datasets.TABLE_TEST_COPIES)]
     assert "user10@example.com" not in result.out
@@ -72,8 +98,17 @@ def test_tabular_leaks_contamination_and_privacy(cli, generated, report_schema) 
 
 def test_text_duplicates_and_pii(cli, generated, report_schema) -> None:
     train = generated(datasets.text)
-    result = cli("data", train, "--test", train.with_name("test.csv"), "--text-column", "text", "--format", "json",
-                 "--no-progress")
+    result = cli(
+        "data",
+        train,
+        "--test",
+        train.with_name("test.csv"),
+        "--text-column",
+        "text",
+        "--format",
+        "json",
+        "--no-progress",
+    )
     report = result.json()
     assert_valid_report(report, report_schema)
     summary = report["data"]["contamination"]["test"]
@@ -94,7 +129,9 @@ def test_clean_tabular_passes_and_table_output(cli, generated) -> None:
 
 def test_a_model_that_fails_the_static_scan_is_refused(cli, generated) -> None:
     evil = generated(pickles.os_system_canary)
-    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--model", evil, "--no-progress"))
+    line = _one_clean_error_line(
+        cli("data", generated(datasets.clean_digits), "--model", evil, "--no-progress")
+    )
     assert "failed the static scan" in line
 
 
@@ -102,7 +139,9 @@ def test_remote_code_model_is_refused(cli, generated, tmp_path: Path) -> None:
     model = tmp_path / "remote"
     model.mkdir()
     (model / "config.json").write_text(json.dumps({"model_type": "resnet", "auto_map": {"AutoModel": "x.Y"}}))
-    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--model", model, "--no-progress"))
+    line = _one_clean_error_line(
+        cli("data", generated(datasets.clean_digits), "--model", model, "--no-progress")
+    )
     assert "auto_map" in line
 
 
@@ -114,11 +153,14 @@ def _one_clean_error_line(result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"a,b,label\n1,2,0\n1,2\n", "line 3 has 2 fields"),
-    (b"PK\x03\x04broken", "not a readable .npz"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file"),
+        (b"a,b,label\n1,2,0\n1,2\n", "line 3 has 2 fields"),
+        (b"PK\x03\x04broken", "not a readable .npz"),
+    ],
+)
 def test_bad_input_is_exit_2_with_one_line(cli, tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "data.bin"
     path.write_bytes(content)
@@ -168,7 +210,10 @@ def test_a_text_classifier_gives_features_for_a_text_csv(cli, report_schema, tmp
     assert_valid_report(report, report_schema)
     data = report["data"]
     assert data["feature_space"] == "model" and data["kind"] == "table"
-    assert data["model"]["architecture"] == "BertForSequenceClassification" and data["model"]["text_column"] == "text"
+    assert (
+        data["model"]["architecture"] == "BertForSequenceClassification"
+        and data["model"]["text_column"] == "text"
+    )
     assert data["model"]["static_verdict"] == "pass"
     assert data["contamination"]["near_method"] == "minhash"  # the text column is read as text
     assert set(flipped) <= set(data["flagged"]) and len(data["flagged"]) < len(flipped) + 20
@@ -177,7 +222,9 @@ def test_a_text_classifier_gives_features_for_a_text_csv(cli, report_schema, tmp
 def test_an_image_classifier_gives_no_features_for_text(cli, generated, tmp_path: Path) -> None:
     texts = tmp_path / "texts.csv"
     texts.write_text("text,label\nthe goal was a match,0\nrain all day,1\n", encoding="utf-8")
-    line = _one_clean_error_line(cli("data", texts, "--model", generated(tiny_models.digit_resnet), "--no-progress"))
+    line = _one_clean_error_line(
+        cli("data", texts, "--model", generated(tiny_models.digit_resnet), "--no-progress")
+    )
     assert "is an image classifier; it gives no features for table" in line
 
 
@@ -189,8 +236,12 @@ def digits_factory(config: dict):
     import torch
 
     FACTORY_CALLS.append(config)
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(256, 24), torch.nn.ReLU(),
-                               torch.nn.Linear(24, int(config["num_labels"])))
+    return torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 24),
+        torch.nn.ReLU(),
+        torch.nn.Linear(24, int(config["num_labels"])),
+    )
 
 
 def test_arch_is_honoured_by_data(cli, generated, tmp_path: Path) -> None:
@@ -204,15 +255,28 @@ def test_arch_is_honoured_by_data(cli, generated, tmp_path: Path) -> None:
     torch.manual_seed(0)
     save_file(digits_factory(config).state_dict(), str(model / "model.safetensors"))
     digits = generated(datasets.clean_digits)
-    assert "--arch module:factory" in _one_clean_error_line(cli("data", digits, "--model", model, "--no-progress"))
+    assert "--arch module:factory" in _one_clean_error_line(
+        cli("data", digits, "--model", model, "--no-progress")
+    )
     FACTORY_CALLS.clear()
-    result = cli("data", digits, "--model", model, "--arch", f"{__name__}:digits_factory", "--format", "json",
-                 "--no-progress")
+    result = cli(
+        "data",
+        digits,
+        "--model",
+        model,
+        "--arch",
+        f"{__name__}:digits_factory",
+        "--format",
+        "json",
+        "--no-progress",
+    )
     assert result.code in (0, 1), result.err
     data = result.json()["data"]
     assert data["feature_space"] == "model" and data["model"]["architecture"] == "custom"
-    assert FACTORY_CALLS == [config]
-    assert "only applies with --model" in _one_clean_error_line(cli("data", digits, "--arch", f"{__name__}:digits_factory"))
+    assert [config] == FACTORY_CALLS
+    assert "only applies with --model" in _one_clean_error_line(
+        cli("data", digits, "--arch", f"{__name__}:digits_factory")
+    )
 
 
 def _categorical_csv(path: Path, rows: int = 300, seed: int = 2) -> Path:
@@ -235,15 +299,21 @@ def _categorical_csv(path: Path, rows: int = 300, seed: int = 2) -> Path:
     return path
 
 
-def test_clean_categorical_tables_pass_with_poisoning_inconclusive(cli, report_schema, tmp_path: Path) -> None:
+def test_clean_categorical_tables_pass_with_poisoning_inconclusive(
+    cli, report_schema, tmp_path: Path
+) -> None:
     from airlock.data.poisoning import INCONCLUSIVE_RAW
     from fixtures.tables_eval import clean_table
 
     evaluated = clean_table(120)  # 500 rows; raw-feature clustering once called it poisoned and dropped 357
-    for path, label in ((_categorical_csv(tmp_path / "t.csv"), "label"),
-                        (evaluated.write(tmp_path / "eval.csv"), evaluated.label)):
+    for path, label in (
+        (_categorical_csv(tmp_path / "t.csv"), "label"),
+        (evaluated.write(tmp_path / "eval.csv"), evaluated.label),
+    ):
         keep = tmp_path / "keep.json"
-        result = cli("data", path, "--label-column", label, "--format", "json", "--write-clean", keep, "--no-progress")
+        result = cli(
+            "data", path, "--label-column", label, "--format", "json", "--write-clean", keep, "--no-progress"
+        )
         assert result.code == 0, result.out
         report = result.json()
         assert_valid_report(report, report_schema)
@@ -252,21 +322,36 @@ def test_clean_categorical_tables_pass_with_poisoning_inconclusive(cli, report_s
         assert len(inconclusive) == 1 and inconclusive[0]["severity"] == "info"
         assert INCONCLUSIVE_RAW in inconclusive[0]["message"]
         data = report["data"]
-        assert data["poisoning"] == INCONCLUSIVE_RAW and data["flagged"] == [] and data["suspect_classes"] == []
+        assert (
+            data["poisoning"] == INCONCLUSIVE_RAW and data["flagged"] == [] and data["suspect_classes"] == []
+        )
         assert json.loads(keep.read_text()) == list(range(data["rows"])) and result.err == ""
-    assert {"id", "record"} & set(report["data"]["columns"]["excluded"])  # the eval table's identifier is left out
+    assert {"id", "record"} & set(
+        report["data"]["columns"]["excluded"]
+    )  # the eval table's identifier is left out
     table = cli("data", tmp_path / "t.csv", "--no-progress")
     assert table.code == 0 and "PASS" in table.out
     assert f"poisoning {INCONCLUSIVE_RAW}" in table.out and "AIR802" in table.out
     sarif = cli("data", tmp_path / "t.csv", "--format", "sarif", "--no-progress").json()
     results = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "AIR802"]
-    assert len(results) == 1 and results[0]["level"] == "note" and INCONCLUSIVE_RAW in results[0]["message"]["text"]
+    assert (
+        len(results) == 1
+        and results[0]["level"] == "note"
+        and INCONCLUSIVE_RAW in results[0]["message"]["text"]
+    )
 
 
 def test_write_clean_warns_when_it_drops_many_rows(cli, generated, tmp_path: Path) -> None:
     keep = tmp_path / "keep.txt"
-    result = cli("data", generated(datasets.POISONED[("patch", 0.10)]), "--write-clean", keep, "--format", "json",
-                 "--no-progress")
+    result = cli(
+        "data",
+        generated(datasets.POISONED[("patch", 0.10)]),
+        "--write-clean",
+        keep,
+        "--format",
+        "json",
+        "--no-progress",
+    )
     dropped = len(result.json()["data"]["flagged"])
     assert dropped > 0.05 * datasets.SMALL  # raw pixels find this patch poison (about 10% of the rows)
     assert f"WARNING: --write-clean drops {dropped} of {datasets.SMALL} rows" in result.err
@@ -277,7 +362,11 @@ def test_missing_label_column_is_an_error_listing_the_columns(cli, tmp_path: Pat
     path = tmp_path / "t.csv"
     path.write_text("age,city,target\n31,Oslo,yes\n45,Rome,no\n", encoding="utf-8")
     line = _one_clean_error_line(cli("data", path, "--no-progress"))
-    assert "no label column 'label'" in line and "columns: age, city, target" in line and "--label-column" in line
+    assert (
+        "no label column 'label'" in line
+        and "columns: age, city, target" in line
+        and "--label-column" in line
+    )
     assert cli("data", path, "--label-column", "target", "--no-progress").code == 0
 
 
@@ -296,14 +385,21 @@ def _homegrown_model(folder: Path, config: dict, preprocessor: dict | None = Non
 
 def test_images_the_model_cannot_read_are_refused(cli, generated, tmp_path: Path) -> None:
     arch = f"{__name__}:digits_factory"
-    wrong = _homegrown_model(tmp_path / "wrong", {"model_type": "homegrown", "num_labels": 10, "num_channels": 3},
-                             {"size": {"height": 32, "width": 32}, "image_mean": [0.5, 0.5, 0.5]})
-    line = _one_clean_error_line(cli("data", generated(datasets.clean_digits), "--model", wrong, "--arch", arch,
-                                     "--no-progress"))
+    wrong = _homegrown_model(
+        tmp_path / "wrong",
+        {"model_type": "homegrown", "num_labels": 10, "num_channels": 3},
+        {"size": {"height": 32, "width": 32}, "image_mean": [0.5, 0.5, 0.5]},
+    )
+    line = _one_clean_error_line(
+        cli("data", generated(datasets.clean_digits), "--model", wrong, "--arch", arch, "--no-progress")
+    )
     assert "images are 16×16, the model expects 32×32" in line
     assert "images have 1 channel(s), the model expects 3" in line
-    right = _homegrown_model(tmp_path / "right", {"model_type": "homegrown", "num_labels": 10, "num_channels": 1},
-                             {"size": {"height": 16, "width": 16}})
+    right = _homegrown_model(
+        tmp_path / "right",
+        {"model_type": "homegrown", "num_labels": 10, "num_channels": 1},
+        {"size": {"height": 16, "width": 16}},
+    )
     floats = tmp_path / "floats.npz"
     rng = np.random.default_rng(0)
     np.savez(floats, x=rng.uniform(0, 255, (40, 16, 16, 1)).astype(np.float32), y=np.arange(40) % 4)

@@ -14,15 +14,30 @@ from airlock.render.html import HtmlRenderer
 from fixtures import pickles
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (`make test` installs it as root)")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium not installed (`make test` installs it as root)"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=90, check=False)
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
 
 
 def test_failing_report_renders_with_verdict_findings_and_no_script(generated, tmp_path: Path) -> None:
@@ -36,8 +51,13 @@ def test_failing_report_renders_with_verdict_findings_and_no_script(generated, t
     assert 'id="verdict" class="verdict fail">FAIL<' in dom.stdout
     for finding in report.findings:
         assert finding.rule in dom.stdout
-    assert "<title>airlock: " in dom.stdout and "pwned" not in dom.stdout.split("<title>")[1].split("</title>")[0]
-    assert "<img src=\"x\"" not in dom.stdout  # the file name stayed text
+    assert (
+        "<title>airlock: " in dom.stdout
+        and "pwned" not in dom.stdout.split("<title>")[1].split("</title>")[0]
+    )
+    assert '<img src="x"' not in dom.stdout  # the file name stayed text
     shot = tmp_path.parent / "shot.png"
-    done = _chromium(tmp_path.parent / "profile2", f"--screenshot={shot}", "--window-size=1200,900", page.as_uri())
+    done = _chromium(
+        tmp_path.parent / "profile2", f"--screenshot={shot}", "--window-size=1200,900", page.as_uri()
+    )
     assert done.returncode == 0 and shot.stat().st_size > 10_000  # a real, non-blank rendering

@@ -56,7 +56,9 @@ def _rules(report: dict) -> list[str]:
     return sorted(f["rule"] for f in report["findings"])
 
 
-def test_happy_path_resolves_the_branch_and_verifies_every_byte(cli, hub: HubServer, report_schema, tmp_path: Path) -> None:
+def test_happy_path_resolves_the_branch_and_verifies_every_byte(
+    cli, hub: HubServer, report_schema, tmp_path: Path
+) -> None:
     sha = hub.add_repo(HubRepo("acme/tiny-bert", _files(), card_data=CARD))
     result = _scan(cli, "hf://acme/tiny-bert")
     assert result.code == 0, result.err
@@ -122,7 +124,9 @@ def test_gated_repo_needs_a_token(cli, hub: HubServer, monkeypatch: pytest.Monke
     assert facts["gated"] == "auto"
 
 
-def test_private_repo_without_a_token_reads_as_not_found(cli, hub: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_private_repo_without_a_token_reads_as_not_found(
+    cli, hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hub.add_repo(HubRepo("acme/secret", _files(), private=True))
     result = _scan(cli, "hf://acme/secret")
     assert result.code == 2 and "acme/secret: repository not found" in result.err and "HF_TOKEN" in result.err
@@ -158,12 +162,21 @@ def test_include_and_exclude_patterns(cli, hub: HubServer) -> None:
     hub.add_repo(HubRepo("acme/tiny-bert", _files(), card_data=CARD))
     only_json = _scan(cli, "hf://acme/tiny-bert", "--include", "*.json")
     assert only_json.code == 0, only_json.err
-    assert {a["path"] for a in only_json.json()["artifacts"]} == {"config.json", "nested/tokenizer_config.json"}
+    assert {a["path"] for a in only_json.json()["artifacts"]} == {
+        "config.json",
+        "nested/tokenizer_config.json",
+    }
     no_nested = _scan(cli, "hf://acme/tiny-bert", "--exclude", "nested/*")
-    assert {a["path"] for a in no_nested.json()["artifacts"]} == {"README.md", "config.json", "model.safetensors"}
+    assert {a["path"] for a in no_nested.json()["artifacts"]} == {
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    }
 
 
-def test_offline_mode_uses_the_cache_and_still_verifies(cli, hub: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_mode_uses_the_cache_and_still_verifies(
+    cli, hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sha = hub.add_repo(HubRepo("acme/tiny-bert", _files(), card_data=CARD))
     assert _scan(cli, "hf://acme/tiny-bert").code == 0
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -186,7 +199,9 @@ def test_an_unlisted_file_in_the_snapshot_folder_is_flagged(cli, hub: HubServer,
     (snapshot / "sneaky.pkl").write_bytes(pickle.dumps({"a": 1}))
     result = _scan(cli, "hf://acme/tiny-bert")
     assert result.code == 1
-    assert [(f["rule"], f["artifact"]) for f in result.json()["findings"] if f["severity"] == "high"] == [("AIR104", "sneaky.pkl")]
+    assert [(f["rule"], f["artifact"]) for f in result.json()["findings"] if f["severity"] == "high"] == [
+        ("AIR104", "sneaky.pkl")
+    ]
 
 
 def test_malicious_pickle_on_the_hub(cli, hub: HubServer) -> None:
@@ -201,8 +216,19 @@ def test_malicious_pickle_on_the_hub(cli, hub: HubServer) -> None:
 def test_hub_security_flags_and_impersonation_and_missing_card(cli, hub: HubServer) -> None:
     files = _files()
     del files["README.md"]
-    hub.add_repo(HubRepo("g00gle/bert-base", files, file_security={
-        "model.safetensors": {"status": "unsafe", "avScan": {"virusFound": False}, "pickleImportScan": None}}))
+    hub.add_repo(
+        HubRepo(
+            "g00gle/bert-base",
+            files,
+            file_security={
+                "model.safetensors": {
+                    "status": "unsafe",
+                    "avScan": {"virusFound": False},
+                    "pickleImportScan": None,
+                }
+            },
+        )
+    )
     result = _scan(cli, "hf://g00gle/bert-base")
     assert result.code == 1
     report = result.json()
@@ -230,10 +256,16 @@ def test_disk_full_while_downloading_is_exit_2(hub: HubServer, tmp_path: Path) -
         "from airlock.cli.main import main\n"
         "main(['scan', 'hf://acme/tiny-bert', '--no-progress', '--no-cache'])\n"
     )
-    env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "small"), "PATH": "/usr/bin:/bin",
-           "PYTHONDONTWRITEBYTECODE": "1",  # the size limit would truncate .pyc files
-           "AIRLOCK_CACHE_DIR": str(tmp_path / "c")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False)
+    env = {
+        "HF_ENDPOINT": hub.url,
+        "HF_HOME": str(tmp_path / "small"),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the size limit would truncate .pyc files
+        "AIRLOCK_CACHE_DIR": str(tmp_path / "c"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "no space" in lines[0] and str(tmp_path / "small") in lines[0]

@@ -27,5 +27,7 @@ def test_help_block_matches_the_real_output() -> None:
     assert block is not None
     airlock = Path(sys.executable).parent / "airlock"
     env = {**os.environ, "COLUMNS": "100"}
-    real = subprocess.run([str(airlock), "--help"], capture_output=True, text=True, env=env, check=True).stdout
+    real = subprocess.run(
+        [str(airlock), "--help"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     assert block.group(1) == real

@@ -23,8 +23,13 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy})), 
 
 
 def _heavy_modules_loaded(*args: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(HEAVY)), *args],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=set(HEAVY)), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 

@@ -56,7 +56,11 @@ UNLISTED_CALLABLES = [
     # https://github.com/mmaitre314/picklescan/security/advisories/GHSA-86cj-95qr-2p4f
     pytest.param("torch._dynamo.guards", "GuardBuilder.get", id="GHSA-86cj-95qr-2p4f"),
     # https://github.com/mmaitre314/picklescan/security/advisories/GHSA-f4x7-rfwp-v3xw
-    pytest.param("torch.fx.experimental.symbolic_shapes", "ShapeEnv.evaluate_guards_expression", id="GHSA-f4x7-rfwp-v3xw"),
+    pytest.param(
+        "torch.fx.experimental.symbolic_shapes",
+        "ShapeEnv.evaluate_guards_expression",
+        id="GHSA-f4x7-rfwp-v3xw",
+    ),
     # https://github.com/mmaitre314/picklescan/security/advisories/GHSA-f745-w6jp-hpxx
     pytest.param("torch.utils.collect_env", "run", id="GHSA-f745-w6jp-hpxx"),
     # https://github.com/mmaitre314/picklescan/security/advisories/GHSA-jhph-76pp-mggw
@@ -116,7 +120,7 @@ UNLISTED_CALLABLES = [
 ]
 
 
-@pytest.mark.parametrize(("module", "name"), UNLISTED_CALLABLES)
+@pytest.mark.parametrize("module, name", UNLISTED_CALLABLES)
 def test_unlisted_callable_is_critical(module: str, name: str, tmp_path: Path) -> None:
     path = tmp_path / "pytorch_model.bin"
     path.write_bytes(pickles.reduce_call(module, name, shell_command("bypass"), 4))
@@ -129,7 +133,9 @@ STRUCTURAL = [
     # https://github.com/mmaitre314/picklescan/security/advisories/GHSA-9gvj-pp9x-gcfr: STRING opcodes for STACK_GLOBAL
     pytest.param(pickles.stack_global_string_opcodes, {"AIR201"}, id="GHSA-9gvj-pp9x-gcfr"),
     # picklescan's keyerror exploit (tests/data2/keyerror-exploit.pkl): payload, then a missing memo key
-    pytest.param(pickles.memo_key_error_after_payload, {"AIR201", "AIR209"}, id="picklescan-keyerror-exploit"),
+    pytest.param(
+        pickles.memo_key_error_after_payload, {"AIR201", "AIR209"}, id="picklescan-keyerror-exploit"
+    ),
     # https://github.com/trailofbits/fickling/issues/138 and pull 139: a pickle broken after its payload
     pytest.param(pickles.truncated_after_payload, {"AIR201", "AIR209"}, id="fickling-138-invalid-opcode"),
     # fickling GHSA-mxhj-88fx-4pcv (https://www.promptfoo.dev/blog/open-sourcing-modelaudit/): OBJ then POP
@@ -145,7 +151,9 @@ STRUCTURAL = [
     # https://github.com/protectai/modelscan/issues/85: BUILD on a module-level object, names read back
     pytest.param(pickles.build_on_module_global, {"AIR203", "AIR206"}, id="modelscan-85-build-global"),
     # https://github.com/protectai/modelscan/issues/89: numpy.__builtins__ and dict.get
-    pytest.param(pickles.numpy_builtins_dict_get, {"AIR201", "AIR204", "AIR213"}, id="modelscan-89-numpy-builtins"),
+    pytest.param(
+        pickles.numpy_builtins_dict_get, {"AIR201", "AIR204", "AIR213"}, id="modelscan-89-numpy-builtins"
+    ),
     # https://github.com/protectai/modelscan/issues/331: STACK_GLOBAL operands computed at load time
     pytest.param(pickles.dynamic_import_from_call, {"AIR203"}, id="modelscan-331-computed-names"),
     # picklescan tests/data2/dns_exfiltration.npy: a payload in a NumPy object array
@@ -163,8 +171,10 @@ STRUCTURAL = [
 ]
 
 
-@pytest.mark.parametrize(("generator", "expected"), STRUCTURAL)
-def test_structural_bypass_fails_the_scan(generator: pickles.Generator, expected: set[str], generated) -> None:
+@pytest.mark.parametrize("generator, expected", STRUCTURAL)
+def test_structural_bypass_fails_the_scan(
+    generator: pickles.Generator, expected: set[str], generated
+) -> None:
     assert _failing_rules(generated(generator)) == expected
 
 
@@ -184,7 +194,7 @@ def test_modelscan_330_build_on_numpy_size_with_builtins(tmp_path: Path) -> None
     body = (
         b"\x80\x04\x8c\x05numpy\x8c\x04size\x93\x94\x94\x8c\x05numpy\x8c\x0c__builtins__\x93\x94\x94"
         b"h\x01}}\x8c\x05shapeh\x03s\x86bh\x01h\x01\x8c\x04eval\x86R"
-        + b"\x8c" + bytes([len(code)]) + code + b"\x85R."
+        b"\x8c" + bytes([len(code)]) + code + b"\x85R."
     )
     path = tmp_path / "numpy_allowlist.pkl"
     path.write_bytes(body)
@@ -198,7 +208,11 @@ def test_modelaudit_main_class_is_reported_not_ignored(tmp_path: Path) -> None:
     path = tmp_path / "mnist_tokenizer.pkl"
     path.write_bytes(b"\x80\x04\x8c\x08__main__\x8c\x0eImageTokenizer\x93)\x81}b.")
     [finding] = _scan(path).findings
-    assert (finding.rule, str(finding.severity), finding.evidence["called_by"]) == ("AIR213", "high", "NEWOBJ")
+    assert (finding.rule, str(finding.severity), finding.evidence["called_by"]) == (
+        "AIR213",
+        "high",
+        "NEWOBJ",
+    )
     through = tmp_path / "through_main.pkl"
     through.write_bytes(pickles.reduce_call("__main__", "os.system", shell_command("main"), 4))
     assert _failing_rules(through) == {"AIR201"}

@@ -32,15 +32,23 @@ def patched() -> BuiltModel:
     return image_model(TEST_BACKDOORED)
 
 
-def clustering_scan(folder: Path, data: Path | None,
-                    scanners: tuple[str, ...] | None = ("activation_clustering",)) -> Report:
-    return scan(str(folder), ScanOptions(scanners=list(scanners) if scanners else None, use_cache=False,
-                                         download_progress=False,
-                                         behavior=BehaviorSettings(data=data)))
+def clustering_scan(
+    folder: Path, data: Path | None, scanners: tuple[str, ...] | None = ("activation_clustering",)
+) -> Report:
+    return scan(
+        str(folder),
+        ScanOptions(
+            scanners=list(scanners) if scanners else None,
+            use_cache=False,
+            download_progress=False,
+            behavior=BehaviorSettings(data=data),
+        ),
+    )
 
 
-def test_poisoned_rows_of_the_target_class_are_found(patched: BuiltModel, tmp_path: Path,
-                                                     report_schema: dict[str, Any]) -> None:
+def test_poisoned_rows_of_the_target_class_are_found(
+    patched: BuiltModel, tmp_path: Path, report_schema: dict[str, Any]
+) -> None:
     sample, poisoned = sample_set(patched, tmp_path, share=0.1)
     report = clustering_scan(patched.folder, sample)
     found = [f for f in report.findings if f.rule == "AIR711"]
@@ -71,13 +79,16 @@ def test_without_a_sample_it_is_skipped_and_not_required(patched: BuiltModel) ->
 
 
 def test_clustering_alone_is_medium_evidence_and_does_not_fail_a_clean_model(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # a threshold far below anything calibrated makes an ordinary clean class "split": a false alarm
     # of the clustering that, without trigger reversal pointing at the same class, must not fail
     from airlock.behavior import outlier
 
     real = outlier.load_calibration()
-    monkeypatch.setattr(outlier, "load_calibration", lambda: replace(real, clustering={"image": 0.5, "text": 0.5}))
+    monkeypatch.setattr(
+        outlier, "load_calibration", lambda: replace(real, clustering={"image": 0.5, "text": 0.5})
+    )
     clean = image_model(TEST_CLEAN)
     report = clustering_scan(clean.folder, clean.sample, scanners=None)  # the whole scan, as users run it
     found = [f for f in report.findings if f.rule == "AIR711"]
@@ -88,7 +99,9 @@ def test_clustering_alone_is_medium_evidence_and_does_not_fail_a_clean_model(
     assert report.passed, report.verdict.reasons
 
 
-def test_clustering_and_trigger_reversal_agreeing_on_a_class_is_high(patched: BuiltModel, tmp_path: Path) -> None:
+def test_clustering_and_trigger_reversal_agreeing_on_a_class_is_high(
+    patched: BuiltModel, tmp_path: Path
+) -> None:
     sample, _ = sample_set(patched, tmp_path, share=0.1)
     report = clustering_scan(patched.folder, sample, scanners=("trigger_reversal", "activation_clustering"))
     found = [f for f in report.findings if f.rule == "AIR711"]

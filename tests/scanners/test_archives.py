@@ -41,7 +41,9 @@ def _found(report: Report) -> set[tuple[str, str]]:
 def test_every_malicious_archive_fixture_yields_exactly_its_rules(technique: str, generated) -> None:
     generator, expected = archives.MALICIOUS[technique]
     report = _scan(generated(generator))
-    assert {f.rule for f in report.findings} == expected, [(f.rule, f.location, f.message) for f in report.findings]
+    assert {f.rule for f in report.findings} == expected, [
+        (f.rule, f.location, f.message) for f in report.findings
+    ]
     assert not report.passed
     assert all(c.status != "error" for c in report.checks)
 
@@ -63,7 +65,10 @@ def test_the_archive_corpus_is_documented_and_armed_harmlessly(generated) -> Non
 def test_a_bad_crc_is_reported_at_the_member_and_the_payload_still_found(generated) -> None:
     found = _found(_scan(generated(archives.torch_zip_bad_crc)))
     assert ("AIR301", "pytorch_model.bin:archive/data.pkl") in found
-    assert any(rule == "AIR201" and where.startswith("pytorch_model.bin:archive/data.pkl@opcode:") for rule, where in found)
+    assert any(
+        rule == "AIR201" and where.startswith("pytorch_model.bin:archive/data.pkl@opcode:")
+        for rule, where in found
+    )
 
 
 def test_the_bytes_before_a_zip_are_what_torch_load_unpickles(generated) -> None:
@@ -102,8 +107,12 @@ def test_nesting_depth_follows_the_limits(tmp_path: Path) -> None:
 
 
 def test_running_out_of_time_is_a_finding_not_a_pass(tmp_path: Path) -> None:
-    items = list(expand(_zip_bytes({"a.pkl": b"N."}), "a.zip", Format.ZIP, replace(Limits(), seconds_per_artifact=-1)))
-    assert [(i.kind, i.message[:26]) for i in items if isinstance(i, Anomaly)] == [("limit", "inspection stopped: time l")]
+    items = list(
+        expand(_zip_bytes({"a.pkl": b"N."}), "a.zip", Format.ZIP, replace(Limits(), seconds_per_artifact=-1))
+    )
+    assert [(i.kind, i.message[:26]) for i in items if isinstance(i, Anomaly)] == [
+        ("limit", "inspection stopped: time l")
+    ]
 
 
 def test_a_missing_decompressor_module_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +127,9 @@ def test_a_missing_decompressor_module_is_reported(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(builtins, "__import__", no_zstandard)
     items = list(expand(b"\x28\xb5\x2f\xfd" + bytes(16), "m.zst", Format.ZSTD, Limits()))
-    assert [(i.kind, "zstandard" in i.message) for i in items if isinstance(i, Anomaly)] == [("unreadable", True)]
+    assert [(i.kind, "zstandard" in i.message) for i in items if isinstance(i, Anomaly)] == [
+        ("unreadable", True)
+    ]
 
 
 def test_large_members_are_spooled_to_disk_not_kept_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +153,8 @@ def test_tar_duplicates_and_links_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "bundle.tar"
     path.write_bytes(buffer.getvalue())
     assert {(f.rule, f.location) for f in _scan(path, ["archives"]).findings} == {
-        ("AIR304", "bundle.tar:model.pkl"), ("AIR306", "bundle.tar:copy.pkl")
+        ("AIR304", "bundle.tar:model.pkl"),
+        ("AIR306", "bundle.tar:copy.pkl"),
     }
 
 
@@ -189,16 +201,27 @@ def test_raw_tensor_storages_do_not_count_against_the_member_limit(tmp_path: Pat
     limits = replace(Limits(), max_members=50)
 
     def anomalies(path: Path) -> list[Anomaly]:
-        return [i for i in expand(path.read_bytes(), path.name, Format.PYTORCH_ZIP, limits) if isinstance(i, Anomaly)]
+        return [
+            i
+            for i in expand(path.read_bytes(), path.name, Format.PYTORCH_ZIP, limits)
+            if isinstance(i, Anomaly)
+        ]
 
     assert anomalies(_torch_like_zip(tmp_path / "tensors.pt", storages=200)) == []
     many_members = anomalies(_torch_like_zip(tmp_path / "members.pt", storages=0, extra_members=60))
-    assert [a.kind for a in many_members] == ["limit"] and "more than 50 archive members" in many_members[0].message
+    assert [a.kind for a in many_members] == ["limit"] and "more than 50 archive members" in many_members[
+        0
+    ].message
 
 
 def test_storage_records_of_a_huge_checkpoint_are_found_in_one_pass() -> None:
     """200,000 tensors (one name each): a per-name lookup, not names x stems (that took minutes)."""
-    names = ["archive/data.pkl", "archive/version", *(f"archive/data/{i}" for i in range(200_000)), "archive/data/x1"]
+    names = [
+        "archive/data.pkl",
+        "archive/version",
+        *(f"archive/data/{i}" for i in range(200_000)),
+        "archive/data/x1",
+    ]
     storage = _containers._storage_records(names)
     assert len(storage) == 200_000
     assert "archive/data.pkl" not in storage and "archive/data/x1" not in storage

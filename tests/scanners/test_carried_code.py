@@ -62,11 +62,20 @@ def _forward(extra: str) -> str:
     return fx_code.forward_with(_fx_source(_Indexing()), extra)
 
 
-@pytest.mark.parametrize("source,kind", [
-    ("import torch\nimport os\n\ndef forward(self, x):\n    return x\n", "shape"),  # an added import
-    ("import torch\nprint('hi')\n\ndef forward(self, x):\n    return x\n", "shape"),  # an added call at module level
-    ("from os import system as system\n\ndef forward(self, x):\n    system('true')\n    return x\n", "capability"),
-])
+@pytest.mark.parametrize(
+    "source,kind",
+    [
+        ("import torch\nimport os\n\ndef forward(self, x):\n    return x\n", "shape"),  # an added import
+        (
+            "import torch\nprint('hi')\n\ndef forward(self, x):\n    return x\n",
+            "shape",
+        ),  # an added call at module level
+        (
+            "from os import system as system\n\ndef forward(self, x):\n    system('true')\n    return x\n",
+            "capability",
+        ),
+    ],
+)
 def test_an_added_import_or_call_at_module_level_is_critical(source: str, kind: str) -> None:
     issues = vet_fx(source)
     assert any(i.kind == kind and i.severity is Severity.CRITICAL for i in issues), issues
@@ -89,8 +98,10 @@ def test_code_that_does_not_parse_is_high_and_decorators_are_not_fx() -> None:
 
 
 def test_a_wrapped_function_from_another_module_is_medium() -> None:
-    source = ("from mypackage.ops import fused as mypackage_ops_fused\nimport torch\n\n"
-              "torch.fx._symbolic_trace.wrap('mypackage_ops_fused')\n\ndef forward(self, x):\n    return mypackage_ops_fused(x)\n")
+    source = (
+        "from mypackage.ops import fused as mypackage_ops_fused\nimport torch\n\n"
+        "torch.fx._symbolic_trace.wrap('mypackage_ops_fused')\n\ndef forward(self, x):\n    return mypackage_ops_fused(x)\n"
+    )
     [issue] = vet_fx(source)
     assert (issue.kind, issue.severity) == ("import", Severity.MEDIUM)
     assert "mypackage.ops.fused" in issue.reason
@@ -112,8 +123,16 @@ def test_the_walker_captures_the_code_as_it_was_at_the_call(tmp_path: Path) -> N
 
 def test_code_that_is_not_a_string_constant_is_high(tmp_path: Path) -> None:
     """`_code` computed by a call: the walker cannot read what the loader would exec."""
-    data = (b"\x80\x02ctorch.fx.graph_module\nreduce_graph_module\n}(" + pickles._string("_code", 2)
-            + b"cbuiltins\nstr\n" + pickles._string("x = 1", 2) + b"\x85R" + b"u" + pickles._string("", 2) + b"\x86R.")
+    data = (
+        b"\x80\x02ctorch.fx.graph_module\nreduce_graph_module\n}("
+        + pickles._string("_code", 2)
+        + b"cbuiltins\nstr\n"
+        + pickles._string("x = 1", 2)
+        + b"\x85R"
+        + b"u"
+        + pickles._string("", 2)
+        + b"\x86R."
+    )
     path = tmp_path / "computed.pkl"
     path.write_bytes(data)
     [(rule, severity, message)] = _carried(_scan(path))
@@ -123,7 +142,9 @@ def test_code_that_is_not_a_string_constant_is_high(tmp_path: Path) -> None:
 
 def test_the_fx_exec_helpers_are_dangerous_and_their_source_is_vetted(tmp_path: Path) -> None:
     path = tmp_path / "helper.pkl"
-    path.write_bytes(pickles.reduce_call("torch.fx.graph_module", "_exec_with_source", pickles.python_canary("helper")))
+    path.write_bytes(
+        pickles.reduce_call("torch.fx.graph_module", "_exec_with_source", pickles.python_canary("helper"))
+    )
     report = _scan(path)
     assert {f.rule for f in report.findings} == {"AIR201", "AIR214"}
     assert any(f.rule == "AIR214" and f.severity is Severity.CRITICAL for f in report.findings)
@@ -132,8 +153,14 @@ def test_the_fx_exec_helpers_are_dangerous_and_their_source_is_vetted(tmp_path: 
 # --- whole scans --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("generator", [benign_pickled.fx_graph_module_torch_save, benign_pickled.fx_graph_module_legacy,
-                                       benign_pickled.fx_graph_module_pickle])
+@pytest.mark.parametrize(
+    "generator",
+    [
+        benign_pickled.fx_graph_module_torch_save,
+        benign_pickled.fx_graph_module_legacy,
+        benign_pickled.fx_graph_module_pickle,
+    ],
+)
 def test_benign_graph_modules_carry_no_finding(generator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """reduce_graph_module is on the safe list because its code is vetted; pickle.dumps of tensors is a
     nested torch.load of clean archives."""
@@ -143,45 +170,66 @@ def test_benign_graph_modules_carry_no_finding(generator, tmp_path: Path) -> Non
     assert report.passed
 
 
-@pytest.mark.parametrize("generator", [fx_code.fx_forward_os_system, fx_code.fx_import_block_payload,
-                                       fx_code.fx_code_rewritten_after_the_call])
+@pytest.mark.parametrize(
+    "generator",
+    [fx_code.fx_forward_os_system, fx_code.fx_import_block_payload, fx_code.fx_code_rewritten_after_the_call],
+)
 def test_an_injected_os_system_is_critical(generator, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     report = _scan(generator(tmp_path))
     found = [f for f in report.findings if f.rule == "AIR214" and f.severity is Severity.CRITICAL]
-    assert any("os.system" in f.message and f.evidence["category"] == "AIR621" for f in found), _carried(report)
+    assert any("os.system" in f.message and f.evidence["category"] == "AIR621" for f in found), _carried(
+        report
+    )
     assert found[0].evidence["global"] == "torch.fx.graph_module.reduce_graph_module"
     assert not report.passed
 
 
 def test_torchscript_code_with_an_import_and_a_foreign_class(tmp_path: Path) -> None:
     found = _carried(_scan(fx_code.torchscript_foreign_code(tmp_path)))
-    assert [(rule, severity) for rule, severity, _ in found] == [("AIR214", Severity.HIGH), ("AIR212", Severity.MEDIUM)]
+    assert [(rule, severity) for rule, severity, _ in found] == [
+        ("AIR214", Severity.HIGH),
+        ("AIR212", Severity.MEDIUM),
+    ]
     assert "torch.classes.evil_ns" in found[1][2]
 
 
 def test_real_torchscript_code_passes(tmp_path: Path) -> None:
     import zipfile
 
-    for generator in (benign_pickled.torchscript_script_mlp, benign_pickled.torchscript_trace_cnn,
-                      benign_pickled.torchscript_script_control_flow):
+    for generator in (
+        benign_pickled.torchscript_script_mlp,
+        benign_pickled.torchscript_trace_cnn,
+        benign_pickled.torchscript_script_control_flow,
+    ):
         folder = tmp_path / generator.__name__
         folder.mkdir()
         archive = zipfile.ZipFile(generator(folder))
-        sources = [archive.read(n).decode() for n in archive.namelist() if "/code/" in n and n.endswith(".py")]
+        sources = [
+            archive.read(n).decode() for n in archive.namelist() if "/code/" in n and n.endswith(".py")
+        ]
         assert sources
         assert [vet_torchscript(s) for s in sources] == [[] for _ in sources]
 
 
-@pytest.mark.parametrize("generator,name", [(fx_code.fx_forward_os_system, "fx-forward"),
-                                                 (fx_code.fx_import_block_payload, "fx-import-block")])
-def test_the_fx_fixtures_are_armed(generator, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "generator,name",
+    [(fx_code.fx_forward_os_system, "fx-forward"), (fx_code.fx_import_block_payload, "fx-import-block")],
+)
+def test_the_fx_fixtures_are_armed(
+    generator, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     """Deliberately loading a fixture in a child process fires its canary: the payload is real, and it runs on load."""
     monkeypatch.setenv("AIRLOCK_CANARY_DIR", str(tmp_path / "live"))
     path = generator(tmp_path)
     assert not canary.marker(name).exists()
     env = {**os.environ, "AIRLOCK_CANARY_DIR": str(tmp_path / "live")}
-    subprocess.run([sys.executable, "-c", "import sys, torch; torch.load(sys.argv[1], weights_only=False)", str(path)],
-                   check=True, timeout=120, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "import sys, torch; torch.load(sys.argv[1], weights_only=False)", str(path)],
+        check=True,
+        timeout=120,
+        env=env,
+        capture_output=True,
+    )
     assert canary.marker(name).exists()
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from airlock.scanners.chat_templates.jinja import MAX_TEMPLATE_CHARS, Issue, analyse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airlock.findings import Finding, Severity
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
+from airlock.scanners.chat_templates.jinja import MAX_TEMPLATE_CHARS, Issue, analyse
 from fixtures import templates, weights_files
 from tests.fuzzing import examples
 
@@ -35,7 +35,10 @@ def test_each_hostile_template_yields_exactly_its_rules(name: str, generated) ->
 
 @pytest.mark.parametrize("name", sorted(templates.MALICIOUS))
 def test_each_hostile_template_fails_the_default_threshold(name: str, generated) -> None:
-    report = scan(str(generated(templates.MALICIOUS[name][0])), ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS))
+    report = scan(
+        str(generated(templates.MALICIOUS[name][0])),
+        ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS),
+    )
     assert POLICY.fail_at == Severity.HIGH
     assert not report.passed, [(f.rule, str(f.severity)) for f in report.findings]
 
@@ -79,18 +82,25 @@ def test_a_malformed_entry_of_the_list_form_is_unvetted_on_its_own(generated) ->
         ("gguf-dynamic-key", "gguf", "model.gguf@metadata:tokenizer.chat_template"),
     ],
 )
-def test_a_template_is_one_by_its_name_and_place_whatever_its_bytes_sniff_as(name: str, sniffed: str, location: str,
-                                                                             generated) -> None:
+def test_a_template_is_one_by_its_name_and_place_whatever_its_bytes_sniff_as(
+    name: str, sniffed: str, location: str, generated
+) -> None:
     generator, expected = templates.MALICIOUS[name]
     report = scan(str(generated(generator)), ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS))
     assert [str(a.format) for a in report.artifacts] == [sniffed]
-    assert {(f.rule, f.location) for f in report.findings if f.scanner == "chat_templates"} == {(r, location) for r in expected}
+    assert {(f.rule, f.location) for f in report.findings if f.scanner == "chat_templates"} == {
+        (r, location) for r in expected
+    }
     assert all(f.severity >= Severity.HIGH for f in report.findings) and not report.passed
 
 
 def test_an_unvettable_template_is_high(generated) -> None:
     (finding,) = _findings(generated(templates.MALICIOUS["unparseable"][0]))
-    assert (finding.rule, finding.severity, finding.location) == ("AIR605", Severity.HIGH, "tokenizer_config.json#chat_template")
+    assert (finding.rule, finding.severity, finding.location) == (
+        "AIR605",
+        Severity.HIGH,
+        "tokenizer_config.json#chat_template",
+    )
 
 
 def test_an_escape_is_one_critical_finding_with_its_chain(generated) -> None:
@@ -100,12 +110,17 @@ def test_an_escape_is_one_critical_finding_with_its_chain(generated) -> None:
 
 
 def test_hits_carry_their_line() -> None:
-    assert [(h.issue, h.line) for h in analyse("{{ messages }}\n\n{{ lipsum.__globals__ }}")] == [(Issue.ESCAPE, 3)]
+    assert [(h.issue, h.line) for h in analyse("{{ messages }}\n\n{{ lipsum.__globals__ }}")] == [
+        (Issue.ESCAPE, 3)
+    ]
 
 
 def test_the_gguf_template_is_vetted_through_the_shared_header(generated) -> None:
     (finding,) = _findings(generated(weights_files.MALICIOUS["gguf-chat-template-escape"][0]))
-    assert (finding.scanner, finding.location) == ("chat_templates", "model.gguf@metadata:tokenizer.chat_template")
+    assert (finding.scanner, finding.location) == (
+        "chat_templates",
+        "model.gguf@metadata:tokenizer.chat_template",
+    )
 
 
 @pytest.mark.parametrize(
@@ -247,8 +262,13 @@ def test_parsing_never_compiles_or_renders(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize(
     "source",
-    ["{{ " + "(" * 5000 + "x" + ")" * 5000 + " }}", "{{ 1" + "0" * 5000 + " }}", "x" * (MAX_TEMPLATE_CHARS + 1),
-     "{% for %}", "{{ x|attr(" + "'_' ~ " * 3000 + "'_') }}"],
+    [
+        "{{ " + "(" * 5000 + "x" + ")" * 5000 + " }}",
+        "{{ 1" + "0" * 5000 + " }}",
+        "x" * (MAX_TEMPLATE_CHARS + 1),
+        "{% for %}",
+        "{{ x|attr(" + "'_' ~ " * 3000 + "'_') }}",
+    ],
 )
 def test_hostile_sources_are_unparseable_or_analysed_not_crashes(source: str) -> None:
     start = time.perf_counter()

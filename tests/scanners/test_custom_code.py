@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from airlock.analysis.pycode import Analysis, ModuleFacts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airlock.analysis.pycode import Analysis, ModuleFacts
 from airlock.findings import Severity
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
@@ -39,10 +39,14 @@ def test_each_malicious_repo_raises_exactly_its_rules(name: str, generated: Gene
 
 
 @pytest.mark.parametrize("name", sorted(code_files.BENIGN))
-def test_normal_custom_code_is_medium_at_most_and_only_because_it_runs(name: str, generated: Generated) -> None:
+def test_normal_custom_code_is_medium_at_most_and_only_because_it_runs(
+    name: str, generated: Generated
+) -> None:
     """No dangerous capability; the files auto_map loads still run under trust_remote_code: AIR632, medium."""
     report = _scan(generated(code_files.BENIGN[name]))
-    assert {(f.rule, f.severity) for f in report.findings if f.severity >= Severity.MEDIUM} <= {("AIR632", Severity.MEDIUM)}
+    assert {(f.rule, f.severity) for f in report.findings if f.severity >= Severity.MEDIUM} <= {
+        ("AIR632", Severity.MEDIUM)
+    }
     assert all(f.evidence["loaded_by"] for f in report.findings if f.rule == "AIR632")
 
 
@@ -65,9 +69,13 @@ def test_a_payload_in_the_auto_map_module_is_critical_at_its_line(generated: Gen
     assert report.findings[0].evidence["loaded_by"] == "auto_map in config.json"
 
 
-def test_a_module_imported_relatively_by_the_auto_map_module_keeps_full_severity(generated: Generated) -> None:
+def test_a_module_imported_relatively_by_the_auto_map_module_keeps_full_severity(
+    generated: Generated,
+) -> None:
     report = _scan(generated(code_files.relative_helper))
-    assert {(f.rule, f.severity, f.artifact) for f in report.findings} == {("AIR621", Severity.CRITICAL, "helpers.py")}
+    assert {(f.rule, f.severity, f.artifact) for f in report.findings} == {
+        ("AIR621", Severity.CRITICAL, "helpers.py")
+    }
     assert {f.evidence["loaded_by"] for f in report.findings} == {"imported by modeling_tinylm.py"}
 
 
@@ -88,7 +96,9 @@ def test_module_level_code_in_a_file_nothing_loads_keeps_full_severity(generated
         "import os\n\nrun = lambda: os.system('make')\n",
     ],
 )
-def test_code_in_functions_or_under_a_main_guard_of_a_file_nothing_loads_is_reported_lower(source: str, tmp_path: Path) -> None:
+def test_code_in_functions_or_under_a_main_guard_of_a_file_nothing_loads_is_reported_lower(
+    source: str, tmp_path: Path
+) -> None:
     (tmp_path / "convert.py").write_text(source)
     report = _scan(tmp_path)
     assert [(f.rule, f.severity) for f in report.findings] == [("AIR621", Severity.MEDIUM)]
@@ -107,8 +117,11 @@ def test_a_file_nothing_loads_that_does_not_parse_is_medium(tmp_path: Path) -> N
 
 def test_auto_map_in_a_subfolder_and_in_tokenizer_config_is_followed(tmp_path: Path) -> None:
     (tmp_path / "text").mkdir()
-    (tmp_path / "text" / "tokenizer_config.json").write_text(json.dumps(
-        {"auto_map": {"AutoTokenizer": [None, "tok.FastTok"], "AutoModel": "other/repo--modeling_x.X"}}))
+    (tmp_path / "text" / "tokenizer_config.json").write_text(
+        json.dumps(
+            {"auto_map": {"AutoTokenizer": [None, "tok.FastTok"], "AutoModel": "other/repo--modeling_x.X"}}
+        )
+    )
     (tmp_path / "text" / "tok.py").write_text("import os\n\nos.popen('id')\n")
     assert [(f.rule, f.severity) for f in _scan(tmp_path).findings] == [("AIR621", Severity.CRITICAL)]
 
@@ -175,7 +188,9 @@ def test_a_syntax_error_in_a_loaded_module_is_high(generated: Generated) -> None
     assert [(f.rule, f.severity) for f in report.findings] == [("AIR628", Severity.HIGH)]
 
 
-@pytest.mark.parametrize("source", ["x = (" * 300 + ")" * 300, "x = " + "-" * 200_000 + "1", "a" + ".b" * 50_000 + "()"])
+@pytest.mark.parametrize(
+    "source", ["x = (" * 300 + ")" * 300, "x = " + "-" * 200_000 + "1", "a" + ".b" * 50_000 + "()"]
+)
 def test_hostile_sources_are_bounded(source: str, tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"auto_map": {"AutoModel": "modeling.M"}}))
     (tmp_path / "modeling.py").write_text(source)
@@ -195,7 +210,9 @@ def test_names_assigned_from_many_names_are_resolved_in_linear_time() -> None:
 @settings(max_examples=examples(40), deadline=None, database=None)  # each example parses a 170-line module
 @given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=1, max_value=8))
 def test_mutated_modules_are_analysed_or_rejected_never_crash(seed: int, cuts: int) -> None:
-    lines = (code_files.MODELING + "\n" + "import os, base64\nexec(base64.b64decode(x))\nos.system(y)\n").splitlines()
+    lines = (
+        code_files.MODELING + "\n" + "import os, base64\nexec(base64.b64decode(x))\nos.system(y)\n"
+    ).splitlines()
     rng = random.Random(seed)
     for _ in range(cuts):
         lines.pop(rng.randrange(len(lines)))
@@ -208,10 +225,29 @@ def test_mutated_modules_are_analysed_or_rejected_never_crash(seed: int, cuts: i
 
 
 @FUZZ
-@given(st.lists(st.sampled_from([
-    "import os", "import os as o", "x = os.system", "y = x", "x = y", "exec(x)", "exec(y)", "z = __import__(x)",
-    "getattr(z, x)()", "open(x, 'w')", "x = '/' + x", "x = base64.b64decode(x)", "os.environ[x]", "del x",
-]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "import os",
+                "import os as o",
+                "x = os.system",
+                "y = x",
+                "x = y",
+                "exec(x)",
+                "exec(y)",
+                "z = __import__(x)",
+                "getattr(z, x)()",
+                "open(x, 'w')",
+                "x = '/' + x",
+                "x = base64.b64decode(x)",
+                "os.environ[x]",
+                "del x",
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_self_referencing_assignments_terminate(statements: list[str]) -> None:
     for hit in Analysis(ModuleFacts(ast.parse("\n".join(statements)))).run():
         assert hit.rule.startswith("AIR62")
@@ -316,27 +352,34 @@ def test_capability_severities_come_from_the_map(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"auto_map": {"AutoModel": "modeling.M"}}))
     (tmp_path / "modeling.py").write_text("import ctypes\nimport sys\n\n\ndef f():\n    return sys.modules\n")
     found = {(f.rule, f.severity, f.location) for f in _scan(tmp_path).findings}
-    assert found == {("AIR621", Severity.HIGH, "modeling.py@line:1"), ("AIR631", Severity.CRITICAL, "modeling.py@line:6")}
+    assert found == {
+        ("AIR621", Severity.HIGH, "modeling.py@line:1"),
+        ("AIR631", Severity.CRITICAL, "modeling.py@line:6"),
+    }
 
 
 def test_imports_in_a_file_nothing_loads_are_not_reported_but_their_uses_are(tmp_path: Path) -> None:
-    (tmp_path / "tool.py").write_text("import socket\n\n\ndef ping():\n    return socket.create_connection(('h', 1))\n")
+    (tmp_path / "tool.py").write_text(
+        "import socket\n\n\ndef ping():\n    return socket.create_connection(('h', 1))\n"
+    )
     assert [(f.rule, f.severity, f.location) for f in _scan(tmp_path).findings] == [
-        ("AIR622", Severity.MEDIUM, "tool.py@line:5")]
+        ("AIR622", Severity.MEDIUM, "tool.py@line:5")
+    ]
 
 
 def test_remote_code_is_reported_only_when_nothing_else_is(generated: Generated) -> None:
     report = _scan(generated(code_files.transformers_model))
     assert sorted((f.rule, f.artifact) for f in report.findings) == [
-        ("AIR632", "configuration_tinylm.py"), ("AIR632", "modeling_tinylm.py")]
+        ("AIR632", "configuration_tinylm.py"),
+        ("AIR632", "modeling_tinylm.py"),
+    ]
     assert "AIR632" not in {f.rule for f in _scan(generated(code_files.os_system)).findings}
 
 
 def test_the_capability_map_resolves_re_exports_and_every_rule_belongs_to_the_scanner() -> None:
     from airlock.analysis.pycode import load_capabilities
-    from airlock.scanners.custom_code import CustomCode
-
     from airlock.rules import load_rules
+    from airlock.scanners.custom_code import CustomCode
 
     capabilities = load_capabilities()
     assert {c.rule for c in capabilities.capabilities} <= CustomCode.rules
@@ -350,7 +393,9 @@ def test_the_capability_map_resolves_re_exports_and_every_rule_belongs_to_the_sc
 def _approving(digest: str) -> ScanOptions:
     from airlock.policy import parse_policy
 
-    policy = parse_policy(f'name = "t"\nrequired_scanners = []\n[code]\napproved = ["sha256:{digest}"]\n', "t")
+    policy = parse_policy(
+        f'name = "t"\nrequired_scanners = []\n[code]\napproved = ["sha256:{digest}"]\n', "t"
+    )
     return ScanOptions(use_cache=False, scanners=["custom_code"], policy=policy)
 
 
@@ -361,7 +406,8 @@ def test_a_policy_approves_a_code_file_by_sha256(generated: Generated) -> None:
     digest = next(a.sha256 for a in before.artifacts if a.path == "modeling_tinylm.py")
     after = scan(str(folder), _approving(digest))
     assert [(f.rule, f.severity, f.evidence["approved"]) for f in after.findings] == [
-        ("AIR621", Severity.INFO, "approved by policy")]
+        ("AIR621", Severity.INFO, "approved by policy")
+    ]
     assert after.findings[0].evidence["severity_before_approval"] == "critical"
     assert after.verdict.decision == "pass"
 
@@ -372,11 +418,16 @@ def test_approval_covers_only_the_file_with_that_digest(tmp_path: Path) -> None:
     (tmp_path / "b.py").write_text("import os\nos.system('false')\n")
     digest = next(a.sha256 for a in _scan(tmp_path).artifacts if a.path == "a.py")
     after = scan(str(tmp_path), _approving(digest))
-    assert {(f.artifact, f.severity) for f in after.findings} == {("a.py", Severity.INFO), ("b.py", Severity.CRITICAL)}
+    assert {(f.artifact, f.severity) for f in after.findings} == {
+        ("a.py", Severity.INFO),
+        ("b.py", Severity.CRITICAL),
+    }
     assert after.verdict.decision == "fail"
 
 
-@pytest.mark.parametrize("code", ['[code]\napproved = ["abc"]\n', "[code]\napproved = 'x'\n", "[code]\ntrusted = []\n"])
+@pytest.mark.parametrize(
+    "code", ['[code]\napproved = ["abc"]\n', "[code]\napproved = 'x'\n", "[code]\ntrusted = []\n"]
+)
 def test_bad_code_approvals_are_policy_errors(code: str) -> None:
     from airlock.errors import PolicyError
     from airlock.policy import parse_policy

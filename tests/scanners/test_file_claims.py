@@ -21,7 +21,10 @@ from fixtures.real_models import minilm_dir
 
 
 def _scan(path: Path) -> Report:
-    return scan(str(path), ScanOptions(use_cache=False, download_progress=False, scanners=["provenance", "file_claims"]))
+    return scan(
+        str(path),
+        ScanOptions(use_cache=False, download_progress=False, scanners=["provenance", "file_claims"]),
+    )
 
 
 def _claims(report: Report) -> list[tuple[str, str | None]]:
@@ -72,7 +75,9 @@ MISMATCHED: dict[str, Callable[[Path], None]] = {
     "model.gguf": _bytes(_zip({"a.txt": b"x"})),
     "weights.safetensors": _bytes(b""),
     "model.onnx": _bytes(bytes([0x00, 0xFF, 0x13, 0x37]) * 64),  # random bytes
-    "pytorch_model.bin": _bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 9\n"),
+    "pytorch_model.bin": _bytes(
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 9\n"
+    ),
     "model.h5": _bytes(SAFETENSORS),
     "tf_model.keras": _bytes(_zip({"weights.bin": b"x"})),
     "arrays.npy": _bytes(b""),
@@ -83,7 +88,9 @@ MISMATCHED: dict[str, Callable[[Path], None]] = {
 def test_a_file_that_is_what_its_name_claims_passes(tmp_path: Path, name: str) -> None:
     BENIGN[name](tmp_path / name)
     report = _scan(tmp_path)
-    assert [rule for rule, _ in _claims(report) if rule != "AIR442"] == [], report.findings  # AIR442: tokenizer.json alone
+    assert [rule for rule, _ in _claims(report) if rule != "AIR442"] == [], (
+        report.findings
+    )  # AIR442: tokenizer.json alone
     assert report.passed
 
 
@@ -125,7 +132,9 @@ def test_a_policy_can_require_a_model(tmp_path: Path) -> None:
 
     (tmp_path / "config.json").write_text("{}")
     policy = parse_policy('[severity]\nAIR442 = "high"\n', "test")
-    report = scan(str(tmp_path), ScanOptions(policy=policy, use_cache=False, scanners=["provenance", "file_claims"]))
+    report = scan(
+        str(tmp_path), ScanOptions(policy=policy, use_cache=False, scanners=["provenance", "file_claims"])
+    )
     assert not report.passed
 
 
@@ -147,7 +156,9 @@ def test_the_counts_are_in_the_json_report_and_the_table(tmp_path: Path) -> None
     document = json.loads(report.to_json())
     assert document["inventory"] == {"files": 4, "models": 1, "analysed": 2, "data": 1, "unidentified": 1}
     assert Report.from_dict(document).to_dict() == document
-    files_line = next(line for line in TableRenderer().render(report).splitlines() if line.startswith("files "))
+    files_line = next(
+        line for line in TableRenderer().render(report).splitlines() if line.startswith("files ")
+    )
     assert files_line.endswith(": 2 analysed, 1 data, 1 unidentified, 1 model")
 
 

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from airlock.scanners.gguf_header import GgufHeader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from airlock.parsers.gguf import GGML_TYPES, Fault, parse
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.rules import load_rules
+from airlock.scanners.gguf_header import GgufHeader
 from airlock.scanning import Limits, ScanContext
 from airlock.sources.interface import Snapshot
 from fixtures import templates, weights_files
@@ -72,7 +72,9 @@ def test_a_header_over_the_parsing_limit_is_unvetted_not_passed(generated) -> No
     path = generated(GGUF_BENIGN["gguf-llama3"])
     artifact = Artifact(path.name, path.stat().st_size, "1" * 64, Format.GGUF, path)
     snapshot = Snapshot(reference=None, source="local", root=path.parent, files=((path.name, path),))  # type: ignore[arg-type]
-    ctx = ScanContext(rules=load_rules(), snapshot=snapshot, artifacts=(artifact,), limits=Limits(max_header_bytes=256))
+    ctx = ScanContext(
+        rules=load_rules(), snapshot=snapshot, artifacts=(artifact,), limits=Limits(max_header_bytes=256)
+    )
     assert [f.rule for f in GgufHeader().scan(artifact, ctx)] == ["AIR425"]
 
 
@@ -80,7 +82,13 @@ def test_big_endian_files_are_read() -> None:
     def be_string(text: bytes) -> bytes:
         return struct.pack(">Q", len(text)) + text
 
-    body = b"GGUF" + struct.pack(">IQQ", 3, 0, 1) + be_string(b"general.name") + struct.pack(">I", STRING) + be_string(b"be")
+    body = (
+        b"GGUF"
+        + struct.pack(">IQQ", 3, 0, 1)
+        + be_string(b"general.name")
+        + struct.pack(">I", STRING)
+        + be_string(b"be")
+    )
     header = parse(io.BytesIO(body), len(body), limit=1 << 20, max_entries=1000)
     assert (header.problem, header.version, [kv.value for kv in header.kvs]) == (None, 3, ["be"])
 
@@ -89,14 +97,18 @@ def test_string_arrays_are_walked_and_numeric_arrays_skipped() -> None:
     kvs = [("tokenizer.ggml.tokens", ARRAY, (STRING, ["a", "bb", "ccc"])), ("count", UINT32, 7)]
     data = GgufFile(kvs=kvs).build()
     header = parse(io.BytesIO(data), len(data), limit=1 << 20, max_entries=1000)
-    assert [(kv.key, kv.value, kv.count) for kv in header.kvs] == [("tokenizer.ggml.tokens", None, 3), ("count", 7, None)]
+    assert [(kv.key, kv.value, kv.count) for kv in header.kvs] == [
+        ("tokenizer.ggml.tokens", None, 3),
+        ("count", 7, None),
+    ]
 
 
 # -- against the gguf library (a dev dependency) ----------------------------------------------------
 
+
 def test_ggml_type_table_matches_gguf_py() -> None:
     gguf = pytest.importorskip("gguf")
-    assert GGML_TYPES == {int(t): tuple(size) for t, size in gguf.constants.GGML_QUANT_SIZES.items()}
+    assert {int(t): tuple(size) for t, size in gguf.constants.GGML_QUANT_SIZES.items()} == GGML_TYPES
 
 
 def test_a_file_written_by_gguf_py_is_clean_and_read_alike(tmp_path: Path) -> None:
@@ -124,6 +136,7 @@ def test_a_file_written_by_gguf_py_is_clean_and_read_alike(tmp_path: Path) -> No
 
 # -- hostile input: never raise, never hang ----------------------------------------------------------
 
+
 def _parse_bytes(data: bytes) -> Fault | None:
     start = time.perf_counter()
     header = parse(io.BytesIO(data), len(data), limit=1 << 20, max_entries=10_000)
@@ -149,4 +162,7 @@ def test_mutated_files_never_crash(at: int, value: bytes, cut: bool) -> None:
 
 def test_every_truncation_of_the_header_is_malformed() -> None:
     header_end = _VALID.index(b"output.weight") + 64
-    assert {_parse_bytes(_VALID[:cut]) for cut in range(4, header_end - 40)} <= {Fault.MALFORMED, Fault.ABSURD}
+    assert {_parse_bytes(_VALID[:cut]) for cut in range(4, header_end - 40)} <= {
+        Fault.MALFORMED,
+        Fault.ABSURD,
+    }

@@ -27,13 +27,30 @@ from tests.fuzzing import examples
 SCANNERS = ["pickle_opcodes", "numpy_arrays", "archives"]
 POLICY = parse_policy('name = "hostile"\nrequired_scanners = []\n', "test")
 QUICK = settings(max_examples=examples(60), deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-SEEDS = [pickles.torch_zip_payload, pickles.legacy_torch_payload, pickles.joblib_payload_after_arrays,
-         pickles.npy_object_array_payload, pickles.npz_object_array_payload, archives.tar_gz_nested_zip_pickle,
-         archives.seven_zip_pickle, archives.torch_zip_with_prefix_pickle, pickles.joblib_compressed_payload]
+SEEDS = [
+    pickles.torch_zip_payload,
+    pickles.legacy_torch_payload,
+    pickles.joblib_payload_after_arrays,
+    pickles.npy_object_array_payload,
+    pickles.npz_object_array_payload,
+    archives.tar_gz_nested_zip_pickle,
+    archives.seven_zip_pickle,
+    archives.torch_zip_with_prefix_pickle,
+    pickles.joblib_compressed_payload,
+]
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20) | st.binary(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.binary(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -77,7 +94,9 @@ def _mutate(seed: bytes, draw: st.DrawFn) -> bytes:
 @QUICK
 @given(data=st.data())
 def test_walking_mutated_real_pickles_never_raises(data: st.DataObject) -> None:
-    seed = pickle.dumps({"w": [1.5] * 8, "n": ("a", b"b"), "f": pickle.loads}, protocol=data.draw(st.integers(0, 5)))
+    seed = pickle.dumps(
+        {"w": [1.5] * 8, "n": ("a", b"b"), "f": pickle.loads}, protocol=data.draw(st.integers(0, 5))
+    )
     mutated = _mutate(seed, data.draw)
     try:
         decode(mutated, 0, len(mutated))
@@ -97,8 +116,24 @@ def test_npy_headers_fail_only_with_npy_errors(tail: bytes) -> None:
 
 
 @QUICK
-@given(st.data(), st.sampled_from([Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP,
-                                   Format.ZLIB, Format.ZSTD, Format.LZ4, Format.PYTORCH_ZIP, Format.NUMPY_NPZ]))
+@given(
+    st.data(),
+    st.sampled_from(
+        [
+            Format.ZIP,
+            Format.TAR,
+            Format.GZIP,
+            Format.BZIP2,
+            Format.XZ,
+            Format.SEVEN_ZIP,
+            Format.ZLIB,
+            Format.ZSTD,
+            Format.LZ4,
+            Format.PYTORCH_ZIP,
+            Format.NUMPY_NPZ,
+        ]
+    ),
+)
 def test_containers_of_random_bytes_yield_only_items(data: st.DataObject, fmt: Format) -> None:
     blob = data.draw(st.binary(max_size=400))
     for item in expand(blob, "x", fmt, Limits()):

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airlock.scanners import keras_config
-from airlock.scanners.keras_config import KerasConfig, bytecode_strings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +20,8 @@ from airlock.parsers.hdf5 import Hdf5Unavailable, read_attributes
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
 from airlock.rules import load_rules
+from airlock.scanners import keras_config
+from airlock.scanners.keras_config import KerasConfig, bytecode_strings
 from airlock.scanning import Limits, ScanContext
 from airlock.sources.interface import Reference, Snapshot
 from fixtures import graph_files
@@ -77,7 +77,9 @@ def test_module_reference_to_os_is_critical_at_the_exact_field(generated: Genera
 
 
 def test_training_config_of_h5_is_checked_too(generated: Generated) -> None:
-    assert _found(_scan(generated(graph_files.keras_h5_training_loss))) == [("AIR503", "model.h5:training_config#loss")]
+    assert _found(_scan(generated(graph_files.keras_h5_training_loss))) == [
+        ("AIR503", "model.h5:training_config#loss")
+    ]
 
 
 # CVE-2025-9906: enable_unsafe_deserialization from inside the config (GHSA-36fq-jgmw-4r9c)
@@ -107,7 +109,8 @@ def test_custom_module_is_medium_and_does_not_fail_the_scan(generated: Generated
 def test_custom_module_shipped_with_the_model_is_critical_and_fails_the_scan(generated: Generated) -> None:
     report = _scan(generated(graph_files.keras_custom_module))
     assert [(f.rule, f.severity, f.location) for f in report.findings] == [
-        ("AIR502", Severity.CRITICAL, "model.keras:config.json#layers[2]")]
+        ("AIR502", Severity.CRITICAL, "model.keras:config.json#layers[2]")
+    ]
     assert report.findings[0].evidence["shipped_module"] == "my_layers.py"
     assert "my_layers.py" in report.findings[0].message
 
@@ -117,29 +120,74 @@ def test_custom_module_shipped_with_the_model_is_critical_and_fails_the_scan(gen
     [
         ("model.keras", "my_layers", ["my_layers/__init__.py"], "my_layers/__init__.py"),
         ("model.keras", "my_layers", ["my_layers.pyc"], "my_layers.pyc"),
-        ("model.keras", "my_layers", ["my_layers.cpython-311-x86_64-linux-gnu.so"], "my_layers.cpython-311-x86_64-linux-gnu.so"),
+        (
+            "model.keras",
+            "my_layers",
+            ["my_layers.cpython-311-x86_64-linux-gnu.so"],
+            "my_layers.cpython-311-x86_64-linux-gnu.so",
+        ),
         ("model.keras", "my_layers", ["my_layers.pyd"], "my_layers.pyd"),
         ("model.keras", "pkg.layers", ["pkg/layers.py"], "pkg/layers.py"),
         ("model.keras", "pkg.layers", ["pkg/layers/__init__.py"], "pkg/layers/__init__.py"),
-        ("model.keras", "pkg.layers", ["pkg/__init__.py"], "pkg/__init__.py"),  # importing pkg.layers runs it first
+        (
+            "model.keras",
+            "pkg.layers",
+            ["pkg/__init__.py"],
+            "pkg/__init__.py",
+        ),  # importing pkg.layers runs it first
         ("model.keras", "pkg.layers", ["pkg.py"], "pkg.py"),  # imported, then `pkg.layers` fails: too late
         ("sub/model.keras", "my_layers", ["sub/my_layers.py"], "sub/my_layers.py"),
         ("sub/model.keras", "my_layers", ["my_layers.py"], "my_layers.py"),
-        ("model.keras", "my_layers", ["src/my_layers.py"], "src/my_layers.py"),  # the code the model needs, shipped
+        (
+            "model.keras",
+            "my_layers",
+            ["src/my_layers.py"],
+            "src/my_layers.py",
+        ),  # the code the model needs, shipped
         ("sub/model.keras", "my_layers", ["sub/deeper/my_layers.py"], "sub/deeper/my_layers.py"),
         ("model.keras", "pkg.layers", ["src/pkg/layers.py"], "src/pkg/layers.py"),
-        ("model.keras", "my_layers", ["deep/er/my_layers.py", "my_layers.py", "b/my_layers.py"], "my_layers.py"),
-        ("model.keras", "keras_hub.layers", ["keras_hub/__init__.py"], "keras_hub/__init__.py"),  # shadows the package
-        ("model.keras", "keras_hub.layers", ["third_party/keras_hub/__init__.py"], None),  # a vendored copy shadows nothing
-        ("model.keras", "my_layers", ["my_layers_v2.py", "my_layers.py.txt", "my_layers.json", "my_layers/data.py"], None),
-        ("model.keras", "pkg.layers", ["layers.py", "src/layers.py", "pkg/other.py", "notpkg/layers.py"], None),
+        (
+            "model.keras",
+            "my_layers",
+            ["deep/er/my_layers.py", "my_layers.py", "b/my_layers.py"],
+            "my_layers.py",
+        ),
+        (
+            "model.keras",
+            "keras_hub.layers",
+            ["keras_hub/__init__.py"],
+            "keras_hub/__init__.py",
+        ),  # shadows the package
+        (
+            "model.keras",
+            "keras_hub.layers",
+            ["third_party/keras_hub/__init__.py"],
+            None,
+        ),  # a vendored copy shadows nothing
+        (
+            "model.keras",
+            "my_layers",
+            ["my_layers_v2.py", "my_layers.py.txt", "my_layers.json", "my_layers/data.py"],
+            None,
+        ),
+        (
+            "model.keras",
+            "pkg.layers",
+            ["layers.py", "src/layers.py", "pkg/other.py", "notpkg/layers.py"],
+            None,
+        ),
         ("model.keras", "my-layers", ["my-layers.py"], None),  # not a module name: nothing imports it
     ],
 )
 def test_which_shipped_files_make_a_module_reference_critical(
     model: str, module: str, files: list[str], shipped: str | None, tmp_path: Path
 ) -> None:
-    layer = {"module": module, "class_name": "Scale", "config": {"name": "scale"}, "registered_name": "Custom>Scale"}
+    layer = {
+        "module": module,
+        "class_name": "Scale",
+        "config": {"name": "scale"},
+        "registered_name": "Custom>Scale",
+    }
     config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
     (tmp_path / model).parent.mkdir(parents=True, exist_ok=True)
     _keras_zip((tmp_path / model).parent, config)
@@ -157,7 +205,12 @@ def test_which_shipped_files_make_a_module_reference_critical(
 
 def test_the_result_cache_tells_a_model_with_its_module_from_the_same_model_without(tmp_path: Path) -> None:
     """The config's bytes are the same in both folders: only the shipped module differs."""
-    layer = {"module": "cached_layers", "class_name": "Scale", "config": {"name": "scale"}, "registered_name": None}
+    layer = {
+        "module": "cached_layers",
+        "class_name": "Scale",
+        "config": {"name": "scale"},
+        "registered_name": None,
+    }
     config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
     alone, shipped = tmp_path / "alone", tmp_path / "shipped"
     for folder in (alone, shipped):
@@ -177,7 +230,12 @@ def test_the_result_cache_tells_a_model_with_its_module_from_the_same_model_with
 
 def test_copies_of_one_config_get_one_verdict_wherever_they_sit(tmp_path: Path) -> None:
     """The cache answers for bytes, not paths: the same config in two folders must not depend on which came first."""
-    layer = {"module": "copied_layers", "class_name": "Scale", "config": {"name": "scale"}, "registered_name": None}
+    layer = {
+        "module": "copied_layers",
+        "class_name": "Scale",
+        "config": {"name": "scale"},
+        "registered_name": None,
+    }
     config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
@@ -185,7 +243,9 @@ def test_copies_of_one_config_get_one_verdict_wherever_they_sit(tmp_path: Path) 
     (tmp_path / "b" / "copied_layers.py").write_text("x = 1\n")
     report = scan(str(tmp_path), ScanOptions(use_cache=True, scanners=["keras_config"]))
     assert [(f.artifact, f.severity, f.evidence["shipped_module"]) for f in report.findings] == [
-        ("a/model.keras", Severity.CRITICAL, "b/copied_layers.py"), ("b/model.keras", Severity.CRITICAL, "b/copied_layers.py")]
+        ("a/model.keras", Severity.CRITICAL, "b/copied_layers.py"),
+        ("b/model.keras", Severity.CRITICAL, "b/copied_layers.py"),
+    ]
 
 
 def _keras_zip(folder: Path, config: Any) -> Path:
@@ -199,37 +259,123 @@ def _keras_zip(folder: Path, config: Any) -> Path:
 @pytest.mark.parametrize(
     "function, rule",
     [
-        ({"module": "builtins", "class_name": "function", "config": "binary_crossentropy", "registered_name": "function"}, None),
-        ({"module": "builtins", "class_name": "function", "config": "mw>scaled_relu", "registered_name": "function"}, None),
-        ({"module": "keras.activations", "class_name": "function", "config": "relu", "registered_name": "relu"}, None),
-        ({"module": "builtins", "class_name": "function", "config": "eval", "registered_name": "function"}, "AIR503"),
-        ({"module": "builtins", "class_name": "function", "config": "print", "registered_name": "function"}, "AIR502"),
-        ({"module": "subprocess", "class_name": "function", "config": "check_output", "registered_name": None}, "AIR503"),
-        ({"module": "importlib.util", "class_name": "function", "config": "find_spec", "registered_name": None}, "AIR503"),
-        ({"module": "keras_hub.layers", "class_name": "function", "config": "gelu", "registered_name": None}, None),
+        (
+            {
+                "module": "builtins",
+                "class_name": "function",
+                "config": "binary_crossentropy",
+                "registered_name": "function",
+            },
+            None,
+        ),
+        (
+            {
+                "module": "builtins",
+                "class_name": "function",
+                "config": "mw>scaled_relu",
+                "registered_name": "function",
+            },
+            None,
+        ),
+        (
+            {
+                "module": "keras.activations",
+                "class_name": "function",
+                "config": "relu",
+                "registered_name": "relu",
+            },
+            None,
+        ),
+        (
+            {"module": "builtins", "class_name": "function", "config": "eval", "registered_name": "function"},
+            "AIR503",
+        ),
+        (
+            {
+                "module": "builtins",
+                "class_name": "function",
+                "config": "print",
+                "registered_name": "function",
+            },
+            "AIR502",
+        ),
+        (
+            {
+                "module": "subprocess",
+                "class_name": "function",
+                "config": "check_output",
+                "registered_name": None,
+            },
+            "AIR503",
+        ),
+        (
+            {
+                "module": "importlib.util",
+                "class_name": "function",
+                "config": "find_spec",
+                "registered_name": None,
+            },
+            "AIR503",
+        ),
+        (
+            {
+                "module": "keras_hub.layers",
+                "class_name": "function",
+                "config": "gelu",
+                "registered_name": None,
+            },
+            None,
+        ),
         ({"module": "kerasx", "class_name": "function", "config": "gelu", "registered_name": None}, "AIR502"),
-        ({"module": "keras.src.saving.serialization_lib", "class_name": "function",
-          "config": "enable_unsafe_deserialization", "registered_name": None}, "AIR503"),
+        (
+            {
+                "module": "keras.src.saving.serialization_lib",
+                "class_name": "function",
+                "config": "enable_unsafe_deserialization",
+                "registered_name": None,
+            },
+            "AIR503",
+        ),
     ],
 )
 def test_function_references(function: dict[str, Any], rule: str | None, tmp_path: Path) -> None:
-    layer = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2, "activation": function}}
+    layer = {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "config": {"name": "d", "units": 2, "activation": function},
+    }
     config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [layer]}}
     assert [f.rule for f in _scan(_keras_zip(tmp_path, config)).findings] == ([rule] if rule else [])
 
 
 def test_a_serialized_lambda_anywhere_is_found_and_a_keras2_named_function_is_checked(tmp_path: Path) -> None:
     code = graph_files.lambda_bytecode(shell_command("keras-loss"))
-    config = {"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "Lambda", "config": {"name": "f", "function": "system", "function_type": "function", "module": "os"}}]},
-        "compile_config": {"loss": {"class_name": "__lambda__", "config": {"value": [code, None, None]}}}}
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "layers": [
+                {
+                    "class_name": "Lambda",
+                    "config": {
+                        "name": "f",
+                        "function": "system",
+                        "function_type": "function",
+                        "module": "os",
+                    },
+                }
+            ]
+        },
+        "compile_config": {"loss": {"class_name": "__lambda__", "config": {"value": [code, None, None]}}},
+    }
     assert sorted(_found(_scan(_keras_zip(tmp_path, config)))) == [
         ("AIR501", "model.keras:config.json#compile_config.loss"),
         ("AIR503", "model.keras:config.json#layers[0]"),
     ]
 
 
-@pytest.mark.parametrize("text", [b"", b"\xff\xfe garbage", b"[" * 100_000, b'{"class_name": "Sequential", "config": '])
+@pytest.mark.parametrize(
+    "text", [b"", b"\xff\xfe garbage", b"[" * 100_000, b'{"class_name": "Sequential", "config": ']
+)
 def test_unreadable_configs_are_medium_findings(text: bytes, tmp_path: Path) -> None:
     assert [f.rule for f in _scan(_keras_zip(tmp_path, text)).findings] == ["AIR509"]
 
@@ -251,7 +397,9 @@ def test_hdf5_that_h5py_cannot_open_is_reported(tmp_path: Path) -> None:
     assert "cannot be read as HDF5" in report.findings[0].message
 
 
-def test_without_h5py_a_keras_h5_is_reported_and_plain_weights_are_not(generated: Generated, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_h5py_a_keras_h5_is_reported_and_plain_weights_are_not(
+    generated: Generated, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_h5py(path: Path, max_bytes: int, timeout: float) -> dict[str, str]:
         raise Hdf5Unavailable("h5py is not installed")
 
@@ -262,13 +410,17 @@ def test_without_h5py_a_keras_h5_is_reported_and_plain_weights_are_not(generated
     assert _scan(generated(graph_files.h5_weights_only)).findings == ()
 
 
-def test_the_reader_itself_reports_a_missing_h5py(generated: Generated, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_reader_itself_reports_a_missing_h5py(
+    generated: Generated, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "h5py", None)  # `import h5py` now raises ImportError
     with pytest.raises(Hdf5Unavailable):
         read_attributes(generated(graph_files.keras2_h5_model), 1 << 20)
 
 
-def test_an_hdf5_file_that_crashes_libhdf5_is_reported_and_the_scan_survives(generated: Generated, tmp_path: Path) -> None:
+def test_an_hdf5_file_that_crashes_libhdf5_is_reported_and_the_scan_survives(
+    generated: Generated, tmp_path: Path
+) -> None:
     """Mutated bytes that made libhdf5 (h5py 3.16) segfault: the reader runs in a child process."""
     data = generated(graph_files.keras2_h5_model).read_bytes()
     rng = random.Random(2)
@@ -287,7 +439,9 @@ def test_an_hdf5_file_that_crashes_libhdf5_is_reported_and_the_scan_survives(gen
 def _context(max_entries: int = 1_000_000) -> ScanContext:
     root = Path(tempfile.gettempdir())
     snapshot = Snapshot(Reference(raw=str(root), kind="local", path=root), "local", root, ())
-    return ScanContext(rules=load_rules(), snapshot=snapshot, artifacts=(), limits=Limits(max_entries=max_entries))
+    return ScanContext(
+        rules=load_rules(), snapshot=snapshot, artifacts=(), limits=Limits(max_entries=max_entries)
+    )
 
 
 def test_a_config_larger_than_the_entry_bound_is_reported_not_walked_forever(generated: Generated) -> None:
@@ -301,11 +455,34 @@ def test_a_config_larger_than_the_entry_bound_is_reported_not_walked_forever(gen
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
-    | st.sampled_from(["Lambda", "__lambda__", "function", "TFOpLambda", "os", "builtins", "keras.layers", "lambda"]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["class_name", "module", "config", "function", "function_type", "registered_name",
-                                       "code", "value", "layers", "name"]), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["Lambda", "__lambda__", "function", "TFOpLambda", "os", "builtins", "keras.layers", "lambda"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "class_name",
+                    "module",
+                    "config",
+                    "function",
+                    "function_type",
+                    "registered_name",
+                    "code",
+                    "value",
+                    "layers",
+                    "name",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=40,
 )
 
@@ -322,7 +499,9 @@ def test_any_json_config_is_judged_without_raising(config: Any) -> None:
 
 
 @FUZZ
-@given(st.text(max_size=400) | st.binary(max_size=300).map(lambda b: __import__("base64").b64encode(b).decode()))
+@given(
+    st.text(max_size=400) | st.binary(max_size=300).map(lambda b: __import__("base64").b64encode(b).decode())
+)
 def test_bytecode_strings_never_raise_on_any_text(code: str) -> None:
     names, strings = bytecode_strings(code)
     assert len(names) + len(strings) <= 64

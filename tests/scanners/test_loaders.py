@@ -126,7 +126,8 @@ def test_files_of_other_formats_are_also_read_as_a_pickle_from_byte_0(case: str,
 
 @pytest.mark.parametrize(
     "data",
-    [HDF5_MAGIC + bytes(100)] + [head.ljust(512, b"\0") + HDF5_MAGIC + bytes(64) for head in (b"\x80\x02", b"K\x05Q", b"}N.")],
+    [HDF5_MAGIC + bytes(100)]
+    + [head.ljust(512, b"\0") + HDF5_MAGIC + bytes(64) for head in (b"\x80\x02", b"K\x05Q", b"}N.")],
     ids=["hdf5", "proto-then-nul", "binpersid-of-int", "constants-then-stop"],
 )
 def test_binary_files_that_read_as_constants_are_no_pickle(data: bytes, tmp_path: Path) -> None:
@@ -158,13 +159,18 @@ JOBLIB_COMPRESSORS = [("zlib", 3), ("gzip", 3), ("bz2", 3), ("lzma", 3), ("xz", 
 
 
 @pytest.mark.parametrize("compress", JOBLIB_COMPRESSORS, ids=str)
-def test_joblib_dumps_of_every_compressor_are_read_and_pass(compress: tuple[str, int] | None, tmp_path: Path) -> None:
+def test_joblib_dumps_of_every_compressor_are_read_and_pass(
+    compress: tuple[str, int] | None, tmp_path: Path
+) -> None:
     joblib = pytest.importorskip("joblib")
     if compress and compress[0] == "lz4":
         pytest.importorskip("lz4")
     path = tmp_path / "model.joblib"
-    joblib.dump({"w": np.arange(12, dtype=np.float32).reshape(3, 4), "names": ["a", "b"]}, path,
-                compress=compress or 0)
+    joblib.dump(
+        {"w": np.arange(12, dtype=np.float32).reshape(3, 4), "names": ["a", "b"]},
+        path,
+        compress=compress or 0,
+    )
     report = _scan(path)
     assert _high(report) == []
     assert report.verdict.passed
@@ -189,7 +195,11 @@ def _legacy_save(obj: object) -> bytes:
 
 def _legacy_state() -> object:
     torch = pytest.importorskip("torch")
-    return {"w": torch.arange(6, dtype=torch.float32), "i": torch.arange(3), "h": torch.zeros(4, dtype=torch.half)}
+    return {
+        "w": torch.arange(6, dtype=torch.float32),
+        "i": torch.arange(3),
+        "h": torch.zeros(4, dtype=torch.half),
+    }
 
 
 def test_legacy_torch_files_end_with_their_storage_records(tmp_path: Path) -> None:
@@ -201,16 +211,34 @@ def test_legacy_torch_files_end_with_their_storage_records(tmp_path: Path) -> No
 
 
 _KEY = b"X\x01\x00\x00\x000"
-_STORAGES = (b"\x80\x02K\x01." + b"\x80\x02(" + _KEY + b"X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt."
-             + struct.pack("<q", 3) + bytes(12) + b"\x80\x02].")
+_STORAGES = (
+    b"\x80\x02K\x01."
+    b"\x80\x02("
+    + _KEY
+    + b"X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt."
+    + struct.pack("<q", 3)
+    + bytes(12)
+    + b"\x80\x02]."
+)
 
 
 def _tar_legacy(extra: bytes = b"") -> bytes:
     key = _KEY
     storages = _STORAGES + extra
-    tensors = (b"\x80\x02K\x01." + b"\x80\x02(K\x00" + key + b"ctorch\nFloatTensor\nt."
-               + struct.pack("<ii", 1, 0) + struct.pack("<qqq", 3, 1, 0))
-    members = {"sys_info": b"\x80\x02}.", "storages": storages, "tensors": tensors, "pickle": b"\x80\x02K\x00Q."}
+    tensors = (
+        b"\x80\x02K\x01."
+        b"\x80\x02(K\x00"
+        + key
+        + b"ctorch\nFloatTensor\nt."
+        + struct.pack("<ii", 1, 0)
+        + struct.pack("<qqq", 3, 1, 0)
+    )
+    members = {
+        "sys_info": b"\x80\x02}.",
+        "storages": storages,
+        "tensors": tensors,
+        "pickle": b"\x80\x02K\x00Q.",
+    }
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, body in members.items():
@@ -224,7 +252,9 @@ def _tar_legacy(extra: bytes = b"") -> bytes:
     "case, extra, expected",
     [("clean", b"", []), ("appended", _payload("tar-tail"), [("AIR211", "m.tar:storages@byte:{}")])],
 )
-def test_torch_legacy_tar_records_are_walked(case: str, extra: bytes, expected: list[tuple[str, str]], tmp_path: Path) -> None:
+def test_torch_legacy_tar_records_are_walked(
+    case: str, extra: bytes, expected: list[tuple[str, str]], tmp_path: Path
+) -> None:
     path = tmp_path / "m.tar"
     path.write_bytes(_tar_legacy(extra))
     high = [(r, loc) for r, loc in _high(_scan(path)) if r != "AIR201"]

@@ -40,14 +40,22 @@ def test_every_native_kind_is_reported_high_whatever_its_name(
 ) -> None:
     (tmp_path / name).write_bytes(data + bytes(64))
     report = _scan(tmp_path)
-    assert [(f.rule, f.severity, f.location) for f in report.findings] == [("AIR630", Severity.HIGH, f"{name}@header")]
+    assert [(f.rule, f.severity, f.location) for f in report.findings] == [
+        ("AIR630", Severity.HIGH, f"{name}@header")
+    ]
     evidence = report.findings[0].evidence
     assert (evidence["kind"], evidence["type"], evidence["machine"], evidence["detected_as"]) == (
-        kind, what, machine, "native-binary")
+        kind,
+        what,
+        machine,
+        "native-binary",
+    )
 
 
 def test_the_custom_op_library_beside_an_onnx_model_fails_the_default_policy(generated: Generated) -> None:
-    report = scan(str(generated(graph_files.onnx_custom_domain)), ScanOptions(use_cache=False, download_progress=False))
+    report = scan(
+        str(generated(graph_files.onnx_custom_domain)), ScanOptions(use_cache=False, download_progress=False)
+    )
     found = {(f.rule, f.severity, f.location) for f in report.findings}
     assert ("AIR630", Severity.HIGH, "libevil_ops.so@header") in found
     assert ("AIR522", Severity.MEDIUM, "model.onnx#graph.node[0]") in found  # the domain alone stays medium
@@ -63,9 +71,14 @@ def _java_class() -> bytes:
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(b"MZ is the signature of DOS executables, and of this note about them.\n" * 4, id="mz-text"),
+        pytest.param(
+            b"MZ is the signature of DOS executables, and of this note about them.\n" * 4, id="mz-text"
+        ),
         pytest.param(pe_header()[:0x80] + b"NE\0\0" + bytes(20), id="mz-without-pe-signature"),
-        pytest.param(pe_header(pe_offset=0x80)[:0x3C] + (1 << 20).to_bytes(4, "little") + bytes(0x80), id="e_lfanew-past-the-file"),
+        pytest.param(
+            pe_header(pe_offset=0x80)[:0x3C] + (1 << 20).to_bytes(4, "little") + bytes(0x80),
+            id="e_lfanew-past-the-file",
+        ),
         pytest.param(_java_class(), id="java-class"),
         pytest.param(b"\xca\xfe\xba\xbe\x00\x00\x00\x00" + bytes(56), id="fat-without-architectures"),
         pytest.param(b"\xca\xfe\xba\xbe\x00\x00\x00\x03" + bytes(20), id="fat-table-cut-short"),

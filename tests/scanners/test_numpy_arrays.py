@@ -74,7 +74,9 @@ def test_malformed_headers_are_refused_with_a_reason(head: bytes, problem: str) 
 
 def test_object_array_is_low_and_its_pickle_is_left_to_pickle_opcodes(generated) -> None:
     report = _scan(generated(pickles.npy_object_array_payload))
-    assert [(f.rule, str(f.severity), f.location) for f in report.findings] == [("AIR220", "low", "features.npy")]
+    assert [(f.rule, str(f.severity), f.location) for f in report.findings] == [
+        ("AIR220", "low", "features.npy")
+    ]
 
 
 def test_an_npz_member_is_named_in_the_location(generated) -> None:
@@ -86,7 +88,10 @@ def test_data_shorter_than_the_header_declares(tmp_path: Path) -> None:
     path = tmp_path / "cut.npy"
     path.write_bytes(_npy(np.arange(10.0))[:-8])
     [finding] = _scan(path).findings
-    assert (finding.rule, finding.message) == ("AIR221", "the header declares 80 bytes of data, the file holds 72")
+    assert (finding.rule, finding.message) == (
+        "AIR221",
+        "the header declares 80 bytes of data, the file holds 72",
+    )
 
 
 def test_bytes_after_the_data_that_np_load_never_reads(tmp_path: Path) -> None:

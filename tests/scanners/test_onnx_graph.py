@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from airlock.scanners.onnx_graph import ModelWalk, OnnxGraph, escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from airlock.parsers.limits import Budget, Limits
 from airlock.parsers.protobuf import fields
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
+from airlock.scanners.onnx_graph import ModelWalk, OnnxGraph, escape
 from fixtures import graph_files
 from tests.conftest import Generated
 from tests.fuzzing import examples
@@ -53,22 +53,44 @@ def test_a_model_exported_by_torch_onnx_has_no_finding(generated: Generated) -> 
     "generator, location, path",
     [
         (graph_files.onnx_external_absolute, "model.onnx#graph.initializer[0]", "/etc/passwd"),
-        (graph_files.onnx_nested_traversal, "model.onnx#graph.initializer[0]", "weights/../../../../etc/hostname"),
-        (graph_files.onnx_subgraph_traversal, "model.onnx#graph.node[0].attribute[then_branch].node[0].attribute[value]",
-         "../../secret.bin"),
+        (
+            graph_files.onnx_nested_traversal,
+            "model.onnx#graph.initializer[0]",
+            "weights/../../../../etc/hostname",
+        ),
+        (
+            graph_files.onnx_subgraph_traversal,
+            "model.onnx#graph.node[0].attribute[then_branch].node[0].attribute[value]",
+            "../../secret.bin",
+        ),
     ],
 )
-def test_traversal_is_critical_at_the_tensor_that_names_it(generator, location: str, path: str, generated: Generated) -> None:
+def test_traversal_is_critical_at_the_tensor_that_names_it(
+    generator, location: str, path: str, generated: Generated
+) -> None:
     report = _scan(generated(generator))
-    assert [(f.rule, f.severity, f.location) for f in report.findings] == [("AIR521", Severity.CRITICAL, location)]
+    assert [(f.rule, f.severity, f.location) for f in report.findings] == [
+        ("AIR521", Severity.CRITICAL, location)
+    ]
     assert report.findings[0].evidence["location"] == path
 
 
 @pytest.mark.parametrize(
     "location, escapes",
-    [("weights.bin", False), ("sub/dir/w.bin", False), ("..weights", False), ("w..bin", False),
-     ("/etc/passwd", True), ("\\\\server\\share\\x", True), ("C:\\Windows\\win.ini", True), ("c:/x", True),
-     ("..", True), ("a/../b", True), ("a\\..\\..\\b", True), ("x\x00.bin", True)],
+    [
+        ("weights.bin", False),
+        ("sub/dir/w.bin", False),
+        ("..weights", False),
+        ("w..bin", False),
+        ("/etc/passwd", True),
+        ("\\\\server\\share\\x", True),
+        ("C:\\Windows\\win.ini", True),
+        ("c:/x", True),
+        ("..", True),
+        ("a/../b", True),
+        ("a\\..\\..\\b", True),
+        ("x\x00.bin", True),
+    ],
 )
 def test_escape(location: str, escapes: bool) -> None:
     assert (escape(location) is not None) is escapes
@@ -78,22 +100,33 @@ def test_escape(location: str, escapes: bool) -> None:
 def test_a_dunder_external_data_key_is_high(generated: Generated) -> None:
     report = _scan(generated(graph_files.onnx_external_key))
     assert [(f.rule, f.severity, f.location) for f in report.findings] == [
-        ("AIR524", Severity.HIGH, "model.onnx#graph.initializer[0]")]
+        ("AIR524", Severity.HIGH, "model.onnx#graph.initializer[0]")
+    ]
     assert report.findings[0].evidence["key"] == "__dict__"
     assert report.findings[0].evidence["private"] is True
 
 
 @pytest.mark.parametrize(
     "key, severity",
-    [("foo", Severity.MEDIUM), ("Location", Severity.MEDIUM), ("checksum_sha1", Severity.MEDIUM),
-     ("__dict__", Severity.HIGH), ("__class__", Severity.HIGH), ("_location", Severity.HIGH), ("_", Severity.HIGH),
-     ("basepath", None), ("checksum", None)],
+    [
+        ("foo", Severity.MEDIUM),
+        ("Location", Severity.MEDIUM),
+        ("checksum_sha1", Severity.MEDIUM),
+        ("__dict__", Severity.HIGH),
+        ("__class__", Severity.HIGH),
+        ("_location", Severity.HIGH),
+        ("_", Severity.HIGH),
+        ("basepath", None),
+        ("checksum", None),
+    ],
 )
 def test_external_data_keys_are_medium_unless_they_reach_private_attributes(
     key: str, severity: Severity | None, tmp_path: Path
 ) -> None:
     (tmp_path / "weights.bin").write_bytes(bytes(8))
-    graph_files._onnx(tmp_path, graph_files._onnx_model([graph_files._external("bias", "weights.bin", **{key: "x"})]))
+    graph_files._onnx(
+        tmp_path, graph_files._onnx_model([graph_files._external("bias", "weights.bin", **{key: "x"})])
+    )
     found = [(f.rule, f.severity, f.evidence["key"]) for f in _scan(tmp_path).findings]
     assert found == ([("AIR524", severity, key)] if severity else [])
 
@@ -101,10 +134,17 @@ def test_external_data_keys_are_medium_unless_they_reach_private_attributes(
 def test_custom_domain_is_reported_once_per_operator_with_a_count(generated: Generated) -> None:
     report = _scan(generated(graph_files.onnx_custom_domain))
     assert [(f.rule, f.location) for f in report.findings] == [("AIR522", "model.onnx#graph.node[0]")]
-    assert report.findings[0].evidence == {"domain": "com.evil.ops", "op_type": "RunCommand", "nodes": 1, "node_names": []}
+    assert report.findings[0].evidence == {
+        "domain": "com.evil.ops",
+        "op_type": "RunCommand",
+        "nodes": 1,
+        "node_names": [],
+    }
 
 
-def test_a_truncated_model_is_reported_and_what_came_before_is_still_judged(generated: Generated, tmp_path: Path) -> None:
+def test_a_truncated_model_is_reported_and_what_came_before_is_still_judged(
+    generated: Generated, tmp_path: Path
+) -> None:
     data = generated(graph_files.onnx_external_absolute).read_bytes()
     cut = data.rindex(b"/etc/passwd") + len(b"/etc/passwd") + 1  # after the location, inside the graph
     (tmp_path / "model.onnx").write_bytes(data[:cut])
@@ -138,7 +178,9 @@ def _message(number: int, body: bytes) -> bytes:
 def test_the_field_budget_and_the_nesting_bound_hold() -> None:
     graph = _message(1, _message(4, b"Identity"))  # GraphProto.node { op_type }
     for _ in range(70):  # node { op_type: If, attribute { name: then_branch, g: graph } }
-        graph = _message(1, _message(4, b"If") + _message(5, _message(1, b"then_branch") + _message(6, graph)))
+        graph = _message(
+            1, _message(4, b"If") + _message(5, _message(1, b"then_branch") + _message(6, graph))
+        )
     data = bytes([0x08, 0x09]) + _message(7, graph)  # ir_version 9, graph
     with pytest.raises(ProtobufError, match="nesting deeper than 64"):
         _walk(data)
@@ -172,4 +214,8 @@ def test_the_reader_survives_mutations_of_a_real_model(seed: int, flips: int) ->
 
 def test_varints_longer_than_ten_bytes_are_rejected() -> None:
     with pytest.raises(ProtobufError, match="varint"):
-        list(fields(b"\x08" + b"\xff" * 11, 0, 12, Budget(Limits(seconds_per_artifact=1.0, max_depth=4), steps=10)))
+        list(
+            fields(
+                b"\x08" + b"\xff" * 11, 0, 12, Budget(Limits(seconds_per_artifact=1.0, max_depth=4), steps=10)
+            )
+        )

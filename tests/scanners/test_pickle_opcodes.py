@@ -13,13 +13,13 @@ from collections import OrderedDict
 from pathlib import Path
 
 import pytest
-from airlock.scanners.pickle_opcodes import global_policy, loader_names
 
 from airlock.findings import Severity
 from airlock.parsers.pickle_walk import NAMES, Global, SymDict, decode, joblib_layout, walk
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
+from airlock.scanners.pickle_opcodes import global_policy, loader_names
 from fixtures import canary, pickles
 from fixtures.canary import shell_command
 
@@ -28,7 +28,9 @@ ONLY_PICKLES = parse_policy('name = "pickles-only"\nrequired_scanners = ["pickle
 
 
 def _scan(path: Path, scanners: list[str] | None = None) -> Report:
-    return scan(str(path), ScanOptions(policy=ONLY_PICKLES, use_cache=False, scanners=scanners or ["pickle_opcodes"]))
+    return scan(
+        str(path), ScanOptions(policy=ONLY_PICKLES, use_cache=False, scanners=scanners or ["pickle_opcodes"])
+    )
 
 
 def _rules(report: Report) -> set[str]:
@@ -79,7 +81,10 @@ def test_a_called_unknown_global_is_high_and_fails_by_default(tmp_path: Path) ->
 def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
     old = Global("__builtin__", "eval", 0, "GLOBAL", protocol=2)
     assert loader_names(old)[0] == ("builtins", "eval")
-    assert loader_names(Global("commands", "getoutput", 0, "GLOBAL", protocol=0))[0] == ("subprocess", "getoutput")
+    assert loader_names(Global("commands", "getoutput", 0, "GLOBAL", protocol=0))[0] == (
+        "subprocess",
+        "getoutput",
+    )
     assert loader_names(Global("__builtin__", "eval", 0, "GLOBAL", protocol=4))[0] == ("__builtin__", "eval")
 
 
@@ -96,7 +101,11 @@ def test_python2_names_are_mapped_like_the_loader_maps_them() -> None:
         ("transformers", "AutoModel.from_pretrained", "dangerous"),
         ("sklearn.tree._tree", "Tree", "safe"),  # from the census evidence
         ("sklearn.tree._tree", "Tree.__reduce__", "dangerous"),
-        ("sklearn.tree", "DecisionTreeClassifier", "unknown"),  # exact names only: the public alias is not listed
+        (
+            "sklearn.tree",
+            "DecisionTreeClassifier",
+            "unknown",
+        ),  # exact names only: the public alias is not listed
         ("numpy", "ndarray.tofile", "unknown"),  # a safe class's methods are not safe unless listed
         ("torch.nn.modules.linear", "Linear", "safe"),
         ("torch.nn", "Linear", "unknown"),
@@ -116,8 +125,11 @@ def test_torchscript_types_are_safe_only_inside_torchscript_archives() -> None:
 
 def test_every_dangerous_entry_has_a_reason() -> None:
     policy = global_policy()
-    reasons = [*policy.dangerous_exact.values(), *(r for _, r in policy.dangerous_modules),
-               *policy.dangerous_attributes.values()]
+    reasons = [
+        *policy.dangerous_exact.values(),
+        *(r for _, r in policy.dangerous_modules),
+        *policy.dangerous_attributes.values(),
+    ]
     assert len(reasons) > 150 and all(len(r) > 8 for r in reasons)
 
 
@@ -152,7 +164,8 @@ def test_a_real_save_of_an_unlisted_class_fails(protocol: int, tmp_path: Path) -
     path.write_bytes(pickle.dumps(collections.UserDict(a=1), protocol=protocol))
     report = _scan(path)
     assert {(f.rule, str(f.severity), f.evidence["global"]) for f in report.findings} == {
-        ("AIR213", "high", "collections.UserDict")}
+        ("AIR213", "high", "collections.UserDict")
+    }
     assert not report.passed
 
 
@@ -167,7 +180,9 @@ def test_payload_after_joblib_arrays_is_found_past_the_array_bytes(generated) ->
     report = _scan(path)
     [finding] = report.findings
     assert finding.rule == "AIR201"
-    assert int(finding.location.rsplit(":", 1)[1]) > 8000  # 1000 float64s lie between the start and the payload
+    assert (
+        int(finding.location.rsplit(":", 1)[1]) > 8000
+    )  # 1000 float64s lie between the start and the payload
 
 
 def test_joblib_array_that_cannot_be_sized_is_not_a_pass() -> None:
@@ -179,10 +194,17 @@ def test_joblib_array_that_cannot_be_sized_is_not_a_pass() -> None:
 
 def test_joblib_array_bytes_are_also_read_as_the_opcodes_plain_pickle_load_would_see(tmp_path: Path) -> None:
     joblib, np = pytest.importorskip("joblib"), pytest.importorskip("numpy")
-    polyglot = np.frombuffer(pickles.reduce_call("posix", "system", shell_command("polyglot"), 0), dtype=np.uint8)
-    joblib.dump({"tokens": polyglot, "constant": np.full(300_000, ord("N"), dtype=np.uint8)}, tmp_path / "m.joblib")
+    polyglot = np.frombuffer(
+        pickles.reduce_call("posix", "system", shell_command("polyglot"), 0), dtype=np.uint8
+    )
+    joblib.dump(
+        {"tokens": polyglot, "constant": np.full(300_000, ord("N"), dtype=np.uint8)}, tmp_path / "m.joblib"
+    )
     [finding] = _scan(tmp_path / "m.joblib").findings
-    assert (finding.rule, finding.evidence["via"]) == ("AIR201", "array bytes that a plain pickle.load reads as opcodes")
+    assert (finding.rule, finding.evidence["via"]) == (
+        "AIR201",
+        "array bytes that a plain pickle.load reads as opcodes",
+    )
 
 
 def test_two_pickles_in_one_file_are_both_read(tmp_path: Path) -> None:
@@ -197,7 +219,10 @@ def test_bytes_after_the_pickle_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "tail.pkl"
     path.write_bytes(pickle.dumps([1, 2], protocol=4) + b"\x00hidden")
     [finding] = _scan(path).findings
-    assert (finding.rule, finding.location) == ("AIR211", f"tail.pkl@byte:{len(pickle.dumps([1, 2], protocol=4))}")
+    assert (finding.rule, finding.location) == (
+        "AIR211",
+        f"tail.pkl@byte:{len(pickle.dumps([1, 2], protocol=4))}",
+    )
 
 
 def test_torchscript_code_with_a_foreign_operator_namespace(tmp_path: Path) -> None:
@@ -239,8 +264,15 @@ def test_scanning_never_unpickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("protocol", range(6))
 def test_decode_steps_through_opcodes_exactly_like_pickletools(protocol: int) -> None:
-    value = OrderedDict(a=[1, 2.5, "x", None, True], b=(b"\x00" * 300, bytearray(b"ba")), c={1}, d=frozenset([2]),
-                        e=2**100, f=-5, g="é" * 300)
+    value = OrderedDict(
+        a=[1, 2.5, "x", None, True],
+        b=(b"\x00" * 300, bytearray(b"ba")),
+        c={1},
+        d=frozenset([2]),
+        e=2**100,
+        f=-5,
+        g="é" * 300,
+    )
     data = pickle.dumps(value, protocol=protocol)
     expected = [(op.name, pos) for op, _, pos in pickletools.genops(data)]
     seen, pos = [], 0
@@ -285,8 +317,12 @@ def test_a_canary_is_live_when_deliberately_loaded(tmp_path: Path, monkeypatch: 
     path = pickles.os_system_canary(tmp_path, name="live")
     assert not canary.marker("live").exists()
     env = {**os.environ, "AIRLOCK_CANARY_DIR": str(tmp_path / "live")}
-    subprocess.run([sys.executable, "-c", "import pickle, sys; pickle.load(open(sys.argv[1], 'rb'))", str(path)],
-                   check=True, timeout=60, env=env)
+    subprocess.run(
+        [sys.executable, "-c", "import pickle, sys; pickle.load(open(sys.argv[1], 'rb'))", str(path)],
+        check=True,
+        timeout=60,
+        env=env,
+    )
     assert canary.marker("live").exists()
 
 
@@ -325,60 +361,121 @@ JUDGED = [
     # (id, pickle body, {(rule, severity, global)} expected)
     ("called-unknown", _call(_g("mylib", "f"), _s("x")), {("AIR213", "high", "mylib.f")}),
     ("imported-only-unknown", b"]" + _g("mylib", "f") + b"a", {("AIR202", "medium", "mylib.f")}),
-    ("called-public-alias-of-a-listed-class", _call(_g("sklearn.linear_model", "LogisticRegression")),
-     {("AIR213", "high", "sklearn.linear_model.LogisticRegression")}),
-    ("listed-class-method", _call(_g("numpy", "ndarray.tofile"), _s("/tmp/x")),
-     {("AIR213", "high", "numpy.ndarray.tofile")}),
+    (
+        "called-public-alias-of-a-listed-class",
+        _call(_g("sklearn.linear_model", "LogisticRegression")),
+        {("AIR213", "high", "sklearn.linear_model.LogisticRegression")},
+    ),
+    (
+        "listed-class-method",
+        _call(_g("numpy", "ndarray.tofile"), _s("/tmp/x")),
+        {("AIR213", "high", "numpy.ndarray.tofile")},
+    ),
     ("getattr-listed-method", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("lower")), set()),
-    ("getattr-unlisted-method", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("maketrans")),
-     {("AIR201", "critical", "builtins.getattr")}),
-    ("getattr-dunder", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("__subclasses__")),
-     {("AIR201", "critical", "builtins.getattr")}),
-    ("getattr-unlisted-type", _call(_g("builtins", "getattr"), _g("mylib", "Thing"), _s("lower")),
-     {("AIR201", "critical", "builtins.getattr"), ("AIR202", "medium", "mylib.Thing")}),
-    ("getattr-with-default", _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("lower"), b"N"),
-     {("AIR201", "critical", "builtins.getattr")}),
-    ("partial-of-safe-callable", _call(_g("functools", "partial"), _g("numpy", "clip"), b"K\x00K\x01"), set()),
-    ("partial-of-unknown-callable", _call(_g("functools", "partial"), _g("mylib", "f")),
-     {("AIR213", "high", "mylib.f")}),
-    ("partial-of-dangerous-callable", _call(_g("functools", "partial"), _g("os", "system"), _CANARY),
-     {("AIR201", "critical", "os.system")}),
-    ("partial-binding-an-unknown-global", _call(_g("functools", "partial"), _g("numpy", "clip"), _g("mylib", "x")),
-     {("AIR213", "high", "mylib.x")}),
-    ("partial-state-replaces-the-function",  # partial.__setstate__((func, args, kwds, dict))
-     _call(_g("functools", "partial"), _g("numpy", "clip")) + b"(" + _g("mylib", "f") + b")}Nt" + b"b",
-     {("AIR213", "high", "mylib.f")}),
-    ("rebuild-from-type-v2-unknown-func", _call(_g("torch._tensor", "_rebuild_from_type_v2"), _g("mylib", "f"),
-                                                _g("torch", "Tensor"), b")", b"N"),
-     {("AIR213", "high", "mylib.f")}),
-    ("rebuild-from-type-v2-dangerous-func", _call(_g("torch._tensor", "_rebuild_from_type_v2"), _g("posix", "system"),
-                                                  _g("torch", "Tensor"), _CANARY + b"\x85", b"N"),
-     {("AIR201", "critical", "posix.system")}),
-    ("reconstructor-unknown-base", _call(_g("copyreg", "_reconstructor"), _g("collections", "OrderedDict"),
-                                         _g("mylib", "Base"), b"N"),
-     {("AIR213", "high", "mylib.Base")}),
-    ("defaultdict-unknown-factory", _call(_g("collections", "defaultdict"), _g("mylib", "factory")),
-     {("AIR213", "high", "mylib.factory")}),
-    ("dotted-path-through-a-module-alias", _call(_g("argparse", "_os.system"), _CANARY),
-     {("AIR201", "critical", "argparse._os.system")}),
-    ("dotted-path-through-a-builtins-alias", _call(_g("enum", "bltns.eval"), _s("1")),
-     {("AIR201", "critical", "enum.bltns.eval")}),
+    (
+        "getattr-unlisted-method",
+        _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("maketrans")),
+        {("AIR201", "critical", "builtins.getattr")},
+    ),
+    (
+        "getattr-dunder",
+        _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("__subclasses__")),
+        {("AIR201", "critical", "builtins.getattr")},
+    ),
+    (
+        "getattr-unlisted-type",
+        _call(_g("builtins", "getattr"), _g("mylib", "Thing"), _s("lower")),
+        {("AIR201", "critical", "builtins.getattr"), ("AIR202", "medium", "mylib.Thing")},
+    ),
+    (
+        "getattr-with-default",
+        _call(_g("builtins", "getattr"), _g("builtins", "str"), _s("lower"), b"N"),
+        {("AIR201", "critical", "builtins.getattr")},
+    ),
+    (
+        "partial-of-safe-callable",
+        _call(_g("functools", "partial"), _g("numpy", "clip"), b"K\x00K\x01"),
+        set(),
+    ),
+    (
+        "partial-of-unknown-callable",
+        _call(_g("functools", "partial"), _g("mylib", "f")),
+        {("AIR213", "high", "mylib.f")},
+    ),
+    (
+        "partial-of-dangerous-callable",
+        _call(_g("functools", "partial"), _g("os", "system"), _CANARY),
+        {("AIR201", "critical", "os.system")},
+    ),
+    (
+        "partial-binding-an-unknown-global",
+        _call(_g("functools", "partial"), _g("numpy", "clip"), _g("mylib", "x")),
+        {("AIR213", "high", "mylib.x")},
+    ),
+    (
+        "partial-state-replaces-the-function",  # partial.__setstate__((func, args, kwds, dict))
+        _call(_g("functools", "partial"), _g("numpy", "clip")) + b"(" + _g("mylib", "f") + b")}Nt" + b"b",
+        {("AIR213", "high", "mylib.f")},
+    ),
+    (
+        "rebuild-from-type-v2-unknown-func",
+        _call(
+            _g("torch._tensor", "_rebuild_from_type_v2"), _g("mylib", "f"), _g("torch", "Tensor"), b")", b"N"
+        ),
+        {("AIR213", "high", "mylib.f")},
+    ),
+    (
+        "rebuild-from-type-v2-dangerous-func",
+        _call(
+            _g("torch._tensor", "_rebuild_from_type_v2"),
+            _g("posix", "system"),
+            _g("torch", "Tensor"),
+            _CANARY + b"\x85",
+            b"N",
+        ),
+        {("AIR201", "critical", "posix.system")},
+    ),
+    (
+        "reconstructor-unknown-base",
+        _call(_g("copyreg", "_reconstructor"), _g("collections", "OrderedDict"), _g("mylib", "Base"), b"N"),
+        {("AIR213", "high", "mylib.Base")},
+    ),
+    (
+        "defaultdict-unknown-factory",
+        _call(_g("collections", "defaultdict"), _g("mylib", "factory")),
+        {("AIR213", "high", "mylib.factory")},
+    ),
+    (
+        "dotted-path-through-a-module-alias",
+        _call(_g("argparse", "_os.system"), _CANARY),
+        {("AIR201", "critical", "argparse._os.system")},
+    ),
+    (
+        "dotted-path-through-a-builtins-alias",
+        _call(_g("enum", "bltns.eval"), _s("1")),
+        {("AIR201", "critical", "enum.bltns.eval")},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("body", "expected"), [pytest.param(b, e, id=i) for i, b, e in JUDGED])
-def test_globals_are_judged_by_how_they_are_used(body: bytes, expected: set[tuple[str, str, str]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("body, expected", [pytest.param(b, e, id=i) for i, b, e in JUDGED])
+def test_globals_are_judged_by_how_they_are_used(
+    body: bytes, expected: set[tuple[str, str, str]], tmp_path: Path
+) -> None:
     path = tmp_path / "j.pkl"
     path.write_bytes(_p4(body))
     report = _scan(path)
     assert {(f.rule, str(f.severity), f.evidence["global"]) for f in report.findings} == expected, [
-        (f.rule, f.message) for f in report.findings]
+        (f.rule, f.message) for f in report.findings
+    ]
     assert report.passed == all(sev == "medium" for _, sev, _ in expected)
 
 
 def test_a_global_passed_where_a_helper_calls_it_says_so(tmp_path: Path) -> None:
     path = tmp_path / "j.pkl"
-    path.write_bytes(_p4(_call(_g("copyreg", "_reconstructor"), _g("mylib", "C"), _g("builtins", "object"), b"N")))
+    path.write_bytes(
+        _p4(_call(_g("copyreg", "_reconstructor"), _g("mylib", "C"), _g("builtins", "object"), b"N"))
+    )
     [finding] = _scan(path).findings
     assert finding.evidence["called_by"] == "copyreg._reconstructor (argument 0)"
 
@@ -409,16 +506,30 @@ def _payload() -> bytes:
 
 NESTED = [
     ("pickle-loads", lambda data: _call(_g("pickle", "loads"), _b(data)), "pickle.loads"),
-    ("pickle-load-of-bytesio", lambda data: _call(_g("pickle", "load"), _call(_g("io", "BytesIO"), _b(data))),
-     "pickle.load"),
-    ("torch-load-of-bytesio", lambda data: _call(_g("torch", "load"), _call(_g("_io", "BytesIO"), _b(data))),
-     "torch.load"),
-    ("joblib-load", lambda data: _call(_g("joblib", "load"), _call(_g("io", "BytesIO"), _b(data))), "joblib.load"),
-    ("resolved-alias", lambda data: _call(_g("torch.serialization", "pickle.loads"), _b(data)), "_pickle.loads"),
+    (
+        "pickle-load-of-bytesio",
+        lambda data: _call(_g("pickle", "load"), _call(_g("io", "BytesIO"), _b(data))),
+        "pickle.load",
+    ),
+    (
+        "torch-load-of-bytesio",
+        lambda data: _call(_g("torch", "load"), _call(_g("_io", "BytesIO"), _b(data))),
+        "torch.load",
+    ),
+    (
+        "joblib-load",
+        lambda data: _call(_g("joblib", "load"), _call(_g("io", "BytesIO"), _b(data))),
+        "joblib.load",
+    ),
+    (
+        "resolved-alias",
+        lambda data: _call(_g("torch.serialization", "pickle.loads"), _b(data)),
+        "_pickle.loads",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("wrap", "reader"), [pytest.param(w, r, id=i) for i, w, r in NESTED])
+@pytest.mark.parametrize("wrap, reader", [pytest.param(w, r, id=i) for i, w, r in NESTED])
 def test_bytes_handed_to_a_deserialiser_are_walked(wrap, reader: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "outer.pkl"
     path.write_bytes(_p4(wrap(_payload())))
@@ -444,7 +555,10 @@ def test_bytes_handed_to_marshal_are_a_code_object(tmp_path: Path) -> None:
     path = tmp_path / "m.pkl"
     path.write_bytes(_p4(_call(_g("marshal", "loads"), _b(b"\xe3" + bytes(40)))))
     report = _scan(path)
-    assert {(f.rule, str(f.severity)) for f in report.findings} == {("AIR201", "critical"), ("AIR207", "critical")}
+    assert {(f.rule, str(f.severity)) for f in report.findings} == {
+        ("AIR201", "critical"),
+        ("AIR207", "critical"),
+    }
     [nested] = [f for f in report.findings if f.rule == "AIR207"]
     assert nested.evidence["deserialiser"] == "marshal.loads"
 
@@ -452,7 +566,9 @@ def test_bytes_handed_to_marshal_are_a_code_object(tmp_path: Path) -> None:
 def test_tensors_pickled_by_pickle_dumps_pass_when_their_nested_archive_is_clean(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     path = tmp_path / "tensors.pkl"
-    path.write_bytes(pickle.dumps({"weight": torch.ones(2, 3), "bias": torch.zeros(2)}))  # _load_from_bytes(zip)
+    path.write_bytes(
+        pickle.dumps({"weight": torch.ones(2, 3), "bias": torch.zeros(2)})
+    )  # _load_from_bytes(zip)
     report = _scan(path)
     assert not [f for f in report.findings if f.scanner == "pickle_opcodes"], report.findings
 
@@ -477,7 +593,9 @@ def test_load_from_bytes_of_bytes_built_at_load_time_stays_dangerous(tmp_path: P
 def test_calling_a_listed_method_lookup_is_calling_that_method(tmp_path: Path) -> None:
     zoneinfo = pytest.importorskip("zoneinfo")
     path = tmp_path / "tz.pkl"
-    path.write_bytes(pickle.dumps(zoneinfo.ZoneInfo("Europe/Paris"), protocol=4))  # getattr(ZoneInfo, "_unpickle")(...)
+    path.write_bytes(
+        pickle.dumps(zoneinfo.ZoneInfo("Europe/Paris"), protocol=4)
+    )  # getattr(ZoneInfo, "_unpickle")(...)
     assert not [f for f in _scan(path).findings if f.severity >= Severity.MEDIUM]
 
 

@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from airlock.scanners.provenance.publishers import damerau_levenshtein, lookalike
 
 from airlock.findings import Severity
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
+from airlock.scanners.provenance.publishers import damerau_levenshtein, lookalike
 
 
 def _scan(path: Path, policy: str = "") -> Report:
@@ -44,7 +44,20 @@ def test_lookalikes_are_caught(org: str, imitates: str, technique: str) -> None:
     assert match is not None and (match.imitates, match.technique) == (imitates, technique)
 
 
-@pytest.mark.parametrize("org", ["google", "Meta-Llama", "openai-community", "my-team", "bert-lover", "intel", "timm", "qwen", "acme-research"])
+@pytest.mark.parametrize(
+    "org",
+    [
+        "google",
+        "Meta-Llama",
+        "openai-community",
+        "my-team",
+        "bert-lover",
+        "intel",
+        "timm",
+        "qwen",
+        "acme-research",
+    ],
+)
 def test_real_and_unrelated_orgs_are_not_lookalikes(org: str) -> None:
     assert lookalike(org) is None
 
@@ -63,8 +76,13 @@ def _model(folder: Path, files: dict[str, bytes]) -> Path:
 
 
 def test_auto_map_is_reported_with_the_modules_it_loads(tmp_path: Path) -> None:
-    config = {"model_type": "custom", "auto_map": {"AutoModel": "modeling_evil.EvilModel",
-                                                    "AutoConfig": "other/repo--configuration_evil.EvilConfig"}}
+    config = {
+        "model_type": "custom",
+        "auto_map": {
+            "AutoModel": "modeling_evil.EvilModel",
+            "AutoConfig": "other/repo--configuration_evil.EvilConfig",
+        },
+    }
     _model(tmp_path, {"config.json": json.dumps(config).encode(), "modeling_evil.py": b"import os\n"})
     found = [f for f in _scan(tmp_path).findings if f.rule == "AIR114"]
     assert len(found) == 1
@@ -90,7 +108,11 @@ def _cache_snapshot(root: Path, files: dict[str, bytes], lfs: set[str]) -> Path:
     snap = repo / "snapshots" / sha
     (repo / "blobs").mkdir(parents=True)
     for name, data in files.items():
-        blob = hashlib.sha256(data).hexdigest() if name in lfs else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        blob = (
+            hashlib.sha256(data).hexdigest()
+            if name in lfs
+            else hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        )
         (repo / "blobs" / blob).write_bytes(data)
         link = snap / name
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -99,17 +121,24 @@ def _cache_snapshot(root: Path, files: dict[str, bytes], lfs: set[str]) -> Path:
 
 
 def test_hf_cache_snapshot_is_verified_against_blob_names(tmp_path: Path) -> None:
-    header = b'{"__metadata__":{}}    '  # a real (empty) safetensors file: file_claims checks the name's promise
+    header = (
+        b'{"__metadata__":{}}    '  # a real (empty) safetensors file: file_claims checks the name's promise
+    )
     weights = len(header).to_bytes(8, "little") + header
-    snap = _cache_snapshot(tmp_path, {"config.json": b"{}", "model.safetensors": weights, "README.md": b"# x"},
-                           lfs={"model.safetensors"})
+    snap = _cache_snapshot(
+        tmp_path,
+        {"config.json": b"{}", "model.safetensors": weights, "README.md": b"# x"},
+        lfs={"model.safetensors"},
+    )
     report = _scan(snap)
     assert [f.rule for f in report.findings] == ["AIR115"]
     assert report.passed
 
 
 def test_hf_cache_snapshot_with_a_swapped_blob_fails_closed(tmp_path: Path) -> None:
-    snap = _cache_snapshot(tmp_path, {"config.json": b"{}", "model.safetensors": b"\x02" * 64}, lfs={"model.safetensors"})
+    snap = _cache_snapshot(
+        tmp_path, {"config.json": b"{}", "model.safetensors": b"\x02" * 64}, lfs={"model.safetensors"}
+    )
     target = (snap / "model.safetensors").resolve()
     target.write_bytes(b"\x03" + b"\x02" * 63)  # same length, one byte changed
     (snap / "config.json").resolve().write_bytes(b"[]")
@@ -138,7 +167,9 @@ def test_links_out_of_the_model_folder_are_high(tmp_path: Path) -> None:
     (model / "assets").symlink_to(outside / ".ssh", target_is_directory=True)
     (model / "copy.bin").symlink_to("model.onnx")  # inside the folder: fine
     report = _scan(model)
-    links = sorted((f.artifact, f.severity, f.evidence["target"]) for f in report.findings if f.rule == "AIR116")
+    links = sorted(
+        (f.artifact, f.severity, f.evidence["target"]) for f in report.findings if f.rule == "AIR116"
+    )
     assert links == [
         ("assets", Severity.HIGH, str((outside / ".ssh").resolve())),
         ("weights.bin", Severity.HIGH, str((outside / ".ssh" / "id_rsa").resolve())),

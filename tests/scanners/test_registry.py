@@ -6,12 +6,11 @@ import ast
 import pkgutil
 from pathlib import Path
 
-import airlock.scanners
-from airlock.scanners import ENTRIES, REGISTRY
-
 import airlock.parsers
+import airlock.scanners
 from airlock.data.checks import DATA_CHECKS
 from airlock.rules import load_rules
+from airlock.scanners import ENTRIES, REGISTRY
 
 
 def test_every_scanner_module_is_registered() -> None:
@@ -29,8 +28,12 @@ def test_the_scanners_folder_holds_only_the_registered_plug_ins() -> None:
 
 def _plugin_sources() -> dict[str, list[Path]]:
     folder = Path(airlock.scanners.__file__).parent
-    return {e.name: sorted((folder / e.name).glob("*.py")) if (folder / e.name).is_dir() else [folder / f"{e.name}.py"]
-            for e in ENTRIES}
+    return {
+        e.name: sorted((folder / e.name).glob("*.py"))
+        if (folder / e.name).is_dir()
+        else [folder / f"{e.name}.py"]
+        for e in ENTRIES
+    }
 
 
 def _imported(path: Path, package: str) -> set[str]:
@@ -98,17 +101,18 @@ def test_each_entry_describes_its_class() -> None:
     """`reads` lets the pipeline skip importing a scanner: it must cover everything `applies` accepts."""
     from pathlib import Path
 
-    from airlock.scanners import ENTRIES
-
     from airlock.artifacts import Artifact
     from airlock.behavior.plugin import BehaviouralScanner
     from airlock.formats import Format
+    from airlock.scanners import ENTRIES
     from airlock.scanning import ArtifactScanner, Scanner
 
     for registered in ENTRIES:
         cls = registered.load()
         assert cls.name == registered.name
-        assert registered.opt_in == issubclass(cls, BehaviouralScanner), registered.name  # the pipeline reads `opt_in`
+        assert registered.opt_in == issubclass(cls, BehaviouralScanner), (
+            registered.name
+        )  # the pipeline reads `opt_in`
         assert registered.prepares == (cls.warm_up is not Scanner.warm_up), registered.name
         if not issubclass(cls, ArtifactScanner):
             assert registered.reads is None, registered.name
@@ -129,13 +133,17 @@ def test_a_scan_imports_only_the_scanners_its_formats_need(tmp_path) -> None:
     import sys
 
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 8}))
-    probe = ("import json, sys\n"
-             "from airlock.pipeline import ScanOptions, scan\n"
-             "report = scan(sys.argv[1], ScanOptions(use_cache=False))\n"
-             "loaded = sorted(m for m in sys.modules if m.startswith('airlock.scanners.'))\n"
-             "parsers = sorted(m for m in sys.modules if m.startswith('airlock.parsers.'))\n"
-             "print(json.dumps({'loaded': loaded, 'parsers': parsers, 'checks': [[c.scanner, str(c.status)] for c in report.checks]}))\n")
-    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True)
+    probe = (
+        "import json, sys\n"
+        "from airlock.pipeline import ScanOptions, scan\n"
+        "report = scan(sys.argv[1], ScanOptions(use_cache=False))\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('airlock.scanners.'))\n"
+        "parsers = sorted(m for m in sys.modules if m.startswith('airlock.parsers.'))\n"
+        "print(json.dumps({'loaded': loaded, 'parsers': parsers, 'checks': [[c.scanner, str(c.status)] for c in report.checks]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
+    )
     result = json.loads(done.stdout)
     for heavy in ("pickle_opcodes", "safetensors_header", "keras_config", "savedmodel_graph", "onnx_graph"):
         assert f"airlock.scanners.{heavy}" not in result["loaded"], heavy

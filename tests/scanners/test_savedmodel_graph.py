@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from airlock.scanners.savedmodel_graph import SavedModelReader, op_rules
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,7 @@ from airlock.parsers.errors import ParseError as ProtobufError
 from airlock.parsers.limits import Budget, Limits
 from airlock.pipeline import ScanOptions, scan
 from airlock.report import Report
+from airlock.scanners.savedmodel_graph import SavedModelReader, op_rules
 from fixtures import graph_files
 from tests.conftest import Generated
 from tests.fuzzing import examples
@@ -41,17 +41,23 @@ def test_each_malicious_graph_raises_exactly_its_rules(name: str, generated: Gen
 
 
 @pytest.mark.parametrize("name", BENIGN)
-def test_normal_savedmodels_with_their_checkpoint_ops_have_no_finding(name: str, generated: Generated) -> None:
+def test_normal_savedmodels_with_their_checkpoint_ops_have_no_finding(
+    name: str, generated: Generated
+) -> None:
     assert _scan(generated(graph_files.BENIGN[name])).findings == ()
 
 
 def test_write_file_is_critical_at_its_node(generated: Generated) -> None:
     report = _scan(generated(graph_files.savedmodel_write_file))
-    assert _found(report) == [("AIR542", Severity.CRITICAL, "saved_model.pb#meta_graphs[0].graph_def.node[2]")]
+    assert _found(report) == [
+        ("AIR542", Severity.CRITICAL, "saved_model.pb#meta_graphs[0].graph_def.node[2]")
+    ]
     assert report.findings[0].evidence["node_names"] == ["WriteFile"]
 
 
-def test_only_the_hijacked_save_is_reported_next_to_the_normal_checkpoint_functions(generated: Generated) -> None:
+def test_only_the_hijacked_save_is_reported_next_to_the_normal_checkpoint_functions(
+    generated: Generated,
+) -> None:
     report = _scan(generated(graph_files.savedmodel_save_fixed_path))
     where = "saved_model.pb#meta_graphs[0].graph_def.library.function[__inference_serve_55].node_def[3]"
     assert _found(report) == [("AIR542", Severity.CRITICAL, where)]
@@ -69,7 +75,9 @@ def test_a_path_decoded_inside_the_graph_is_still_a_fixed_path(generated: Genera
     assert [f.evidence["op"] for f in report.findings] == ["RestoreV2"]
 
 
-def test_a_truncated_file_still_reports_what_came_before_the_cut(generated: Generated, tmp_path: Path) -> None:
+def test_a_truncated_file_still_reports_what_came_before_the_cut(
+    generated: Generated, tmp_path: Path
+) -> None:
     data = generated(graph_files.savedmodel_write_file).read_bytes()
     cut = data.index(b"WriteFile", data.index(b"WriteFile") + 1) + len(b"WriteFile")  # after the node's op
     (tmp_path / "saved_model.pb").write_bytes(data[:cut])

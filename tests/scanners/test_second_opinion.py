@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airlock.scanners import modelscan as second_opinion
 
 from airlock.pipeline import ScanOptions, scan
 from airlock.policy import parse_policy
 from airlock.report import Report
+from airlock.scanners import modelscan as second_opinion
 from fixtures import pickles
 from fixtures.canary import shell_command
 
@@ -59,15 +59,23 @@ def test_hdf5_is_read_by_modelscan_in_a_worker_whose_crash_is_a_finding(
     import airlock.scanners.modelscan.worker as workers
 
     workers.stop_idle()
-    monkeypatch.setattr(workers, "SCRIPT", "import os, signal, sys\nsys.stdin.readline()\nos.kill(os.getpid(), signal.SIGSEGV)")
+    monkeypatch.setattr(
+        workers,
+        "SCRIPT",
+        "import os, signal, sys\nsys.stdin.readline()\nos.kill(os.getpid(), signal.SIGSEGV)",
+    )
     crashed = _scan(tmp_path)
-    assert [(f.rule, f.message) for f in crashed.findings] == [("AIR972", "modelscan: modelscan crashed on this file (signal 11)")]
+    assert [(f.rule, f.message) for f in crashed.findings] == [
+        ("AIR972", "modelscan: modelscan crashed on this file (signal 11)")
+    ]
     monkeypatch.undo()
     workers.stop_idle()
     assert [f.rule for f in _scan(tmp_path).findings] == []
 
 
-def test_a_worker_that_never_answers_is_stopped_at_the_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_never_answers_is_stopped_at_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import airlock.scanners.modelscan.worker as workers
 
     path = tmp_path / "weights.pkl"
@@ -76,12 +84,16 @@ def test_a_worker_that_never_answers_is_stopped_at_the_time_limit(tmp_path: Path
     monkeypatch.setattr(workers, "SCRIPT", "import time\ntime.sleep(60)")
     monkeypatch.setattr(second_opinion, "CHILD_TIMEOUT", 0.5)
     report = _scan(path)
-    assert [(f.rule, f.message) for f in report.findings] == [("AIR972", "modelscan: modelscan did not finish within 0.5 s")]
+    assert [(f.rule, f.message) for f in report.findings] == [
+        ("AIR972", "modelscan: modelscan did not finish within 0.5 s")
+    ]
     monkeypatch.undo()
     workers.stop_idle()
 
 
-def test_stray_output_from_modelscan_does_not_corrupt_its_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stray_output_from_modelscan_does_not_corrupt_its_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The worker answers on its own descriptor: a print() inside modelscan goes to stderr."""
     import airlock.scanners.modelscan.worker as workers
 
@@ -101,7 +113,9 @@ def test_a_crash_on_one_file_costs_only_that_file(tmp_path: Path, monkeypatch: p
     import airlock.scanners.modelscan.worker as workers
 
     for name in ("a-first.pkl", "b-kill-me.pkl", "c-last.pkl"):
-        (tmp_path / name).write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4))
+        (tmp_path / name).write_bytes(
+            pickles.reduce_call("subprocess", "Popen", shell_command("modelscan"), 4)
+        )
     workers.stop_idle()
     crashing = workers.SCRIPT.replace(
         "        result = ModelScan()",
@@ -111,7 +125,9 @@ def test_a_crash_on_one_file_costs_only_that_file(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(workers, "SCRIPT", crashing)
     report = _scan(tmp_path)
     assert sorted((f.artifact, f.rule) for f in report.findings) == [
-        ("a-first.pkl", "AIR971"), ("b-kill-me.pkl", "AIR972"), ("c-last.pkl", "AIR971"),
+        ("a-first.pkl", "AIR971"),
+        ("b-kill-me.pkl", "AIR972"),
+        ("c-last.pkl", "AIR971"),
     ]
     assert "signal 9" in next(f.message for f in report.findings if f.rule == "AIR972")
     monkeypatch.undo()
@@ -133,7 +149,9 @@ def _legacy_torch(payload: bytes) -> bytes:
     import pickle
 
     magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
-    return magic + pickle.dumps(1001, protocol=2) + pickle.dumps({"little_endian": True}, protocol=2) + payload
+    return (
+        magic + pickle.dumps(1001, protocol=2) + pickle.dumps({"little_endian": True}, protocol=2) + payload
+    )
 
 
 def _artifact(path: Path):  # type: ignore[no-untyped-def]
@@ -161,12 +179,16 @@ def test_a_zip_that_is_also_a_pickle_from_byte_zero_is_handed_as_both(tmp_path: 
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("notes.txt", "hello")
     path = tmp_path / "bundle.zip"
-    path.write_bytes(pickles.reduce_call("subprocess", "Popen", shell_command("polyglot"), 0) + archive.getvalue())
+    path.write_bytes(
+        pickles.reduce_call("subprocess", "Popen", shell_command("polyglot"), 0) + archive.getvalue()
+    )
     artifact = _artifact(path)
     assert str(artifact.format) == "zip"
     assert second_opinion.views(artifact) == (".zip", ".pkl")
     report = _scan(path)
-    assert ("AIR971", "Popen", ".pkl") in {(f.rule, f.evidence["operator"], f.evidence["read_as"]) for f in report.findings}
+    assert ("AIR971", "Popen", ".pkl") in {
+        (f.rule, f.evidence["operator"], f.evidence["read_as"]) for f in report.findings
+    }
 
 
 def test_a_pickle_named_safetensors_is_handed_as_a_pickle(tmp_path: Path) -> None:
@@ -187,7 +209,9 @@ def test_a_pickle_named_safetensors_is_handed_as_a_pickle(tmp_path: Path) -> Non
         ("truncated.txt", b"cos\nsystem\n(S'true'\ntR", (".pkl",)),  # text that pickle.load would run
     ],
 )
-def test_views_follow_what_a_loader_might_read(tmp_path: Path, name: str, data: bytes, expected: tuple[str, ...]) -> None:
+def test_views_follow_what_a_loader_might_read(
+    tmp_path: Path, name: str, data: bytes, expected: tuple[str, ...]
+) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     assert second_opinion.views(_artifact(path)) == expected
@@ -202,11 +226,12 @@ def test_a_large_pytorch_zip_named_bin_is_handed_once(tmp_path: Path) -> None:
 
 def _getattr_pickle(owner: bytes, name: bytes) -> bytes:
     """protocol 2: getattr(<owner>, <name>) as scikit-learn pickles `preprocessor=str.lower`."""
-    return (b"\x80\x02cbuiltins\ngetattr\n" + owner + b"X" + len(name).to_bytes(4, "little") + name
-            + b"\x86R.")
+    return b"\x80\x02cbuiltins\ngetattr\n" + owner + b"X" + len(name).to_bytes(4, "little") + name + b"\x86R."
 
 
-def test_a_method_lookup_modelscan_flags_by_name_is_medium_when_airlock_vets_its_arguments(tmp_path: Path) -> None:
+def test_a_method_lookup_modelscan_flags_by_name_is_medium_when_airlock_vets_its_arguments(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "vectorizer.pkl"
     path.write_bytes(_getattr_pickle(b"cbuiltins\nstr\n", b"lower"))
     report = scan(str(path), ScanOptions(use_cache=False))  # every scanner, the default policy

@@ -34,7 +34,10 @@ def _one_thread() -> None:
 
 
 def behaviour_scan(folder: Path, **settings: Any) -> Report:
-    return scan(str(folder), ScanOptions(use_cache=False, download_progress=False, behavior=BehaviorSettings(**settings)))
+    return scan(
+        str(folder),
+        ScanOptions(use_cache=False, download_progress=False, behavior=BehaviorSettings(**settings)),
+    )
 
 
 def _check(report: Report, name: str) -> Any:
@@ -57,9 +60,12 @@ def clean_report() -> Report:
     return behaviour_scan(clean.folder, data=clean.sample)
 
 
-def test_backdoored_model_is_flagged_with_its_target_class(patched_report: Report, report_schema: dict[str, Any]) -> None:
+def test_backdoored_model_is_flagged_with_its_target_class(
+    patched_report: Report, report_schema: dict[str, Any]
+) -> None:
     assert [(f.rule, f.location) for f in patched_report.findings if f.rule.startswith("AIR7")] == [
-        ("AIR701", f"class {TARGET} ({TARGET})")]
+        ("AIR701", f"class {TARGET} ({TARGET})")
+    ]
     behavior = patched_report.behavior
     assert behavior is not None
     assert behavior["backdoored"] is True and behavior["mode"] == "data" and behavior["complete"] is True

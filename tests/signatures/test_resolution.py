@@ -8,7 +8,7 @@ from airlock.resolution import resolution_data, resolve
 
 
 @pytest.mark.parametrize(
-    ("module", "name", "canonical"),
+    "module, name, canonical",
     [
         ("torch.serialization", "os.system", "posix.system"),  # through a module attribute
         ("numpy.testing._private.utils", "os.system", "posix.system"),

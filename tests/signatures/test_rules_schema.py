@@ -40,7 +40,10 @@ def test_ids_and_names_are_unique_across_files() -> None:
         ({"name": "x", "scanner": "s", "severity": "urgent", "summary": "s"}, "unknown severity"),
         ({"name": "Bad_Name", "scanner": "s", "severity": "low", "summary": "s"}, "kebab-case"),
         ({"name": "x", "scanner": "s", "severity": "low"}, "missing summary"),
-        ({"name": "x", "scanner": "s", "severity": "low", "summary": "s", "references": ["ATLAS-1"]}, "malformed reference"),
+        (
+            {"name": "x", "scanner": "s", "severity": "low", "summary": "s", "references": ["ATLAS-1"]},
+            "malformed reference",
+        ),
     ],
 )
 def test_malformed_rules_are_rejected(body: dict, problem: str) -> None:

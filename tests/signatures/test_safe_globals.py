@@ -13,8 +13,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_generated_section_is_what_the_evidence_gives() -> None:
-    run = subprocess.run([sys.executable, str(REPO / "tools" / "build_safe_globals.py"), "--check"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "build_safe_globals.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 

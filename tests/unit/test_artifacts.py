@@ -45,7 +45,7 @@ def test_size_and_sha256_equal_hashlib(size: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "git_hash_object"),
+    "data, git_hash_object",
     [
         (b"", "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"),
         (b"hello\n", "ce013625030ba8dba906f756967f9e9ca394464a"),

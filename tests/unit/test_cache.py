@@ -59,4 +59,3 @@ def test_a_poisoned_cache_row_is_ignored(generated, monkeypatch, tmp_path: Path)
     db.close()
     report = scan(str(evil))
     assert [f.rule for f in report.findings if f.rule == "AIR201"] == ["AIR201"]
-

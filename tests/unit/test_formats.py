@@ -72,7 +72,8 @@ NATIVE_SAMPLES: dict[str, bytes] = {
     "macho64-big-endian": macho_header(18, 2, order=">"),
     "macho32": struct.pack("<7I", 0xFEEDFACE, 7, 3, 2, 0, 0, 0),
     "macho-fat": macho_fat_header(),
-    "macho-fat64": struct.pack(">II", 0xCAFEBABF, 1) + struct.pack(">iiQQII", 0x0100000C, 0, 0x4000, 0x4000, 14, 0),
+    "macho-fat64": struct.pack(">II", 0xCAFEBABF, 1)
+    + struct.pack(">iiQQII", 0x0100000C, 0, 0x4000, 0x4000, 14, 0),
     "macho-fat-swapped": struct.pack("<II", 0xCAFEBABE, 1) + struct.pack("<iiIII", 7, 3, 0x1000, 0x1000, 12),
 }
 
@@ -93,8 +94,14 @@ def test_every_format_has_a_sample() -> None:
     "data, expected",
     [
         (b"MZ is how DOS executables start; this note is only text.\n" * 8, Format.TEXT),
-        (b"MZ" + bytes(0x3A) + struct.pack("<I", 0x40) + b"NE\0\0" + bytes(64), Format.UNKNOWN),  # a 16-bit NE file
-        (b"\xca\xfe\xba\xbe\x00\x03\x00\x2d\x00\x21" + bytes(54), Format.UNKNOWN),  # a Java class (minor 3, major 45)
+        (
+            b"MZ" + bytes(0x3A) + struct.pack("<I", 0x40) + b"NE\0\0" + bytes(64),
+            Format.UNKNOWN,
+        ),  # a 16-bit NE file
+        (
+            b"\xca\xfe\xba\xbe\x00\x03\x00\x2d\x00\x21" + bytes(54),
+            Format.UNKNOWN,
+        ),  # a Java class (minor 3, major 45)
         (b"\xca\xfe\xba\xbe\x00\x00\x00\x41" + bytes(56), Format.UNKNOWN),  # Java 21: "65 architectures"
         (b"\x7fELF\x03\x01\x01\x00" + bytes(56), Format.UNKNOWN),  # no such ELF class
     ],
@@ -341,7 +348,7 @@ def test_detect_never_raises_on_hostile_zip_end_records(data: st.DataObject) -> 
         return backing[:n]
 
     assert detect(blob, blob, size, read) in set(Format)
-    assert all(0 <= at and 0 <= n <= MAX_CENTRAL_DIRECTORY for at, n in calls)
+    assert all(at >= 0 and 0 <= n <= MAX_CENTRAL_DIRECTORY for at, n in calls)
 
 
 _SLOW_CANDIDATES: dict[str, Callable[[], bytes]] = {

@@ -39,7 +39,11 @@ def test_no_module_of_models_names_a_layer_above_it() -> None:
 
 
 def test_importing_every_module_of_models_loads_nothing_above_it() -> None:
-    probe = (f"import importlib, json, sys\nfor m in {MODULES!r}: importlib.import_module(m)\n"
-             f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({ABOVE!r}))))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    probe = (
+        f"import importlib, json, sys\nfor m in {MODULES!r}: importlib.import_module(m)\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({ABOVE!r}))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -10,7 +10,9 @@ from airlock import pipeline
 from airlock.pipeline import ScanOptions, scan
 
 
-def test_scanners_prepare_before_the_files_are_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scanners_prepare_before_the_files_are_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """modelscan's worker is started before hashing when a file it may read is present, not otherwise."""
     import airlock.scanners.modelscan.worker as workers
 
@@ -31,7 +33,9 @@ def test_scanners_prepare_before_the_files_are_hashed(tmp_path: Path, monkeypatc
     assert seen == [False, True]
 
 
-def test_scanners_that_work_elsewhere_get_every_uncached_artifact_before_any_scanner_runs(tmp_path: Path) -> None:
+def test_scanners_that_work_elsewhere_get_every_uncached_artifact_before_any_scanner_runs(
+    tmp_path: Path,
+) -> None:
     from collections.abc import Iterator, Sequence
     from typing import ClassVar
 
@@ -64,7 +68,11 @@ def test_scanners_that_work_elsewhere_get_every_uncached_artifact_before_any_sca
     files = [(p.name, p) for p in sorted(tmp_path.iterdir())]
     artifacts = collect(files)
     rules = load_rules()
-    ctx = ScanContext(rules=rules, snapshot=Snapshot(parse_reference(str(tmp_path)), "local", tmp_path, tuple(files)), artifacts=artifacts)
+    ctx = ScanContext(
+        rules=rules,
+        snapshot=Snapshot(parse_reference(str(tmp_path)), "local", tmp_path, tuple(files)),
+        artifacts=artifacts,
+    )
     cache = SqliteCache(tmp_path.parent / f"{tmp_path.name}-cache.sqlite3", rules.version)
     cache.put(next(a.sha256 for a in artifacts if a.path == "a.txt"), "pickle_opcodes", "test", [])
 
@@ -72,5 +80,10 @@ def test_scanners_that_work_elsewhere_get_every_uncached_artifact_before_any_sca
         name = "numpy_arrays"
 
     run_scanners([Recorder(), Other()], ctx, cache)  # Other has nothing cached: it is started on both files
-    assert log == [("start", ("b.txt",)), ("start", ("a.txt", "b.txt")),
-                   ("scan", ("b.txt",)), ("scan", ("a.txt",)), ("scan", ("b.txt",))]
+    assert log == [
+        ("start", ("b.txt",)),
+        ("start", ("a.txt", "b.txt")),
+        ("scan", ("b.txt",)),
+        ("scan", ("a.txt",)),
+        ("scan", ("b.txt",)),
+    ]

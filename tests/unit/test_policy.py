@@ -33,7 +33,9 @@ def test_a_required_scanner_that_did_not_run_fails_the_verdict(status: str | Non
 
 def test_overrides_raise_lower_and_ignore() -> None:
     policy = parse_policy('[severity]\nAIR202 = "critical"\nAIR201 = "ignore"\n', "t", load_rules())
-    out = apply_overrides(policy, [_finding("AIR202", Severity.MEDIUM), _finding("AIR201", Severity.CRITICAL)])
+    out = apply_overrides(
+        policy, [_finding("AIR202", Severity.MEDIUM), _finding("AIR201", Severity.CRITICAL)]
+    )
     assert [(f.rule, f.severity) for f in out] == [("AIR202", Severity.CRITICAL)]
 
 

@@ -14,7 +14,9 @@ def test_valid_source_gives_a_tree() -> None:
     assert isinstance(tree.body[0], ast.Import)
 
 
-@pytest.mark.parametrize("source", ["def (:\n", "x = " + "-" * 60000 + "1\n", "x = " + "+".join(["1"] * 100000), "\0"])
+@pytest.mark.parametrize(
+    "source", ["def (:\n", "x = " + "-" * 60000 + "1\n", "x = " + "+".join(["1"] * 100000), "\0"]
+)
 def test_bad_or_hostile_source_is_unparseable(source: str) -> None:
     with pytest.raises(pysource.Unparseable):
         pysource.parse(source)

@@ -54,8 +54,15 @@ def _context(folder: Path, rules: RuleSet) -> ScanContext:
 
 
 def _report(ctx: ScanContext, outcome: ScanOutcome, policy: Policy) -> Report:
-    return build_report(reference=ctx.snapshot.reference.raw, source="local", revision=None, artifacts=ctx.artifacts,
-                        outcome=outcome, policy=policy, signatures_version=ctx.rules.version)
+    return build_report(
+        reference=ctx.snapshot.reference.raw,
+        source="local",
+        revision=None,
+        artifacts=ctx.artifacts,
+        outcome=outcome,
+        policy=policy,
+        signatures_version=ctx.rules.version,
+    )
 
 
 def _check(outcome: ScanOutcome | Report, name: str) -> Any:
@@ -85,21 +92,26 @@ class BrokenSnapshotScanner(SnapshotScanner):
 # --- a raising check: error + AIR901, and the verdict fails ------------------------------------------
 
 
-def test_a_raising_artifact_scanner_is_an_error_with_air901_and_fails_the_verdict(tmp_path: Path, rules: RuleSet) -> None:
+def test_a_raising_artifact_scanner_is_an_error_with_air901_and_fails_the_verdict(
+    tmp_path: Path, rules: RuleSet
+) -> None:
     ctx = _context(tmp_path / "m", rules)
     outcome = run_scanners([BrokenArtifactScanner()], ctx)
     check = _check(outcome, "archives")
     assert check.status is CheckStatus.ERROR
     assert check.reason == "notes.txt: ValueError: the parser fell over"
     assert [(f.rule, f.scanner, f.artifact, f.location, f.severity) for f in outcome.findings] == [
-        ("AIR901", "archives", "notes.txt", "notes.txt", Severity.HIGH)]
+        ("AIR901", "archives", "notes.txt", "notes.txt", Severity.HIGH)
+    ]
     assert outcome.findings[0].message == "scanner archives failed: ValueError: the parser fell over"
     assert outcome.findings[0].evidence["exception"] == "ValueError"
     verdict = _report(ctx, outcome, default_policy(())).verdict  # nothing required: AIR901 alone fails it
     assert verdict.decision == "fail" and verdict.reasons == ("1 finding(s) at or above high: AIR901",)
 
 
-def test_a_raising_snapshot_scanner_is_an_error_with_air901_and_fails_the_verdict(tmp_path: Path, rules: RuleSet) -> None:
+def test_a_raising_snapshot_scanner_is_an_error_with_air901_and_fails_the_verdict(
+    tmp_path: Path, rules: RuleSet
+) -> None:
     ctx = _context(tmp_path / "m", rules)
     outcome = run_scanners([BrokenSnapshotScanner()], ctx)
     check = _check(outcome, "provenance")
@@ -112,7 +124,9 @@ def test_a_raising_snapshot_scanner_is_an_error_with_air901_and_fails_the_verdic
 def test_an_error_status_alone_fails_a_policy_that_requires_the_check(tmp_path: Path, rules: RuleSet) -> None:
     """With AIR901 ignored by the policy, the `error` status still fails the verdict (fail closed)."""
     ctx = _context(tmp_path / "m", rules)
-    policy = parse_policy('required_scanners = ["archives", "provenance"]\n[severity]\nAIR901 = "ignore"\n', "test")
+    policy = parse_policy(
+        'required_scanners = ["archives", "provenance"]\n[severity]\nAIR901 = "ignore"\n', "test"
+    )
     report = _report(ctx, run_scanners([BrokenArtifactScanner(), BrokenSnapshotScanner()], ctx), policy)
     assert report.findings == ()
     assert report.verdict.reasons == ("required scanner archives error", "required scanner provenance error")
@@ -124,15 +138,19 @@ def test_a_broken_scanner_beside_a_working_one_breaks_only_itself(tmp_path: Path
 
     ctx = _context(tmp_path / "m", rules)
     outcome = run_scanners([BrokenArtifactScanner(), Provenance()], ctx)
-    assert [(c.scanner, str(c.status)) for c in outcome.checks] == [("archives", "error"), ("provenance", "ran")]
+    assert [(c.scanner, str(c.status)) for c in outcome.checks] == [
+        ("archives", "error"),
+        ("provenance", "ran"),
+    ]
 
 
-def test_a_scan_whose_scanners_break_fails_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_scan_whose_scanners_break_fails_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Through `airlock.pipeline.scan`: a real artifact and a real snapshot scanner, made to raise."""
+    from airlock.pipeline import ScanOptions, scan
     from airlock.scanners.provenance import Provenance
     from airlock.scanners.safetensors_header import SafetensorsHeader
-
-    from airlock.pipeline import ScanOptions, scan
 
     def boom(*args: object) -> Iterator[Finding]:
         raise OSError("disk on fire")
@@ -140,11 +158,20 @@ def test_a_scan_whose_scanners_break_fails_end_to_end(tmp_path: Path, monkeypatc
     monkeypatch.setattr(SafetensorsHeader, "scan", boom)
     monkeypatch.setattr(Provenance, "scan_snapshot", boom)
     (tmp_path / "model.safetensors").write_bytes(b"\x02\0\0\0\0\0\0\0{}")
-    report = scan(str(tmp_path), ScanOptions(use_cache=False, scanners=["provenance", "safetensors_header"],
-                                             policy=default_policy(())))
-    assert [(c.scanner, str(c.status)) for c in report.checks] == [("provenance", "error"), ("safetensors_header", "error")]
+    report = scan(
+        str(tmp_path),
+        ScanOptions(
+            use_cache=False, scanners=["provenance", "safetensors_header"], policy=default_policy(())
+        ),
+    )
+    assert [(c.scanner, str(c.status)) for c in report.checks] == [
+        ("provenance", "error"),
+        ("safetensors_header", "error"),
+    ]
     assert sorted((f.rule, f.scanner, f.location) for f in report.findings) == [
-        ("AIR901", "provenance", "model"), ("AIR901", "safetensors_header", "model.safetensors")]
+        ("AIR901", "provenance", "model"),
+        ("AIR901", "safetensors_header", "model.safetensors"),
+    ]
     assert not report.passed
 
 
@@ -156,7 +183,9 @@ def _table(folder: Path) -> Path:
     return path
 
 
-def test_a_raising_data_check_is_an_error_with_air901_and_fails_the_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_raising_data_check_is_an_error_with_air901_and_fails_the_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from airlock.data import pipeline as data_pipeline
     from airlock.data.checks import DATA_CHECKS, DataCheck, Workspace
 
@@ -168,7 +197,9 @@ def test_a_raising_data_check_is_an_error_with_air901_and_fails_the_verdict(tmp_
         def run(self, ws: Workspace) -> Iterator[Finding]:
             raise KeyError("no such column")
 
-    monkeypatch.setattr(data_pipeline, "DATA_CHECKS", (*[c for c in DATA_CHECKS if c.name != "privacy"], Exploding))
+    monkeypatch.setattr(
+        data_pipeline, "DATA_CHECKS", (*[c for c in DATA_CHECKS if c.name != "privacy"], Exploding)
+    )
     report = data_pipeline.vet(_table(tmp_path / "d"))
     check = _check(report, "privacy")
     assert check.status is CheckStatus.ERROR and check.reason == "KeyError: 'no such column'"
@@ -208,7 +239,9 @@ def test_skipped_keeps_what_was_yielded_and_gives_no_air901(tmp_path: Path, rule
     check = _check(outcome, "trigger_reversal")
     assert check.status is CheckStatus.SKIPPED and check.reason == "the architecture needs remote code"
     assert [f.rule for f in outcome.findings] == ["AIR703"]
-    required = parse_policy('required_scanners = ["trigger_reversal"]\n[severity]\nAIR703 = "ignore"\n', "test")
+    required = parse_policy(
+        'required_scanners = ["trigger_reversal"]\n[severity]\nAIR703 = "ignore"\n', "test"
+    )
     assert _report(ctx, outcome, required).verdict.reasons == ("required scanner trigger_reversal skipped",)
 
 
@@ -218,13 +251,17 @@ def test_incomplete_is_an_error_that_fails_closed_when_required(tmp_path: Path, 
     check = _check(outcome, "trigger_reversal")
     assert check.status is CheckStatus.ERROR and check.reason == "incomplete: time budget of 1 s ran out"
     assert [f.rule for f in outcome.findings] == ["AIR702"]  # the check's own finding, not AIR901
-    required = parse_policy('required_scanners = ["trigger_reversal"]\n[severity]\nAIR702 = "ignore"\n', "test")
+    required = parse_policy(
+        'required_scanners = ["trigger_reversal"]\n[severity]\nAIR702 = "ignore"\n', "test"
+    )
     report = _report(ctx, outcome, required)
     assert not report.passed and report.verdict.reasons == ("required scanner trigger_reversal error",)
     assert _report(ctx, outcome, default_policy(())).passed is (ctx.rules["AIR702"].severity < Severity.HIGH)
 
 
-def test_a_skipped_artifact_is_not_cached_and_all_skipped_is_a_skipped_check(tmp_path: Path, rules: RuleSet) -> None:
+def test_a_skipped_artifact_is_not_cached_and_all_skipped_is_a_skipped_check(
+    tmp_path: Path, rules: RuleSet
+) -> None:
     class NotForMe(BrokenArtifactScanner):
         def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
             raise Skipped("not a template")
@@ -251,9 +288,18 @@ def test_an_explicit_severity_is_honoured_even_info(tmp_path: Path, rules: RuleS
     made = ctx.finding("AIR101", "provenance", None, "model", "m", severity=Severity.INFO)
     assert made.severity is Severity.INFO
     assert ctx.finding("AIR101", "provenance", None, "model", "m").severity is rules["AIR101"].severity
-    ws = Workspace(rules=rules, artifact="train.csv", train=open_dataset(_table(tmp_path / "d")), test=None,
-                   section={}, calibration=calibration())
-    assert ws.finding("AIR841", "privacy", ws.artifact, "column x", "m", {}, Severity.INFO).severity is Severity.INFO
+    ws = Workspace(
+        rules=rules,
+        artifact="train.csv",
+        train=open_dataset(_table(tmp_path / "d")),
+        test=None,
+        section={},
+        calibration=calibration(),
+    )
+    assert (
+        ws.finding("AIR841", "privacy", ws.artifact, "column x", "m", {}, Severity.INFO).severity
+        is Severity.INFO
+    )
 
 
 def test_a_finding_must_belong_to_the_running_check(tmp_path: Path, rules: RuleSet) -> None:
@@ -266,12 +312,17 @@ def test_a_finding_must_belong_to_the_running_check(tmp_path: Path, rules: RuleS
             yield ctx.finding(self.rule, self.scanner, None, "model", "m")
 
     ctx = _context(tmp_path / "m", rules)
-    for rule, scanner, why in (("AIR201", "provenance", "which belongs to pickle_opcodes"),
-                               ("AIR201", "pickle_opcodes", "while provenance runs")):
+    for rule, scanner, why in (
+        ("AIR201", "provenance", "which belongs to pickle_opcodes"),
+        ("AIR201", "pickle_opcodes", "while provenance runs"),
+    ):
         impostor = Impostor()
         impostor.rule, impostor.scanner = rule, scanner  # type: ignore[attr-defined]
         outcome = run_scanners([impostor], ctx)
-        assert str(_check(outcome, "provenance").status) == "error" and why in _check(outcome, "provenance").reason
+        assert (
+            str(_check(outcome, "provenance").status) == "error"
+            and why in _check(outcome, "provenance").reason
+        )
         assert [f.rule for f in outcome.findings] == ["AIR901"]
     assert ctx.running is None
 
@@ -303,7 +354,9 @@ class Counting(ArtifactScanner):
 
     def scan(self, artifact: Artifact, ctx: ScanContext) -> Iterator[Finding]:
         self.scanned.append(artifact.path)
-        yield ctx.finding("AIR601", self.name, artifact.path, f"{artifact.path}@template", "a finding to remember")
+        yield ctx.finding(
+            "AIR601", self.name, artifact.path, f"{artifact.path}@template", "a finding to remember"
+        )
 
 
 def _run(ctx: ScanContext, db: Path, signatures: str, scanner: Scanner) -> ScanOutcome:
@@ -314,7 +367,9 @@ def _run(ctx: ScanContext, db: Path, signatures: str, scanner: Scanner) -> ScanO
         cache.close()
 
 
-def test_the_cache_hits_only_for_the_same_scanner_version_context_and_signatures(tmp_path: Path, rules: RuleSet) -> None:
+def test_the_cache_hits_only_for_the_same_scanner_version_context_and_signatures(
+    tmp_path: Path, rules: RuleSet
+) -> None:
     ctx = _context(tmp_path / "m", rules)
     db = tmp_path / "results.sqlite3"
 

@@ -52,10 +52,14 @@ def split(reduced: np.ndarray, *, seed: int = 0) -> TwoClusterSplit:
         return TwoClusterSplit(labels, float(counts.min()) / n, 0.0, 0.0, np.zeros(n))
     rng = np.random.default_rng(seed)
     sample = rng.choice(n, SILHOUETTE_SAMPLE, replace=False) if n > SILHOUETTE_SAMPLE else np.arange(n)
-    silhouette = float(silhouette_score(reduced[sample], labels[sample])) if len(set(labels[sample])) == 2 else 0.0
+    silhouette = (
+        float(silhouette_score(reduced[sample], labels[sample])) if len(set(labels[sample])) == 2 else 0.0
+    )
     a, b = reduced[labels == 0], reduced[labels == 1]
-    within = (np.atleast_2d(np.cov(a, rowvar=False)) * (len(a) - 1)
-              + np.atleast_2d(np.cov(b, rowvar=False)) * (len(b) - 1)) / (n - 2)
+    within = (
+        np.atleast_2d(np.cov(a, rowvar=False)) * (len(a) - 1)
+        + np.atleast_2d(np.cov(b, rowvar=False)) * (len(b) - 1)
+    ) / (n - 2)
     within += np.eye(len(within)) * max(float(np.trace(within)) / len(within), 1e-12) * 1e-6
     gap = b.mean(axis=0) - a.mean(axis=0)
     direction = np.linalg.solve(within, gap)

@@ -38,7 +38,9 @@ FX_BUILTINS = frozenset({
 FX_MODULES = frozenset({"torch", "math", "builtins", "operator", "typing", "_operator"})
 FX_WRAP = "torch.fx._symbolic_trace.wrap"
 # `torch.classes.<ns>` namespaces PyTorch itself registers.
-STANDARD_CLASS_NAMESPACES = frozenset({"quantized", "xnnpack", "dist_c10d", "dist_rpc", "profiling", "cuda", "c10d"})
+STANDARD_CLASS_NAMESPACES = frozenset(
+    {"quantized", "xnnpack", "dist_c10d", "dist_rpc", "profiling", "cuda", "c10d"}
+)
 _TS_CLASS = re.compile(r"\btorch\.classes\.([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
@@ -61,7 +63,10 @@ def vet_fx(source: str) -> list[CodeIssue]:
     if isinstance(tree, CodeIssue):
         return [tree]
     facts = ModuleFacts(tree)
-    issues = [_capability(hit.rule, hit.line, hit.what, hit.reason, Severity.CRITICAL) for hit in Analysis(facts).run()]
+    issues = [
+        _capability(hit.rule, hit.line, hit.what, hit.reason, Severity.CRITICAL)
+        for hit in Analysis(facts).run()
+    ]
     issues += _fx_shape(tree)
     issues += _fx_names(tree, facts)
     return _unique(issues)
@@ -73,31 +78,56 @@ def vet_torchscript(source: str) -> list[CodeIssue]:
     if isinstance(tree, CodeIssue):
         return [tree]
     issues = [
-        _capability(hit.rule, hit.line, hit.what,
-                    f"{hit.reason}; torch.jit cannot compile it, so the archive was written or edited by something else",
-                    Severity.HIGH)
+        _capability(
+            hit.rule,
+            hit.line,
+            hit.what,
+            f"{hit.reason}; torch.jit cannot compile it, so the archive was written or edited by something else",
+            Severity.HIGH,
+        )
         for hit in Analysis(ModuleFacts(tree)).run()
     ]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            issues.append(CodeIssue("shape", node.lineno, ast.unparse(node)[:120],
-                                    "an import statement, which TorchScript code never holds", Severity.HIGH))
+            issues.append(
+                CodeIssue(
+                    "shape",
+                    node.lineno,
+                    ast.unparse(node)[:120],
+                    "an import statement, which TorchScript code never holds",
+                    Severity.HIGH,
+                )
+            )
     for lineno, line in enumerate(source.splitlines(), 1):
         for namespace in _TS_CLASS.findall(line):
             if namespace not in STANDARD_CLASS_NAMESPACES:
-                issues.append(CodeIssue("native-class", lineno, f"torch.classes.{namespace}",
-                                        "a custom class registered by a native library", Severity.HIGH))
+                issues.append(
+                    CodeIssue(
+                        "native-class",
+                        lineno,
+                        f"torch.classes.{namespace}",
+                        "a custom class registered by a native library",
+                        Severity.HIGH,
+                    )
+                )
     return _unique(issues)
 
 
 def _parse(source: str, what: str) -> ast.Module | CodeIssue:
     if len(source) > MAX_CODE_CHARS:
-        return CodeIssue("syntax", 0, f"{len(source)} characters", f"{what} larger than {MAX_CODE_CHARS} characters: not analysed",
-                         Severity.HIGH)
+        return CodeIssue(
+            "syntax",
+            0,
+            f"{len(source)} characters",
+            f"{what} larger than {MAX_CODE_CHARS} characters: not analysed",
+            Severity.HIGH,
+        )
     try:
         return pysource.parse(source, filename=what)
     except pysource.Unparseable as exc:
-        return CodeIssue("syntax", 0, "does not parse", f"{what} that does not parse as Python: {exc}", Severity.HIGH)
+        return CodeIssue(
+            "syntax", 0, "does not parse", f"{what} that does not parse as Python: {exc}", Severity.HIGH
+        )
 
 
 def _capability(category: str, line: int, what: str, reason: str, severity: Severity) -> CodeIssue:
@@ -110,14 +140,28 @@ def _fx_shape(tree: ast.Module) -> list[CodeIssue]:
     for node in tree.body:
         problem = _fx_statement(node)
         if problem:
-            issues.append(CodeIssue("shape", node.lineno, ast.unparse(node).splitlines()[0][:120],
-                                    f"{problem}; it runs when the pickle is loaded", Severity.CRITICAL))
+            issues.append(
+                CodeIssue(
+                    "shape",
+                    node.lineno,
+                    ast.unparse(node).splitlines()[0][:120],
+                    f"{problem}; it runs when the pickle is loaded",
+                    Severity.CRITICAL,
+                )
+            )
     for function in tree.body:
         for node in ast.walk(function) if isinstance(function, ast.FunctionDef) else ():
             if isinstance(node, ast.Import | ast.ImportFrom):
-                issues.append(CodeIssue("shape", node.lineno, ast.unparse(node)[:120],
-                                        "an import inside a function, which fx code never holds; forward is traced "
-                                        "when the pickle is loaded", Severity.CRITICAL))
+                issues.append(
+                    CodeIssue(
+                        "shape",
+                        node.lineno,
+                        ast.unparse(node)[:120],
+                        "an import inside a function, which fx code never holds; forward is traced "
+                        "when the pickle is loaded",
+                        Severity.CRITICAL,
+                    )
+                )
     return issues
 
 
@@ -125,14 +169,29 @@ def _fx_statement(node: ast.stmt) -> str | None:
     if isinstance(node, ast.Import):
         if all(a.name == "torch" or (a.name.startswith("torch.") and a.asname) for a in node.names):
             return None
-        return "an import fx code never writes (it imports `torch` only, everything else with `from … import`)"
+        return (
+            "an import fx code never writes (it imports `torch` only, everything else with `from … import`)"
+        )
     if isinstance(node, ast.ImportFrom):
-        return None if node.level == 0 and node.module and all(a.name != "*" for a in node.names) else "a star or relative import"
+        return (
+            None
+            if node.level == 0 and node.module and all(a.name != "*" for a in node.names)
+            else "a star or relative import"
+        )
     if isinstance(node, ast.Assign) and ast.unparse(node) == "NoneType = type(None)":
         return None
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == FX_WRAP:
+    if (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and ast.unparse(node.value.func) == FX_WRAP
+    ):
         call = node.value
-        if len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+        if (
+            len(call.args) == 1
+            and not call.keywords
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+        ):
             return None
     if isinstance(node, ast.FunctionDef):
         return "a decorated function (decorators run on definition)" if node.decorator_list else None
@@ -146,15 +205,34 @@ def _fx_names(tree: ast.Module, facts: ModuleFacts) -> list[CodeIssue]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] not in FX_MODULES:
             names = ", ".join(f"{node.module}.{a.name}" for a in node.names)
-            issues.append(CodeIssue("import", node.lineno, f"from {node.module} import …",
-                                    f"imports {names} when the pickle loads (fx writes this for wrapped functions; "
-                                    "that module's code runs on import)", Severity.MEDIUM))
+            issues.append(
+                CodeIssue(
+                    "import",
+                    node.lineno,
+                    f"from {node.module} import …",
+                    f"imports {names} when the pickle loads (fx writes this for wrapped functions; "
+                    "that module's code runs on import)",
+                    Severity.MEDIUM,
+                )
+            )
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
             name = facts.resolve(node)
-            if (name is not None and name.startswith("builtins.") and name.count(".") == 1
-                    and name.split(".")[1] not in FX_BUILTINS and facts.capabilities.lookup(name) is None):
-                issues.append(CodeIssue("builtin", node.lineno, name,
-                                        "a builtin that generated fx code never uses", Severity.HIGH))
+            if (
+                name is not None
+                and name.startswith("builtins.")
+                and name.count(".") == 1
+                and name.split(".")[1] not in FX_BUILTINS
+                and facts.capabilities.lookup(name) is None
+            ):
+                issues.append(
+                    CodeIssue(
+                        "builtin",
+                        node.lineno,
+                        name,
+                        "a builtin that generated fx code never uses",
+                        Severity.HIGH,
+                    )
+                )
     return issues
 
 

@@ -46,7 +46,9 @@ def nearest_neighbours(
     for start in range(0, n, block):
         stop = min(start + block, n)
         query = z[start:stop]
-        d = torch.addmm(ref_squared[None, :], query, ref.T, alpha=-2.0) + (query * query).sum(dim=1, keepdim=True)
+        d = torch.addmm(ref_squared[None, :], query, ref.T, alpha=-2.0) + (query * query).sum(
+            dim=1, keepdim=True
+        )
         own = torch.from_numpy(position[start:stop])
         mine = own >= 0
         d[torch.nonzero(mine).ravel(), own[mine]] = float("inf")  # never your own neighbour

@@ -27,32 +27,105 @@ from airlock.rules import read_signature_toml
 
 MAX_FOLLOW = 32  # how deep an expression (names followed to their assignments included) is followed
 PROCESS, NETWORK, DYNAMIC, DECODE_EXEC, WRITE, SECRETS, BUILTINS, UNPARSEABLE = (
-    "AIR621", "AIR622", "AIR623", "AIR624", "AIR625", "AIR626", "AIR627", "AIR628",
+    "AIR621",
+    "AIR622",
+    "AIR623",
+    "AIR624",
+    "AIR625",
+    "AIR626",
+    "AIR627",
+    "AIR628",
 )
 OBFUSCATED, NAMESPACES, REMOTE_CODE = "AIR629", "AIR631", "AIR632"
 MIN_ENCODED_LITERAL = 1024  # a base64/hex string this long in source is a payload, not a constant
 ENCODED = re.compile(r"[A-Za-z0-9+/=_\-]+|(?:[0-9a-fA-F]{2}|\\x[0-9a-fA-F]{2})+")
 
-EXEC_SINKS = ("builtins.eval", "builtins.exec", "builtins.compile", "pickle.load*", "_pickle.load*",
-              "marshal.load*", "dill.load*", "cloudpickle.load*", "types.FunctionType")
-DECODERS = ("base64.*decode*", "zlib.decompress", "bz2.decompress", "lzma.decompress", "gzip.decompress",
-            "codecs.decode", "binascii.a2b_*", "binascii.unhexlify", "builtins.bytes.fromhex")
+EXEC_SINKS = (
+    "builtins.eval",
+    "builtins.exec",
+    "builtins.compile",
+    "pickle.load*",
+    "_pickle.load*",
+    "marshal.load*",
+    "dill.load*",
+    "cloudpickle.load*",
+    "types.FunctionType",
+)
+DECODERS = (
+    "base64.*decode*",
+    "zlib.decompress",
+    "bz2.decompress",
+    "lzma.decompress",
+    "gzip.decompress",
+    "codecs.decode",
+    "binascii.a2b_*",
+    "binascii.unhexlify",
+    "builtins.bytes.fromhex",
+)
 IMPORTERS = ("builtins.__import__", "importlib.import_module", "importlib.__import__")
 OPEN = ("builtins.open", "io.open", "os.open", "codecs.open")
-PATH_WRITERS = ("os.remove", "os.unlink", "os.rmdir", "os.removedirs", "os.rename", "os.replace", "os.makedirs",
-                "os.mkdir", "os.chmod", "os.chown", "os.symlink", "os.link", "os.truncate", "shutil.move",
-                "shutil.copy*", "shutil.chown")
-PATH_METHODS = frozenset({"write_text", "write_bytes", "touch", "unlink", "rmdir", "mkdir", "chmod", "symlink_to", "rename", "replace"})
-DANGEROUS_ROOTS = frozenset({"os", "posix", "nt", "subprocess", "builtins", "importlib", "sys", "socket", "shutil",
-                             "ctypes", "pty", "runpy", "pickle", "marshal"})
+PATH_WRITERS = (
+    "os.remove",
+    "os.unlink",
+    "os.rmdir",
+    "os.removedirs",
+    "os.rename",
+    "os.replace",
+    "os.makedirs",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.symlink",
+    "os.link",
+    "os.truncate",
+    "shutil.move",
+    "shutil.copy*",
+    "shutil.chown",
+)
+PATH_METHODS = frozenset(
+    {
+        "write_text",
+        "write_bytes",
+        "touch",
+        "unlink",
+        "rmdir",
+        "mkdir",
+        "chmod",
+        "symlink_to",
+        "rename",
+        "replace",
+    }
+)
+DANGEROUS_ROOTS = frozenset(
+    {
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "builtins",
+        "importlib",
+        "sys",
+        "socket",
+        "shutil",
+        "ctypes",
+        "pty",
+        "runpy",
+        "pickle",
+        "marshal",
+    }
+)
 # what a string is built with when its text is meant to be hidden (chr() arithmetic, reversal, hex, decoding)
 HIDING_CALLS = ("builtins.chr", "builtins.bytes.fromhex", "codecs.decode", "binascii.*", "base64.*")
 HIDING_METHODS = frozenset({"decode", "fromhex", "translate"})
-BUILDING_METHODS = frozenset({"join", "format", "replace", "decode", "fromhex", "translate", "lower", "upper"})
+BUILDING_METHODS = frozenset(
+    {"join", "format", "replace", "decode", "fromhex", "translate", "lower", "upper"}
+)
 HOME = ("os.path.expanduser", "pathlib.Path.home", "pathlib.Path.expanduser", "os.getlogin")
 SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|KEY|APIKEY|AUTH)(?:_|$)")
-SECRET_PATH = re.compile(r"\.ssh/|\.aws/|\.netrc|\.git-credentials|\.pypirc|\.docker/config|\.kube/config|"
-                         r"huggingface/token|\.gnupg|id_rsa|id_ed25519")
+SECRET_PATH = re.compile(
+    r"\.ssh/|\.aws/|\.netrc|\.git-credentials|\.pypirc|\.docker/config|\.kube/config|"
+    r"huggingface/token|\.gnupg|id_rsa|id_ed25519"
+)
 WHOLE_ENV = frozenset({"copy", "items", "keys", "values", "__iter__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -73,7 +146,9 @@ class Capability:
     attributes: frozenset[str] = frozenset()  # attribute names that reach it on any object
 
     def matches(self, qualified: str) -> bool:
-        return any(fnmatchcase(qualified, p) for p in self.names) and not any(fnmatchcase(qualified, p) for p in self.allow)
+        return any(fnmatchcase(qualified, p) for p in self.names) and not any(
+            fnmatchcase(qualified, p) for p in self.allow
+        )
 
 
 @dataclass(frozen=True)
@@ -125,7 +200,11 @@ def load_capabilities() -> CapabilityMap:
         if not isinstance(body, dict):
             raise RuleDataError(f"{where}: must be a table")
         names, allow, attributes = body.get("names", []), body.get("allow", []), body.get("attributes", [])
-        texts = [*names, *allow, *attributes] if all(isinstance(x, list) for x in (names, allow, attributes)) else [0]
+        texts = (
+            [*names, *allow, *attributes]
+            if all(isinstance(x, list) for x in (names, allow, attributes))
+            else [0]
+        )
         if not (names or attributes) or not all(isinstance(n, str) for n in texts):
             raise RuleDataError(f"{where}: names (or attributes) must be a non-empty list of strings")
         try:
@@ -135,7 +214,9 @@ def load_capabilities() -> CapabilityMap:
         rule, reason = body.get("rule"), body.get("reason")
         if not isinstance(rule, str) or not isinstance(reason, str):
             raise RuleDataError(f"{where}: rule and reason must be strings")
-        capabilities.append(Capability(name, rule, severity, reason, tuple(names), tuple(allow), frozenset(attributes)))
+        capabilities.append(
+            Capability(name, rule, severity, reason, tuple(names), tuple(allow), frozenset(attributes))
+        )
     return CapabilityMap(tuple(capabilities))
 
 
@@ -173,7 +254,9 @@ class ModuleFacts:
                 self.parents[child] = node
             if isinstance(node, ast.Import):
                 for a in node.names:
-                    self.aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                    self.aliases[a.asname or a.name.split(".")[0]] = (
+                        a.name if a.asname else a.name.split(".")[0]
+                    )
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 for a in node.names:
                     if a.name == "*":
@@ -252,8 +335,11 @@ def _const(expr: ast.AST) -> Any:
 
 def _int_list(expr: ast.AST) -> bool:
     """A literal list or tuple of at least three integers (character codes)."""
-    return (isinstance(expr, ast.List | ast.Tuple) and len(expr.elts) >= 3
-            and all(isinstance(_const(e), int) for e in expr.elts))
+    return (
+        isinstance(expr, ast.List | ast.Tuple)
+        and len(expr.elts) >= 3
+        and all(isinstance(_const(e), int) for e in expr.elts)
+    )
 
 
 class Analysis:
@@ -272,7 +358,11 @@ class Analysis:
                 self._call(node)
             elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
                 self._tamper(node)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str | bytes) and id(node) not in docstrings:
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str | bytes)
+                and id(node) not in docstrings
+            ):
                 self._literal(node)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._imported(node)
@@ -280,7 +370,11 @@ class Analysis:
                 self._reference(node)
             if isinstance(node, ast.Attribute):
                 self._reflective(node, node.attr)
-            elif isinstance(node, ast.Call) and facts.resolve(node.func) == "builtins.getattr" and len(node.args) >= 2:
+            elif (
+                isinstance(node, ast.Call)
+                and facts.resolve(node.func) == "builtins.getattr"
+                and len(node.args) >= 2
+            ):
                 attribute = _const(node.args[1])
                 if isinstance(attribute, str):
                     self._reflective(node, attribute)
@@ -311,7 +405,11 @@ class Analysis:
         if isinstance(getattr(node, "ctx", None), ast.Store | ast.Del):
             return  # a name being bound or replaced (replacing builtins is AIR627's)
         parent = self.facts.parents.get(node)
-        if isinstance(parent, ast.Attribute | ast.Subscript) and parent.value is node and self.facts.resolve(parent):
+        if (
+            isinstance(parent, ast.Attribute | ast.Subscript)
+            and parent.value is node
+            and self.facts.resolve(parent)
+        ):
             return  # the longer chain is reported instead (`os.system`, not `os`); `sys.modules[name]` with a
             # key worked out only at run time is reported as `sys.modules`
         if isinstance(parent, ast.Call) and parent.func is node and self.facts.resolve(parent) is not None:
@@ -324,15 +422,30 @@ class Analysis:
         capability = self.facts.capabilities.lookup(name)
         if capability is not None:
             what = f"import {name}" if statement else name
-            self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), what,
-                                 f"{capability.reason} ({capability.name} capability)", capability.severity, statement))
+            self.hits.append(
+                Hit(
+                    capability.rule,
+                    getattr(node, "lineno", 0),
+                    what,
+                    f"{capability.reason} ({capability.name} capability)",
+                    capability.severity,
+                    statement,
+                )
+            )
 
     def _reflective(self, node: ast.AST, attribute: str) -> None:
         """An attribute that reaches interpreter internals from any object (`().__class__.__base__`)."""
         capability = self.facts.capabilities.by_attribute.get(attribute)
         if capability is not None:
-            self.hits.append(Hit(capability.rule, getattr(node, "lineno", 0), f".{attribute}",
-                                 f"{capability.reason} ({capability.name} capability)", capability.severity))
+            self.hits.append(
+                Hit(
+                    capability.rule,
+                    getattr(node, "lineno", 0),
+                    f".{attribute}",
+                    f"{capability.reason} ({capability.name} capability)",
+                    capability.severity,
+                )
+            )
 
     def _add(self, rule: str, node: ast.AST, what: str, reason: str) -> None:
         self.hits.append(Hit(rule, getattr(node, "lineno", 0), what, reason))
@@ -342,15 +455,23 @@ class Analysis:
         name = facts.resolve(node.func)
         args = [*node.args, *(k.value for k in node.keywords)]
         if _is(name, EXEC_SINKS) and any(facts.derives(a, self._decoded) for a in args):
-            self._add(DECODE_EXEC, node, f"{name}(…)", "runs data it decoded first (base64/zlib/codecs/marshal)")
+            self._add(
+                DECODE_EXEC, node, f"{name}(…)", "runs data it decoded first (base64/zlib/codecs/marshal)"
+            )
             return
         if _is(name, EXEC_SINKS) and node.args and facts.derives(node.args[0], self._built):
             self._add(OBFUSCATED, node, f"{name}(…)", "runs a string it assembled at run time")
         if _is(name, IMPORTERS) or name == "builtins.getattr":
             self._indirect(node, name)
             return
-        if name == "builtins.setattr" and node.args and facts.resolve(node.args[0]) in ("builtins", "builtins.__dict__"):
-            self._add(BUILTINS, node, "setattr(builtins, …)", "replaces a builtin for all code in the process")
+        if (
+            name == "builtins.setattr"
+            and node.args
+            and facts.resolve(node.args[0]) in ("builtins", "builtins.__dict__")
+        ):
+            self._add(
+                BUILTINS, node, "setattr(builtins, …)", "replaces a builtin for all code in the process"
+            )
             return
         if _is(name, OPEN):
             self._open(node, name)
@@ -362,10 +483,18 @@ class Analysis:
         if _is(name, PATH_WRITERS) and node.args and self._outside(node.args[0]):
             self._add(WRITE, node, f"{name}(…)", "changes files outside the model cache")
             return
-        if isinstance(node.func, ast.Attribute) and node.func.attr in PATH_METHODS and self._outside(node.func.value):
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in PATH_METHODS
+            and self._outside(node.func.value)
+        ):
             self._add(WRITE, node, f".{node.func.attr}(…)", "writes outside the model cache")
             return
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("join", "decode") and self._hidden_text(node):
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("join", "decode")
+            and self._hidden_text(node)
+        ):
             self._add(OBFUSCATED, node, f".{node.func.attr}(…)", "spells a string out of character codes")
 
     def _indirect(self, node: ast.Call, name: str | None) -> None:
@@ -374,26 +503,51 @@ class Analysis:
             if first is not None and not isinstance(_const(first), str):
                 self._add(DYNAMIC, node, f"{name}(…)", "imports a module whose name is computed at run time")
                 if self.facts.derives(first, self._built):
-                    self._add(OBFUSCATED, node, f"{name}(…)", "imports a module whose name is assembled from pieces")
+                    self._add(
+                        OBFUSCATED, node, f"{name}(…)", "imports a module whose name is assembled from pieces"
+                    )
             return
         if len(node.args) < 2 or isinstance(_const(node.args[1]), str):
             return
         base = self.facts.resolve(node.args[0])
-        dangerous = base is not None and (base.split(".")[0] in DANGEROUS_ROOTS or self.facts.capabilities.lookup(base) is not None)
+        dangerous = base is not None and (
+            base.split(".")[0] in DANGEROUS_ROOTS or self.facts.capabilities.lookup(base) is not None
+        )
         if dangerous:
-            self._add(DYNAMIC, node, f"getattr({base}, …)", "reaches an attribute of a dangerous module by a computed name")
-        if self._folds(node.args[1]) or (dangerous and self.facts.derives(node.args[1], self._built)) or self.facts.derives(
-                node.args[1], self._hiding):
-            self._add(OBFUSCATED, node, f"getattr({base or '…'}, …)", "looks up an attribute whose name is assembled from pieces")
+            self._add(
+                DYNAMIC,
+                node,
+                f"getattr({base}, …)",
+                "reaches an attribute of a dangerous module by a computed name",
+            )
+        if (
+            self._folds(node.args[1])
+            or (dangerous and self.facts.derives(node.args[1], self._built))
+            or self.facts.derives(node.args[1], self._hiding)
+        ):
+            self._add(
+                OBFUSCATED,
+                node,
+                f"getattr({base or '…'}, …)",
+                "looks up an attribute whose name is assembled from pieces",
+            )
 
     def _open(self, node: ast.Call, name: str | None) -> None:
-        mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg in ("mode", "flags")), None)
+        mode = (
+            node.args[1]
+            if len(node.args) > 1
+            else next((k.value for k in node.keywords if k.arg in ("mode", "flags")), None)
+        )
         text = _const(mode) if mode is not None else "r"
-        writes = isinstance(text, str) and any(c in text for c in "wax+") or (name == "os.open" and mode is not None)
+        writes = (isinstance(text, str) and any(c in text for c in "wax+")) or (
+            name == "os.open" and mode is not None
+        )
         if writes and node.args and self._outside(node.args[0]):
             self._add(WRITE, node, f"{name}(…, {text!r})", "writes outside the model cache")
         elif writes and node.args and _const(node.args[0]) is None and node.lineno not in self.deferred:
-            self._add(WRITE, node, f"{name}(…, {text!r})", "writes a computed path as soon as the file is imported")
+            self._add(
+                WRITE, node, f"{name}(…, {text!r})", "writes a computed path as soon as the file is imported"
+            )
 
     def _environ(self, node: ast.AST) -> None:
         parent = self.facts.parents.get(node)
@@ -406,9 +560,10 @@ class Analysis:
             key = _const(parent.slice)
             if SECRET_NAME.search(key.upper()) and isinstance(parent.ctx, ast.Load):
                 self._add(SECRETS, node, f"os.environ[{key!r}]", "reads a secret from the environment")
-        elif (isinstance(parent, ast.Attribute) and parent.attr in WHOLE_ENV) or isinstance(
-            parent, (ast.Call, ast.keyword, ast.For, ast.comprehension, ast.Dict, ast.Starred)
-        ) and not (isinstance(parent, ast.keyword) and parent.arg == "env"):
+        elif (isinstance(parent, ast.Attribute) and parent.attr in WHOLE_ENV) or (
+            isinstance(parent, (ast.Call, ast.keyword, ast.For, ast.comprehension, ast.Dict, ast.Starred))
+            and not (isinstance(parent, ast.keyword) and parent.arg == "env")
+        ):
             self._add(SECRETS, node, "os.environ", "reads the whole environment (tokens and keys included)")
 
     def _tamper(self, node: ast.Assign | ast.AugAssign | ast.Delete) -> None:
@@ -428,17 +583,25 @@ class Analysis:
             return any(isinstance(_const(side), str | bytes) for side in (node.left, node.right))
         if isinstance(node, ast.JoinedStr):
             return True
-        return self._hiding(node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                                      and node.func.attr in BUILDING_METHODS)
+        return self._hiding(node) or (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in BUILDING_METHODS
+        )
 
     def _hiding(self, node: ast.AST) -> bool:
         """What only hides text: chr(), reversing slices, hex and other decoding."""
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and node.slice.step is not None:
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Slice)
+            and node.slice.step is not None
+        ):
             return True
         if not isinstance(node, ast.Call):
             return False
         return _is(self.facts.resolve(node.func), HIDING_CALLS) or (
-            isinstance(node.func, ast.Attribute) and node.func.attr in HIDING_METHODS)
+            isinstance(node.func, ast.Attribute) and node.func.attr in HIDING_METHODS
+        )
 
     def _folds(self, expr: ast.AST, depth: int = 0) -> bool:
         """Whether a non-constant expression is made of constants only (`"sy" + "stem"`): a name spelled so no one reads it."""
@@ -466,8 +629,9 @@ class Analysis:
         if isinstance(expr, ast.Call):
             func = expr.func
             parts = [*expr.args, *(func.value for _ in [0] if isinstance(func, ast.Attribute))]
-            known = isinstance(func, ast.Attribute) and func.attr in BUILDING_METHODS or self.facts.resolve(func) in (
-                "builtins.chr", "builtins.bytes", "builtins.bytearray", "builtins.str")
+            known = (isinstance(func, ast.Attribute) and func.attr in BUILDING_METHODS) or self.facts.resolve(
+                func
+            ) in ("builtins.chr", "builtins.bytes", "builtins.bytearray", "builtins.str")
             return known and all(self._constant(p, depth + 1) for p in parts)
         return False
 
@@ -476,8 +640,12 @@ class Analysis:
         facts = self.facts
         if node.func.attr == "decode":  # type: ignore[attr-defined]
             inner = node.func.value  # type: ignore[attr-defined]
-            return (isinstance(inner, ast.Call) and facts.resolve(inner.func) in ("builtins.bytes", "builtins.bytearray")
-                    and bool(inner.args) and _int_list(inner.args[0]))
+            return (
+                isinstance(inner, ast.Call)
+                and facts.resolve(inner.func) in ("builtins.bytes", "builtins.bytearray")
+                and bool(inner.args)
+                and _int_list(inner.args[0])
+            )
         if not node.args:
             return False
         arg = node.args[0]
@@ -488,7 +656,11 @@ class Analysis:
         return False
 
     def _chr_arithmetic(self, node: ast.BinOp) -> None:
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call) and self.facts.resolve(n.func) == "builtins.chr"]
+        calls = [
+            n
+            for n in ast.walk(node)
+            if isinstance(n, ast.Call) and self.facts.resolve(n.func) == "builtins.chr"
+        ]
         if len(calls) >= 2 and isinstance(node.op, ast.Add):
             self._add(OBFUSCATED, node, "chr(…) + chr(…)", "spells a string out of character codes")
 
@@ -497,7 +669,12 @@ class Analysis:
         if SECRET_PATH.search(text):
             self._add(SECRETS, node, repr(text[:80]), "names a credential file")
         if len(text) >= MIN_ENCODED_LITERAL and ENCODED.fullmatch(text.replace("\n", "")):
-            self._add(OBFUSCATED, node, f"{len(text)}-character encoded literal", "carries an encoded blob (base64 or hex)")
+            self._add(
+                OBFUSCATED,
+                node,
+                f"{len(text)}-character encoded literal",
+                "carries an encoded blob (base64 or hex)",
+            )
 
     def _outside(self, expr: ast.AST, depth: int = 0, seen: set[str] | None = None) -> bool:
         """Whether a path expression points at an absolute path or the home folder."""
@@ -513,19 +690,29 @@ class Analysis:
             return self._outside(expr.value, depth + 1, seen)
         if isinstance(expr, ast.BinOp):
             return self._outside(expr.left, depth + 1, seen) or (
-                isinstance(expr.op, ast.Div) and self._outside(expr.right, depth + 1, seen))
+                isinstance(expr.op, ast.Div) and self._outside(expr.right, depth + 1, seen)
+            )
         if isinstance(expr, ast.Name):
             if expr.id in seen:
                 return False
             seen.add(expr.id)
             return any(self._outside(v, depth + 1, seen) for v in self.facts.assigned.get(expr.id, []))
         if isinstance(expr, ast.Subscript):  # os.environ["HOME"]
-            return self.facts.resolve(expr.value) == "os.environ" and _const(expr.slice) in ("HOME", "USERPROFILE")
+            return self.facts.resolve(expr.value) == "os.environ" and _const(expr.slice) in (
+                "HOME",
+                "USERPROFILE",
+            )
         if isinstance(expr, ast.Call):
             name = self.facts.resolve(expr.func)
-            if _is(name, HOME) or (isinstance(expr.func, ast.Attribute) and expr.func.attr in ("home", "expanduser")):
+            if _is(name, HOME) or (
+                isinstance(expr.func, ast.Attribute) and expr.func.attr in ("home", "expanduser")
+            ):
                 return True
-            if name in ("os.getenv", "os.environ.get") and expr.args and _const(expr.args[0]) in ("HOME", "USERPROFILE"):
+            if (
+                name in ("os.getenv", "os.environ.get")
+                and expr.args
+                and _const(expr.args[0]) in ("HOME", "USERPROFILE")
+            ):
                 return True
             return any(self._outside(a, depth + 1, seen) for a in expr.args)  # os.path.join, Path(…), str(…)
         return False
@@ -547,7 +734,6 @@ def _is_main_guard(test: ast.expr) -> bool:
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
         return False
     sides = [test.left, test.comparators[0]]
-    return (any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides)
-            and any(isinstance(side, ast.Constant) and side.value == "__main__" for side in sides))
-
-
+    return any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides) and any(
+        isinstance(side, ast.Constant) and side.value == "__main__" for side in sides
+    )

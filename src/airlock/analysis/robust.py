@@ -72,7 +72,10 @@ def robust_whitening(x: np.ndarray, *, max_fit: int = 2000, seed: int = 0, steps
 
 def _covariance(rows: np.ndarray) -> np.ndarray:
     covariance = np.atleast_2d(np.cov(rows, rowvar=False))
-    return covariance + np.eye(len(covariance)) * max(float(np.trace(covariance)) / len(covariance), 1e-12) * 1e-9
+    return (
+        covariance
+        + np.eye(len(covariance)) * max(float(np.trace(covariance)) / len(covariance), 1e-12) * 1e-9
+    )
 
 
 def _mahalanobis(x: np.ndarray, location: np.ndarray, covariance: np.ndarray) -> np.ndarray:

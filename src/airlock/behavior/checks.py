@@ -47,31 +47,55 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     text = isinstance(clf, TextClassifier)
     with deterministic(settings.seed):
         run = reverse_text if text else reverse_image
-        reversal = run(clf, sample, calibration, seed=settings.seed, deadline=session.deadline,  # type: ignore[arg-type]
-                       progress=settings.progress)
+        reversal = run(
+            clf,
+            sample,
+            calibration,
+            seed=settings.seed,
+            deadline=session.deadline,  # type: ignore[arg-type]
+            progress=settings.progress,
+        )
     decision, trigger = reversal.decision, trigger_of(reversal)
-    tokens = [clf.tokenizer.id_to_token(int(i)) for i in trigger.arrays["token_ids"]] if text and trigger else None
-    section = reversal_section(reversal, clf.labels, tokens=tokens, device=str(clf.device),
-                               calibration=calibration.version)
+    tokens = (
+        [clf.tokenizer.id_to_token(int(i)) for i in trigger.arrays["token_ids"]] if text and trigger else None
+    )
+    section = reversal_section(
+        reversal, clf.labels, tokens=tokens, device=str(clf.device), calibration=calibration.version
+    )
     session.section.update(section)
     if reversal.backdoored and decision is not None and trigger is not None:
         session.blamed = (decision.suspect,)
         label = clf.labels.get(decision.suspect, str(decision.suspect))
         yield ctx.finding(
-            "AIR701", name, None, f"class {decision.suspect} ({label})",
+            "AIR701",
+            name,
+            None,
+            f"class {decision.suspect} ({label})",
             f"class {label} answers to a {decision.family} trigger far smaller than any other class needs "
             f"(gap {decision.gap:.2f}; {_families(section['agreeing_families'])}: {reversal.score:.1f}× the clean "
             f"threshold); it flips {trigger.asr:.0%} of {reversal.inputs}",
-            {"class": decision.suspect, "label": label, "score": section["score"], "mode": reversal.mode,
-             "gap": round(decision.gap, 4), "threshold": decision.threshold,
-             "agreeing_families": section["agreeing_families"],
-             "trigger": trigger_evidence(trigger, decision.family, tokens)},
+            {
+                "class": decision.suspect,
+                "label": label,
+                "score": section["score"],
+                "mode": reversal.mode,
+                "gap": round(decision.gap, 4),
+                "threshold": decision.threshold,
+                "agreeing_families": section["agreeing_families"],
+                "trigger": trigger_evidence(trigger, decision.family, tokens),
+            },
         )
     if not reversal.complete:
         done = ", ".join(f"{r.family} ({r.steps} steps)" for r in reversal.results) or "nothing"
         why = f"time budget of {settings.time_budget:g} s ran out; done: {done}"
-        yield ctx.finding("AIR702", name, None, "model", f"behavioural scan incomplete: {why}",
-                          {"budget_seconds": settings.time_budget, "done": [r.family for r in reversal.results]})
+        yield ctx.finding(
+            "AIR702",
+            name,
+            None,
+            "model",
+            f"behavioural scan incomplete: {why}",
+            {"budget_seconds": settings.time_budget, "done": [r.family for r in reversal.results]},
+        )
         raise Incomplete(why)
     scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
 
@@ -80,7 +104,9 @@ def _families(names: list[str]) -> str:
     return f"the {names[0]} family" if len(names) == 1 else f"the {' and '.join(names)} families agree"
 
 
-def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
+def activation_clustering(
+    scanner: BehaviouralScanner, ctx: ScanContext, session: Session
+) -> Iterator[Finding]:
     from airlock.behavior.clustering import METHOD, cluster
     from airlock.behavior.device import deterministic
     from airlock.behavior.outlier import load_calibration
@@ -97,37 +123,71 @@ def activation_clustering(scanner: BehaviouralScanner, ctx: ScanContext, session
         clf = session.classifier()
         sample = session.sample()
     except PROBLEMS as exc:
-        yield ctx.finding("AIR712", name, None, "sample", f"activation clustering could not run: {exc.diagnostics()}")
+        yield ctx.finding(
+            "AIR712", name, None, "sample", f"activation clustering could not run: {exc.diagnostics()}"
+        )
         raise Skipped(exc.diagnostics()) from None
     calibration = load_calibration()
     start = time.perf_counter()
     with deterministic(session.settings.seed):
         kind = "text" if isinstance(clf, TextClassifier) else "image"
-        found = cluster(clf, sample, threshold=calibration.clustering[kind], blamed=session.blamed,
-                        blamed_factor=calibration.blamed_factor, seed=session.settings.seed)
+        found = cluster(
+            clf,
+            sample,
+            threshold=calibration.clustering[kind],
+            blamed=session.blamed,
+            blamed_factor=calibration.blamed_factor,
+            seed=session.settings.seed,
+        )
     corroborated = _corroborated(session, found.classes)
-    if not session.section:  # trigger reversal did not run: the clustering fills the section, but alone decides nothing
+    if (
+        not session.section
+    ):  # trigger reversal did not run: the clustering fills the section, but alone decides nothing
         top = max(found.classes, key=lambda c: c.ratio, default=None)
         poisoned = top is not None and top.poisoned
-        session.section.update({
-            "method": METHOD, "mode": "data", "score": round(found.score, 4), "backdoored": False,
-            "suspect_class": top.label if poisoned and top else None,
-            "suspect_label": top.name if poisoned and top else None, "per_class": []})
-    session.section["activation_clustering"] = {**found.section(), "seconds": round(time.perf_counter() - start, 2),
-                                                "corroborated": [c.label for c in corroborated]}
+        session.section.update(
+            {
+                "method": METHOD,
+                "mode": "data",
+                "score": round(found.score, 4),
+                "backdoored": False,
+                "suspect_class": top.label if poisoned and top else None,
+                "suspect_label": top.name if poisoned and top else None,
+                "per_class": [],
+            }
+        )
+    session.section["activation_clustering"] = {
+        **found.section(),
+        "seconds": round(time.perf_counter() - start, 2),
+        "corroborated": [c.label for c in corroborated],
+    }
     for c in found.classes:
         if c.poisoned:
             agrees = c in corroborated
             yield ctx.finding(
-                "AIR711", name, None, f"class {c.label} ({c.name})",
+                "AIR711",
+                name,
+                None,
+                f"class {c.label} ({c.name})",
                 f"class {c.name}: {len(c.suspects)} of {c.size} samples form a separate cluster in the model's "
                 f"activations ({c.ratio:.1f}× the separation of the other classes); "
-                + ("trigger reversal points at the same class" if agrees else
-                   "trigger reversal does not point at it, so this alone is not a backdoor verdict"),
-                {"class": c.label, "label": c.name, "flagged": len(c.suspects), "size": c.size,
-                 "separation": round(c.separation, 3), "ratio": round(c.ratio, 3),
-                 "silhouette": round(c.silhouette, 3), "relative_size": round(c.relative_size, 3),
-                 "corroborated_by_trigger_reversal": agrees, "rows": c.suspects[:SHOWN_ROWS].tolist()},
+                + (
+                    "trigger reversal points at the same class"
+                    if agrees
+                    else "trigger reversal does not point at it, so this alone is not a backdoor verdict"
+                ),
+                {
+                    "class": c.label,
+                    "label": c.name,
+                    "flagged": len(c.suspects),
+                    "size": c.size,
+                    "separation": round(c.separation, 3),
+                    "ratio": round(c.ratio, 3),
+                    "silhouette": round(c.silhouette, 3),
+                    "relative_size": round(c.relative_size, 3),
+                    "corroborated_by_trigger_reversal": agrees,
+                    "rows": c.suspects[:SHOWN_ROWS].tolist(),
+                },
                 severity=None if agrees else Severity.MEDIUM,
             )
 

@@ -34,7 +34,10 @@ from airlock.models.text import TextClassifier
 BATCH = 256
 MIN_ROWS = 20  # smaller classes are not split (their separation is mostly noise)
 MIN_COMPARED = 2  # a class is only compared with at least this many other classes that really split
-MIN_SHARE, MIN_CLUSTER = 0.05, 5  # a split whose smaller side is below both is no split: a few near-duplicates
+MIN_SHARE, MIN_CLUSTER = (
+    0.05,
+    5,
+)  # a split whose smaller side is below both is no split: a few near-duplicates
 # (saturated activations) would make its within-cluster spread vanish and its separation explode
 METHOD = "activation-clustering/1 (penultimate activations, PCA, 2-means; separation relative to the other classes)"
 
@@ -52,10 +55,17 @@ class ClassSplit:
     suspects: np.ndarray  # rows (0-based, in the sample) of the suspect cluster, when poisoned
 
     def to_dict(self) -> dict[str, Any]:
-        return {"class": self.label, "name": self.name, "size": self.size, "poisoned": self.poisoned,
-                "suspects": len(self.suspects), "separation": round(self.separation, 3),
-                "ratio": round(self.ratio, 3), "silhouette": round(self.silhouette, 3),
-                "relative_size": round(self.relative_size, 3)}
+        return {
+            "class": self.label,
+            "name": self.name,
+            "size": self.size,
+            "poisoned": self.poisoned,
+            "suspects": len(self.suspects),
+            "separation": round(self.separation, 3),
+            "ratio": round(self.ratio, 3),
+            "silhouette": round(self.silhouette, 3),
+            "relative_size": round(self.relative_size, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -76,14 +86,25 @@ class Clustering:
         return max((c.ratio for c in self.classes), default=0.0) / self.threshold
 
     def section(self) -> dict[str, Any]:
-        return {"method": METHOD, "rows": self.rows, "feature_width": self.dimensions, "threshold": self.threshold,
-                "suspect_classes": [c.label for c in self.classes if c.poisoned], "flagged": self.flagged.tolist(),
-                "classes": [c.to_dict() for c in self.classes]}
+        return {
+            "method": METHOD,
+            "rows": self.rows,
+            "feature_width": self.dimensions,
+            "threshold": self.threshold,
+            "suspect_classes": [c.label for c in self.classes if c.poisoned],
+            "flagged": self.flagged.tolist(),
+            "classes": [c.to_dict() for c in self.classes],
+        }
 
 
 def cluster(
-    clf: ImageClassifier | TextClassifier, sample: Sample, *, threshold: float, blamed: tuple[int, ...] = (),
-    blamed_factor: float = 1.0, seed: int = 0,
+    clf: ImageClassifier | TextClassifier,
+    sample: Sample,
+    *,
+    threshold: float,
+    blamed: tuple[int, ...] = (),
+    blamed_factor: float = 1.0,
+    seed: int = 0,
 ) -> Clustering:
     """Split every class of `sample` in `clf`'s feature space and flag the classes that stand out."""
     activations, predicted = _activations(clf, sample)
@@ -99,10 +120,24 @@ def cluster(
         others = [splits[j].separation for j in present if j != k and splits[j].separation > 0]
         ratio = parts.separation / float(np.median(others)) if len(others) >= MIN_COMPARED else 0.0
         poisoned = ratio >= threshold * (blamed_factor if k in blamed else 1.0)
-        suspects = rows[parts.labels == _foreign(reduced[rows], parts.labels, centroids, k)] if poisoned \
+        suspects = (
+            rows[parts.labels == _foreign(reduced[rows], parts.labels, centroids, k)]
+            if poisoned
             else np.empty(0, dtype=np.int64)
-        out.append(ClassSplit(k, clf.labels.get(k, str(k)), len(rows), parts.separation, parts.silhouette,
-                              parts.relative_size, ratio, poisoned, suspects))
+        )
+        out.append(
+            ClassSplit(
+                k,
+                clf.labels.get(k, str(k)),
+                len(rows),
+                parts.separation,
+                parts.silhouette,
+                parts.relative_size,
+                ratio,
+                poisoned,
+                suspects,
+            )
+        )
     return Clustering(tuple(out), len(labels), activations.shape[1], threshold)
 
 
@@ -126,7 +161,11 @@ def _split(points: np.ndarray, seed: int) -> ac.TwoClusterSplit:
 
 def _foreign(points: np.ndarray, split: np.ndarray, centroids: dict[int, np.ndarray], label: int) -> int:
     """The cluster (0 or 1) whose members lie farther from the other classes' centroids."""
-    others = np.stack([c for k, c in centroids.items() if k != label]) if len(centroids) > 1 else points.mean(axis=0)[None]
+    others = (
+        np.stack([c for k, c in centroids.items() if k != label])
+        if len(centroids) > 1
+        else points.mean(axis=0)[None]
+    )
     nearest = np.linalg.norm(points[:, None, :] - others[None], axis=2).min(axis=1)
     return int(nearest[split == 1].mean() > nearest[split == 0].mean())
 

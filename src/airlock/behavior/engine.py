@@ -153,7 +153,9 @@ def reverse(
     return FamilyResult(family.name, result, step, complete, time.perf_counter() - start)
 
 
-def _adjust(lam: torch.Tensor, rate: torch.Tensor, rows: torch.Tensor, schedule: Schedule, init: float) -> None:
+def _adjust(
+    lam: torch.Tensor, rate: torch.Tensor, rows: torch.Tensor, schedule: Schedule, init: float
+) -> None:
     """Neural Cleanse's λ rule, per class: raise while the attack succeeds, lower while it fails."""
     for k in rows.tolist():
         if rate[k] >= schedule.asr_target:
@@ -166,8 +168,13 @@ def _rank(best: torch.Tensor, family: TriggerFamily, active: list[int]) -> list[
     """Active classes, most promising first: reached triggers by size, then the rest by current size."""
     with torch.no_grad():
         current = family.cost(torch.tensor(active, device=family.device)).cpu()
-    keys = {k: (0 if math.isfinite(best[k]) else 1, float(best[k]) if math.isfinite(best[k]) else float(current[i]))
-            for i, k in enumerate(active)}
+    keys = {
+        k: (
+            0 if math.isfinite(best[k]) else 1,
+            float(best[k]) if math.isfinite(best[k]) else float(current[i]),
+        )
+        for i, k in enumerate(active)
+    }
     return sorted(active, key=lambda k: (keys[k], k))
 
 
@@ -175,7 +182,10 @@ def _leaders(best: torch.Tensor, family: TriggerFamily, active: list[int]) -> tu
     """The leading class and its gap (as `outlier.gap` measures it), or None while no trigger succeeded."""
     with torch.no_grad():
         current = family.cost(torch.tensor(active, device=family.device)).cpu()
-    costs = {k: float(best[k]) if math.isfinite(float(best[k])) else float(current[i]) for i, k in enumerate(active)}
+    costs = {
+        k: float(best[k]) if math.isfinite(float(best[k])) else float(current[i])
+        for i, k in enumerate(active)
+    }
     leader, value = gap(costs, {k for k in active if math.isfinite(float(best[k]))})
     return (leader, value) if value > 0 else None
 
@@ -213,5 +223,7 @@ def _collect(
             for first in range(0, len(others), 256):
                 triggered = family.apply(others[first : first + 256], row)[0]
                 hits += int((model(triggered).argmax(dim=-1) == k).sum())
-            out.append(ClassTrigger(k, cost, k in best_state, hits / max(len(others), 1), steps[k], family.export(k)))
+            out.append(
+                ClassTrigger(k, cost, k in best_state, hits / max(len(others), 1), steps[k], family.export(k))
+            )
     return tuple(out)

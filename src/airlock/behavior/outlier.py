@@ -56,14 +56,18 @@ class Outlier:
 class Calibration:
     thresholds: Mapping[str, Mapping[str, Mapping[str, float]]]  # kind → mode → family → threshold
     version: str
-    clustering: Mapping[str, float] = field(default_factory=dict)  # kind → separation ratio that flags a class
+    clustering: Mapping[str, float] = field(
+        default_factory=dict
+    )  # kind → separation ratio that flags a class
     blamed_factor: float = 0.8  # … times this for a class trigger reversal blamed
 
     def threshold(self, kind: str, mode: str, family: str) -> float:
         try:
             return float(self.thresholds[kind][mode][family])
         except KeyError:
-            raise RuleDataError(f"signatures/{CALIBRATION_FILE}: no threshold for {kind}/{mode}/{family}") from None
+            raise RuleDataError(
+                f"signatures/{CALIBRATION_FILE}: no threshold for {kind}/{mode}/{family}"
+            ) from None
 
 
 def load_calibration() -> Calibration:
@@ -80,7 +84,9 @@ def load_calibration() -> Calibration:
     clustering = _positive(data.get("activation_clustering"), "activation_clustering")
     missing = {"image", "text", "blamed_factor"} - set(clustering)
     if missing:
-        raise RuleDataError(f"signatures/{CALIBRATION_FILE}: [activation_clustering] lacks {', '.join(sorted(missing))}")
+        raise RuleDataError(
+            f"signatures/{CALIBRATION_FILE}: [activation_clustering] lacks {', '.join(sorted(missing))}"
+        )
     blamed = clustering.pop("blamed_factor")
     return Calibration(thresholds, str(data.get("version", "")), clustering, blamed)
 
@@ -142,7 +148,9 @@ def combine(outliers: Sequence[Outlier], families: int) -> Evidence | None:
     best: Evidence | None = None
     for suspect in sorted(by_class):
         ranked = sorted(by_class[suspect], key=lambda o: (-o.ratio, o.family))
-        for k in range(1, len(ranked) + 1):  # the strongest k families: a weak extra one never lowers the score
+        for k in range(
+            1, len(ranked) + 1
+        ):  # the strongest k families: a weak extra one never lowers the score
             z = sum(o.ratio for o in ranked[:k]) * scale
             score = z / erlang_quantile(k, ALPHA / max(families, 1))
             if best is None or score > best.score:
@@ -152,6 +160,7 @@ def combine(outliers: Sequence[Outlier], families: int) -> Evidence | None:
 
 def erlang_quantile(k: int, tail: float) -> float:
     """s with P(sum of k unit exponentials > s) = tail (bisection; k = 1 gives ln(1/tail))."""
+
     def survival(s: float) -> float:
         term, total = 1.0, 1.0
         for i in range(1, k):

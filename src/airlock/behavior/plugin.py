@@ -48,9 +48,13 @@ class Session:
             from airlock.behavior.device import resolve_device
             from airlock.models.classifier import load_classifier
 
-            self._loaded = load_classifier(self.folder, self.reference, arch=self.settings.arch,
-                                           pickle_allowed=self.pickle_allowed,
-                                           device=resolve_device(self.settings.device))
+            self._loaded = load_classifier(
+                self.folder,
+                self.reference,
+                arch=self.settings.arch,
+                pickle_allowed=self.pickle_allowed,
+                device=resolve_device(self.settings.device),
+            )
         return self._loaded
 
     def sample(self) -> Any:
@@ -61,7 +65,9 @@ class Session:
 
             clf = self.classifier()
             if self.settings.data is not None:
-                self._sample = read_sample(self.settings.data, clf.labels, text=isinstance(clf, TextClassifier))
+                self._sample = read_sample(
+                    self.settings.data, clf.labels, text=isinstance(clf, TextClassifier)
+                )
             self._sample_read = True
         return self._sample
 
@@ -84,7 +90,9 @@ class BehaviouralScanner(SnapshotScanner):
         return True
 
 
-def session_for(ctx: ScanContext, settings: BehaviorSettings | None = None, *, pickle_allowed: bool = False) -> Session:
+def session_for(
+    ctx: ScanContext, settings: BehaviorSettings | None = None, *, pickle_allowed: bool = False
+) -> Session:
     """A session over the snapshot of `ctx` (by default: no sample, no budget, safetensors only)."""
     settings = settings or BehaviorSettings()
     root = ctx.snapshot.root
@@ -98,7 +106,11 @@ def session_for(ctx: ScanContext, settings: BehaviorSettings | None = None, *, p
 
 
 def run_behavioural(
-    scanners: Sequence[Scanner], ctx: ScanContext, static: ScanOutcome, settings: BehaviorSettings, policy: Policy
+    scanners: Sequence[Scanner],
+    ctx: ScanContext,
+    static: ScanOutcome,
+    settings: BehaviorSettings,
+    policy: Policy,
 ) -> tuple[ScanOutcome, dict[str, Any] | None, Policy]:
     """Run the behavioural scanners after the static ones; return every check and finding, the
     `behavior` section, and the policy with the behavioural checks required."""
@@ -107,7 +119,9 @@ def run_behavioural(
     for scanner in behavioural:
         scanner.session = session
     ran = run_scanners(behavioural, ctx)
-    required = [s.name for s in behavioural if s.required(settings) and s.name not in policy.required_scanners]
+    required = [
+        s.name for s in behavioural if s.required(settings) and s.name not in policy.required_scanners
+    ]
     findings = tuple(sorted((*static.findings, *ran.findings), key=Finding.sort_key))
     return (
         ScanOutcome(checks=(*static.checks, *ran.checks), findings=findings),
@@ -122,4 +136,3 @@ def _static_passed(static: ScanOutcome, policy: Policy, path: str) -> bool:
         return False
     findings = apply_overrides(policy, [f for f in static.findings if f.artifact == path])
     return not any(f.severity >= min(policy.fail_at, Severity.HIGH) for f in findings)
-

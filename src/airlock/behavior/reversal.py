@@ -74,8 +74,14 @@ class Reversal:
 
 
 def reverse_image(
-    clf: ImageClassifier, sample: ImageSample | None, calibration: Calibration, *,
-    seed: int, deadline: float | None, progress: Progress | None, families: tuple[str, ...] = tuple(FAMILIES),
+    clf: ImageClassifier,
+    sample: ImageSample | None,
+    calibration: Calibration,
+    *,
+    seed: int,
+    deadline: float | None,
+    progress: Progress | None,
+    families: tuple[str, ...] = tuple(FAMILIES),
     schedule: Schedule | None = None,
 ) -> Reversal:
     """Reverse every family's triggers for an image classifier (data mode when `sample` is given)."""
@@ -85,8 +91,17 @@ def reverse_image(
         images, mode = image_tensor(sample.images[:REVERSAL_ROWS], clf), DATA
     else:
         size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
-        images, _, complete = synthesise(clf, clf.module, clf.classes, (clf.channels, *size), SynthesisSchedule(),
-                                         seed=seed, device=clf.device, deadline=deadline, progress=progress)
+        images, _, complete = synthesise(
+            clf,
+            clf.module,
+            clf.classes,
+            (clf.channels, *size),
+            SynthesisSchedule(),
+            seed=seed,
+            device=clf.device,
+            deadline=deadline,
+            progress=progress,
+        )
         mode = DATA_FREE
     labels = predict(clf, images)
     results: list[FamilyResult] = []
@@ -94,16 +109,31 @@ def reverse_image(
         if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
             break  # out of time, or settled: a further family can only add evidence to a flagged model
         torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before
-        result = reverse(clf, FAMILIES[name], images, labels, clf.classes, schedule or Schedule(),
-                         seed=seed + offset, deadline=deadline, progress=progress)
+        result = reverse(
+            clf,
+            FAMILIES[name],
+            images,
+            labels,
+            clf.classes,
+            schedule or Schedule(),
+            seed=seed + offset,
+            deadline=deadline,
+            progress=progress,
+        )
         results.append(result)
         complete = result.complete
     return _finish("image", mode, results, calibration, complete, start, len(images))
 
 
 def reverse_text(
-    clf: TextClassifier, sample: TextSample | None, calibration: Calibration, *,
-    seed: int, deadline: float | None, progress: Progress | None, schedule: TokenSchedule | None = None,
+    clf: TextClassifier,
+    sample: TextSample | None,
+    calibration: Calibration,
+    *,
+    seed: int,
+    deadline: float | None,
+    progress: Progress | None,
+    schedule: TokenSchedule | None = None,
 ) -> Reversal:
     """Search a token trigger per class of a text classifier (data mode when `sample` is given)."""
     start = time.perf_counter()
@@ -114,28 +144,48 @@ def reverse_text(
         ids, mask = random_sequences(clf, seed)
         mode = DATA_FREE
     with torch.no_grad():
-        labels = torch.cat([clf.logits(ids[i : i + 256], mask[i : i + 256]).argmax(dim=-1) for i in range(0, len(ids), 256)])
-    result = search_tokens(clf, ids, mask, labels, schedule or TokenSchedule(), seed=seed, deadline=deadline,
-                           progress=progress)
+        labels = torch.cat(
+            [clf.logits(ids[i : i + 256], mask[i : i + 256]).argmax(dim=-1) for i in range(0, len(ids), 256)]
+        )
+    result = search_tokens(
+        clf, ids, mask, labels, schedule or TokenSchedule(), seed=seed, deadline=deadline, progress=progress
+    )
     return _finish("text", mode, [result], calibration, result.complete, start, len(ids))
 
 
-def _finish(kind: str, mode: str, results: list[FamilyResult], calibration: Calibration, complete: bool,
-            start: float, rows: int) -> Reversal:
+def _finish(
+    kind: str,
+    mode: str,
+    results: list[FamilyResult],
+    calibration: Calibration,
+    complete: bool,
+    start: float,
+    rows: int,
+) -> Reversal:
     outliers = []
     for result in results:
-        suspect, value = gap({c.label: c.cost for c in result.classes}, {c.label for c in result.classes if c.reached})
+        suspect, value = gap(
+            {c.label: c.cost for c in result.classes}, {c.label for c in result.classes if c.reached}
+        )
         if suspect >= 0:
-            outliers.append(Outlier(result.family, suspect, value, calibration.threshold(kind, mode, result.family)))
+            outliers.append(
+                Outlier(result.family, suspect, value, calibration.threshold(kind, mode, result.family))
+            )
     count = len(calibration.thresholds.get(kind, {}).get(mode, {})) or len(results)
-    return Reversal(kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count)
+    return Reversal(
+        kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count
+    )
 
 
 def image_tensor(images: np.ndarray, clf: ImageClassifier) -> torch.Tensor:
     """N×H×W×C float images in [0, 1] as the N×C×H×W tensor the model takes (channels and size adapted)."""
     x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float()
     if x.shape[1] != clf.channels:
-        x = x.repeat(1, clf.channels, 1, 1) if x.shape[1] == 1 else x.mean(dim=1, keepdim=True).repeat(1, clf.channels, 1, 1)
+        x = (
+            x.repeat(1, clf.channels, 1, 1)
+            if x.shape[1] == 1
+            else x.mean(dim=1, keepdim=True).repeat(1, clf.channels, 1, 1)
+        )
     if clf.size is not None and tuple(x.shape[2:]) != clf.size:
         x = F.interpolate(x, size=clf.size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
     return x.to(clf.device)

@@ -44,10 +44,15 @@ def read_sample(path: Path, model_labels: dict[int, str], *, text: bool, limit: 
             raise DatasetError(path, "a text classifier needs a CSV or Parquet sample with a text column")
         column = next((c for c in TEXT_COLUMNS if c in dataset.columns), None)
         if column is None:
-            raise DatasetError(path, f"no text column (one of {', '.join(TEXT_COLUMNS)}) in {', '.join(list(dataset.columns)[:10])}")
+            raise DatasetError(
+                path,
+                f"no text column (one of {', '.join(TEXT_COLUMNS)}) in {', '.join(list(dataset.columns)[:10])}",
+            )
         return TextSample(tuple(str(t) for t in dataset.columns[column][:limit]), mapped)
     if dataset.kind is not Kind.IMAGES:
-        raise DatasetError(path, f"an image classifier needs images (.npz x/y or an image folder), not {dataset.kind}")
+        raise DatasetError(
+            path, f"an image classifier needs images (.npz x/y or an image folder), not {dataset.kind}"
+        )
     parts, rows = [], 0
     for chunk in dataset.chunks(min(limit, 2048)):
         parts.append(chunk.x[: limit - rows])

@@ -40,8 +40,9 @@ def trigger_of(reversal: Reversal) -> ClassTrigger | None:
     return next(c for c in result.classes if c.label == decision.suspect)
 
 
-def reversal_section(reversal: Reversal, labels: Mapping[int, str], *, tokens: list[str] | None, device: str,
-                     calibration: str) -> dict[str, Any]:
+def reversal_section(
+    reversal: Reversal, labels: Mapping[int, str], *, tokens: list[str] | None, device: str, calibration: str
+) -> dict[str, Any]:
     decision, trigger, evidence = reversal.decision, trigger_of(reversal), reversal.evidence
     suspect = decision.suspect if decision is not None and reversal.backdoored else None
     section: dict[str, Any] = {
@@ -65,9 +66,15 @@ def reversal_section(reversal: Reversal, labels: Mapping[int, str], *, tokens: l
         "device": device,
         "calibration": calibration,
         "families": [
-            {"family": o.family, "suspect": o.suspect, "gap": round(o.gap, 4), "threshold": o.threshold,
-             "ratio": round(o.ratio, 4), "unit": cost_unit(o.family),
-             **_run_facts(reversal, o.family)}
+            {
+                "family": o.family,
+                "suspect": o.suspect,
+                "gap": round(o.gap, 4),
+                "threshold": o.threshold,
+                "ratio": round(o.ratio, 4),
+                "unit": cost_unit(o.family),
+                **_run_facts(reversal, o.family),
+            }
             for o in reversal.outliers
         ],
         "per_class": _per_class(reversal, labels),
@@ -86,12 +93,20 @@ def determined(reversal: Reversal) -> bool:
 
 def trigger_evidence(trigger: ClassTrigger, family: str, tokens: list[str] | None) -> dict[str, Any]:
     """The reversed trigger as JSON: family, class, size, success rate, and its arrays or tokens."""
-    out: dict[str, Any] = {"family": family, "class": trigger.label, "size": _round(trigger.cost),
-                           "unit": cost_unit(family), "attack_success_rate": round(trigger.asr, 4)}
+    out: dict[str, Any] = {
+        "family": family,
+        "class": trigger.label,
+        "size": _round(trigger.cost),
+        "unit": cost_unit(family),
+        "attack_success_rate": round(trigger.asr, 4),
+    }
     if tokens is not None:
         out["tokens"] = tokens
     else:
-        out["arrays"] = {key: np.round(_shrink(value).astype(np.float64), 3).tolist() for key, value in trigger.arrays.items()}
+        out["arrays"] = {
+            key: np.round(_shrink(value).astype(np.float64), 3).tolist()
+            for key, value in trigger.arrays.items()
+        }
     return out
 
 
@@ -105,7 +120,11 @@ def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, 
     for result in reversal.results:
         for c in result.classes:
             rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = {
-                "size": _round(c.cost), "reached": c.reached, "attack_success_rate": round(c.asr, 4), "steps": c.steps}
+                "size": _round(c.cost),
+                "reached": c.reached,
+                "attack_success_rate": round(c.asr, 4),
+                "steps": c.steps,
+            }
     return [rows[k] for k in sorted(rows)]
 
 

@@ -20,7 +20,9 @@ class DeviceChoice(enum.StrEnum):
 
 @dataclass(frozen=True)
 class BehaviorSettings:
-    data: Path | None = None  # a clean sample (.npz x/y, image folder, or CSV with text/label); None = data-free
+    data: Path | None = (
+        None  # a clean sample (.npz x/y, image folder, or CSV with text/label); None = data-free
+    )
     arch: str | None = None  # "module:factory" building the nn.Module the weights are loaded into
     time_budget: float | None = None  # seconds for the whole behavioural scan; None = no limit
     device: DeviceChoice = DeviceChoice.AUTO

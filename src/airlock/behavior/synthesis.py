@@ -50,9 +50,13 @@ def synthesise(
     run finished before the deadline."""
     generator = torch.Generator().manual_seed(seed)
     labels = torch.arange(classes).repeat_interleave(schedule.per_class).to(device)
-    logits_of_images = (torch.randn((len(labels), *shape), generator=generator) * 0.5).to(device).requires_grad_(True)
+    logits_of_images = (
+        (torch.randn((len(labels), *shape), generator=generator) * 0.5).to(device).requires_grad_(True)
+    )
     optimiser = torch.optim.Adam([logits_of_images], lr=schedule.lr)
-    norms = [m for m in modules.modules() if isinstance(m, torch.nn.BatchNorm2d) and m.running_mean is not None]
+    norms = [
+        m for m in modules.modules() if isinstance(m, torch.nn.BatchNorm2d) and m.running_mean is not None
+    ]
     moments: list[torch.Tensor] = []
 
     def record(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
@@ -71,7 +75,10 @@ def synthesise(
             if deadline is not None and time.monotonic() > deadline:
                 complete = False
                 break
-            dy, dx = (int(v) for v in torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator))
+            dy, dx = (
+                int(v)
+                for v in torch.randint(-schedule.jitter, schedule.jitter + 1, (2,), generator=generator)
+            )
             images = torch.sigmoid(logits_of_images)
             moments.clear()
             logits = model(torch.roll(images, shifts=(dy, dx), dims=(2, 3)))
@@ -82,7 +89,12 @@ def synthesise(
             loss.backward()
             optimiser.step()
             if progress is not None:
-                per_class = F.cross_entropy(logits, labels, reduction="none").detach().reshape(classes, -1).mean(dim=1)
+                per_class = (
+                    F.cross_entropy(logits, labels, reduction="none")
+                    .detach()
+                    .reshape(classes, -1)
+                    .mean(dim=1)
+                )
                 progress.step(PHASE, {k: float(per_class[k]) for k in range(classes)})
     finally:
         for hook in hooks:

@@ -60,7 +60,9 @@ def search_tokens(
     allowed[list(clf.special)] = False
     pool = torch.nonzero(allowed).flatten()
     candidates = [k for k in range(clf.classes) if int((labels != k).sum()) > 0]
-    trigger = pool[torch.randint(len(pool), (clf.classes, schedule.length), generator=generator)].to(clf.device)
+    trigger = pool[torch.randint(len(pool), (clf.classes, schedule.length), generator=generator)].to(
+        clf.device
+    )
     best = torch.full((clf.classes,), math.inf)
     rounds = dict.fromkeys(candidates, 0)
     active = list(candidates)
@@ -88,8 +90,16 @@ def search_tokens(
         for k in candidates:
             others = labels != k
             loss, hits = _evaluate(clf, ids[others], mask[others], trigger[k], k)
-            out.append(ClassTrigger(k, max(loss, COST_FLOOR), hits >= 0.9, hits, rounds[k],
-                                    {"token_ids": trigger[k].cpu().numpy().astype(np.int64)}))
+            out.append(
+                ClassTrigger(
+                    k,
+                    max(loss, COST_FLOOR),
+                    hits >= 0.9,
+                    hits,
+                    rounds[k],
+                    {"token_ids": trigger[k].cpu().numpy().astype(np.int64)},
+                )
+            )
     if progress is not None:
         progress.end(FAMILY)
     return FamilyResult(FAMILY, tuple(out), done, complete, time.perf_counter() - start)
@@ -100,34 +110,49 @@ def insert(ids: torch.Tensor, mask: torch.Tensor, trigger: torch.Tensor) -> tupl
     n = len(ids)
     block = trigger.reshape(1, -1).expand(n, -1)
     ones = torch.ones_like(block)
-    return torch.cat([ids[:, :1], block, ids[:, 1:]], dim=1), torch.cat([mask[:, :1], ones, mask[:, 1:]], dim=1)
+    return torch.cat([ids[:, :1], block, ids[:, 1:]], dim=1), torch.cat(
+        [mask[:, :1], ones, mask[:, 1:]], dim=1
+    )
 
 
-def _loss(clf: TextClassifier, x: torch.Tensor, m: torch.Tensor, y: torch.Tensor, trigger: torch.Tensor, k: int) -> torch.Tensor:
+def _loss(
+    clf: TextClassifier, x: torch.Tensor, m: torch.Tensor, y: torch.Tensor, trigger: torch.Tensor, k: int
+) -> torch.Tensor:
     """Target-class cross-entropy per candidate trigger (rows of `trigger`), over inputs not of class k."""
     count = len(trigger)
     ids = torch.cat([insert(x, m, t)[0] for t in trigger])
     mask = insert(x, m, trigger[0])[1].repeat(count, 1)
     logits = clf.logits(ids, mask).reshape(count, len(x), -1)
     weight = (y != k).float()
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), torch.full((count * len(x),), k, device=x.device),
-                         reduction="none").reshape(count, len(x))
+    ce = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        torch.full((count * len(x),), k, device=x.device),
+        reduction="none",
+    ).reshape(count, len(x))
     return (ce * weight).sum(dim=1) / weight.sum().clamp(min=1)
 
 
 def _improve(
-    clf: TextClassifier, x: torch.Tensor, m: torch.Tensor, y: torch.Tensor, k: int,
-    trigger: torch.Tensor, allowed: torch.Tensor, width: int,
+    clf: TextClassifier,
+    x: torch.Tensor,
+    m: torch.Tensor,
+    y: torch.Tensor,
+    k: int,
+    trigger: torch.Tensor,
+    allowed: torch.Tensor,
+    width: int,
 ) -> tuple[torch.Tensor, float]:
     """One HotFlip round for class k: rank replacements by gradient, try the best, keep the winner."""
     table = clf.embeddings
     chosen = table[trigger].clone().requires_grad_(True)
     embedded = table[insert(x, m, trigger)[0]].detach()
-    embedded = torch.cat([embedded[:, :1], chosen.unsqueeze(0).expand(len(x), -1, -1), embedded[:, 1 + len(trigger):]], dim=1)
+    embedded = torch.cat(
+        [embedded[:, :1], chosen.unsqueeze(0).expand(len(x), -1, -1), embedded[:, 1 + len(trigger) :]], dim=1
+    )
     logits = clf.logits_from_embeddings(embedded, insert(x, m, trigger)[1])
     weight = (y != k).float()
     ce = F.cross_entropy(logits, torch.full((len(x),), k, device=x.device), reduction="none")
-    grad, = torch.autograd.grad((ce * weight).sum() / weight.sum().clamp(min=1), chosen)
+    (grad,) = torch.autograd.grad((ce * weight).sum() / weight.sum().clamp(min=1), chosen)
     with torch.no_grad():
         change = grad @ table.T - (grad * table[trigger]).sum(dim=1, keepdim=True)  # first-order loss change
         change[:, ~allowed.to(change.device)] = math.inf
@@ -143,7 +168,9 @@ def _improve(
     return tried[winner], float(losses[winner])
 
 
-def _evaluate(clf: TextClassifier, ids: torch.Tensor, mask: torch.Tensor, trigger: torch.Tensor, k: int) -> tuple[float, float]:
+def _evaluate(
+    clf: TextClassifier, ids: torch.Tensor, mask: torch.Tensor, trigger: torch.Tensor, k: int
+) -> tuple[float, float]:
     losses, hits = [], 0
     for first in range(0, len(ids), 256):
         x, m = insert(ids[first : first + 256], mask[first : first + 256], trigger)

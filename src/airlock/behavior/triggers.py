@@ -32,7 +32,9 @@ class TriggerFamily(ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device) -> None:
+    def __init__(
+        self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device
+    ) -> None:
         self.classes, self.shape, self.device = classes, shape, device
 
     @abstractmethod
@@ -60,7 +62,9 @@ class TriggerFamily(ABC):
                 p[row] = saved
 
 
-def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+def _uniform(
+    shape: tuple[int, ...], low: float, high: float, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
     values = torch.rand(shape, generator=generator) * (high - low) + low
     return values.to(device).requires_grad_(True)
 
@@ -68,7 +72,9 @@ def _uniform(shape: tuple[int, ...], low: float, high: float, generator: torch.G
 class PatchTrigger(TriggerFamily):
     name = "patch"
 
-    def __init__(self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device) -> None:
+    def __init__(
+        self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device
+    ) -> None:
         super().__init__(classes, shape, generator, device)
         c, h, w = shape
         self.mask_logit = _uniform((classes, 1, h, w), -3.0, -1.0, generator, device)
@@ -96,7 +102,9 @@ class BlendTrigger(TriggerFamily):
     name = "blend"
     LIMIT = 0.5  # the largest change of one pixel value
 
-    def __init__(self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device) -> None:
+    def __init__(
+        self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device
+    ) -> None:
         super().__init__(classes, shape, generator, device)
         self.delta_logit = _uniform((classes, *shape), -0.1, 0.1, generator, device)
 
@@ -122,7 +130,9 @@ class WarpTrigger(TriggerFamily):
     name = "warp"
     LIMIT = 2.0  # the largest displacement, in pixels (warping backdoors move pixels by about one)
 
-    def __init__(self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device) -> None:
+    def __init__(
+        self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device
+    ) -> None:
         super().__init__(classes, shape, generator, device)
         _, h, w = shape
         self.field_logit = _uniform((classes, 2, WARP_GRID, WARP_GRID), -0.05, 0.05, generator, device)
@@ -156,10 +166,16 @@ class WarpTrigger(TriggerFamily):
         return {"displacement": field.astype(np.float32)}
 
 
-FAMILIES: dict[str, type[TriggerFamily]] = {cls.name: cls for cls in (PatchTrigger, BlendTrigger, WarpTrigger)}
+FAMILIES: dict[str, type[TriggerFamily]] = {
+    cls.name: cls for cls in (PatchTrigger, BlendTrigger, WarpTrigger)
+}
 
 
 def cost_unit(family: str) -> str:
     """What a family's cost measures, for the report."""
-    return {"patch": "share of the image under the mask", "blend": "RMS change of a pixel value (0…1)",
-            "warp": "RMS displacement in pixels", "token": "target-class cross-entropy with the trigger"}[family]
+    return {
+        "patch": "share of the image under the mask",
+        "blend": "RMS change of a pixel value (0…1)",
+        "warp": "RMS displacement in pixels",
+        "token": "target-class cross-entropy with the trigger",
+    }[family]

@@ -14,29 +14,50 @@ ONLY_WITH_BEHAVIOR = ("data", "arch", "time_budget")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--behavior", action="store_true",
-                   help="also probe the model's behaviour for backdoors (trigger reversal, activation clustering)")
-    p.add_argument("--data", type=Path, metavar="PATH",
-                   help="clean sample for --behavior: .npz (x, y), image folder, or CSV with text,label "
-                        "(default: data-free, inputs synthesised from the model)")
+    p.add_argument(
+        "--behavior",
+        action="store_true",
+        help="also probe the model's behaviour for backdoors (trigger reversal, activation clustering)",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="PATH",
+        help="clean sample for --behavior: .npz (x, y), image folder, or CSV with text,label "
+        "(default: data-free, inputs synthesised from the model)",
+    )
     add_arch(p)
-    p.add_argument("--time-budget", type=float, metavar="SECONDS",
-                   help="stop --behavior after this long and report it as incomplete")
-    p.add_argument("--device", type=DeviceChoice, choices=list(DeviceChoice), default=DeviceChoice.AUTO,
-                   help="where --behavior computes (default: auto = CUDA if available, else CPU)")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="stop --behavior after this long and report it as incomplete",
+    )
+    p.add_argument(
+        "--device",
+        type=DeviceChoice,
+        choices=list(DeviceChoice),
+        default=DeviceChoice.AUTO,
+        help="where --behavior computes (default: auto = CUDA if available, else CPU)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of --behavior (same seed, same report)")
 
 
 def add_arch(p: argparse.ArgumentParser) -> None:
     """`--arch`, shared by `airlock scan --behavior` and `airlock data --model` (one loader serves both)."""
-    p.add_argument("--arch", metavar="MODULE:FACTORY",
-                   help="build the architecture with your own code: FACTORY(config dict) -> nn.Module")
+    p.add_argument(
+        "--arch",
+        metavar="MODULE:FACTORY",
+        help="build the architecture with your own code: FACTORY(config dict) -> nn.Module",
+    )
 
 
 def settings(args: argparse.Namespace, progress: Any) -> BehaviorSettings | None:
     """The behavioural settings the arguments ask for, or None for a static scan."""
     if not args.behavior:
-        given = [f"--{name.replace('_', '-')}" for name in ONLY_WITH_BEHAVIOR if getattr(args, name) is not None]
+        given = [
+            f"--{name.replace('_', '-')}" for name in ONLY_WITH_BEHAVIOR if getattr(args, name) is not None
+        ]
         if given:
             from airlock.errors import AirlockError
 
@@ -50,8 +71,14 @@ def settings(args: argparse.Namespace, progress: Any) -> BehaviorSettings | None
         from airlock.behavior.device import resolve_device
 
         resolve_device(args.device)  # fails now, with one line, when there is no CUDA device
-    return BehaviorSettings(data=args.data, arch=args.arch, time_budget=args.time_budget, device=args.device,
-                            seed=args.seed, progress=progress)
+    return BehaviorSettings(
+        data=args.data,
+        arch=args.arch,
+        time_budget=args.time_budget,
+        device=args.device,
+        seed=args.seed,
+        progress=progress,
+    )
 
 
 class _Bars:
@@ -96,7 +123,15 @@ def progress(enabled: bool) -> Iterator[_Bars | None]:
 
     # the ETA is the phase's step budget at the current pace: an upper bound, since a phase stops
     # early once its leading class settles
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("size {task.fields[size]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("size {task.fields[size]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         yield _Bars(bar)

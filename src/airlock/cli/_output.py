@@ -24,7 +24,9 @@ def write_atomically(text: str, target: Path, what: str) -> None:
     target = target.expanduser()
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", dir=target.parent if str(target.parent) else "."
+        )
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

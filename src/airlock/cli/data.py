@@ -20,21 +20,38 @@ WRITE_CLEAN_WARN_SHARE = 0.05  # --write-clean warns on stderr when it drops mor
 
 def register(commands: Any) -> None:
     p = commands.add_parser("data", help="vet a dataset for poisoning, duplicates, leakage and personal data")
-    p.add_argument("dataset", type=Path, metavar="DATASET",
-                   help=".npz (x, y), image folder ROOT/<class>/<image>, CSV, Parquet, or a saved `datasets` folder")
-    p.add_argument("--test", type=Path, metavar="DATASET", help="the evaluation split (checked for contamination)")
-    p.add_argument("--model", metavar="REF", help="a model (as for `airlock scan`) whose features to use; "
-                                                  "it is statically scanned first")
+    p.add_argument(
+        "dataset",
+        type=Path,
+        metavar="DATASET",
+        help=".npz (x, y), image folder ROOT/<class>/<image>, CSV, Parquet, or a saved `datasets` folder",
+    )
+    p.add_argument(
+        "--test", type=Path, metavar="DATASET", help="the evaluation split (checked for contamination)"
+    )
+    p.add_argument(
+        "--model",
+        metavar="REF",
+        help="a model (as for `airlock scan`) whose features to use; it is statically scanned first",
+    )
     add_arch(p)
     p.add_argument("--label-column", metavar="NAME", help="label column of tabular data (default: label)")
     p.add_argument("--text-column", metavar="NAME", help="column holding text (near duplicates by MinHash)")
     p.add_argument("--quasi-identifiers", metavar="A,B,C", help="columns for the k-anonymity check")
     p.add_argument("--k", type=int, default=5, help="k for the k-anonymity check (default: 5)")
-    p.add_argument("--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)")
+    p.add_argument(
+        "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
+    )
     p.add_argument("--format", type=OutputFormat, choices=list(OutputFormat), default=OutputFormat.TABLE)
-    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--write-clean", type=Path, metavar="FILE",
-                   help="write the row indices to keep (one per line; JSON list if FILE ends in .json)")
+    p.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout"
+    )
+    p.add_argument(
+        "--write-clean",
+        type=Path,
+        metavar="FILE",
+        help="write the row indices to keep (one per line; JSON list if FILE ends in .json)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.set_defaults(handler=run)
 
@@ -49,13 +66,27 @@ def run(args: argparse.Namespace) -> ExitCode:
 
         raise AirlockError("--arch only applies with --model")
     policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
-    quasi = tuple(c.strip() for c in args.quasi_identifiers.split(",") if c.strip()) if args.quasi_identifiers else ()
+    quasi = (
+        tuple(c.strip() for c in args.quasi_identifiers.split(",") if c.strip())
+        if args.quasi_identifiers
+        else ()
+    )
     with _progress(not args.no_progress and sys.stderr.isatty()) as progress:
-        report = vet(args.dataset, VetOptions(
-            test=args.test, model=args.model, arch=args.arch, label_column=args.label_column or "label",
-            label_column_given=args.label_column is not None, text_column=args.text_column,
-            quasi_identifiers=quasi, k=args.k, policy=policy, progress=progress,
-        ))
+        report = vet(
+            args.dataset,
+            VetOptions(
+                test=args.test,
+                model=args.model,
+                arch=args.arch,
+                label_column=args.label_column or "label",
+                label_column_given=args.label_column is not None,
+                text_column=args.text_column,
+                quasi_identifiers=quasi,
+                k=args.k,
+                policy=policy,
+                progress=progress,
+            ),
+        )
     from airlock.cli._output import emit, write_atomically
 
     renderer = args.format.renderer(color=args.output is None and sys.stdout.isatty())
@@ -66,10 +97,15 @@ def run(args: argparse.Namespace) -> ExitCode:
         rows = int(report.data["rows"])
         kept = [i for i in range(rows) if i not in flagged]
         if len(flagged) > WRITE_CLEAN_WARN_SHARE * rows:
-            print(f"airlock: WARNING: --write-clean drops {len(flagged)} of {rows} rows ({len(flagged) / rows:.0%}, "
-                  f"more than {WRITE_CLEAN_WARN_SHARE:.0%}); check data.flagged before training on "
-                  f"{args.write_clean}", file=sys.stderr)
-        listing = json.dumps(kept) + "\n" if args.write_clean.suffix == ".json" else "".join(f"{i}\n" for i in kept)
+            print(
+                f"airlock: WARNING: --write-clean drops {len(flagged)} of {rows} rows ({len(flagged) / rows:.0%}, "
+                f"more than {WRITE_CLEAN_WARN_SHARE:.0%}); check data.flagged before training on "
+                f"{args.write_clean}",
+                file=sys.stderr,
+            )
+        listing = (
+            json.dumps(kept) + "\n" if args.write_clean.suffix == ".json" else "".join(f"{i}\n" for i in kept)
+        )
         write_atomically(listing, args.write_clean, "the clean index list")
     emit(text, args.output)
     return ExitCode.PASSED if report.passed else ExitCode.FAILED
@@ -83,8 +119,14 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], No
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
 
         def start(description: str, total: int) -> Callable[[int], None]:
             task = bar.add_task(description, total=total)

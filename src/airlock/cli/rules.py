@@ -25,9 +25,16 @@ def run(args: argparse.Namespace) -> ExitCode:
         payload = {
             "signatures": rules.version,
             "rules": [
-                {"id": r.id, "name": r.name, "scanner": r.scanner, "severity": str(r.severity),
-                 "summary": r.summary, "description": r.description, "references": list(r.references),
-                 "frameworks": r.frameworks}
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "scanner": r.scanner,
+                    "severity": str(r.severity),
+                    "summary": r.summary,
+                    "description": r.description,
+                    "references": list(r.references),
+                    "frameworks": r.frameworks,
+                }
                 for r in selected
             ],
         }

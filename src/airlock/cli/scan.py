@@ -15,14 +15,26 @@ from airlock.render.interface import OutputFormat
 
 
 def register(commands: Any) -> None:
-    p = commands.add_parser("scan", help="scan a model (hf://ORG/NAME[@REV], ORG/NAME[@REV], a folder or a file)")
-    p.add_argument("reference", metavar="REF", help="hf://ORG/NAME[@REVISION], ORG/NAME[@REVISION], a folder or a file")
-    p.add_argument("--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)")
+    p = commands.add_parser(
+        "scan", help="scan a model (hf://ORG/NAME[@REV], ORG/NAME[@REV], a folder or a file)"
+    )
+    p.add_argument(
+        "reference", metavar="REF", help="hf://ORG/NAME[@REVISION], ORG/NAME[@REVISION], a folder or a file"
+    )
+    p.add_argument(
+        "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
+    )
     p.add_argument("--fail-at", metavar="SEVERITY", help="override the policy's failing severity")
     p.add_argument("--format", type=OutputFormat, choices=list(OutputFormat), default=OutputFormat.TABLE)
-    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only files matching (repeatable)")
-    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching (repeatable)")
+    p.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout"
+    )
+    p.add_argument(
+        "--include", action="append", default=[], metavar="GLOB", help="only files matching (repeatable)"
+    )
+    p.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip files matching (repeatable)"
+    )
     p.add_argument("--scanner", action="append", metavar="NAME", help="run only these scanners (repeatable)")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not fill the result cache")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
@@ -47,7 +59,10 @@ def run(args: argparse.Namespace) -> ExitCode:
         except ValueError as exc:
             raise PolicyError("--fail-at", str(exc)) from None
     show_progress = not args.no_progress and sys.stderr.isatty()
-    with _hash_progress(show_progress) as progress, _behavior.progress(show_progress and args.behavior) as bars:
+    with (
+        _hash_progress(show_progress) as progress,
+        _behavior.progress(show_progress and args.behavior) as bars,
+    ):
         options = ScanOptions(
             policy=policy,
             include=tuple(args.include),
@@ -81,8 +96,12 @@ def _hash_progress(enabled: bool) -> Iterator[Callable[[int], Callable[[int], No
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     with Progress(
-        TextColumn("hashing"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("hashing"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
 
         def start(total: int) -> Callable[[int], None] | None:

@@ -83,27 +83,48 @@ class DataPoisoning(DataCheck):
         if ws.reduced is None or ws.disagreement is None or ws.train.labels is None:
             raise Skipped("no labels or no features to compare")
         advance = ws.progress("poisoning, per class", ws.train.rows) if ws.progress else None
-        result = poisoning.assess(ws.reduced, ws.train.labels, ws.disagreement, ws.calibration,
-                                  names=ws.train.label_names, blamed=ws.blamed, progress=advance)
+        result = poisoning.assess(
+            ws.reduced,
+            ws.train.labels,
+            ws.disagreement,
+            ws.calibration,
+            names=ws.train.label_names,
+            blamed=ws.blamed,
+            progress=advance,
+        )
         if raw_table:
             yield from self._inconclusive(ws, result)
             return
         ws.poisoned_rows = result.flagged
-        ws.section.update({
-            "flagged": result.flagged.tolist(),
-            "scores": np.round(result.scores, 4).tolist(),
-            "suspect_classes": result.poisoned_classes,
-            "classes": [c.to_dict() for c in result.classes],
-            "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
-        })
+        ws.section.update(
+            {
+                "flagged": result.flagged.tolist(),
+                "scores": np.round(result.scores, 4).tolist(),
+                "suspect_classes": result.poisoned_classes,
+                "classes": [c.to_dict() for c in result.classes],
+                "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
+            }
+        )
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
-                    "AIR801", self.name, ws.artifact, f"class {c.label} ({c.name})",
+                    "AIR801",
+                    self.name,
+                    ws.artifact,
+                    f"class {c.label} ({c.name})",
                     f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes",
-                    {"class": c.label, "label": c.name, "flagged": c.suspects, "size": c.size,
-                     "separation": round(c.separation, 3), "disagreement_gap": round(c.disagreement_gap, 3),
-                     "rows": result.flagged[ws.train.labels[result.flagged] == c.label][:PAIRS_SHOWN].tolist()})
+                    {
+                        "class": c.label,
+                        "label": c.name,
+                        "flagged": c.suspects,
+                        "size": c.size,
+                        "separation": round(c.separation, 3),
+                        "disagreement_gap": round(c.disagreement_gap, 3),
+                        "rows": result.flagged[ws.train.labels[result.flagged] == c.label][
+                            :PAIRS_SHOWN
+                        ].tolist(),
+                    },
+                )
 
     def _inconclusive(self, ws: Workspace, result: poisoning.PoisoningResult | None) -> Iterator[Finding]:
         """Raw table columns cannot carry a poisoning verdict: real tables cluster within a class by
@@ -114,29 +135,56 @@ class DataPoisoning(DataCheck):
         candidates = [c for c in classes if c.poisoned]
         digests = ws.near[0] if ws.near_kind == "normalised-row" else ws.exact[0]
         conflicts = poisoning.conflicting_duplicates(list(digests), ws.train.labels)
-        ws.section.update({
-            "flagged": [],
-            "poisoning": poisoning.INCONCLUSIVE_RAW,
-            "suspect_classes": [],
-            "candidate_classes": [c.label for c in candidates],
-            "conflicting_duplicates": conflicts.tolist()[:PAIRS_SHOWN],
-            "classes": [{**c.to_dict(), "poisoned": False, "suspects": 0, "candidate": c.poisoned}
-                        for c in classes],
-            "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
-        })
+        ws.section.update(
+            {
+                "flagged": [],
+                "poisoning": poisoning.INCONCLUSIVE_RAW,
+                "suspect_classes": [],
+                "candidate_classes": [c.label for c in candidates],
+                "conflicting_duplicates": conflicts.tolist()[:PAIRS_SHOWN],
+                "classes": [
+                    {**c.to_dict(), "poisoned": False, "suspects": 0, "candidate": c.poisoned}
+                    for c in classes
+                ],
+                "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
+            }
+        )
         named = ", ".join(ws.class_name(c.label) for c in candidates)
-        seen = [f"class(es) {named} split into a separate cluster whose rows sit among other classes"] if candidates else []
+        seen = (
+            [f"class(es) {named} split into a separate cluster whose rows sit among other classes"]
+            if candidates
+            else []
+        )
         if len(conflicts):
             seen.append(f"{len(conflicts)} row(s) repeat another row's features under a different label")
-        message = (f"poisoning {poisoning.INCONCLUSIVE_RAW}: raw table columns cannot support a poisoning decision"
-                   + (f" ({'; '.join(seen)})" if seen else "") + "; vet with --model for a decision")
+        message = (
+            f"poisoning {poisoning.INCONCLUSIVE_RAW}: raw table columns cannot support a poisoning decision"
+            + (f" ({'; '.join(seen)})" if seen else "")
+            + "; vet with --model for a decision"
+        )
         yield ws.finding(
-            "AIR802", self.name, ws.artifact, "dataset", message,
-            {"feature_space": "raw", "candidates": [
-                {"class": c.label, "label": c.name, "size": c.size, "separation": round(c.separation, 3),
-                 "disagreement_gap": round(c.disagreement_gap, 3), "suspect_share": round(c.suspect_share, 3)}
-                for c in candidates],
-             "conflicting_duplicates": len(conflicts), "rows": conflicts[:PAIRS_SHOWN].tolist()})
+            "AIR802",
+            self.name,
+            ws.artifact,
+            "dataset",
+            message,
+            {
+                "feature_space": "raw",
+                "candidates": [
+                    {
+                        "class": c.label,
+                        "label": c.name,
+                        "size": c.size,
+                        "separation": round(c.separation, 3),
+                        "disagreement_gap": round(c.disagreement_gap, 3),
+                        "suspect_share": round(c.suspect_share, 3),
+                    }
+                    for c in candidates
+                ],
+                "conflicting_duplicates": len(conflicts),
+                "rows": conflicts[:PAIRS_SHOWN].tolist(),
+            },
+        )
 
 
 class LabelConsistency(DataCheck):
@@ -153,10 +201,18 @@ class LabelConsistency(DataCheck):
         ws.section["label_inconsistent"] = sorted(int(r) for f in found for r in f.rows)
         for f in found:
             yield ws.finding(
-                "AIR811", self.name, ws.artifact, f"class {f.label} ({ws.class_name(f.label)})",
+                "AIR811",
+                self.name,
+                ws.artifact,
+                f"class {f.label} ({ws.class_name(f.label)})",
                 f"{len(f.rows)} samples labelled {ws.class_name(f.label)} sit among {ws.class_name(f.neighbour_label)}",
-                {"class": f.label, "count": len(f.rows), "neighbour_class": f.neighbour_label,
-                 "rows": f.rows[:PAIRS_SHOWN].tolist()})
+                {
+                    "class": f.label,
+                    "count": len(f.rows),
+                    "neighbour_class": f.neighbour_label,
+                    "rows": f.rows[:PAIRS_SHOWN].tolist(),
+                },
+            )
 
 
 class Contamination(DataCheck):
@@ -183,14 +239,19 @@ class Contamination(DataCheck):
                 near = tuple(p for p in pair_fn(near_train, other_near) if p not in seen)
             elif near_train is not None:  # normalised-row digests
                 near = tuple(p for p in contamination.equal_pairs(near_train, other_near) if p not in seen)
-            summary[scope] = {"exact": len(exact), "near": len(near), "complete": max(len(exact), len(near)) < MAX_PAIRS,
-                              "exact_pairs": [list(p) for p in exact[:PAIRS_SHOWN]],
-                              "near_pairs": [list(p) for p in near[:PAIRS_SHOWN]]}
+            summary[scope] = {
+                "exact": len(exact),
+                "near": len(near),
+                "complete": max(len(exact), len(near)) < MAX_PAIRS,
+                "exact_pairs": [list(p) for p in exact[:PAIRS_SHOWN]],
+                "near_pairs": [list(p) for p in near[:PAIRS_SHOWN]],
+            }
             yield from self._findings(ws, scope, exact, near)
         ws.section["contamination"] = summary
 
-    def _findings(self, ws: Workspace, scope: str, exact: tuple[tuple[int, int], ...],
-                  near: tuple[tuple[int, int], ...]) -> Iterator[Finding]:
+    def _findings(
+        self, ws: Workspace, scope: str, exact: tuple[tuple[int, int], ...], near: tuple[tuple[int, int], ...]
+    ) -> Iterator[Finding]:
         where = "train↔test" if scope == "test" else "within train"
         for kind, pairs, rule in (("exact", exact, "AIR821"), ("near", near, "AIR822")):
             if not pairs:
@@ -198,10 +259,20 @@ class Contamination(DataCheck):
             if scope == "train":
                 rule = "AIR823"
             count = f"at least {len(pairs)}" if len(pairs) >= MAX_PAIRS else str(len(pairs))
-            yield ws.finding(rule, self.name, ws.artifact, where, f"{count} {kind}-duplicate pair(s) {where}",
-                             {"kind": kind, "pairs": len(pairs), "complete": len(pairs) < MAX_PAIRS,
-                              "index_pairs": [list(p) for p in pairs[:PAIRS_SHOWN]],
-                              "method": "sha256" if kind == "exact" else ws.near_kind})
+            yield ws.finding(
+                rule,
+                self.name,
+                ws.artifact,
+                where,
+                f"{count} {kind}-duplicate pair(s) {where}",
+                {
+                    "kind": kind,
+                    "pairs": len(pairs),
+                    "complete": len(pairs) < MAX_PAIRS,
+                    "index_pairs": [list(p) for p in pairs[:PAIRS_SHOWN]],
+                    "method": "sha256" if kind == "exact" else ws.near_kind,
+                },
+            )
 
 
 class TargetLeakage(DataCheck):
@@ -210,22 +281,34 @@ class TargetLeakage(DataCheck):
     name = "target_leakage"
     version = "1"
     rules = frozenset({"AIR831", "AIR832", "AIR833"})
-    _RULE: ClassVar[dict[str, str]] = {"predictive": "AIR831", "identifier": "AIR832", "post_outcome": "AIR833"}
+    _RULE: ClassVar[dict[str, str]] = {
+        "predictive": "AIR831",
+        "identifier": "AIR832",
+        "post_outcome": "AIR833",
+    }
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         if ws.train.kind is not Kind.TABLE or ws.train.labels is None:
             raise Skipped("applies to labelled tabular data")
         columns = {k: v for k, v in ws.train.columns.items() if k != ws.text_column}
         leaks = leakage.find_leaks(columns, ws.train.labels)
-        ws.section["leakage"] = [{"column": x.column, "kind": x.kind, "auc": x.auc, **x.evidence} for x in leaks]
+        ws.section["leakage"] = [
+            {"column": x.column, "kind": x.kind, "auc": x.auc, **x.evidence} for x in leaks
+        ]
         for leak in leaks:
             message = {
                 "predictive": f"column {leak.column} alone predicts the label (AUC {leak.auc})",
                 "identifier": f"column {leak.column} is unique per row (an identifier)",
                 "post_outcome": f"column {leak.column} is filled only after the outcome",
             }[leak.kind]
-            yield ws.finding(self._RULE[leak.kind], self.name, ws.artifact, f"column {leak.column}", message,
-                             {"column": leak.column, "auc": leak.auc, **leak.evidence})
+            yield ws.finding(
+                self._RULE[leak.kind],
+                self.name,
+                ws.artifact,
+                f"column {leak.column}",
+                message,
+                {"column": leak.column, "auc": leak.auc, **leak.evidence},
+            )
 
 
 class Privacy(DataCheck):
@@ -234,28 +317,64 @@ class Privacy(DataCheck):
     name = "privacy"
     version = "1"
     rules = frozenset({"AIR841", "AIR842", "AIR843", "AIR844", "AIR845"})
-    _RULE: ClassVar[dict[str, str]] = {"email": "AIR841", "phone": "AIR841", "ipv4": "AIR841", "ipv6": "AIR841",
-                                       "card": "AIR842", "iban": "AIR843", "ssn": "AIR844"}
+    _RULE: ClassVar[dict[str, str]] = {
+        "email": "AIR841",
+        "phone": "AIR841",
+        "ipv4": "AIR841",
+        "ipv6": "AIR841",
+        "card": "AIR842",
+        "iban": "AIR843",
+        "ssn": "AIR844",
+    }
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         if ws.train.kind is not Kind.TABLE:
             raise Skipped("applies to tabular and text data")
         exposures = privacy.screen(ws.train.columns)
-        ws.section["privacy"] = [{"column": e.column, "kind": e.kind, "count": e.count, "rows": e.rows,
-                                  "examples": list(e.examples)} for e in exposures]
+        ws.section["privacy"] = [
+            {
+                "column": e.column,
+                "kind": e.kind,
+                "count": e.count,
+                "rows": e.rows,
+                "examples": list(e.examples),
+            }
+            for e in exposures
+        ]
         for e in exposures:
-            yield ws.finding(self._RULE[e.kind], self.name, ws.artifact, f"column {e.column}",
-                             f"{e.count} {e.kind} value(s) in {e.rows} row(s) of column {e.column}",
-                             {"column": e.column, "kind": e.kind, "count": e.count, "rows": e.rows,
-                              "examples": list(e.examples)})
+            yield ws.finding(
+                self._RULE[e.kind],
+                self.name,
+                ws.artifact,
+                f"column {e.column}",
+                f"{e.count} {e.kind} value(s) in {e.rows} row(s) of column {e.column}",
+                {
+                    "column": e.column,
+                    "kind": e.kind,
+                    "count": e.count,
+                    "rows": e.rows,
+                    "examples": list(e.examples),
+                },
+            )
         if ws.quasi_identifiers:
             result = privacy.k_anonymity(ws.train.columns, ws.quasi_identifiers, ws.k)
             ws.section["k_anonymity"] = vars(result) | {"columns": list(result.columns)}
             if result.rows_below_k:
-                yield ws.finding("AIR845", self.name, ws.artifact, "columns " + ",".join(result.columns),
-                                 f"{result.rows_below_k} row(s) in {result.groups_below_k} group(s) smaller than "
-                                 f"k={result.k} (smallest group {result.smallest_group})",
-                                 ws.section["k_anonymity"])
+                yield ws.finding(
+                    "AIR845",
+                    self.name,
+                    ws.artifact,
+                    "columns " + ",".join(result.columns),
+                    f"{result.rows_below_k} row(s) in {result.groups_below_k} group(s) smaller than "
+                    f"k={result.k} (smallest group {result.smallest_group})",
+                    ws.section["k_anonymity"],
+                )
 
 
-DATA_CHECKS: tuple[type[DataCheck], ...] = (DataPoisoning, LabelConsistency, Contamination, TargetLeakage, Privacy)
+DATA_CHECKS: tuple[type[DataCheck], ...] = (
+    DataPoisoning,
+    LabelConsistency,
+    Contamination,
+    TargetLeakage,
+    Privacy,
+)

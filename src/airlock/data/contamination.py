@@ -60,7 +60,9 @@ def row_digests(columns: dict[str, np.ndarray], skip: Sequence[str] = ()) -> tup
     kept = [n for n in names if n not in skip]
     for i in range(len(columns[names[0]])):
         exact.append(hashlib.sha256("\x1f".join(str(columns[n][i]) for n in names).encode()).digest())
-        normal.append(hashlib.sha256("\x1f".join(_normal(str(columns[n][i])) for n in kept).encode()).digest())
+        normal.append(
+            hashlib.sha256("\x1f".join(_normal(str(columns[n][i])) for n in kept).encode()).digest()
+        )
     return exact, normal
 
 
@@ -103,7 +105,9 @@ def equal_pairs(train: Sequence[bytes], test: Sequence[bytes] | None) -> tuple[t
     return tuple(itertools.islice(pairs, MAX_PAIRS))
 
 
-def hamming_pairs(train: np.ndarray, test: np.ndarray | None, limit: int = HAMMING) -> tuple[tuple[int, int], ...]:
+def hamming_pairs(
+    train: np.ndarray, test: np.ndarray | None, limit: int = HAMMING
+) -> tuple[tuple[int, int], ...]:
     """dHash pairs within `limit` bits; candidates share one of (limit + 1) bands exactly (pigeonhole)."""
     other = test if test is not None else train
     bands = limit + 1
@@ -116,13 +120,17 @@ def hamming_pairs(train: np.ndarray, test: np.ndarray | None, limit: int = HAMMI
         def close(i: np.ndarray, j: np.ndarray) -> np.ndarray:
             return np.bitwise_count(np.bitwise_xor.outer(train[i], other[j])) <= limit
 
-        found |= _bucket_pairs((train >> shift) & mask, (test >> shift) & mask if test is not None else None, close)
+        found |= _bucket_pairs(
+            (train >> shift) & mask, (test >> shift) & mask if test is not None else None, close
+        )
         if len(found) >= MAX_PAIRS:
             break
     return tuple(sorted(found))[:MAX_PAIRS]
 
 
-def minhash_pairs(train: np.ndarray, test: np.ndarray | None, threshold: float = JACCARD) -> tuple[tuple[int, int], ...]:
+def minhash_pairs(
+    train: np.ndarray, test: np.ndarray | None, threshold: float = JACCARD
+) -> tuple[tuple[int, int], ...]:
     """MinHash pairs whose estimated Jaccard reaches `threshold`, found through LSH bands."""
     rows = PERMUTATIONS // BANDS
     other = test if test is not None else train
@@ -141,14 +149,18 @@ def minhash_pairs(train: np.ndarray, test: np.ndarray | None, threshold: float =
 
 
 def _band_keys(block: np.ndarray) -> np.ndarray:
-    return np.frombuffer(b"".join(hashlib.blake2b(r.tobytes(), digest_size=8).digest() for r in block), dtype=np.uint64)
+    return np.frombuffer(
+        b"".join(hashlib.blake2b(r.tobytes(), digest_size=8).digest() for r in block), dtype=np.uint64
+    )
 
 
 Confirm = Callable[[np.ndarray, np.ndarray], np.ndarray]
 BLOCK = 2048  # a bucket is compared in blocks of this many members a side
 
 
-def _bucket_pairs(keys_train: np.ndarray, keys_test: np.ndarray | None, confirm: Confirm) -> set[tuple[int, int]]:
+def _bucket_pairs(
+    keys_train: np.ndarray, keys_test: np.ndarray | None, confirm: Confirm
+) -> set[tuple[int, int]]:
     """Pairs of rows that share a key and that `confirm` (a vectorised check on index blocks) accepts."""
     found: set[tuple[int, int]] = set()
     train_groups = _groups(keys_train)

@@ -18,7 +18,9 @@ TEXT_HASH_FEATURES = 1 << 14  # hashed word features before the SVD (collisions 
 
 def pooled_pixels(images: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     """Raw image features: float32 N×H×W×C area-pooled to at most max_side² per channel, flattened."""
-    return area_resize(images, min(images.shape[1], max_side), min(images.shape[2], max_side)).reshape(len(images), -1)
+    return area_resize(images, min(images.shape[1], max_side), min(images.shape[2], max_side)).reshape(
+        len(images), -1
+    )
 
 
 def area_resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -59,7 +61,9 @@ class StreamingPCA:
         covariance = self.outer / self.count - np.outer(mean, mean)
         values, vectors = np.linalg.eigh(covariance)
         order = np.argsort(values)[::-1]
-        keep = [i for i in order[:dims] if values[i] > max(float(values.max()), 1e-12) * 1e-9] or [int(order[0])]
+        keep = [i for i in order[:dims] if values[i] > max(float(values.max()), 1e-12) * 1e-9] or [
+            int(order[0])
+        ]
         return mean, vectors[:, keep]
 
 
@@ -96,6 +100,8 @@ def text_matrix(texts: np.ndarray, dims: int = REDUCED) -> np.ndarray:
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    hashed = HashingVectorizer(n_features=TEXT_HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False).transform(texts)
+    hashed = HashingVectorizer(
+        n_features=TEXT_HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False
+    ).transform(texts)
     keep = max(1, min(dims, hashed.shape[0] - 1, hashed.shape[1] - 1))
     return TruncatedSVD(n_components=keep, random_state=0).fit_transform(hashed).astype(np.float32)

@@ -37,7 +37,9 @@ def find_leaks(columns: dict[str, np.ndarray], labels: np.ndarray) -> list[Leak]
         return []
     dates = {name: d for name, values in columns.items() if (d := as_dates(values)) is not None}
     ids = set(identifiers(columns))
-    leaks: list[Leak] = [Leak(name, "identifier", None, {"distinct": rows, "rows": rows}) for name in columns if name in ids]
+    leaks: list[Leak] = [
+        Leak(name, "identifier", None, {"distinct": rows, "rows": rows}) for name in columns if name in ids
+    ]
     for name, values in columns.items():
         if name in ids:
             continue
@@ -125,9 +127,15 @@ def _post_outcome(name: str, dates: dict[str, np.ndarray], labels: np.ndarray) -
     others = [d for other, d in dates.items() if other != name and not np.isnat(d[present]).all()]
     if presence_auc < AUC_PRESENCE or not others:
         return None
-    earliest = np.min(np.stack([np.where(np.isnat(d), np.datetime64("9999-12-31"), d) for d in others]), axis=0)
+    earliest = np.min(
+        np.stack([np.where(np.isnat(d), np.datetime64("9999-12-31"), d) for d in others]), axis=0
+    )
     after = float((column[present] > earliest[present]).mean())
     if after < 0.99:
         return None
     reference = [o for o, d in dates.items() if o != name and not np.isnat(d[present]).all()]
-    return {"presence_auc": round(presence_auc, 4), "after_reference": round(after, 4), "reference_columns": reference}
+    return {
+        "presence_auc": round(presence_auc, 4),
+        "after_reference": round(after, 4),
+        "reference_columns": reference,
+    }

@@ -97,8 +97,11 @@ def _open_npz(path: Path) -> Dataset:
         members = set(archive.namelist())
         missing = [m for m in ("x.npy", "y.npy") if m not in members]
         if missing:
-            raise DatasetError(path, f".npz has no {' or '.join(m[:-4] for m in missing)} array "
-                                     f"(found: {', '.join(sorted(members)) or 'nothing'})")
+            raise DatasetError(
+                path,
+                f".npz has no {' or '.join(m[:-4] for m in missing)} array "
+                f"(found: {', '.join(sorted(members)) or 'nothing'})",
+            )
         shape, dtype = _npy_header(archive, "x.npy", path)
         y_shape, y_dtype = _npy_header(archive, "y.npy", path)
         if len(y_shape) != 1 or y_dtype.kind not in "iu":
@@ -110,7 +113,10 @@ def _open_npz(path: Path) -> Dataset:
         raise DatasetError(path, "empty dataset (0 rows)")
     labels = labels.astype(np.int64)
     if labels.min() < 0 or labels.max() >= MAX_CLASSES:
-        raise DatasetError(path, f"y must hold class indices from 0 to {MAX_CLASSES - 1} (found {labels.min()}…{labels.max()})")
+        raise DatasetError(
+            path,
+            f"y must hold class indices from 0 to {MAX_CLASSES - 1} (found {labels.min()}…{labels.max()})",
+        )
     kind, convert = _npz_layout(path, shape, dtype)
 
     def reader(size: int) -> Iterator[Chunk]:
@@ -128,14 +134,20 @@ def _npy_header(archive: zipfile.ZipFile, member: str, path: Path) -> tuple[tupl
     try:
         with archive.open(member) as fh:
             version = np.lib.format.read_magic(fh)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
             shape, fortran, dtype = read(fh, max_header_size=MAX_NPY_HEADER)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, SyntaxError) as exc:
         raise DatasetError(path, f"{member}: not a valid .npy array ({exc})") from None
     if dtype.hasobject:
         raise DatasetError(path, f"{member}: object arrays need pickle to load, and are refused")
     if fortran and len(shape) > 1:
-        raise DatasetError(path, f"{member}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray")
+        raise DatasetError(
+            path, f"{member}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray"
+        )
     return tuple(int(s) for s in shape), dtype
 
 
@@ -146,15 +158,22 @@ def _npy_rows(
     try:
         with archive.open(member) as fh:
             version = np.lib.format.read_magic(fh)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
             read(fh, max_header_size=MAX_NPY_HEADER)
             remaining = shape[0]
             while remaining:
                 count = min(size, remaining)
                 raw = fh.read(count * row_bytes)
                 if len(raw) != count * row_bytes:
-                    raise DatasetError(path, f"{member}: truncated ({shape[0] - remaining + len(raw) // max(row_bytes, 1)} "
-                                             f"of {shape[0]} rows present)")
+                    raise DatasetError(
+                        path,
+                        f"{member}: truncated ({shape[0] - remaining + len(raw) // max(row_bytes, 1)} "
+                        f"of {shape[0]} rows present)",
+                    )
                 yield np.frombuffer(raw, dtype=dtype).reshape((count, *shape[1:]))
                 remaining -= count
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
@@ -172,7 +191,9 @@ def _npz_layout(path: Path, shape: tuple[int, ...], dtype: np.dtype[Any]) -> tup
         return Kind.IMAGES, lambda rows: _unit(rows[..., :3] if shape[3] == 4 else rows, dtype)
     if len(shape) == 4 and shape[1] in (1, 3):
         return Kind.IMAGES, lambda rows: _unit(np.moveaxis(rows, 1, -1), dtype)
-    raise DatasetError(path, f"x has shape {shape}: expected N×D vectors, N×H×W×C uint8 or N×C×H×W float32 images")
+    raise DatasetError(
+        path, f"x has shape {shape}: expected N×D vectors, N×H×W×C uint8 or N×C×H×W float32 images"
+    )
 
 
 def _unit(rows: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
@@ -194,7 +215,9 @@ def _open_image_folder(root: Path) -> Dataset:
                 files.append((item.relative_to(root).as_posix(), item))
                 labels.append(index)
     if not files:
-        raise DatasetError(root, "no images found (expected ROOT/<class>/<image> or a saved `datasets` folder)")
+        raise DatasetError(
+            root, "no images found (expected ROOT/<class>/<image> or a saved `datasets` folder)"
+        )
     _pillow()
     first = _decode(files[0][1], None)
     size, mode = (first.shape[1], first.shape[0]), ("L" if first.shape[2] == 1 else "RGB")
@@ -204,8 +227,15 @@ def _open_image_folder(root: Path) -> Dataset:
             batch = [_decode(p, (size, mode)) for _, p in files[start : start + chunk]]
             yield Chunk(start, np.stack(batch).astype(np.float32) / 255.0)
 
-    return Dataset(root, Kind.IMAGES, len(files), np.asarray(labels, dtype=np.int64), tuple(classes),
-                   tuple(files), _reader=reader)
+    return Dataset(
+        root,
+        Kind.IMAGES,
+        len(files),
+        np.asarray(labels, dtype=np.int64),
+        tuple(classes),
+        tuple(files),
+        _reader=reader,
+    )
 
 
 def _pillow() -> Any:
@@ -255,7 +285,9 @@ def _read_csv(path: Path) -> dict[str, list[str]]:
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise DatasetError(path, f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}")
+                    raise DatasetError(
+                        path, f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}"
+                    )
                 for column, value in zip(columns, row, strict=True):
                     column.append(value)
     except UnicodeDecodeError as exc:
@@ -282,9 +314,16 @@ def _read_parquet(path: Path) -> dict[str, list[Any]]:
 
 
 def _table(
-    path: Path, raw: dict[str, Sequence[Any]], label_column: str, given: bool, files: tuple[tuple[str, Path], ...]
+    path: Path,
+    raw: dict[str, Sequence[Any]],
+    label_column: str,
+    given: bool,
+    files: tuple[tuple[str, Path], ...],
 ) -> Dataset:
-    columns = {name: np.asarray(["" if v is None else str(v) for v in values], dtype=object) for name, values in raw.items()}
+    columns = {
+        name: np.asarray(["" if v is None else str(v) for v in values], dtype=object)
+        for name, values in raw.items()
+    }
     rows = len(next(iter(columns.values()))) if columns else 0
     if rows == 0:
         raise DatasetError(path, "empty dataset (0 rows)")
@@ -319,8 +358,11 @@ def _open_hf_dataset(path: Path, label_column: str, given: bool) -> Dataset:
         raise DatasetError(path, f"not a readable `datasets` folder ({type(exc).__name__}: {exc})") from None
     if isinstance(loaded, datasets.DatasetDict):
         if "train" not in loaded:
-            raise DatasetError(path, f"a DatasetDict without a 'train' split (splits: {', '.join(loaded)}); "
-                                     "name one split's folder instead")
+            raise DatasetError(
+                path,
+                f"a DatasetDict without a 'train' split (splits: {', '.join(loaded)}); "
+                "name one split's folder instead",
+            )
         loaded = loaded["train"]
     files = tuple((p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*")) if p.is_file())
     image_columns = [n for n, f in loaded.features.items() if isinstance(f, datasets.Image)]
@@ -330,13 +372,22 @@ def _open_hf_dataset(path: Path, label_column: str, given: bool) -> Dataset:
         dataset = _table(path, table, label_column, given, files)
         if isinstance(label_feature, datasets.ClassLabel) and dataset.labels is not None:
             ids = np.asarray(loaded[label_column], dtype=np.int64)
-            return Dataset(path, Kind.TABLE, dataset.rows, ids, tuple(label_feature.names), files, dataset.columns)
+            return Dataset(
+                path, Kind.TABLE, dataset.rows, ids, tuple(label_feature.names), files, dataset.columns
+            )
         return dataset
     if label_column not in loaded.column_names:
-        raise DatasetError(path, f"no column {label_column!r} to label the images (columns: {', '.join(loaded.column_names)})")
+        raise DatasetError(
+            path,
+            f"no column {label_column!r} to label the images (columns: {', '.join(loaded.column_names)})",
+        )
     labels = np.asarray(loaded[label_column], dtype=np.int64)
     feature = loaded.features[label_column]
-    names = tuple(feature.names) if isinstance(feature, datasets.ClassLabel) else tuple(str(i) for i in range(int(labels.max()) + 1))
+    names = (
+        tuple(feature.names)
+        if isinstance(feature, datasets.ClassLabel)
+        else tuple(str(i) for i in range(int(labels.max()) + 1))
+    )
     column = image_columns[0]
     first = _pixels(loaded[0][column], None)
     target = ((first.shape[1], first.shape[0]), "L" if first.shape[2] == 1 else "RGB")

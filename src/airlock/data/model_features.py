@@ -28,8 +28,9 @@ class ModelFeatures:
     text_column: str | None = None  # the column a text model reads
 
 
-def model_features(reference: str, train: Dataset, *, arch: str | None = None,
-                   text_column: str | None = None) -> ModelFeatures:
+def model_features(
+    reference: str, train: Dataset, *, arch: str | None = None, text_column: str | None = None
+) -> ModelFeatures:
     """Scan, then load the model at `reference` and say how it turns rows of `train` into features."""
     from airlock.models.classifier import load_classifier
     from airlock.models.features import image_features, text_features
@@ -38,25 +39,43 @@ def model_features(reference: str, train: Dataset, *, arch: str | None = None,
 
     column = text_column or next((c for c in TEXT_COLUMNS if c in train.columns), None)
     if train.kind is Kind.VECTORS or (train.kind is Kind.TABLE and column is None):
-        raise DatasetError(train.path, "--model gives features for images, or for text in a column "
-                                       f"(--text-column, or one of {', '.join(TEXT_COLUMNS)}); not for {train.kind}")
+        raise DatasetError(
+            train.path,
+            "--model gives features for images, or for text in a column "
+            f"(--text-column, or one of {', '.join(TEXT_COLUMNS)}); not for {train.kind}",
+        )
     options = ScanOptions(download_progress=False)
     snapshot = resolve(reference, options)
     report = scan_snapshot(snapshot, options)
     if not report.passed:
-        raise ModelRefused(reference, "failed the static scan, so it is not loaded: " + "; ".join(report.verdict.reasons))
+        raise ModelRefused(
+            reference, "failed the static scan, so it is not loaded: " + "; ".join(report.verdict.reasons)
+        )
     pickle_scanned = any(c.scanner == PICKLE_SCANNER and str(c.status) == "ran" for c in report.checks)
-    clf = load_classifier(snapshot.root if snapshot.root.is_dir() else snapshot.root.parent, reference, arch=arch,
-                          pickle_allowed=pickle_scanned, needed_for="--model")
-    section: dict[str, Any] = {"reference": reference, "digest": report.target.digest,
-                               "architecture": clf.architecture, "static_verdict": report.verdict.decision}
+    clf = load_classifier(
+        snapshot.root if snapshot.root.is_dir() else snapshot.root.parent,
+        reference,
+        arch=arch,
+        pickle_allowed=pickle_scanned,
+        needed_for="--model",
+    )
+    section: dict[str, Any] = {
+        "reference": reference,
+        "digest": report.target.digest,
+        "architecture": clf.architecture,
+        "static_verdict": report.verdict.decision,
+    }
     if isinstance(clf, TextClassifier):
         if train.kind is not Kind.TABLE:
-            raise DatasetError(train.path, f"{clf.architecture} is a text classifier; it gives no features for {train.kind}")
+            raise DatasetError(
+                train.path, f"{clf.architecture} is a text classifier; it gives no features for {train.kind}"
+            )
         section["text_column"] = column
         return ModelFeatures(section, lambda texts: text_features(clf, texts), column)
     if train.kind is not Kind.IMAGES:
-        raise DatasetError(train.path, f"{clf.architecture} is an image classifier; it gives no features for {train.kind}")
+        raise DatasetError(
+            train.path, f"{clf.architecture} is an image classifier; it gives no features for {train.kind}"
+        )
     check_input(train, clf.channels, clf.size, reference)
     return ModelFeatures(section, lambda images: image_features(clf, images))
 
@@ -70,13 +89,19 @@ def check_input(train: Dataset, channels: int, size: tuple[int, int] | None, ref
     height, width, have = first.shape[1:4]
     problems = []
     if size is not None and (height, width) != tuple(size):
-        problems.append(f"images are {height}×{width}, the model expects {size[0]}×{size[1]} "
-                        "(preprocessor_config.json size/crop_size, config.json image_size)")
+        problems.append(
+            f"images are {height}×{width}, the model expects {size[0]}×{size[1]} "
+            "(preprocessor_config.json size/crop_size, config.json image_size)"
+        )
     if have != channels:
-        problems.append(f"images have {have} channel(s), the model expects {channels} (config.json num_channels)")
+        problems.append(
+            f"images have {have} channel(s), the model expects {channels} (config.json num_channels)"
+        )
     low, high = float(first.min()), float(first.max())
     if low < 0.0 or high > 1.0:
-        problems.append(f"pixel values span {low:g}…{high:g}, the model's input is 0…1 "
-                        "(uint8 images, or floats in [0, 1] before normalisation)")
+        problems.append(
+            f"pixel values span {low:g}…{high:g}, the model's input is 0…1 "
+            "(uint8 images, or floats in [0, 1] before normalisation)"
+        )
     if problems:
         raise DatasetError(train.path, f"cannot be vetted with {reference}: " + "; ".join(problems))

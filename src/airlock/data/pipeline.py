@@ -65,46 +65,83 @@ def calibration(rules_file: str = "rules/data.toml") -> Calibration:
 def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     options = options or VetOptions()
     rules = load_rules()
-    train = open_dataset(dataset, label_column=options.label_column, label_column_given=options.label_column_given)
+    train = open_dataset(
+        dataset, label_column=options.label_column, label_column_given=options.label_column_given
+    )
     test = open_dataset(options.test, label_column=options.label_column) if options.test is not None else None
     if test is not None and test.kind is not train.kind:
-        raise DatasetError(options.test or "", f"the test split is {test.kind} data, the training set {train.kind}")
+        raise DatasetError(
+            options.test or "", f"the test split is {test.kind} data, the training set {train.kind}"
+        )
     _check_columns(train, options)
-    model = model_features(options.model, train, arch=options.arch, text_column=options.text_column) \
-        if options.model else None
+    model = (
+        model_features(options.model, train, arch=options.arch, text_column=options.text_column)
+        if options.model
+        else None
+    )
     extractor = model.extract if model else None
-    section: dict[str, Any] = {"method": METHOD, "rows": train.rows, "kind": str(train.kind),
-                               "feature_space": "model" if extractor else "raw", "flagged": []}
+    section: dict[str, Any] = {
+        "method": METHOD,
+        "rows": train.rows,
+        "kind": str(train.kind),
+        "feature_space": "model" if extractor else "raw",
+        "flagged": [],
+    }
     if model:
         section["model"] = model.section
-    ws = Workspace(rules=rules, artifact=train.path.name if train.path.is_file() else None, train=train, test=test,
-                   section=section, calibration=calibration(),
-                   text_column=model.text_column if model and model.text_column else options.text_column,
-                   quasi_identifiers=options.quasi_identifiers, k=options.k, blamed=options.blamed,
-                   progress=options.progress)
+    ws = Workspace(
+        rules=rules,
+        artifact=train.path.name if train.path.is_file() else None,
+        train=train,
+        test=test,
+        section=section,
+        calibration=calibration(),
+        text_column=model.text_column if model and model.text_column else options.text_column,
+        quasi_identifiers=options.quasi_identifiers,
+        k=options.k,
+        blamed=options.blamed,
+        progress=options.progress,
+    )
     _prepare(ws, extractor)
     outcome = run_scanners([check() for check in DATA_CHECKS], ws)
-    files = list(train.files) + ([(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else [])
+    files = list(train.files) + (
+        [(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else []
+    )
     artifacts = collect(files)
     extra: dict[str, Any] = {"kind": "dataset"}
     if options.test is not None:
         extra["test"] = str(options.test)
-    return build_report(reference=str(dataset), source="local", revision=None, extra=extra, artifacts=artifacts,
-                        outcome=outcome, policy=options.policy, signatures_version=rules.version, data=section)
+    return build_report(
+        reference=str(dataset),
+        source="local",
+        revision=None,
+        extra=extra,
+        artifacts=artifacts,
+        outcome=outcome,
+        policy=options.policy,
+        signatures_version=rules.version,
+        data=section,
+    )
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:
     if train.labels is None and train.kind is Kind.TABLE:
         found = list(train.columns)
         shown = ", ".join(found[:30]) + (f", … ({len(found)} in all)" if len(found) > 30 else "")
-        raise DatasetError(train.path, f"no label column {options.label_column!r} (columns: {shown}); "
-                                       "name the label with --label-column")
+        raise DatasetError(
+            train.path,
+            f"no label column {options.label_column!r} (columns: {shown}); "
+            "name the label with --label-column",
+        )
     named = [c for c in (options.text_column, *options.quasi_identifiers) if c]
     if named and train.kind is not Kind.TABLE:
         raise DatasetError(train.path, "--text-column and --quasi-identifiers apply to tabular or text data")
     missing = [c for c in named if c not in train.columns]
     if missing:
-        raise DatasetError(train.path, f"no column {', '.join(map(repr, missing))} (columns: {', '.join(list(train.columns)[:20])})")
+        raise DatasetError(
+            train.path,
+            f"no column {', '.join(map(repr, missing))} (columns: {', '.join(list(train.columns)[:20])})",
+        )
     if options.k < 2:
         raise DatasetError(train.path, "--k must be at least 2")
 
@@ -129,8 +166,11 @@ def _prepare(ws: Workspace, extractor: Callable[[np.ndarray], np.ndarray] | None
 
 
 def _stream(
-    dataset: Dataset, extractor: Callable[[np.ndarray], np.ndarray] | None, advance: Callable[[int], None] | None,
-    *, keep_features: bool,
+    dataset: Dataset,
+    extractor: Callable[[np.ndarray], np.ndarray] | None,
+    advance: Callable[[int], None] | None,
+    *,
+    keep_features: bool,
 ) -> tuple[np.ndarray | None, list[bytes], np.ndarray | None]:
     parts: list[np.ndarray] = []
     exact: list[bytes] = []
@@ -156,9 +196,19 @@ def _prepare_table(ws: Workspace, extractor: Callable[[Any], np.ndarray] | None 
     train, test = ws.train, ws.test
     if ws.text_column:
         texts = train.columns[ws.text_column].tolist()
-        test_texts = test.columns[ws.text_column].tolist() if test is not None and ws.text_column in test.columns else None
-        ws.exact = (contamination.text_digests(texts), contamination.text_digests(test_texts) if test_texts is not None else None)
-        ws.near = (contamination.minhash(texts), contamination.minhash(test_texts) if test_texts is not None else None)
+        test_texts = (
+            test.columns[ws.text_column].tolist()
+            if test is not None and ws.text_column in test.columns
+            else None
+        )
+        ws.exact = (
+            contamination.text_digests(texts),
+            contamination.text_digests(test_texts) if test_texts is not None else None,
+        )
+        ws.near = (
+            contamination.minhash(texts),
+            contamination.minhash(test_texts) if test_texts is not None else None,
+        )
         ws.near_kind = "minhash"
         if extractor is not None:  # a text model's features
             ws.reduced = features.reduce(extractor(texts)) if len(texts) > 1 else None
@@ -180,4 +230,3 @@ def _prepare_table(ws: Workspace, extractor: Callable[[Any], np.ndarray] | None 
     raw = table_features(train.columns)
     ws.section["columns"] = {"used": raw.used, "excluded": raw.excluded}
     ws.reduced = features.reduce(raw.matrix) if raw.matrix.size and len(raw.matrix) > 1 else None
-

@@ -47,8 +47,13 @@ class Calibration:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Calibration:
         try:
-            return cls(float(data["separation"]), float(data["disagreement"]), float(data["separation_alone"]),
-                       float(data["blamed_factor"]), int(data["min_suspects"]))
+            return cls(
+                float(data["separation"]),
+                float(data["disagreement"]),
+                float(data["separation_alone"]),
+                float(data["blamed_factor"]),
+                int(data["min_suspects"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError("signatures", f"poisoning calibration is incomplete: {exc}") from None
 
@@ -68,11 +73,19 @@ class ClassAssessment:
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
 
     def to_dict(self) -> dict[str, Any]:
-        return {"class": self.label, "name": self.name, "size": self.size, "poisoned": self.poisoned,
-                "suspects": self.suspects, "separation": round(self.separation, 3),
-                "disagreement_gap": round(self.disagreement_gap, 3), "silhouette": round(self.silhouette, 3),
-                "relative_size": round(self.relative_size, 3), "suspect_share": round(self.suspect_share, 3),
-                "components": list(self.components)}
+        return {
+            "class": self.label,
+            "name": self.name,
+            "size": self.size,
+            "poisoned": self.poisoned,
+            "suspects": self.suspects,
+            "separation": round(self.separation, 3),
+            "disagreement_gap": round(self.disagreement_gap, 3),
+            "silhouette": round(self.silhouette, 3),
+            "relative_size": round(self.relative_size, 3),
+            "suspect_share": round(self.suspect_share, 3),
+            "components": list(self.components),
+        }
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,15 @@ def assess(
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         name = names[label] if 0 <= label < len(names) else str(label)
-        assessment, class_scores = _assess_class(reduced[rows], disagreement[rows], calibration,
-                                                 int(label), name, blamed=int(label) in blamed, seed=seed)
+        assessment, class_scores = _assess_class(
+            reduced[rows],
+            disagreement[rows],
+            calibration,
+            int(label),
+            name,
+            blamed=int(label) in blamed,
+            seed=seed,
+        )
         scores[rows] = class_scores
         if assessment.poisoned:
             flagged.append(rows[class_scores >= FLAG_AT])
@@ -117,7 +137,14 @@ def assess(
 
 
 def _assess_class(
-    x: np.ndarray, disagreement: np.ndarray, cal: Calibration, label: int, name: str, *, blamed: bool, seed: int
+    x: np.ndarray,
+    disagreement: np.ndarray,
+    cal: Calibration,
+    label: int,
+    name: str,
+    *,
+    blamed: bool,
+    seed: int,
 ) -> tuple[ClassAssessment, np.ndarray]:
     n = len(x)
     none = ClassAssessment(label, name, n, False, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -133,7 +160,9 @@ def _assess_class(
     if abs(gap) >= 0.1:
         suspect = 1 if gap > 0 else 0
     else:
-        suspect = int(np.median(robust_distance[parts.labels == 1]) > np.median(robust_distance[parts.labels == 0]))
+        suspect = int(
+            np.median(robust_distance[parts.labels == 1]) > np.median(robust_distance[parts.labels == 0])
+        )
     in_suspect = parts.labels == suspect
     gap = gap if suspect == 1 else -gap
     spectral_direction = _signed_spectral(reduced, in_suspect)
@@ -152,9 +181,17 @@ def _assess_class(
     suspects = int((score >= FLAG_AT).sum())
     poisoned = (foreign or apart) and suspects >= cal.min_suspects
     return ClassAssessment(
-        label=label, name=name, size=n, poisoned=poisoned, suspects=suspects if poisoned else 0,
-        separation=parts.separation, disagreement_gap=gap, silhouette=parts.silhouette,
-        relative_size=parts.relative_size, suspect_share=float(in_suspect.mean()), components=agreeing,
+        label=label,
+        name=name,
+        size=n,
+        poisoned=poisoned,
+        suspects=suspects if poisoned else 0,
+        separation=parts.separation,
+        disagreement_gap=gap,
+        silhouette=parts.silhouette,
+        relative_size=parts.relative_size,
+        suspect_share=float(in_suspect.mean()),
+        components=agreeing,
     ), score
 
 

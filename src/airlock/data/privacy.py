@@ -63,23 +63,47 @@ def _mask_email(value: str) -> str:
 
 def _mask_ip(value: str) -> str:
     if "." in value:
-        return ".".join(value.split(".")[:2] + ["*", "*"])
+        return ".".join([*value.split(".")[:2], "*", "*"])
     return value.split(":")[0] + ":****:…"
 
 
 PATTERNS: tuple[Pattern, ...] = (
-    Pattern("email", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
-            lambda v: True, _mask_email),
+    Pattern(
+        "email",
+        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        lambda v: True,
+        _mask_email,
+    ),
     Pattern("card", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), _luhn, _keep_last(4)),
-    Pattern("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"), _iban, lambda v: v[:4] + " **** " + v[-2:]),
-    Pattern("ssn", re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"),
-            lambda v: True, _keep_last(4)),
-    Pattern("phone", re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?!\d)"),
-            lambda v: True, _keep_last(4)),
-    Pattern("ipv4", re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"),
-            lambda v: True, _mask_ip),
-    Pattern("ipv6", re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"),
-            _ipv6, _mask_ip),
+    Pattern(
+        "iban",
+        re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"),
+        _iban,
+        lambda v: v[:4] + " **** " + v[-2:],
+    ),
+    Pattern(
+        "ssn",
+        re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])"),
+        lambda v: True,
+        _keep_last(4),
+    ),
+    Pattern(
+        "phone",
+        re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]\d{3}[ .-]\d{4}(?!\d)"),
+        lambda v: True,
+        _keep_last(4),
+    ),
+    Pattern(
+        "ipv4",
+        re.compile(
+            r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"
+        ),
+        lambda v: True,
+        _mask_ip,
+    ),
+    Pattern(
+        "ipv6", re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"), _ipv6, _mask_ip
+    ),
 )
 
 
@@ -131,6 +155,10 @@ def k_anonymity(columns: dict[str, np.ndarray], quasi_identifiers: Sequence[str]
     _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     small = counts < k
     return Anonymity(
-        columns=tuple(quasi_identifiers), k=k, smallest_group=int(counts.min()), groups=len(counts),
-        groups_below_k=int(small.sum()), rows_below_k=int(small[inverse.ravel()].sum()),
+        columns=tuple(quasi_identifiers),
+        k=k,
+        smallest_group=int(counts.min()),
+        groups=len(counts),
+        groups_below_k=int(small.sum()),
+        rows_below_k=int(small[inverse.ravel()].sum()),
     )

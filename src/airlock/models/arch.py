@@ -45,5 +45,7 @@ def build_custom(spec: str, config: dict[str, Any], folder: Path) -> torch.nn.Mo
     except Exception as exc:  # noqa: BLE001
         raise ArchRefused(spec, f"{attribute}(config) failed: {type(exc).__name__}: {exc}") from None
     if not isinstance(built, torch.nn.Module):
-        raise ArchRefused(spec, f"{attribute}(config) returned a {type(built).__name__}, not a torch.nn.Module")
+        raise ArchRefused(
+            spec, f"{attribute}(config) returned a {type(built).__name__}, not a torch.nn.Module"
+        )
     return built

@@ -23,18 +23,27 @@ Classifier = ImageClassifier | TextClassifier
 
 
 def load_classifier(
-    folder: Path, reference: str, *, arch: str | None = None, pickle_allowed: bool = False,
-    device: torch.device | None = None, needed_for: str = "the behavioural scan (--behavior)",
+    folder: Path,
+    reference: str,
+    *,
+    arch: str | None = None,
+    pickle_allowed: bool = False,
+    device: torch.device | None = None,
+    needed_for: str = "the behavioural scan (--behavior)",
 ) -> Classifier:
     """The image or text classifier in `folder`, frozen, on `device` (default: the CPU).
 
     `needed_for` names the feature that needs the model in the error raised when transformers is missing.
     """
     device = device or torch.device("cpu")
-    config = read_json(folder, "config.json", reference)  # RemoteCodeRefused on auto_map, before anything else
+    config = read_json(
+        folder, "config.json", reference
+    )  # RemoteCodeRefused on auto_map, before anything else
     read_json(folder, "tokenizer_config.json", reference)
     if config is None:
-        raise ModelRefused(reference, "no config.json: only stock transformers architectures (or --arch) can be loaded")
+        raise ModelRefused(
+            reference, "no config.json: only stock transformers architectures (or --arch) can be loaded"
+        )
     if arch is not None:
         from airlock.models.arch import build_custom
 
@@ -55,12 +64,17 @@ def load_classifier(
     text = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES.get(model_type)
     chosen = next((name for name in (image, text) if name is not None and declared in (None, name)), None)
     if chosen is None:
-        raise ModelRefused(reference, f"{model_type!r}/{declared!r} is not a stock transformers image or text "
-                                      "classifier (pass --arch module:factory to build it with your own code)")
+        raise ModelRefused(
+            reference,
+            f"{model_type!r}/{declared!r} is not a stock transformers image or text "
+            "classifier (pass --arch module:factory to build it with your own code)",
+        )
     try:
         built = transformers.AutoConfig.for_model(**config)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ModelRefused(reference, f"config.json does not describe a {chosen}: {exc}") from None
-    module = load_stock(getattr(transformers, chosen), built, folder, reference, pickle_allowed=pickle_allowed)
+    module = load_stock(
+        getattr(transformers, chosen), built, folder, reference, pickle_allowed=pickle_allowed
+    )
     build = build_image_classifier if chosen == image else build_text_classifier
     return build(folder, reference, config, module, chosen, device=device)

@@ -22,11 +22,17 @@ def image_features(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
     """float32 N×D features of float32 N×H×W×C images in [0, 1]. Grey images are repeated to the
     model's channels; colour images for a one-channel model are averaged to one."""
     if images.shape[3] != clf.channels:
-        images = np.repeat(images, clf.channels, axis=3) if images.shape[3] == 1 else images.mean(axis=3, keepdims=True)
+        images = (
+            np.repeat(images, clf.channels, axis=3)
+            if images.shape[3] == 1
+            else images.mean(axis=3, keepdims=True)
+        )
     out: list[np.ndarray] = []
     with torch.inference_mode():
         for start in range(0, len(images), BATCH):
-            batch = np.ascontiguousarray(images[start : start + BATCH].transpose(0, 3, 1, 2), dtype=np.float32)
+            batch = np.ascontiguousarray(
+                images[start : start + BATCH].transpose(0, 3, 1, 2), dtype=np.float32
+            )
             out.append(clf.features(torch.from_numpy(batch).to(clf.device)).float().cpu().numpy())
     return np.concatenate(out).astype(np.float32)
 

@@ -38,8 +38,11 @@ class ImageClassifier:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         """Logits of images N×C×H×W in [0, 1]."""
-        out = self.module(pixel_values=(images - self.mean) / self.std) if self.architecture != "custom" \
+        out = (
+            self.module(pixel_values=(images - self.mean) / self.std)
+            if self.architecture != "custom"
             else self.module((images - self.mean) / self.std)
+        )
         return out.logits if hasattr(out, "logits") else out
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -48,8 +51,13 @@ class ImageClassifier:
 
 
 def build_image_classifier(
-    folder: Path, reference: str, config: dict[str, Any], module: torch.nn.Module, architecture: str,
-    *, device: torch.device,
+    folder: Path,
+    reference: str,
+    config: dict[str, Any],
+    module: torch.nn.Module,
+    architecture: str,
+    *,
+    device: torch.device,
 ) -> ImageClassifier:
     """Freeze `module` (its weights already loaded) and read the preprocessing the model declares."""
     freeze(module, device)
@@ -63,10 +71,14 @@ def build_image_classifier(
     id2label = config.get("id2label") or {str(i): str(i) for i in range(int(config.get("num_labels", 2)))}
     labels = {int(k): str(v) for k, v in id2label.items()}
     return ImageClassifier(
-        module=module, architecture=architecture, channels=channels, size=_size(pre, config),
+        module=module,
+        architecture=architecture,
+        channels=channels,
+        size=_size(pre, config),
         mean=torch.tensor(mean, dtype=torch.float32, device=device).reshape(1, -1, 1, 1),
         std=torch.tensor(std, dtype=torch.float32, device=device).reshape(1, -1, 1, 1),
-        labels=dict(sorted(labels.items())), device=device,
+        labels=dict(sorted(labels.items())),
+        device=device,
     )
 
 

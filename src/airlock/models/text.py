@@ -68,22 +68,34 @@ class TextClassifier:
 
 
 def build_text_classifier(
-    folder: Path, reference: str, config: dict[str, Any], module: torch.nn.Module, architecture: str,
-    *, device: torch.device,
+    folder: Path,
+    reference: str,
+    config: dict[str, Any],
+    module: torch.nn.Module,
+    architecture: str,
+    *,
+    device: torch.device,
 ) -> TextClassifier:
     """Freeze `module` (its weights already loaded) and read the tokenizer files (never tokenizer code)."""
     freeze(module, device)
     tokenizer_config = read_json(folder, "tokenizer_config.json", reference) or {}
     tokenizer = _tokenizer(folder, reference, tokenizer_config)
     special = {tokenizer.token_to_id(str(t)) for t in _special_tokens(tokenizer_config)}
-    special |= {i for t, i in tokenizer.get_vocab(with_added_tokens=True).items() if t.startswith("[") and t.endswith("]")}
+    special |= {
+        i
+        for t, i in tokenizer.get_vocab(with_added_tokens=True).items()
+        if t.startswith("[") and t.endswith("]")
+    }
     special.discard(None)
     pad = tokenizer.token_to_id(str(tokenizer_config.get("pad_token") or "[PAD]"))
     id2label = config.get("id2label") or {str(i): str(i) for i in range(int(config.get("num_labels", 2)))}
     return TextClassifier(
-        module=module, architecture=architecture, tokenizer=tokenizer,
+        module=module,
+        architecture=architecture,
+        tokenizer=tokenizer,
         labels=dict(sorted((int(k), str(v)) for k, v in id2label.items())),
-        special=frozenset(int(i) for i in special), pad_id=int(pad if pad is not None else config.get("pad_token_id") or 0),
+        special=frozenset(int(i) for i in special),
+        pad_id=int(pad if pad is not None else config.get("pad_token_id") or 0),
         device=device,
     )
 
@@ -102,8 +114,9 @@ def _tokenizer(folder: Path, reference: str, tokenizer_config: dict[str, Any]) -
     elif (folder / "vocab.txt").is_file() and (folder / "vocab.txt").stat().st_size <= MAX_CONFIG_BYTES * 16:
         from tokenizers import BertWordPieceTokenizer
 
-        tokenizer = BertWordPieceTokenizer(str(folder / "vocab.txt"),
-                                           lowercase=bool(tokenizer_config.get("do_lower_case", True)))
+        tokenizer = BertWordPieceTokenizer(
+            str(folder / "vocab.txt"), lowercase=bool(tokenizer_config.get("do_lower_case", True))
+        )
     else:
         raise ModelRefused(reference, "a text classifier without tokenizer.json or vocab.txt")
     tokenizer.no_padding()

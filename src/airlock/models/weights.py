@@ -56,7 +56,9 @@ def read_weights(folder: Path, reference: str, *, pickle_allowed: bool) -> dict[
     pickled = folder / PICKLE_WEIGHTS
     if pickled.is_file():
         if not pickle_allowed:
-            raise ModelRefused(reference, f"{PICKLE_WEIGHTS} did not pass the static scan; it is never unpickled")
+            raise ModelRefused(
+                reference, f"{PICKLE_WEIGHTS} did not pass the static scan; it is never unpickled"
+            )
         import pickle
 
         import torch
@@ -94,23 +96,32 @@ def load_stock(model_class: Any, config: Any, folder: Path, reference: str, *, p
         else:
             state = read_weights(folder, reference, pickle_allowed=pickle_allowed)
             _fits(model_class, config, sum(v.numel() for v in state.values()), reference)
-            save_file({k: v.contiguous().clone() for k, v in state.items()}, str(staged / "model.safetensors"))
+            save_file(
+                {k: v.contiguous().clone() for k, v in state.items()}, str(staged / "model.safetensors")
+            )
         verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
         logging.set_verbosity_error()
         logging.disable_progress_bar()
         try:
-            module, info = model_class.from_pretrained(staged, config=config, use_safetensors=True,
-                                                       local_files_only=True, output_loading_info=True)
+            module, info = model_class.from_pretrained(
+                staged, config=config, use_safetensors=True, local_files_only=True, output_loading_info=True
+            )
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
             raise ModelRefused(reference, f"weights do not load into {model_class.__name__}: {exc}") from None
         finally:
             logging.set_verbosity(verbosity)
             if bars:
                 logging.enable_progress_bar()
-    wrong = [*info.get("missing_keys", ()), *(str(m[0]) if isinstance(m, tuple) else str(m) for m in info.get("mismatched_keys", ()))]
+    wrong = [
+        *info.get("missing_keys", ()),
+        *(str(m[0]) if isinstance(m, tuple) else str(m) for m in info.get("mismatched_keys", ())),
+    ]
     if wrong:
-        raise ModelRefused(reference, f"weights do not match {model_class.__name__} ({len(wrong)} missing or "
-                                      f"mismatched: {', '.join(sorted(wrong)[:4])})")
+        raise ModelRefused(
+            reference,
+            f"weights do not match {model_class.__name__} ({len(wrong)} missing or "
+            f"mismatched: {', '.join(sorted(wrong)[:4])})",
+        )
     return module
 
 
@@ -142,11 +153,15 @@ def _fits(model_class: Any, config: Any, stored: int, reference: str) -> None:
         with torch.device("meta"):
             wanted = sum(p.numel() for p in model_class(config).parameters())
     except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as exc:
-        raise ModelRefused(reference, f"config.json does not build {model_class.__name__} "
-                                      f"({type(exc).__name__}: {exc})") from None
+        raise ModelRefused(
+            reference, f"config.json does not build {model_class.__name__} ({type(exc).__name__}: {exc})"
+        ) from None
     if wanted > stored:
-        raise ModelRefused(reference, f"weights do not match {model_class.__name__} from config.json (it has "
-                                      f"{wanted:,} parameters, the weights hold {stored:,} numbers)")
+        raise ModelRefused(
+            reference,
+            f"weights do not match {model_class.__name__} from config.json (it has "
+            f"{wanted:,} parameters, the weights hold {stored:,} numbers)",
+        )
 
 
 def load_into(module: Any, state: dict[str, Any], reference: str, architecture: str) -> None:
@@ -154,10 +169,15 @@ def load_into(module: Any, state: dict[str, Any], reference: str, architecture: 
     try:
         missing, unexpected = module.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatches
-        raise ModelRefused(reference, f"weights do not fit {architecture}: {str(exc).splitlines()[0]}") from None
+        raise ModelRefused(
+            reference, f"weights do not fit {architecture}: {str(exc).splitlines()[0]}"
+        ) from None
     # tied or buffer-only keys (position ids) may legitimately be absent from a checkpoint
     missing = [m for m in missing if not m.endswith(("position_ids", "token_type_ids"))]
     if missing or unexpected:
         shown = ", ".join([*missing, *unexpected][:4])
-        raise ModelRefused(reference, f"weights do not match {architecture} ({len(missing)} missing, "
-                                      f"{len(unexpected)} unexpected: {shown})")
+        raise ModelRefused(
+            reference,
+            f"weights do not match {architecture} ({len(missing)} missing, "
+            f"{len(unexpected)} unexpected: {shown})",
+        )

@@ -61,7 +61,9 @@ READ_CHUNK = 1 << 20
 
 TORCH_ZIPS = frozenset({Format.PYTORCH_ZIP, Format.TORCHSCRIPT})
 WORTH_READING = PICKLE_BASED | CONTAINERS | {Format.NUMPY}
-_STREAMS = frozenset({Format.GZIP, Format.BZIP2, Format.XZ, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA})
+_STREAMS = frozenset(
+    {Format.GZIP, Format.BZIP2, Format.XZ, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA}
+)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -109,8 +111,17 @@ def expand(buf: Buffer, where: str, fmt: Format, limits: Limits) -> Iterator[Ite
 
 
 def _node(
-    buf: Buffer, start: int, end: int, where: str, fmt: Format, depth: int, budget: Budget,
-    role: str, container: Format | None, member: str, siblings: frozenset[str],
+    buf: Buffer,
+    start: int,
+    end: int,
+    where: str,
+    fmt: Format,
+    depth: int,
+    budget: Budget,
+    role: str,
+    container: Format | None,
+    member: str,
+    siblings: frozenset[str],
 ) -> Iterator[Item]:
     if start < end and buf[start] in OPCODES and _also_a_pickle(fmt, role):
         yield _leaf(buf, start, end, where, Format.PICKLE, "at-zero", container, member, siblings)
@@ -118,8 +129,12 @@ def _node(
         yield _leaf(buf, start, end, where, fmt, role, container, member, siblings)
         return
     if depth >= budget.limits.max_nesting:
-        yield Anomaly("depth", where, f"{fmt} container nested {depth} levels deep: not opened",
-                      {"depth": depth, "limit": budget.limits.max_nesting})
+        yield Anomaly(
+            "depth",
+            where,
+            f"{fmt} container nested {depth} levels deep: not opened",
+            {"depth": depth, "limit": budget.limits.max_nesting},
+        )
         return
     if (start, end) != (0, len(buf)):
         buf = _own(buf, start, end)
@@ -144,8 +159,12 @@ def _zip(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) -> It
         yield Anomaly("unreadable", where, f"zip directory unreadable: {exc}")
         return
     if directory.prefix:
-        yield Anomaly("prefix", where, f"{directory.prefix} bytes precede the zip archive",
-                      {"prefix_bytes": directory.prefix})
+        yield Anomaly(
+            "prefix",
+            where,
+            f"{directory.prefix} bytes precede the zip archive",
+            {"prefix_bytes": directory.prefix},
+        )
     if buf[:2] != b"PK":  # torch.load sees no zip magic and unpickles the file from byte 0
         yield _leaf(buf, 0, len(buf), where, Format.PICKLE, "prefix", fmt, "", frozenset())
     for text in directory.anomalies:
@@ -175,8 +194,12 @@ def _zip_member(
 ) -> Iterator[Item]:
     ratio = budget.limits.max_decompression_ratio
     if entry.size > BOMB_FLOOR and entry.size > ratio * max(1, entry.compressed_size):
-        yield Anomaly("limit", where, f"declares {entry.size} bytes from {entry.compressed_size}: a decompression bomb",
-                      {"size": entry.size, "compressed": entry.compressed_size})
+        yield Anomaly(
+            "limit",
+            where,
+            f"declares {entry.size} bytes from {entry.compressed_size}: a decompression bomb",
+            {"size": entry.size, "compressed": entry.compressed_size},
+        )
         return
     try:
         start, end, anomalies = locate(buf, entry)
@@ -196,7 +219,9 @@ def _zip_member(
         yield _native(where, head)
     if forced is None and kind not in WORTH_READING and not _member_unpickles(kind, head, entry.size):
         return
-    if kind is Format.NUMPY:  # the header tells whether the rest is worth decompressing; let the scanner decide
+    if (
+        kind is Format.NUMPY
+    ):  # the header tells whether the rest is worth decompressing; let the scanner decide
         reread = functools.partial(_reread, buf, entry, start, end, budget)
         yield Leaf(where, kind, head[:HEAD_BYTES], entry.size, reread, "member", fmt, entry.name, siblings)
         return
@@ -209,13 +234,19 @@ def _zip_member(
         yield Anomaly("unreadable", where, f"{chunks.error}; the bytes before the error are analysed")
     crc = _crc(data, lo, hi)
     if chunks.error is None and crc != entry.crc:
-        yield Anomaly("crc", where, f"CRC mismatch: the directory says {entry.crc:08x}, the bytes give {crc:08x}",
-                      {"member": entry.name, "expected": f"{entry.crc:08x}", "actual": f"{crc:08x}"})
+        yield Anomaly(
+            "crc",
+            where,
+            f"CRC mismatch: the directory says {entry.crc:08x}, the bytes give {crc:08x}",
+            {"member": entry.name, "expected": f"{entry.crc:08x}", "actual": f"{crc:08x}"},
+        )
     if forced is not None:
         role = "torchscript-code" if forced is Format.PYTHON else "member"
         yield _leaf(data, lo, hi, where, forced, role, fmt, entry.name, siblings)
         return
-    yield from _node(data, lo, hi, where, _sniff_all(data, lo, hi), depth + 1, budget, "member", fmt, entry.name, siblings)
+    yield from _node(
+        data, lo, hi, where, _sniff_all(data, lo, hi), depth + 1, budget, "member", fmt, entry.name, siblings
+    )
 
 
 def _reread(buf: Buffer, entry: Member, start: int, end: int, budget: Budget) -> tuple[Buffer, int, int]:
@@ -235,8 +266,15 @@ def _also_a_pickle(fmt: Format, role: str) -> bool:
 
 
 def _leaf(
-    buf: Buffer, start: int, end: int, where: str, fmt: Format, role: str, container: Format | None,
-    member: str, siblings: frozenset[str],
+    buf: Buffer,
+    start: int,
+    end: int,
+    where: str,
+    fmt: Format,
+    role: str,
+    container: Format | None,
+    member: str,
+    siblings: frozenset[str],
 ) -> Leaf:
     head = bytes(buf[start : min(end, start + HEAD_BYTES)])
     return Leaf(where, fmt, head, end - start, lambda: (buf, start, end), role, container, member, siblings)
@@ -267,9 +305,13 @@ def _overlaps(where: str, entries: tuple[Member, ...]) -> Iterator[Anomaly]:
     ordered = sorted(entries, key=lambda m: m.header_offset)
     for before, after in itertools.pairwise(ordered):
         if after.header_offset < before.header_offset + 30 + before.compressed_size:
-            yield Anomaly("limit", where, f"members {before.name!r} and {after.name!r} share bytes: "
-                          "overlapping entries are how non-recursive zip bombs multiply their data",
-                          {"members": [before.name, after.name]})
+            yield Anomaly(
+                "limit",
+                where,
+                f"members {before.name!r} and {after.name!r} share bytes: "
+                "overlapping entries are how non-recursive zip bombs multiply their data",
+                {"members": [before.name, after.name]},
+            )
             return
 
 
@@ -292,8 +334,12 @@ def _tar(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[Item]:
                 inner = f"{where}:{info.name}"
                 names.append(info.name)
                 if info.issym() or info.islnk():
-                    yield Anomaly("link", inner, f"a {'symbolic' if info.issym() else 'hard'} link to {info.linkname!r}",
-                                  {"member": info.name, "target": info.linkname})
+                    yield Anomaly(
+                        "link",
+                        inner,
+                        f"a {'symbolic' if info.issym() else 'hard'} link to {info.linkname!r}",
+                        {"member": info.name, "target": info.linkname},
+                    )
                 elif info.isdev() or info.isfifo():
                     yield Anomaly("link", inner, "a device or FIFO entry", {"member": info.name})
                 if not info.isfile():
@@ -303,7 +349,9 @@ def _tar(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[Item]:
                     continue
                 try:
                     chunks = iter(functools.partial(handle.read, READ_CHUNK), b"")
-                    yield from _stream_member(chunks, inner, info.size, 0, depth, budget, Format.TAR, info.name)
+                    yield from _stream_member(
+                        chunks, inner, info.size, 0, depth, budget, Format.TAR, info.name
+                    )
                 except LimitExceeded as exc:
                     if exc.fatal:
                         raise
@@ -361,8 +409,12 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[
             for info in infos:
                 budget.member()
                 if info.is_symlink:
-                    yield Anomaly("link", f"{where}:{info.filename}", "a symbolic link stored in a 7z archive",
-                                  {"member": info.filename})
+                    yield Anomaly(
+                        "link",
+                        f"{where}:{info.filename}",
+                        "a symbolic link stored in a 7z archive",
+                        {"member": info.filename},
+                    )
             archive.extract(factory=captures)
     except LimitExceeded:
         raise
@@ -372,12 +424,25 @@ def _seven_zip(buf: Buffer, where: str, depth: int, budget: Budget) -> Iterator[
     for name, capture in captures.products.items():
         inner = f"{where}:{name}"
         if capture.overflow:
-            yield Anomaly("limit", inner, f"larger than {budget.limits.max_member_bytes} bytes when decompressed")
+            yield Anomaly(
+                "limit", inner, f"larger than {budget.limits.max_member_bytes} bytes when decompressed"
+            )
             continue
         budget.spend(capture.count)
         data = capture.spool.buffer()
-        yield from _node(data, 0, len(data), inner, _sniff_all(data, 0, len(data)), depth + 1, budget, "member",
-                         None, "", frozenset())
+        yield from _node(
+            data,
+            0,
+            len(data),
+            inner,
+            _sniff_all(data, 0, len(data)),
+            depth + 1,
+            budget,
+            "member",
+            None,
+            "",
+            frozenset(),
+        )
 
 
 def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) -> Iterator[Item]:
@@ -385,10 +450,16 @@ def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) ->
     try:
         reader = _decompressor(buf, fmt)
     except ImportError as exc:
-        yield Anomaly("unreadable", where, f"{fmt} streams need the {exc.name} module, which is not installed: not inspected")
+        yield Anomaly(
+            "unreadable",
+            where,
+            f"{fmt} streams need the {exc.name} module, which is not installed: not inspected",
+        )
         return
     try:
-        step = getattr(reader, "read1", reader.read)  # one decompression step at a time: an error keeps what came before
+        step = getattr(
+            reader, "read1", reader.read
+        )  # one decompression step at a time: an error keeps what came before
         yield from _stream_member(iter(lambda: step(READ_CHUNK), b""), inner, None, len(buf), depth, budget)
     except LimitExceeded as exc:
         if exc.fatal:
@@ -397,8 +468,14 @@ def _stream(buf: Buffer, where: str, fmt: Format, depth: int, budget: Budget) ->
 
 
 def _stream_member(
-    source: Iterator[bytes], where: str, size: int | None, compressed: int, depth: int, budget: Budget,
-    container: Format | None = None, member: str = "",
+    source: Iterator[bytes],
+    where: str,
+    size: int | None,
+    compressed: int,
+    depth: int,
+    budget: Budget,
+    container: Format | None = None,
+    member: str = "",
 ) -> Iterator[Item]:
     """A tar member (`size` known) or a decompressed stream (`size` None), read if it can carry code."""
     chunks = _Guard(source)
@@ -415,8 +492,19 @@ def _stream_member(
     if chunks.error is not None:
         yield Anomaly("unreadable", where, f"{chunks.error}; the bytes before the error are analysed")
     role = "decompressed" if size is None else "member"
-    yield from _node(data, 0, len(data), where, _sniff_all(data, 0, len(data)), depth + 1, budget, role, container,
-                     member, frozenset())
+    yield from _node(
+        data,
+        0,
+        len(data),
+        where,
+        _sniff_all(data, 0, len(data)),
+        depth + 1,
+        budget,
+        role,
+        container,
+        member,
+        frozenset(),
+    )
 
 
 def _member_unpickles(kind: Format, head: bytes, size: int) -> bool:
@@ -494,8 +582,12 @@ def _names(where: str, names: list[str]) -> Iterator[Anomaly]:
     counts = collections.Counter(names)
     for name, count in counts.items():
         if count > 1:
-            yield Anomaly("duplicate", f"{where}:{name}", f"{count} members are named {name!r}: loaders disagree on which one counts",
-                          {"member": name, "count": count})
+            yield Anomaly(
+                "duplicate",
+                f"{where}:{name}",
+                f"{count} members are named {name!r}: loaders disagree on which one counts",
+                {"member": name, "count": count},
+            )
     for name in counts:
         problem = _path_problem(name)
         if problem is not None:
@@ -530,10 +622,14 @@ def _collect(head: bytes, rest: Iterator[bytes], budget: Budget, compressed: int
         budget.spend(len(chunk))
         spool.write(chunk)
         if spool.size > budget.limits.max_member_bytes:
-            raise LimitExceeded(f"larger than {budget.limits.max_member_bytes} bytes when decompressed", fatal=False)
+            raise LimitExceeded(
+                f"larger than {budget.limits.max_member_bytes} bytes when decompressed", fatal=False
+            )
         if compressed and spool.size > BOMB_FLOOR and spool.size > ratio * compressed:
-            raise LimitExceeded(f"expands more than {ratio} times ({compressed} compressed bytes): a decompression bomb",
-                           fatal=False)
+            raise LimitExceeded(
+                f"expands more than {ratio} times ({compressed} compressed bytes): a decompression bomb",
+                fatal=False,
+            )
     return spool.buffer()
 
 
@@ -607,8 +703,13 @@ class _MappedFile(io.RawIOBase):
 
 def _native(where: str, head: bytes) -> Anomaly:
     kind = native_kind(head) or "native"
-    return Anomaly("native", where, f"a compiled {kind} library or executable inside the archive: native code that "
-                   "cannot be vetted, run by whatever extracts and loads it", {"native_kind": kind})
+    return Anomaly(
+        "native",
+        where,
+        f"a compiled {kind} library or executable inside the archive: native code that "
+        "cannot be vetted, run by whatever extracts and loads it",
+        {"native_kind": kind},
+    )
 
 
 def _sniff(head: bytes, size: int) -> Format:

@@ -19,7 +19,8 @@ import zlib
 from . import protobuf, pysource
 from .errors import ParseError
 from .limits import DEFAULT_LIMITS, Budget
-from .zip_members import Reader, zip_directory
+from .zip_members import Reader as Reader
+from .zip_members import zip_directory
 
 HEAD_BYTES = 1 << 16  # kept from the start of every file
 TAIL_BYTES = 1 << 20  # kept from the end of every file (zip central directories live there)
@@ -59,15 +60,38 @@ class Format(enum.StrEnum):
 
 
 # Formats that can carry executable payloads when loaded (pickle-based or code-bearing).
-PICKLE_BASED = frozenset({Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.PYTORCH_LEGACY, Format.PICKLE, Format.JOBLIB})
+PICKLE_BASED = frozenset(
+    {Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.PYTORCH_LEGACY, Format.PICKLE, Format.JOBLIB}
+)
 WEIGHT_FORMATS = PICKLE_BASED | frozenset(
-    {Format.SAFETENSORS, Format.HDF5, Format.KERAS_ZIP, Format.ONNX, Format.GGUF, Format.NUMPY, Format.NUMPY_NPZ}
+    {
+        Format.SAFETENSORS,
+        Format.HDF5,
+        Format.KERAS_ZIP,
+        Format.ONNX,
+        Format.GGUF,
+        Format.NUMPY,
+        Format.NUMPY_NPZ,
+    }
 )
 ARCHIVES = frozenset(
-    {Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.SEVEN_ZIP, Format.ZLIB, Format.ZSTD, Format.LZ4, Format.LZMA}
+    {
+        Format.ZIP,
+        Format.TAR,
+        Format.GZIP,
+        Format.BZIP2,
+        Format.XZ,
+        Format.SEVEN_ZIP,
+        Format.ZLIB,
+        Format.ZSTD,
+        Format.LZ4,
+        Format.LZMA,
+    }
 )
 # Zip-based formats (each is a zip archive a loader opens), and every format that holds other files.
-ZIP_FAMILY = frozenset({Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP})
+ZIP_FAMILY = frozenset(
+    {Format.ZIP, Format.PYTORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_NPZ, Format.KERAS_ZIP}
+)
 CONTAINERS = ZIP_FAMILY | ARCHIVES
 # Formats no loader of pickles is pointed at. Every other file may be handed to `pickle.load`,
 # `torch.load` or `joblib.load`, which read from byte 0 whatever the file is.
@@ -77,7 +101,9 @@ UNPICKLABLE = frozenset(Format) - TEXTUAL
 # Pickled PyTorch legacy files start with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1, 10 bytes).
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_JOBLIB_PROTOCOL0 = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n"  # the GLOBAL a protocol-0 joblib dump opens with
+_JOBLIB_PROTOCOL0 = (
+    b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n"  # the GLOBAL a protocol-0 joblib dump opens with
+)
 
 
 def detect(head: bytes, tail: bytes, size: int, read: Reader | None = None) -> Format:
@@ -136,8 +162,15 @@ def _by_magic(head: bytes, size: int) -> Format | None:
 
 
 _ELF_MAGIC = b"\x7fELF"
-_MACHO_MAGICS = frozenset({b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"})
-_FAT_MAGICS = {b"\xca\xfe\xba\xbe": ">", b"\xca\xfe\xba\xbf": ">", b"\xbe\xba\xfe\xca": "<", b"\xbf\xba\xfe\xca": "<"}
+_MACHO_MAGICS = frozenset(
+    {b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"}
+)
+_FAT_MAGICS = {
+    b"\xca\xfe\xba\xbe": ">",
+    b"\xca\xfe\xba\xbf": ">",
+    b"\xbe\xba\xfe\xca": "<",
+    b"\xbf\xba\xfe\xca": "<",
+}
 # Java class files also open with 0xCAFEBABE; their version (major >= 45) reads as a larger arch count.
 MAX_FAT_ARCHES = 20
 
@@ -149,7 +182,9 @@ def native_kind(head: bytes) -> str | None:
     start with "MZ"); a Mach-O universal binary needs 1 to MAX_FAT_ARCHES architectures whose table fits.
     """
     if head.startswith(_ELF_MAGIC):
-        return "ELF" if len(head) >= 6 and head[4] in (1, 2) and head[5] in (1, 2) else None  # class, byte order
+        return (
+            "ELF" if len(head) >= 6 and head[4] in (1, 2) and head[5] in (1, 2) else None
+        )  # class, byte order
     if head.startswith(b"MZ") and len(head) >= 0x40:
         (pe_offset,) = struct.unpack_from("<I", head, 0x3C)
         return "PE" if head[pe_offset : pe_offset + 4] == b"PE\0\0" else None
@@ -196,7 +231,9 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
 
 
 def _zip_kind(names: tuple[str, ...]) -> Format:
-    base = {n.rsplit("/", 1)[-1].lower() for n in names}  # PyTorch's miniz reader finds records case-insensitively
+    base = {
+        n.rsplit("/", 1)[-1].lower() for n in names
+    }  # PyTorch's miniz reader finds records case-insensitively
     if "data.pkl" in base:
         if "constants.pkl" in base or any("/code/" in f"/{n}" for n in names):
             return Format.TORCHSCRIPT
@@ -410,8 +447,14 @@ NAME_CLAIMS: dict[str, frozenset[Format]] = {
 
 # joblib.dump picks a compressor from these suffixes (`model.joblib.lzma`: the "alone" format, detected
 # by its header).
-_JOBLIB_COMPRESSED = {".z": Format.ZLIB, ".gz": Format.GZIP, ".bz2": Format.BZIP2, ".xz": Format.XZ,
-                      ".lzma": Format.LZMA, ".lz4": Format.LZ4}
+_JOBLIB_COMPRESSED = {
+    ".z": Format.ZLIB,
+    ".gz": Format.GZIP,
+    ".bz2": Format.BZIP2,
+    ".xz": Format.XZ,
+    ".lzma": Format.LZMA,
+    ".lz4": Format.LZ4,
+}
 
 
 def claimed_formats(name: str) -> frozenset[Format] | None:

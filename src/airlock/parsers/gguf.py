@@ -28,7 +28,19 @@ SIZE_MAX = (1 << 64) - 1
 CHUNK = 1 << 20
 
 STRING, ARRAY = 8, 9
-SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "B", 10: "Q", 11: "q", 12: "d"}  # type -> struct
+SCALARS = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "B",
+    10: "Q",
+    11: "q",
+    12: "d",
+}  # type -> struct
 UINT32 = 4
 # ggml type -> (block size, bytes per block), as gguf-py's GGML_QUANT_SIZES; absent ids were removed.
 GGML_TYPES: dict[int, tuple[int, int]] = {
@@ -41,8 +53,12 @@ GGML_TYPES: dict[int, tuple[int, int]] = {
 
 
 class Fault(enum.StrEnum):
-    MALFORMED = "malformed"  # llama.cpp refuses it: truncated, bad version or type, duplicates, bad tensor info
-    ABSURD = "absurd"  # a count or length beyond what the file holds or llama.cpp allows: the heap-overflow shape
+    MALFORMED = (
+        "malformed"  # llama.cpp refuses it: truncated, bad version or type, duplicates, bad tensor info
+    )
+    ABSURD = (
+        "absurd"  # a count or length beyond what the file holds or llama.cpp allows: the heap-overflow shape
+    )
     LIMIT = "limit"  # beyond airlock's own parsing bounds: not vetted
 
 
@@ -110,9 +126,15 @@ class _Reader:
         """Make bytes [pos, pos + n) available in the buffer; return where they start in it."""
         end = self.pos + n
         if end > self.size:
-            raise _Stop(Fault.MALFORMED, self.where, f"truncated: {n} bytes needed at byte {self.pos}, file ends at {self.size}")
+            raise _Stop(
+                Fault.MALFORMED,
+                self.where,
+                f"truncated: {n} bytes needed at byte {self.pos}, file ends at {self.size}",
+            )
         if end > self.limit:
-            raise _Stop(Fault.LIMIT, self.where, f"header runs past airlock's {self.limit}-byte parsing limit")
+            raise _Stop(
+                Fault.LIMIT, self.where, f"header runs past airlock's {self.limit}-byte parsing limit"
+            )
         if not (self._start <= self.pos and end <= self._start + len(self._buffer)):
             self.fh.seek(self.pos)
             self._buffer, self._start = self.fh.read(max(n, CHUNK)), self.pos
@@ -137,17 +159,27 @@ class _Reader:
             pos += word
             if length > MAX_STRING_LENGTH or pos + length > self.size:
                 self.pos = pos
-                raise _Stop(Fault.ABSURD, self.where, f"string length {length} exceeds the {min(self.left, MAX_STRING_LENGTH)} bytes allowed here")
+                raise _Stop(
+                    Fault.ABSURD,
+                    self.where,
+                    f"string length {length} exceeds the {min(self.left, MAX_STRING_LENGTH)} bytes allowed here",
+                )
             pos += length
         self.pos = pos
         if pos > self.limit:
-            raise _Stop(Fault.LIMIT, self.where, f"header runs past airlock's {self.limit}-byte parsing limit")
+            raise _Stop(
+                Fault.LIMIT, self.where, f"header runs past airlock's {self.limit}-byte parsing limit"
+            )
 
     def skip(self, n: int) -> None:
         if n > self.left:
-            raise _Stop(Fault.ABSURD, self.where, f"{n} bytes of values declared, only {self.left} left in the file")
+            raise _Stop(
+                Fault.ABSURD, self.where, f"{n} bytes of values declared, only {self.left} left in the file"
+            )
         if self.pos + n > self.limit:
-            raise _Stop(Fault.LIMIT, self.where, f"header runs past airlock's {self.limit}-byte parsing limit")
+            raise _Stop(
+                Fault.LIMIT, self.where, f"header runs past airlock's {self.limit}-byte parsing limit"
+            )
         self.pos += n
 
     def unpack(self, code: str) -> int | float:
@@ -160,7 +192,9 @@ class _Reader:
         length = self.count()
         if length > MAX_STRING_LENGTH or length > self.left:
             allowed = min(self.left, MAX_STRING_LENGTH)
-            raise _Stop(Fault.ABSURD, self.where, f"string length {length} exceeds the {allowed} bytes allowed here")
+            raise _Stop(
+                Fault.ABSURD, self.where, f"string length {length} exceeds the {allowed} bytes allowed here"
+            )
         return self.take(length)
 
     def string(self) -> str:
@@ -182,7 +216,9 @@ def parse(fh: BinaryIO, size: int, *, limit: int, max_entries: int) -> Header:
         _header(reader, state, max_entries)
     except _Stop as stop:
         state.problem = stop.problem
-    return Header(state.version, tuple(state.kvs), tuple(state.tensors), state.alignment, reader.pos, state.problem)
+    return Header(
+        state.version, tuple(state.kvs), tuple(state.tensors), state.alignment, reader.pos, state.problem
+    )
 
 
 @dataclass
@@ -241,12 +277,18 @@ def _value(r: _Reader, key: str, max_entries: int) -> KeyValue:
         raise _Stop(Fault.MALFORMED, r.where, f"unknown value type {kind}")
     element, n = int(r.unpack("I")), r.count()
     if n > MAX_ARRAY_ELEMENTS:
-        raise _Stop(Fault.ABSURD, r.where, f"array of {n} elements, over llama.cpp's maximum of {MAX_ARRAY_ELEMENTS}")
+        raise _Stop(
+            Fault.ABSURD, r.where, f"array of {n} elements, over llama.cpp's maximum of {MAX_ARRAY_ELEMENTS}"
+        )
     if element == STRING:
         if n * (8 if r.wide else 4) > r.left:
-            raise _Stop(Fault.ABSURD, r.where, f"array of {n} strings cannot fit in the {r.left} bytes that follow")
+            raise _Stop(
+                Fault.ABSURD, r.where, f"array of {n} strings cannot fit in the {r.left} bytes that follow"
+            )
         if n > max_entries:
-            raise _Stop(Fault.LIMIT, r.where, f"array of {n} strings is over airlock's limit of {max_entries}")
+            raise _Stop(
+                Fault.LIMIT, r.where, f"array of {n} strings is over airlock's limit of {max_entries}"
+            )
         r.skip_strings(n)
     elif element in SCALARS:
         r.skip(n * struct.calcsize(SCALARS[element]))
@@ -262,7 +304,11 @@ def _alignment(kvs: list[KeyValue]) -> int:
         return DEFAULT_ALIGNMENT
     value = found.value
     if found.type != UINT32 or not isinstance(value, int) or value == 0 or value & (value - 1):
-        raise _Stop(Fault.MALFORMED, "metadata:general.alignment", f"alignment must be a power-of-two uint32, got {value!r}")
+        raise _Stop(
+            Fault.MALFORMED,
+            "metadata:general.alignment",
+            f"alignment must be a power-of-two uint32, got {value!r}",
+        )
     return value
 
 
@@ -271,12 +317,20 @@ def _tensor(r: _Reader, names: set[str]) -> Tensor:
     name = raw.decode("utf-8", errors="replace")
     r.where = f"tensor:{name}"
     if len(raw) >= MAX_NAME or name in names:
-        problem = "duplicate tensor name" if name in names else f"name of {len(raw)} bytes (llama.cpp allows {MAX_NAME - 1})"
+        problem = (
+            "duplicate tensor name"
+            if name in names
+            else f"name of {len(raw)} bytes (llama.cpp allows {MAX_NAME - 1})"
+        )
         raise _Stop(Fault.MALFORMED, r.where, problem)
     names.add(name)
     n_dims = int(r.unpack("I"))
     if n_dims > MAX_DIMS:
-        raise _Stop(Fault.MALFORMED, r.where, f"{n_dims} dimensions (at most {MAX_DIMS}; more overflowed llama.cpp's ne[4], ggml#709)")
+        raise _Stop(
+            Fault.MALFORMED,
+            r.where,
+            f"{n_dims} dimensions (at most {MAX_DIMS}; more overflowed llama.cpp's ne[4], ggml#709)",
+        )
     dims = tuple(r.count() for _ in range(n_dims))
     if any(d > INT64_MAX for d in dims):
         raise _Stop(Fault.MALFORMED, r.where, f"negative dimension in {dims}")
@@ -284,16 +338,22 @@ def _tensor(r: _Reader, names: set[str]) -> Tensor:
     for d in dims:
         elements *= d
     if elements > INT64_MAX:
-        raise _Stop(Fault.ABSURD, r.where, f"shape {list(dims)} has more than 2^63 elements (integer overflow)")
+        raise _Stop(
+            Fault.ABSURD, r.where, f"shape {list(dims)} has more than 2^63 elements (integer overflow)"
+        )
     ggml_type = int(r.unpack("i"))
     block, type_size = GGML_TYPES.get(ggml_type, (0, 0))
     if not block:
         raise _Stop(Fault.MALFORMED, r.where, f"unknown or removed ggml type {ggml_type}")
     row = dims[0] if dims else 1
     if row % block:
-        raise _Stop(Fault.MALFORMED, r.where, f"rows of {row} elements are not a multiple of the block size {block}")
+        raise _Stop(
+            Fault.MALFORMED, r.where, f"rows of {row} elements are not a multiple of the block size {block}"
+        )
     nbytes = elements // block * type_size
     if nbytes > SIZE_MAX:
-        raise _Stop(Fault.ABSURD, r.where, f"tensor of {nbytes} bytes does not fit a 64-bit size (integer overflow)")
+        raise _Stop(
+            Fault.ABSURD, r.where, f"tensor of {nbytes} bytes does not fit a 64-bit size (integer overflow)"
+        )
     offset = int(r.unpack("Q"))
     return Tensor(name, dims, ggml_type, offset, nbytes)

@@ -35,7 +35,9 @@ def keras_attributes(path: Path, max_bytes: int, timeout: float) -> dict[str, st
     """The Keras config attributes present on the root group, as text, read in a child process."""
     command = [sys.executable, "-I", __file__, str(path), str(max_bytes)]
     try:
-        done = subprocess.run(command, capture_output=True, timeout=timeout, cwd=tempfile.gettempdir(), check=False)
+        done = subprocess.run(
+            command, capture_output=True, timeout=timeout, cwd=tempfile.gettempdir(), check=False
+        )
     except subprocess.TimeoutExpired as exc:
         raise ParseError(f"the HDF5 reader took longer than {timeout:.0f} s") from exc
     except OSError as exc:

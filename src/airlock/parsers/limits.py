@@ -29,11 +29,15 @@ class Limits:
     max_total_bytes: int = 16 << 30  # decompressed, per artifact
     max_members: int = 100_000  # members read (raw tensor storages are not)
     # .npy
-    max_npy_header: int = 1 << 16  # np.load refuses more than 10000 bytes unless allow_pickle=True lifts the limit
+    max_npy_header: int = (
+        1 << 16
+    )  # np.load refuses more than 10000 bytes unless allow_pickle=True lifts the limit
     # format sniffing (on the bytes the hashing pass holds)
     max_sniff_directory_bytes: int = 64 << 20  # a bigger zip directory is not read for sniffing
     max_sniff_zip_entries: int = 200_000
-    max_sniff_source_bytes: int = 1 << 20  # Python/JSON files up to this size are parsed to confirm the format
+    max_sniff_source_bytes: int = (
+        1 << 20
+    )  # Python/JSON files up to this size are parsed to confirm the format
 
     @property
     def max_steps(self) -> int:
@@ -92,7 +96,9 @@ class Budget:
         """`n` more bytes decompressed."""
         self.total += n
         if self.total > self.limits.max_total_bytes:
-            raise LimitExceeded(f"more than {self.limits.max_total_bytes} bytes decompressed from one artifact")
+            raise LimitExceeded(
+                f"more than {self.limits.max_total_bytes} bytes decompressed from one artifact"
+            )
         if self.expired():
             raise LimitExceeded(f"time limit of {self.seconds:g}s reached")
 

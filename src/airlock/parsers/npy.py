@@ -57,12 +57,16 @@ def parse_header(head: bytes, max_header: int = DEFAULT_LIMITS.max_npy_header) -
     if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
         raise ParseError("header is not a dict of exactly descr, fortran_order and shape")
     shape = fields["shape"]
-    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
         raise ParseError(f"shape {shape!r} is not a tuple of non-negative integers")
     if not isinstance(fields["fortran_order"], bool):
         raise ParseError("fortran_order is not a bool")
     dtype = _dtype(fields["descr"])
-    return NpyHeader((major, minor), str(fields["descr"])[:200], shape, dtype.hasobject, dtype.itemsize, start + length)
+    return NpyHeader(
+        (major, minor), str(fields["descr"])[:200], shape, dtype.hasobject, dtype.itemsize, start + length
+    )
 
 
 def _literal(text: str, *, python2_longs: bool) -> object:

@@ -51,7 +51,9 @@ _U8 = struct.Struct("<Q")
 _F8 = struct.Struct(">d")
 
 # Argument layouts.
-_NONE, _U1, _U2L, _I4L, _U4L, _U8L, _F8L, _LINE, _LINE2, _LEN1, _LEN4, _LEN4S, _LEN8, _LONG1, _LONG4 = range(15)
+_NONE, _U1, _U2L, _I4L, _U4L, _U8L, _F8L, _LINE, _LINE2, _LEN1, _LEN4, _LEN4S, _LEN8, _LONG1, _LONG4 = range(
+    15
+)
 _LAYOUT: dict[int, int] = {}
 for _codes, _layout in (
     (b"(.012NQRabd}el]ost)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98", _NONE),
@@ -249,7 +251,7 @@ def decode(buf: Buffer, pos: int, end: int) -> tuple[int, object, int]:
         if p >= end:
             raise ParseError("truncated argument", pos)
         return code, buf[p], p + 1
-    if layout == _LEN1 or layout == _LONG1:
+    if layout in (_LEN1, _LONG1):
         if p >= end:
             raise ParseError("truncated argument", pos)
         n = buf[p]
@@ -283,7 +285,7 @@ def decode(buf: Buffer, pos: int, end: int) -> tuple[int, object, int]:
         return code, _U8.unpack_from(buf, p)[0], p + 8
     if layout == _F8L:
         return code, _F8.unpack_from(buf, p)[0], p + 8
-    if layout == _LEN4 or layout == _LEN4S or layout == _LONG4:
+    if layout in (_LEN4, _LEN4S, _LONG4):
         n = (_I4 if layout != _LEN4 else _U4).unpack_from(buf, p)[0]
         if n < 0:
             raise ParseError("negative byte count", pos)
@@ -471,7 +473,9 @@ def walk(
                 if isinstance(target, SymList):
                     target.items.extend(items[: max(0, MAX_ITEMS - len(target.items))])
                 elif isinstance(target, Global):
-                    events.append(Event("tampering", at, f"appends to the module-level object {target.qualified}"))
+                    events.append(
+                        Event("tampering", at, f"appends to the module-level object {target.qualified}")
+                    )
             elif code == 0x62:  # BUILD
                 if len(stack) < 2:
                     raise ParseError("stack underflow", at)
@@ -479,8 +483,11 @@ def walk(
                 target = stack[-1]
                 _build(target, state, at, calls, events)
                 if _is_joblib_wrapper(target):
-                    if 0 <= frame_end and pos < frame_end:
-                        raise ParseError("joblib array data inside an unfinished pickle frame: loaders disagree on where it is", at)
+                    if frame_end >= 0 and pos < frame_end:
+                        raise ParseError(
+                            "joblib array data inside an unfinished pickle frame: loaders disagree on where it is",
+                            at,
+                        )
                     pos = _joblib_array(buf, pos, end, state, at, result, max_opcodes, deadline, depth, watch)
                     stack[-1] = UNKNOWN  # joblib puts the array where the wrapper was
             elif code == 0x63 or code == 0x69:  # GLOBAL, INST
@@ -557,7 +564,9 @@ def walk(
                 if not stack:
                     raise ParseError("stack underflow", at)
                 if isinstance(stack[-1], Global):
-                    events.append(Event("tampering", at, f"adds items to the module-level object {stack[-1].qualified}"))  # type: ignore[union-attr]
+                    events.append(
+                        Event("tampering", at, f"adds items to the module-level object {stack[-1].qualified}")
+                    )  # type: ignore[union-attr]
             elif code == 0x91:  # FROZENSET
                 stack = _pop_mark(metastack, stack, at)
                 stack.append(UNKNOWN)
@@ -574,7 +583,13 @@ def walk(
                     raise ParseError("extension code must be positive", at)
                 imported = Global("copyreg", f"<extension {arg}>", at, NAMES[code], proto, resolved=False)
                 globals_.append(imported)
-                events.append(Event("extension", at, f"{NAMES[code]} {arg} imports whatever the loading process registered under that code"))
+                events.append(
+                    Event(
+                        "extension",
+                        at,
+                        f"{NAMES[code]} {arg} imports whatever the loading process registered under that code",
+                    )
+                )
                 stack.append(imported)
             elif code == 0x97:  # NEXT_BUFFER
                 stack.append(UNKNOWN)
@@ -699,7 +714,11 @@ def _strtol(text: bytes) -> int | None:
         sign = -1 if text[i] == 0x2D else 1
         i += 1
     base, digits = 10, b"0123456789"
-    if text[i : i + 2].lower() == b"0x" and i + 2 < len(text) and text[i + 2 : i + 3].lower() in b"0123456789abcdef":
+    if (
+        text[i : i + 2].lower() == b"0x"
+        and i + 2 < len(text)
+        and text[i + 2 : i + 3].lower() in b"0123456789abcdef"
+    ):
         base, digits, i = 16, b"0123456789abcdef", i + 2
     elif text[i : i + 1] == b"0":
         base, digits = 8, b"01234567"
@@ -724,7 +743,9 @@ def _stack_global(module: object, name: object, at: int, proto: int) -> Global:
         return Global(module, name, at, "STACK_GLOBAL", proto)
     for value in (module, name):
         if isinstance(value, (int, float, bool, tuple, Blob, SymList, SymDict)) or value is None:
-            raise ParseError("STACK_GLOBAL needs two strings", at)  # the loader rejects constants of other types
+            raise ParseError(
+                "STACK_GLOBAL needs two strings", at
+            )  # the loader rejects constants of other types
     return Global(describe(module), describe(name), at, "STACK_GLOBAL", proto, resolved=False)
 
 
@@ -747,7 +768,9 @@ def _set_items(target: object, items: list[object], at: int, events: list[Event]
 
 def _build(target: object, state: object, at: int, calls: list[Call], events: list[Event]) -> None:
     if isinstance(target, Global):
-        events.append(Event("tampering", at, f"BUILD sets the state of the module-level object {target.qualified}"))
+        events.append(
+            Event("tampering", at, f"BUILD sets the state of the module-level object {target.qualified}")
+        )
     elif isinstance(target, Result):
         calls.append(Call(target.callee, "BUILD", at, state))
         target.state = state
@@ -759,9 +782,15 @@ def _build(target: object, state: object, at: int, calls: list[Call], events: li
                 events.append(Event("tampering", at, f"BUILD sets {', '.join(dunders)} on an object"))
 
 
-def _capture(callee: object, opcode: str, at: int, args: object, watch: frozenset[str], result: WalkResult) -> None:
-    if (callee.__class__ is Global and callee.resolved and callee.qualified in watch  # type: ignore[attr-defined]
-            and len(result.captured) < MAX_CAPTURED):
+def _capture(
+    callee: object, opcode: str, at: int, args: object, watch: frozenset[str], result: WalkResult
+) -> None:
+    if (
+        callee.__class__ is Global
+        and callee.resolved
+        and callee.qualified in watch  # type: ignore[attr-defined]
+        and len(result.captured) < MAX_CAPTURED
+    ):
         result.captured.append(Captured(callee, opcode, at, _copy(args, 0)))  # type: ignore[arg-type]
 
 
@@ -780,7 +809,12 @@ def _copy(value: object, depth: int) -> object:
 
 def _codecs_payload(args: object, at: int, result: WalkResult) -> None:
     """Protocols 0-2 pickle bytes as `_codecs.encode(text, 'latin1')`: look inside those too."""
-    if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str) and args[1] in ("latin1", "latin-1"):
+    if (
+        isinstance(args, tuple)
+        and len(args) == 2
+        and isinstance(args[0], str)
+        and args[1] in ("latin1", "latin-1")
+    ):
         try:
             data = args[0].encode("latin-1")
         except UnicodeEncodeError:
@@ -790,7 +824,10 @@ def _codecs_payload(args: object, at: int, result: WalkResult) -> None:
 
 
 def _maybe_nested(buf: Buffer, blob: Blob, at: int, result: WalkResult) -> None:
-    if _looks_nested(buf, blob.start, blob.start + blob.length) and len(result.nested) < MAX_NESTED_CANDIDATES:
+    if (
+        _looks_nested(buf, blob.start, blob.start + blob.length)
+        and len(result.nested) < MAX_NESTED_CANDIDATES
+    ):
         result.nested.append(Nested(at, buf, blob.start, blob.start + blob.length))
 
 
@@ -816,7 +853,9 @@ def describe(value: object, depth: int = 0) -> str:
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, tuple):
-        return "(" + ", ".join(describe(v, depth + 1) for v in value[:4]) + (", …)" if len(value) > 4 else ")")
+        return (
+            "(" + ", ".join(describe(v, depth + 1) for v in value[:4]) + (", …)" if len(value) > 4 else ")")
+        )
     if isinstance(value, Blob):
         return f"<{value.length} bytes>"
     if isinstance(value, Persistent):
@@ -854,7 +893,9 @@ def joblib_layout(state: object) -> ArrayLayout | str:
         return "the wrapper's state is not a plain dict"
     fields = state.items
     shape, dtype = fields.get("shape"), fields.get("dtype")
-    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
         return "the array shape is not a tuple of non-negative integers"
     itemsize, has_object = _dtype_facts(dtype)
     if itemsize is None:
@@ -865,7 +906,11 @@ def joblib_layout(state: object) -> ArrayLayout | str:
 
 def _dtype_facts(dtype: object) -> tuple[int | None, bool]:
     """(itemsize, has Python objects) of a pickled `numpy.dtype(typestr, align, copy)` + its state."""
-    if not (isinstance(dtype, Result) and isinstance(dtype.callee, Global) and dtype.callee.qualified == "numpy.dtype"):
+    if not (
+        isinstance(dtype, Result)
+        and isinstance(dtype.callee, Global)
+        and dtype.callee.qualified == "numpy.dtype"
+    ):
         return None, False
     args = dtype.args
     if not (isinstance(args, tuple) and args and isinstance(args[0], str)):
@@ -896,8 +941,16 @@ def _fields_hold_objects(state: object, depth: int = 0) -> bool:
 
 
 def _joblib_array(
-    buf: Buffer, pos: int, end: int, state: object, at: int, result: WalkResult,
-    max_opcodes: int, deadline: float | None, depth: int, watch: frozenset[str] = frozenset(),
+    buf: Buffer,
+    pos: int,
+    end: int,
+    state: object,
+    at: int,
+    result: WalkResult,
+    max_opcodes: int,
+    deadline: float | None,
+    depth: int,
+    watch: frozenset[str] = frozenset(),
 ) -> int:
     """Skip (or, for object arrays, walk) the bytes `joblib.load` reads after this BUILD."""
     layout = joblib_layout(state)
@@ -920,7 +973,9 @@ def _joblib_array(
     return pos + layout.nbytes
 
 
-def _raw_bytes_as_opcodes(buf: Buffer, start: int, end: int, result: WalkResult, deadline: float | None, depth: int) -> None:
+def _raw_bytes_as_opcodes(
+    buf: Buffer, start: int, end: int, result: WalkResult, deadline: float | None, depth: int
+) -> None:
     """What a plain `pickle.load` would do with the array bytes: read them as opcodes."""
     if start >= end or depth > 2:
         return
@@ -933,7 +988,15 @@ def _raw_bytes_as_opcodes(buf: Buffer, start: int, end: int, result: WalkResult,
     via = "array bytes that a plain pickle.load reads as opcodes"
     for imported in fragment.globals:
         result.globals.append(
-            Global(imported.module, imported.name, imported.offset, imported.opcode, imported.protocol, imported.resolved, via)
+            Global(
+                imported.module,
+                imported.name,
+                imported.offset,
+                imported.opcode,
+                imported.protocol,
+                imported.resolved,
+                via,
+            )
         )
 
 
@@ -948,7 +1011,10 @@ def acts(result: WalkResult) -> bool:
     first bytes of most binary formats read as."""
     if result.calls or result.events or result.nested:
         return True
-    return any(not g.resolved or (_IMPORTABLE.fullmatch(g.module) and _IMPORTABLE.fullmatch(g.name)) for g in result.globals)
+    return any(
+        not g.resolved or (_IMPORTABLE.fullmatch(g.module) and _IMPORTABLE.fullmatch(g.name))
+        for g in result.globals
+    )
 
 
 def unpickles_from_zero(head: bytes, *, complete: bool) -> bool:

@@ -57,7 +57,9 @@ def fields(buf: Buffer, start: int, end: int, budget: Budget) -> Iterator[Field]
             length, pos = varint(buf, pos, end)
             if length > end - pos:  # hand over what is there, so a truncated file is judged up to the cut
                 yield Field(number, wire, pos, end)
-                raise ParseError(f"field {number} runs past its message ({length} bytes, {end - pos} left)", pos)
+                raise ParseError(
+                    f"field {number} runs past its message ({length} bytes, {end - pos} left)", pos
+                )
             yield Field(number, wire, pos, pos + length)
             pos += length
         elif wire in (FIXED64, FIXED32):
@@ -77,4 +79,8 @@ def text(buf: Buffer, item: Field, limit: int = 4096) -> str:
 
 def strings(buf: Buffer, start: int, end: int, number: int, budget: Budget, limit: int = 4096) -> list[str]:
     """Every length-delimited field `number` of the message `buf[start:end]`, as text."""
-    return [text(buf, f, limit) for f in fields(buf, start, end, budget) if f.number == number and f.wire == LENGTH]
+    return [
+        text(buf, f, limit)
+        for f in fields(buf, start, end, budget)
+        if f.number == number and f.wire == LENGTH
+    ]

@@ -77,7 +77,12 @@ def read_directory(buf: Buffer, max_entries: int = DEFAULT_LIMITS.max_entries) -
     _, _, _, _, entries, cd_size, cd_offset, _ = struct.unpack_from("<4sHHHHIIH", buf, at)
     record_at = at
     loc = at - 20
-    if loc >= 0 and buf[loc : loc + 4] == _ZIP64_LOCATOR and loc - 56 >= 0 and buf[loc - 56 : loc - 52] == _ZIP64_EOCD:
+    if (
+        loc >= 0
+        and buf[loc : loc + 4] == _ZIP64_LOCATOR
+        and loc - 56 >= 0
+        and buf[loc - 56 : loc - 52] == _ZIP64_EOCD
+    ):
         record_at = loc - 56
         entries, cd_size, cd_offset = struct.unpack_from("<QQQ", buf, record_at + 32)
     if entries > max_entries:  # a PyTorch zip holds one storage record per tensor
@@ -92,14 +97,34 @@ def read_directory(buf: Buffer, max_entries: int = DEFAULT_LIMITS.max_entries) -
     return Directory(tuple(members), prefix, tuple(anomalies))
 
 
-def central_entries(buf: Buffer, pos: int, end: int, prefix: int, max_entries: int) -> tuple[list[Member], list[str]]:
+def central_entries(
+    buf: Buffer, pos: int, end: int, prefix: int, max_entries: int
+) -> tuple[list[Member], list[str]]:
     """The directory records in `buf[pos:end]` (at most `max_entries` + 1), and the bytes after them that are not records."""
     members: list[Member] = []
     anomalies: list[str] = []
     while pos + 46 <= end and buf[pos : pos + 4] == _CENTRAL:
-        (_, _, system, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, external, offset) = (
-            _CENTRAL_ENTRY.unpack_from(buf, pos)
-        )
+        (
+            _,
+            _,
+            system,
+            _,
+            _,
+            flags,
+            method,
+            _,
+            _,
+            crc,
+            csize,
+            usize,
+            nlen,
+            xlen,
+            clen,
+            _,
+            _,
+            external,
+            offset,
+        ) = _CENTRAL_ENTRY.unpack_from(buf, pos)
         raw_name = buf[pos + 46 : pos + 46 + nlen]
         extra = buf[pos + 46 + nlen : pos + 46 + nlen + xlen]
         usize, csize, offset = _zip64_fields(extra, usize, csize, offset)
@@ -273,7 +298,9 @@ def zip_directory(tail: bytes, size: int, read: Reader | None = None) -> ZipDire
     return ZipDirectory(names=tuple(names), prefix=prefix)
 
 
-def _zip64_directory(tail: bytes, eocd_at: int, size: int, read: Reader | None) -> tuple[int, int, int, int] | None:
+def _zip64_directory(
+    tail: bytes, eocd_at: int, size: int, read: Reader | None
+) -> tuple[int, int, int, int] | None:
     loc = eocd_at - 20
     if loc < 0 or tail[loc : loc + 4] != b"PK\x06\x07":
         return None

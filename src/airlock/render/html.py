@@ -26,13 +26,20 @@ class HtmlRenderer(Renderer):
     def render(self, report: Report) -> str:
         t = report.target
         v = report.verdict
-        rows = "".join(
-            f"<tr><td><span class='sev {f.severity}'>{escape(str(f.severity))}</span></td>"
-            f"<td>{escape(f.rule)}</td><td class='mono'>{escape(f.location)}</td><td>{escape(f.message)}"
-            + (f"<details><summary>evidence</summary><pre>{escape(json.dumps(dict(f.evidence), indent=1, default=str))}</pre></details>" if f.evidence else "")
-            + "</td></tr>"
-            for f in report.findings
-        ) or "<tr><td colspan='4'>No findings.</td></tr>"
+        rows = (
+            "".join(
+                f"<tr><td><span class='sev {f.severity}'>{escape(str(f.severity))}</span></td>"
+                f"<td>{escape(f.rule)}</td><td class='mono'>{escape(f.location)}</td><td>{escape(f.message)}"
+                + (
+                    f"<details><summary>evidence</summary><pre>{escape(json.dumps(dict(f.evidence), indent=1, default=str))}</pre></details>"
+                    if f.evidence
+                    else ""
+                )
+                + "</td></tr>"
+                for f in report.findings
+            )
+            or "<tr><td colspan='4'>No findings.</td></tr>"
+        )
         artifacts = "".join(
             f"<tr><td class='mono'>{escape(a.path)}</td><td>{escape(a.format)}</td><td>{a.size}</td>"
             f"<td class='mono'>{escape(a.sha256)}</td></tr>"
@@ -43,11 +50,14 @@ class HtmlRenderer(Renderer):
             f"<td>{escape(c.reason or '')}</td></tr>"
             for c in report.checks
         )
-        counts = ", ".join(
-            f"{sum(1 for f in report.findings if f.severity is s)} {s}"
-            for s in sorted(Severity, reverse=True)
-            if any(f.severity is s for f in report.findings)
-        ) or "no findings"
+        counts = (
+            ", ".join(
+                f"{sum(1 for f in report.findings if f.severity is s)} {s}"
+                for s in sorted(Severity, reverse=True)
+                if any(f.severity is s for f in report.findings)
+            )
+            or "no findings"
+        )
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>airlock: {escape(t.reference)}</title><style>{_CSS}</style></head>

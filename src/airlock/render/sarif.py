@@ -21,10 +21,20 @@ SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schem
 INFORMATION_URI = "https://github.com/model-airlock/model-airlock"
 MAX_RESULTS = 25_000  # GitHub code scanning rejects a run with more results than this
 
-_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-          Severity.LOW: "note", Severity.INFO: "note"}
-_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
-                      Severity.LOW: "3.0", Severity.INFO: "0.0"}
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
 
 
 class SarifRenderer(Renderer):
@@ -54,10 +64,16 @@ class SarifRenderer(Renderer):
                 }
             },
             "automationDetails": {"id": f"airlock/{report.target.reference}/"},
-            "originalUriBaseIds": {"MODELROOT": {"description": {"text": "the root of the scanned model snapshot"}}},
+            "originalUriBaseIds": {
+                "MODELROOT": {"description": {"text": "the root of the scanned model snapshot"}}
+            },
             "artifacts": [
-                {"location": {"uri": _uri(a.path), "uriBaseId": "MODELROOT"}, "length": a.size,
-                 "hashes": {"sha-256": a.sha256}, "properties": {"format": a.format}}
+                {
+                    "location": {"uri": _uri(a.path), "uriBaseId": "MODELROOT"},
+                    "length": a.size,
+                    "hashes": {"sha-256": a.sha256},
+                    "properties": {"format": a.format},
+                }
                 for a in report.artifacts
             ],
             "results": [_result(f, index[f.rule], fallback_uri) for f in kept],
@@ -78,8 +94,10 @@ def _rule(rules: RuleSet, rule_id: str, findings: tuple[Finding, ...]) -> dict[s
             "shortDescription": {"text": sample.message},
             "help": {"text": f"{rule_id} is not in signatures {rules.version}; see the report's evidence"},
             "defaultConfiguration": {"level": _LEVEL[sample.severity]},
-            "properties": {"tags": ["security", "ml-supply-chain", *sample.references],
-                           "security-severity": _SECURITY_SEVERITY[sample.severity]},
+            "properties": {
+                "tags": ["security", "ml-supply-chain", *sample.references],
+                "security-severity": _SECURITY_SEVERITY[sample.severity],
+            },
         }
     rule = rules[rule_id]
     help_text = rule.description or rule.summary
@@ -139,11 +157,15 @@ def _invocation(report: Report, omitted: int) -> dict[str, Any]:
         if str(c.status) != "ran"
     ]
     if omitted:
-        notes.append({
-            "level": "warning",
-            "message": {"text": f"{omitted} least severe finding(s) left out: a run holds at most "
-                                f"{MAX_RESULTS} results; the JSON report has them all"},
-        })
+        notes.append(
+            {
+                "level": "warning",
+                "message": {
+                    "text": f"{omitted} least severe finding(s) left out: a run holds at most "
+                    f"{MAX_RESULTS} results; the JSON report has them all"
+                },
+            }
+        )
     return {
         "executionSuccessful": all(str(c.status) != "error" for c in report.checks),
         "toolExecutionNotifications": notes,

@@ -31,8 +31,16 @@ class TableRenderer(Renderer):
         buffer = io.StringIO()
         # Everything printed comes from the scanned model (file names, pickle globals, Hub metadata): never
         # let rich read it as markup ("[/bold]" would raise, "[local]" would vanish) or as emoji codes.
-        console = Console(file=buffer, width=self.width, force_terminal=self.color, no_color=not self.color,
-                          highlight=False, soft_wrap=False, markup=False, emoji=False)
+        console = Console(
+            file=buffer,
+            width=self.width,
+            force_terminal=self.color,
+            no_color=not self.color,
+            highlight=False,
+            soft_wrap=False,
+            markup=False,
+            emoji=False,
+        )
         target = report.target
         revision = f"@{target.revision}" if target.revision else ""
         header = f"airlock {report.tool_version} (signatures {report.signatures_version})"
@@ -48,13 +56,17 @@ class TableRenderer(Renderer):
             table.add_column("where", overflow="fold", max_width=40)
             table.add_column("message", overflow="fold")
             for f in report.findings:
-                table.add_row(Text(str(f.severity), style=_STYLE[f.severity]), _printable(f.rule),
-                              _printable(f.location), _printable(f.message))
+                table.add_row(
+                    Text(str(f.severity), style=_STYLE[f.severity]),
+                    _printable(f.rule),
+                    _printable(f.location),
+                    _printable(f.message),
+                )
             console.print(table)
         for line in _sections(report):
             console.print(line)
         console.print(_printable(f"checks   {_checks_line(report)}"))
-        counts = {s: 0 for s in Severity}
+        counts = dict.fromkeys(Severity, 0)
         for f in report.findings:
             counts[f.severity] += 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
@@ -68,13 +80,15 @@ class TableRenderer(Renderer):
 
 
 def _inventory(report: Report) -> str:
-    """": 3 analysed, 8 data, 1 unidentified, 2 models" (empty for a report without an inventory)."""
+    """ ": 3 analysed, 8 data, 1 unidentified, 2 models" (empty for a report without an inventory)."""
     inv = report.inventory
     if not inv:
         return ""
     models = inv.get("models", 0)
-    return (f": {inv.get('analysed', 0)} analysed, {inv.get('data', 0)} data, {inv.get('unidentified', 0)} unidentified, "
-            f"{models} model{'' if models == 1 else 's'}")
+    return (
+        f": {inv.get('analysed', 0)} analysed, {inv.get('data', 0)} data, {inv.get('unidentified', 0)} unidentified, "
+        f"{models} model{'' if models == 1 else 's'}"
+    )
 
 
 def _printable(text: str) -> str:
@@ -92,7 +106,8 @@ def _checks_line(report: Report) -> str:
     """Every check with its status and time; scanners that found nothing to read are listed once, together."""
     idle = [c.scanner for c in report.checks if str(c.status) == "skipped" and c.reason == NOTHING_TO_READ]
     shown = ", ".join(
-        f"{c.scanner} {c.status} {c.seconds:.2f}s" + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
+        f"{c.scanner} {c.status} {c.seconds:.2f}s"
+        + (f" ({c.reason})" if c.reason and str(c.status) != "ran" else "")
         for c in report.checks
         if c.scanner not in idle
     )
@@ -109,8 +124,10 @@ def _sections(report: Report) -> list[str]:
         suspects = data.get("suspect_classes") or []
         blamed = f"; suspect class(es) {', '.join(map(str, suspects))}" if suspects else ""
         verdict = f"poisoning {data['poisoning']}; " if data.get("poisoning") else ""
-        lines.append(f"data     {verdict}{len(data.get('flagged', []))} sample(s) flagged{of} "
-                     f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}")
+        lines.append(
+            f"data     {verdict}{len(data.get('flagged', []))} sample(s) flagged{of} "
+            f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}"
+        )
     behaviour = _behaviour_line(report)
     if behaviour:
         lines.append(behaviour)
@@ -128,8 +145,11 @@ def _behaviour_line(report: Report) -> str | None:
     if b is None and not checks:
         return None
     primary = "trigger_reversal" if "trigger_reversal" in checks else "activation_clustering"
-    unfinished = [c for c in checks.values()
-                  if str(c.status) == "error" or (c.scanner == primary and str(c.status) != "ran")]
+    unfinished = [
+        c
+        for c in checks.values()
+        if str(c.status) == "error" or (c.scanner == primary and str(c.status) != "ran")
+    ]
     why = "; ".join(f"{c.scanner} {c.status}" + (f": {c.reason}" if c.reason else "") for c in unfinished)
     if b is not None and b.get("complete") is False and not why:
         why = "the behavioural scan did not complete"
@@ -142,8 +162,10 @@ def _behaviour_line(report: Report) -> str | None:
         verdict = "no backdoor found"
     if b is None:
         return f"behavior {verdict}"
-    return (f"behavior {verdict}; score {float(b.get('score', 0.0)):.3f} "
-            f"({b.get('method', '?')}, {b.get('mode', '?')})")
+    return (
+        f"behavior {verdict}; score {float(b.get('score', 0.0)):.3f} "
+        f"({b.get('method', '?')}, {b.get('mode', '?')})"
+    )
 
 
 def _size(n: int) -> str:

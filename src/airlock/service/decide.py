@@ -65,7 +65,7 @@ def admit(
     if found.outcome != "unknown":
         scan = db.scan_for(ref.canonical) if found.outcome == "denied" else None
         return Admission(
-            found.outcome,  # type: ignore[arg-type]
+            found.outcome,
             found.reason,
             raw,
             view.counter,

@@ -47,12 +47,18 @@ def fetch_hub(
     cache = cache_dir or config.hf_hub_cache()
     with _translated(reference, endpoint, cache):
         if offline:
-            folder = _download(reference, reference.revision, include, exclude, cache, endpoint, token, progress, True)
+            folder = _download(
+                reference, reference.revision, include, exclude, cache, endpoint, token, progress, True
+            )
             files = walk_files(folder, include=tuple(include), ignores=DEFAULT_IGNORES + tuple(exclude))
             meta = hub_cache_metadata(folder, files)
             sha = folder.name
-            hub = meta or HubMetadata(reference.repo_id, endpoint, reference.revision, sha, {}, from_cache_only=True)
-            hub = HubMetadata(hub.repo_id, endpoint, reference.revision, sha, hub.files, {}, from_cache_only=True)
+            hub = meta or HubMetadata(
+                reference.repo_id, endpoint, reference.revision, sha, {}, from_cache_only=True
+            )
+            hub = HubMetadata(
+                hub.repo_id, endpoint, reference.revision, sha, hub.files, {}, from_cache_only=True
+            )
         else:
             hub = _metadata(reference, endpoint, token)
             folder = _download(reference, hub.sha, include, exclude, cache, endpoint, token, progress, False)
@@ -106,9 +112,13 @@ def _metadata(reference: Reference, endpoint: str, token: str | None) -> HubMeta
 
     assert reference.repo_id is not None
     api = HfApi(endpoint=endpoint, token=token or None)
-    info = api.model_info(reference.repo_id, revision=reference.revision, files_metadata=True, securityStatus=True)
+    info = api.model_info(
+        reference.repo_id, revision=reference.revision, files_metadata=True, securityStatus=True
+    )
     if not info.sha:
-        raise SourceError(f"{reference.repo_id}: the Hub did not return a commit sha for {reference.revision!r}")
+        raise SourceError(
+            f"{reference.repo_id}: the Hub did not return a commit sha for {reference.revision!r}"
+        )
     files: dict[str, HubFile] = {}
     for sibling in info.siblings or ():
         files[sibling.rfilename] = HubFile(
@@ -237,7 +247,9 @@ def _translate(exc: Exception, reference: Reference, endpoint: str, cache: Path)
         return RepoNotFound(repo, endpoint)
     if isinstance(exc, (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError)):
         if config.hf_offline():
-            return DownloadFailed(repo, f"not in the local cache {cache} and offline mode is on (HF_HUB_OFFLINE)")
+            return DownloadFailed(
+                repo, f"not in the local cache {cache} and offline mode is on (HF_HUB_OFFLINE)"
+            )
         if isinstance(exc.__cause__, Exception):  # the client wraps the network error it fell back from
             return _translate(exc.__cause__, reference, endpoint, cache)
         return DownloadFailed(repo, _first_line(exc))
@@ -251,7 +263,14 @@ def _translate(exc: Exception, reference: Reference, endpoint: str, cache: Path)
     name = type(exc).__name__
     if name in {"ConnectError", "ConnectTimeout", "ProxyError"}:
         return SourceUnreachable(endpoint, _first_line(exc))
-    if name in {"ReadError", "RemoteProtocolError", "ReadTimeout", "WriteError", "TimeoutException", "NetworkError"}:
+    if name in {
+        "ReadError",
+        "RemoteProtocolError",
+        "ReadTimeout",
+        "WriteError",
+        "TimeoutException",
+        "NetworkError",
+    }:
         return DownloadFailed(repo, f"connection lost during download ({_first_line(exc)})")
     if isinstance(exc, OSError):
         return DownloadFailed(repo, _first_line(exc))

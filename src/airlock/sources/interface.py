@@ -66,7 +66,9 @@ class Snapshot:
     revision: str | None = None
     hub: HubMetadata | None = None
     ignored: tuple[str, ...] = ()  # patterns whose matches were left out of the snapshot
-    outside_links: tuple[tuple[str, str], ...] = ()  # (relative path, where it leads) of symlinks out of the folder
+    outside_links: tuple[
+        tuple[str, str], ...
+    ] = ()  # (relative path, where it leads) of symlinks out of the folder
 
 
 def is_repo_id(text: str) -> bool:
@@ -86,7 +88,9 @@ def parse_reference(raw: str) -> Reference:
     repo, _, _ = text.partition("@")
     if is_repo_id(repo) and not text.startswith((".", "/", "~")):
         return _hub_reference(raw, text)
-    raise LocalPathError(text, "no such file or directory (and not a Hub reference: hf://ORG/NAME[@REVISION])")
+    raise LocalPathError(
+        text, "no such file or directory (and not a Hub reference: hf://ORG/NAME[@REVISION])"
+    )
 
 
 def _hub_reference(raw: str, body: str) -> Reference:

@@ -55,7 +55,9 @@ def open_local(reference: Reference, *, include: Sequence[str] = (), exclude: Se
     )
 
 
-def walk_files(root: Path, *, include: tuple[str, ...], ignores: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
+def walk_files(
+    root: Path, *, include: tuple[str, ...], ignores: tuple[str, ...]
+) -> tuple[tuple[str, Path], ...]:
     """Regular files under `root` as (relative posix path, location), filtered by glob patterns."""
     found: list[tuple[str, Path]] = []
 
@@ -79,7 +81,9 @@ def walk_files(root: Path, *, include: tuple[str, ...], ignores: tuple[str, ...]
             except OSError as exc:
                 raise LocalPathError(location, exc.strerror or str(exc)) from None
             if not stat.S_ISREG(st.st_mode):
-                raise LocalPathError(location, "not a regular file (fifo, socket or device): refusing to read it")
+                raise LocalPathError(
+                    location, "not a regular file (fifo, socket or device): refusing to read it"
+                )
             _check_readable(location)
             found.append((rel, location))
             if len(found) > MAX_FILES:

@@ -53,7 +53,9 @@ def test_k_arm_keeps_only_the_promising_classes_after_exploration() -> None:
 
 def test_the_same_seed_gives_the_same_triggers() -> None:
     first, second = _patch(seed=3), _patch(seed=3)
-    assert [(c.cost, c.asr, c.steps) for c in first.classes] == [(c.cost, c.asr, c.steps) for c in second.classes]
+    assert [(c.cost, c.asr, c.steps) for c in first.classes] == [
+        (c.cost, c.asr, c.steps) for c in second.classes
+    ]
 
 
 def test_a_passed_deadline_stops_at_once_and_says_so() -> None:

@@ -21,11 +21,24 @@ pytestmark = pytest.mark.torch
 
 
 def _resnet(folder: Path) -> Path:
-    config = transformers.ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1],
-                                       layer_type="basic", num_labels=3)
+    config = transformers.ResNetConfig(
+        num_channels=3,
+        embedding_size=8,
+        hidden_sizes=[8, 16],
+        depths=[1, 1],
+        layer_type="basic",
+        num_labels=3,
+    )
     transformers.ResNetForImageClassification(config).save_pretrained(folder, safe_serialization=True)
-    (folder / "preprocessor_config.json").write_text(json.dumps(
-        {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25], "size": {"height": 16, "width": 16}}))
+    (folder / "preprocessor_config.json").write_text(
+        json.dumps(
+            {
+                "image_mean": [0.5, 0.5, 0.5],
+                "image_std": [0.25, 0.25, 0.25],
+                "size": {"height": 16, "width": 16},
+            }
+        )
+    )
     return folder
 
 
@@ -48,8 +61,15 @@ def test_stock_image_classifier_is_frozen_and_normalises_inside(tmp_path: Path) 
 
 
 def test_vit_reads_its_input_size_from_the_config(tmp_path: Path) -> None:
-    config = transformers.ViTConfig(image_size=16, patch_size=4, hidden_size=16, num_hidden_layers=1,
-                                    num_attention_heads=2, intermediate_size=32, num_labels=4)
+    config = transformers.ViTConfig(
+        image_size=16,
+        patch_size=4,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=4,
+    )
     transformers.ViTForImageClassification(config).save_pretrained(tmp_path, safe_serialization=True)
     clf = load_classifier(tmp_path, "vit")
     assert isinstance(clf, ImageClassifier) and clf.size == (16, 16)
@@ -59,8 +79,14 @@ def test_vit_reads_its_input_size_from_the_config(tmp_path: Path) -> None:
 def test_stock_text_classifier_reads_tokenizer_json(tmp_path: Path) -> None:
     from fixtures.backdoored_text import TOPICS, tokenizer, vocabulary
 
-    config = transformers.BertConfig(vocab_size=len(vocabulary()), hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32, num_labels=len(TOPICS))
+    config = transformers.BertConfig(
+        vocab_size=len(vocabulary()),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=len(TOPICS),
+    )
     transformers.BertForSequenceClassification(config).save_pretrained(tmp_path, safe_serialization=True)
     tokenizer().save_pretrained(tmp_path)  # type: ignore[attr-defined]
     clf = load_classifier(tmp_path, "bert")
@@ -128,18 +154,28 @@ def test_arch_factory_builds_the_module_the_weights_load_into(tmp_path: Path) ->
     assert clf(torch.rand(2, 3, 4, 4)).shape == (2, 5)
 
 
-@pytest.mark.parametrize("spec, why", [("no_colon", "must look like"), ("no.such.module:f", "(?i)no module named"),
-                                       (f"{__name__}:missing", "no callable")])
+@pytest.mark.parametrize(
+    "spec, why",
+    [
+        ("no_colon", "must look like"),
+        ("no.such.module:f", "(?i)no module named"),
+        (f"{__name__}:missing", "no callable"),
+    ],
+)
 def test_bad_arch_specs_are_refused(tmp_path: Path, spec: str, why: str) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"num_labels": 2}))
     with pytest.raises(ArchRefused, match=why):
         load_classifier(tmp_path, "custom", arch=spec)
 
 
-def test_arch_code_shipped_inside_the_model_is_never_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_arch_code_shipped_inside_the_model_is_never_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     canary = tmp_path / "imported"
     (tmp_path / "config.json").write_text(json.dumps({"num_labels": 2}))
-    (tmp_path / "shipped_arch.py").write_text(f"open({str(canary)!r}, 'w').close()\ndef build(config): pass\n")
+    (tmp_path / "shipped_arch.py").write_text(
+        f"open({str(canary)!r}, 'w').close()\ndef build(config): pass\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ArchRefused, match="ships with the scanned model"):
         load_classifier(tmp_path, "custom", arch="shipped_arch:build")

@@ -18,7 +18,9 @@ def test_gap_is_the_log_ratio_of_the_two_smallest_triggers() -> None:
 
 def test_gap_is_scale_free() -> None:
     costs = {0: 0.05, 1: 0.004, 2: 0.04}
-    assert gap(costs, {0, 1, 2})[1] == pytest.approx(gap({k: 1000 * v for k, v in costs.items()}, {0, 1, 2})[1])
+    assert gap(costs, {0, 1, 2})[1] == pytest.approx(
+        gap({k: 1000 * v for k, v in costs.items()}, {0, 1, 2})[1]
+    )
 
 
 def test_only_a_successful_trigger_can_be_the_suspect() -> None:

@@ -11,7 +11,9 @@ def test_planted_leaks(generated) -> None:
     ds = open_dataset(generated(datasets.tabular))
     leaks = {leak.column: leak for leak in find_leaks(ds.columns, ds.labels)}
     assert {c: leak.kind for c, leak in leaks.items()} == {
-        "customer_id": "identifier", "closure_code": "predictive", "closed_at": "post_outcome",
+        "customer_id": "identifier",
+        "closure_code": "predictive",
+        "closed_at": "post_outcome",
     }
     assert leaks["closure_code"].auc >= 0.98
     assert leaks["closed_at"].evidence["reference_columns"] == ["signup_date"]

@@ -38,7 +38,7 @@ def test_clean_set_calls_no_class_and_flags_at_most_one_percent(generated, model
     result = _assess(x, y)
     assert result.poisoned_classes == []
     assert len(result.flagged) <= 0.01 * len(y)
-    assert len(result.scores) == len(y) and ((0 <= result.scores) & (result.scores <= 1)).all()
+    assert len(result.scores) == len(y) and ((result.scores >= 0) & (result.scores <= 1)).all()
 
 
 def test_the_poison_may_be_the_larger_cluster() -> None:

@@ -29,8 +29,12 @@ def _columns(n: int = 60) -> dict[str, np.ndarray]:
 
 def test_columns_are_coded_by_kind() -> None:
     raw = table_features(_columns())
-    assert raw.used == {"amount": "number", "rating": "one-hot (5 values)", "region": "one-hot (3 values)",
-                        "created": "date"}
+    assert raw.used == {
+        "amount": "number",
+        "rating": "one-hot (5 values)",
+        "region": "one-hot (3 values)",
+        "created": "date",
+    }
     assert set(raw.excluded) == {"id", "comment", "constant"} and raw.excluded["id"].startswith("identifier")
     # amount + its missing indicator, 5 + 3 one-hot columns, created
     assert raw.matrix.shape == (60, 1 + 1 + 5 + 3 + 1)

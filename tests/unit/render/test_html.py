@@ -20,8 +20,29 @@ from tests.unit.render.samples import (
     passing_report,
 )
 
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "div", "br", "p",
-                "table", "thead", "tbody", "tr", "th", "td", "span", "details", "summary", "pre"}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "div",
+    "br",
+    "p",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "span",
+    "details",
+    "summary",
+    "pre",
+}
 ALLOWED_ATTRIBUTES = {"lang", "charset", "name", "content", "id", "class", "colspan"}
 
 

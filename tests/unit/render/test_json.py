@@ -21,8 +21,11 @@ REPO = Path(__file__).resolve().parents[3]
 PACKAGED_SCHEMA = REPO / "src" / "airlock" / "schema" / "airlock.report.v1.json"
 SHARED_SCHEMA = REPO.parent / "shared" / "schema" / "airlock.report.v1.json"
 
-SAMPLES = pytest.mark.parametrize("make", [failing_report, passing_report, hostile_report, report],
-                                  ids=["failing", "passing", "hostile", "empty"])
+SAMPLES = pytest.mark.parametrize(
+    "make",
+    [failing_report, passing_report, hostile_report, report],
+    ids=["failing", "passing", "hostile", "empty"],
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,17 +104,20 @@ MALFORMED: dict[str, Any] = {
     "target not an object": _broken(("target",), "hf://acme/x"),
     "findings not a list": _broken(("findings",), None),
     "finding not an object": _broken(("findings", 0), "AIR201"),
-    "finding without message": {**failing_report().to_dict(),
-                                "findings": [{"rule": "AIR201", "severity": "critical", "scanner": "x",
-                                              "location": "l"}]},
+    "finding without message": {
+        **failing_report().to_dict(),
+        "findings": [{"rule": "AIR201", "severity": "critical", "scanner": "x", "location": "l"}],
+    },
     "unknown severity": _broken(("findings", 0, "severity"), "catastrophic"),
     "severity not a string": _broken(("findings", 0, "severity"), 4),
     "unknown check status": _broken(("checks", 0, "status"), "maybe"),
     "seconds not a number": _broken(("checks", 0, "seconds"), "fast"),
     "max_severity null": _broken(("verdict", "max_severity"), None),
     "unknown decision": _broken(("verdict", "decision"), "allow"),
-    "artifact without sha256": {**failing_report().to_dict(),
-                                "artifacts": [{"path": "a", "size": 1, "format": "x"}]},
+    "artifact without sha256": {
+        **failing_report().to_dict(),
+        "artifacts": [{"path": "a", "size": 1, "format": "x"}],
+    },
 }
 
 

@@ -26,11 +26,21 @@ from tests.unit.render.samples import failing_report, finding, hostile_report, p
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "assets" / "sarif-schema-2.1.0.json"
 
-LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-         Severity.LOW: "note", Severity.INFO: "note"}
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # GitHub reads security-severity as: over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
-SECURITY_SEVERITY_RANGE = {Severity.CRITICAL: (9.0, 10.0), Severity.HIGH: (7.0, 8.9),
-                           Severity.MEDIUM: (4.0, 6.9), Severity.LOW: (0.1, 3.9), Severity.INFO: (0.0, 3.9)}
+SECURITY_SEVERITY_RANGE = {
+    Severity.CRITICAL: (9.0, 10.0),
+    Severity.HIGH: (7.0, 8.9),
+    Severity.MEDIUM: (4.0, 6.9),
+    Severity.LOW: (0.1, 3.9),
+    Severity.INFO: (0.0, 3.9),
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +67,10 @@ def results_with_rules(document: dict[str, Any]) -> Iterator[tuple[dict[str, Any
 def test_the_asset_is_the_official_sarif_2_1_0_schema() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     assert "2.1.0" in schema["title"]
-    assert schema["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    assert (
+        schema["id"]
+        == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    )
     assert {"run", "result", "reportingDescriptor", "toolComponent"} <= schema["definitions"].keys()
     assert schema["required"] == ["version", "runs"]  # the root object is the sarifLog
 
@@ -81,8 +94,11 @@ def _values(node: Any, key: str) -> Iterator[Any]:
             yield from _values(item, key)
 
 
-@pytest.mark.parametrize("make", [failing_report, passing_report, hostile_report, report],
-                         ids=["failing", "passing", "hostile", "empty"])
+@pytest.mark.parametrize(
+    "make",
+    [failing_report, passing_report, hostile_report, report],
+    ids=["failing", "passing", "hostile", "empty"],
+)
 def test_output_is_valid_sarif(make: Any, validator: Validator) -> None:
     document = sarif(make())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
@@ -141,8 +157,10 @@ def test_levels_follow_severity() -> None:
     results = sarif(report_)["runs"][0]["results"]
     assert [r["level"] for r in results] == [LEVEL[f.severity] for f in report_.findings]
     assert {f.severity for f in report_.findings} == set(Severity) - {Severity.HIGH}
-    raised = replace(finding("AIR202", "a.bin", "a.bin@opcode:1", "raised to high by a policy override"),
-                     severity=Severity.HIGH)
+    raised = replace(
+        finding("AIR202", "a.bin", "a.bin@opcode:1", "raised to high by a policy override"),
+        severity=Severity.HIGH,
+    )
     assert sarif(report((raised,)))["runs"][0]["results"][0]["level"] == "error"
 
 
@@ -207,8 +225,16 @@ def test_a_run_holds_at_most_25000_results_keeping_the_most_severe() -> None:
 
 def test_a_rule_from_other_signatures_still_renders_valid_sarif(validator: Validator) -> None:
     """A report written by another airlock release may name a rule this release does not know."""
-    foreign = Finding(RuleId("AIR777"), Severity.HIGH, "future_scanner", "model.bin", "model.bin@opcode:3",
-                      "something newer found this", {}, ("AML.T0010",))
+    foreign = Finding(
+        RuleId("AIR777"),
+        Severity.HIGH,
+        "future_scanner",
+        "model.bin",
+        "model.bin@opcode:3",
+        "something newer found this",
+        {},
+        ("AML.T0010",),
+    )
     document = sarif(report((foreign,)))
     validator.validate(document)
     (result, rule) = next(results_with_rules(document))

@@ -68,7 +68,7 @@ def test_no_findings_says_so() -> None:
 
 def test_checks_that_did_not_run_show_why() -> None:
     text = TableRenderer().render(failing_report())
-    checks = squeeze(text[text.index("\nchecks "):].rsplit("\n", 2)[0])  # the checks line may wrap
+    checks = squeeze(text[text.index("\nchecks ") :].rsplit("\n", 2)[0])  # the checks line may wrap
     assert squeeze("pickle_opcodes error 0.03s (zip directory unreadable: truncated)") in checks
     assert squeeze("trigger_reversal skipped 0.00s (torch not installed)") in checks
 
@@ -88,8 +88,9 @@ def test_long_messages_and_locations_are_folded_not_truncated() -> None:
     assert "…" not in text
     assert all(len(line) <= 100 for line in text.splitlines())
     assert [squeeze(m) for m in message_column(text)] == [squeeze(message)]
-    assert squeeze(location) in squeeze("".join(line.split("│")[3] for line in text.splitlines()
-                                                if line.startswith("│")))
+    assert squeeze(location) in squeeze(
+        "".join(line.split("│")[3] for line in text.splitlines() if line.startswith("│"))
+    )
 
 
 def test_report_text_is_never_read_as_markup() -> None:
@@ -112,9 +113,21 @@ def test_control_characters_from_the_model_are_shown_escaped() -> None:
 def test_data_and_behavior_sections_get_a_summary_line() -> None:
     report_ = replace(
         passing_report(),
-        data={"method": "ensemble", "rows": 1000, "feature_space": "model", "flagged": [3, 7, 9], "suspect_classes": [7]},
-        behavior={"method": "trigger-reversal", "mode": "data-free", "score": 4.25, "backdoored": True,
-                  "suspect_class": 3, "suspect_label": "cat"},
+        data={
+            "method": "ensemble",
+            "rows": 1000,
+            "feature_space": "model",
+            "flagged": [3, 7, 9],
+            "suspect_classes": [7],
+        },
+        behavior={
+            "method": "trigger-reversal",
+            "mode": "data-free",
+            "score": 4.25,
+            "backdoored": True,
+            "suspect_class": 3,
+            "suspect_label": "cat",
+        },
     )
     text = TableRenderer().render(report_)
     assert "data     3 sample(s) flagged of 1000 rows (model features, ensemble); suspect class(es) 7" in text
@@ -125,9 +138,11 @@ def test_data_and_behavior_sections_get_a_summary_line() -> None:
 def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
     from airlock.scanning import CheckResult, CheckStatus
 
-    checks = (CheckResult("provenance", CheckStatus.RAN, 0.01),
-              CheckResult("gguf_header", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"),
-              CheckResult("onnx_graph", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"))
+    checks = (
+        CheckResult("provenance", CheckStatus.RAN, 0.01),
+        CheckResult("gguf_header", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"),
+        CheckResult("onnx_graph", CheckStatus.SKIPPED, 0.0, "no artifact in a format it reads"),
+    )
     text = squeeze(TableRenderer().render(report(checks=checks)))
     assert squeeze("checks provenance ran 0.01s; nothing to read for gguf_header, onnx_graph") in text
 
@@ -135,26 +150,37 @@ def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
 def _behaviour_report(status: str, reason: str | None, **section: object) -> Report:
     from airlock.scanning import CheckResult, CheckStatus
 
-    checks = (CheckResult("provenance", CheckStatus.RAN, 0.1),
-              CheckResult("trigger_reversal", CheckStatus(status), 1.0, reason),
-              CheckResult("activation_clustering", CheckStatus.SKIPPED, 0.0, "needs a labelled sample (--data)"))
-    behavior = {"method": "trigger-reversal", "mode": "data-free", "score": 0.2, "backdoored": False, **section}
+    checks = (
+        CheckResult("provenance", CheckStatus.RAN, 0.1),
+        CheckResult("trigger_reversal", CheckStatus(status), 1.0, reason),
+        CheckResult("activation_clustering", CheckStatus.SKIPPED, 0.0, "needs a labelled sample (--data)"),
+    )
+    behavior = {
+        "method": "trigger-reversal",
+        "mode": "data-free",
+        "score": 0.2,
+        "backdoored": False,
+        **section,
+    }
     return replace(report(checks=checks), behavior=behavior)
 
 
 def test_behaviour_line_says_not_determined_unless_the_probe_completed() -> None:
     done = TableRenderer().render(_behaviour_report("ran", None, complete=True))
     assert "behavior no backdoor found; score 0.200" in done  # clustering skipped for want of --data is fine
-    for status, reason, section in (("error", "incomplete: time budget of 5 s ran out", {"complete": False}),
-                                    ("skipped", "the model could not be loaded", {}),
-                                    ("ran", None, {"complete": False})):
+    for status, reason, section in (
+        ("error", "incomplete: time budget of 5 s ran out", {"complete": False}),
+        ("skipped", "the model could not be loaded", {}),
+        ("ran", None, {"complete": False}),
+    ):
         text = TableRenderer().render(_behaviour_report(status, reason, **section))
         assert "no backdoor found" not in text
         line = next(x for x in text.splitlines() if x.startswith("behavior "))
         assert line.startswith("behavior not determined (")
         assert squeeze(reason or "did not complete") in squeeze(text)
-    suspected = TableRenderer().render(_behaviour_report("error", "incomplete: budget", backdoored=True,
-                                                         suspect_label="cat", complete=False))
+    suspected = TableRenderer().render(
+        _behaviour_report("error", "incomplete: budget", backdoored=True, suspect_label="cat", complete=False)
+    )
     assert "behavior backdoor suspected, class cat" in suspected
 
 
@@ -168,6 +194,17 @@ def test_behaviour_line_without_a_section_when_the_probe_never_ran() -> None:
 
 
 def test_data_line_shows_an_inconclusive_poisoning_check() -> None:
-    report_ = replace(passing_report(), data={"method": "m", "rows": 300, "feature_space": "raw", "flagged": [],
-                                              "poisoning": "inconclusive (raw features)"})
-    assert "data     poisoning inconclusive (raw features); 0 sample(s) flagged of 300 rows" in TableRenderer().render(report_)
+    report_ = replace(
+        passing_report(),
+        data={
+            "method": "m",
+            "rows": 300,
+            "feature_space": "raw",
+            "flagged": [],
+            "poisoning": "inconclusive (raw features)",
+        },
+    )
+    assert (
+        "data     poisoning inconclusive (raw features); 0 sample(s) flagged of 300 rows"
+        in TableRenderer().render(report_)
+    )

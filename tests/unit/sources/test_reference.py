@@ -16,11 +16,17 @@ from airlock.sources.interface import parse_reference
         ("hf://google/vit-base", "google/vit-base", None),
         ("hf://google/vit-base@main", "google/vit-base", "main"),
         ("hf://org/name@refs/pr/3", "org/name", "refs/pr/3"),
-        ("sentence-transformers/all-MiniLM-L6-v2@" + "a" * 40, "sentence-transformers/all-MiniLM-L6-v2", "a" * 40),
+        (
+            "sentence-transformers/all-MiniLM-L6-v2@" + "a" * 40,
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "a" * 40,
+        ),
         ("org/model.v1_final", "org/model.v1_final", None),
     ],
 )
-def test_hub_references(raw: str, repo: str, revision: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hub_references(
+    raw: str, repo: str, revision: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     ref = parse_reference(raw)
     assert (ref.kind, ref.repo_id, ref.revision) == ("hf", repo, revision)
@@ -40,7 +46,9 @@ def test_an_existing_path_wins_over_a_repo_id(tmp_path: Path, monkeypatch: pytes
     assert ref.kind == "local" and ref.path == Path("org/model")
 
 
-@pytest.mark.parametrize("raw", ["hf://just-one-part", "hf://a/b/c", "hf://o/n@", "hf://-bad/name", "hf://a--b/c", "  "])
+@pytest.mark.parametrize(
+    "raw", ["hf://just-one-part", "hf://a/b/c", "hf://o/n@", "hf://-bad/name", "hf://a--b/c", "  "]
+)
 def test_malformed_hub_references(raw: str) -> None:
     with pytest.raises(InvalidReference):
         parse_reference(raw)
