@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._timing import time_command
-from bench.peers import PEERS, Outcome, Peer
+from bench.peers import PEERS, Outcome, Peer, selected
 from bench.throughput import GIB, large_safetensors
 
 
@@ -116,8 +116,8 @@ def run(work: Path, runs: int = 3) -> list[dict[str, Any]]:
             else float("nan")
         )
         row: dict[str, Any] = {"case": label, "bytes": path.stat().st_size, "openssl": floor}
-        for peer in PEERS:
-            if not peer.available() or peer.name == "airlock@medium":
+        for peer in selected():
+            if peer.name == "airlock@medium":
                 continue
             outcome, seconds = _timed(peer, path, repeats=max(runs, 3))
             row[peer.name] = seconds if not outcome.error else None
