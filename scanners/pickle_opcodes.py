@@ -27,9 +27,8 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from airlock.analysis.carried_code import CodeIssue, vet_fx, vet_torchscript
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, Severity
 from airlock.formats import HEAD_BYTES, PICKLE_BASED, TAIL_BYTES, UNPICKLABLE, Format, detect
@@ -55,6 +54,9 @@ from airlock.parsers.pickle_walk import (
 from airlock.resolution import resolve
 from airlock.rules import read_signature_toml
 from airlock.scanning import ArtifactScanner, ScanContext
+
+if TYPE_CHECKING:
+    from airlock.analysis.carried_code import CodeIssue
 
 MAX_PICKLES_PER_STREAM = 64
 LEGACY_PICKLES = 5  # magic number, protocol version, system info, the object, the storage keys
@@ -897,10 +899,12 @@ class PickleOpcodes(ArtifactScanner):
                 {"namespaces": spaces},
             )
         try:
+            from airlock.analysis.carried_code import vet_torchscript  # the code analyser loads only for code
+
             issues = vet_torchscript(data.decode("utf-8"))
         except UnicodeDecodeError:
             issues = [
-                CodeIssue("syntax", 0, "not UTF-8", "TorchScript code that is not UTF-8 text", Severity.HIGH)
+                _issue("syntax", 0, "not UTF-8", "TorchScript code that is not UTF-8 text", Severity.HIGH)
             ]
         for issue in issues[:MAX_CODE_FINDINGS]:
             native = issue.kind == "native-class"  # AIR212, at its severity, like a foreign operator
@@ -921,6 +925,8 @@ class PickleOpcodes(ArtifactScanner):
         for call in captured:
             source = fx_source(call)
             callee = call.callee.qualified
+            from airlock.analysis.carried_code import vet_fx
+
             issues = vet_fx(source) if isinstance(source, str) else [source]
             for issue in issues[:MAX_CODE_FINDINGS]:
                 evidence = {"global": callee, "called_by": call.opcode, **_code_evidence(issue)}
@@ -974,8 +980,14 @@ def fx_source(call: Captured) -> str | CodeIssue:
     return block + code
 
 
+def _issue(kind: str, line: int, what: str, reason: str, severity: Severity) -> CodeIssue:
+    from airlock.analysis.carried_code import CodeIssue
+
+    return CodeIssue(kind, line, what, reason, severity)
+
+
 def _unreadable(why: str) -> CodeIssue:
-    return CodeIssue("unreadable", 0, "code not read", why, Severity.HIGH)
+    return _issue("unreadable", 0, "code not read", why, Severity.HIGH)
 
 
 def _code_evidence(issue: CodeIssue) -> dict[str, object]:
