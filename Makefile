@@ -33,7 +33,7 @@ browser:  ## headless Chromium for the HTML report test (installed with apt when
 		|| echo "chromium not installed: the browser test will be skipped"
 
 .PHONY: test
-test: dev browser  ## the suite (TESTS=pattern to select)
+test: dev browser lint  ## the linters, then the suite (TESTS=pattern to select)
 	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
 
 .PHONY: test-fast
