@@ -12,6 +12,7 @@ from typing import Any
 
 from airlock.errors import AirlockError
 from airlock.exitcodes import ExitCode
+from airlock.service import webhooks
 
 
 class ServeUnavailable(AirlockError):
@@ -76,6 +77,7 @@ def register(commands: Any) -> None:
         help="seconds between allowlist file checks",
     )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    webhooks.register_options(p)
     p.set_defaults(handler=run)
 
 
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         workers=args.workers,
         min_counter=args.min_counter,
         reload_interval=args.reload_interval,
+        webhooks=webhooks.from_args(args, tuple(args.pubkey)),
     )
     serve(
         settings,

@@ -30,6 +30,7 @@ from airlock.service.holder import AllowlistHolder
 from airlock.service.metrics import Metrics
 from airlock.service.references import MAX_REFERENCE
 from airlock.service.settings import Settings
+from airlock.service.webhooks import Webhooks
 from airlock.service.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -85,12 +86,15 @@ class Service:
 
 def create_app(settings: Settings) -> FastAPI:
     service = Service(settings)
+    webhooks = Webhooks(service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.workers.start()
         service.holder.watch(settings.reload_interval)
+        webhooks.start()
         yield
+        webhooks.stop()
         service.holder.stop()
         service.workers.stop()
 
@@ -226,6 +230,7 @@ def create_app(settings: Settings) -> FastAPI:
     def openapi(who: str = Depends(caller)) -> JSONResponse:
         return JSONResponse(app.openapi())
 
+    webhooks.attach(app)  # authenticated by the sender's signature or secret, not a bearer token
     app.add_middleware(BodyLimit, limit=settings.max_body)
     return app
 

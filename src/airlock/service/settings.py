@@ -7,6 +7,7 @@ from pathlib import Path
 
 from airlock.service.decide import Unknown
 from airlock.service.k8s import Modes
+from airlock.service.webhooks import WebhookSettings
 
 MAX_BODY = 1024 * 1024  # an AdmissionReview of a large Pod fits; anything bigger is refused (413)
 
@@ -24,3 +25,4 @@ class Settings:
     min_counter: int = 0
     reload_interval: float = 2.0  # seconds between checks of the allowlist file
     max_body: int = MAX_BODY
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)  # MLflow and Hub webhooks
