@@ -9,6 +9,7 @@ exactly as MLflow signs them (its own `_generate_hmac_signature`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -47,6 +48,18 @@ class World:
     service: ServiceProcess
     client: MlflowClient
     root: Path
+    allowlist: Path
+    pubkey: Path
+
+
+def _service(root: Path, allowlist: Path, pubkey: Path, mlflow_url: str) -> ServiceProcess:
+    return ServiceProcess(
+        allowlist,
+        [pubkey],
+        root / "service",
+        extra=["--workers", "1", "--public-url", "https://airlock.example.test"],
+        env={"AIRLOCK_MLFLOW_WEBHOOK_SECRET": SECRET, "MLFLOW_TRACKING_URI": mlflow_url},
+    )
 
 
 def _airlock(*args: object) -> int:
@@ -77,16 +90,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         mp.setenv("AIRLOCK_CACHE_DIR", str(root / "signer-cache"))
         assert _airlock("keygen", key) == 0
         assert _airlock("sign", local, "--key", key, "--allowlist", allowlist) == 0
-    with (
-        MlflowServer(root / "mlflow") as server,
-        ServiceProcess(
-            allowlist,
-            [Path(f"{key}.pub")],
-            root / "service",
-            extra=["--workers", "1", "--public-url", "https://airlock.example.test"],
-            env={"AIRLOCK_MLFLOW_WEBHOOK_SECRET": SECRET, "MLFLOW_TRACKING_URI": server.url},
-        ) as service,
-    ):
+    pubkey = Path(f"{key}.pub")
+    with MlflowServer(root / "mlflow") as server, _service(root, allowlist, pubkey, server.url) as service:
         client = MlflowClient(tracking_uri=server.url)
         client.create_webhook(
             name="airlock",
@@ -94,7 +99,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             events=["model_version.created"],
             secret=SECRET,
         )
-        yield World(server, service, client, root)
+        yield World(server, service, client, root, allowlist, pubkey)
 
 
 def _log_model(world: World, name: str, files: dict[str, bytes]) -> tuple[str, str]:
@@ -215,3 +220,25 @@ def test_a_replayed_or_stale_delivery_is_refused(world: World) -> None:
     assert status == 401 and "window" in answer["detail"]
     metrics = world.service.get("/metrics")[2].decode()
     assert 'airlock_webhook_events_total{outcome="replayed",source="mlflow"} 1.0' in metrics
+
+
+def test_a_restart_between_delivery_and_verdict_loses_no_write_back(world: World) -> None:
+    """The pending tag is the durable record: a new process picks the version up and writes it back."""
+    client = world.client
+    source, run_id = _log_model(
+        world, "late", {"model.safetensors": save({"w": np.ones(3, dtype=np.float32)})}
+    )
+    version = client.create_model_version("classifier", source, run_id=run_id).version
+
+    def delivered() -> bool:
+        return "airlock.status" in client.get_model_version("classifier", version).tags
+
+    _wait(delivered, 60, "MLflow's delivery of the new version")
+    world.service.stop()  # the scan may be queued, running or done; the old process is gone either way
+    with contextlib.suppress(MlflowException):  # in case the old process wrote back before it stopped
+        client.delete_model_version_tag("classifier", version, "airlock.verdict")
+    client.set_model_version_tag("classifier", version, "airlock.status", "pending")
+    with _service(world.root, world.allowlist, world.pubkey, world.mlflow.url):
+        tags = _wait(lambda: _tags(world, "classifier", version), 180, "the write-back after the restart")
+    assert tags["airlock.verdict"] == "pass"
+    assert _vetted(world, "classifier") == str(version)

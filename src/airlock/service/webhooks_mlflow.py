@@ -208,18 +208,23 @@ class MlflowHooks:
 
     def _loop(self) -> None:
         recovered = False
-        while not self._stop.wait(0 if not recovered else self.settings.writeback_interval_s):
+        while True:
             if not recovered:
                 recovered = self._recover()
-            with self._lock:
-                pending = dict(self._pending)
-            for sid, (name, version) in pending.items():
-                try:
-                    if self._write_back(sid, name, version):
-                        with self._lock:
-                            self._pending.pop(sid, None)
-                except Exception as exc:  # noqa: BLE001  MLflow down: keep it pending, retry next round
-                    log.warning("MLflow write-back of %s v%s failed (%s); will retry", name, version, exc)
+            self._round()
+            if self._stop.wait(self.settings.writeback_interval_s):
+                return
+
+    def _round(self) -> None:
+        with self._lock:
+            pending = dict(self._pending)
+        for sid, (name, version) in pending.items():
+            try:
+                if self._write_back(sid, name, version):
+                    with self._lock:
+                        self._pending.pop(sid, None)
+            except Exception as exc:  # noqa: BLE001  MLflow down: keep it pending, retry next round
+                log.warning("MLflow write-back of %s v%s failed (%s); will retry", name, version, exc)
 
     def _recover(self) -> bool:
         """Pick up the versions a previous run tagged pending (the tags are the durable queue)."""
