@@ -29,7 +29,7 @@ class MissingTrust(AirlockError):
 def register(commands: Any) -> None:
     p = commands.add_parser(
         "fetch-verified",
-        help="download a pinned hf:// model, verify it against the allowlist, then move it into DEST",
+        help="fetch a pinned hf:// model, verify it against the allowlist, move it into DEST",
     )
     p.add_argument(
         "reference", metavar="REF", help="hf://ORG/NAME@<commit sha> (or KServe's hf://ORG/NAME:<sha>)"
