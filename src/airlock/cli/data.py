@@ -57,6 +57,11 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from airlock import extras
+
+    extras.require("data", "airlock data", extras.DATA)
+    if args.model is not None:
+        extras.require("behavior", "airlock data --model", extras.BEHAVIOR)
     from airlock.data.pipeline import VetOptions, data_policy, vet
     from airlock.policy import load_policy
     from airlock.rules import load_rules
