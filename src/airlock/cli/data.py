@@ -13,7 +13,7 @@ from typing import Any
 
 from airlock.cli._behavior import add_arch
 from airlock.exitcodes import ExitCode
-from airlock.render.interface import OutputFormat
+from airlock.render.interface import add_format_argument
 
 WRITE_CLEAN_WARN_SHARE = 0.05  # --write-clean warns on stderr when it drops more than this share of the rows
 
@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
     )
-    p.add_argument("--format", type=OutputFormat, choices=list(OutputFormat), default=OutputFormat.TABLE)
+    add_format_argument(p)
     p.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout"
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from airlock.cli import _behavior
 from airlock.exitcodes import ExitCode
-from airlock.render.interface import OutputFormat
+from airlock.render.interface import add_format_argument
 
 
 def register(commands: Any) -> None:
@@ -25,7 +25,7 @@ def register(commands: Any) -> None:
         "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
     )
     p.add_argument("--fail-at", metavar="SEVERITY", help="override the policy's failing severity")
-    p.add_argument("--format", type=OutputFormat, choices=list(OutputFormat), default=OutputFormat.TABLE)
+    add_format_argument(p)
     p.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout"
     )
