@@ -37,8 +37,10 @@ def section(report: Report, *, level: int = 2) -> str:
     out = [
         f"{h} {_ICON[verdict.passed]} airlock: {verdict.decision.upper()} {escape(report.target.reference)}",
         "",
-        f"**Verdict: {verdict.decision}** (policy {escape(verdict.policy)}, highest severity "
-        f"{verdict.max_severity or 'none'})",
+        (
+            f"**Verdict: {verdict.decision}** (policy {escape(verdict.policy)}, highest severity "
+            f"{verdict.max_severity or 'none'})"
+        ),
         "",
     ]
     out += [f"- {escape(reason)}" for reason in verdict.reasons]
