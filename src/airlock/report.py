@@ -18,8 +18,8 @@ from airlock.artifacts import Artifact, model_digest
 from airlock.errors import ReportError
 from airlock.findings import Finding, Severity
 from airlock.inventory import count
-from airlock.policy import Policy, Verdict, apply_overrides, evaluate
-from airlock.scanning import CheckResult, CheckStatus, ScanOutcome
+from airlock.policy import IDLE, Policy, Verdict, apply_overrides, evaluate
+from airlock.scanning import NOTHING_TO_READ, CheckResult, CheckStatus, ScanOutcome
 
 SCHEMA_ID = "airlock.report/v1"
 
@@ -150,7 +150,7 @@ def build_report(
 ) -> Report:
     """The report of a scan (of a model or a dataset): the policy's severities applied, then its verdict."""
     findings = apply_overrides(policy, outcome.findings)
-    verdict = evaluate(policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
+    verdict = evaluate(policy, findings, check_statuses(outcome.checks))
     return Report(
         target=Target(
             reference=reference,
@@ -169,6 +169,14 @@ def build_report(
         inventory=count((a.path, a.format) for a in artifacts).to_dict(),
         timestamp=utc_timestamp(),
     )
+
+
+def check_statuses(checks: Sequence[CheckResult]) -> dict[str, str]:
+    """Each check's status as the policy reads it: `idle` for a scanner that had nothing to read."""
+    return {
+        c.scanner: IDLE if c.status is CheckStatus.SKIPPED and c.reason == NOTHING_TO_READ else str(c.status)
+        for c in checks
+    }
 
 
 def utc_timestamp() -> str:
