@@ -42,6 +42,7 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
     )
+    p.add_argument("--fail-at", metavar="SEVERITY", help="override the policy's failing severity")
     add_format_argument(p)
     p.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout"
@@ -71,6 +72,16 @@ def run(args: argparse.Namespace) -> ExitCode:
 
         raise AirlockError("--arch only applies with --model")
     policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
+    if args.fail_at:
+        from dataclasses import replace
+
+        from airlock.errors import PolicyError
+        from airlock.findings import Severity
+
+        try:
+            policy = replace(policy, fail_at=Severity.parse(args.fail_at))
+        except ValueError as exc:
+            raise PolicyError("--fail-at", str(exc)) from None
     quasi = (
         tuple(c.strip() for c in args.quasi_identifiers.split(",") if c.strip())
         if args.quasi_identifiers
