@@ -233,3 +233,25 @@ def test_a_missing_input_is_a_clear_error(tmp_path: Path) -> None:
     run = run_action({"install": "false", "python-version": ""}, tmp_path)
     assert run.failed_with == 2 and run.outputs["decision"] == "error"
     assert "could not do the job" in run.summary
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "docs" / "ci").glob("*.yml")), ids=lambda p: p.name)
+def test_the_ci_examples_parse_and_use_real_inputs(example: Path) -> None:
+    document = yaml.safe_load(example.read_text())
+    uses = [
+        step
+        for job in document.get("jobs", {}).values()
+        if isinstance(job, dict)
+        for step in job.get("steps", [])
+        if "model-airlock/model-airlock" in step.get("uses", "")
+    ]
+    for step in uses:
+        assert set(step.get("with", {})) <= set(ACTION["inputs"]), step["with"]
+    if example.name in ("vet-models.yml", "verify-allowlist.yml"):
+        assert uses
+    if example.name == "gitlab-ci.yml":
+        scripts = " ".join(
+            line for job in document.values() if isinstance(job, dict) for line in job.get("script", [])
+        )
+        for command in ("airlock scan --from", "airlock render", "airlock verify", "airlock data"):
+            assert command in scripts
