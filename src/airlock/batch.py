@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,9 @@ def scan_many(
     )
     done: dict[str, BatchItem] = {}
     context = multiprocessing.get_context("spawn")  # no inherited threads or torch state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_interrupts)
+    try:
         futures = {pool.submit(_scan_one, ref, options): ref for ref in unique}
-        from concurrent.futures import as_completed
-
         for future in as_completed(futures):
             ref = futures[future]
             try:
@@ -108,7 +108,18 @@ def scan_many(
             done[ref] = item
             if on_done is not None:
                 on_done(item)
+    except BaseException:  # Ctrl-C (or an error here): stop the workers now, not after their scans
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return BatchResult(tuple(done[ref] for ref in unique))
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it stops the workers), not a traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _scan_one(reference: str, options: ScanOptions) -> tuple[dict[str, Any] | None, str | None]:
