@@ -152,6 +152,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"evil": evil, "clean": clean, "small": small, "config_only": config_only}
 
 
+@pytest.mark.slow
 def test_scan_mode_writes_the_summary_and_sarif_and_fails_on_the_verdict(models, tmp_path: Path) -> None:
     run = run_action(
         {
@@ -180,6 +181,7 @@ def test_scan_mode_writes_the_summary_and_sarif_and_fails_on_the_verdict(models,
     assert "Upload SARIF to code scanning" in run.skipped
 
 
+@pytest.mark.slow
 def test_scan_mode_passes_and_honours_the_threshold(models, tmp_path: Path) -> None:
     common = {"references": str(models["config_only"]), "install": "false", "python-version": ""}
     passing = run_action(common, tmp_path / "pass")
@@ -190,6 +192,7 @@ def test_scan_mode_passes_and_honours_the_threshold(models, tmp_path: Path) -> N
     assert strict.uses["Upload SARIF to code scanning"]["sarif_file"].endswith("airlock.sarif")
 
 
+@pytest.mark.slow
 def test_verify_mode_admits_a_signed_model_and_refuses_another(cli, models, tmp_path: Path) -> None:
     key, allowlist = tmp_path / "team.key", tmp_path / "allowlist.jsonl"
     assert cli("keygen", key).code == 0
@@ -209,6 +212,7 @@ def test_verify_mode_admits_a_signed_model_and_refuses_another(cli, models, tmp_
     assert [d["decision"] for d in decisions] == ["admitted", "refused"]
 
 
+@pytest.mark.slow
 def test_data_mode_vets_a_dataset(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
