@@ -108,13 +108,31 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        time.sleep(1.5)
+        _wait_until_reading_stdin(proc.pid)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
     assert err.strip() == "airlock: interrupted"
+
+
+def _wait_until_reading_stdin(pid: int, timeout: float = 30.0) -> None:
+    """Until the process sits in read(0, …): then it is past its imports, inside the command."""
+    read = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            fields = []
+        if read is None or not fields:
+            time.sleep(3.0)  # no way to look: give it time to start
+            return
+        if fields[:2] == [read, "0x0"]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("airlock never started reading stdin")
 
 
 def test_json_and_sarif_carry_a_timestamp(cli, tmp_path: Path, report_schema) -> None:
