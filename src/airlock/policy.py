@@ -216,8 +216,15 @@ def apply_overrides(policy: Policy, findings: Sequence[Finding]) -> tuple[Findin
     return tuple(sorted(out, key=Finding.sort_key))
 
 
+IDLE = "idle"  # a check status for the verdict: skipped because nothing in the snapshot is for it
+
+
 def evaluate(policy: Policy, findings: Sequence[Finding], check_status: Mapping[str, str]) -> Verdict:
-    """Decide pass/fail. `check_status` maps scanner name to ran/skipped/error."""
+    """Decide pass/fail. `check_status` maps scanner name to ran/skipped/error, or `idle`.
+
+    A required scanner satisfies the policy when it ran, or when it was idle: the snapshot held nothing
+    in a format it reads (a pickle scanner on a safetensors-only model), so there was nothing to vet.
+    """
     reasons: list[str] = []
     max_severity = max((f.severity for f in findings), default=None)
     failing = [f for f in findings if f.severity >= policy.fail_at]
@@ -229,7 +236,7 @@ def evaluate(policy: Policy, findings: Sequence[Finding], check_status: Mapping[
         reasons.append(f"{len(failing)} finding(s) at or above {policy.fail_at}: {listed}")
     for name in policy.required_scanners:
         status = check_status.get(name)
-        if status != "ran":
+        if status not in ("ran", IDLE):
             reasons.append(f"required scanner {name} {'did not run' if status is None else status}")
     if not reasons:
         below = f"; highest severity {max_severity}" if max_severity is not None else ""

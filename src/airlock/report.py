@@ -18,8 +18,8 @@ from airlock.artifacts import Artifact, model_digest
 from airlock.errors import ReportError
 from airlock.findings import Finding, Severity
 from airlock.inventory import count
-from airlock.policy import Policy, Verdict, apply_overrides, evaluate
-from airlock.scanning import CheckResult, CheckStatus, ScanOutcome
+from airlock.policy import IDLE, Policy, Verdict, apply_overrides, evaluate
+from airlock.scanning import NOTHING_TO_READ, CheckResult, CheckStatus, ScanOutcome
 
 SCHEMA_ID = "airlock.report/v1"
 
@@ -71,6 +71,7 @@ class Report:
     behavior: Mapping[str, Any] | None = None
     data: Mapping[str, Any] | None = None
     inventory: Mapping[str, int] | None = None  # files analysed / data / unidentified, models among them
+    timestamp: str | None = None  # when the scan finished: UTC, ISO 8601 ("2026-12-05T13:24:48Z")
 
     @property
     def passed(self) -> bool:
@@ -80,6 +81,7 @@ class Report:
         return {
             "schema": SCHEMA_ID,
             "tool": {"name": "airlock", "version": self.tool_version, "signatures": self.signatures_version},
+            **({"timestamp": self.timestamp} if self.timestamp is not None else {}),
             "target": self.target.to_dict(),
             "artifacts": [a.to_dict() for a in self.artifacts],
             "checks": [c.to_dict() for c in self.checks],
@@ -127,6 +129,7 @@ class Report:
                 behavior=data.get("behavior"),
                 data=data.get("data"),
                 inventory=data.get("inventory"),
+                timestamp=data.get("timestamp"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ReportError(f"malformed {SCHEMA_ID} report: {type(exc).__name__}: {exc}") from None
@@ -147,7 +150,7 @@ def build_report(
 ) -> Report:
     """The report of a scan (of a model or a dataset): the policy's severities applied, then its verdict."""
     findings = apply_overrides(policy, outcome.findings)
-    verdict = evaluate(policy, findings, {c.scanner: str(c.status) for c in outcome.checks})
+    verdict = evaluate(policy, findings, check_statuses(outcome.checks))
     return Report(
         target=Target(
             reference=reference,
@@ -164,4 +167,20 @@ def build_report(
         behavior=behavior,
         data=data,
         inventory=count((a.path, a.format) for a in artifacts).to_dict(),
+        timestamp=utc_timestamp(),
     )
+
+
+def check_statuses(checks: Sequence[CheckResult]) -> dict[str, str]:
+    """Each check's status as the policy reads it: `idle` for a scanner that had nothing to read."""
+    return {
+        c.scanner: IDLE if c.status is CheckStatus.SKIPPED and c.reason == NOTHING_TO_READ else str(c.status)
+        for c in checks
+    }
+
+
+def utc_timestamp() -> str:
+    """Now, in UTC, to the second: the form reports carry (`2026-12-05T13:24:48Z`)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -31,6 +31,19 @@ def test_a_required_scanner_that_did_not_run_fails_the_verdict(status: str | Non
     assert "provenance" in verdict.reasons[0]
 
 
+def test_a_required_scanner_with_nothing_to_read_satisfies_the_policy() -> None:
+    from airlock.report import check_statuses
+    from airlock.scanning import NOTHING_TO_READ, CheckResult, CheckStatus
+
+    policy = parse_policy('required_scanners = ["provenance", "pickle_opcodes"]', "t", load_rules())
+    idle = CheckResult("pickle_opcodes", CheckStatus.SKIPPED, 0.0, NOTHING_TO_READ)
+    ran = CheckResult("provenance", CheckStatus.RAN, 0.1)
+    assert evaluate(policy, [], check_statuses([ran, idle])).passed
+    other = CheckResult("pickle_opcodes", CheckStatus.SKIPPED, 0.0, "disabled by --scanner")
+    verdict = evaluate(policy, [], check_statuses([ran, other]))
+    assert not verdict.passed and "pickle_opcodes skipped" in verdict.reasons[0]
+
+
 def test_overrides_raise_lower_and_ignore() -> None:
     policy = parse_policy('[severity]\nAIR202 = "critical"\nAIR201 = "ignore"\n', "t", load_rules())
     out = apply_overrides(

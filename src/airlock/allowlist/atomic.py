@@ -1,10 +1,12 @@
-"""Safe writes: an exclusive lock beside the file, and replace-by-rename of a fully written copy.
+"""Safe writes: an exclusive lock on the file's folder, and replace-by-rename of a fully written copy.
 
-A writer holds `FILE.lock` (fcntl.flock, released by the kernel even when the process is killed),
-reads the current file, writes the new version to a temp file in the same folder, fsyncs it, and
-renames it over the old one (then fsyncs the folder). Readers never see a half-written file, and a
-writer killed at any point leaves the previous version intact. The lock file itself is never
-deleted: deleting it would let two writers lock two different files.
+A writer holds an fcntl.flock on the folder that holds FILE (released by the kernel even when the
+process is killed), reads the current file, writes the new version to a temp file in the same folder,
+fsyncs it, and renames it over the old one (then fsyncs the folder). Readers never see a half-written
+file, and a writer killed at any point leaves the previous version intact. Locking the folder, whose
+inode the rename never replaces, leaves no `.lock` file behind; writers of other files in the same
+folder wait for each other, which costs nothing at the rate allowlists change. The new file is
+readable by others (0644 under the usual umask): allowlists and signatures are shared by design.
 """
 
 from __future__ import annotations
@@ -24,18 +26,14 @@ from airlock.allowlist.errors import AllowlistError
 LOCK_TIMEOUT_S = 120.0
 
 
-def lock_path(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
-
-
 @contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold the exclusive lock for `path`; waits up to `timeout` seconds for another writer."""
-    target = lock_path(path)
+    target = path.parent if str(path.parent) else Path(".")
     try:
-        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        raise AllowlistError(f"{target}: cannot create the lock file ({exc.strerror or exc})") from None
+        raise AllowlistError(f"{target}: cannot open the folder to lock it ({exc.strerror or exc})") from None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -65,6 +63,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise AllowlistError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
         try:
+            os.fchmod(fd, shareable_mode())
             _write_all(fd, data)
             os.fsync(fd)
         finally:
@@ -108,3 +107,14 @@ def _remove_stale_temps(path: Path) -> None:
         if name.startswith(prefix) and name.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 os.unlink(folder / name)
+
+
+def shareable_mode() -> int:
+    """0666 less the process umask (0644 under the usual 022): what `open()` would have created.
+
+    `tempfile.mkstemp` creates 0600, which a rename keeps; reports, allowlists and signatures are
+    meant to be read by the next CI job or another user. Private keys are written elsewhere, 0600.
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -63,8 +63,10 @@ def settings(args: argparse.Namespace, progress: Any) -> BehaviorSettings | None
 
             raise AirlockError(f"{', '.join(given)} only apply with --behavior")
         return None
+    from airlock import extras
     from airlock.errors import AirlockError
 
+    extras.require("behavior", "--behavior", extras.BEHAVIOR)
     if args.time_budget is not None and args.time_budget <= 0:
         raise AirlockError("--time-budget must be a positive number of seconds")
     if args.device is DeviceChoice.CUDA:

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from airlock.allowlist.atomic import shareable_mode
 from airlock.errors import AirlockError
 
 
@@ -27,6 +28,7 @@ def write_atomically(text: str, target: Path, what: str) -> None:
         fd, tmp = tempfile.mkstemp(
             prefix=f".{target.name}.", dir=target.parent if str(target.parent) else "."
         )
+        os.fchmod(fd, shareable_mode())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.exitcodes import ExitCode
+from airlock.render.interface import OutputFormat, add_format_argument
 
 if TYPE_CHECKING:
     from airlock.allowlist.store import Allowlist
@@ -45,7 +46,7 @@ def _reading(p: argparse.ArgumentParser) -> None:
         metavar="KEY",
         help="trusted public key (repeatable); without one, signatures are not checked",
     )
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    add_format_argument(p, (OutputFormat.TABLE, OutputFormat.JSON))
 
 
 def _open(args: argparse.Namespace) -> Allowlist | None:

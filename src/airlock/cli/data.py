@@ -13,7 +13,7 @@ from typing import Any
 
 from airlock.cli._behavior import add_arch
 from airlock.exitcodes import ExitCode
-from airlock.render.interface import OutputFormat
+from airlock.render.interface import add_format_argument
 
 WRITE_CLEAN_WARN_SHARE = 0.05  # --write-clean warns on stderr when it drops more than this share of the rows
 
@@ -42,7 +42,8 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
     )
-    p.add_argument("--format", type=OutputFormat, choices=list(OutputFormat), default=OutputFormat.TABLE)
+    p.add_argument("--fail-at", metavar="SEVERITY", help="override the policy's failing severity")
+    add_format_argument(p)
     p.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write the report here instead of stdout"
     )
@@ -57,6 +58,11 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from airlock import extras
+
+    extras.require("data", "airlock data", extras.DATA)
+    if args.model is not None:
+        extras.require("behavior", "airlock data --model", extras.BEHAVIOR)
     from airlock.data.pipeline import VetOptions, data_policy, vet
     from airlock.policy import load_policy
     from airlock.rules import load_rules
@@ -66,6 +72,16 @@ def run(args: argparse.Namespace) -> ExitCode:
 
         raise AirlockError("--arch only applies with --model")
     policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
+    if args.fail_at:
+        from dataclasses import replace
+
+        from airlock.errors import PolicyError
+        from airlock.findings import Severity
+
+        try:
+            policy = replace(policy, fail_at=Severity.parse(args.fail_at))
+        except ValueError as exc:
+            raise PolicyError("--fail-at", str(exc)) from None
     quasi = (
         tuple(c.strip() for c in args.quasi_identifiers.split(",") if c.strip())
         if args.quasi_identifiers

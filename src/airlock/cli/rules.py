@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 from airlock.exitcodes import ExitCode
+from airlock.render.interface import OutputFormat, add_format_argument
 
 
 def register(commands: Any) -> None:
     p = commands.add_parser("rules", help="list the rules airlock can report")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    add_format_argument(p, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.MARKDOWN))
     p.add_argument("rule", nargs="?", help="show one rule in full (e.g. AIR201)")
     p.set_defaults(handler=run)
 
@@ -21,6 +22,11 @@ def run(args: argparse.Namespace) -> ExitCode:
 
     rules = load_rules()
     selected = [rules[args.rule.upper()]] if args.rule else list(rules)
+    if args.format is OutputFormat.MARKDOWN:
+        from airlock.render.rules_page import rules_page
+
+        print(rules_page(rules, selected), end="")
+        return ExitCode.PASSED
     if args.format == "json":
         payload = {
             "signatures": rules.version,

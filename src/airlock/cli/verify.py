@@ -7,17 +7,12 @@ The decision and its reason go to stdout (`--format json` for machines); errors 
 from __future__ import annotations
 
 import argparse
-import enum
 import json
 from pathlib import Path
 from typing import Any
 
 from airlock.exitcodes import ExitCode
-
-
-class VerifyFormat(enum.StrEnum):
-    TEXT = "text"
-    JSON = "json"
+from airlock.render.interface import OutputFormat, add_format_argument
 
 
 def register(commands: Any) -> None:
@@ -56,7 +51,7 @@ def register(commands: Any) -> None:
         help="refuse an allowlist whose counter is below N (rollback protection without a cache)",
     )
     p.add_argument("--no-cache", action="store_true", help="hash every file, ignoring the hash cache")
-    p.add_argument("--format", type=VerifyFormat, choices=list(VerifyFormat), default=VerifyFormat.TEXT)
+    add_format_argument(p, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.MARKDOWN))
     p.set_defaults(handler=run)
 
 
@@ -72,8 +67,17 @@ def run(args: argparse.Namespace) -> ExitCode:
     else:
         options = VerifyOptions(min_counter=args.min_counter, use_cache=not args.no_cache)
         decision = verify(args.reference, args.allowlist, trusted(args.pubkey), options)
-    if args.format is VerifyFormat.JSON:
+    if args.format is OutputFormat.JSON:
         print(json.dumps(decision.to_dict(), indent=2))
+    elif args.format is OutputFormat.MARKDOWN:
+        from airlock.render.markdown import escape
+
+        state = "✅ admitted" if decision.admitted else "❌ refused"
+        print(f"## {state}: {escape(args.reference)}\n\n{escape(decision.reason)}\n")
+        if decision.digest:
+            print(f"- model `{decision.digest}`")
+        for change in decision.changes:
+            print(f"- {escape(str(change))}")
     else:
         print(f"{'admitted' if decision.admitted else 'refused'}: {args.reference}: {decision.reason}")
         if decision.digest:

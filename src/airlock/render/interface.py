@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, assert_never
 
 if TYPE_CHECKING:  # importing the report model is not needed to parse command-line choices
@@ -17,12 +19,24 @@ class Renderer(ABC):
 
 
 class OutputFormat(enum.StrEnum):
+    """Every `--format` word, for every command (each command accepts the subset it can produce)."""
+
     TABLE = "table"
     JSON = "json"
     SARIF = "sarif"
     HTML = "html"
+    MARKDOWN = "markdown"
     CYCLONEDX = "cyclonedx"
     SPDX = "spdx"
+
+    @classmethod
+    def parse(cls, text: str) -> OutputFormat:
+        """A `--format` value: a format's name, or an alias (`text` for `table`, `md` for `markdown`)."""
+        text = _ALIASES.get(text.strip().lower(), text.strip().lower())
+        try:
+            return cls(text)
+        except ValueError:
+            raise ValueError(f"unknown format {text!r}") from None
 
     @property
     def is_bom(self) -> bool:
@@ -47,6 +61,10 @@ class OutputFormat(enum.StrEnum):
                 from airlock.render.html import HtmlRenderer
 
                 return HtmlRenderer()
+            case OutputFormat.MARKDOWN:
+                from airlock.render.markdown import MarkdownRenderer
+
+                return MarkdownRenderer()
             case OutputFormat.CYCLONEDX:
                 from airlock.render.cyclonedx import CycloneDxRenderer
 
@@ -57,3 +75,29 @@ class OutputFormat(enum.StrEnum):
                 return SpdxRenderer(facts)
             case _:
                 assert_never(self)
+
+
+_ALIASES = {"text": "table", "md": "markdown"}
+
+
+def _format(text: str) -> OutputFormat:
+    return OutputFormat.parse(text)
+
+
+_format.__name__ = "format"  # argparse says "invalid format value: 'x'"
+
+
+def add_format_argument(
+    parser: argparse.ArgumentParser,
+    choices: Sequence[OutputFormat] = tuple(OutputFormat),
+    default: OutputFormat = OutputFormat.TABLE,
+) -> None:
+    """`--format` with the one vocabulary all commands share (`text` is accepted for `table`)."""
+    parser.add_argument(
+        "--format",
+        type=_format,
+        choices=list(choices),
+        default=default,
+        metavar="{" + ",".join(choices) + "}",
+        help=f"report format (default: {default}; `text` is an alias of `table`)",
+    )

@@ -168,6 +168,7 @@ def _invocation(report: Report, omitted: int) -> dict[str, Any]:
         )
     return {
         "executionSuccessful": all(str(c.status) != "error" for c in report.checks),
+        **({"endTimeUtc": report.timestamp} if report.timestamp is not None else {}),
         "toolExecutionNotifications": notes,
     }
 

@@ -63,7 +63,7 @@ class TableRenderer(Renderer):
                     _printable(f.message),
                 )
             console.print(table)
-        for line in _sections(report):
+        for line in summary_lines(report):
             console.print(line)
         console.print(_printable(f"checks   {_checks_line(report)}"))
         counts = dict.fromkeys(Severity, 0)
@@ -114,7 +114,7 @@ def _checks_line(report: Report) -> str:
     return shown + (f"; nothing to read for {', '.join(idle)}" if idle else "")
 
 
-def _sections(report: Report) -> list[str]:
+def summary_lines(report: Report) -> list[str]:
     """One line each for the data and behaviour sections, when the report has them."""
     lines: list[str] = []
     if report.data is not None:
