@@ -25,13 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from airlock.cli import allowlist, data, keygen, rules, scan, serve, sign, verify
+    from airlock.cli import allowlist, attest, data, keygen, rules, scan, serve, sign, verify
 
     scan.register(commands)
     data.register(commands)
     rules.register(commands)
     sign.register(commands)
     verify.register(commands)
+    attest.register(commands)
     keygen.register(commands)
     allowlist.register(commands)
     serve.register(commands)
