@@ -203,10 +203,13 @@ def test_attest_an_existing_entry(tmp_path: Path, cli) -> None:
     assert _airlock("sign", model, "--key", key, "--allowlist", allow) == 0
     digest = json.loads(allow.read_text().splitlines()[1])["body"]["model"]
     assert "attestation" not in json.loads(allow.read_text().splitlines()[1])["body"]  # old shape unchanged
-    assert (
-        _airlock("attest", digest[:20], "--allowlist", allow, "--key", key, "--output", tmp_path / "att.json")
-        == 0
-    )
+    image = "registry.example/models/minilm@sha256:" + "ab" * 32  # the model packaged as an OCI image
+    args = ("--allowlist", allow, "--key", key, "--output", tmp_path / "att.json", "--attest-subject", image)
+    assert _airlock("attest", digest[:20], *args) == 0
+    statement = json.loads(base64.b64decode(json.loads((tmp_path / "att.json").read_text())["payload"]))
+    Statement.copy_from_pb(json_format.ParseDict(statement, StatementProto())).validate()
+    [packaged] = [s for s in statement["subject"] if s["name"] == "registry.example/models/minilm"]
+    assert packaged["digest"] == {"sha256": "ab" * 32}  # what cosign matches against the image digest
     records = [json.loads(line) for line in allow.read_text().splitlines()[1:]]
     assert len(records) == 2 and records[1]["body"]["model"] == digest
     assert (

@@ -122,7 +122,7 @@ def test_gguf_general_license_is_read(cli, tmp_path: Path) -> None:
     assert set(_rules(report)) == {"AIR461", "AIR463"}
 
 
-@pytest.mark.parametrize(("mode", "severity", "code"), [("fail", "high", 1), ("warn", "low", 0)])
+@pytest.mark.parametrize("mode, severity, code", [("fail", "high", 1), ("warn", "low", 0)])
 def test_unknown_license_fails_or_warns(cli, tmp_path: Path, mode: str, severity: str, code: int) -> None:
     model = _small_model(tmp_path / "m", "license: other")
     policy = _policy(tmp_path, f'[licenses]\nallow = ["MIT"]\nunknown = "{mode}"\n')

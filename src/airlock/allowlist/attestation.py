@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,8 @@ VERIFIER_ID = "https://github.com/model-airlock/model-airlock"
 REPORT_URI = "urn:airlock:report"  # the inputAttestations entry that is the scan report
 VETTED_LEVEL = "AIRLOCK_VETTED"  # verifiedLevels of a PASSED decision (custom levels must not start SLSA_)
 PASSED, FAILED = "PASSED", "FAILED"
+PACKAGING = "airlock.packaging"  # annotation on an extra subject: the model as packaged (an OCI image)
+_PACKAGED = re.compile(r"^(?P<name>[^@\s]+)@sha256:(?P<hex>[0-9a-f]{64})$")
 
 
 class InvalidAttestation(ValueError):
@@ -50,6 +53,7 @@ class Decision:
     report: str  # sha256:… of the scan report
     time: datetime
     signatures: str = ""  # the rules version the scan used
+    packaged: tuple[tuple[str, str], ...] = ()  # (name, sha256 hex): e.g. the OCI image holding the model
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,11 @@ def statement(decision: Decision) -> dict[str, Any]:
         policy["digest"] = {"sha256": decision.policy.digest.removeprefix("sha256:")}
     return {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": f.path, "digest": {"sha256": f.sha256}} for f in decision.files],
+        "subject": [{"name": f.path, "digest": {"sha256": f.sha256}} for f in decision.files]
+        + [
+            {"name": name, "digest": {"sha256": hexdigest}, "annotations": {PACKAGING: "oci"}}
+            for name, hexdigest in decision.packaged
+        ],
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "verifier": {"id": VERIFIER_ID, "version": version},
@@ -102,6 +110,14 @@ def envelope(decision: Decision, key: PrivateKey) -> bytes:
         "signatures": [{"keyid": key.public.keyid, "sig": base64.b64encode(signature).decode()}],
     }
     return (json.dumps(document, indent=2) + "\n").encode()
+
+
+def packaged_subject(text: str) -> tuple[str, str]:
+    """`REGISTRY/REPO@sha256:HEX` (an OCI image or artifact that packages the model) as (name, hex)."""
+    match = _PACKAGED.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r}: expected NAME@sha256:<64 hex digits> (an OCI image digest)")
+    return match["name"], match["hex"]
 
 
 def digest(raw: bytes) -> str:
@@ -167,6 +183,8 @@ def _statement(body: Any) -> tuple[dict[str, str], dict[str, Any]]:
         raise InvalidAttestation(f"predicateType is {body.get('predicateType')!r}, not {PREDICATE_TYPE}")
     subjects: dict[str, str] = {}
     for subject in body.get("subject") or []:
+        if isinstance(subject, dict) and PACKAGING in (subject.get("annotations") or {}):
+            continue  # the package (an image digest) is for image verifiers; the files are checked here
         name = subject.get("name") if isinstance(subject, dict) else None
         sha = (subject.get("digest") or {}).get("sha256") if isinstance(subject, dict) else None
         if not isinstance(name, str) or not isinstance(sha, str) or name in subjects:

@@ -49,6 +49,7 @@ class SignRequest:
     chain: tuple[Path, ...] = ()
     download_progress: bool = False
     attest: Path | None = None  # also write a vetting attestation (DSSE, in-toto VSA) here
+    packaged: tuple[tuple[str, str], ...] = ()  # extra attestation subjects: OCI images of the model
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def sign(request: SignRequest) -> Outcome:
         failed = None
         if request.attest is not None and digest == report.target.digest:
             decision = _decision(snapshot, files, policy, report, report_json, passed=False)
+            decision = replace(decision, packaged=request.packaged)
             failed = _write_attestation(request.attest, attestation.envelope(decision, request.key))
         return Outcome(
             False,
@@ -114,6 +116,7 @@ def sign(request: SignRequest) -> Outcome:
     attested = None
     if request.attest is not None:
         decision = _decision(snapshot, files, policy, report, report_json, passed=True)
+        decision = replace(decision, packaged=request.packaged)
         attested = _write_attestation(request.attest, attestation.envelope(decision, request.key))
     entry = Entry(
         model=digest,
@@ -147,7 +150,9 @@ def sign(request: SignRequest) -> Outcome:
     )
 
 
-def attest(allowlist: Path, key: PrivateKey, model: str, output: Path) -> tuple[Record, str]:
+def attest(
+    allowlist: Path, key: PrivateKey, model: str, output: Path, packaged: tuple[tuple[str, str], ...] = ()
+) -> tuple[Record, str]:
     """Attest an entry already in the allowlist: write its attestation to `output` and append the entry
     again with the attestation's digest (a later entry for the same model supersedes the earlier one).
 
@@ -172,6 +177,7 @@ def attest(allowlist: Path, key: PrivateKey, model: str, output: Path) -> tuple[
             passed=entry.verdict.get("decision") == "pass",
             report=entry.report,
             time=parse_time(signed.time),
+            packaged=packaged,
         )
         written.append(_write_attestation(output, attestation.envelope(decision, key)))
         return "entry", replace(entry, attestation=written[0]).to_body()

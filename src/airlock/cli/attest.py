@@ -23,14 +23,24 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--output", type=Path, required=True, metavar="FILE", help="where to write the attestation"
     )
+    p.add_argument(
+        "--attest-subject",
+        action="append",
+        default=[],
+        metavar="IMAGE@sha256:HEX",
+        help="also name this OCI image (the model packaged for a cluster) as a subject, so image "
+        "verifiers (cosign, Kyverno, policy-controller) match it (repeatable)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
     from airlock.allowlist.keys import load_private
     from airlock.allowlist.signing import attest
+    from airlock.cli.sign import packaged_subjects
 
-    record, digest = attest(args.allowlist, load_private(args.key), args.digest, args.output)
+    packaged = packaged_subjects(args.attest_subject, args.output)
+    record, digest = attest(args.allowlist, load_private(args.key), args.digest, args.output, packaged)
     print(
         f"attested: {record.body['model']} as record {record.seq}; attestation {digest} written to {args.output}"
     )

@@ -74,8 +74,28 @@ def register(commands: Any) -> None:
         help="also write a vetting attestation here (DSSE-signed in-toto Statement, SLSA VSA predicate); "
         "a refused model gets a FAILED one",
     )
+    p.add_argument(
+        "--attest-subject",
+        action="append",
+        default=[],
+        metavar="IMAGE@sha256:HEX",
+        help="also name this OCI image (the model packaged for a cluster) as a subject, so image "
+        "verifiers (cosign, Kyverno, policy-controller) match it (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no download progress bars on stderr")
     p.set_defaults(handler=run)
+
+
+def packaged_subjects(subjects: list[str], attest: Path | None) -> tuple[tuple[str, str], ...]:
+    from airlock.allowlist.attestation import packaged_subject
+    from airlock.allowlist.errors import AllowlistError
+
+    if subjects and attest is None:
+        raise AllowlistError("--attest-subject needs --attest FILE")
+    try:
+        return tuple(packaged_subject(s) for s in subjects)
+    except ValueError as exc:
+        raise AllowlistError(f"--attest-subject {exc}") from None
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -115,6 +135,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         chain=tuple(args.cert_chain),
         download_progress=not args.no_progress and sys.stderr.isatty(),
         attest=args.attest,
+        packaged=packaged_subjects(args.attest_subject, args.attest),
     )
     outcome = sign(request)
     if args.save_report is not None and outcome.report_json and args.report is None:
