@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from airlock import __version__
 from airlock.allowlist.entry import FileRecord, PolicyRef
-from airlock.allowlist.keys import PrivateKey, TrustedKeys
+from airlock.allowlist.keys import KeyId, PrivateKey, TrustedKeys
 from airlock.allowlist.records import format_time, pae, parse_time, sha256_digest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -167,9 +167,8 @@ def _signer(payload: bytes, signatures: list[Any], trusted: TrustedKeys) -> str:
             continue
         sig = _b64(entry.get("sig"), "signature")
         keyid = entry.get("keyid")
-        candidates = (
-            [trusted[keyid]] if isinstance(keyid, str) and keyid in trusted else list(trusted.values())
-        )
+        named = trusted.get(KeyId(keyid)) if isinstance(keyid, str) else None
+        candidates = [named] if named is not None else list(trusted.values())
         for key in candidates:
             if key.verify(sig, message):
                 return key.keyid

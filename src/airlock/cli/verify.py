@@ -84,10 +84,10 @@ def run(args: argparse.Namespace) -> ExitCode:
             args.reference, args.signature, keys, args.cert_chain, use_cache=not args.no_cache
         )
     elif args.allowlist is not None:
-        keys = trusted(args.pubkey)
-        decision = verify(args.reference, args.allowlist, keys, options)
+        signers = trusted(args.pubkey)
+        decision = verify(args.reference, args.allowlist, signers, options)
         if decision.admitted and args.attestation is not None:
-            decision = verify_attestation(args.reference, args.attestation, keys, options, decision)
+            decision = verify_attestation(args.reference, args.attestation, signers, options, decision)
     else:
         decision = verify_attestation(args.reference, args.attestation, trusted(args.pubkey), options)
     if args.format is VerifyFormat.JSON:
