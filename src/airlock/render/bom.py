@@ -21,8 +21,10 @@ def subject_facts(report: Report, facts: ModelFacts | None) -> ModelFacts:
     repo_id = target.extra.get("repo_id")
     base = facts or ModelFacts(name=repo_id or target.reference, repo_id=repo_id, revision=target.revision)
     endpoint = base.hub_endpoint or (HUB_ENDPOINT if target.source == "hf" else None)
+    declared = target.extra.get("license")  # `airlock data --license`
     return replace(
         base,
+        licenses=base.licenses or ((str(declared),) if declared else ()),
         name=base.name or target.reference,
         revision=base.revision or target.revision,
         hub_endpoint=endpoint,
