@@ -35,12 +35,14 @@ Card `license: apache-2.0`, LICENSE file the Llama 3.1 Community License → AIR
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airlock import config
 from airlock.findings import Finding, Severity
 from airlock.formats import Format
 from airlock.licenses import Catalog, License, catalog
@@ -56,6 +58,8 @@ LICENSE_FILES = frozenset({"license", "licence", "copying"})  # file stems, any 
 LICENSE_SUFFIXES = frozenset({"", ".txt", ".md", ".rst"})
 METADATA_KEYS = ("license", "modelspec.license")  # safetensors __metadata__
 GGUF_KEYS = ("general.license", "general.license.name")
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+MAX_SNAPSHOTS = 16  # cached snapshots of one repository looked at for a card
 
 
 @dataclass(frozen=True)
@@ -256,17 +260,27 @@ def _related_card(ctx: ScanContext, name: str, kind: str) -> Path | None:
     for candidate in candidates:
         if (candidate / "README.md").is_file() and candidate.resolve() != ctx.snapshot.root.resolve():
             return candidate / "README.md"
-    if name.count("/") > 1 or name.startswith((".", "/")):
+    return _hub_cached_card(name, kind)
+
+
+def _hub_cached_card(name: str, kind: str) -> Path | None:
+    """The README.md of `name` in the Hugging Face cache, read by its layout (huggingface_hub is not
+    imported: that alone costs more than the whole check): `<cache>/<kind>s--<org>--<name>/`, the
+    snapshot `refs/main` names, else the newest snapshot that has a card."""
+    if not _REPO_ID.fullmatch(name) or ".." in name:
         return None
-    from huggingface_hub import try_to_load_from_cache
-
-    from airlock import config
-
+    folder = config.hf_hub_cache() / f"{kind}s--{name.replace('/', '--')}"
     try:
-        found = try_to_load_from_cache(name, "README.md", cache_dir=config.hf_hub_cache(), repo_type=kind)
-    except (ValueError, OSError):  # not a valid repo id
-        return None
-    return Path(found) if isinstance(found, str) else None
+        sha = (folder / "refs" / "main").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        sha = ""
+    cards = [folder / "snapshots" / sha / "README.md"] if re.fullmatch(r"[0-9a-f]{40}", sha) else []
+    try:
+        snapshots = sorted((folder / "snapshots").iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        snapshots = []
+    cards += [snapshot / "README.md" for snapshot in snapshots[:MAX_SNAPSHOTS]]
+    return next((card for card in cards if card.is_file()), None)
 
 
 def _safetensors_metadata(path: Path, limit: int) -> dict[str, Any]:

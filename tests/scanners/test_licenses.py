@@ -134,12 +134,14 @@ def test_unknown_license_fails_or_warns(cli, tmp_path: Path, mode: str, severity
     assert _rules(report) == {"AIR461": "high"} and report["findings"][0]["evidence"]["license"] == "llama3.2"
 
 
-def _hub_cache_card(cache: Path, repo_id: str, kind: str, card: str) -> None:
-    """A card as huggingface_hub caches a download (refs/main → snapshots/<sha>/README.md)."""
+def _hub_cache_card(cache: Path, repo_id: str, kind: str, card: str, *, ref: bool = True) -> None:
+    """A card as huggingface_hub caches a download (refs/main → snapshots/<sha>/README.md; a download
+    pinned to a commit writes no ref)."""
     folder = cache / f"{kind}s--{repo_id.replace('/', '--')}"
     sha = "0" * 40
     (folder / "refs").mkdir(parents=True)
-    (folder / "refs" / "main").write_text(sha)
+    if ref:
+        (folder / "refs" / "main").write_text(sha)
     (folder / "snapshots" / sha).mkdir(parents=True)
     (folder / "snapshots" / sha / "README.md").write_text(f"---\n{card}\n---\n")
 
@@ -148,7 +150,7 @@ def test_base_model_and_dataset_licences_from_the_hub_cache(cli, tmp_path: Path,
     cache = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     _hub_cache_card(cache, "meta-llama/Llama-3.1-8B", "model", "license: llama3.1")
-    _hub_cache_card(cache, "example/research-only", "dataset", "license: cc-by-nc-4.0")
+    _hub_cache_card(cache, "example/research-only", "dataset", "license: cc-by-nc-4.0", ref=False)
     _hub_cache_card(cache, "example/open-data", "dataset", "license: cc-by-4.0")
     card = (
         "license: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B\n"
