@@ -40,6 +40,7 @@ _F = Format
 ENTRIES: tuple[Registered, ...] = (
     Registered("provenance", "provenance", "Provenance", None),
     Registered("file_claims", "file_claims", "FileClaims", None),
+    Registered("licenses", "licenses", "Licenses", None),
     Registered("pickle_opcodes", "pickle_opcodes", "PickleOpcodes", UNPICKLABLE),
     Registered("numpy_arrays", "numpy_arrays", "NumpyArrays", frozenset({_F.NUMPY, _F.NUMPY_NPZ})),
     Registered("archives", "archives", "Archives", CONTAINERS),

@@ -93,6 +93,7 @@ def scan_snapshot(snapshot: Snapshot, options: ScanOptions) -> Report:
         artifacts=artifacts,
         trusted_publishers=options.policy.trusted_publishers,
         blocked_publishers=options.policy.blocked_publishers,
+        licenses=options.policy.licenses,
     )
     cache = None
     if options.use_cache:

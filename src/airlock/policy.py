@@ -11,6 +11,10 @@ blocked = ["evil-org"]             # organisations that always fail
 AIR107 = "info"
 [code]                              # Python files shipped with models that you reviewed
 approved = ["sha256:<hex>"]         # their custom_code findings drop to info
+[licenses]                          # licence ids: SPDX ids or the Hub's (signatures/licenses.toml)
+allow = ["Apache-2.0", "MIT"]       # when given, any other licence is refused (AIR461)
+deny = ["CC-BY-NC-4.0", "llama2"]   # always refused (AIR461)
+unknown = "fail"                    # no licence named, or none airlock can name: AIR462 high ("warn": low)
 ```
 """
 
@@ -46,6 +50,23 @@ _IGNORE = "ignore"
 
 
 @dataclass(frozen=True)
+class LicensePolicy:
+    """`[licenses]`: canonical licence ids (airlock.licenses) allowed and denied, and what unknown means."""
+
+    allow: frozenset[str] = frozenset()  # empty: every licence not denied
+    deny: frozenset[str] = frozenset()
+    unknown: str = "fail"  # "fail" | "warn"
+
+    def refuses(self, license_id: str) -> str | None:
+        """Why the policy refuses this licence, or None."""
+        if license_id in self.deny:
+            return "denied by the policy"
+        if self.allow and license_id not in self.allow:
+            return "not on the policy's allow list"
+        return None
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     fail_at: Severity
@@ -54,7 +75,10 @@ class Policy:
     blocked_publishers: frozenset[str]
     overrides: Mapping[str, Severity | None] = field(default_factory=dict)  # None = ignore the rule
     approved_code: frozenset[str] = frozenset()  # sha256 hex digests of reviewed Python files
-    digest: str = ""  # sha256 of the policy text
+    digest: str = ""
+    licenses: LicensePolicy | None = (
+        None  # None: no licence policy (AIR461/AIR462 are not raised)  # sha256 of the policy text
+    )
 
     def label(self) -> str:
         return f"{self.name} ({self.digest[:19]})" if self.digest else self.name
@@ -105,7 +129,7 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, f"invalid TOML: {exc}") from None
-    known = {"name", "fail_at", "required_scanners", "publishers", "severity", "code"}
+    known = {"name", "fail_at", "required_scanners", "publishers", "severity", "code", "licenses"}
     unknown = set(raw) - known
     if unknown:
         raise PolicyError(
@@ -141,6 +165,7 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
         overrides=overrides,
         approved_code=_approved(raw.get("code", {}), source),
         digest="sha256:" + hashlib.sha256(text.encode()).hexdigest(),
+        licenses=_licenses(raw["licenses"], source) if "licenses" in raw else None,
     )
 
 
@@ -164,6 +189,47 @@ def _approved(value: Any, source: str) -> frozenset[str]:
             raise PolicyError(source, f"[code] approved: {digest!r} is not a sha256 digest")
         out.add(hexdigest)
     return frozenset(out)
+
+
+_UNKNOWN_MODES = ("fail", "warn")
+
+
+def _licenses(value: Any, source: str) -> LicensePolicy:
+    """`[licenses]`: every name must be a licence signatures/licenses.toml knows (any spelling of it)."""
+    from airlock.licenses import catalog
+
+    if not isinstance(value, dict):
+        raise PolicyError(source, "[licenses] must be a table (allow, deny, unknown)")
+    extra = set(value) - {"allow", "deny", "unknown"}
+    if extra:
+        raise PolicyError(
+            source, f"[licenses]: unknown key(s) {', '.join(sorted(extra))} (known: allow, deny, unknown)"
+        )
+    known = catalog()
+    lists: dict[str, frozenset[str]] = {}
+    for key in ("allow", "deny"):
+        names = value.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise PolicyError(source, f"[licenses] {key} must be a list of licence ids")
+        ids = set()
+        for name in names:
+            license = known.identify(name)
+            if license is None:
+                why = "names no licence" if known.is_placeholder(name) else "is not a licence airlock knows"
+                raise PolicyError(
+                    source,
+                    f"[licenses] {key}: {name!r} {why} (use an SPDX id or a model licence id from "
+                    "signatures/licenses.toml, e.g. Apache-2.0, llama3.1, openrail++)",
+                )
+            ids.add(license.id)
+        lists[key] = frozenset(ids)
+    both = lists["allow"] & lists["deny"]
+    if both:
+        raise PolicyError(source, f"[licenses] {', '.join(sorted(both))} is both allowed and denied")
+    unknown = value.get("unknown", "fail")
+    if unknown not in _UNKNOWN_MODES:
+        raise PolicyError(source, f'[licenses] unknown must be "fail" or "warn", not {unknown!r}')
+    return LicensePolicy(lists["allow"], lists["deny"], unknown)
 
 
 APPROVED_SCANNER = (

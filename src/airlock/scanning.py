@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airlock.artifacts import Artifact
 from airlock.findings import Finding, RuleId, Severity
@@ -28,6 +28,9 @@ from airlock.parsers.limits import (
 )
 from airlock.rules import RuleSet
 from airlock.sources.interface import Snapshot
+
+if TYPE_CHECKING:
+    from airlock.policy import LicensePolicy
 
 NOTHING_TO_READ = "no artifact in a format it reads"  # the reason an artifact scanner is skipped
 INCOMPLETE = "incomplete: "  # how the reason of a check that raised `Incomplete` begins
@@ -117,6 +120,7 @@ class ScanContext(CheckContext):
     limits: Limits = field(default_factory=Limits)
     trusted_publishers: frozenset[str] = frozenset()
     blocked_publishers: frozenset[str] = frozenset()
+    licenses: LicensePolicy | None = None  # the policy's [licenses]; None when it has none
 
 
 class Scanner(ABC):

@@ -161,3 +161,19 @@ def test_dataset_boms_use_the_dataset_profile(cli, generated, spdx_schema) -> No
     [subject] = by_type(doc, "dataset_DatasetPackage")
     assert subject["software_primaryPurpose"] == "data"
     assert not by_type(doc, "ai_AIPackage")
+
+
+def test_dataset_boms_carry_the_declared_licence(cli, generated, spdx_schema) -> None:
+    train = generated(datasets.tabular)
+    args = ("data", train, "--license", "cc-by-nc-4.0", "--no-progress", "--format")
+    bom = cli(*args, "cyclonedx").json()
+    assert_valid_cyclonedx(bom)
+    assert bom["metadata"]["component"]["licenses"] == [{"license": {"id": "CC-BY-NC-4.0"}}]
+    doc = cli(*args, "spdx").json()
+    assert_valid_spdx(doc, spdx_schema)
+    [licence] = by_type(doc, "simplelicensing_LicenseExpression")
+    assert licence["simplelicensing_licenseExpression"] == "CC-BY-NC-4.0"
+    report = cli(*args, "json").json()
+    assert report["target"]["license"] == "CC-BY-NC-4.0"
+    bad = cli("data", str(train), "--license", "cc-by-nc", "--no-progress")
+    assert bad.code == 2 and "not a licence airlock knows" in bad.err

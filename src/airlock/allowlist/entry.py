@@ -3,7 +3,9 @@
 An entry binds a model digest (over the canonical manifest of its files, `airlock.artifacts`) to
 where it came from, the scan report and policy that passed it, the ignore patterns that shaped its
 file list, an optional expiry, and the OMS signature (a Sigstore bundle) over the same files. A
-revocation withdraws every entry for one model digest, for good.
+revocation withdraws every entry for one model digest, for good. An entry may also name the digest
+of a vetting attestation (`airlock.allowlist.attestation`): an optional field that readers which do
+not know it ignore, so the allowlist schema stays `airlock.allowlist/v1`.
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ class Entry:
     ignored: tuple[str, ...]  # the snapshot's ignore patterns (airlock.sources.local.matches syntax)
     files: tuple[FileRecord, ...]
     oms: Mapping[str, Any]  # OpenSSF Model Signing bundle over the same files
+    # sha256 of the vetting attestation file (`airlock sign --attest`, `airlock attest`); optional,
+    # and left out of the body when absent, so entries signed before it existed keep their bytes
+    attestation: str | None = None
 
     def to_body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "model": self.model,
             "reference": self.reference,
             "source": self.source,
@@ -69,6 +74,9 @@ class Entry:
             "files": [f.to_dict() for f in self.files],
             "oms": dict(self.oms),
         }
+        if self.attestation is not None:
+            body["attestation"] = self.attestation
+        return body
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Entry:
@@ -87,6 +95,7 @@ class Entry:
                 ignored=tuple(str(p) for p in body["ignored"]),
                 files=files,
                 oms=dict(body["oms"]),
+                attestation=_optional(body.get("attestation")),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed entry ({type(exc).__name__}: {exc})") from None

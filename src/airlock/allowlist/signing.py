@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from airlock import config
-from airlock.allowlist import oms, store
+from airlock.allowlist import atomic, attestation, oms, store
 from airlock.allowlist.changes import Change, diff, summary
 from airlock.allowlist.entry import Entry, FileRecord, PolicyRef, Revocation, digest_of
 from airlock.allowlist.errors import AllowlistError, UntrustedAllowlist
@@ -48,6 +48,8 @@ class SignRequest:
     certificate: Path | None = None  # signing certificate for the OMS bundle (with `chain`)
     chain: tuple[Path, ...] = ()
     download_progress: bool = False
+    attest: Path | None = None  # also write a vetting attestation (DSSE, in-toto VSA) here
+    packaged: tuple[tuple[str, str], ...] = ()  # extra attestation subjects: OCI images of the model
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Outcome:
     report_json: bytes = b""  # the report the entry names (what `report` digests)
     bundle: Mapping[str, Any] | None = None
     changes: tuple[Change, ...] = ()
+    attestation: str | None = None  # sha256 of the attestation written (PASSED, or FAILED on a refusal)
 
 
 class _Revoked(Exception):
@@ -87,8 +90,17 @@ def sign(request: SignRequest) -> Outcome:
         policy = _policy_from_label(report.verdict.policy)
     digest = digest_of(files)
     if not report.passed:
+        failed = None
+        if request.attest is not None and digest == report.target.digest:
+            decision = _decision(snapshot, files, policy, report, report_json, passed=False)
+            decision = replace(decision, packaged=request.packaged)
+            failed = _write_attestation(request.attest, attestation.envelope(decision, request.key))
         return Outcome(
-            False, f"verdict fail: {'; '.join(report.verdict.reasons)}", digest, report_json=report_json
+            False,
+            f"verdict fail: {'; '.join(report.verdict.reasons)}",
+            digest,
+            report_json=report_json,
+            attestation=failed,
         )
     if digest != report.target.digest:
         found = diff({a.path: a.sha256 for a in report.artifacts}, {f.path: f.sha256 for f in files})
@@ -101,6 +113,11 @@ def sign(request: SignRequest) -> Outcome:
             changes=found,
         )
     bundle = _bundle(snapshot, files, request)
+    attested = None
+    if request.attest is not None:
+        decision = _decision(snapshot, files, policy, report, report_json, passed=True)
+        decision = replace(decision, packaged=request.packaged)
+        attested = _write_attestation(request.attest, attestation.envelope(decision, request.key))
     entry = Entry(
         model=digest,
         reference=model_reference(snapshot),
@@ -113,6 +130,7 @@ def sign(request: SignRequest) -> Outcome:
         ignored=tuple(snapshot.ignored),
         files=files,
         oms=bundle,
+        attestation=attested,
     )
 
     def build(current: Allowlist) -> tuple[RecordKind, Mapping[str, Any]]:
@@ -124,8 +142,78 @@ def sign(request: SignRequest) -> Outcome:
     try:
         _, record = store.append(request.allowlist, request.key, build, utc_now(), {})
     except (_Revoked, UntrustedAllowlist) as exc:
+        if request.attest is not None:
+            request.attest.unlink(missing_ok=True)  # no entry names it: a PASSED attestation must not remain
         return Outcome(False, str(exc), digest, report_json=report_json)
-    return Outcome(True, f"signed as record {record.seq}", digest, record, report_json, bundle)
+    return Outcome(
+        True, f"signed as record {record.seq}", digest, record, report_json, bundle, attestation=attested
+    )
+
+
+def attest(
+    allowlist: Path, key: PrivateKey, model: str, output: Path, packaged: tuple[tuple[str, str], ...] = ()
+) -> tuple[Record, str]:
+    """Attest an entry already in the allowlist: write its attestation to `output` and append the entry
+    again with the attestation's digest (a later entry for the same model supersedes the earlier one).
+
+    The attestation states the entry's own facts: its files, policy, verdict, report digest and the
+    time it was signed in. Returns the new record and the attestation's digest."""
+    written: list[str] = []
+
+    def build(current: Allowlist) -> tuple[RecordKind, Mapping[str, Any]]:
+        digest = resolve_digest(current, model)
+        for revoked in current.revocations():
+            if revoked.value.model == digest:
+                raise AllowlistError(f"{digest} is revoked (record {revoked.seq}): nothing to attest")
+        matching = [e for e in current.entries() if e.value.model == digest]
+        if not matching:
+            raise AllowlistError(f"the allowlist has no entry for {digest}")
+        signed = matching[-1]
+        entry = signed.value
+        decision = attestation.Decision(
+            reference=entry.reference,
+            files=entry.files,
+            policy=entry.policy,
+            passed=entry.verdict.get("decision") == "pass",
+            report=entry.report,
+            time=parse_time(signed.time),
+            packaged=packaged,
+        )
+        written.append(_write_attestation(output, attestation.envelope(decision, key)))
+        return "entry", replace(entry, attestation=written[0]).to_body()
+
+    try:
+        _, record = store.append(allowlist, key, build, utc_now(), {})
+    except BaseException:
+        if written:
+            output.unlink(missing_ok=True)
+        raise
+    return record, written[0]
+
+
+def _decision(
+    snapshot: Snapshot,
+    files: tuple[FileRecord, ...],
+    policy: PolicyRef,
+    report: Report,
+    report_json: bytes,
+    *,
+    passed: bool,
+) -> attestation.Decision:
+    return attestation.Decision(
+        reference=model_reference(snapshot),
+        files=files,
+        policy=policy,
+        passed=passed,
+        report=sha256_digest(report_json),
+        time=utc_now(),
+        signatures=report.signatures_version,
+    )
+
+
+def _write_attestation(path: Path, raw: bytes) -> str:
+    atomic.write_atomic(path.expanduser(), raw)
+    return attestation.digest(raw)
 
 
 def revoke(allowlist: Path, key: PrivateKey, model: str, reason: str) -> Record:

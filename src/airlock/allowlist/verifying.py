@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from airlock import config
-from airlock.allowlist import oms, state, store
+from airlock.allowlist import attestation, oms, state, store
 from airlock.allowlist.changes import Change, diff, summary
 from airlock.allowlist.entry import Entry, FileRecord, Signed, digest_of
 from airlock.allowlist.errors import AllowlistError, InvalidModelSignature, UntrustedAllowlist
@@ -257,3 +257,81 @@ def _same_model(recorded: str, here: str) -> bool:
     if recorded.startswith("hf://") and here.startswith("hf://"):
         return recorded.split("@", 1)[0] == here.split("@", 1)[0]
     return recorded == here
+
+
+def verify_attestation(
+    reference: str,
+    path: Path,
+    trusted: TrustedKeys,
+    options: VerifyOptions | None = None,
+    admitted: Decision | None = None,
+) -> Decision:
+    """Check a vetting attestation (`airlock sign --attest`): a trusted signature, an airlock VSA that
+    says PASSED, and subjects that are exactly the model's files as they are now.
+
+    With `admitted` (the allowlist's decision for the same model), the admitting entry must also
+    record this attestation's digest, and the files compared are that entry's."""
+    options = options or VerifyOptions()
+    if not trusted:
+        raise AllowlistError("no trusted key: pass --pubkey KEY.pub for the attestation's signer")
+    try:
+        raw = path.expanduser().read_bytes()
+    except OSError as exc:
+        raise AllowlistError(f"{path}: cannot read the attestation ({exc.strerror or exc})") from None
+    try:
+        checked = attestation.check(raw, trusted)
+    except attestation.InvalidAttestation as exc:
+        return Decision(False, f"attestation {path}: {exc}", reference)
+    if admitted is not None:
+        entry = _entry(admitted)
+        if entry.attestation != attestation.digest(raw):
+            recorded = entry.attestation or "none"
+            return Decision(
+                False,
+                f"attestation {path}: record {admitted.record} records attestation {recorded}, "
+                f"not this file ({attestation.digest(raw)})",
+                reference,
+                admitted.digest,
+                admitted.record,
+                allowlist=admitted.allowlist,
+            )
+        files: Sequence[FileRecord] = entry.files
+        digest = admitted.digest
+    else:
+        snapshot = _resolve(reference, (), options.download_progress)
+        hashed = _hash(snapshot.files, options.use_cache)
+        files = _files(hashed, ())
+        digest = digest_of(files)
+    problems = attestation.compare(checked, files)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return Decision(
+            False, f"attestation {path}: the model differs from its subjects: {shown}", reference, digest
+        )
+    if not checked.passed:
+        return Decision(
+            False, f"attestation {path}: the vetting decision it records is FAILED", reference, digest
+        )
+    predicate = checked.predicate
+    why = (
+        f"attestation verified: signed by key {checked.signer[:16]}…, {len(checked.subjects)} subjects match, "
+        f"PASSED under {predicate['policy']['uri']} on {predicate['timeVerified']}"
+    )
+    if admitted is not None:
+        why = f"{admitted.reason}; {why}"
+    return Decision(
+        True,
+        why,
+        reference,
+        digest,
+        admitted.record if admitted else None,
+        allowlist=admitted.allowlist if admitted else None,
+    )
+
+
+def _entry(decision: Decision) -> Entry:
+    assert decision.allowlist is not None and decision.record is not None
+    for signed in decision.allowlist.entries():
+        if signed.seq == decision.record:
+            return signed.value
+    raise AllowlistError(f"record {decision.record} is not an entry")

@@ -40,6 +40,12 @@ def register(commands: Any) -> None:
     p.add_argument("--quasi-identifiers", metavar="A,B,C", help="columns for the k-anonymity check")
     p.add_argument("--k", type=int, default=5, help="k for the k-anonymity check (default: 5)")
     p.add_argument(
+        "--license",
+        metavar="ID",
+        help="the dataset's licence (an SPDX id or a model licence id from signatures/licenses.toml); "
+        "recorded in the report and the CycloneDX/SPDX bills of materials",
+    )
+    p.add_argument(
         "--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in, fails at high)"
     )
     p.add_argument("--fail-at", metavar="SEVERITY", help="override the policy's failing severity")
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         from airlock.errors import AirlockError
 
         raise AirlockError("--arch only applies with --model")
+    license_id = _license(args.license) if args.license is not None else None
     policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
     if args.fail_at:
         from dataclasses import replace
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> ExitCode:
                 test=args.test,
                 model=args.model,
                 arch=args.arch,
+                license=license_id,
                 label_column=args.label_column or "label",
                 label_column_given=args.label_column is not None,
                 text_column=args.text_column,
@@ -125,6 +133,19 @@ def run(args: argparse.Namespace) -> ExitCode:
         write_atomically(listing, args.write_clean, "the clean index list")
     emit(text, args.output)
     return ExitCode.PASSED if report.passed else ExitCode.FAILED
+
+
+def _license(name: str) -> str:
+    from airlock.errors import AirlockError
+    from airlock.licenses import catalog
+
+    license = catalog().identify(name)
+    if license is None:
+        raise AirlockError(
+            f"--license {name!r} is not a licence airlock knows "
+            "(an SPDX id such as CC-BY-4.0, or a model licence id from signatures/licenses.toml)"
+        )
+    return license.id
 
 
 @contextmanager

@@ -24,8 +24,17 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "data": ("airlock data train.parquet --test eval.parquet --format markdown",),
     "rules": ("airlock rules AIR201", "airlock rules --format markdown > docs/rules.md"),
     "render": ('airlock render report.json --format markdown >> "$GITHUB_STEP_SUMMARY"',),
-    "sign": ("airlock sign ./model --key team.key --allowlist allowlist.jsonl",),
-    "verify": ("airlock verify ./model --allowlist allowlist.jsonl --pubkey team.key.pub",),
+    "sign": (
+        "airlock sign ./model --key team.key --allowlist allowlist.jsonl",
+        "airlock sign ./model --key team.key --allowlist allowlist.jsonl --attest model.intoto.jsonl",
+    ),
+    "attest": (
+        "airlock attest sha256:3f1a --allowlist allowlist.jsonl --key team.key --output model.intoto.jsonl",
+    ),
+    "verify": (
+        "airlock verify ./model --allowlist allowlist.jsonl --pubkey team.key.pub",
+        "airlock verify ./model --attestation model.intoto.jsonl --pubkey team.key.pub",
+    ),
     "keygen": ("airlock keygen ~/.airlock/team.key   # team.key (0600) and team.key.pub",),
     "allowlist": ("airlock allowlist list --allowlist allowlist.jsonl --pubkey team.key.pub",),
     "allowlist list": (
@@ -57,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from airlock.cli import (
         allowlist,
+        attest,
         data,
         fetch_verified,
         keygen,
@@ -75,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.register(commands)
     sign.register(commands)
     verify.register(commands)
+    attest.register(commands)
     keygen.register(commands)
     allowlist.register(commands)
     serve.register(commands)

@@ -1,4 +1,4 @@
-"""`airlock sign REF --key KEY --allowlist FILE`: scan (or take a passing report), then sign it in.
+"""`airlock sign REF --key KEY --allowlist FILE [--attest FILE]`: scan (or take a passing report), then sign it in.
 
 Exit 0 signed, 1 refused (failing verdict, report for other bytes, revoked model, untrusted
 allowlist), 2 could not do the job.
@@ -67,8 +67,35 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--save-report", type=Path, metavar="FILE", help="write the report the entry names to FILE"
     )
+    p.add_argument(
+        "--attest",
+        type=Path,
+        metavar="FILE",
+        help="also write a vetting attestation here (DSSE-signed in-toto Statement, SLSA VSA predicate); "
+        "a refused model gets a FAILED one",
+    )
+    p.add_argument(
+        "--attest-subject",
+        action="append",
+        default=[],
+        metavar="IMAGE@sha256:HEX",
+        help="also name this OCI image (the model packaged for a cluster) as a subject, so image "
+        "verifiers (cosign, Kyverno, policy-controller) match it (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no download progress bars on stderr")
     p.set_defaults(handler=run)
+
+
+def packaged_subjects(subjects: list[str], attest: Path | None) -> tuple[tuple[str, str], ...]:
+    from airlock.allowlist.attestation import packaged_subject
+    from airlock.allowlist.errors import AllowlistError
+
+    if subjects and attest is None:
+        raise AllowlistError("--attest-subject needs --attest FILE")
+    try:
+        return tuple(packaged_subject(s) for s in subjects)
+    except ValueError as exc:
+        raise AllowlistError(f"--attest-subject {exc}") from None
 
 
 def run(args: argparse.Namespace) -> ExitCode:
@@ -94,6 +121,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         raise AllowlistError(
             f"--signature {args.signature} is inside the model folder: it would change the model"
         )
+    if args.attest is not None and folder.is_dir() and args.attest.resolve().is_relative_to(folder.resolve()):
+        raise AllowlistError(f"--attest {args.attest} is inside the model folder: it would change the model")
     request = SignRequest(
         reference=args.reference,
         key=load_private(args.key),
@@ -105,6 +134,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         certificate=args.cert,
         chain=tuple(args.cert_chain),
         download_progress=not args.no_progress and sys.stderr.isatty(),
+        attest=args.attest,
+        packaged=packaged_subjects(args.attest_subject, args.attest),
     )
     outcome = sign(request)
     if args.save_report is not None and outcome.report_json and args.report is None:
@@ -113,6 +144,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         print(f"refused: {args.reference}: {outcome.reason}")
         for change in outcome.changes:
             print(f"  {change}")
+        if outcome.attestation is not None:
+            print(f"  attestation (FAILED) {outcome.attestation} written to {args.attest}")
         return ExitCode.FAILED
     assert outcome.record is not None and outcome.bundle is not None
     if args.signature is not None:
@@ -121,4 +154,6 @@ def run(args: argparse.Namespace) -> ExitCode:
         f"signed: {outcome.digest} into {args.allowlist} as record {outcome.record.seq} "
         f"(key {outcome.record.signer[:16]}…)"
     )
+    if outcome.attestation is not None:
+        print(f"  attestation {outcome.attestation} written to {args.attest}")
     return ExitCode.PASSED

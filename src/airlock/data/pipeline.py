@@ -48,6 +48,7 @@ class VetOptions:
     test: Path | None = None
     model: str | None = None
     arch: str | None = None  # `--arch module:factory` for the model
+    license: str | None = None  # the dataset's licence id (airlock.licenses), for the report and BOMs
     label_column: str = "label"
     label_column_given: bool = False
     text_column: str | None = None
@@ -111,6 +112,8 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     extra: dict[str, Any] = {"kind": "dataset"}
     if options.test is not None:
         extra["test"] = str(options.test)
+    if options.license is not None:
+        extra["license"] = options.license
     return build_report(
         reference=str(dataset),
         source="local",

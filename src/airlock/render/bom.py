@@ -4,81 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from airlock import licenses
 from airlock.modelcard import ModelFacts
 from airlock.report import Report
 
 INFORMATION_URI = "https://github.com/model-airlock/model-airlock"
 HUB_ENDPOINT = "https://huggingface.co"  # when a stored report does not say which endpoint it came from
 
-# The licence ids the Hub's model cards use, and the SPDX id each one is (the Hub writes them in lower case).
-# A licence with no SPDX id (OpenRAIL, Llama community licences, ...) is carried by name.
-SPDX_IDS = {
-    spdx.lower(): spdx
-    for spdx in (
-        "Apache-2.0",
-        "MIT",
-        "BSD-2-Clause",
-        "BSD-3-Clause",
-        "BSD-3-Clause-Clear",
-        "BSL-1.0",
-        "ISC",
-        "Zlib",
-        "GPL-2.0-only",
-        "GPL-3.0-only",
-        "LGPL-2.1-only",
-        "LGPL-3.0-only",
-        "AGPL-3.0-only",
-        "MPL-2.0",
-        "EPL-2.0",
-        "Artistic-2.0",
-        "AFL-3.0",
-        "ECL-2.0",
-        "EUPL-1.2",
-        "OSL-3.0",
-        "PostgreSQL",
-        "NCSA",
-        "Unlicense",
-        "WTFPL",
-        "CC0-1.0",
-        "CC-BY-2.0",
-        "CC-BY-2.5",
-        "CC-BY-3.0",
-        "CC-BY-4.0",
-        "CC-BY-SA-3.0",
-        "CC-BY-SA-4.0",
-        "CC-BY-NC-2.0",
-        "CC-BY-NC-3.0",
-        "CC-BY-NC-4.0",
-        "CC-BY-NC-ND-3.0",
-        "CC-BY-NC-ND-4.0",
-        "CC-BY-NC-SA-2.0",
-        "CC-BY-NC-SA-3.0",
-        "CC-BY-NC-SA-4.0",
-        "CC-BY-ND-4.0",
-        "ODbL-1.0",
-        "ODC-By-1.0",
-        "PDDL-1.0",
-        "CDLA-Permissive-1.0",
-        "CDLA-Permissive-2.0",
-        "CDLA-Sharing-1.0",
-        "OpenRAIL",
-        "OpenRAIL-M",
-        "LPPL-1.3c",
-    )
-} | {
-    "gpl-2.0": "GPL-2.0-only",
-    "gpl-3.0": "GPL-3.0-only",
-    "lgpl-2.1": "LGPL-2.1-only",
-    "lgpl-3.0": "LGPL-3.0-only",
-    "agpl-3.0": "AGPL-3.0-only",
-    "lgpl-lr": "LGPL-3.0-only",
-    "openrail++": "OpenRAIL-M",
-}
-
-
-def spdx_license_id(name: str) -> str | None:
-    """The SPDX licence id a Hub licence name stands for, or None when it has none."""
-    return SPDX_IDS.get(name.strip().lower())
+# The Hub's licence names → SPDX ids live in signatures/licenses.toml (airlock.licenses): one table.
+spdx_license_id = licenses.spdx_license_id
 
 
 def subject_facts(report: Report, facts: ModelFacts | None) -> ModelFacts:
@@ -87,8 +21,10 @@ def subject_facts(report: Report, facts: ModelFacts | None) -> ModelFacts:
     repo_id = target.extra.get("repo_id")
     base = facts or ModelFacts(name=repo_id or target.reference, repo_id=repo_id, revision=target.revision)
     endpoint = base.hub_endpoint or (HUB_ENDPOINT if target.source == "hf" else None)
+    declared = target.extra.get("license")  # `airlock data --license`
     return replace(
         base,
+        licenses=base.licenses or ((str(declared),) if declared else ()),
         name=base.name or target.reference,
         revision=base.revision or target.revision,
         hub_endpoint=endpoint,

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from airlock import licenses
 from airlock.findings import Finding, Severity
 from airlock.modelcard import ModelFacts
 from airlock.render.bom import (
@@ -153,7 +154,10 @@ def _model_card(facts: ModelFacts) -> dict[str, Any]:
 
 def _license(name: str) -> dict[str, Any]:
     spdx = spdx_license_id(name)
-    return {"license": {"id": spdx} if spdx else {"name": name}}
+    if spdx:
+        return {"license": {"id": spdx}}
+    known = licenses.catalog().identify(name)  # a model licence without an SPDX id: its full name
+    return {"license": {"name": known.name if known is not None else name}}
 
 
 def _verdict(report: Report) -> list[dict[str, str]]:
