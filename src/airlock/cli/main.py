@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from airlock.cli import allowlist, data, keygen, rules, scan, serve, sign, verify
+    from airlock.cli import allowlist, data, fleet, keygen, rules, scan, serve, sign, verify
 
     scan.register(commands)
     data.register(commands)
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.register(commands)
     allowlist.register(commands)
     serve.register(commands)
+    fleet.register(commands)
     return parser
 
 
