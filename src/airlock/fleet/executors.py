@@ -75,7 +75,8 @@ def _local_worker(inbox: Any, outbox: Any, slot: int) -> None:
         if item is None:
             return
         index, job = item
-        outbox.put((slot, index, run_job(job)))
+        outbox.put(("start", slot, index, None))  # the timeout counts from here, not from the hand-over
+        outbox.put(("done", slot, index, run_job(job)))
 
 
 @dataclass
@@ -83,7 +84,7 @@ class _Slot:
     process: Any
     inbox: Any
     index: int | None = None  # the job it runs
-    started: float = 0.0
+    started: float | None = None  # when the worker began it
 
 
 @dataclass
@@ -112,14 +113,18 @@ class LocalExecutor(Executor):
             while pending:
                 for slot in slots:
                     if slot.index is None and todo:
-                        slot.index, slot.started = todo.pop(), time.monotonic()
+                        slot.index, slot.started = todo.pop(), None
                         slot.inbox.put((slot.index, jobs[slot.index]))
                 try:
-                    slot_no, index, outcome = outbox.get(timeout=0.2)
+                    kind, slot_no, index, outcome = outbox.get(timeout=0.2)
                 except queue.Empty:
                     pass
                 else:
-                    if slots[slot_no].index == index:  # not a late answer from a job already given up on
+                    if slots[slot_no].index != index:
+                        pass  # a late message about a job already given up on
+                    elif kind == "start":
+                        slots[slot_no].started = time.monotonic()
+                    else:
                         slots[slot_no].index = None
                         outcome.worker_retries = retries[index]
                         emit(outcome)
@@ -132,7 +137,7 @@ class LocalExecutor(Executor):
                         continue
                     index = slot.index
                     limit = self.limits.timeout_s
-                    if limit is not None and now - slot.started > limit:
+                    if limit is not None and slot.started is not None and now - slot.started > limit:
                         _stop(slot.process)
                         slots[n] = start(n)
                         emit(_timed_out(jobs[index], now - slot.started, limit))
@@ -162,6 +167,36 @@ def _stop(process: Any) -> None:
 
 
 # -- Ray --------------------------------------------------------------------------------------------
+
+
+class _Clock:
+    """A Ray actor where each task notes when it started (so the timeout excludes queueing and worker start)."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+
+    def start(self, reference: str) -> None:
+        self.started[reference] = time.time()
+
+    def starts(self) -> dict[str, float]:
+        return self.started
+
+
+def _ray_job(job: Job, clock: Any, env: Mapping[str, str]) -> Outcome:
+    """Run the job with the head's environment (set per task: Ray reuses its started workers as they are)."""
+    clock.start.remote(job.reference)  # a retry after a dead worker starts its clock again
+    saved = {k: os.environ.get(k) for k in FORWARDED_ENV}
+    for k in FORWARDED_ENV:
+        os.environ.pop(k, None)
+    os.environ.update(env)
+    try:
+        return run_job(job)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @dataclass
@@ -210,31 +245,35 @@ class RayExecutor(Executor):
             "num_gpus": self.resources.num_gpus,
             "max_retries": self.limits.max_retries,  # a dead worker's task runs again (elsewhere if it can)
             "retry_exceptions": False,  # run_job never raises; an exception here is not worth a retry
-            "runtime_env": {"env_vars": env} if env else None,
         }
         if self.resources.memory_bytes:
             options["memory"] = self.resources.memory_bytes
-        task = ray.remote(run_job).options(**options)
-        window = self.slots(ray)  # in flight at once: submitted ≈ started, so the timeout counts from submission
+        task = ray.remote(_ray_job).options(**options)
+        clock = ray.remote(num_cpus=0)(_Clock).remote()
+        window = 2 * self.slots(ray)  # enough queued to keep every slot busy, few enough to stop early
         todo = list(range(len(jobs)))[::-1]
-        running: dict[Any, tuple[int, float]] = {}
+        running: dict[Any, int] = {}
+        limit = self.limits.timeout_s
+        checked = 0.0
         while todo or running:
             while todo and len(running) < window:
                 index = todo.pop()
-                running[task.remote(jobs[index])] = (index, time.monotonic())
+                running[task.remote(jobs[index], clock, env)] = index
             ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
             for ref in ready:
-                index, _started = running.pop(ref)
-                emit(self._result(ray, ref, jobs[index]))
-            now = time.monotonic()
-            limit = self.limits.timeout_s
-            if limit is None:
+                emit(self._result(ray, ref, jobs[running.pop(ref)]))
+            if limit is None or time.monotonic() - checked < 1.0:
                 continue
-            for ref, (index, started) in list(running.items()):
-                if now - started > limit:
+            checked = time.monotonic()
+            starts = ray.get(clock.starts.remote())
+            now = time.time()
+            for ref, index in list(running.items()):
+                began = starts.get(jobs[index].reference)
+                if began is not None and now - began > limit:
                     ray.cancel(ref, force=True)  # kills the worker process; a cancelled task is not retried
                     running.pop(ref)
-                    emit(_timed_out(jobs[index], now - started, limit))
+                    emit(_timed_out(jobs[index], now - began, limit))
+        ray.kill(clock)
 
     def _result(self, ray: Any, ref: Any, job: Job) -> Outcome:
         try:
@@ -260,9 +299,7 @@ def make_executor(
     limits: Limits,
     resources: Resources,
     address: str | None = None,
-    env: Mapping[str, str] | None = None,
 ) -> Executor:
-    del env
     if kind == "local":
         return LocalExecutor(workers=workers, limits=limits)
     if kind == "ray":
