@@ -27,16 +27,22 @@ def register(commands: Any) -> None:
     p.add_argument("--limit", type=int, default=100, help="at most this many models from --hub-query (100)")
     p.add_argument("--executor", choices=("local", "ray"), default="local", help="where scans run (local)")
     p.add_argument("--address", metavar="ADDR", help="an existing Ray cluster (auto, ray://HOST:PORT)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="local processes, or CPUs of a local Ray")
+    p.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="local processes, or CPUs of a local Ray"
+    )
     p.add_argument(
         "--store", default=None, metavar="URL", help="results store: a SQLite path or sqlite:///PATH "
         "(default: fleet.sqlite3 in airlock's cache folder)"
     )  # fmt: skip
     p.add_argument("--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in)")
     p.add_argument("--format", choices=("json", "markdown", "html"), default="markdown")
-    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the fleet report here, not stdout")
+    p.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write the fleet report here, not stdout"
+    )
     p.add_argument("--export", type=Path, metavar="FILE", help="one row per model: FILE.csv or FILE.parquet")
-    p.add_argument("--summary", type=Path, metavar="FILE", help="progress as JSON, rewritten after each model")
+    p.add_argument(
+        "--summary", type=Path, metavar="FILE", help="progress as JSON, rewritten after each model"
+    )
     p.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="per scan (600)")
     p.add_argument("--retries", type=int, default=3, help="retries of a transient download error (3)")
     p.add_argument("--max-retries", type=int, default=2, help="re-runs of a scan whose worker died (2)")
@@ -45,9 +51,15 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--num-gpus", type=float, metavar="N", help="Ray: GPUs per scan (default: 1 with --behavior if the cluster has GPUs)"
     )  # fmt: skip
-    p.add_argument("--cache-dir", metavar="DIR", help="download cache on each node (default: the node's HF cache)")
-    p.add_argument("--keep-downloads", action="store_true", help="keep each model in the cache after its scan")
-    p.add_argument("--full-download", action="store_true", help="no header-first triage: download every model")
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="download cache on each node (default: the node's HF cache)"
+    )
+    p.add_argument(
+        "--keep-downloads", action="store_true", help="keep each model in the cache after its scan"
+    )
+    p.add_argument(
+        "--full-download", action="store_true", help="no header-first triage: download every model"
+    )
     _behavior.add_arguments(p)
     p.set_defaults(handler=run)
 
@@ -70,7 +82,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     policy = load_policy(args.policy, rules) if args.policy else default_policy()
     behavior = _behavior.settings(args, None)
     if args.timeout <= 0 or args.retries < 0 or args.max_retries < 0 or args.workers < 1:
-        raise AirlockError("--timeout and --workers must be positive, --retries and --max-retries not negative")
+        raise AirlockError(
+            "--timeout and --workers must be positive, --retries and --max-retries not negative"
+        )
     references = refs.collect(args.reference, args.from_file, args.hub_query, limit=args.limit)
     num_gpus = args.num_gpus if args.num_gpus is not None else (1.0 if behavior is not None else 0.0)
     resources = Resources(

@@ -125,7 +125,12 @@ def _scan_once(job: Job) -> tuple[dict[str, Any], dict[str, Any]]:
     if job.triage:
         from airlock.fleet.triage import triage_reference
 
-        decided, triage = triage_reference(ref, job.policy, endpoint, base)
+        try:
+            decided, triage = triage_reference(ref, job.policy, endpoint, base)
+        except SourceError:
+            raise  # the Hub said no, or is down: the full download would hear the same (and is retried)
+        except Exception as exc:  # noqa: BLE001  triage is a shortcut; when it breaks, the full scan decides
+            decided, triage = None, {"error": f"{type(exc).__name__}: {exc}"[:300]}
         if decided is not None:
             return decided.to_dict(), triage
     base.mkdir(parents=True, exist_ok=True)

@@ -34,9 +34,14 @@ def hub_query(query: str, *, limit: int, endpoint: str | None = None, token: str
     endpoint = (endpoint or config.hf_endpoint()).rstrip("/")
     api = HfApi(endpoint=endpoint, token=token if token is not None else config.hf_token())
     kind, sep, value = query.partition(":")
-    filters = {"author": value} if sep and kind in ("author", "org") else {"search": query}
+    by_author = bool(sep) and kind in ("author", "org")
     try:
-        listed = [m.id for m in api.list_models(limit=limit, **filters)]
+        listing = (
+            api.list_models(author=value, limit=limit)
+            if by_author
+            else api.list_models(search=query, limit=limit)
+        )
+        listed = [m.id for m in listing]
         pinned: list[str] = []
         for repo_id in listed:
             try:

@@ -142,7 +142,12 @@ def _markdown(document: dict[str, Any]) -> str:
             for r in document["changed"]
         ]
         lines.append("")
-    lines += ["## Models, worst first", "", "| model | verdict | severity | why |", "| --- | --- | --- | --- |"]
+    lines += [
+        "## Models, worst first",
+        "",
+        "| model | verdict | severity | why |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += ["| " + " | ".join(esc(cell) for cell in _cells(r)) + " |" for r in document["models"]]
     return "\n".join(lines) + "\n"
 
@@ -165,14 +170,18 @@ def _html(document: dict[str, Any]) -> str:
             + "</tr>"
             for i, cells in enumerate(body)
         )
-        return "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + f"</tr></thead>{rows}</table>"
+        return (
+            "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + f"</tr></thead>{rows}</table>"
+        )
 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>airlock fleet report</title>",
         f"<style>{_STYLE}</style></head><body><h1>airlock fleet report</h1>",
-        f"<p>Rules {e(document['rules_version'])}, policy <code>{e(document['policy_digest'][:19])}</code>. "
-        f"{c['models']} models: {c['pass']} pass, {c['fail']} fail, {c['error']} could not be scanned. "
-        f"{c['triage_decided']} decided from remote headers ({c['bytes_saved_by_triage']} bytes not downloaded).</p>",
+        (
+            f"<p>Rules {e(document['rules_version'])}, policy <code>{e(document['policy_digest'][:19])}</code>. "
+            f"{c['models']} models: {c['pass']} pass, {c['fail']} fail, {c['error']} could not be scanned. "
+            f"{c['triage_decided']} decided from remote headers ({c['bytes_saved_by_triage']} bytes not downloaded).</p>"
+        ),
         "<h2>Findings by rule</h2>",
         table(["rule", "models"], [[k, str(v)] for k, v in document["by_rule"].items()]),
     ]
@@ -181,14 +190,20 @@ def _html(document: dict[str, Any]) -> str:
             "<h2>Changed since the last run</h2>",
             table(
                 ["model", "before", "now"],
-                [[r["reference"], str(r["previous_decision"]), str(r["decision"])] for r in document["changed"]],
+                [
+                    [r["reference"], str(r["previous_decision"]), str(r["decision"])]
+                    for r in document["changed"]
+                ],
             ),
         ]
     models = document["models"]
     parts += [
         "<h2>Models, worst first</h2>",
-        table(["model", "verdict", "severity", "why"], [_cells(r) for r in models],
-              [r["decision"] or r["status"] for r in models]),  # fmt: skip
+        table(
+            ["model", "verdict", "severity", "why"],
+            [_cells(r) for r in models],
+            [r["decision"] or r["status"] for r in models],
+        ),
         "</body></html>\n",
     ]
     return "".join(parts)
@@ -203,7 +218,9 @@ def export(document: dict[str, Any], path: Path) -> None:
             import pyarrow.parquet as pq
         except ImportError:
             raise AirlockError("a Parquet export needs pyarrow: pip install 'model-airlock[data]'") from None
-        table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+        table = (
+            pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+        )
         pq.write_table(table, path)
         return
     if path.suffix != ".csv":

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from airlock.artifacts import Artifact, read_artifact
 from airlock.formats import Format, detect
@@ -113,7 +113,7 @@ class _Fetcher:
 
     def __init__(self, repo_id: str, sha: str, endpoint: str, token: str | None) -> None:
         from huggingface_hub import get_session, hf_hub_url
-        from huggingface_hub.utils import build_hf_headers
+        from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
         self.url: Callable[[str], str] = lambda path: hf_hub_url(
             repo_id, path, revision=sha, endpoint=endpoint
@@ -156,7 +156,11 @@ def _gather(
                 location.write_bytes(fetch.get(item.path, 0, item.size) if item.size else b"")
                 artifact = read_artifact(item.path, location)
                 if item.lfs_sha256 is not None and artifact.sha256 != item.lfs_sha256:
-                    return None, headers, unread  # not what the listing says: provenance is the full scan's job
+                    return (
+                        None,
+                        headers,
+                        unread,
+                    )  # not what the listing says: provenance is the full scan's job
                 whole.append(artifact)
                 continue
             stand_in = _header_stand_in(item, fetch, location)
@@ -172,7 +176,9 @@ def _gather(
 def _header_stand_in(item: _Listed, fetch: _Fetcher, location: Path) -> Artifact | None:
     """A sparse file with the real header bytes of a large safetensors or GGUF file, or None."""
     assert item.lfs_sha256 is not None
-    first = fetch.get(item.path, 0, min(item.size, 8 if not item.path.endswith(".gguf") else GGUF_FIRST_BYTES))
+    first = fetch.get(
+        item.path, 0, min(item.size, 8 if not item.path.endswith(".gguf") else GGUF_FIRST_BYTES)
+    )
     prefix: bytes | None = None
     if first.startswith(GGUF_MAGIC):
         prefix = _gguf_prefix(item, fetch, first)
@@ -212,7 +218,7 @@ def _gguf_prefix(item: _Listed, fetch: _Fetcher, first: bytes) -> bytes | None:
     limits = Limits()
     prefix = first
     while True:
-        header = parse(_ZeroPadded(prefix, item.size), item.size, limit=limits.max_header_bytes, max_entries=limits.max_entries)  # fmt: skip
+        header = parse(cast(BinaryIO, _ZeroPadded(prefix, item.size)), item.size, limit=limits.max_header_bytes, max_entries=limits.max_entries)  # fmt: skip
         if header.end <= len(prefix):
             return prefix
         if len(prefix) >= min(item.size, HEADER_MAX_BYTES):
@@ -287,6 +293,8 @@ def _judge(
         },
         artifacts=everything,
         outcome=ScanOutcome(checks=checks, findings=findings),
-        policy=replace(policy, required_scanners=()),  # the full set of scanners did not run: only findings fail
+        policy=replace(
+            policy, required_scanners=()
+        ),  # the full set of scanners did not run: only findings fail
         signatures_version=rules.version,
     )
