@@ -66,6 +66,10 @@ def _throughput(case: str, result: RunResult, seconds: float) -> dict[str, Any]:
         "bytes_total": p.bytes_total,
         "bytes_fetched_by_triage": p.bytes_fetched_by_triage,
         "bytes_saved_by_triage": p.bytes_saved,
+        # an upper bound: models not decided by triage are downloaded whole, after their triage reads
+        "bytes_downloaded": p.bytes_total - p.bytes_saved + p.bytes_fetched_by_triage
+        if p.bytes_total
+        else None,
         "load": _load(),
     }
 
@@ -86,14 +90,14 @@ def _overhead(case: str, executor: Executor, folder: Path) -> dict[str, Any]:
 
 
 def _on_ray(refs: list[str], endpoint: str, folder: Path) -> list[dict[str, Any]]:
-    import ray
+    from airlock.errors import AirlockError
+    from airlock.fleet.executors import start_ray
 
     start = time.perf_counter()
     try:
-        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    except Exception as exc:  # noqa: BLE001  Ray gives its node 30 s to start; keep the local rows
-        ray.shutdown()
-        return [{"case": "ray.init", "error": f"{type(exc).__name__}: {exc}", "load": _load()}]
+        ray = start_ray(num_cpus=WORKERS, tries=3)
+    except AirlockError as exc:  # keep the local rows
+        return [{"case": "ray.init", "error": str(exc), "load": _load()}]
     rows: list[dict[str, Any]] = [
         {"case": f"ray.init(num_cpus={WORKERS})", "seconds": time.perf_counter() - start, "load": _load()}
     ]

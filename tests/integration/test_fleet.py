@@ -223,15 +223,10 @@ def test_hub_query_pins_listed_models(env, hub: HubServer, fleet: list[FleetRepo
 
 @pytest.fixture(scope="module")
 def ray_cluster(hub: HubServer) -> Iterator[object]:
-    ray = pytest.importorskip("ray")
-    for attempt in (1, 2):  # Ray gives its node 30 s to start; a loaded machine can need a second try
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-            break
-        except Exception:
-            ray.shutdown()
-            if attempt == 2:
-                raise
+    pytest.importorskip("ray")
+    from airlock.fleet.executors import start_ray
+
+    ray = start_ray(num_cpus=2)
     yield ray
     ray.shutdown()
 
@@ -338,3 +333,51 @@ def test_fleet_report_renders_worst_first(tmp_path: Path) -> None:
     assert "boom \\| <b>" in fleet_report.render(document, "markdown")
     assert "boom | &lt;b&gt;" in fleet_report.render(document, "html")
     store.close()
+
+
+# -- header-first triage ----------------------------------------------------------------------------
+
+
+def _triage(hub: HubServer, repo_id: str, files: dict[str, bytes], tmp_path: Path):
+    from airlock.fleet.triage import triage_reference
+    from airlock.sources.interface import parse_reference
+
+    sha = hub.add_repo(HubRepo(repo_id, files))
+    return triage_reference(parse_reference(f"hf://{repo_id}@{sha}"), default_policy(), hub.url, tmp_path)
+
+
+def test_triage_decides_from_a_header_without_the_weights(env, hub: HubServer, tmp_path: Path) -> None:
+    from fixtures.fleet import overlapping_safetensors
+
+    big = overlapping_safetensors(4 << 20)
+    report, facts = _triage(hub, "triage/overlap", {"model.safetensors": big}, tmp_path)
+    assert report is not None and not report.passed
+    assert [f.rule for f in report.findings if f.severity >= 3] == ["AIR403"]
+    assert facts["decided"] and facts["bytes_fetched"] < 1024 and facts["bytes_saved"] > len(big) - 1024
+    assert report.target.digest.startswith("sha256:") and report.artifacts[0].size == len(big)
+
+
+def test_triage_reads_eight_bytes_of_an_absurd_length(env, hub: HubServer, tmp_path: Path) -> None:
+    import struct
+
+    absurd = struct.pack("<Q", 1 << 40) + b'{"a":1}' + bytes(2 << 20)
+    report, facts = _triage(hub, "triage/absurd", {"model.safetensors": absurd}, tmp_path)
+    assert report is not None and {f.rule for f in report.findings} == {"AIR401"}
+    assert facts["bytes_fetched"] <= 64
+
+
+def test_triage_leaves_clean_headers_and_bad_listings_to_the_full_scan(
+    env, hub: HubServer, tmp_path: Path
+) -> None:
+    from fixtures.fleet import benign_weights
+
+    clean, facts = _triage(hub, "triage/clean", {"model.safetensors": benign_weights(2 << 20)}, tmp_path)
+    assert clean is None and not facts["decided"] and facts["headers_read"] == ["model.safetensors"]
+
+    sha = hub.add_repo(HubRepo("triage/tampered", repo_files("pickle_beside_large", "triage/tampered", 0)))
+    hub.corrupt("triage/tampered", "training_args.bin")  # the bytes no longer match the listed sha256
+    from airlock.fleet.triage import triage_reference
+    from airlock.sources.interface import parse_reference
+
+    ref = parse_reference(f"hf://triage/tampered@{sha}")
+    assert triage_reference(ref, default_policy(), hub.url, tmp_path)[0] is None

@@ -222,13 +222,7 @@ class RayExecutor(Executor):
                 "--executor ray needs Ray: pip install 'model-airlock[fleet]' (or use --executor local)"
             ) from None
         if not ray.is_initialized():
-            ray.init(
-                address=self.address,
-                num_cpus=self.num_cpus if self.address is None else None,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
+            start_ray(self.address, self.num_cpus if self.address is None else None)
             self._started = True
         return ray
 
@@ -290,6 +284,28 @@ class RayExecutor(Executor):
 
             ray.shutdown()
             self._started = False
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None, tries: int = 2) -> Any:
+    """`ray.init` quietly; a local start is tried again once (Ray gives a starting node 30 s, which a
+    loaded machine can exceed). Returns the `ray` module."""
+    import ray
+
+    for attempt in range(1, tries + 1):
+        try:
+            ray.init(
+                address=address,
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            return ray
+        except Exception as exc:
+            ray.shutdown()
+            if address is not None or attempt == tries:
+                raise AirlockError(f"Ray did not start: {type(exc).__name__}: {exc}") from exc
+    return ray
 
 
 def make_executor(
