@@ -263,9 +263,18 @@ def test_fifty_repos_on_local_ray_from_the_command_line(
         assert db.execute("SELECT COUNT(*) FROM refs").fetchone()[0] == len(fleet) + 2
 
 
+@pytest.mark.parametrize("kind", ["local", "ray"])
 def test_a_killed_worker_is_retried_and_recorded_once(
-    env, ray_cluster, hub: HubServer, fleet: list[FleetRepo], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str,
+    env,
+    request: pytest.FixtureRequest,
+    hub: HubServer,
+    fleet: list[FleetRepo],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if kind == "ray":
+        request.getfixturevalue("ray_cluster")
     victim = fleet[0]  # benign: a full scan, so the retry does the whole job again
     refs = [victim.reference]
     markers = tmp_path / "markers"
@@ -288,7 +297,12 @@ def test_a_killed_worker_is_retried_and_recorded_once(
     store = SqliteStore(tmp_path / "fleet.sqlite3")
     key = _key()
     outcomes: list[Outcome] = []
-    executor = RayExecutor(limits=Limits(timeout_s=90.0, max_retries=2), resources=Resources(num_cpus=1))
+    limits = Limits(timeout_s=90.0, max_retries=2)
+    executor: LocalExecutor | RayExecutor = (
+        LocalExecutor(workers=1, limits=limits)
+        if kind == "local"
+        else RayExecutor(limits=limits, resources=Resources(num_cpus=1))
+    )
     killer = threading.Thread(target=kill_the_holder)
     killer.start()
 

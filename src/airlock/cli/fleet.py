@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 def _fit_gpus(executor: Any, resources: Any) -> None:
     """With --behavior and no --num-gpus, ask for a GPU only where the cluster has one (else CPU scans)."""
-    ray = executor._connect()
+    ray = executor.connect()
     if not ray.cluster_resources().get("GPU"):
         from dataclasses import replace
 

@@ -214,7 +214,7 @@ class RayExecutor(Executor):
     num_cpus: int | None = None  # only for a local instance
     _started: bool = False
 
-    def _connect(self) -> Any:
+    def connect(self) -> Any:
         try:
             import ray
         except ImportError:
@@ -232,7 +232,7 @@ class RayExecutor(Executor):
         return max(1, int(cpus // per))
 
     def run(self, jobs: Sequence[Job], emit: Emit) -> None:
-        ray = self._connect()
+        ray = self.connect()
         env = {k: os.environ[k] for k in FORWARDED_ENV if os.environ.get(k)}
         options: dict[str, Any] = {
             "num_cpus": self.resources.num_cpus,
