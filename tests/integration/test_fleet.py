@@ -83,6 +83,7 @@ def _decisions(store: SqliteStore, key: Key) -> dict[str, str | None]:
 # -- local executor ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_local_pool_scans_triages_times_out_retries_and_resumes(
     env, hub: HubServer, fleet: list[FleetRepo], stalled: str, tmp_path: Path, report_schema
 ) -> None:
@@ -231,6 +232,7 @@ def ray_cluster(hub: HubServer) -> Iterator[object]:
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_fifty_repos_on_local_ray_from_the_command_line(
     env, ray_cluster, hub: HubServer, fleet: list[FleetRepo], stalled: str, tmp_path: Path, cli
 ) -> None:
@@ -263,6 +265,7 @@ def test_fifty_repos_on_local_ray_from_the_command_line(
         assert db.execute("SELECT COUNT(*) FROM refs").fetchone()[0] == len(fleet) + 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["local", "ray"])
 def test_a_killed_worker_is_retried_and_recorded_once(
     kind: str,
