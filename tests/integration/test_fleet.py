@@ -227,7 +227,7 @@ def ray_cluster(hub: HubServer) -> Iterator[object]:
     pytest.importorskip("ray")
     from airlock.fleet.executors import start_ray
 
-    ray = start_ray(num_cpus=2)
+    ray = start_ray(num_cpus=2, tries=3)  # a loaded machine can need more than Ray's 30 s to start a node
     yield ray
     ray.shutdown()
 
