@@ -1,4 +1,4 @@
-"""`python -m bench [startup|throughput]`: run benchmarks, print a table, save JSON under bench/results/."""
+"""`python -m bench [startup|throughput|fleet|…]`: run benchmarks, print a table, save JSON under bench/results/."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bench import (
     data_poisoning,
     data_tables,
     detection,
+    fleet,
     fresh_detection,
     large_files,
     service,
@@ -35,6 +36,7 @@ SUITES = {
     "backdoor": backdoor.run,
     "data_tables": data_tables.run,
     "service": service.run,
+    "fleet": fleet.run,
 }
 
 

@@ -50,6 +50,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "fetch-verified": (
         "airlock fetch-verified hf://org/model@<sha> /mnt/models --allowlist allowlist.jsonl --pubkey team.key.pub",
     ),
+    "fleet": (
+        "airlock fleet --from models.txt --executor ray --address auto --format html -o fleet.html",
+        "airlock fleet --hub-query author:my-org --limit 200 --export fleet.parquet",
+    ),
     "precommit": ("airlock precommit $(git diff --cached --name-only)   # what the pre-commit hook runs",),
 }
 
@@ -69,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         attest,
         data,
         fetch_verified,
+        fleet,
         keygen,
         precommit,
         render,
@@ -91,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(commands)
     fetch_verified.register(commands)
     precommit.register(commands)
+    fleet.register(commands)
     for name, sub in subcommands(parser):
         _finish(name, sub)
     return parser
