@@ -35,7 +35,23 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--db",
         metavar="URL",
-        help="sqlite:///PATH for the audit log and scan queue (default: serve.sqlite3 in the airlock cache)",
+        help="the audit log and scan queue: sqlite:///PATH (default: serve.sqlite3 in the airlock cache) "
+        "or postgresql://USER@HOST/DB (replicas share one queue; the password from PGPASSWORD or ~/.pgpass)",
+    )
+    p.add_argument(
+        "--scan-lease",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds a scan job stays with a worker that stopped renewing it (killed) before a retry",
+    )
+    p.add_argument(
+        "--fail-open",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="admit this namespace's AdmissionReviews, with a warning, when the service fails "
+        "(repeatable; logged at every use; every other namespace fails closed)",
     )
     p.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
@@ -101,6 +117,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         namespaces[name] = mode
     if args.workers < 0:
         raise ServeUnavailable("--workers must be 0 or more")
+    if not args.scan_lease > 0:
+        raise ServeUnavailable("--scan-lease must be above 0")
     settings = Settings(
         allowlist=args.allowlist,
         pubkeys=tuple(args.pubkey),
@@ -112,6 +130,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         workers=args.workers,
         min_counter=args.min_counter,
         reload_interval=args.reload_interval,
+        lease_s=args.scan_lease,
+        fail_open=frozenset(args.fail_open),
     )
     serve(
         settings,

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -68,7 +68,7 @@ class Service:
             settings.allowlist, trusted(list(settings.pubkeys)), min_counter=settings.min_counter
         )
         self.db = Database(settings.db)
-        self.workers = Workers(self.db, settings.workers, settings.policy)
+        self.workers = Workers(self.db, settings.workers, settings.policy, lease_s=settings.lease_s)
         self.metrics = Metrics(
             queue_depth=lambda: float(
                 sum(v for k, v in self.db.depth().items() if k in ("queued", "running"))
@@ -134,17 +134,36 @@ def create_app(settings: Settings) -> FastAPI:
         started = time.perf_counter()
         try:
             body = json.loads(await request.body())
-            done = k8s.review(
-                body,
-                service.holder.current,
-                service.db,
-                utc_now(),
-                settings.modes,
-                enqueued=service.workers.notify,
-            )
+            request_part = k8s.request_of(body)
         except (ValueError, k8s.BadReview) as exc:
             raise HTTPException(400, f"not a valid AdmissionReview: {exc}") from None
-        request_part = body["request"]
+        namespace = request_part.get("namespace")
+        try:
+            outcome, response = _review(body, request_part, who)
+        except Exception as exc:
+            if not isinstance(namespace, str) or namespace not in settings.fail_open:
+                raise  # fail closed: 500, and the API server applies failurePolicy: Fail
+            outcome, response = "fail-open", k8s.fail_open(request_part["uid"], namespace, exc)
+            log.warning(
+                "FAIL-OPEN: namespace %s admitted AdmissionReview %s (%s) although the service failed: %s",
+                namespace,
+                request_part["uid"],
+                who,
+                exc,
+            )
+        service.metrics.decisions.labels("k8s", outcome).inc()
+        service.metrics.latency.labels("k8s").observe(time.perf_counter() - started)
+        return JSONResponse(response)
+
+    def _review(body: Any, request_part: Mapping[str, Any], who: str) -> tuple[str, dict[str, Any]]:
+        done = k8s.review(
+            body,
+            service.holder.current,
+            service.db,
+            utc_now(),
+            settings.modes,
+            enqueued=service.workers.notify,
+        )
         obj = request_part.get("object") if isinstance(request_part.get("object"), dict) else {}
         response = done.response["response"]
         outcome = (
@@ -169,9 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "models": [a.to_dict() for a in done.admissions],
             }
         )
-        service.metrics.decisions.labels("k8s", outcome).inc()
-        service.metrics.latency.labels("k8s").observe(time.perf_counter() - started)
-        return JSONResponse(done.response)
+        return outcome, done.response
 
     @app.get("/v1/scans/{scan_id}", response_model=None)
     def scan(scan_id: str, format: Literal["json", "html"] = "json", who: str = Depends(caller)) -> Response:
