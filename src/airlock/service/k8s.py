@@ -110,7 +110,7 @@ def fail_open(uid: str, namespace: str, error: BaseException) -> dict[str, Any]:
     """The answer in a fail-open namespace when the service could not decide: admitted, and said so."""
     why = f"{type(error).__name__}: {error}"[:500]
     audit = {"decision": "fail-open", "mode": "fail-open", "error": why}
-    warning = f"airlock could not decide ({why}); admitted because namespace {namespace} is fail-open"
+    warning = f"airlock fail-open: namespace {namespace} admitted without a decision ({why})"
     return _response(uid, True, None, [warning], audit)
 
 
