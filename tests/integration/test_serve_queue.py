@@ -197,7 +197,7 @@ def test_fail_open_is_per_namespace_and_logged_and_everything_else_fails_closed(
                 assert status == 500  # fail closed: the API server applies failurePolicy: Fail
                 assert server.request("POST", "/v1/admissions", {"reference": digest})[0] == 500
             assert server.get("/readyz", token=None)[0] == 503
-            assert server.output().count("FAIL-OPEN: namespace sandbox") == 2
+            assert server.log.read_text().count("FAIL-OPEN: namespace sandbox") == 2
             pg.start()
             _wait(lambda: server.get("/readyz", token=None)[0] == 200, 30, "readiness after the restart")
             status, answer = server.json("POST", "/v1/k8s/admit", review("u3", pod(digest), "prod"))
