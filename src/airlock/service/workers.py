@@ -122,7 +122,7 @@ class Workers:
         self.db.audit(
             {
                 "time": format_time(utc_now()),
-                "caller": job.owner,
+                "caller": f"worker:{job.owner}",
                 "endpoint": "scan",
                 "scan": job.id,
                 "reference": job.reference,
