@@ -475,3 +475,45 @@ def test_reload_refuses_tampered_and_rolled_back_allowlists_and_keeps_the_last_g
         answer = _admit(server, allowed)
         assert answer["decision"] == "denied" and "found a backdoor" in answer["reason"]
         assert answer["counter"] == 3
+
+
+# -- property-based: the served OpenAPI document ------------------------------------------------------
+
+
+def test_every_operation_of_the_served_openapi_document_holds_under_generated_requests(
+    server: ServiceProcess,
+) -> None:
+    """Schemathesis generates requests from the document the service serves (valid and invalid ones)
+    and checks no answer is a server error and every documented answer matches its schema. Bounded:
+    a fixed number of examples per operation and a time budget for the whole test."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    status, document = server.json("GET", "/openapi.json")
+    assert status == 200
+    schema = schemathesis.openapi.from_dict(document)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    verify = str(server.workdir.parent / "tls" / "tls.crt")
+    budget = time.monotonic() + 90
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.label for op in operations} >= {"POST /v1/admissions", "GET /v1/scans/{scan_id}"}
+    calls: list[int] = []
+    for operation in operations:
+        if time.monotonic() > budget:
+            break
+
+        @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def check(case: Any) -> None:
+            case.call_and_validate(
+                base_url=server.url,
+                headers=headers,
+                verify=verify,
+                checks=[not_a_server_error, response_schema_conformance],
+            )
+            calls.append(1)
+
+        check()
+    assert len(calls) >= 2 * len(operations)
