@@ -413,7 +413,8 @@ def test_metrics_count_decisions_and_the_audit_log_is_chained(server: ServicePro
         db.close()
     assert any(r["decision"] == "allowed" and r["digest"] == world.digest for r in rows)
     assert all(
-        r["caller"].startswith("worker:" if r["endpoint"] == "scan" else "token:") and "test-token" not in json.dumps(r)
+        r["caller"].startswith("worker:" if r["endpoint"] == "scan" else "token:")
+        and "test-token" not in json.dumps(r)
         for r in rows
     )
     assert any(r["endpoint"] == "scan" and r["decision"] == "pass" for r in rows)  # scans' verdicts too

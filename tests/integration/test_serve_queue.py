@@ -158,7 +158,9 @@ def test_two_replicas_on_one_postgresql_take_distinct_jobs(
             replica = (a, b)[n % 2]
             ids.append(replica.json("POST", "/v1/admissions", {"reference": reference})[1]["scan"])
             # both replicas see the same queue: asking the other one finds the same scan
-            assert (b, a)[n % 2].json("POST", "/v1/admissions", {"reference": reference})[1]["scan"] == ids[-1]
+            assert (b, a)[n % 2].json("POST", "/v1/admissions", {"reference": reference})[1]["scan"] == ids[
+                -1
+            ]
 
         def all_done() -> list[dict[str, Any]] | None:
             scans = [_scan(a, sid) for sid in ids]
@@ -181,24 +183,24 @@ def test_fail_open_is_per_namespace_and_logged_and_everything_else_fails_closed(
     from tests.integration.test_serve import pod, review
 
     digest = json.loads(world.allowlist.read_text().splitlines()[1])["body"]["model"]
-    with postgres.PostgresServer() as pg:  # its own server: this test stops it
-        with _service(world, tmp_path / "server", pg.database(), "--fail-open", "sandbox") as server:
-            assert server.json("POST", "/v1/k8s/admit", review("u0", pod(digest), "sandbox"))[1]["response"][
-                "allowed"
-            ]
-            pg.stop()  # the database goes away: no decision can be audited
-            for _ in range(2):  # the first use of the dead connection, then a reconnect that fails
-                status, answer = server.json("POST", "/v1/k8s/admit", review("u1", pod(digest), "sandbox"))
-                assert status == 200, answer
-                response = answer["response"]
-                assert response["allowed"] is True and response["auditAnnotations"]["decision"] == "fail-open"
-                assert "fail-open" in response["warnings"][0]
-                status, _, _ = server.request("POST", "/v1/k8s/admit", review("u2", pod(digest), "prod"))
-                assert status == 500  # fail closed: the API server applies failurePolicy: Fail
-                assert server.request("POST", "/v1/admissions", {"reference": digest})[0] == 500
-            assert server.get("/readyz", token=None)[0] == 503
-            assert server.log.read_text().count("FAIL-OPEN: namespace sandbox") == 2
-            pg.start()
-            _wait(lambda: server.get("/readyz", token=None)[0] == 200, 30, "readiness after the restart")
-            status, answer = server.json("POST", "/v1/k8s/admit", review("u3", pod(digest), "prod"))
-            assert status == 200 and answer["response"]["allowed"] is True
+    pg = postgres.PostgresServer()  # its own server: this test stops it
+    with pg, _service(world, tmp_path / "server", pg.database(), "--fail-open", "sandbox") as server:
+        assert server.json("POST", "/v1/k8s/admit", review("u0", pod(digest), "sandbox"))[1]["response"][
+            "allowed"
+        ]
+        pg.stop()  # the database goes away: no decision can be audited
+        for _ in range(2):  # the first use of the dead connection, then a reconnect that fails
+            status, answer = server.json("POST", "/v1/k8s/admit", review("u1", pod(digest), "sandbox"))
+            assert status == 200, answer
+            response = answer["response"]
+            assert response["allowed"] is True and response["auditAnnotations"]["decision"] == "fail-open"
+            assert "fail-open" in response["warnings"][0]
+            status, _, _ = server.request("POST", "/v1/k8s/admit", review("u2", pod(digest), "prod"))
+            assert status == 500  # fail closed: the API server applies failurePolicy: Fail
+            assert server.request("POST", "/v1/admissions", {"reference": digest})[0] == 500
+        assert server.get("/readyz", token=None)[0] == 503
+        assert server.log.read_text().count("FAIL-OPEN: namespace sandbox") == 2
+        pg.start()
+        _wait(lambda: server.get("/readyz", token=None)[0] == 200, 30, "readiness after the restart")
+        status, answer = server.json("POST", "/v1/k8s/admit", review("u3", pod(digest), "prod"))
+        assert status == 200 and answer["response"]["allowed"] is True

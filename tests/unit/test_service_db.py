@@ -33,12 +33,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_an_unsupported_database_url_is_a_clear_error() -> None:
-    with pytest.raises(DatabaseError, match="use sqlite:///PATH or postgresql://"):
+    with pytest.raises(DatabaseError, match="use sqlite:///PATH or postgresql://") as raised:
         Database("mysql://root:secret@localhost/db")
-    try:
-        Database("mysql://root:secret@localhost/db")
-    except DatabaseError as exc:
-        assert "secret" not in str(exc)
+    assert "secret" not in str(raised.value)  # credentials in the URL stay out of messages
 
 
 def test_one_scan_per_reference_claimed_by_one_worker_and_fenced(url: str) -> None:
@@ -86,7 +83,9 @@ def test_the_audit_chain_spans_connections_and_breaks_on_an_edit(url: str) -> No
             (a, b)[n % 2].audit({"n": n, "decision": "allowed"})
         assert a.verify_audit() is None
         assert [row["n"] for row in b.audit_rows(100)] == list(range(6))
-        a._db.execute("UPDATE audit SET entry = ? WHERE seq = (SELECT MIN(seq) FROM audit) + 2", ('{"n":99}',))
+        a._db.execute(
+            "UPDATE audit SET entry = ? WHERE seq = (SELECT MIN(seq) FROM audit) + 2", ('{"n":99}',)
+        )
         broken = b.verify_audit()
         assert broken is not None and broken == a.audit_rows(100)[2]["seq"]
     finally:

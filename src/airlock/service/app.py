@@ -166,7 +166,8 @@ def create_app(settings: Settings) -> FastAPI:
             settings.modes,
             enqueued=service.workers.notify,
         )
-        obj = request_part.get("object") if isinstance(request_part.get("object"), dict) else {}
+        found = request_part.get("object")
+        obj: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         response = done.response["response"]
         outcome = (
             "allowed"

@@ -102,7 +102,8 @@ class Scan:
 
 
 class _Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
 
@@ -113,6 +114,7 @@ class _Dialect:
     """What differs between the engines; the statements are written with `?` placeholders."""
 
     name = "sqlite"
+    conn: Any  # sqlite3.Connection, or psycopg.Connection for PostgreSQL
     claim_lock = ""  # appended to the claim's sub-select
     errors: tuple[type[Exception], ...] = (sqlite3.Error,)
 
@@ -128,7 +130,8 @@ class _Dialect:
         self.conn.execute("PRAGMA synchronous=NORMAL")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        return self.conn.execute(sql, tuple(params))
+        cursor: _Cursor = self.conn.execute(sql, tuple(params))
+        return cursor
 
     def create_schema(self) -> None:
         with self.transaction():
@@ -170,13 +173,19 @@ class _Postgres(_Dialect):
             ) from None
         self.errors = (psycopg.Error,)
         self.where = url.split("@")[-1]  # host/db without the credentials, for messages
-        self._connect = lambda: psycopg.connect(url, autocommit=True, connect_timeout=10)
-        self.conn = self._connect()  # type: ignore[assignment]
+        self.url = url
+        self.conn = self._connect()
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        if self.conn.broken:  # type: ignore[attr-defined]  lost (a server restart): open it again
-            self.conn = self._connect()  # type: ignore[assignment]
-        return self.conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type,return-value]
+        if self.conn.broken:  # lost (a server restart): open it again
+            self.conn = self._connect()
+        cursor: _Cursor = self.conn.execute(sql.replace("?", "%s"), tuple(params))
+        return cursor
 
     def create_schema(self) -> None:
         with self.transaction():  # replicas starting together must not race on CREATE TABLE
@@ -186,9 +195,9 @@ class _Postgres(_Dialect):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        if self.conn.broken:  # type: ignore[attr-defined]
-            self.conn = self._connect()  # type: ignore[assignment]
-        with self.conn.transaction():  # type: ignore[attr-defined]
+        if self.conn.broken:
+            self.conn = self._connect()
+        with self.conn.transaction():
             yield
 
     def lock_audit(self) -> None:
