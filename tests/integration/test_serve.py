@@ -518,3 +518,58 @@ def test_every_operation_of_the_served_openapi_document_holds_under_generated_re
 
         check()
     assert len(calls) >= 2 * len(operations)
+
+
+# -- mTLS ------------------------------------------------------------------------------------------
+
+
+def test_a_client_certificate_from_the_trusted_ca_replaces_the_token_on_the_webhook_only(
+    world: World, tmp_path: Path
+) -> None:
+    import ssl
+    import urllib.error
+
+    from fixtures.service import client_certificate
+
+    server_cert = self_signed(tmp_path / "tls")
+    ca, cert, key = client_certificate(tmp_path / "clients", "kube-apiserver")
+    _, stranger_cert, stranger_key = client_certificate(tmp_path / "others", "stranger")
+
+    def client(pair: tuple[Path, Path] | None) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(server_cert[0]))
+        if pair is not None:
+            context.load_cert_chain(str(pair[0]), str(pair[1]))
+        return context
+
+    with ServiceProcess(
+        world.allowlist,
+        [Path(f"{world.key}.pub")],
+        tmp_path / "server",
+        tls=server_cert,
+        extra=["--client-ca", str(ca)],
+    ) as server:
+        body = review("uid-mtls", pod(world.local_digest))
+        status, _, answer = server.request(
+            "POST", "/v1/k8s/admit", body, token=None, context=client((cert, key))
+        )
+        assert status == 200 and json.loads(answer)["response"]["allowed"] is True
+        assert server.request("POST", "/v1/k8s/admit", body, token=None, context=client(None))[0] == 401
+        assert server.request("POST", "/v1/k8s/admit", body)[0] == 200  # the token still works
+        for path in ("/v1/admissions", "/metrics"):  # the certificate is for the webhook alone
+            method = "POST" if path == "/v1/admissions" else "GET"
+            status, _, _ = server.request(
+                method, path, {"reference": world.digest}, token=None, context=client((cert, key))
+            )
+            assert status == 401, path
+        with pytest.raises(
+            (urllib.error.URLError, ConnectionError, ssl.SSLError)
+        ):  # another CA's: no handshake
+            server.request(
+                "POST", "/v1/k8s/admit", body, token=None, context=client((stranger_cert, stranger_key))
+            )
+    db = Database(f"sqlite://{server.db}")
+    try:
+        callers = {row["caller"] for row in db.audit_rows(100)}
+    finally:
+        db.close()
+    assert "cert:kube-apiserver" in callers

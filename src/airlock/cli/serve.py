@@ -55,6 +55,12 @@ def register(commands: Any) -> None:
     )
     p.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="FILE",
+        help="accept client certificates issued by this CA (PEM) in place of a token on /v1/k8s/admit (mTLS)",
+    )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="background scan workers (default 1)")
     p.add_argument(
         "--token-file",
@@ -109,6 +115,8 @@ def run(args: argparse.Namespace) -> ExitCode:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ServeUnavailable("--tls-cert and --tls-key go together")
+    if args.client_ca is not None and args.tls_cert is None:
+        raise ServeUnavailable("--client-ca needs --tls-cert and --tls-key (client certificates come with TLS)")
     namespaces = {}
     for item in args.namespace_mode:
         name, sep, mode = item.partition("=")
@@ -139,6 +147,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         port=args.port,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        client_ca=args.client_ca,
         log_level=args.log_level,
     )
     return ExitCode.PASSED

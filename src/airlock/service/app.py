@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from airlock.allowlist.keys import trusted
 from airlock.allowlist.records import format_time, utc_now
 from airlock.service import k8s
-from airlock.service.auth import Tokens
+from airlock.service.auth import Tokens, scope_cert_name
 from airlock.service.db import Database
 from airlock.service.decide import admit
 from airlock.service.holder import AllowlistHolder
@@ -114,6 +114,20 @@ def create_app(settings: Settings) -> FastAPI:
             )
         return who
 
+    async def k8s_caller(request: Request) -> str:
+        """A bearer token, or a client certificate verified by the TLS layer (`--client-ca`)."""
+        who = service.tokens.caller(request.headers.get("authorization"))
+        if who is None:
+            name = scope_cert_name(request.scope)
+            if name is not None:
+                return f"cert:{name}"
+            raise HTTPException(
+                401,
+                "a valid bearer token or client certificate is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return who
+
     @app.post("/v1/admissions", response_model=AdmissionAnswer)
     async def admissions(query: AdmissionQuery, who: str = Depends(caller)) -> dict[str, Any]:
         started = time.perf_counter()
@@ -132,7 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
         return answer
 
     @app.post("/v1/k8s/admit")
-    async def k8s_admit(request: Request, who: str = Depends(caller)) -> JSONResponse:
+    async def k8s_admit(request: Request, who: str = Depends(k8s_caller)) -> JSONResponse:
         started = time.perf_counter()
         try:
             body = json.loads(await request.body())
