@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ServeUnavailable("--tls-cert and --tls-key go together")
     if args.client_ca is not None and args.tls_cert is None:
-        raise ServeUnavailable("--client-ca needs --tls-cert and --tls-key (client certificates come with TLS)")
+        raise ServeUnavailable(
+            "--client-ca needs --tls-cert and --tls-key (client certificates come with TLS)"
+        )
     namespaces = {}
     for item in args.namespace_mode:
         name, sep, mode = item.partition("=")
