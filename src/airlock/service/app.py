@@ -1,7 +1,9 @@
 """The FastAPI application: admissions, the Kubernetes webhook, scans, health, readiness, metrics.
 
 Every endpoint except /healthz and /readyz needs `Authorization: Bearer <token>`, the OpenAPI
-document included. Decisions come from the allowlist in memory and the database; nothing here
+document included; /v1/k8s/admit also takes a client certificate verified by `--client-ca` (mTLS).
+An error while deciding answers 500 (fail closed), except for AdmissionReviews from a namespace
+named by `--fail-open`, which are admitted with a warning and logged. Decisions come from the allowlist in memory and the database; nothing here
 downloads or scans (the workers do, off the request path). Every decision is written to the
 hash-chained audit log before it is answered.
 """

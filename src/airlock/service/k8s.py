@@ -8,7 +8,8 @@ Which models an object names:
 
 An object that names no model is admitted. One that names any model that is not `allowed` is denied
 in `enforce` mode, or admitted with warnings in `warn` mode; the audit annotations say which in both.
-A dry run decides the same way but never queues a scan.
+A dry run decides the same way but never queues a scan. When deciding fails, the app answers 500
+(the API server's failurePolicy applies), or `fail_open` for a namespace configured so.
 """
 
 from __future__ import annotations
