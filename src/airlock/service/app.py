@@ -2,10 +2,10 @@
 
 Every endpoint except /healthz and /readyz needs `Authorization: Bearer <token>`, the OpenAPI
 document included; /v1/k8s/admit also takes a client certificate verified by `--client-ca` (mTLS).
-An error while deciding answers 500 (fail closed), except for AdmissionReviews from a namespace
-named by `--fail-open`, which are admitted with a warning and logged. Decisions come from the allowlist in memory and the database; nothing here
-downloads or scans (the workers do, off the request path). Every decision is written to the
-hash-chained audit log before it is answered.
+Decisions come from the allowlist in memory and the database; nothing here downloads or scans (the
+workers do, off the request path). Every decision is written to the hash-chained audit log before it
+is answered. An error while deciding answers 500 (fail closed), except for AdmissionReviews from a
+namespace named by `--fail-open`, which are admitted with a warning and logged.
 """
 
 from __future__ import annotations
@@ -169,6 +169,20 @@ def create_app(settings: Settings) -> FastAPI:
                 who,
                 exc,
             )
+            try:  # the audit log may be what failed; when it is not, it records the fail-open too
+                service.db.audit(
+                    {
+                        "time": format_time(utc_now()),
+                        "caller": who,
+                        "endpoint": "k8s",
+                        "uid": request_part["uid"],
+                        "namespace": namespace,
+                        "decision": "fail-open",
+                        "error": response["response"]["auditAnnotations"]["error"],
+                    }
+                )
+            except Exception:  # noqa: BLE001  already logged above; the answer stands
+                pass
         service.metrics.decisions.labels("k8s", outcome).inc()
         service.metrics.latency.labels("k8s").observe(time.perf_counter() - started)
         return JSONResponse(response)
