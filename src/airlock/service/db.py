@@ -153,16 +153,8 @@ class _Dialect:
             raise
         self.conn.execute("COMMIT")
 
-    def append_audit(self, text: str) -> int:
-        """Chain `text` after the head and commit; its seq. (In a write transaction: one writer.)"""
-        with self.transaction():
-            row = self.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            head = row[0] if row else GENESIS
-            seq = self.execute(
-                "INSERT INTO audit(entry, prev, hash) VALUES (?, ?, ?) RETURNING seq",
-                (text, head, _chain(head, text)),
-            ).fetchone()
-        return int(seq[0])
+    def lock_audit(self) -> None:
+        """Inside a transaction: serialise appends to the chain (BEGIN IMMEDIATE already does)."""
 
     def close(self) -> None:
         self.conn.close()
@@ -209,31 +201,7 @@ class _Postgres(_Dialect):
             yield
 
     def lock_audit(self) -> None:
-        """Inside a transaction: serialise appends to the chain (and schema creation) across replicas."""
         self.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_KEY,))
-
-    def append_audit(self, text: str) -> int:
-        """The same chain step with the hash computed by the server (`_chain` in SQL), so the lock, the
-        read of the head and the insert go in one pipelined round trip instead of five."""
-        if self.conn.broken:
-            self.conn = self._connect()
-        with self.conn.pipeline(), self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            cursor = self.conn.execute(_PG_APPEND, (text, GENESIS))
-        return int(cursor.fetchone()[0])
-
-
-# _chain(prev, entry) in SQL: sha256 over the UTF-8 of "prev\nentry" (entries are ASCII JSON)
-_PG_APPEND = (
-    "INSERT INTO audit(entry, prev, hash) "
-    "SELECT e, h, 'sha256:' || encode(sha256(convert_to(h || E'\\n' || e, 'UTF8')), 'hex') "
-    "FROM (SELECT %s::text AS e, "
-    "COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), %s) AS h) AS s RETURNING seq"
-)
-
-
-def _chain(prev: str, entry: str) -> str:
-    return "sha256:" + hashlib.sha256(f"{prev}\n{entry}".encode()).hexdigest()
 
 
 def _dialect(url: str) -> _Dialect:
@@ -287,8 +255,15 @@ class Database:
     def audit(self, entry: Mapping[str, Any]) -> int:
         """Append `entry` to the chain; it is committed when this returns."""
         text = json.dumps(dict(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        with self._lock:
-            return self._db.append_audit(text)
+        with self._lock, self._db.transaction():
+            self._db.lock_audit()
+            row = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            head = row[0] if row else GENESIS
+            digest = "sha256:" + hashlib.sha256(f"{head}\n{text}".encode()).hexdigest()
+            seq = self._db.execute(
+                "INSERT INTO audit(entry, prev, hash) VALUES (?, ?, ?) RETURNING seq", (text, head, digest)
+            ).fetchone()
+            return int(seq[0])
 
     def audit_rows(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._lock:
@@ -303,7 +278,7 @@ class Database:
         with self._lock:
             rows = self._db.execute("SELECT seq, entry, prev, hash FROM audit ORDER BY seq").fetchall()
         for seq, entry, recorded_prev, digest in rows:
-            expected = _chain(prev, entry)
+            expected = "sha256:" + hashlib.sha256(f"{prev}\n{entry}".encode()).hexdigest()
             if recorded_prev != prev or digest != expected:
                 return int(seq)
             prev = digest
