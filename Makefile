@@ -32,8 +32,14 @@ browser:  ## headless Chromium for the HTML report test (installed with apt when
 		&& (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1; } \
 		|| echo "chromium not installed: the browser test will be skipped"
 
+.PHONY: postgres
+postgres:  ## PostgreSQL server binaries for the service's queue tests (Debian's postgresql, with apt when running as root)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1; } \
+		|| echo "postgresql not installed: the PostgreSQL tests will be skipped"
+
 .PHONY: test
-test: dev browser lint  ## the linters, then the suite (TESTS=pattern to select)
+test: dev browser postgres lint  ## the linters, then the suite (TESTS=pattern to select)
 	$(BIN)/python -m pytest -q $(if $(TESTS),-x -k "$(TESTS)")
 
 .PHONY: test-fast

@@ -1,15 +1,21 @@
 """`airlock serve` under load on loopback: latency and throughput of allowlisted decisions.
 
 A real server (`fixtures.service.ServiceProcess`, uvicorn on 127.0.0.1) holds a signed allowlist;
-a load generator in a second process (keep-alive HTTP/1.1 connections, one thread each) sends
-`REQUESTS` allowlisted admissions, then the same number of AdmissionReviews, each bounded by
-`TIME_LIMIT_S`. Reported: p50/p99 latency (microseconds, seen by the client), requests per second,
-the server's resident memory after the load, and the time from an unknown model's first request to
-its scan's verdict (the model on a local Hub stand-in). Two cores run server and load generator both.
+a load generator in a second process sends allowlisted admissions over HTTP, then AdmissionReviews
+over HTTP and over HTTPS (a self-signed certificate), each for `DURATION_S` after a short warm-up.
+The generator is `wrk` (Debian's package, installed with apt when running as root): one thread,
+`CONNECTIONS` keep-alive connections. Without wrk, a Python generator (threads over http.client,
+`REQUESTS` requests) stands in, and the rows say so. Reported: requests per second, p50/p99 latency
+seen by the client (microseconds), the server's resident memory after the load (steady state), and
+the time from an unknown model's first request to its scan's verdict (the model on a local Hub
+stand-in). When PostgreSQL is installed, the AdmissionReview case runs again on a PostgreSQL
+database (`--db postgresql://…`, a throwaway local server). Server and load generator share the
+machine's cores: run `taskset -c 0,1 python -m bench service` to hold it to two.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import statistics
@@ -22,6 +28,8 @@ from typing import Any
 
 REQUESTS = 2000
 CONCURRENCY = 8
+CONNECTIONS = 8
+DURATION_S = 10
 TIME_LIMIT_S = 60.0
 
 
@@ -46,27 +54,145 @@ def run(work: Path, requests: int = REQUESTS, concurrency: int = CONCURRENCY) ->
     for args in (["keygen", key], ["sign", model, "--key", key, "--allowlist", allowlist]):
         subprocess.run([sys.executable, "-m", "airlock", *map(str, args)], check=True, env={**_env(), **env})
     digest = json.loads(allowlist.read_text().splitlines()[1])["body"]["model"]
-    rows = []
+    from fixtures.service import self_signed
+
+    rows: list[dict[str, Any]] = []
+    pubkeys = [Path(f"{key}.pub")]
+    admission = json.dumps({"reference": digest}).encode()
+    review = json.dumps(_review(digest)).encode()
     with HubServer() as hub:
         hub_env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(root / "hf-home")}
-        with ServiceProcess(allowlist, [Path(f"{key}.pub")], root / "server", env=hub_env) as server:
-            admission = json.dumps({"reference": digest}).encode()
-            review = json.dumps(_review(digest)).encode()
+        with ServiceProcess(allowlist, pubkeys, root / "server", env=hub_env) as server:
             for case, path, body in (
                 ("admissions (allowlisted, HTTP)", "/v1/admissions", admission),
                 ("k8s AdmissionReview (allowlisted, HTTP)", "/v1/k8s/admit", review),
             ):
-                _load(server.port, path, body, TOKEN, 200, concurrency)  # warm-up
-                result = _load(server.port, path, body, TOKEN, requests, concurrency)
-                rows.append({"case": case, **result})
-            rows.append({"case": "server memory after load", "rss_mib": _rss_mib(server)})
+                rows.append({"case": case, **_measure(server, path, body, TOKEN, concurrency)})
+            rows.append({"case": "server memory after load (SQLite)", "rss_mib": _rss_mib(server)})
             sha = hub.add_repo(
                 HubRepo(
                     "bench/unknown", {"model.safetensors": save({"w": np.zeros((32, 32), dtype=np.float32)})}
                 )
             )
             rows.append({"case": "unknown model: first request to verdict", **_first_verdict(server, sha)})
+        tls = self_signed(root / "tls")
+        with ServiceProcess(allowlist, pubkeys, root / "server-tls", env=hub_env, tls=tls) as server:
+            case = "k8s AdmissionReview (allowlisted, HTTPS)"
+            rows.append({"case": case, **_measure(server, "/v1/k8s/admit", review, TOKEN, concurrency)})
+            rows.append({"case": "server memory after load (HTTPS)", "rss_mib": _rss_mib(server)})
+        rows.extend(_postgres_rows(allowlist, pubkeys, root, hub_env, review, concurrency))
     return rows
+
+
+def _postgres_rows(
+    allowlist: Path,
+    pubkeys: list[Path],
+    root: Path,
+    env: dict[str, str],
+    review: bytes,
+    concurrency: int,
+) -> list[dict[str, Any]]:
+    from fixtures import postgres
+    from fixtures.service import TOKEN, ServiceProcess
+
+    if postgres.binaries() is None:
+        return [{"case": "k8s AdmissionReview on PostgreSQL", "skipped": "PostgreSQL is not installed"}]
+    with postgres.PostgresServer() as pg:
+        db = pg.database()
+        with ServiceProcess(allowlist, pubkeys, root / "server-pg", env=env, db=db) as server:
+            case = "k8s AdmissionReview (allowlisted, HTTP, PostgreSQL)"
+            return [{"case": case, **_measure(server, "/v1/k8s/admit", review, TOKEN, concurrency)}]
+
+
+@functools.cache
+def _wrk() -> str | None:
+    """The wrk binary; installed with apt when missing and running as root; None when unavailable."""
+    import os
+    import shutil
+
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+            subprocess.run(command, capture_output=True, check=False, timeout=600)
+        found = shutil.which("wrk")
+    return found
+
+
+_WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = io.open(os.getenv("BODY_FILE"), "rb"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"errors":%d,"non_2xx":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, from /proc."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(server: Any, path: str, body: bytes, token: str, concurrency: int) -> dict[str, Any]:
+    """Load `path` with `body`; also the server's CPU time per request, which a busy machine (a high
+    load average) inflates much less than it inflates latency."""
+    pid = server.process.pid
+    _generate_load(server.url, path, body, token, concurrency, seconds=2)  # warm-up
+    started = _cpu_s(pid)
+    result = _generate_load(server.url, path, body, token, concurrency)
+    requests = result.get("requests") or 0
+    if requests:
+        result["server_cpu_us_per_request"] = round((_cpu_s(pid) - started) / requests * 1e6)
+    return result
+
+
+def _generate_load(
+    url: str, path: str, body: bytes, token: str, concurrency: int, seconds: int = DURATION_S
+) -> dict[str, Any]:
+    wrk = _wrk()
+    if wrk is None:
+        port = int(url.rsplit(":", 1)[1])
+        if url.startswith("https"):
+            return {"skipped": "HTTPS needs wrk"}
+        count = REQUESTS * seconds // DURATION_S
+        return {"generator": "python threads", **_load(port, path, body, token, count, concurrency)}
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="airlock-wrk-") as tmp:
+        script, body_file = Path(tmp, "post.lua"), Path(tmp, "body.json")
+        script.write_text(_WRK_SCRIPT)
+        body_file.write_bytes(body)
+        env = {**os.environ, "BODY_FILE": str(body_file), "TOKEN": token}
+
+        def wrk_run(seconds: int) -> dict[str, Any]:
+            command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script), url + path]
+            done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60)
+            if done.returncode != 0:
+                raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
+            return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+        load_before = os.getloadavg()[0]
+        result = wrk_run(seconds)
+        load_after = os.getloadavg()[0]
+    return {
+        "generator": f"wrk -t1 -c{CONNECTIONS} -d{seconds}s",
+        "requests": result["requests"],
+        "errors": result["errors"] + result["non_2xx"],
+        "rps": round(result["requests"] / (result["duration_us"] / 1e6)),
+        "p50_us": result["p50_us"],
+        "p99_us": result["p99_us"],
+        "max_us": result["max_us"],
+        "loadavg_1m": f"{load_before:.2f}->{load_after:.2f}",
+    }
 
 
 def _env() -> dict[str, str]:

@@ -50,7 +50,7 @@ def fleet(hub: HubServer) -> list[FleetRepo]:
 @pytest.fixture(scope="module")
 def stalled(hub: HubServer) -> str:
     sha = hub.add_repo(HubRepo("slow/stalls", repo_files("benign", "slow/stalls", 0)))
-    hub.stall("slow/stalls", 120.0)  # cut short when the server stops
+    hub.stall_repo("slow/stalls", 120.0)  # cut short when the server stops
     return f"hf://slow/stalls@{sha}"
 
 

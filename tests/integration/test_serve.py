@@ -27,7 +27,7 @@ from safetensors.numpy import save
 from airlock.service.db import Database, scan_id
 from fixtures import pickles
 from fixtures.hub_server import HubRepo, HubServer
-from fixtures.service import TOKEN, ServiceProcess
+from fixtures.service import TOKEN, ServiceProcess, self_signed
 
 pytestmark = pytest.mark.slow
 
@@ -103,6 +103,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def server(world: World) -> Iterator[ServiceProcess]:
+    """The service over HTTPS with a self-signed certificate that the test client verifies."""
     served = world.root / "served.jsonl"
     shutil.copy(world.allowlist, served)
     with ServiceProcess(
@@ -111,6 +112,7 @@ def server(world: World) -> Iterator[ServiceProcess]:
         world.root / "server",
         extra=["--namespace-mode", "staging=warn", "--workers", "1"],
         env={"HF_ENDPOINT": world.hub.url, "HF_HOME": str(world.root / "server-hf-home")},
+        tls=self_signed(world.root / "tls"),
     ) as process:
         yield process
 
@@ -178,24 +180,71 @@ def pod(model: str) -> dict[str, Any]:
 # -- auth ------------------------------------------------------------------------------------------
 
 
-def test_only_health_and_readiness_answer_without_a_token(server: ServiceProcess) -> None:
-    assert server.get("/healthz", token=None)[0] == 200
-    assert server.get("/readyz", token=None)[0] == 200
-    for method, path in [
-        ("POST", "/v1/admissions"),
-        ("POST", "/v1/k8s/admit"),
-        ("GET", "/metrics"),
-        ("GET", "/openapi.json"),
-        ("GET", f"/v1/scans/{'0' * 32}"),
-    ]:
+def _routes(world: World, tmp_path: Path) -> list[tuple[str, str]]:
+    """Every (method, path) the application serves, read from the application itself: a route added
+    later is covered without editing this test. Path parameters get a well-formed dummy value."""
+    import re
+
+    from airlock.service.app import create_app
+    from airlock.service.settings import Settings
+
+    settings = Settings(
+        allowlist=world.allowlist,
+        pubkeys=(Path(f"{world.key}.pub"),),
+        tokens=(TOKEN,),
+        db=f"sqlite://{tmp_path / 'routes.sqlite3'}",
+    )
+    app = create_app(settings)
+    try:
+        found = [
+            (method, re.sub(r"\{[^}]+\}", "0" * 32, route.path))
+            for route in app.routes
+            for method in sorted(getattr(route, "methods", None) or ())
+            if method != "HEAD"
+        ]
+    finally:
+        app.state.service.db.close()
+    assert ("POST", "/v1/k8s/admit") in found and ("GET", "/openapi.json") in found
+    return found
+
+
+def test_only_health_and_readiness_answer_without_credentials(
+    server: ServiceProcess, world: World, tmp_path: Path
+) -> None:
+    public = {"/healthz", "/readyz"}
+    for path in public:
+        assert server.get(path, token=None)[0] == 200
+    bearer = []
+    for method, path in _routes(world, tmp_path):
+        if path in public:
+            continue
         for token in (None, "wrong-token-0123456789abcdef"):
             status, headers, _ = server.request(method, path, {"reference": "x"}, token=token)
-            assert status == 401, (method, path, token)
-            assert headers.get("www-authenticate", headers.get("WWW-Authenticate")) == "Bearer"
+            assert status in (401, 403), (method, path, token, status)
+            if headers.get("www-authenticate", headers.get("WWW-Authenticate")) == "Bearer":
+                bearer.append((method, path))
+    assert {("POST", "/v1/admissions"), ("POST", "/v1/k8s/admit"), ("GET", "/metrics")} <= set(bearer)
+    for method, path in bearer:  # the right token gets past authentication on each of them
+        assert server.request(method, path, {"reference": "x"})[0] not in (401, 403), (method, path)
     status, document = server.json("GET", "/openapi.json")
     assert status == 200 and {"/v1/admissions", "/v1/k8s/admit", "/v1/scans/{scan_id}"} <= set(
         document["paths"]
     )
+
+
+def test_the_webhook_serves_https_that_only_a_client_trusting_its_certificate_accepts(
+    server: ServiceProcess,
+) -> None:
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    assert server.url.startswith("https://")
+    with pytest.raises(urllib.error.URLError) as refused:  # the system's CAs do not know it
+        urllib.request.urlopen(server.url + "/healthz", timeout=10, context=ssl.create_default_context())
+    assert isinstance(refused.value.reason, ssl.SSLCertVerificationError)
+    with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plain HTTP on the TLS port
+        urllib.request.urlopen(server.url.replace("https://", "http://") + "/healthz", timeout=10)
 
 
 # -- /v1/admissions --------------------------------------------------------------------------------
@@ -322,7 +371,11 @@ def _oversized_post(server: ServiceProcess, path: str, size: int) -> int:
     from urllib.parse import urlsplit
 
     url = urlsplit(server.url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection = (
+        http.client.HTTPSConnection(url.hostname, url.port, timeout=30, context=server.ssl_context)
+        if server.ssl_context
+        else http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    )
     try:
         connection.putrequest("POST", path)
         connection.putheader("Content-Type", "application/json")
@@ -359,7 +412,12 @@ def test_metrics_count_decisions_and_the_audit_log_is_chained(server: ServicePro
     finally:
         db.close()
     assert any(r["decision"] == "allowed" and r["digest"] == world.digest for r in rows)
-    assert all(r["caller"].startswith("token:") and "test-token" not in json.dumps(r) for r in rows)
+    assert all(
+        r["caller"].startswith("worker:" if r["endpoint"] == "scan" else "token:")
+        and "test-token" not in json.dumps(r)
+        for r in rows
+    )
+    assert any(r["endpoint"] == "scan" and r["decision"] == "pass" for r in rows)  # scans' verdicts too
 
 
 # -- allowlist reload --------------------------------------------------------------------------------
@@ -418,3 +476,100 @@ def test_reload_refuses_tampered_and_rolled_back_allowlists_and_keeps_the_last_g
         answer = _admit(server, allowed)
         assert answer["decision"] == "denied" and "found a backdoor" in answer["reason"]
         assert answer["counter"] == 3
+
+
+# -- property-based: the served OpenAPI document ------------------------------------------------------
+
+
+def test_every_operation_of_the_served_openapi_document_holds_under_generated_requests(
+    server: ServiceProcess,
+) -> None:
+    """Schemathesis generates requests from the document the service serves (valid and invalid ones)
+    and checks no answer is a server error and every documented answer matches its schema. Bounded:
+    a fixed number of examples per operation and a time budget for the whole test."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    status, document = server.json("GET", "/openapi.json")
+    assert status == 200
+    schema = schemathesis.openapi.from_dict(document)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    verify = str(server.workdir.parent / "tls" / "tls.crt")
+    budget = time.monotonic() + 90
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.label for op in operations} >= {"POST /v1/admissions", "GET /v1/scans/{scan_id}"}
+    calls: list[int] = []
+    for operation in operations:
+        if time.monotonic() > budget:
+            break
+
+        @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def check(case: Any) -> None:
+            case.call_and_validate(
+                base_url=server.url,
+                headers=headers,
+                verify=verify,
+                checks=[not_a_server_error, response_schema_conformance],
+            )
+            calls.append(1)
+
+        check()
+    assert len(calls) >= 2 * len(operations)
+
+
+# -- mTLS ------------------------------------------------------------------------------------------
+
+
+def test_a_client_certificate_from_the_trusted_ca_replaces_the_token_on_the_webhook_only(
+    world: World, tmp_path: Path
+) -> None:
+    import ssl
+    import urllib.error
+
+    from fixtures.service import client_certificate
+
+    server_cert = self_signed(tmp_path / "tls")
+    ca, cert, key = client_certificate(tmp_path / "clients", "kube-apiserver")
+    _, stranger_cert, stranger_key = client_certificate(tmp_path / "others", "stranger")
+
+    def client(pair: tuple[Path, Path] | None) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(server_cert[0]))
+        if pair is not None:
+            context.load_cert_chain(str(pair[0]), str(pair[1]))
+        return context
+
+    with ServiceProcess(
+        world.allowlist,
+        [Path(f"{world.key}.pub")],
+        tmp_path / "server",
+        tls=server_cert,
+        extra=["--client-ca", str(ca)],
+    ) as server:
+        body = review("uid-mtls", pod(world.local_digest))
+        status, _, answer = server.request(
+            "POST", "/v1/k8s/admit", body, token=None, context=client((cert, key))
+        )
+        assert status == 200 and json.loads(answer)["response"]["allowed"] is True
+        assert server.request("POST", "/v1/k8s/admit", body, token=None, context=client(None))[0] == 401
+        assert server.request("POST", "/v1/k8s/admit", body)[0] == 200  # the token still works
+        for path in ("/v1/admissions", "/metrics"):  # the certificate is for the webhook alone
+            method = "POST" if path == "/v1/admissions" else "GET"
+            status, _, _ = server.request(
+                method, path, {"reference": world.digest}, token=None, context=client((cert, key))
+            )
+            assert status == 401, path
+        with pytest.raises(
+            (urllib.error.URLError, ConnectionError, ssl.SSLError)
+        ):  # another CA's: no handshake
+            server.request(
+                "POST", "/v1/k8s/admit", body, token=None, context=client((stranger_cert, stranger_key))
+            )
+    db = Database(f"sqlite://{server.db}")
+    try:
+        callers = {row["caller"] for row in db.audit_rows(100)}
+    finally:
+        db.close()
+    assert "cert:kube-apiserver" in callers

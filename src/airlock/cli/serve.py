@@ -36,10 +36,32 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--db",
         metavar="URL",
-        help="sqlite:///PATH for the audit log and scan queue (default: serve.sqlite3 in the airlock cache)",
+        help="the audit log and scan queue: sqlite:///PATH (default: serve.sqlite3 in the airlock cache) "
+        "or postgresql://USER@HOST/DB (replicas share one queue; the password from PGPASSWORD or ~/.pgpass)",
+    )
+    p.add_argument(
+        "--scan-lease",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds a scan job stays with a worker that stopped renewing it (killed) before a retry",
+    )
+    p.add_argument(
+        "--fail-open",
+        action="append",
+        default=[],
+        metavar="NAMESPACE",
+        help="admit this namespace's AdmissionReviews, with a warning, when the service fails "
+        "(repeatable; logged at every use; every other namespace fails closed)",
     )
     p.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument(
+        "--client-ca",
+        type=Path,
+        metavar="FILE",
+        help="accept client certificates issued by this CA (PEM) in place of a token on /v1/k8s/admit (mTLS)",
+    )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="background scan workers (default 1)")
     p.add_argument(
         "--token-file",
@@ -95,6 +117,10 @@ def run(args: argparse.Namespace) -> ExitCode:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ServeUnavailable("--tls-cert and --tls-key go together")
+    if args.client_ca is not None and args.tls_cert is None:
+        raise ServeUnavailable(
+            "--client-ca needs --tls-cert and --tls-key (client certificates come with TLS)"
+        )
     namespaces = {}
     for item in args.namespace_mode:
         name, sep, mode = item.partition("=")
@@ -103,6 +129,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         namespaces[name] = mode
     if args.workers < 0:
         raise ServeUnavailable("--workers must be 0 or more")
+    if not args.scan_lease > 0:
+        raise ServeUnavailable("--scan-lease must be above 0")
     settings = Settings(
         allowlist=args.allowlist,
         pubkeys=tuple(args.pubkey),
@@ -115,6 +143,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         min_counter=args.min_counter,
         reload_interval=args.reload_interval,
         webhooks=webhooks.from_args(args, tuple(args.pubkey)),
+        lease_s=args.scan_lease,
+        fail_open=frozenset(args.fail_open),
     )
     serve(
         settings,
@@ -122,6 +152,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         port=args.port,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        client_ca=args.client_ca,
         log_level=args.log_level,
     )
     return ExitCode.PASSED

@@ -1,9 +1,11 @@
 """The FastAPI application: admissions, the Kubernetes webhook, scans, health, readiness, metrics.
 
 Every endpoint except /healthz and /readyz needs `Authorization: Bearer <token>`, the OpenAPI
-document included. Decisions come from the allowlist in memory and the database; nothing here
-downloads or scans (the workers do, off the request path). Every decision is written to the
-hash-chained audit log before it is answered.
+document included; /v1/k8s/admit also takes a client certificate verified by `--client-ca` (mTLS).
+Decisions come from the allowlist in memory and the database; nothing here downloads or scans (the
+workers do, off the request path). Every decision is written to the hash-chained audit log before it
+is answered. An error while deciding answers 500 (fail closed), except for AdmissionReviews from a
+namespace named by `--fail-open`, which are admitted with a warning and logged.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -23,7 +25,7 @@ from pydantic import BaseModel, Field
 from airlock.allowlist.keys import trusted
 from airlock.allowlist.records import format_time, utc_now
 from airlock.service import k8s
-from airlock.service.auth import Tokens
+from airlock.service.auth import Tokens, scope_cert_name
 from airlock.service.db import Database
 from airlock.service.decide import admit
 from airlock.service.holder import AllowlistHolder
@@ -69,7 +71,7 @@ class Service:
             settings.allowlist, trusted(list(settings.pubkeys)), min_counter=settings.min_counter
         )
         self.db = Database(settings.db)
-        self.workers = Workers(self.db, settings.workers, settings.policy)
+        self.workers = Workers(self.db, settings.workers, settings.policy, lease_s=settings.lease_s)
         self.metrics = Metrics(
             queue_depth=lambda: float(
                 sum(v for k, v in self.db.depth().items() if k in ("queued", "running"))
@@ -108,11 +110,27 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.service = service
 
-    def caller(request: Request) -> str:
+    async def caller(request: Request) -> str:
+        # async: a plain `def` dependency runs in the thread pool, a thread hop on every request
+        # (about half of an allowlisted decision's CPU time)
         who = service.tokens.caller(request.headers.get("authorization"))
         if who is None:
             raise HTTPException(
                 401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return who
+
+    async def k8s_caller(request: Request) -> str:
+        """A bearer token, or a client certificate verified by the TLS layer (`--client-ca`)."""
+        who = service.tokens.caller(request.headers.get("authorization"))
+        if who is None:
+            name = scope_cert_name(request.scope)
+            if name is not None:
+                return f"cert:{name}"
+            raise HTTPException(
+                401,
+                "a valid bearer token or client certificate is required",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         return who
 
@@ -134,22 +152,56 @@ def create_app(settings: Settings) -> FastAPI:
         return answer
 
     @app.post("/v1/k8s/admit")
-    async def k8s_admit(request: Request, who: str = Depends(caller)) -> JSONResponse:
+    async def k8s_admit(request: Request, who: str = Depends(k8s_caller)) -> JSONResponse:
         started = time.perf_counter()
         try:
             body = json.loads(await request.body())
-            done = k8s.review(
-                body,
-                service.holder.current,
-                service.db,
-                utc_now(),
-                settings.modes,
-                enqueued=service.workers.notify,
-            )
+            request_part = k8s.request_of(body)
         except (ValueError, k8s.BadReview) as exc:
             raise HTTPException(400, f"not a valid AdmissionReview: {exc}") from None
-        request_part = body["request"]
-        obj = request_part.get("object") if isinstance(request_part.get("object"), dict) else {}
+        namespace = request_part.get("namespace")
+        try:
+            outcome, response = _review(body, request_part, who)
+        except Exception as exc:
+            if not isinstance(namespace, str) or namespace not in settings.fail_open:
+                raise  # fail closed: 500, and the API server applies failurePolicy: Fail
+            outcome, response = "fail-open", k8s.fail_open(request_part["uid"], namespace, exc)
+            log.warning(
+                "FAIL-OPEN: namespace %s admitted AdmissionReview %s (%s) although the service failed: %s",
+                namespace,
+                request_part["uid"],
+                who,
+                exc,
+            )
+            try:  # the audit log may be what failed; when it is not, it records the fail-open too
+                service.db.audit(
+                    {
+                        "time": format_time(utc_now()),
+                        "caller": who,
+                        "endpoint": "k8s",
+                        "uid": request_part["uid"],
+                        "namespace": namespace,
+                        "decision": "fail-open",
+                        "error": response["response"]["auditAnnotations"]["error"],
+                    }
+                )
+            except Exception:  # noqa: BLE001  already logged above; the answer stands
+                pass
+        service.metrics.decisions.labels("k8s", outcome).inc()
+        service.metrics.latency.labels("k8s").observe(time.perf_counter() - started)
+        return JSONResponse(response)
+
+    def _review(body: Any, request_part: Mapping[str, Any], who: str) -> tuple[str, dict[str, Any]]:
+        done = k8s.review(
+            body,
+            service.holder.current,
+            service.db,
+            utc_now(),
+            settings.modes,
+            enqueued=service.workers.notify,
+        )
+        found = request_part.get("object")
+        obj: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         response = done.response["response"]
         outcome = (
             "allowed"
@@ -173,9 +225,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "models": [a.to_dict() for a in done.admissions],
             }
         )
-        service.metrics.decisions.labels("k8s", outcome).inc()
-        service.metrics.latency.labels("k8s").observe(time.perf_counter() - started)
-        return JSONResponse(done.response)
+        return outcome, done.response
 
     @app.get("/v1/scans/{scan_id}", response_model=None)
     def scan(scan_id: str, format: Literal["json", "html"] = "json", who: str = Depends(caller)) -> Response:

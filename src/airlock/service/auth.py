@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from airlock.errors import AirlockError
 
@@ -54,3 +55,10 @@ class Tokens:
         if not ok:
             return None
         return "token:" + hashlib.sha256(offered).hexdigest()[:12]
+
+
+def scope_cert_name(scope: Mapping[str, Any]) -> str | None:
+    """The name of the client certificate the TLS layer verified (`airlock.service.mtls`), if any."""
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    name = tls.get("client_cert_name")
+    return name if isinstance(name, str) else None

@@ -8,7 +8,8 @@ Which models an object names:
 
 An object that names no model is admitted. One that names any model that is not `allowed` is denied
 in `enforce` mode, or admitted with warnings in `warn` mode; the audit annotations say which in both.
-A dry run decides the same way but never queues a scan.
+A dry run decides the same way but never queues a scan. When deciding fails, the app answers 500
+(the API server's failurePolicy applies), or `fail_open` for a namespace configured so.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def review(
     *,
     enqueued: Callable[[], None] | None = None,
 ) -> Review:
-    request = _request(body)
+    request = request_of(body)
     uid = request["uid"]
     namespace = request.get("namespace")
     mode = modes.of(namespace if isinstance(namespace, str) else None)
@@ -106,7 +107,16 @@ def review(
     return Review(_response(uid, False, message, [], audit), admissions, mode, dry_run)
 
 
-def _request(body: Any) -> Mapping[str, Any]:
+def fail_open(uid: str, namespace: str, error: BaseException) -> dict[str, Any]:
+    """The answer in a fail-open namespace when the service could not decide: admitted, and said so."""
+    why = f"{type(error).__name__}: {error}"[:500]
+    audit = {"decision": "fail-open", "mode": "fail-open", "error": why}
+    warning = f"airlock fail-open: namespace {namespace} admitted without a decision ({why})"
+    return _response(uid, True, None, [warning], audit)
+
+
+def request_of(body: Any) -> Mapping[str, Any]:
+    """The `request` of an AdmissionReview this webhook answers, or raise `BadReview`."""
     if not isinstance(body, Mapping) or body.get("kind") != "AdmissionReview":
         raise BadReview("not an AdmissionReview")
     if body.get("apiVersion") != API_VERSION:

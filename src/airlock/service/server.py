@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from airlock.service.app import Service, create_app
 from airlock.service.settings import Settings
@@ -21,6 +23,7 @@ def serve(
     port: int = 8443,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    client_ca: Path | None = None,
     log_level: str = "info",
 ) -> None:
     import uvicorn
@@ -32,6 +35,15 @@ def serve(
         threading.Thread(target=service.reload, args=("SIGHUP",), daemon=True).start()
 
     signal.signal(signal.SIGHUP, on_hangup)
+    mtls: dict[str, Any] = {}
+    if client_ca is not None:  # ask for a client certificate, verify one that is offered
+        from airlock.service.mtls import ClientCertProtocol
+
+        mtls = {
+            "ssl_ca_certs": str(client_ca),
+            "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+            "http": ClientCertProtocol,
+        }
     config = uvicorn.Config(
         app,
         host=host,
@@ -41,6 +53,7 @@ def serve(
         log_level=log_level,
         access_log=False,  # the audit log records decisions; an access log would repeat them
         lifespan="on",
+        **mtls,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info(

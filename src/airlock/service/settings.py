@@ -26,3 +26,7 @@ class Settings:
     reload_interval: float = 2.0  # seconds between checks of the allowlist file
     max_body: int = MAX_BODY
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)  # MLflow and Hub webhooks
+    lease_s: float = 30.0  # a scan job's lease: how long a killed worker's job waits before a retry
+    # namespaces whose AdmissionReviews are admitted (with a warning, logged) when the service errs;
+    # every other namespace fails closed (HTTP 500, and the API server's failurePolicy: Fail)
+    fail_open: frozenset[str] = frozenset()

@@ -1,42 +1,58 @@
 """Scan workers: threads that take queued scans from the database and run each in a child process.
 
 Nothing here runs on a request: an admission only enqueues (`Database.enqueue` is idempotent per
-reference, so many callers asking for one model make one scan). A scan that cannot run is retried
-up to `MAX_ATTEMPTS` times, then kept as `error` with its reason.
+reference, so many callers asking for one model make one scan). A worker claims a job with a lease
+of `lease_s` seconds and renews it every third of that while the scan runs; a job whose worker died
+(`kill -9`, a lost node) is claimed again by any replica once its lease runs out, and a worker that
+finds its lease taken kills its scan and writes nothing. A scan that cannot run is retried up to
+`MAX_ATTEMPTS` times, then kept as `error` with its reason. Each finished scan is written to the
+audit log once, by the worker whose `finish` took effect.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+from airlock.allowlist.records import format_time, utc_now
 from airlock.service.db import Database, Scan
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 SCAN_TIMEOUT_S = 1800.0
+LEASE_S = 30.0
+
+
+def worker_name() -> str:
+    """Who holds a job: host, process and a random part (a restarted process with the same pid differs)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Workers:
-    def __init__(self, db: Database, count: int, policy: Path | None = None) -> None:
+    def __init__(
+        self, db: Database, count: int, policy: Path | None = None, *, lease_s: float = LEASE_S
+    ) -> None:
         self.db = db
         self.count = count
         self.policy = policy
+        self.lease_s = lease_s
+        self.name = worker_name()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        requeued = self.db.requeue_interrupted()
-        if requeued:
-            log.warning("%d scan(s) interrupted by a restart are queued again", requeued)
         for n in range(self.count):
-            thread = threading.Thread(target=self._loop, name=f"scan-worker-{n}", daemon=True)
+            thread = threading.Thread(target=self._loop, args=(f"{self.name}/{n}",), daemon=True)
             thread.start()
             self._threads.append(thread)
         self._wake.set()
@@ -48,11 +64,16 @@ class Workers:
         self._stop.set()
         self._wake.set()
 
-    def _loop(self) -> None:
+    def _loop(self, owner: str) -> None:
+        poll = min(2.0, self.lease_s / 3)
         while not self._stop.is_set():
-            job = self.db.claim()
+            try:
+                job = self.db.claim(owner, self.lease_s)
+            except Exception as exc:  # noqa: BLE001  the database may be away for a while; keep polling
+                log.warning("cannot claim a scan (%s); retrying", exc)
+                job = None
             if job is None:
-                self._wake.wait(2.0)
+                self._wake.wait(poll)
                 self._wake.clear()
                 continue
             self._run(job)
@@ -61,29 +82,58 @@ class Workers:
         command = [sys.executable, "-m", "airlock.service.scanjob", job.reference]
         if self.policy is not None:
             command += ["--policy", str(self.policy)]
-        log.info("scan %s: %s (attempt %d)", job.id, job.reference, job.attempts)
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=SCAN_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            self._failed(job, f"the scan ran past {SCAN_TIMEOUT_S:.0f} s")
+        if job.attempts > MAX_ATTEMPTS:  # its workers kept dying mid-scan: do not take the next one down
+            self.db.fail(job, f"interrupted {job.attempts - 1} times", retry=False)
             return
-        if done.returncode != 0:
-            why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        log.info("scan %s: %s (attempt %d, %s)", job.id, job.reference, job.attempts, job.owner)
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + SCAN_TIMEOUT_S
+        while True:
+            try:
+                stdout, stderr = child.communicate(timeout=self.lease_s / 3)
+                break
+            except subprocess.TimeoutExpired:
+                held = self.db.renew(job, self.lease_s)
+                if not held or self._stop.is_set() or time.monotonic() > deadline:
+                    child.kill()
+                    child.communicate()
+                    if not held:
+                        log.warning("scan %s: lease lost to another worker; dropped", job.id)
+                        return
+                    if self._stop.is_set():
+                        self.db.fail(job, "interrupted by a shutdown", retry=True)
+                        return
+                    self._failed(job, f"the scan ran past {SCAN_TIMEOUT_S:.0f} s")
+                    return
+        if child.returncode != 0:
+            why = (stderr.strip().splitlines() or [f"exit {child.returncode}"])[-1]
             self._failed(job, why)
             return
         try:
-            report = json.loads(done.stdout)
+            report = json.loads(stdout)
             verdict = str(report["verdict"]["decision"])
             digest = report["target"].get("digest")
         except (ValueError, KeyError, TypeError) as exc:
             self._failed(job, f"the scan printed no report ({exc})")
             return
-        self.db.finish(job.id, verdict=verdict, digest=digest, report=done.stdout)
+        if not self.db.finish(job, verdict=verdict, digest=digest, report=stdout):
+            log.warning("scan %s: finished after its lease was taken; the result is dropped", job.id)
+            return
+        self.db.audit(
+            {
+                "time": format_time(utc_now()),
+                "caller": f"worker:{job.owner}",
+                "endpoint": "scan",
+                "scan": job.id,
+                "reference": job.reference,
+                "attempt": job.attempts,
+                "decision": verdict,
+                "digest": digest,
+            }
+        )
         log.info("scan %s: %s", job.id, verdict)
 
     def _failed(self, job: Scan, why: str) -> None:
         retry = job.attempts < MAX_ATTEMPTS
         log.warning("scan %s failed (%s)%s", job.id, why, "; retrying" if retry else "")
-        self.db.fail(job.id, why, retry=retry)
+        self.db.fail(job, why, retry=retry)
