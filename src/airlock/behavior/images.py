@@ -46,7 +46,12 @@ def png(image: np.ndarray, scale: int = SCALE) -> bytes:
 
 
 def data_uri(image: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png(image)).decode("ascii")
+    return png_uri(image, SCALE)
+
+
+def png_uri(image: np.ndarray, scale: int) -> str:
+    """The PNG of `image` (see `png`) as a `data:` URI."""
+    return "data:image/png;base64," + base64.b64encode(png(image, scale)).decode("ascii")
 
 
 def pictures(arrays: dict[str, np.ndarray]) -> dict[str, str]:
