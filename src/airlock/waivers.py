@@ -61,7 +61,9 @@ class Waiver:
         }
 
 
-def parse_waivers(value: Any, source: str, known_rules: Mapping[RuleId, Any] | None = None) -> tuple[Waiver, ...]:
+def parse_waivers(
+    value: Any, source: str, known_rules: Mapping[RuleId, Any] | None = None
+) -> tuple[Waiver, ...]:
     """The `[[waivers]]` array of a policy file; any malformed entry is a PolicyError."""
     if not isinstance(value, list) or not all(isinstance(w, dict) for w in value):
         raise PolicyError(source, "waivers must be an array of tables ([[waivers]])")

@@ -124,7 +124,7 @@ def _result(finding: Finding, rule_index: int, fallback_uri: str) -> dict[str, A
     fingerprint = hashlib.sha256(
         "\0".join((finding.rule, finding.artifact or "", finding.location, finding.message)).encode()
     ).hexdigest()
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": _LEVEL[finding.severity],
@@ -144,6 +144,16 @@ def _result(finding: Finding, rule_index: int, fallback_uri: str) -> dict[str, A
             "references": list(finding.references),
         },
     }
+    if finding.waiver is not None:  # accepted by a policy waiver: a suppression that GitHub shows as such
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": str(finding.waiver.get("reason", "")),
+                "properties": {"expires": finding.waiver.get("expires"), "waiver": _jsonable(finding.waiver)},
+            }
+        ]
+    return result
 
 
 def _invocation(report: Report, omitted: int) -> dict[str, Any]:

@@ -56,11 +56,14 @@ class TableRenderer(Renderer):
             table.add_column("where", overflow="fold", max_width=40)
             table.add_column("message", overflow="fold")
             for f in report.findings:
+                waived = (
+                    f" [waived until {f.waiver.get('expires')}: {f.waiver.get('reason')}]" if f.waiver else ""
+                )
                 table.add_row(
-                    Text(str(f.severity), style=_STYLE[f.severity]),
+                    Text(str(f.severity), style="dim strike" if f.waiver else _STYLE[f.severity]),
                     _printable(f.rule),
                     _printable(f.location),
-                    _printable(f.message),
+                    _printable(f.message + waived),
                 )
             console.print(table)
         for line in _sections(report):
@@ -68,8 +71,11 @@ class TableRenderer(Renderer):
         console.print(_printable(f"checks   {_checks_line(report)}"))
         counts = dict.fromkeys(Severity, 0)
         for f in report.findings:
-            counts[f.severity] += 1
+            if not f.waived:
+                counts[f.severity] += 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
+        waived = sum(1 for f in report.findings if f.waived)
+        summary += f" ({waived} waived)" if waived else ""
         verdict = report.verdict
         style = "bold green" if verdict.passed else "bold red"
         line = Text(f"{verdict.decision.upper()}", style=style)
