@@ -70,3 +70,16 @@ def pictures(arrays: dict[str, np.ndarray]) -> dict[str, str]:
         magnitude = np.sqrt((arrays["displacement"] ** 2).sum(axis=-1))
         out["displacement"] = data_uri(magnitude / max(float(magnitude.max()), 1e-6))
     return out
+
+
+def main_picture(arrays: dict[str, np.ndarray], scale: int = 2) -> str | None:
+    """One small picture of a trigger (the masked pattern, else the additive change, else the warp), or None."""
+    if "mask" in arrays and "pattern" in arrays:
+        return png_uri(arrays["pattern"] * arrays["mask"][..., None], scale)
+    if "delta" in arrays:
+        delta = arrays["delta"]
+        return png_uri(0.5 + delta / (2 * max(float(np.abs(delta).max()), 1e-6)), scale)
+    if "displacement" in arrays:
+        magnitude = np.sqrt((arrays["displacement"] ** 2).sum(axis=-1))
+        return png_uri(magnitude / max(float(magnitude.max()), 1e-6), scale)
+    return None

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from airlock.behavior.engine import ClassTrigger
-from airlock.behavior.images import pictures
+from airlock.behavior.images import main_picture, pictures
 from airlock.behavior.reversal import Reversal
 from airlock.behavior.triggers import cost_unit
 
 MAX_SIDE = 64
+MAX_PICTURED_CLASSES = 64  # per-class trigger pictures (for the HTML report) only up to this many classes
 FAMILY_METHODS = {
     "patch": "mask+pattern (Neural Cleanse)",
     "blend": "additive full-image pattern",
@@ -118,13 +119,18 @@ def _run_facts(reversal: Reversal, family: str) -> dict[str, Any]:
 def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {k: {"class": k, "label": name} for k, name in labels.items()}
     for result in reversal.results:
+        pictured = len(result.classes) <= MAX_PICTURED_CLASSES
         for c in result.classes:
-            rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = {
+            entry: dict[str, Any] = {
                 "size": _round(c.cost),
                 "reached": c.reached,
                 "attack_success_rate": round(c.asr, 4),
                 "steps": c.steps,
             }
+            picture = main_picture({k: _shrink(v) for k, v in c.arrays.items()}) if pictured else None
+            if picture is not None:
+                entry["image"] = picture
+            rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = entry
     return [rows[k] for k in sorted(rows)]
 
 

@@ -23,7 +23,7 @@ from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
 from airlock.data.poisoning import Calibration
 from airlock.data.tabular import table_features
-from airlock.data.thumbnails import thumbnails
+from airlock.data.pictures import score_histograms, thumbnails
 from airlock.errors import DatasetError
 from airlock.policy import Policy, default_policy
 from airlock.report import Report, build_report
@@ -108,6 +108,9 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     pictures = thumbnails(train, section.get("flagged", []), section.get("scores", []))
     if pictures:
         section["thumbnails"] = pictures
+    histograms = score_histograms(train.labels, section.get("scores", []), section.get("suspect_classes", []))
+    if histograms:
+        section["score_histograms"] = histograms
     files = list(train.files) + (
         [(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else []
     )

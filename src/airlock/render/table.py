@@ -48,7 +48,7 @@ class TableRenderer(Renderer):
         console.print(_printable(f"target   {target.reference} [{target.source}{revision}]"))
         console.print(_printable(f"digest   {target.digest}"))
         total = sum(a.size for a in report.artifacts)
-        console.print(_printable(f"files    {len(report.artifacts)} ({_size(total)}){_inventory(report)}"))
+        console.print(_printable(f"files    {len(report.artifacts)} ({human_size(total)}){_inventory(report)}"))
         if report.findings:
             table = Table(show_lines=False, expand=False, title=None)
             table.add_column("severity", no_wrap=True)
@@ -174,7 +174,8 @@ def _behaviour_line(report: Report) -> str | None:
     )
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    """1536 -> "1.5 KiB"."""
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":

@@ -1,7 +1,8 @@
-"""Thumbnails of flagged image samples, as small PNG data URIs for the HTML report.
+"""What the HTML report draws of a data scan: thumbnails of flagged images and per-class score histograms.
 
 Bounded: at most `MAX_THUMBNAILS` rows (the highest-scoring flagged ones), each shrunk to at most
-`MAX_SIDE` pixels a side; one extra streaming pass over the set, only when something was flagged.
+`MAX_SIDE` pixels a side, read in one extra streaming pass only when something was flagged; at most
+`MAX_HISTOGRAMS` classes of `BINS` counts each.
 """
 
 from __future__ import annotations
@@ -16,6 +17,27 @@ from airlock.data.loading import Dataset, Kind
 
 MAX_THUMBNAILS = 12
 MAX_SIDE = 48
+MAX_HISTOGRAMS = 40
+BINS = 20
+
+
+def score_histograms(
+    labels: np.ndarray | None, scores: Sequence[float], first: Sequence[int] = ()
+) -> list[dict[str, Any]]:
+    """`[{class, counts}]`: how each class's poisoning scores spread over [0, 1] in BINS bins.
+
+    Classes in `first` (the suspect ones) come first; the others follow by class index, up to MAX_HISTOGRAMS.
+    """
+    if labels is None or len(scores) != len(labels) or not len(scores):
+        return []
+    values = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    classes = [int(c) for c in np.unique(labels)]
+    ordered = [c for c in first if c in classes] + [c for c in classes if c not in first]
+    out: list[dict[str, Any]] = []
+    for cls in ordered[:MAX_HISTOGRAMS]:
+        counts, _ = np.histogram(values[labels == cls], bins=BINS, range=(0.0, 1.0))
+        out.append({"class": cls, "counts": counts.tolist()})
+    return out
 
 
 def thumbnails(dataset: Dataset, flagged: Sequence[int], scores: Sequence[float]) -> list[dict[str, Any]]:
