@@ -21,9 +21,9 @@ from airlock.data import contamination, features
 from airlock.data.checks import DATA_CHECKS, Workspace
 from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
+from airlock.data.pictures import score_histograms, thumbnails
 from airlock.data.poisoning import Calibration
 from airlock.data.tabular import table_features
-from airlock.data.pictures import score_histograms, thumbnails
 from airlock.errors import DatasetError
 from airlock.policy import Policy, default_policy
 from airlock.report import Report, build_report

@@ -128,9 +128,9 @@ def _shape(value: Any) -> tuple[int, ...] | None:
         if not probe:
             break
         probe = probe[0]
-    if not isinstance(probe, int | float) or isinstance(probe, bool):
-        if not (shape and shape[-1] == 0):
-            return None
+    is_number = isinstance(probe, int | float) and not isinstance(probe, bool)
+    if not is_number and not (shape and shape[-1] == 0):
+        return None
     return tuple(shape) if _all_numbers(value, len(shape)) else None
 
 

@@ -62,7 +62,7 @@ tr.flagged td:first-child{border-left:4px solid #cf222e}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}
 svg.chart{font:11px system-ui,sans-serif;background:#fff} svg .chart-title{font-weight:600}
 .tokens code{background:#fff8c5;padding:.1rem .3rem;margin-right:.3rem;font-size:13px}
-.muted{color:#57606a}
+.muted{color:#57606a} td.sha{font-size:11px;max-width:22rem}
 """
 
 
@@ -107,7 +107,9 @@ _RULE_ID = re.compile(r"\bAIR\d{3}\b")
 def _counts(findings: Sequence[Finding]) -> str:
     live = [f for f in findings if not f.waived]
     text = ", ".join(
-        f"{sum(1 for f in live if f.severity is s)} {s}" for s in sorted(Severity, reverse=True) if any(f.severity is s for f in live)
+        f"{sum(1 for f in live if f.severity is s)} {s}"
+        for s in sorted(Severity, reverse=True)
+        if any(f.severity is s for f in live)
     )
     waived = len(findings) - len(live)
     return (text or "no findings") + (f", {waived} waived" if waived else "")
@@ -187,9 +189,17 @@ def _finding(f: Finding, rules: RuleSet, anchor: str) -> str:
             if rule.description
             else ""
         )
-        fix = f"<div class='fix'><b>What to do:</b> {escape(rule.remediation)}</div>" if rule.remediation else ""
+        fix = (
+            f"<div class='fix'><b>What to do:</b> {escape(rule.remediation)}</div>"
+            if rule.remediation
+            else ""
+        )
         about = f"<div>{escape(rule.summary)}</div>{fix}{description}"
-    evidence = f"<details open><summary>evidence</summary>{render_evidence(f.evidence)}</details>" if f.evidence else ""
+    evidence = (
+        f"<details open><summary>evidence</summary>{render_evidence(f.evidence)}</details>"
+        if f.evidence
+        else ""
+    )
     classes = f"finding {f.severity}" + (" waived" if f.waived else "")
     return (
         f"<article class='{classes}'{anchor}><div class='head'><span class='sev {f.severity}'>{f.severity}</span>"
@@ -203,7 +213,9 @@ def _references(references: Sequence[str]) -> str:
     if not references:
         return ""
     labels = {"atlas": "MITRE ATLAS", "owasp": "OWASP", "cwe": "CWE"}
-    groups = [(labels[name], [r for r in references if r.startswith(prefix)]) for name, prefix in FRAMEWORKS.items()]
+    groups = [
+        (labels[name], [r for r in references if r.startswith(prefix)]) for name, prefix in FRAMEWORKS.items()
+    ]
     known = {r for _, refs in groups for r in refs}
     groups.append(("other", [r for r in references if r not in known]))
     text = " · ".join(f"{label}: {', '.join(refs)}" for label, refs in groups if refs)
@@ -218,7 +230,9 @@ def _files(report: Report) -> str:
             continue
         count[f.artifact] = count.get(f.artifact, 0) + 1
         worst[f.artifact] = max(worst.get(f.artifact, Severity.INFO), f.severity)
-    ordered = sorted(report.artifacts, key=lambda a: (a.path not in worst, -int(worst.get(a.path, 0)), a.path))
+    ordered = sorted(
+        report.artifacts, key=lambda a: (a.path not in worst, -int(worst.get(a.path, 0)), a.path)
+    )
     rows = "".join(
         f"<tr{' class=flagged' if a.path in worst else ''}><td class='mono'>{escape(a.path)}</td>"
         f"<td>{escape(a.format)}</td><td class='num' title='{a.size} bytes'>{human_size(a.size)}</td>"
@@ -227,7 +241,7 @@ def _files(report: Report) -> str:
             if a.path in worst
             else "<td class='muted'>none</td>"
         )
-        + f"<td class='mono' title='{escape(a.sha256)}'>{escape(a.sha256[:16])}…</td></tr>"
+        + f"<td class='mono sha'>{escape(a.sha256)}</td></tr>"  # in full: a waiver names it
         for a in ordered
     )
     total = human_size(sum(a.size for a in report.artifacts))

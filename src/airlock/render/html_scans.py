@@ -45,7 +45,11 @@ def _facts(rows: Sequence[tuple[str, str]]) -> str:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], table_id: str = "") -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows[:MAX_ROWS])
-    more = f"<p class='muted'>… {len(rows) - MAX_ROWS} more rows in the JSON report</p>" if len(rows) > MAX_ROWS else ""
+    more = (
+        f"<p class='muted'>… {len(rows) - MAX_ROWS} more rows in the JSON report</p>"
+        if len(rows) > MAX_ROWS
+        else ""
+    )
     ident = f" id='{table_id}'" if table_id else ""
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
@@ -55,6 +59,14 @@ def _figure(uri: Any, caption: str, *, suspect: bool = False) -> str:
         return ""
     cls = " class='suspect'" if suspect else ""
     return f"<figure{cls}><img src='{uri}' alt='{escape(caption)}'><figcaption>{escape(caption)}</figcaption></figure>"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _dicts(value: Any) -> list[Mapping[str, Any]]:
@@ -76,7 +88,9 @@ def behavior_section(b: Mapping[str, Any]) -> str:
         outcome = "<b>undetermined</b> (the scan stopped before it could clear the model)"
     suspect = b.get("suspect_class")
     suspect_text = (
-        f"class {escape(str(suspect))} ({escape(str(b.get('suspect_label')))})" if suspect is not None else "none"
+        f"class {escape(str(suspect))} ({escape(str(b.get('suspect_label')))})"
+        if suspect is not None
+        else "none"
     )
     score_text = _text(score)
     if isinstance(score, int | float) and isinstance(threshold, int | float):
@@ -111,7 +125,11 @@ def behavior_section(b: Mapping[str, Any]) -> str:
                 _text(f.get("gap")),
                 _text(f.get("threshold")),
                 _text(f.get("ratio")),
-                ("<b>outlier</b>" if isinstance(f.get("ratio"), int | float) and f["ratio"] >= 1 else "within range"),
+                (
+                    "<b>outlier</b>"
+                    if isinstance(f.get("ratio"), int | float) and f["ratio"] >= 1
+                    else "within range"
+                ),
                 _text(f.get("unit")),
                 f"{_text(f.get('steps'))} steps, {_text(f.get('seconds'))} s"
                 + ("" if f.get("complete", True) else " (cut short)"),
@@ -137,7 +155,7 @@ def _triggers(b: Mapping[str, Any]) -> str:
     parts: list[str] = []
     trigger = b.get("trigger") if isinstance(b.get("trigger"), Mapping) else None
     suspect = b.get("suspect_class", b.get("candidate_class"))
-    images = b.get("images") if isinstance(b.get("images"), Mapping) else {}
+    images = _mapping(b.get("images"))
     if trigger is not None:
         family, cls = trigger.get("family"), trigger.get("class")
         parts.append(
@@ -149,9 +167,9 @@ def _triggers(b: Mapping[str, Any]) -> str:
         if isinstance(tokens, list) and tokens:
             shown = "".join(f"<code>{escape(str(t))}</code>" for t in tokens[:50])
             parts.append(f"<div class='tokens' id='trigger-tokens'>recovered trigger tokens: {shown}</div>")
-        figures = "".join(_figure(uri, str(name)) for name, uri in images.items())
-        if figures:
-            parts.append(f"<div class='gallery' id='trigger-images'>{figures}</div>")
+        pictures = "".join(_figure(uri, str(name)) for name, uri in images.items())
+        if pictures:
+            parts.append(f"<div class='gallery' id='trigger-images'>{pictures}</div>")
     per_class = _dicts(b.get("per_class"))
     families = [str(f.get("family")) for f in _dicts(b.get("families"))] or sorted(
         {k for row in per_class for k, v in row.items() if isinstance(v, Mapping)}
@@ -166,18 +184,35 @@ def _triggers(b: Mapping[str, Any]) -> str:
             entry = row.get(family)
             if not isinstance(entry, Mapping) or not isinstance(entry.get("size"), int | float):
                 continue
-            label = f"{row.get('class')} ({row.get('label')})" if str(row.get("label")) != str(row.get("class")) else str(row.get("class"))
+            label = (
+                f"{row.get('class')} ({row.get('label')})"
+                if str(row.get("label")) != str(row.get("class"))
+                else str(row.get("class"))
+            )
             is_suspect = row.get("class") == suspect
-            bars.append(Bar(label, float(entry["size"]), is_suspect, "" if entry.get("reached", True) else "not reached"))
+            bars.append(
+                Bar(
+                    label,
+                    float(entry["size"]),
+                    is_suspect,
+                    "" if entry.get("reached", True) else "not reached",
+                )
+            )
             figures.append(_figure(entry.get("image"), f"class {label}", suspect=is_suspect))
         if bars:
-            charts.append(bar_chart(bars, title=f"{family}: trigger size per class", unit=units.get(family) or "size"))
+            charts.append(
+                bar_chart(bars, title=f"{family}: trigger size per class", unit=units.get(family) or "size")
+            )
         if any(figures):
             galleries.append(f"<h4>{escape(family)}</h4><div class='gallery'>{''.join(figures)}</div>")
     if charts:
-        parts.append(f"<h3>Trigger size per class</h3><div class='charts' id='trigger-size-charts'>{''.join(charts)}</div>")
+        parts.append(
+            f"<h3>Trigger size per class</h3><div class='charts' id='trigger-size-charts'>{''.join(charts)}</div>"
+        )
     if galleries:
-        parts.append(f"<h3>Reversed triggers per class</h3><div id='class-triggers'>{''.join(galleries)}</div>")
+        parts.append(
+            f"<h3>Reversed triggers per class</h3><div id='class-triggers'>{''.join(galleries)}</div>"
+        )
     return "".join(parts)
 
 
@@ -205,8 +240,8 @@ def _activation(a: Mapping[str, Any]) -> str:
 
 
 def data_section(d: Mapping[str, Any]) -> str:
-    flagged = d.get("flagged") if isinstance(d.get("flagged"), list) else []
-    inconsistent = d.get("label_inconsistent") if isinstance(d.get("label_inconsistent"), list) else []
+    flagged = _list(d.get("flagged"))
+    inconsistent = _list(d.get("label_inconsistent"))
     parts = [
         "<section id='data'><h2>Data scan</h2>",
         _facts(
@@ -225,7 +260,10 @@ def data_section(d: Mapping[str, Any]) -> str:
     thumbs = _dicts(d.get("thumbnails"))
     if thumbs:
         figures = "".join(
-            _figure(t.get("image"), f"row {t.get('row')}, label {t.get('label_name', t.get('label'))}, score {t.get('score')}")
+            _figure(
+                t.get("image"),
+                f"row {t.get('row')}, label {t.get('label_name', t.get('label'))}, score {t.get('score')}",
+            )
             for t in thumbs
         )
         parts.append(
@@ -246,7 +284,10 @@ def data_section(d: Mapping[str, Any]) -> str:
             ]
             for c in classes
         ]
-        parts.append("<h3>Classes</h3>" + _table(["class", "size", "poisoned", "suspects", "separation", "disagreement gap"], rows))
+        parts.append(
+            "<h3>Classes</h3>"
+            + _table(["class", "size", "poisoned", "suspects", "separation", "disagreement gap"], rows)
+        )
     parts.append(_contamination(d.get("contamination")))
     parts.append(_leakage(d))
     parts.append(_privacy(d))
@@ -258,7 +299,7 @@ def _histograms(d: Mapping[str, Any]) -> str:
     histograms = _dicts(d.get("score_histograms"))
     if not histograms:
         return ""
-    thresholds = d.get("thresholds") if isinstance(d.get("thresholds"), Mapping) else {}
+    thresholds = _mapping(d.get("thresholds"))
     flag_at = thresholds.get("flag_at")
     threshold = float(flag_at) if isinstance(flag_at, int | float) else None
     names = {c.get("class"): c.get("name") for c in _dicts(d.get("classes"))}
@@ -266,7 +307,8 @@ def _histograms(d: Mapping[str, Any]) -> str:
     charts = "".join(
         histogram(
             [int(n) for n in h.get("counts", []) if isinstance(n, int)],
-            title=f"class {h.get('class')} ({names.get(h.get('class'), '?')})" + (" — suspect" if h.get("class") in suspects else ""),
+            title=f"class {h.get('class')} ({names.get(h.get('class'), '?')})"
+            + (" — suspect" if h.get("class") in suspects else ""),
             threshold=threshold,
             alarm=h.get("class") in suspects,
         )
@@ -289,11 +331,20 @@ def _contamination(c: Any) -> str:
         if not isinstance(part, Mapping):
             continue
         for kind in ("exact", "near"):
-            pairs = part.get(f"{kind}_pairs") if isinstance(part.get(f"{kind}_pairs"), list) else []
-            shown = ", ".join(f"({p[0]}, {p[1]})" for p in pairs[:MAX_PAIRS] if isinstance(p, list) and len(p) == 2)
+            pairs = _list(part.get(f"{kind}_pairs"))
+            shown = ", ".join(
+                f"({p[0]}, {p[1]})" for p in pairs[:MAX_PAIRS] if isinstance(p, list) and len(p) == 2
+            )
             more = f" … {len(pairs) - MAX_PAIRS} more" if len(pairs) > MAX_PAIRS else ""
             where = "within train" if split == "train" else "train ↔ test"
-            rows.append([escape(where), escape(kind), _text(part.get(kind)), f"<code>{escape(shown)}</code>{escape(more)}"])
+            rows.append(
+                [
+                    escape(where),
+                    escape(kind),
+                    _text(part.get(kind)),
+                    f"<code>{escape(shown)}</code>{escape(more)}",
+                ]
+            )
     method = _text(c.get("near_method"))
     return (
         f"<h3>Contamination</h3><p class='muted'>near duplicates by {method}; pairs are (train row, other row)</p>"
@@ -306,12 +357,19 @@ def _leakage(d: Mapping[str, Any]) -> str:
     leakage = _dicts(d.get("leakage"))
     if leakage:
         rows = [
-            [f"<code>{escape(str(x.get('column')))}</code>", _text(x.get("kind")), _text(x.get("auc")), _text(x.get("distinct"))]
+            [
+                f"<code>{escape(str(x.get('column')))}</code>",
+                _text(x.get("kind")),
+                _text(x.get("auc")),
+                _text(x.get("distinct")),
+            ]
             for x in leakage
         ]
-        parts.append("<h3>Leakage columns</h3>" + _table(["column", "kind", "AUC alone", "distinct values"], rows, "leakage"))
-    columns = d.get("columns") if isinstance(d.get("columns"), Mapping) else {}
-    excluded = columns.get("excluded") if isinstance(columns.get("excluded"), Mapping) else {}
+        parts.append(
+            "<h3>Leakage columns</h3>"
+            + _table(["column", "kind", "AUC alone", "distinct values"], rows, "leakage")
+        )
+    excluded = _mapping(_mapping(d.get("columns")).get("excluded"))
     if excluded:
         rows = [[f"<code>{escape(str(k))}</code>", _text(v)] for k, v in excluded.items()]
         parts.append("<h4>Columns left out of the features</h4>" + _table(["column", "why"], rows))

@@ -24,6 +24,13 @@ class Bar:
     note: str = ""  # shown after the value, e.g. "not reached"
 
 
+def _open(width: int, height: int, title: str) -> str:
+    return (
+        f'<svg class="chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    )
+
+
 def _number(value: float) -> str:
     return f"{value:.3g}"
 
@@ -36,8 +43,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 560) -
     peak = max((b.value for b in bars), default=0.0) or 1.0
     span = width - left - right
     parts = [
-        f'<svg class="chart" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}"><title>{escape(title)}</title>',
+        _open(width, height, title),
         f'<text x="0" y="14" class="chart-title">{escape(title)} ({escape(unit)})</text>',
     ]
     for i, b in enumerate(bars):
@@ -65,8 +71,7 @@ def histogram(
     n = max(len(counts), 1)
     step = plot_w / n
     parts = [
-        f'<svg class="chart" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}"><title>{escape(title)}</title>',
+        _open(width, height, title),
         f'<text x="0" y="12" class="chart-title">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#999"/>',
         f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{peak}</text>',
@@ -101,9 +106,7 @@ def gauge(value: float, threshold: float, *, title: str, width: int = 360) -> st
     x_threshold = left + span * threshold / top
     colour = HIGHLIGHT if value >= threshold else "#1a7f37"
     return (
-        f'<svg class="chart" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-        f'<rect x="{left}" y="8" width="{span}" height="14" fill="#eaeef2"/>'
+        _open(width, height, title) + f'<rect x="{left}" y="8" width="{span}" height="14" fill="#eaeef2"/>'
         f'<rect x="{left}" y="8" width="{x_value - left:.1f}" height="14" fill="{colour}"/>'
         f'<line x1="{x_threshold:.1f}" y1="2" x2="{x_threshold:.1f}" y2="28" stroke="{THRESHOLD}" stroke-width="2"/>'
         f'<text x="{min(max(x_threshold, 40), width - 40):.1f}" y="42" text-anchor="middle" fill="{THRESHOLD}">'

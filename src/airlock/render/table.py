@@ -48,7 +48,9 @@ class TableRenderer(Renderer):
         console.print(_printable(f"target   {target.reference} [{target.source}{revision}]"))
         console.print(_printable(f"digest   {target.digest}"))
         total = sum(a.size for a in report.artifacts)
-        console.print(_printable(f"files    {len(report.artifacts)} ({human_size(total)}){_inventory(report)}"))
+        console.print(
+            _printable(f"files    {len(report.artifacts)} ({human_size(total)}){_inventory(report)}")
+        )
         if report.findings:
             table = Table(show_lines=False, expand=False, title=None)
             table.add_column("severity", no_wrap=True)
