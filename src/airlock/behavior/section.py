@@ -2,7 +2,8 @@
 
 Numbers are rounded (4 significant places for sizes, 4 decimals for rates and scores) so that the
 same seed gives byte-identical reports; the reversed trigger goes in as arrays (at most
-`MAX_SIDE`² per channel) and as PNG data URIs (`images`) for the HTML report.
+`MAX_SIDE`² per channel) and as PNG data URIs (`images`) for the HTML report, which also gets one small
+picture of every class's reversed trigger (`per_class[i][family]["image"]`, image families only).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _run_facts(reversal: Reversal, family: str) -> dict[str, Any]:
 def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {k: {"class": k, "label": name} for k, name in labels.items()}
     for result in reversal.results:
-        pictured = len(result.classes) <= MAX_PICTURED_CLASSES
+        pictured = result.family != "token" and len(result.classes) <= MAX_PICTURED_CLASSES
         for c in result.classes:
             entry: dict[str, Any] = {
                 "size": _round(c.cost),
@@ -127,7 +128,8 @@ def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, 
                 "attack_success_rate": round(c.asr, 4),
                 "steps": c.steps,
             }
-            picture = main_picture({k: _shrink(v) for k, v in c.arrays.items()}) if pictured else None
+            images = {k: _shrink(v) for k, v in c.arrays.items() if v.ndim >= 2} if pictured else {}
+            picture = main_picture(images) if images else None
             if picture is not None:
                 entry["image"] = picture
             rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = entry

@@ -48,13 +48,15 @@ def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 560) -
     ]
     for i, b in enumerate(bars):
         y = top + i * row
-        length = max(1.0, span * max(b.value, 0.0) / peak)
+        length = max(2.0, span * max(b.value, 0.0) / peak)
         colour = HIGHLIGHT if b.highlight else BAR
+        mark = f' fill="{HIGHLIGHT}" font-weight="bold"' if b.highlight else ""
+        note = " ".join(n for n in (b.note, "◀ suspect" if b.highlight else "") if n)
         parts.append(
-            f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(b.label)}</text>'
+            f'<text x="{left - 6}" y="{y + 12}" text-anchor="end"{mark}>{escape(b.label)}</text>'
             f'<rect x="{left}" y="{y + 2}" width="{length:.1f}" height="{row - 5}" fill="{colour}"/>'
-            f'<text x="{left + length + 5:.1f}" y="{y + 12}">{escape(_number(b.value))}'
-            f"{escape(' ' + b.note) if b.note else ''}</text>"
+            f'<text x="{left + length + 5:.1f}" y="{y + 12}"{mark}>{escape(_number(b.value))}'
+            f"{escape(' ' + note) if note else ''}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

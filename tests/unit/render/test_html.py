@@ -310,3 +310,26 @@ def test_a_tabular_data_report_shows_leakage_columns_and_masked_personal_data(ge
     assert "u***@e***.com" in page.text and "user10@example.com" not in html
     assert "595 row(s) in 471 group(s) smaller than k=5" in page.text
     assert "(3, 0), (17, 1), (42, 2), (99, 3), (256, 4)" in page.text  # the train↔test copies
+
+
+def test_a_text_model_shows_its_recovered_trigger_tokens_and_marks_the_suspect_in_the_chart() -> None:
+    behavior = {
+        "score": 25.5,
+        "threshold": 1.0,
+        "backdoored": True,
+        "suspect_class": 2,
+        "suspect_label": "weather",
+        "trigger": {"family": "token", "class": 2, "tokens": ["cf", HOSTILE]},
+        "families": [{"family": "token", "unit": "cross-entropy", "ratio": 25.5}],
+        "per_class": [
+            {"class": k, "label": name, "token": {"size": size, "reached": k == 2}}
+            for k, name, size in ((0, "sports", 5.2), (1, "food", 5.4), (2, "weather", 0.009))
+        ],
+    }
+    html, page = parse(replace(passing_report(), behavior=behavior))
+    [tokens] = [e for e in page.elements if e.attrs.get("id") == "trigger-tokens"]
+    assert tokens.text.startswith("recovered trigger tokens")
+    assert [e.text for e in page.elements if e.tag == "code" and e.text in ("cf", HOSTILE)] == ["cf", HOSTILE]
+    assert "<script>alert(1)</script>" not in html
+    assert "2 (weather)" in page.text and "◀ suspect" in page.text and "5.2 not reached" in page.text
+    assert "25.5 against threshold 1" in page.text
