@@ -101,13 +101,18 @@ def _rule(rules: RuleSet, rule_id: str, findings: tuple[Finding, ...]) -> dict[s
         }
     rule = rules[rule_id]
     help_text = rule.description or rule.summary
+    fix = f"\n\nWhat to do: {rule.remediation}" if rule.remediation else ""
     tags = ["security", "ml-supply-chain", *rule.references]
     return {
         "id": rule.id,
         "name": "".join(part.capitalize() for part in rule.name.split("-")),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": help_text},
-        "help": {"text": help_text, "markdown": f"**{rule.id} {rule.name}**\n\n{help_text}"},
+        "help": {
+            "text": help_text + fix,
+            "markdown": f"**{rule.id} {rule.name}**\n\n{help_text}"
+            + fix.replace("What to do:", "**What to do:**"),
+        },
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {
             "tags": tags,
