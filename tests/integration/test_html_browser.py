@@ -137,19 +137,10 @@ def test_failing_report_shows_the_call_and_keeps_hostile_names_as_text(
 
 @pytest.mark.slow
 @pytest.mark.torch
-def test_behavioural_report_shows_score_triggers_and_chart(browser: Browser, shots: Path) -> None:
-    pytest.importorskip("transformers")
-    import torch
-
-    from airlock.behavior.settings import BehaviorSettings
-    from fixtures.backdoored_models import TEST_BACKDOORED, image_model
-
-    torch.set_num_threads(1)
-    model = image_model(TEST_BACKDOORED)
-    report = scan(
-        str(model.folder),
-        ScanOptions(use_cache=False, download_progress=False, behavior=BehaviorSettings(data=model.sample)),
-    )
+def test_behavioural_report_shows_score_triggers_and_chart(
+    browser: Browser, shots: Path, backdoored_image_report: Report
+) -> None:
+    report = backdoored_image_report
     behavior = report.behavior
     assert behavior is not None and behavior["backdoored"]
     boxes = _open(browser, report, "behavioural", shots)
