@@ -384,7 +384,7 @@ class PickleOpcodes(ArtifactScanner):
     """
 
     name = "pickle_opcodes"
-    version = "5"
+    version = "6"
     # every file that is not text: loaders unpickle from byte 0 whatever the file is
     formats: ClassVar[frozenset[Format]] = UNPICKLABLE
     rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 16)})
@@ -717,10 +717,13 @@ class PickleOpcodes(ArtifactScanner):
         policy = global_policy()
         uses = _Uses(policy)
         offsets: dict[int, list[int]] = {}
+        first_calls: dict[int, Call] = {}  # id(Global) -> its first call (not BUILD), shown as evidence
         for call in result.calls:
             uses.add(call)
             if call.callee.__class__ is Global:
                 offsets.setdefault(id(call.callee), []).append(call.offset)
+                if call.opcode != "BUILD":
+                    first_calls.setdefault(id(call.callee), call)
         clean_loads = {key for key, seen in offsets.items() if all(offset in vetted for offset in seen)}
         verdicts: dict[tuple[str, str, bool], tuple[tuple[str, str], Verdict]] = {}
         grouped: dict[tuple[str, str], list[object]] = {}
@@ -757,6 +760,9 @@ class PickleOpcodes(ArtifactScanner):
             }
             if imported.via:
                 evidence["via"] = imported.via
+            first = first_calls.get(id(imported))
+            if first is not None:
+                evidence["call"] = _call_text(qualified, first)
             if rule == "AIR203":
                 yield self._finding(
                     scope,
@@ -988,6 +994,15 @@ def _issue(kind: str, line: int, what: str, reason: str, severity: Severity) -> 
 
 def _unreadable(why: str) -> CodeIssue:
     return _issue("unreadable", 0, "code not read", why, Severity.HIGH)
+
+
+def _call_text(qualified: str, call: Call) -> str:
+    """The call as a person reads it: `posix.system('touch /tmp/x')`; arguments shortened by `describe`."""
+    args = call.args
+    if call.opcode == "NEWOBJ_EX" and isinstance(args, tuple) and len(args) == 2:
+        args = args[0]
+    shown = describe(args)
+    return f"{qualified}{shown}" if isinstance(args, tuple) else f"{qualified}({shown})"
 
 
 def _code_evidence(issue: CodeIssue) -> dict[str, object]:

@@ -81,6 +81,24 @@ def report_schema() -> dict[str, Any]:
     return schema()
 
 
+@pytest.fixture(scope="session")
+def backdoored_image_report() -> Any:
+    """The behavioural scan of the test's backdoored image classifier (`TEST_BACKDOORED`, with its clean
+    sample), run once per session: the trigger-reversal tests and the HTML browser test read the same report."""
+    pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    from airlock.behavior.settings import BehaviorSettings
+    from airlock.pipeline import ScanOptions, scan
+    from fixtures.backdoored_models import TEST_BACKDOORED, image_model
+
+    torch.set_num_threads(1)
+    model = image_model(TEST_BACKDOORED)
+    return scan(
+        str(model.folder),
+        ScanOptions(use_cache=False, download_progress=False, behavior=BehaviorSettings(data=model.sample)),
+    )
+
+
 def assert_valid_report(document: dict[str, Any], schema: dict[str, Any]) -> None:
     import jsonschema
 

@@ -44,6 +44,11 @@ class Finding:
     message: str  # one line, no trailing period
     evidence: Mapping[str, Any] = field(default_factory=dict)
     references: tuple[str, ...] = ()
+    waiver: Mapping[str, Any] | None = None  # the policy waiver that accepts this finding (airlock.waivers)
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +60,7 @@ class Finding:
             "message": self.message,
             "evidence": dict(self.evidence),
             "references": list(self.references),
+            **({"waiver": dict(self.waiver)} if self.waiver is not None else {}),
         }
 
     @classmethod
@@ -68,6 +74,7 @@ class Finding:
             message=data["message"],
             evidence=dict(data.get("evidence") or {}),
             references=tuple(data.get("references") or ()),
+            waiver=data.get("waiver"),
         )
 
     def sort_key(self) -> tuple[int, str, str, str]:

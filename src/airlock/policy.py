@@ -31,6 +31,7 @@ from typing import Any
 from airlock.errors import PolicyError
 from airlock.findings import Finding, RuleId, Severity
 from airlock.rules import RuleSet
+from airlock.waivers import EXPIRED_RULE, Waiver, parse_waivers
 
 DEFAULT_REQUIRED = ("provenance",)  # what the built-in policy of `airlock scan` requires
 
@@ -75,10 +76,9 @@ class Policy:
     blocked_publishers: frozenset[str]
     overrides: Mapping[str, Severity | None] = field(default_factory=dict)  # None = ignore the rule
     approved_code: frozenset[str] = frozenset()  # sha256 hex digests of reviewed Python files
-    digest: str = ""
-    licenses: LicensePolicy | None = (
-        None  # None: no licence policy (AIR461/AIR462 are not raised)  # sha256 of the policy text
-    )
+    waivers: tuple[Waiver, ...] = ()
+    licenses: LicensePolicy | None = None  # None: no licence policy (AIR461/AIR462 are not raised)
+    digest: str = ""  # sha256 of the policy text
 
     def label(self) -> str:
         return f"{self.name} ({self.digest[:19]})" if self.digest else self.name
@@ -129,7 +129,7 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, f"invalid TOML: {exc}") from None
-    known = {"name", "fail_at", "required_scanners", "publishers", "severity", "code", "licenses"}
+    known = {"name", "fail_at", "required_scanners", "publishers", "severity", "code", "licenses", "waivers"}
     unknown = set(raw) - known
     if unknown:
         raise PolicyError(
@@ -164,6 +164,7 @@ def parse_policy(text: str, source: str, rules: RuleSet | None = None) -> Policy
         blocked_publishers=_names(publishers.get("blocked", []), source),
         overrides=overrides,
         approved_code=_approved(raw.get("code", {}), source),
+        waivers=parse_waivers(raw.get("waivers", []), source, rules.rules if rules is not None else None),
         digest="sha256:" + hashlib.sha256(text.encode()).hexdigest(),
         licenses=_licenses(raw["licenses"], source) if "licenses" in raw else None,
     )
@@ -286,12 +287,14 @@ IDLE = "idle"  # a check status for the verdict: skipped because nothing in the 
 
 
 def evaluate(policy: Policy, findings: Sequence[Finding], check_status: Mapping[str, str]) -> Verdict:
-    """Decide pass/fail. `check_status` maps scanner name to ran/skipped/error, or `idle`.
+    """Decide pass/fail. `check_status` maps scanner name to ran/skipped/error, or `idle`. Waived findings do not count.
 
     A required scanner satisfies the policy when it ran, or when it was idle: the snapshot held nothing
     in a format it reads (a pickle scanner on a safetensors-only model), so there was nothing to vet.
     """
     reasons: list[str] = []
+    waived = [f for f in findings if f.waived]
+    findings = [f for f in findings if not f.waived]
     max_severity = max((f.severity for f in findings), default=None)
     failing = [f for f in findings if f.severity >= policy.fail_at]
     if failing:
@@ -304,8 +307,20 @@ def evaluate(policy: Policy, findings: Sequence[Finding], check_status: Mapping[
         status = check_status.get(name)
         if status not in ("ran", IDLE):
             reasons.append(f"required scanner {name} {'did not run' if status is None else status}")
+    notes = _waiver_notes(waived, [f for f in findings if f.rule == EXPIRED_RULE])
     if not reasons:
         below = f"; highest severity {max_severity}" if max_severity is not None else ""
         reasons.append(f"no finding at or above {policy.fail_at}{below}")
-        return Verdict("pass", max_severity, policy.label(), tuple(reasons))
-    return Verdict("fail", max_severity, policy.label(), tuple(reasons))
+        return Verdict("pass", max_severity, policy.label(), (*reasons, *notes))
+    return Verdict("fail", max_severity, policy.label(), (*reasons, *notes))
+
+
+def _waiver_notes(waived: Sequence[Finding], expired: Sequence[Finding]) -> list[str]:
+    notes: list[str] = []
+    if waived:
+        rules = ", ".join(sorted({f.rule for f in waived}))
+        notes.append(f"{len(waived)} finding(s) waived by the policy, not counted: {rules}")
+    if expired:
+        rules = ", ".join(sorted({str(f.evidence["waiver"]["rule"]) for f in expired}))
+        notes.append(f"{len(expired)} waiver(s) expired and no longer apply: {rules}")
+    return notes

@@ -20,6 +20,7 @@ from airlock.findings import Finding, Severity
 from airlock.inventory import count
 from airlock.policy import IDLE, Policy, Verdict, apply_overrides, evaluate
 from airlock.scanning import NOTHING_TO_READ, CheckResult, CheckStatus, ScanOutcome
+from airlock.waivers import apply_waivers, today
 
 SCHEMA_ID = "airlock.report/v1"
 
@@ -149,7 +150,14 @@ def build_report(
     data: Mapping[str, Any] | None = None,
 ) -> Report:
     """The report of a scan (of a model or a dataset): the policy's severities applied, then its verdict."""
-    findings = apply_overrides(policy, outcome.findings)
+    digests: dict[str | None, str] = {a.path: a.sha256 for a in artifacts}
+    digests[None] = model_digest(artifacts).removeprefix("sha256:")
+    findings = tuple(
+        sorted(
+            apply_waivers(policy.waivers, apply_overrides(policy, outcome.findings), digests, today()),
+            key=Finding.sort_key,
+        )
+    )
     verdict = evaluate(policy, findings, check_statuses(outcome.checks))
     return Report(
         target=Target(

@@ -1,7 +1,7 @@
 """Rules: the versioned rule data in `signatures/`, loaded through importlib.resources.
 
 A rule is data, not code: its id, kebab-case name, owning scanner, default severity, summary and
-references (MITRE ATLAS technique ids, CWE, CVE). Scanners refer to rules by id only.
+references (MITRE ATLAS technique ids, CWE, CVE) and a one-line remediation. Scanners refer to rules by id only.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class Rule:
     summary: str
     description: str
     references: tuple[str, ...]
+    remediation: str = ""  # one line: what a person does about a finding of this rule
 
     @property
     def frameworks(self) -> dict[str, list[str]]:
@@ -130,4 +131,5 @@ def _parse_rule(rule_id: str, body: Mapping[str, Any], seen_names: set[str], sou
         summary=body["summary"],
         description=body.get("description", "").strip(),
         references=references,
+        remediation=str(body.get("remediation", "")).strip(),
     )

@@ -50,8 +50,8 @@ def patched() -> BuiltModel:
 
 
 @pytest.fixture(scope="module")
-def patched_report(patched: BuiltModel) -> Report:
-    return behaviour_scan(patched.folder, data=patched.sample)
+def patched_report(backdoored_image_report: Report) -> Report:
+    return backdoored_image_report  # the session's one scan of `patched` with its sample (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

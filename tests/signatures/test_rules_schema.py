@@ -23,6 +23,11 @@ def test_every_rule_has_atlas_or_cwe_references() -> None:
         assert rule.summary and not rule.summary.endswith(".")
 
 
+def test_every_rule_says_what_to_do() -> None:
+    for rule in load_rules():
+        assert rule.remediation and "\n" not in rule.remediation, rule.id
+
+
 def test_ids_and_names_are_unique_across_files() -> None:
     ids: list[str] = []
     names: list[str] = []

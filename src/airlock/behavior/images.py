@@ -46,7 +46,12 @@ def png(image: np.ndarray, scale: int = SCALE) -> bytes:
 
 
 def data_uri(image: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png(image)).decode("ascii")
+    return png_uri(image, SCALE)
+
+
+def png_uri(image: np.ndarray, scale: int) -> str:
+    """The PNG of `image` (see `png`) as a `data:` URI."""
+    return "data:image/png;base64," + base64.b64encode(png(image, scale)).decode("ascii")
 
 
 def pictures(arrays: dict[str, np.ndarray]) -> dict[str, str]:
@@ -65,3 +70,16 @@ def pictures(arrays: dict[str, np.ndarray]) -> dict[str, str]:
         magnitude = np.sqrt((arrays["displacement"] ** 2).sum(axis=-1))
         out["displacement"] = data_uri(magnitude / max(float(magnitude.max()), 1e-6))
     return out
+
+
+def main_picture(arrays: dict[str, np.ndarray], scale: int = 2) -> str | None:
+    """One small picture of a trigger (the masked pattern, else the additive change, else the warp), or None."""
+    if "mask" in arrays and "pattern" in arrays:
+        return png_uri(arrays["pattern"] * arrays["mask"][..., None], scale)
+    if "delta" in arrays:
+        delta = arrays["delta"]
+        return png_uri(0.5 + delta / (2 * max(float(np.abs(delta).max()), 1e-6)), scale)
+    if "displacement" in arrays:
+        magnitude = np.sqrt((arrays["displacement"] ** 2).sum(axis=-1))
+        return png_uri(magnitude / max(float(magnitude.max()), 1e-6), scale)
+    return None

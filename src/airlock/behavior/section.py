@@ -2,7 +2,8 @@
 
 Numbers are rounded (4 significant places for sizes, 4 decimals for rates and scores) so that the
 same seed gives byte-identical reports; the reversed trigger goes in as arrays (at most
-`MAX_SIDE`² per channel) and as PNG data URIs (`images`) for the HTML report.
+`MAX_SIDE`² per channel) and as PNG data URIs (`images`) for the HTML report, which also gets one small
+picture of every class's reversed trigger (`per_class[i][family]["image"]`, image families only).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from airlock.behavior.engine import ClassTrigger
-from airlock.behavior.images import pictures
+from airlock.behavior.images import main_picture, pictures
 from airlock.behavior.reversal import Reversal
 from airlock.behavior.triggers import cost_unit
 
 MAX_SIDE = 64
+MAX_PICTURED_CLASSES = 64  # per-class trigger pictures (for the HTML report) only up to this many classes
 FAMILY_METHODS = {
     "patch": "mask+pattern (Neural Cleanse)",
     "blend": "additive full-image pattern",
@@ -118,13 +120,19 @@ def _run_facts(reversal: Reversal, family: str) -> dict[str, Any]:
 def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {k: {"class": k, "label": name} for k, name in labels.items()}
     for result in reversal.results:
+        pictured = result.family != "token" and len(result.classes) <= MAX_PICTURED_CLASSES
         for c in result.classes:
-            rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = {
+            entry: dict[str, Any] = {
                 "size": _round(c.cost),
                 "reached": c.reached,
                 "attack_success_rate": round(c.asr, 4),
                 "steps": c.steps,
             }
+            images = {k: _shrink(v) for k, v in c.arrays.items() if v.ndim >= 2} if pictured else {}
+            picture = main_picture(images) if images else None
+            if picture is not None:
+                entry["image"] = picture
+            rows.setdefault(c.label, {"class": c.label, "label": str(c.label)})[result.family] = entry
     return [rows[k] for k in sorted(rows)]
 
 

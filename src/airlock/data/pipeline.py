@@ -21,6 +21,7 @@ from airlock.data import contamination, features
 from airlock.data.checks import DATA_CHECKS, Workspace
 from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
+from airlock.data.pictures import score_histograms, thumbnails
 from airlock.data.poisoning import Calibration
 from airlock.data.tabular import table_features
 from airlock.errors import DatasetError
@@ -105,6 +106,12 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     )
     _prepare(ws, extractor)
     outcome = run_scanners([check() for check in DATA_CHECKS], ws)
+    pictures = thumbnails(train, section.get("flagged", []), section.get("scores", []))
+    if pictures:
+        section["thumbnails"] = pictures
+    histograms = score_histograms(train.labels, section.get("scores", []), section.get("suspect_classes", []))
+    if histograms:
+        section["score_histograms"] = histograms
     files = list(train.files) + (
         [(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else []
     )

@@ -101,13 +101,18 @@ def _rule(rules: RuleSet, rule_id: str, findings: tuple[Finding, ...]) -> dict[s
         }
     rule = rules[rule_id]
     help_text = rule.description or rule.summary
+    fix = f"\n\nWhat to do: {rule.remediation}" if rule.remediation else ""
     tags = ["security", "ml-supply-chain", *rule.references]
     return {
         "id": rule.id,
         "name": "".join(part.capitalize() for part in rule.name.split("-")),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": help_text},
-        "help": {"text": help_text, "markdown": f"**{rule.id} {rule.name}**\n\n{help_text}"},
+        "help": {
+            "text": help_text + fix,
+            "markdown": f"**{rule.id} {rule.name}**\n\n{help_text}"
+            + fix.replace("What to do:", "**What to do:**"),
+        },
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {
             "tags": tags,
@@ -124,7 +129,7 @@ def _result(finding: Finding, rule_index: int, fallback_uri: str) -> dict[str, A
     fingerprint = hashlib.sha256(
         "\0".join((finding.rule, finding.artifact or "", finding.location, finding.message)).encode()
     ).hexdigest()
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": _LEVEL[finding.severity],
@@ -144,6 +149,16 @@ def _result(finding: Finding, rule_index: int, fallback_uri: str) -> dict[str, A
             "references": list(finding.references),
         },
     }
+    if finding.waiver is not None:  # accepted by a policy waiver: a suppression that GitHub shows as such
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": str(finding.waiver.get("reason", "")),
+                "properties": {"expires": finding.waiver.get("expires"), "waiver": _jsonable(finding.waiver)},
+            }
+        ]
+    return result
 
 
 def _invocation(report: Report, omitted: int) -> dict[str, Any]:

@@ -48,7 +48,9 @@ class TableRenderer(Renderer):
         console.print(_printable(f"target   {target.reference} [{target.source}{revision}]"))
         console.print(_printable(f"digest   {target.digest}"))
         total = sum(a.size for a in report.artifacts)
-        console.print(_printable(f"files    {len(report.artifacts)} ({_size(total)}){_inventory(report)}"))
+        console.print(
+            _printable(f"files    {len(report.artifacts)} ({human_size(total)}){_inventory(report)}")
+        )
         if report.findings:
             table = Table(show_lines=False, expand=False, title=None)
             table.add_column("severity", no_wrap=True)
@@ -56,11 +58,14 @@ class TableRenderer(Renderer):
             table.add_column("where", overflow="fold", max_width=40)
             table.add_column("message", overflow="fold")
             for f in report.findings:
+                waived = (
+                    f" [waived until {f.waiver.get('expires')}: {f.waiver.get('reason')}]" if f.waiver else ""
+                )
                 table.add_row(
-                    Text(str(f.severity), style=_STYLE[f.severity]),
+                    Text(str(f.severity), style="dim strike" if f.waiver else _STYLE[f.severity]),
                     _printable(f.rule),
                     _printable(f.location),
-                    _printable(f.message),
+                    _printable(f.message + waived),
                 )
             console.print(table)
         for line in summary_lines(report):
@@ -68,8 +73,11 @@ class TableRenderer(Renderer):
         console.print(_printable(f"checks   {_checks_line(report)}"))
         counts = dict.fromkeys(Severity, 0)
         for f in report.findings:
-            counts[f.severity] += 1
+            if not f.waived:
+                counts[f.severity] += 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), reverse=True) if n) or "no findings"
+        waived = sum(1 for f in report.findings if f.waived)
+        summary += f" ({waived} waived)" if waived else ""
         verdict = report.verdict
         style = "bold green" if verdict.passed else "bold red"
         line = Text(f"{verdict.decision.upper()}", style=style)
@@ -168,7 +176,8 @@ def _behaviour_line(report: Report) -> str | None:
     )
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    """1536 -> "1.5 KiB"."""
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":

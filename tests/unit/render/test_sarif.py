@@ -22,6 +22,7 @@ from airlock.findings import Finding, RuleId, Severity
 from airlock.render.interface import OutputFormat
 from airlock.render.sarif import MAX_RESULTS, SarifRenderer
 from airlock.report import Report
+from airlock.rules import load_rules
 from tests.unit.render.samples import failing_report, finding, hostile_report, passing_report, report
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "assets" / "sarif-schema-2.1.0.json"
@@ -145,6 +146,7 @@ def test_rules_carry_help_descriptions_and_a_numeric_security_severity() -> None
     for rule in sarif(report_)["runs"][0]["tool"]["driver"]["rules"]:
         assert rule["shortDescription"]["text"].strip()
         assert rule["help"]["text"].strip() and rule["help"]["markdown"].strip()
+        assert rule["help"]["text"].endswith(f"What to do: {load_rules()[rule['id']].remediation}")
         score = rule["properties"]["security-severity"]
         assert isinstance(score, str)
         low, high = SECURITY_SEVERITY_RANGE[severity[rule["id"]]]
