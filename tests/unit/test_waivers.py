@@ -192,3 +192,16 @@ def test_a_toml_date_is_accepted_and_the_expiry_day_still_applies() -> None:
     day_after = apply_waivers(policy.waivers, [finding], {"a.pkl": "b" * 64}, dt.date(2030, 7, 1))
     assert [f.waived for f in on_the_day] == [True]
     assert [(f.rule, f.waived) for f in day_after] == [("AIR202", False), (EXPIRED_RULE, False)]
+
+
+def test_markdown_lists_waived_findings_apart_and_leaves_them_out_of_the_counts(
+    cli, model, tmp_path: Path
+) -> None:
+    folder, sha = model
+    policy = _policy(tmp_path, _waive("AIR201", sha), _waive("AIR971", sha))
+    result = cli("scan", folder, "--policy", policy, "--format", "markdown", "--no-progress")
+    assert result.code == 0, result.err
+    page = result.out
+    assert "# Critical" not in page  # both critical findings are waived
+    assert "# Waived (2)" in page and f"waived until {FUTURE}: reviewed AIR201" in page
+    assert "| findings | 1 low (2 waived) |" in page

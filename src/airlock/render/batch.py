@@ -16,7 +16,7 @@ from typing import Any
 from airlock.batch import BatchItem, BatchResult, batch_dict
 from airlock.errors import AirlockError
 from airlock.render.interface import OutputFormat
-from airlock.report import utc_timestamp
+from airlock.report import Report, utc_timestamp
 
 _ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
 
@@ -87,7 +87,7 @@ def markdown(result: BatchResult) -> str:
     ]
     for item in result.items:
         r = item.report
-        found = str(len(r.findings)) if r is not None else md(item.error or "")
+        found = str(_live(r)) if r is not None else md(item.error or "")
         digest = f"`{r.target.digest[:19]}…`" if r is not None else ""
         out.append(
             f"| {md(item.reference)} | {_ICON[item.decision]} {item.decision} | {_highest(item)} | {found} | {digest} |"
@@ -121,7 +121,7 @@ def html(result: BatchResult) -> str:
         rows.append(
             f"<tr><td><a href='#{anchor}'>{escape(item.reference)}</a></td>"
             f"<td class='{item.decision}'>{item.decision.upper()}</td><td>{escape(_highest(item))}</td>"
-            f"<td>{len(r.findings) if r is not None else escape(item.error or '')}</td></tr>"
+            f"<td>{_live(r) if r is not None else escape(item.error or '')}</td></tr>"
         )
         body = (
             f"<iframe title='{escape(item.reference)}' sandbox='allow-scripts' "
@@ -176,7 +176,7 @@ def table(result: BatchResult, *, color: bool = False) -> str:
             item.reference,
             item.decision.upper(),
             _highest(item),
-            str(len(r.findings)) if r is not None else item.error or "",
+            str(_live(r)) if r is not None else item.error or "",
         )
     console.print(summary)
     counts = result.counts()
@@ -185,3 +185,8 @@ def table(result: BatchResult, *, color: bool = False) -> str:
         f"{counts['fail']} failed, {counts['error']} could not be scanned"
     )
     return "\n".join([*parts, buffer.getvalue()])
+
+
+def _live(report: Report) -> int:
+    """Findings that count: waived ones stay in each model's section but not in the summary row."""
+    return sum(1 for f in report.findings if not f.waived)

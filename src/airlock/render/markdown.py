@@ -47,10 +47,14 @@ def section(report: Report, *, level: int = 2) -> str:
     out += ["", summary_table(report)]
     notes = [f"> {escape(line.strip())}" for line in summary_lines(report)]
     out += ["", *notes] if notes else []
+    live = [f for f in report.findings if not f.waived]
     for severity in sorted(Severity, reverse=True):
-        group = [f for f in report.findings if f.severity is severity]
+        group = [f for f in live if f.severity is severity]
         if group:
             out += ["", f"{h}# {str(severity).capitalize()} ({len(group)})", "", *_findings_table(group)]
+    waived = [f for f in report.findings if f.waived]
+    if waived:
+        out += ["", f"{h}# Waived ({len(waived)})", "", *_findings_table(waived)]
     if not report.findings:
         out += ["", "No findings."]
     out += ["", *_evidence(report), *_checks(report), *_files(report)]
@@ -60,8 +64,11 @@ def section(report: Report, *, level: int = 2) -> str:
 def summary_table(report: Report) -> str:
     """Target, digest, files and the count per severity: a two-column table."""
     t = report.target
-    counts = {s: sum(1 for f in report.findings if f.severity is s) for s in sorted(Severity, reverse=True)}
+    live = [f for f in report.findings if not f.waived]
+    counts = {s: sum(1 for f in live if f.severity is s) for s in sorted(Severity, reverse=True)}
     found = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "none"
+    if len(live) < len(report.findings):
+        found += f" ({len(report.findings) - len(live)} waived)"
     rows = [
         ("target", f"{escape(t.reference)} ({t.source}{'@' + escape(t.revision) if t.revision else ''})"),
         ("digest", f"`{t.digest}`"),
@@ -75,8 +82,11 @@ def summary_table(report: Report) -> str:
 def _findings_table(findings: list[Finding]) -> list[str]:
     rows = ["| rule | file | where | message |", "| --- | --- | --- | --- |"]
     for f in findings[:MAX_ROWS_PER_SEVERITY]:
+        message = escape(f.message)
+        if f.waiver is not None:
+            message += escape(f" (waived until {f.waiver.get('expires')}: {f.waiver.get('reason')})")
         rows.append(
-            f"| {escape(f.rule)} | {escape(f.artifact or '(model)')} | {escape(f.location)} | {escape(f.message)} |"
+            f"| {escape(f.rule)} | {escape(f.artifact or '(model)')} | {escape(f.location)} | {message} |"
         )
     if len(findings) > MAX_ROWS_PER_SEVERITY:
         rows.append(f"| … | | | {len(findings) - MAX_ROWS_PER_SEVERITY} more in the JSON report |")
