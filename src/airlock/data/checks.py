@@ -40,6 +40,7 @@ class Workspace(CheckContext):
     reduced: np.ndarray | None = None  # train features, globally reduced
     neighbours: np.ndarray | None = None
     disagreement: np.ndarray | None = None
+    persistence: np.ndarray | None = None  # per-row trigger persistence under the model (images + --model)
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
     near_kind: str = ""
