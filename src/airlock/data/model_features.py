@@ -79,7 +79,9 @@ def model_features(
         )
     check_input(train, clf.channels, clf.size, reference)
     return ModelFeatures(
-        section, lambda images: image_features(clf, images), predict=lambda images: image_probabilities(clf, images)
+        section,
+        lambda images: image_features(clf, images),
+        predict=lambda images: image_probabilities(clf, images),
     )
 
 
