@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from scipy.stats import chi2
-
 from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
 from airlock.errors import DatasetError
@@ -239,6 +237,7 @@ def _assess_class(
 def _core_score(reduced: np.ndarray, in_suspect: np.ndarray, quantile: float, seed: int) -> np.ndarray:
     """Each row's robust squared distance to the kept cluster (MCD fit), over twice the chi-square
     cut at `quantile`, clipped to 0…1: 0.5 and above lies outside the clean core."""
+    from scipy.stats import chi2
     from sklearn.covariance import MinCovDet
 
     kept = reduced[~in_suspect]
