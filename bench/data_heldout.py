@@ -161,15 +161,23 @@ def _prepared(case: Case) -> tuple[Any, np.ndarray, dict[str, Any]]:
     return ws, built.poisoned, built.record
 
 
+_DECIDED: dict[tuple[int, Any], tuple[np.ndarray, bool, dict[str, Any]]] = {}
+
+
 def _decide(ws: Any, calibration: Any) -> tuple[np.ndarray, bool, dict[str, Any]]:
-    """The poisoning check on a prepared workspace with `calibration`: flagged rows, class called?"""
+    """The poisoning check on a prepared workspace with `calibration`: flagged rows, class called?
+    (memoised: the fits of leave-one-family-out ask for the same pairs again)"""
     from airlock.data.checks import DataPoisoning
 
-    ws.calibration = calibration
-    ws.section["flagged"] = []
-    findings = list(DataPoisoning().run(ws))
-    flagged = np.asarray(ws.section.get("flagged", []), np.int64)
-    return flagged, any(f.rule == "AIR801" for f in findings), ws.section
+    key = (id(ws), calibration)
+    if key not in _DECIDED:
+        ws.calibration = calibration
+        ws.section["flagged"] = []
+        findings = list(DataPoisoning().run(ws))
+        flagged = np.asarray(ws.section.get("flagged", []), np.int64)
+        summary = {"suspect_classes": ws.section.get("suspect_classes", [])}
+        _DECIDED[key] = (flagged, any(f.rule == "AIR801" for f in findings), summary)
+    return _DECIDED[key]
 
 
 def _score(flagged: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
@@ -184,11 +192,11 @@ def _pr(hit: int, flagged: int, truth: int) -> tuple[float, float]:
 
 
 def _scaled(calibration: Any, scale: float) -> Any:
-    fields = {k: v * scale for k, v in vars(calibration).items() if isinstance(v, float) and k in _SCALED}
+    fields = {k: v * scale for k, v in vars(calibration).items() if k in _SCALED}
     return replace(calibration, **fields)
 
 
-_SCALED = ("separation", "disagreement", "separation_alone")
+_SCALED = ("separation", "disagreement", "separation_alone", "separation_model")
 
 
 def _fit(prepared: list[tuple[Case, Any, np.ndarray]], base: Any) -> float:

@@ -249,7 +249,10 @@ def _core_score(reduced: np.ndarray, in_suspect: np.ndarray, quantile: float, se
         distance = fit.mahalanobis(reduced)
     except (ValueError, np.linalg.LinAlgError):  # a degenerate core: fall back to the split itself
         return np.where(in_suspect, 1.0, 0.0)
-    cut = float(chi2.ppf(quantile, dims))
+    # the cut scales with the kept rows' own median distance where that exceeds the chi-square
+    # median: a small core (few rows per dimension) or heavy tails inflate every distance alike
+    inflation = max(1.0, float(np.median(distance[~in_suspect])) / float(chi2.ppf(0.5, dims)))
+    cut = float(chi2.ppf(quantile, dims)) * inflation
     return np.clip(distance / (2 * cut), 0.0, 1.0)
 
 
