@@ -115,6 +115,8 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     }
     if model:
         section["model"] = model.section
+    if options.blamed:
+        section["blamed_classes"] = list(options.blamed)
     ws = Workspace(
         rules=rules,
         artifact=train.path.name if train.path.is_file() else None,
