@@ -196,7 +196,7 @@ def _scaled(calibration: Any, scale: float) -> Any:
     return replace(calibration, **fields)
 
 
-_SCALED = ("separation", "disagreement", "separation_alone", "separation_model")
+_SCALED = ("separation", "disagreement", "separation_alone", "relative_separation")
 
 
 def _fit(prepared: list[tuple[Case, Any, np.ndarray]], base: Any) -> float:

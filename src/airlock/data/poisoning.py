@@ -22,7 +22,7 @@ that 0 is the typical kept sample and 1 the typical suspect: its position on the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, sp
 from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
+COMPACT = "compact (model features)"
 PERSISTENCE_GAP = 0.15  # median trigger persistence between the two clusters that picks the suspect
 CORE_SUPPORT = 0.8  # share of the kept cluster the robust (MCD) fit of the clean core uses
 INCONCLUSIVE_RAW = "inconclusive (raw features)"
@@ -44,7 +45,7 @@ class Calibration:
     separation_alone: float
     blamed_factor: float
     min_suspects: int
-    separation_model: float  # a model's image features: split alone suffices from here
+    relative_separation: float  # a model's image features: a split this many times the set's median suffices
     core_quantile: float  # chi-square quantile of the distance to the clean core that flags a row
 
     @classmethod
@@ -56,7 +57,7 @@ class Calibration:
                 float(data["separation_alone"]),
                 float(data["blamed_factor"]),
                 int(data["min_suspects"]),
-                float(data["separation_model"]),
+                float(data["relative_separation"]),
                 float(data["core_quantile"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -125,6 +126,7 @@ def assess(
     flagged: list[np.ndarray] = []
     classes: list[ClassAssessment] = []
     signals: dict[int, tuple[str, ...]] = {}
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         name = names[label] if 0 <= label < len(names) else str(label)
@@ -139,14 +141,28 @@ def assess(
             persistence=None if persistence is None else persistence[rows],
         )
         scores[rows] = class_scores
-        if assessment.poisoned:
+        pending.append((rows, class_scores, row_signals))
+        classes.append(assessment)
+        if progress is not None:
+            progress(len(rows))
+    # a compact split counts only where it stands out from the set's own classes: how far apart a
+    # clean class's halves sit depends on the architecture and the data, not on poison
+    median = float(np.median([c.separation for c in classes])) if classes else 0.0
+    for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
+        if (
+            assessment.decided_by == COMPACT
+            and assessment.separation
+            < calibration.relative_separation
+            * median
+            * (calibration.blamed_factor if assessment.label in blamed else 1.0)
+        ):
+            classes[i] = replace(assessment, poisoned=False, suspects=0, decided_by="")
+            continue
+        if classes[i].poisoned:
             chosen = class_scores >= FLAG_AT
             flagged.append(rows[chosen])
             for row, names_ in zip(rows[chosen].tolist(), row_signals[chosen], strict=True):
                 signals[row] = names_
-        classes.append(assessment)
-        if progress is not None:
-            progress(len(rows))
     chosen = np.sort(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
 
@@ -207,13 +223,15 @@ def _assess_class(
         decided_by = "foreign"
     elif parts.separation >= cal.separation_alone * factor:
         decided_by = "apart"
-    elif persistence is not None and parts.separation >= cal.separation_model * factor:
-        decided_by = "compact (model features)"
+    elif persistence is not None:
+        decided_by = COMPACT  # confirmed or dropped by `assess`, against the set's median separation
     suspects = int((score >= FLAG_AT).sum())
     poisoned = bool(decided_by) and suspects >= cal.min_suspects
-    row_signals = nothing
-    if poisoned:
-        row_signals = _row_signals(in_suspect, disagreement, persistence, score)
+    if persistence is None:  # raw or text features: the split's own evidence, ramped (see above)
+        score = np.mean([ramps[key] for key in agreeing], axis=0) if agreeing else np.zeros(n)
+        suspects = int((score >= FLAG_AT).sum())
+        poisoned = bool(decided_by) and suspects >= cal.min_suspects
+    row_signals = _row_signals(in_suspect, disagreement, persistence, score) if poisoned else nothing
     return (
         ClassAssessment(
             label=label,
