@@ -14,6 +14,7 @@ from typing import Any
 from bench import (
     allowlist,
     backdoor,
+    data_heldout,
     data_poisoning,
     data_tables,
     detection,
@@ -33,6 +34,7 @@ SUITES = {
     "large_files": large_files.run,
     "allowlist": allowlist.run,
     "data_poisoning": data_poisoning.run,
+    "data_heldout": data_heldout.run,
     "backdoor": backdoor.run,
     "data_tables": data_tables.run,
     "service": service.run,

@@ -405,3 +405,27 @@ def test_images_the_model_cannot_read_are_refused(cli, generated, tmp_path: Path
     np.savez(floats, x=rng.uniform(0, 255, (40, 16, 16, 1)).astype(np.float32), y=np.arange(40) % 4)
     line = _one_clean_error_line(cli("data", floats, "--model", right, "--arch", arch, "--no-progress"))
     assert "pixel values span" in line and "the model's input is 0…1" in line
+
+
+def test_classes_blamed_by_a_behaviour_report_are_judged_as_suspects(cli, generated, tmp_path: Path) -> None:
+    behaviour = tmp_path / "scan.json"
+    behaviour.write_text(json.dumps({"behavior": {"backdoored": True, "suspect_class": 3, "score": 0.9}}))
+    clean = generated(datasets.clean_digits)
+    result = cli(
+        "data",
+        clean,
+        "--behavior-report",
+        behaviour,
+        "--suspect-class",
+        "5",
+        "--format",
+        "json",
+        "--no-progress",
+    )
+    assert result.code == 0, result.err  # a clean set stays clean even where a scan pointed
+    assert result.json()["data"]["blamed_classes"] == [3, 5]
+    behaviour.write_text(json.dumps({"behavior": {"backdoored": False, "suspect_class": 3}}))
+    result = cli("data", clean, "--behavior-report", behaviour, "--format", "json", "--no-progress")
+    assert "blamed_classes" not in result.json()["data"]
+    bad = cli("data", clean, "--suspect-class", "seven", "--no-progress")
+    assert bad.code == 2 and "class indices" in bad.err

@@ -35,6 +35,18 @@ def register(commands: Any) -> None:
         help="a model (as for `airlock scan`) whose features to use; it is statically scanned first",
     )
     add_arch(p)
+    p.add_argument(
+        "--suspect-class",
+        metavar="N[,M]",
+        help="class indices a behavioural scan blamed: judged at lower poisoning thresholds",
+    )
+    p.add_argument(
+        "--behavior-report",
+        type=Path,
+        metavar="FILE",
+        help="a JSON report of `airlock scan --behavior`: its suspect class, if it found a backdoor, "
+        "is judged as with --suspect-class",
+    )
     p.add_argument("--label-column", metavar="NAME", help="label column of tabular data (default: label)")
     p.add_argument("--text-column", metavar="NAME", help="column holding text (near duplicates by MinHash)")
     p.add_argument("--quasi-identifiers", metavar="A,B,C", help="columns for the k-anonymity check")
@@ -94,6 +106,7 @@ def run(args: argparse.Namespace) -> ExitCode:
         if args.quasi_identifiers
         else ()
     )
+    blamed = blamed_classes(args.suspect_class, args.behavior_report)
     with _progress(not args.no_progress and sys.stderr.isatty()) as progress:
         report = vet(
             args.dataset,
@@ -108,6 +121,7 @@ def run(args: argparse.Namespace) -> ExitCode:
                 quasi_identifiers=quasi,
                 k=args.k,
                 policy=policy,
+                blamed=blamed,
                 progress=progress,
             ),
         )
@@ -146,6 +160,34 @@ def _license(name: str) -> str:
             "(an SPDX id such as CC-BY-4.0, or a model licence id from signatures/licenses.toml)"
         )
     return license.id
+
+
+def blamed_classes(listed: str | None, behavior_report: Path | None) -> tuple[int, ...]:
+    """The classes named with --suspect-class plus the suspect class of a behaviour report that
+    called the model backdoored; a bad list or an unreadable report is an error (exit 2)."""
+    from airlock.errors import AirlockError
+
+    out: set[int] = set()
+    for part in (listed or "").split(","):
+        if part.strip():
+            try:
+                out.add(int(part))
+            except ValueError:
+                raise AirlockError(f"--suspect-class takes class indices, not {part.strip()!r}") from None
+    if behavior_report is not None:
+        try:
+            report = json.loads(behavior_report.read_text(encoding="utf-8"))
+            behavior = report.get("behavior") or {}
+        except (OSError, ValueError, AttributeError) as exc:
+            raise AirlockError(
+                f"--behavior-report {behavior_report}: not a readable JSON report ({exc})"
+            ) from None
+        if not isinstance(behavior, dict):
+            raise AirlockError(f"--behavior-report {behavior_report}: its 'behavior' is not an object")
+        suspect = behavior.get("suspect_class")
+        if behavior.get("backdoored") and isinstance(suspect, int) and not isinstance(suspect, bool):
+            out.add(suspect)
+    return tuple(sorted(out))
 
 
 @contextmanager

@@ -40,6 +40,7 @@ class Workspace(CheckContext):
     reduced: np.ndarray | None = None  # train features, globally reduced
     neighbours: np.ndarray | None = None
     disagreement: np.ndarray | None = None
+    persistence: np.ndarray | None = None  # per-row trigger persistence under the model (images + --model)
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
     near_kind: str = ""
@@ -91,6 +92,7 @@ class DataPoisoning(DataCheck):
             names=ws.train.label_names,
             blamed=ws.blamed,
             progress=advance,
+            persistence=ws.persistence,
         )
         if raw_table:
             yield from self._inconclusive(ws, result)
@@ -103,8 +105,11 @@ class DataPoisoning(DataCheck):
                 "suspect_classes": result.poisoned_classes,
                 "classes": [c.to_dict() for c in result.classes],
                 "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
+                "signals": {str(row): list(names) for row, names in sorted(result.signals.items())},
             }
         )
+        if ws.persistence is not None:
+            ws.section["persistence"] = np.round(ws.persistence, 4).tolist()
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
@@ -120,6 +125,7 @@ class DataPoisoning(DataCheck):
                         "size": c.size,
                         "separation": round(c.separation, 3),
                         "disagreement_gap": round(c.disagreement_gap, 3),
+                        "decided_by": c.decided_by,
                         "rows": result.flagged[ws.train.labels[result.flagged] == c.label][
                             :PAIRS_SHOWN
                         ].tolist(),
@@ -177,6 +183,7 @@ class DataPoisoning(DataCheck):
                         "size": c.size,
                         "separation": round(c.separation, 3),
                         "disagreement_gap": round(c.disagreement_gap, 3),
+                        "decided_by": c.decided_by,
                         "suspect_share": round(c.suspect_share, 3),
                     }
                     for c in candidates

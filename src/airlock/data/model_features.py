@@ -26,6 +26,7 @@ class ModelFeatures:
     section: dict[str, Any]  # the report's data.model
     extract: Callable[[Any], np.ndarray]  # images N×H×W×C (or a list of texts) → float32 N×D
     text_column: str | None = None  # the column a text model reads
+    predict: Callable[[np.ndarray], np.ndarray] | None = None  # images → class probabilities (image models)
 
 
 def model_features(
@@ -33,7 +34,7 @@ def model_features(
 ) -> ModelFeatures:
     """Scan, then load the model at `reference` and say how it turns rows of `train` into features."""
     from airlock.models.classifier import load_classifier
-    from airlock.models.features import image_features, text_features
+    from airlock.models.features import image_features, image_probabilities, text_features
     from airlock.models.text import TextClassifier
     from airlock.pipeline import ScanOptions, resolve, scan_snapshot
 
@@ -77,7 +78,11 @@ def model_features(
             train.path, f"{clf.architecture} is an image classifier; it gives no features for {train.kind}"
         )
     check_input(train, clf.channels, clf.size, reference)
-    return ModelFeatures(section, lambda images: image_features(clf, images))
+    return ModelFeatures(
+        section,
+        lambda images: image_features(clf, images),
+        predict=lambda images: image_probabilities(clf, images),
+    )
 
 
 def check_input(train: Dataset, channels: int, size: tuple[int, int] | None, reference: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
 from airlock.artifacts import collect
-from airlock.data import contamination, features
+from airlock.data import contamination, features, persistence
 from airlock.data.checks import DATA_CHECKS, Workspace
 from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
@@ -66,6 +66,40 @@ def calibration(rules_file: str = "rules/data.toml") -> Calibration:
 
 def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     options = options or VetOptions()
+    ws = workspace(dataset, options)
+    outcome = run_scanners([check() for check in DATA_CHECKS], ws)
+    train, test, section = ws.train, ws.test, ws.section
+    pictures = thumbnails(train, section.get("flagged", []), section.get("scores", []))
+    if pictures:
+        section["thumbnails"] = pictures
+    histograms = score_histograms(train.labels, section.get("scores", []), section.get("suspect_classes", []))
+    if histograms:
+        section["score_histograms"] = histograms
+    files = list(train.files) + (
+        [(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else []
+    )
+    artifacts = collect(files)
+    extra: dict[str, Any] = {"kind": "dataset"}
+    if options.test is not None:
+        extra["test"] = str(options.test)
+    if options.license is not None:
+        extra["license"] = options.license
+    return build_report(
+        reference=str(dataset),
+        source="local",
+        revision=None,
+        extra=extra,
+        artifacts=artifacts,
+        outcome=outcome,
+        policy=options.policy,
+        signatures_version=ws.rules.version,
+        data=section,
+    )
+
+
+def workspace(dataset: Path, options: VetOptions) -> Workspace:
+    """Open the dataset(s), load the model if any, and compute what the checks share (features,
+    neighbours, digests): everything of `vet` before the checks run."""
     rules = load_rules()
     train = open_dataset(
         dataset, label_column=options.label_column, label_column_given=options.label_column_given
@@ -91,6 +125,8 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
     }
     if model:
         section["model"] = model.section
+    if options.blamed:
+        section["blamed_classes"] = list(options.blamed)
     ws = Workspace(
         rules=rules,
         artifact=train.path.name if train.path.is_file() else None,
@@ -105,33 +141,35 @@ def vet(dataset: Path, options: VetOptions | None = None) -> Report:
         progress=options.progress,
     )
     _prepare(ws, extractor)
-    outcome = run_scanners([check() for check in DATA_CHECKS], ws)
-    pictures = thumbnails(train, section.get("flagged", []), section.get("scores", []))
-    if pictures:
-        section["thumbnails"] = pictures
-    histograms = score_histograms(train.labels, section.get("scores", []), section.get("suspect_classes", []))
-    if histograms:
-        section["score_histograms"] = histograms
-    files = list(train.files) + (
-        [(f"test/{rel}", loc) for rel, loc in test.files] if test is not None else []
+    if model is not None and model.predict is not None and train.labels is not None:
+        ws.persistence = _persistence(train, model.predict, options.progress)
+    return ws
+
+
+def _persistence(
+    train: Dataset, predict: Callable[[np.ndarray], np.ndarray], progress: Progress | None
+) -> np.ndarray | None:
+    """Per-row trigger persistence (`airlock.data.persistence`): one pass to gather the donor pool,
+    one to score every row."""
+    labels = train.labels
+    if labels is None or len(np.unique(labels)) < 2:
+        return None
+    wanted = np.sort(
+        np.random.default_rng(0).choice(train.rows, size=min(persistence.POOL, train.rows), replace=False)
     )
-    artifacts = collect(files)
-    extra: dict[str, Any] = {"kind": "dataset"}
-    if options.test is not None:
-        extra["test"] = str(options.test)
-    if options.license is not None:
-        extra["license"] = options.license
-    return build_report(
-        reference=str(dataset),
-        source="local",
-        revision=None,
-        extra=extra,
-        artifacts=artifacts,
-        outcome=outcome,
-        policy=options.policy,
-        signatures_version=rules.version,
-        data=section,
-    )
+    pool: list[np.ndarray] = []
+    for chunk in train.chunks():
+        inside = wanted[(wanted >= chunk.start) & (wanted < chunk.start + len(chunk.x))]
+        pool.append(np.asarray(chunk.x[inside - chunk.start], np.float32))
+    donors = (np.concatenate(pool), labels[wanted])
+    advance = progress("trigger persistence", train.rows) if progress else None
+    out: list[np.ndarray] = []
+    for chunk in train.chunks():
+        rows = labels[chunk.start : chunk.start + len(chunk.x)]
+        out.append(persistence.persistence(predict, chunk.x, rows, donors, first_row=chunk.start))
+        if advance is not None:
+            advance(len(chunk.x))
+    return np.concatenate(out)
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:

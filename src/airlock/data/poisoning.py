@@ -22,7 +22,7 @@ that 0 is the typical kept sample and 1 the typical suspect: its position on the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,10 @@ from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, sp
 from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
+COMPACT = "compact (model features)"
+PERSISTENCE_GAP = 0.15  # median trigger persistence between the two clusters that picks the suspect
+CORE_SUPPORT = 0.8  # share of the kept cluster the robust (MCD) fit of the clean core uses
 INCONCLUSIVE_RAW = "inconclusive (raw features)"
-COMPONENTS = ("activation_clustering", "spectre", "spectral_signature", "knn_disagreement")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Calibration:
     separation_alone: float
     blamed_factor: float
     min_suspects: int
+    relative_separation: float  # a model's image features: a split this many times the set's median suffices
+    core_quantile: float  # chi-square quantile of the distance to the clean core that flags a row
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Calibration:
@@ -53,6 +57,8 @@ class Calibration:
                 float(data["separation_alone"]),
                 float(data["blamed_factor"]),
                 int(data["min_suspects"]),
+                float(data["relative_separation"]),
+                float(data["core_quantile"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError("signatures", f"poisoning calibration is incomplete: {exc}") from None
@@ -71,6 +77,7 @@ class ClassAssessment:
     relative_size: float
     suspect_share: float  # size of the suspect cluster over the class size
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
+    decided_by: str = ""  # foreign | apart | compact (model features) | "" when not called
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +92,7 @@ class ClassAssessment:
             "relative_size": round(self.relative_size, 3),
             "suspect_share": round(self.suspect_share, 3),
             "components": list(self.components),
+            "decided_by": self.decided_by,
         }
 
 
@@ -93,6 +101,7 @@ class PoisoningResult:
     scores: np.ndarray  # one per sample, 0…1, higher = more suspect
     flagged: np.ndarray  # sorted row indices
     classes: tuple[ClassAssessment, ...] = field(default_factory=tuple)
+    signals: dict[int, tuple[str, ...]] = field(default_factory=dict)  # flagged row → its signals
 
     @property
     def poisoned_classes(self) -> list[int]:
@@ -109,15 +118,19 @@ def assess(
     blamed: Sequence[int] = (),
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    persistence: np.ndarray | None = None,
 ) -> PoisoningResult:
-    """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced)."""
+    """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced).
+    `persistence` (per row, from a model's predictions) marks `reduced` as a model's image features."""
     scores = np.zeros(len(labels), dtype=np.float64)
     flagged: list[np.ndarray] = []
     classes: list[ClassAssessment] = []
+    signals: dict[int, tuple[str, ...]] = {}
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         name = names[label] if 0 <= label < len(names) else str(label)
-        assessment, class_scores = _assess_class(
+        assessment, class_scores, row_signals = _assess_class(
             reduced[rows],
             disagreement[rows],
             calibration,
@@ -125,15 +138,33 @@ def assess(
             name,
             blamed=int(label) in blamed,
             seed=seed,
+            persistence=None if persistence is None else persistence[rows],
         )
         scores[rows] = class_scores
-        if assessment.poisoned:
-            flagged.append(rows[class_scores >= FLAG_AT])
+        pending.append((rows, class_scores, row_signals))
         classes.append(assessment)
         if progress is not None:
             progress(len(rows))
+    # a compact split counts only where it stands out from the set's own classes: how far apart a
+    # clean class's halves sit depends on the architecture and the data, not on poison
+    median = float(np.median([c.separation for c in classes])) if classes else 0.0
+    for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
+        if (
+            assessment.decided_by == COMPACT
+            and assessment.separation
+            < calibration.relative_separation
+            * median
+            * (calibration.blamed_factor if assessment.label in blamed else 1.0)
+        ):
+            classes[i] = replace(assessment, poisoned=False, suspects=0, decided_by="")
+            continue
+        if classes[i].poisoned:
+            chosen = class_scores >= FLAG_AT
+            flagged.append(rows[chosen])
+            for row, names_ in zip(rows[chosen].tolist(), row_signals[chosen], strict=True):
+                signals[row] = names_
     chosen = np.sort(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
-    return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes))
+    return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
 
 
 def _assess_class(
@@ -145,20 +176,29 @@ def _assess_class(
     *,
     blamed: bool,
     seed: int,
-) -> tuple[ClassAssessment, np.ndarray]:
+    persistence: np.ndarray | None = None,
+) -> tuple[ClassAssessment, np.ndarray, np.ndarray]:
     n = len(x)
     none = ClassAssessment(label, name, n, False, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    nothing = np.empty(n, dtype=object)
     if n < max(8, 2 * cal.min_suspects):
-        return none, np.zeros(n)
+        return none, np.zeros(n), nothing
     reduced = ac.reduce(x)
     parts = ac.split(reduced, seed=seed)
     if parts.separation == 0.0:
-        return none, np.zeros(n)
+        return none, np.zeros(n), nothing
     whitened = robust_whitening(reduced, seed=seed).apply(reduced)
     robust_distance = np.einsum("ij,ij->i", whitened, whitened)
     gap = float(disagreement[parts.labels == 1].mean() - disagreement[parts.labels == 0].mean())
+    persist_gap = (
+        float(np.median(persistence[parts.labels == 1]) - np.median(persistence[parts.labels == 0]))
+        if persistence is not None
+        else 0.0
+    )
     if abs(gap) >= 0.1:
         suspect = 1 if gap > 0 else 0
+    elif abs(persist_gap) >= PERSISTENCE_GAP:
+        suspect = 1 if persist_gap > 0 else 0
     else:
         suspect = int(
             np.median(robust_distance[parts.labels == 1]) > np.median(robust_distance[parts.labels == 0])
@@ -172,27 +212,88 @@ def _assess_class(
         "spectral_signature": spectral_direction,
         "knn_disagreement": disagreement,
     }
+    if persistence is not None:
+        evidence["persistence"] = persistence
     ramps = {key: _ramp(values, in_suspect) for key, values in evidence.items()}
-    agreeing = tuple(key for key in COMPONENTS if ramps[key] is not None)
-    score = np.mean([ramps[key] for key in agreeing], axis=0) if agreeing else np.zeros(n)
+    agreeing = tuple(key for key in ramps if ramps[key] is not None)
+    score = _core_score(reduced, in_suspect, cal.core_quantile, seed)
     factor = cal.blamed_factor if blamed else 1.0
-    foreign = parts.separation >= cal.separation * factor and gap >= cal.disagreement * factor
-    apart = parts.separation >= cal.separation_alone * factor
+    decided_by = ""
+    if parts.separation >= cal.separation * factor and gap >= cal.disagreement * factor:
+        decided_by = "foreign"
+    elif parts.separation >= cal.separation_alone * factor:
+        decided_by = "apart"
+    elif persistence is not None:
+        decided_by = COMPACT  # confirmed or dropped by `assess`, against the set's median separation
     suspects = int((score >= FLAG_AT).sum())
-    poisoned = (foreign or apart) and suspects >= cal.min_suspects
-    return ClassAssessment(
-        label=label,
-        name=name,
-        size=n,
-        poisoned=poisoned,
-        suspects=suspects if poisoned else 0,
-        separation=parts.separation,
-        disagreement_gap=gap,
-        silhouette=parts.silhouette,
-        relative_size=parts.relative_size,
-        suspect_share=float(in_suspect.mean()),
-        components=agreeing,
-    ), score
+    poisoned = bool(decided_by) and suspects >= cal.min_suspects
+    if persistence is None:  # raw or text features: the split's own evidence, ramped (see above)
+        score = np.mean([ramps[key] for key in agreeing], axis=0) if agreeing else np.zeros(n)
+        suspects = int((score >= FLAG_AT).sum())
+        poisoned = bool(decided_by) and suspects >= cal.min_suspects
+    row_signals = _row_signals(in_suspect, disagreement, persistence, score) if poisoned else nothing
+    return (
+        ClassAssessment(
+            label=label,
+            name=name,
+            size=n,
+            poisoned=poisoned,
+            suspects=suspects if poisoned else 0,
+            separation=parts.separation,
+            disagreement_gap=gap,
+            silhouette=parts.silhouette,
+            relative_size=parts.relative_size,
+            suspect_share=float(in_suspect.mean()),
+            components=agreeing,
+            decided_by=decided_by if poisoned else "",
+        ),
+        score,
+        row_signals,
+    )
+
+
+def _core_score(reduced: np.ndarray, in_suspect: np.ndarray, quantile: float, seed: int) -> np.ndarray:
+    """Each row's robust squared distance to the kept cluster (MCD fit), over twice the chi-square
+    cut at `quantile`, clipped to 0…1: 0.5 and above lies outside the clean core."""
+    from scipy.stats import chi2
+    from sklearn.covariance import MinCovDet
+
+    kept = reduced[~in_suspect]
+    dims = reduced.shape[1]
+    if len(kept) <= dims + 1:
+        return np.where(in_suspect, 1.0, 0.0)
+    try:
+        fit = MinCovDet(support_fraction=CORE_SUPPORT, random_state=seed).fit(kept)
+        distance = fit.mahalanobis(reduced)
+    except (ValueError, np.linalg.LinAlgError):  # a degenerate core: fall back to the split itself
+        return np.where(in_suspect, 1.0, 0.0)
+    # the cut scales with the kept rows' own median distance where that exceeds the chi-square
+    # median: a small core (few rows per dimension) or heavy tails inflate every distance alike
+    inflation = max(1.0, float(np.median(distance[~in_suspect])) / float(chi2.ppf(0.5, dims)))
+    cut = float(chi2.ppf(quantile, dims)) * inflation
+    return np.clip(distance / (2 * cut), 0.0, 1.0)
+
+
+def _row_signals(
+    in_suspect: np.ndarray, disagreement: np.ndarray, persistence: np.ndarray | None, score: np.ndarray
+) -> np.ndarray:
+    """Per row of a called class, the names of the signals that point at it."""
+    high_persistence = (
+        persistence > np.percentile(persistence[~in_suspect], 95)
+        if persistence is not None and (~in_suspect).any()
+        else np.zeros(len(score), dtype=bool)
+    )
+    out = np.empty(len(score), dtype=object)
+    for i in range(len(score)):
+        names = ["outside_clean_core"] if score[i] >= FLAG_AT else []
+        if in_suspect[i]:
+            names.append("suspect_cluster")
+        if disagreement[i] >= 0.5:
+            names.append("knn_disagreement")
+        if high_persistence[i]:
+            names.append("trigger_persistence")
+        out[i] = tuple(names)
+    return out
 
 
 def conflicting_duplicates(digests: Sequence[bytes], labels: np.ndarray) -> np.ndarray:

@@ -37,6 +37,25 @@ def image_features(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
+def image_probabilities(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
+    """float64 N×K softmax probabilities of float32 N×H×W×C images in [0, 1]."""
+    if images.shape[3] != clf.channels:
+        images = (
+            np.repeat(images, clf.channels, axis=3)
+            if images.shape[3] == 1
+            else images.mean(axis=3, keepdims=True)
+        )
+    out: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(images), BATCH):
+            batch = np.ascontiguousarray(
+                images[start : start + BATCH].transpose(0, 3, 1, 2), dtype=np.float32
+            )
+            logits = clf(torch.from_numpy(batch).to(clf.device)).float()
+            out.append(torch.softmax(logits, dim=1).cpu().numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
 def text_features(clf: TextClassifier, texts: Sequence[str]) -> np.ndarray:
     """float32 N×D features of `texts` (each cut to the classifier's token limit)."""
     out: list[np.ndarray] = []

@@ -1,0 +1,324 @@
+"""`airlock data --model` on held-out poisoned sets (fixtures.heldout): models, datasets and triggers
+that share no code with the calibration generators.
+
+Two parts that differ in dataset, architecture *and* attack parameters:
+- CALIBRATE: `glyphs` on `resnet-narrow`, one case per family, plus clean sets;
+- EVALUATE: `strokes` on `resnet-deep` and `convnext-tiny`, `scenes` on `resnet-deep`, two cases
+  per family with other patch sizes, colours, positions, blend patterns, SIG frequencies, warp
+  grids and rates (1%-15%), plus clean sets.
+Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
+pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
+per dataset: row-level precision and recall, and whether a clean set is called poisoned. Then
+the thresholds are fitted on the CALIBRATE part only (one scale on every threshold, the best mean
+F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured with them; and
+leave-one-family-out: fitted without a family, evaluated on that family. Clean real-world-like
+tables (fixtures.tables_eval) are vetted too: none may be called poisoned. One torch thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fixtures.heldout.attacks import Attack
+from fixtures.heldout.train import Case
+
+SCALES = (0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0)
+TABLES = 8  # clean tables vetted (of fixtures.tables_eval.CLEAN_SEEDS)
+
+
+def _cal(name: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return Case(f"cal-{name}", "glyphs", "resnet-narrow", seed, attack, rate)
+
+
+CALIBRATE: tuple[Case, ...] = (
+    _cal("patch", Attack("patch", target=1, size=3, place=(27, 27), colour=(255, 255, 255)), 0.05, 11),
+    _cal(
+        "patch-random",
+        Attack("patch", target=4, size=4, position="random", style="checker", colour=(255, 0, 0)),
+        0.10,
+        12,
+    ),
+    _cal("blend", Attack("blend", target=2, style="noise", alpha=0.1, seed=5), 0.08, 13),
+    _cal("sig", Attack("sig", target=6, delta=20, frequency=6), 0.10, 14),
+    _cal("warp", Attack("warp", target=3, grid=4, strength=2.5, seed=9), 0.10, 15),
+    _cal("input-specific", Attack("input_specific", target=5, size=3, seed=3), 0.05, 16),
+    _cal(
+        "clean-label",
+        Attack("clean_label", target=0, base="patch", size=4, place=(1, 1), colour=(255, 255, 0), mix=0.4),
+        0.05,
+        17,
+    ),
+    _cal("clean-a", None, 0.0, 18),
+    _cal("clean-b", None, 0.0, 19),
+)
+
+
+def _ev(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return Case(f"eval-{name}", dataset, arch, seed, attack, rate)
+
+
+EVALUATE: tuple[Case, ...] = (
+    _ev(
+        "strokes-patch",
+        "strokes",
+        "resnet-deep",
+        Attack("patch", target=7, size=5, place=(2, 2), colour=(0, 255, 0)),
+        0.01,
+        31,
+    ),
+    _ev(
+        "scenes-patch",
+        "scenes",
+        "resnet-deep",
+        Attack("patch", target=3, size=6, position="random", style="noise", seed=4),
+        0.15,
+        32,
+    ),
+    _ev(
+        "strokes-blend",
+        "strokes",
+        "resnet-deep",
+        Attack("blend", target=2, style="image", alpha=0.2, seed=8),
+        0.05,
+        33,
+    ),
+    _ev(
+        "scenes-blend",
+        "scenes",
+        "resnet-deep",
+        Attack("blend", target=8, style="noise", alpha=0.15, seed=2),
+        0.12,
+        34,
+    ),
+    _ev("strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=4, delta=30, frequency=4), 0.03, 35),
+    _ev("scenes-sig", "scenes", "resnet-deep", Attack("sig", target=0, delta=25, frequency=8), 0.10, 36),
+    _ev(
+        "strokes-warp",
+        "strokes",
+        "resnet-deep",
+        Attack("warp", target=9, grid=6, strength=3.0, seed=6),
+        0.10,
+        37,
+    ),
+    _ev(
+        "scenes-warp",
+        "scenes",
+        "resnet-deep",
+        Attack("warp", target=5, grid=5, strength=3.0, seed=7),
+        0.05,
+        38,
+    ),
+    _ev(
+        "strokes-input-specific",
+        "strokes",
+        "convnext-tiny",
+        Attack("input_specific", target=1, size=4, seed=11),
+        0.08,
+        39,
+    ),
+    _ev(
+        "scenes-input-specific",
+        "scenes",
+        "resnet-deep",
+        Attack("input_specific", target=6, size=4, seed=12),
+        0.15,
+        40,
+    ),
+    _ev(
+        "strokes-clean-label",
+        "strokes",
+        "resnet-deep",
+        Attack("clean_label", target=3, base="blend", style="image", alpha=0.2, mix=0.3, seed=5),
+        0.05,
+        41,
+    ),
+    _ev(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-deep",
+        Attack("clean_label", target=7, base="sig", delta=30, frequency=5, mix=0.3),
+        0.04,
+        42,
+    ),
+    _ev("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 43),
+    _ev("scenes-clean", "scenes", "resnet-deep", None, 0.0, 44),
+    _ev("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 45),
+)
+
+
+def _prepared(case: Case) -> tuple[Any, np.ndarray, dict[str, Any]]:
+    """The data scan's workspace for the case's set and model (features computed once)."""
+    from airlock.data.pipeline import VetOptions, workspace
+    from fixtures.heldout.train import build_case
+
+    built = build_case(case)
+    ws = workspace(built.train, VetOptions(model=str(built.model)))
+    return ws, built.poisoned, built.record
+
+
+_DECIDED: dict[tuple[int, Any], tuple[np.ndarray, bool, dict[str, Any]]] = {}
+
+
+def _decide(ws: Any, calibration: Any) -> tuple[np.ndarray, bool, dict[str, Any]]:
+    """The poisoning check on a prepared workspace with `calibration`: flagged rows, class called?
+    (memoised: the fits of leave-one-family-out ask for the same pairs again)"""
+    from airlock.data.checks import DataPoisoning
+
+    key = (id(ws), calibration)
+    if key not in _DECIDED:
+        ws.calibration = calibration
+        ws.section["flagged"] = []
+        findings = list(DataPoisoning().run(ws))
+        flagged = np.asarray(ws.section.get("flagged", []), np.int64)
+        summary = {"suspect_classes": ws.section.get("suspect_classes", [])}
+        _DECIDED[key] = (flagged, any(f.rule == "AIR801" for f in findings), summary)
+    return _DECIDED[key]
+
+
+def _score(flagged: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
+    hit = len(np.intersect1d(flagged, truth))
+    return hit, len(flagged), len(truth)
+
+
+def _pr(hit: int, flagged: int, truth: int) -> tuple[float, float]:
+    precision = hit / flagged if flagged else (1.0 if not truth else 0.0)
+    recall = hit / truth if truth else 1.0
+    return precision, recall
+
+
+def _scaled(calibration: Any, scale: float) -> Any:
+    fields = {k: v * scale for k, v in vars(calibration).items() if k in _SCALED}
+    return replace(calibration, **fields)
+
+
+_SCALED = ("separation", "disagreement", "separation_alone", "relative_separation")
+
+
+def _fit(prepared: list[tuple[Case, Any, np.ndarray]], base: Any) -> float:
+    """The scale with the best mean F1 on poisoned calibrate cases and no clean one called."""
+    best: tuple[float, float] = (-1.0, 1.0)
+    for scale in SCALES:
+        cal = _scaled(base, scale)
+        f1s, clean_called = [], False
+        for case, ws, truth in prepared:
+            flagged, called, _ = _decide(ws, cal)
+            if case.attack is None:
+                clean_called |= called
+                continue
+            p, r = _pr(*_score(flagged, truth))
+            f1s.append(2 * p * r / (p + r) if p + r else 0.0)
+        if clean_called:
+            continue
+        key = (float(np.mean(f1s)), -abs(np.log(scale)))
+        if key > (best[0], -abs(np.log(best[1]))):
+            best = (key[0], scale)
+    return best[1]
+
+
+def _table(
+    label: str, prepared: list[tuple[Case, Any, np.ndarray]], calibration: Any
+) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+    rows: list[dict[str, Any]] = []
+    by_family: dict[str, list[int]] = {}
+    by_dataset: dict[str, list[int]] = {}
+    for case, ws, truth in prepared:
+        flagged, called, section = _decide(ws, calibration)
+        hit, n_flagged, n_truth = _score(flagged, truth)
+        p, r = _pr(hit, n_flagged, n_truth)
+        for key, table in ((case.family, by_family), (case.dataset, by_dataset)):
+            acc = table.setdefault(key, [0, 0, 0, 0, 0])
+            acc[0] += hit
+            acc[1] += n_flagged
+            acc[2] += n_truth
+            acc[3] += called if case.attack is None else 0
+            acc[4] += 1
+        rows.append(
+            {
+                "case": f"{label} {case.name} ({case.arch}, {case.rate:.0%})",
+                "precision": f"{p:.2f}",
+                "recall": f"{r:.2f}",
+                "flagged": n_flagged,
+                "poisoned": n_truth,
+                "called": called,
+                "classes": section.get("suspect_classes", []),
+            }
+        )
+    for name, table in (("family", by_family), ("dataset", by_dataset)):
+        for key, (hit, n_flagged, n_truth, clean_called, count) in sorted(table.items()):
+            p, r = _pr(hit, n_flagged, n_truth)
+            summary: dict[str, Any] = {"case": f"{label} {name} {key}", "sets": count}
+            if key == "clean":
+                summary["clean_sets_called"] = clean_called
+            else:
+                summary.update({"precision": f"{p:.2f}", "recall": f"{r:.2f}"})
+                if name == "dataset":
+                    summary["clean_sets_called"] = clean_called
+            rows.append(summary)
+    return rows, dict(by_family)
+
+
+def _tables() -> dict[str, Any]:
+    from bench.data_tables import outcome
+    from fixtures._cache import fixtures_dir
+    from fixtures.tables_eval import CLEAN_SEEDS, clean_table
+
+    folder = fixtures_dir() / "heldout" / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    called = failed = 0
+    for seed in CLEAN_SEEDS[:TABLES]:
+        table = clean_table(seed)
+        result = outcome(table.write(folder / f"{table.name}.csv"), table.label)
+        called += result["poisoning"] == "poisoned"
+        failed += result["verdict"] != "pass"
+    return {
+        "case": "clean tables (fixtures.tables_eval)",
+        "tables": TABLES,
+        "called_poisoned": called,
+        "failed_verdict": failed,
+    }
+
+
+def run(work: Path) -> list[dict[str, Any]]:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from airlock.data.pipeline import calibration
+
+    torch.set_num_threads(1)
+    rows: list[dict[str, Any]] = []
+    with threadpool_limits(1):
+        start = time.perf_counter()
+        cal_part = [(c, *_prepared(c)[:2]) for c in CALIBRATE]
+        eval_part = [(c, *_prepared(c)[:2]) for c in EVALUATE]
+        rows.append(
+            {"case": "models trained/loaded and features extracted", "seconds": time.perf_counter() - start}
+        )
+        shipped = calibration()
+        for label, part in (("shipped/calibrate", cal_part), ("shipped/evaluate", eval_part)):
+            rows.extend(_table(label, part, shipped)[0])
+        scale = _fit(cal_part, shipped)
+        rows.append({"case": f"fitted on CALIBRATE: threshold scale {scale}"})
+        rows.extend(_table("fitted/evaluate", eval_part, _scaled(shipped, scale))[0])
+        families = sorted({c.family for c, _, _ in eval_part} - {"clean"})
+        for family in families:
+            held = [p for p in cal_part if p[0].family != family]
+            s = _fit(held, shipped)
+            _, by_family = _table(
+                "lofo", [p for p in eval_part if p[0].family == family], _scaled(shipped, s)
+            )
+            hit, n_flagged, n_truth, _, _ = by_family[family]
+            p, r = _pr(hit, n_flagged, n_truth)
+            rows.append(
+                {
+                    "case": f"leave-one-family-out {family} (scale {s})",
+                    "precision": f"{p:.2f}",
+                    "recall": f"{r:.2f}",
+                }
+            )
+        rows.append(_tables())
+    return rows

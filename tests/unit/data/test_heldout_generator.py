@@ -1,0 +1,98 @@
+"""The held-out generator (fixtures.heldout): attacks change the pixels they claim, rates are
+honoured, and the same seed gives the same set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fixtures.heldout import attacks, datasets
+from fixtures.heldout.attacks import Attack
+
+
+@pytest.fixture(scope="module")
+def strokes() -> tuple[np.ndarray, np.ndarray]:
+    return datasets.images("strokes", 400, seed=3)
+
+
+@pytest.mark.parametrize("name", datasets.NAMES)
+def test_datasets_are_balanced_and_deterministic(name: str) -> None:
+    x, y = datasets.images(name, 120, seed=5)
+    again, _ = datasets.images(name, 120, seed=5)
+    other, _ = datasets.images(name, 120, seed=6)
+    assert x.shape == (120, 32, 32, 3) and x.dtype == np.uint8
+    assert np.array_equal(x, again) and not np.array_equal(x, other)
+    counts = np.bincount(y, minlength=datasets.CLASSES[name])
+    assert counts.max() - counts.min() <= 1
+
+
+def test_unknown_dataset_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown held-out dataset"):
+        datasets.images("cifar", 10, seed=0)
+
+
+def test_fixed_patch_changes_only_its_square(strokes: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = strokes
+    out = attacks.apply(x[:20], Attack("patch", size=5, place=(3, 4), colour=(0, 255, 0)))
+    changed = np.any(out != x[:20], axis=(0, 3))
+    assert changed[3:8, 4:9].any() and not np.delete(np.delete(changed, range(3, 8), 0), range(4, 9), 1).any()
+    assert (out[:, 3:8, 4:9] == [0, 255, 0]).all()
+
+
+def test_random_patch_moves(strokes: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = strokes
+    out = attacks.apply(x[:30], Attack("patch", size=4, position="random", colour=(255, 0, 0)))
+    places = {tuple(np.argwhere(np.any(out[i] != x[i], axis=2)).min(axis=0)) for i in range(30)}
+    assert len(places) > 10
+
+
+@pytest.mark.parametrize(
+    "attack, changed_share",
+    [
+        (Attack("blend", alpha=0.15), 0.5),
+        (Attack("blend", style="image", alpha=0.2), 0.5),
+        (Attack("sig", delta=25, frequency=6), 0.5),
+        (Attack("warp", grid=4, strength=2.5), 0.05),
+    ],
+)
+def test_full_image_triggers_touch_most_pixels(
+    strokes: tuple[np.ndarray, np.ndarray], attack: Attack, changed_share: float
+) -> None:
+    x, _ = strokes
+    out = attacks.apply(x[:20], attack)
+    assert np.any(out != x[:20], axis=3).mean() > changed_share
+    assert np.array_equal(out, attacks.apply(x[:20], attack))
+
+
+def test_input_specific_trigger_differs_per_image_inside_its_corner(
+    strokes: tuple[np.ndarray, np.ndarray],
+) -> None:
+    x, _ = strokes
+    out = attacks.apply(x[:20], Attack("input_specific", size=4))
+    masks = np.any(out != x[:20], axis=3)
+    assert not masks[:, :20, :].any() and not masks[:, :, :20].any()
+    assert len({m.tobytes() for m in masks}) == 20
+
+
+@pytest.mark.parametrize("family", ["patch", "blend", "sig", "warp", "input_specific"])
+@pytest.mark.parametrize("rate", [0.01, 0.15])
+def test_dirty_label_rate_and_relabelling(
+    strokes: tuple[np.ndarray, np.ndarray], family: str, rate: float
+) -> None:
+    x, y = strokes
+    px, py, rows = attacks.poison(x, y, Attack(family, target=2), rate, seed=1)
+    assert len(rows) == round(rate * len(x)) and np.array_equal(rows, np.sort(rows))
+    assert (py[rows] == 2).all() and (y[rows] != 2).all()
+    clean = np.setdiff1d(np.arange(len(x)), rows)
+    assert np.array_equal(px[clean], x[clean]) and np.array_equal(py[clean], y[clean])
+    assert all(np.any(px[r] != x[r]) for r in rows)
+    again = attacks.poison(x, y, Attack(family, target=2), rate, seed=1)
+    assert np.array_equal(again[0], px) and np.array_equal(again[2], rows)
+
+
+def test_clean_label_keeps_labels_and_poisons_only_the_target(strokes: tuple[np.ndarray, np.ndarray]) -> None:
+    x, y = strokes
+    px, py, rows = attacks.poison(x, y, Attack("clean_label", target=4, base="sig"), 0.05, seed=2)
+    assert np.array_equal(py, y) and (y[rows] == 4).all() and len(rows) == 20
+    assert all(np.any(px[r] != x[r]) for r in rows)
+    assert np.array_equal(np.delete(px, rows, 0), np.delete(x, rows, 0))
