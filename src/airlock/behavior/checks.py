@@ -158,9 +158,9 @@ def activation_clustering(
         )
     session.section["activation_clustering"] = {
         **found.section(),
-        "seconds": round(time.perf_counter() - start, 2),
         "corroborated": [c.label for c in corroborated],
     }
+    session.section.setdefault("timings", {})["activation_clustering"] = round(time.perf_counter() - start, 2)
     for c in found.classes:
         if c.poisoned:
             agrees = c in corroborated

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from airlock.behavior.outcome import annotate
 from airlock.behavior.settings import BehaviorSettings
 from airlock.findings import Finding, Severity
 from airlock.policy import Policy, apply_overrides
@@ -125,7 +126,7 @@ def run_behavioural(
     findings = tuple(sorted((*static.findings, *ran.findings), key=Finding.sort_key))
     return (
         ScanOutcome(checks=(*static.checks, *ran.checks), findings=findings),
-        session.section or None,
+        annotate(session.section or None, ran.checks),
         replace(policy, required_scanners=(*policy.required_scanners, *required)),
     )
 

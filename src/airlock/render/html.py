@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+from airlock.behavior.outcome import outcome
 from airlock.findings import Severity
 from airlock.render.interface import Renderer
 from airlock.report import Report
@@ -20,6 +21,14 @@ th{background:#f4f5f7} td.mono{font-family:ui-monospace,monospace;font-size:12px
 .medium{color:#9a6700}.low{color:#0969da}.info{color:#666}
 details pre{white-space:pre-wrap;font-size:12px;background:#f6f8fa;padding:.5rem}
 """
+
+
+def _behaviour(report: Report) -> str:
+    """The behavioural scan's answer under the verdict ("not determined" when the probe did not complete)."""
+    found = outcome(report.behavior, report.checks)
+    if found is None:
+        return ""
+    return f'\n<p id="behavior" class="{escape(found.answer.replace(" ", "-"))}">behaviour: {escape(found.headline)}</p>'
 
 
 class HtmlRenderer(Renderer):
@@ -66,7 +75,7 @@ class HtmlRenderer(Renderer):
 <div class="meta">source {escape(t.source)} · revision {escape(t.revision or "n/a")} · digest {escape(t.digest)}<br>
 airlock {escape(report.tool_version)} · signatures {escape(report.signatures_version)} · policy {escape(v.policy)}</div>
 <div id="verdict" class="verdict {escape(v.decision)}">{escape(v.decision.upper())}</div>
-<p>{escape(counts)}: {escape("; ".join(v.reasons))}</p>
+<p>{escape(counts)}: {escape("; ".join(v.reasons))}</p>{_behaviour(report)}
 <h2>Findings</h2>
 <table id="findings"><thead><tr><th>severity</th><th>rule</th><th>where</th><th>message</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Checks</h2>
