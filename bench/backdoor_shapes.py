@@ -204,7 +204,10 @@ def _patch(target: int, size: int, corner: str, style: str, colour: tuple[int, i
     return Attack("patch", target, size=size, corner=corner, style=style, colour=colour)
 
 
-def _held(name: str, dataset: str, arch: str, seed: int, attack: Attack = Attack()) -> HeldoutSpec:
+CLEAN = Attack()
+
+
+def _held(name: str, dataset: str, arch: str, seed: int, attack: Attack = CLEAN) -> HeldoutSpec:
     return HeldoutSpec(ModelSpec(name, dataset, seed, attack), arch)
 
 

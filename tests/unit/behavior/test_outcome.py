@@ -47,7 +47,7 @@ def _summaries(r: Report) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize(("status", "reason", "section"), UNFINISHED)
+@pytest.mark.parametrize("status, reason, section", UNFINISHED)
 def test_an_unfinished_probe_is_not_determined_in_every_summary(
     status: str, reason: str | None, section: dict[str, Any] | None, report_schema: dict[str, Any]
 ) -> None:
