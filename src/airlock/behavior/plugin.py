@@ -39,6 +39,7 @@ class Session:
     deadline: float | None
     section: dict[str, Any] = field(default_factory=dict)  # the report's `behavior` section, filled in
     blamed: tuple[int, ...] = ()  # classes trigger reversal flagged
+    candidate: tuple[int, float] | None = None  # trigger reversal's leading class and score, when unflagged
     _loaded: Any = None
     _sample: Any = None
     _sample_read: bool = False
