@@ -50,7 +50,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     calibration = load_calibration()
     settings = session.settings
     text = isinstance(clf, TextClassifier)
-    with deterministic(settings.seed):
+    with deterministic(settings.seed) as unreproducible:
         run = reverse_text if text else reverse_image
         reversal = run(
             clf,
@@ -68,6 +68,11 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
         reversal, clf.labels, tokens=tokens, device=str(clf.device), calibration=calibration.version
     )
     session.section.update(section)
+    session.section[
+        "reproducible"
+    ] = not unreproducible  # False: a CUDA kernel without a deterministic version ran
+    if unreproducible:
+        session.section["unreproducible_kernels"] = unreproducible
     if decision is not None and not reversal.backdoored and reversal.complete:
         session.candidate = (decision.suspect, reversal.score)
     if reversal.backdoored and decision is not None and trigger is not None:
