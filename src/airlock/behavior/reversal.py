@@ -108,7 +108,7 @@ def reverse_image(
         )
         mode = DATA_FREE
     labels = predict(clf, images)
-    clf.module.to(memory_format=torch.channels_last)  # the engine feeds channels-last batches
+    clf.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # channels-last batches
     schedule = schedule or scaled(Schedule(), flops(clf, images[:1]))
     results: list[FamilyResult] = []
     for offset, name in enumerate(families):
