@@ -117,13 +117,14 @@ def _measure(built: BuiltModel, *, baseline: bool) -> dict[str, Any]:
 
 
 def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
-    """`airlock scan MODEL --behavior [--data SAMPLE]` through the library; the behavioural scanners only."""
+    """`airlock scan MODEL --behavior [--data SAMPLE]` through the library."""
     from airlock.behavior.settings import BehaviorSettings
     from airlock.pipeline import ScanOptions, scan
 
-    scanners = ["trigger_reversal", "activation_clustering"] if data else ["trigger_reversal"]
+    # every scanner, as users run it: the verdict needs the static checks the policy requires
+    # (with only the behavioural scanners, "required scanner provenance did not run" fails every model)
     options = ScanOptions(
-        scanners=scanners,
+        scanners=None,
         use_cache=False,
         download_progress=False,
         behavior=BehaviorSettings(data=built.sample if data else None, seed=SEED),
