@@ -33,7 +33,7 @@ REVERSAL_ROWS = 1000  # clean rows the reversal uses (more only slows the succes
 # The step's batch is set by the model's cost, counted (not timed, so a seed gives one result): the
 # schedule's batch for a model up to REFERENCE_FLOPS per image (the calibration ResNets), fewer
 # images per step for a costlier one, in proportion, but never under MIN_BATCH.
-REFERENCE_FLOPS, MIN_BATCH = 3.0e6, 12
+REFERENCE_FLOPS, MIN_BATCH = 3.0e6, 24
 RANDOM_TEXTS, RANDOM_TOKENS = 300, 10  # data-free text: random token sequences
 DATA, DATA_FREE = "data", "data-free"
 
