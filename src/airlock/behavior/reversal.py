@@ -12,7 +12,7 @@ add evidence).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -30,10 +30,6 @@ from airlock.models.text import TextClassifier
 
 DEFAULT_SIZE = 224  # input side when neither the preprocessor nor the sample says
 REVERSAL_ROWS = 1000  # clean rows the reversal uses (more only slows the success-rate check)
-# The step's batch is set by the model's cost, counted (not timed, so a seed gives one result): the
-# schedule's batch for a model up to REFERENCE_FLOPS per image (the calibration ResNets), fewer
-# images per step for a costlier one, in proportion, but never under MIN_BATCH.
-REFERENCE_FLOPS, MIN_BATCH = 3.0e6, 24
 RANDOM_TEXTS, RANDOM_TOKENS = 300, 10  # data-free text: random token sequences
 DATA, DATA_FREE = "data", "data-free"
 
@@ -109,7 +105,7 @@ def reverse_image(
         mode = DATA_FREE
     labels = predict(clf, images)
     clf.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # channels-last batches
-    schedule = schedule or scaled(Schedule(), flops(clf, images[:1]))
+    schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(families):
         if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
@@ -129,23 +125,6 @@ def reverse_image(
         results.append(result)
         complete = result.complete
     return _finish("image", mode, results, calibration, complete, start, len(images))
-
-
-def flops(clf: ImageClassifier, image: torch.Tensor) -> float:
-    """Multiply-adds ×2 of one forward pass of one image (matrix products and convolutions)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        clf(image)
-    return float(counter.get_total_flops())
-
-
-def scaled(schedule: Schedule, cost: float) -> Schedule:
-    """`schedule` with its batch shrunk for a model costlier than the reference (see REFERENCE_FLOPS)."""
-    if cost <= REFERENCE_FLOPS:
-        return schedule
-    batch = max(MIN_BATCH, min(schedule.batch, round(schedule.batch * REFERENCE_FLOPS / cost)))
-    return replace(schedule, batch=batch)
 
 
 def reverse_text(
