@@ -117,7 +117,7 @@ def reverse(
         rows = torch.tensor(active, device=device)
         pick = torch.randint(len(images), (schedule.batch,), generator=generator).to(device)
         x, y = images[pick], labels[pick]
-        triggered = _layout(family.apply(x, rows).reshape(-1, *x.shape[1:]))
+        triggered = family.apply(x, rows).reshape(-1, *x.shape[1:])
         logits = model(triggered).reshape(len(rows), len(x), -1)
         targets = rows[:, None].expand(len(rows), len(x))
         weight = (y[None, :] != rows[:, None]).float()
@@ -158,11 +158,6 @@ def reverse(
     if progress is not None:
         progress.end(family.name)
     return FamilyResult(family.name, result, step, complete, time.perf_counter() - start)
-
-
-def _layout(x: torch.Tensor) -> torch.Tensor:
-    """Images in channels-last memory order (the CPU convolutions run about a fifth faster on it)."""
-    return x.contiguous(memory_format=torch.channels_last)
 
 
 def _adjust(
@@ -234,7 +229,7 @@ def _collect(
             others = images[labels != k][:check_rows]
             hits = 0
             for first in range(0, len(others), 256):
-                triggered = _layout(family.apply(others[first : first + 256], row)[0])
+                triggered = family.apply(others[first : first + 256], row)[0]
                 hits += int((model(triggered).argmax(dim=-1) == k).sum())
             out.append(
                 ClassTrigger(k, cost, k in best_state, hits / max(len(others), 1), steps[k], family.export(k))

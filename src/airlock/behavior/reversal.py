@@ -104,7 +104,6 @@ def reverse_image(
         )
         mode = DATA_FREE
     labels = predict(clf, images)
-    clf.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # channels-last batches
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(families):
