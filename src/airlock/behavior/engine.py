@@ -18,7 +18,7 @@ minutes per model. Here:
   or the user's deadline is reached. Stopping depends on the evidence and the step count only, never
   on the clock (except that deadline, which then makes the run incomplete), so a seed gives one result;
 - the attack success rate of the final triggers is measured on at most `check_rows` inputs of other
-  classes (a rate to 0.1%, not a decision).
+  classes (a reported rate, not part of the decision).
 
 The engine knows nothing of files or reports: a model is a callable from images in [0, 1] to
 logits, and the result is plain values.
