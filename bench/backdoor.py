@@ -10,6 +10,13 @@ triggers) are scanned both ways too. Reported: ROC AUC of `behavior.score`, how 
 class is the planted target, detections and false positives at the calibrated threshold, the
 attack success rate of the reversed trigger on the clean sample, and seconds per model.
 
+Held-out shapes (`bench.backdoor_shapes`): a deeper and a bottleneck ResNet, a ConvNeXt and a ViT, on
+digits, shapes and textures, clean and backdoored with parameters the calibration never saw, scanned
+the same way; reported apart, with the clean models whose *verdict* failed (whichever check raised
+the alarm). Every row gives wall seconds and CPU seconds (`time.process_time`, this process, one
+torch thread) and the 1-minute load average during the run: the machine is shared.
+`python -m bench.backdoor heldout` runs only that part.
+
 `python -m bench.backdoor calibrate` re-measures the thresholds in
 `signatures/behavior-calibration.toml` on the separate clean calibration models.
 """
@@ -17,6 +24,7 @@ attack success rate of the reversed trigger on the clean sample, and seconds per
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 import time
@@ -61,6 +69,24 @@ def run(work: Path) -> list[dict[str, Any]]:
     theirs = float(np.mean([r["neural_cleanse"]["seconds"] for r in images]))
     rows.append({"case": "image, neural cleanse / airlock (data)", "ratio": theirs / ours})
     rows += [_summary(f"text, airlock ({mode})", texts, mode) for mode in MODES]
+    return rows + heldout(work)
+
+
+def heldout(work: Path) -> list[dict[str, Any]]:
+    """The held-out shapes (`bench.backdoor_shapes`), both modes, summarised per mode and per architecture."""
+    import torch
+
+    from bench.backdoor_shapes import HELDOUT_BACKDOORED, HELDOUT_CLEAN, heldout_model
+
+    torch.set_num_threads(THREADS)
+    records = []
+    for held in (*HELDOUT_BACKDOORED, *HELDOUT_CLEAN):
+        record = _measure(heldout_model(held), baseline=False)
+        records.append({**record, "arch": held.arch, "dataset": held.model.dataset})
+    (work / "backdoor-heldout-records.json").write_text(json.dumps(records, indent=1))
+    rows = [_summary(f"held-out shapes, airlock ({mode})", records, mode) for mode in MODES]
+    for arch in sorted({r["arch"] for r in records}):
+        rows.append(_summary(f"held-out {arch} (data)", [r for r in records if r["arch"] == arch], "data"))
     return rows
 
 
@@ -91,20 +117,21 @@ def _measure(built: BuiltModel, *, baseline: bool) -> dict[str, Any]:
 
 
 def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
-    """`airlock scan MODEL --behavior [--data SAMPLE]` through the library; the behavioural scanners only."""
+    """`airlock scan MODEL --behavior [--data SAMPLE]` through the library."""
     from airlock.behavior.settings import BehaviorSettings
     from airlock.pipeline import ScanOptions, scan
 
-    scanners = ["trigger_reversal", "activation_clustering"] if data else ["trigger_reversal"]
+    # every scanner, as users run it: the verdict needs the static checks the policy requires
+    # (with only the behavioural scanners, "required scanner provenance did not run" fails every model)
     options = ScanOptions(
-        scanners=scanners,
+        scanners=None,
         use_cache=False,
         download_progress=False,
         behavior=BehaviorSettings(data=built.sample if data else None, seed=SEED),
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = scan(str(built.folder), options)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     section = report.behavior or {}
     return {
         "score": section.get("score", 0.0),
@@ -113,6 +140,8 @@ def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
         "asr": section.get("attack_success_rate"),
         "gaps": {f["family"]: f["gap"] for f in section.get("families", [])},
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load": os.getloadavg()[0],
         "complete": section.get("complete", False),
         "verdict_failed": not report.passed,
         "ac_classes": (section.get("activation_clustering") or {}).get("suspect_classes", []),
@@ -147,17 +176,22 @@ def _summary(case: str, records: list[dict[str, Any]], key: str) -> dict[str, An
     scores = [r[key]["score"] for r in records]
     rates = [r[key]["asr"] for r in bad if r[key].get("asr") is not None]
     seconds = [r[key]["seconds"] for r in records]
+    cpu = [r[key].get("cpu_seconds", r[key]["seconds"]) for r in records]
     return {
         "case": case,
         "models": f"{len(bad)}+{len(good)}",
-        "roc_auc": f"{roc_auc_score(labels, scores):.3f}",
+        "roc_auc": f"{roc_auc_score(labels, scores):.3f}" if bad and good else "n/a",
         "suspect_right": f"{sum(r[key]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
+        "flagged_as": {r["model"]: r[key]["candidate"] for r in bad if r[key]["candidate"] != r["target"]},
         "detected": f"{sum(r[key]['flagged'] for r in bad)}/{len(bad)}",
         "false_positives": f"{sum(r[key]['flagged'] for r in good)}/{len(good)}",
         "clean_verdict_failed": f"{sum(r[key].get('verdict_failed', r[key]['flagged']) for r in good)}/{len(good)}",
         "reversed_trigger_asr": f"{np.mean(rates):.0%}" if rates else "n/a",
         "s_per_model": float(np.mean(seconds)),
         "s_max": float(np.max(seconds)),
+        "cpu_s_per_model": float(np.mean(cpu)),
+        "cpu_s_max": float(np.max(cpu)),
+        "load": float(np.mean([r[key].get("load", 0.0) for r in records])),
         "missed_samples": [r["model"] for r in bad if not r[key]["flagged"]],
         "false_positive_samples": [r["model"] for r in good if r[key]["flagged"]],
     }
@@ -306,6 +340,12 @@ def calibrate_clustering(destination: Path) -> dict[str, float]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["heldout"]:
+        results = Path(__file__).resolve().parent / "results"
+        results.mkdir(parents=True, exist_ok=True)
+        for row in heldout(results):
+            print(json.dumps(row))
+        sys.exit(0)
     parts = {"reversal": calibrate, "clustering": calibrate_clustering}
     chosen = sys.argv[2:] or list(parts)
     if sys.argv[1:2] != ["calibrate"] or not set(chosen) <= set(parts):

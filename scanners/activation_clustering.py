@@ -11,9 +11,11 @@ Runs with `airlock scan --behavior --data SAMPLE`. The penultimate activations o
 reduced, each class is split in two, and the split is judged by the same calibrated decision as
 `airlock data` (separation, silhouette, and whether the suspect cluster sits among other classes).
 A class trigger reversal blamed is judged at lower thresholds. AIR711 lists the suspect rows: high
-when trigger reversal blamed the same class, medium (not failing the default verdict) when the
-clustering stands alone, since a clean class of a small sample can split along its ordinary
-variation. AIR712 says when it could not run.
+when trigger reversal blamed the same class, or when trigger reversal's leading class is that class
+at 0.75 of its threshold or more (the two weaker signals agree: one decision); low (failing no
+policy that fails at medium or above) when the clustering stands alone, since a clean class of a small sample, or of
+a model shape it was not calibrated on, can split along its ordinary variation. AIR712 says when
+it could not run.
 
 ## Example
 A sample of digits in which 10% of the "7"s are other digits with a checker patch, for a model whose

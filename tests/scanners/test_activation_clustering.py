@@ -78,7 +78,7 @@ def test_without_a_sample_it_is_skipped_and_not_required(patched: BuiltModel) ->
     assert "required scanner activation_clustering" not in " ".join(report.verdict.reasons)
 
 
-def test_clustering_alone_is_medium_evidence_and_does_not_fail_a_clean_model(
+def test_clustering_alone_is_low_evidence_and_does_not_fail_a_clean_model(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # a threshold far below anything calibrated makes an ordinary clean class "split": a false alarm
@@ -92,7 +92,7 @@ def test_clustering_alone_is_medium_evidence_and_does_not_fail_a_clean_model(
     clean = image_model(TEST_CLEAN)
     report = clustering_scan(clean.folder, clean.sample, scanners=None)  # the whole scan, as users run it
     found = [f for f in report.findings if f.rule == "AIR711"]
-    assert found and {str(f.severity) for f in found} == {"medium"}
+    assert found and {str(f.severity) for f in found} == {"low"}
     assert all(f.evidence["corroborated_by_trigger_reversal"] is False for f in found)
     behavior = report.behavior
     assert behavior is not None and behavior["backdoored"] is False

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
 SHOWN_ROWS = 50
+# Trigger reversal's leading class, unflagged but at this share of its threshold or more, and activation
+# clustering flagging that same class at its own threshold: neither alone is a verdict, together they
+# are one. Clean models' trigger-reversal scores mostly sit below it (bench.backdoor, held-out shapes),
+# and a clustering flag on a clean model falls on the same class only by a 1-in-K chance.
+JOINT_FLOOR = 0.75
 
 
 def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
@@ -45,7 +50,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     calibration = load_calibration()
     settings = session.settings
     text = isinstance(clf, TextClassifier)
-    with deterministic(settings.seed):
+    with deterministic(settings.seed) as unreproducible:
         run = reverse_text if text else reverse_image
         reversal = run(
             clf,
@@ -63,6 +68,13 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
         reversal, clf.labels, tokens=tokens, device=str(clf.device), calibration=calibration.version
     )
     session.section.update(section)
+    session.section[
+        "reproducible"
+    ] = not unreproducible  # False: a CUDA kernel without a deterministic version ran
+    if unreproducible:
+        session.section["unreproducible_kernels"] = unreproducible
+    if decision is not None and not reversal.backdoored and reversal.complete:
+        session.candidate = (decision.suspect, reversal.score)
     if reversal.backdoored and decision is not None and trigger is not None:
         session.blamed = (decision.suspect,)
         label = clf.labels.get(decision.suspect, str(decision.suspect))
@@ -140,6 +152,14 @@ def activation_clustering(
             seed=session.settings.seed,
         )
     corroborated = _corroborated(session, found.classes)
+    joint = _joint(session, found.classes, calibration.clustering[kind])
+    if joint is not None:  # the two weaker signals agree: one decision, a backdoor in that class
+        session.section.update(
+            backdoored=True,
+            suspect_class=joint.label,
+            suspect_label=joint.name,
+            decided_by=["trigger_reversal", "activation_clustering"],
+        )
     if (
         not session.section
     ):  # trigger reversal did not run: the clustering fills the section, but alone decides nothing
@@ -158,12 +178,12 @@ def activation_clustering(
         )
     session.section["activation_clustering"] = {
         **found.section(),
-        "seconds": round(time.perf_counter() - start, 2),
         "corroborated": [c.label for c in corroborated],
     }
+    session.section.setdefault("timings", {})["activation_clustering"] = round(time.perf_counter() - start, 2)
     for c in found.classes:
         if c.poisoned:
-            agrees = c in corroborated
+            agrees = c in corroborated or c is joint
             yield ctx.finding(
                 "AIR711",
                 name,
@@ -173,7 +193,10 @@ def activation_clustering(
                 f"activations ({c.ratio:.1f}× the separation of the other classes); "
                 + (
                     "trigger reversal points at the same class"
-                    if agrees
+                    if c in corroborated
+                    else "trigger reversal's leading class is the same (below its own threshold): together, "
+                    "a backdoor"
+                    if c is joint
                     else "trigger reversal does not point at it, so this alone is not a backdoor verdict"
                 ),
                 {
@@ -188,14 +211,23 @@ def activation_clustering(
                     "corroborated_by_trigger_reversal": agrees,
                     "rows": c.suspects[:SHOWN_ROWS].tolist(),
                 },
-                severity=None if agrees else Severity.MEDIUM,
+                severity=None if agrees else Severity.LOW,
             )
 
 
 def _corroborated(session: Session, classes: tuple[ClassSplit, ...]) -> list[ClassSplit]:
     """The flagged classes trigger reversal blamed too. Only these make AIR711 high: clustering alone
     is weaker evidence (a clean class of a small sample can split along its ordinary variation) and
-    never fails the verdict on its own. A trigger-reversal candidate below its threshold does not
-    count: clean models reach 0.8 of it (see the calibration file), so agreeing with it would let a
-    chance coincidence of two weak signals fail a clean model."""
+    never fails the verdict on its own (AIR711 is then low). A trigger-reversal candidate below its
+    threshold only counts from JOINT_FLOOR up (`_joint`)."""
     return [c for c in classes if c.poisoned and c.label in session.blamed]
+
+
+def _joint(session: Session, classes: tuple[ClassSplit, ...], threshold: float) -> ClassSplit | None:
+    """The class both checks point at when neither decides alone (see JOINT_FLOOR), or None."""
+    if session.blamed or session.candidate is None:
+        return None
+    label, score = session.candidate
+    return next(
+        (c for c in classes if c.label == label and c.ratio >= threshold and score >= JOINT_FLOOR), None
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,13 +24,18 @@ def resolve_device(choice: DeviceChoice) -> torch.device:
 
 
 @contextmanager
-def deterministic(seed: int) -> Iterator[None]:
+def deterministic(seed: int) -> Iterator[list[str]]:
     """Seeded torch with deterministic kernels on one CPU thread inside the block, so the same seed
     gives the same report; the process's previous settings come back afterwards.
 
     One thread, because the CPU kernels split their sums by thread count, and on a busy machine the
     count that runs is not always the one asked for: the last bits of a gradient then differ, and
-    an optimisation of a hundred steps turns those bits into a different trigger and score."""
+    an optimisation of a hundred steps turns those bits into a different trigger and score.
+
+    On CUDA some backward kernels (grid sampling, interpolation, adaptive pooling) have no
+    deterministic version and add in whatever order their threads finish: torch warns and runs them
+    anyway. The block yields a list that collects those warnings, so the report can say that
+    such a run is not reproducible bit for bit (`behavior.reproducible`); on the CPU it stays empty."""
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     was_benchmark = torch.backends.cudnn.benchmark
     was_threads = torch.get_num_threads()
@@ -37,10 +44,23 @@ def deterministic(seed: int) -> Iterator[None]:
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
     torch.set_num_threads(1)
+    if torch.cuda.is_available():
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS reductions
+    unreproducible: list[str] = []
     try:
-        yield
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            yield unreproducible
+        unreproducible += sorted({str(w.message).split(".")[0] for w in seen if _nondeterministic(w)})
+        for w in seen:
+            if not _nondeterministic(w):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     finally:
         torch.set_num_threads(was_threads)
         torch.use_deterministic_algorithms(was_deterministic)
         torch.backends.cudnn.benchmark = was_benchmark
         torch.random.set_rng_state(state)
+
+
+def _nondeterministic(w: warnings.WarningMessage) -> bool:
+    return "does not have a deterministic implementation" in str(w.message)

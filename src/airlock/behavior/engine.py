@@ -9,12 +9,16 @@ minutes per model. Here:
 - all K candidate triggers are optimised together: one forward/backward pass over K×B triggered
   copies of one shared mini-batch per step (a class's own samples are masked out of its loss); the
   loaders (`airlock.models`) freeze the model's parameters, so only the triggers get gradients;
-- a K-Arm-style schedule (Shen et al., ICML 2021): after an exploration phase every class is ranked
-  by the smallest trigger it reached at the target success rate, and only the most promising `keep`
-  classes go on; the rest keep the size they reached (an upper bound of their true minimum, which
-  is all the outlier test needs from them). The run stops early once the leading class stays the same
-  and its gap to the next (the outlier statistic) moves by less than `settle` in a round, or when
-  the step budget or the deadline is reached.
+- a K-Arm-style schedule (Shen et al., ICML 2021) with successive halving: halfway through the
+  exploration phase the less promising half of the classes is set aside, and at its end all but the
+  `keep` most promising (ranked by the smallest trigger reached at the target success rate); the
+  rest keep the size they reached (an upper bound of their true minimum, which is all the outlier
+  test needs from them). The run stops early once the leading class stays the same and its gap to
+  the next (the outlier statistic) moves by less than `settle` in a round, or when the step budget
+  or the user's deadline is reached. Stopping depends on the evidence and the step count only, never
+  on the clock (except that deadline, which then makes the run incomplete), so a seed gives one result;
+- the attack success rate of the final triggers is measured on at most `check_rows` inputs of other
+  classes (a reported rate, not part of the decision).
 
 The engine knows nothing of files or reports: a model is a callable from images in [0, 1] to
 logits, and the result is plain values.
@@ -43,7 +47,7 @@ LAMBDA_INIT = {"patch": 1.0, "blend": 2.0, "warp": 0.05}
 @dataclass(frozen=True)
 class Schedule:
     batch: int = 24  # clean images per step, shared by every class
-    explore: int = 40  # steps every class gets before any is dropped
+    explore: int = 40  # steps of exploration: all classes for half of it, the better half for the rest
     round: int = 15  # after exploration, check every this many steps whether the leaders settled
     keep: int = 3  # classes still optimised after exploration
     max_steps: int = 100
@@ -53,6 +57,7 @@ class Schedule:
     lambda_down: float = 1.5**1.5
     patience: int = 3  # steps between adjustments of λ
     settle: float = 0.05  # stop once the leading class stays and its gap moves less than this in a round
+    check_rows: int = 240  # inputs of other classes the final triggers' success rate is measured on
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,8 @@ def reverse(
         rows = torch.tensor(active, device=device)
         pick = torch.randint(len(images), (schedule.batch,), generator=generator).to(device)
         x, y = images[pick], labels[pick]
-        triggered = family.apply(x, rows)
-        logits = model(triggered.reshape(-1, *x.shape[1:])).reshape(len(rows), len(x), -1)
+        triggered = family.apply(x, rows).reshape(-1, *x.shape[1:])
+        logits = model(triggered).reshape(len(rows), len(x), -1)
         targets = rows[:, None].expand(len(rows), len(x))
         weight = (y[None, :] != rows[:, None]).float()
         denominator = weight.sum(dim=1).clamp(min=1)
@@ -137,8 +142,10 @@ def reverse(
                 window.zero_()
         if progress is not None:
             progress.step(family.name, {k: _shown(best[k], cost[i]) for i, k in enumerate(active)})
-        if step == schedule.explore and len(active) > schedule.keep:
-            dropped = _rank(best, family, active)[schedule.keep :]
+        halfway = schedule.explore // 2
+        if step in (halfway, schedule.explore) and len(active) > schedule.keep:
+            kept = schedule.keep if step == schedule.explore else max(schedule.keep, (len(active) + 1) // 2)
+            dropped = _rank(best, family, active)[kept:]
             active = [k for k in active if k not in dropped]
             if progress is not None:
                 progress.drop(family.name, dropped)
@@ -147,7 +154,7 @@ def reverse(
             if step > schedule.explore and _same(now, settled, schedule.settle):
                 break
             settled = now
-    result = _collect(model, family, images, labels, candidates, best, best_state, steps)
+    result = _collect(model, family, images, labels, candidates, best, best_state, steps, schedule.check_rows)
     if progress is not None:
         progress.end(family.name)
     return FamilyResult(family.name, result, step, complete, time.perf_counter() - start)
@@ -210,6 +217,7 @@ def _collect(
     best: torch.Tensor,
     best_state: dict[int, list[torch.Tensor]],
     steps: dict[int, int],
+    check_rows: int,
 ) -> tuple[ClassTrigger, ...]:
     out: list[ClassTrigger] = []
     with torch.no_grad():
@@ -218,7 +226,7 @@ def _collect(
                 family.restore(k, best_state[k])
             row = torch.tensor([k], device=images.device)
             cost = float(best[k]) if k in best_state else float(family.cost(row)[0])
-            others = images[labels != k]
+            others = images[labels != k][:check_rows]
             hits = 0
             for first in range(0, len(others), 256):
                 triggered = family.apply(others[first : first + 256], row)[0]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from airlock.behavior.outcome import annotate
 from airlock.behavior.settings import BehaviorSettings
 from airlock.findings import Finding, Severity
 from airlock.policy import Policy, apply_overrides
@@ -38,6 +39,7 @@ class Session:
     deadline: float | None
     section: dict[str, Any] = field(default_factory=dict)  # the report's `behavior` section, filled in
     blamed: tuple[int, ...] = ()  # classes trigger reversal flagged
+    candidate: tuple[int, float] | None = None  # trigger reversal's leading class and score, when unflagged
     _loaded: Any = None
     _sample: Any = None
     _sample_read: bool = False
@@ -125,7 +127,7 @@ def run_behavioural(
     findings = tuple(sorted((*static.findings, *ran.findings), key=Finding.sort_key))
     return (
         ScanOutcome(checks=(*static.checks, *ran.checks), findings=findings),
-        session.section or None,
+        annotate(session.section or None, ran.checks),
         replace(policy, required_scanners=(*policy.required_scanners, *required)),
     )
 

@@ -104,6 +104,7 @@ def reverse_image(
         )
         mode = DATA_FREE
     labels = predict(clf, images)
+    schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(families):
         if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
@@ -115,7 +116,7 @@ def reverse_image(
             images,
             labels,
             clf.classes,
-            schedule or Schedule(),
+            schedule,
             seed=seed + offset,
             deadline=deadline,
             progress=progress,

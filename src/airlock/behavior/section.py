@@ -4,6 +4,12 @@ Numbers are rounded (4 significant places for sizes, 4 decimals for rates and sc
 same seed gives byte-identical reports; the reversed trigger goes in as arrays (at most
 `MAX_SIDE`² per channel) and as PNG data URIs (`images`) for the HTML report, which also gets one small
 picture of every class's reversed trigger (`per_class[i][family]["image"]`, image families only).
+
+Every wall-clock number of the behavioural scan sits in one object, `behavior.timings` (seconds of
+the whole reversal, of each family, of activation clustering): those differ from run to run by
+nature; everything else in the section is a function of the model, the sample and the seed (and
+of the `--time-budget`, when one cut the run short). Comparing two reports therefore means
+dropping `behavior.timings`, the runner's `checks[].seconds` and the report's `timestamp`, nothing more.
 """
 
 from __future__ import annotations
@@ -64,7 +70,6 @@ def reversal_section(
         "kind": reversal.kind,
         "rows": reversal.rows,
         "evaluated_on": reversal.inputs,
-        "seconds": round(reversal.seconds, 2),
         "device": device,
         "calibration": calibration,
         "families": [
@@ -80,6 +85,10 @@ def reversal_section(
             for o in reversal.outliers
         ],
         "per_class": _per_class(reversal, labels),
+        "timings": {
+            "trigger_reversal": round(reversal.seconds, 2),
+            **{r.family: round(r.seconds, 2) for r in reversal.results},
+        },
     }
     if trigger is not None and decision is not None:
         section["trigger"] = trigger_evidence(trigger, decision.family, tokens)
@@ -114,7 +123,7 @@ def trigger_evidence(trigger: ClassTrigger, family: str, tokens: list[str] | Non
 
 def _run_facts(reversal: Reversal, family: str) -> dict[str, Any]:
     result = next(r for r in reversal.results if r.family == family)
-    return {"steps": result.steps, "complete": result.complete, "seconds": round(result.seconds, 2)}
+    return {"steps": result.steps, "complete": result.complete}
 
 
 def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from html import escape
 
+from airlock.behavior.outcome import outcome
 from airlock.findings import Finding, Severity
 from airlock.render.evidence import render_evidence
 from airlock.render.html_scans import behavior_section, data_section
@@ -64,6 +65,14 @@ svg.chart{font:11px system-ui,sans-serif;background:#fff} svg .chart-title{font-
 .tokens code{background:#fff8c5;padding:.1rem .3rem;margin-right:.3rem;font-size:13px}
 .muted{color:#57606a} td.sha{font-size:11px;max-width:22rem}
 """
+
+
+def _behaviour(report: Report) -> str:
+    """The behavioural scan's answer under the verdict ("not determined" when the probe did not complete)."""
+    found = outcome(report.behavior, report.checks)
+    if found is None:
+        return ""
+    return f'<p id="behavior-outcome" class="{escape(found.answer.replace(" ", "-"))}"><b>Behaviour:</b> {escape(found.headline)}</p>'
 
 
 class HtmlRenderer(Renderer):
@@ -131,7 +140,7 @@ def _verdict(report: Report) -> str:
         f"<div class='decision'>{escape(v.decision.upper())}</div>"
         f"<div>{escape(_counts(report.findings))} · highest counted severity {escape(highest)} · "
         f"policy {escape(v.policy)}</div>"
-        f"<div><b>Decided by:</b><ul id='reasons'>{reasons}</ul></div></section>"
+        f"<div><b>Decided by:</b><ul id='reasons'>{reasons}</ul></div>{_behaviour(report)}</section>"
     )
 
 

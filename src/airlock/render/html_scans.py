@@ -76,6 +76,12 @@ def _dicts(value: Any) -> list[Mapping[str, Any]]:
 # ------------------------------------------------------------------------------------------- behaviour
 
 
+def _timing(b: Mapping[str, Any], name: object) -> Any:
+    """Wall-clock seconds of one part of the behavioural scan (`behavior.timings`)."""
+    timings = b.get("timings")
+    return timings.get(name) if isinstance(timings, Mapping) and isinstance(name, str) else None
+
+
 def behavior_section(b: Mapping[str, Any]) -> str:
     parts = ["<section id='behavior'><h2>Behavioural scan</h2>"]
     score, threshold = b.get("score"), b.get("threshold")
@@ -85,7 +91,8 @@ def behavior_section(b: Mapping[str, Any]) -> str:
     elif determined:
         outcome = "no backdoor found"
     else:
-        outcome = "<b>undetermined</b> (the scan stopped before it could clear the model)"
+        reason = b.get("outcome_reason") or "the scan stopped before it could clear the model"
+        outcome = f"<b>not determined</b> ({escape(str(reason))})"
     suspect = b.get("suspect_class")
     suspect_text = (
         f"class {escape(str(suspect))} ({escape(str(b.get('suspect_label')))})"
@@ -111,7 +118,7 @@ def behavior_section(b: Mapping[str, Any]) -> str:
                 ("mode / kind", f"{_text(b.get('mode'))} / {_text(b.get('kind'))}"),
                 ("evaluated on", f"{_text(b.get('evaluated_on'))} ({_text(b.get('rows'))} rows)"),
                 ("complete", _text(b.get("complete"))),
-                ("time", f"{_text(b.get('seconds'))} s on {_text(b.get('device'))}"),
+                ("time", f"{_text(_timing(b, 'trigger_reversal'))} s on {_text(b.get('device'))}"),
             ]
         )
     )
@@ -131,7 +138,7 @@ def behavior_section(b: Mapping[str, Any]) -> str:
                     else "within range"
                 ),
                 _text(f.get("unit")),
-                f"{_text(f.get('steps'))} steps, {_text(f.get('seconds'))} s"
+                f"{_text(f.get('steps'))} steps, {_text(_timing(b, f.get('family')))} s"
                 + ("" if f.get("complete", True) else " (cut short)"),
             ]
             for f in families

@@ -12,6 +12,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from airlock.behavior.outcome import outcome
 from airlock.findings import Finding, Severity
 from airlock.render.interface import Renderer
 from airlock.report import Report
@@ -81,9 +82,16 @@ class SarifRenderer(Renderer):
             "properties": {
                 "target": report.target.to_dict(),
                 "verdict": report.verdict.to_dict(),
+                **_behaviour(report),
             },
         }
         return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def _behaviour(report: Report) -> dict[str, Any]:
+    """The behavioural scan's answer ("not determined" when the probe did not complete), if it ran."""
+    found = outcome(report.behavior, report.checks)
+    return {} if found is None else {"behavior": {"outcome": found.answer, "summary": found.headline}}
 
 
 def _rule(rules: RuleSet, rule_id: str, findings: tuple[Finding, ...]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from airlock.behavior.outcome import outcome
 from airlock.findings import Severity
 from airlock.render.interface import Renderer
 from airlock.report import Report
@@ -142,36 +143,17 @@ def summary_lines(report: Report) -> list[str]:
     return [_printable(line) for line in lines]
 
 
-BEHAVIOURAL_CHECKS = ("trigger_reversal", "activation_clustering")
-
-
 def _behaviour_line(report: Report) -> str | None:
-    """The behaviour summary. "no backdoor found" only when the probe completed: a deciding check
-    that was skipped, errored or ran out of time makes it "not determined", with the reason."""
-    b = report.behavior
-    checks = {c.scanner: c for c in report.checks if c.scanner in BEHAVIOURAL_CHECKS}
-    if b is None and not checks:
+    """The behaviour summary (`airlock.behavior.outcome`): "no backdoor found" only when the probe
+    completed; a deciding check that was skipped, errored or ran out of time makes it "not determined"."""
+    found = outcome(report.behavior, report.checks)
+    if found is None:
         return None
-    primary = "trigger_reversal" if "trigger_reversal" in checks else "activation_clustering"
-    unfinished = [
-        c
-        for c in checks.values()
-        if str(c.status) == "error" or (c.scanner == primary and str(c.status) != "ran")
-    ]
-    why = "; ".join(f"{c.scanner} {c.status}" + (f": {c.reason}" if c.reason else "") for c in unfinished)
-    if b is not None and b.get("complete") is False and not why:
-        why = "the behavioural scan did not complete"
-    if b is not None and b.get("backdoored"):
-        suspect = b.get("suspect_label") or b.get("suspect_class")
-        verdict = f"backdoor suspected, class {suspect}"
-    elif b is None or why:
-        verdict = f"not determined ({why or 'no behavioural result'})"
-    else:
-        verdict = "no backdoor found"
+    b = report.behavior
     if b is None:
-        return f"behavior {verdict}"
+        return f"behavior {found.headline}"
     return (
-        f"behavior {verdict}; score {float(b.get('score', 0.0)):.3f} "
+        f"behavior {found.headline}; score {float(b.get('score', 0.0)):.3f} "
         f"({b.get('method', '?')}, {b.get('mode', '?')})"
     )
 

@@ -44,11 +44,13 @@ def test_the_planted_class_needs_by_far_the_smallest_patch() -> None:
     assert mask[:2, :2].mean() > 4 * mask[2:, 2:].mean()  # the mask sits on the planted corner
 
 
-def test_k_arm_keeps_only_the_promising_classes_after_exploration() -> None:
+def test_k_arm_halves_the_classes_then_keeps_only_the_promising_ones() -> None:
     result = _patch()
     steps = {c.label: c.steps for c in result.classes}
     assert steps[TARGET] > QUICK.explore
-    assert sorted(steps.values()).count(QUICK.explore) == CLASSES - QUICK.keep
+    half = (CLASSES + 1) // 2
+    assert sorted(steps.values()).count(QUICK.explore // 2) == CLASSES - half
+    assert sorted(steps.values()).count(QUICK.explore) == half - QUICK.keep
 
 
 def test_the_same_seed_gives_the_same_triggers() -> None:
