@@ -81,7 +81,7 @@ class ResultStore(ABC):
 
 
 def open_store(url: str | Path) -> ResultStore:
-    """`postgresql://…`, `sqlite://PATH` (`sqlite:///abs/path` is absolute, as for `serve --db`), or a plain path."""
+    """`postgresql://…`, `sqlite://PATH` (`sqlite:///abs` is absolute, as for `serve --db`) or a path."""
     text = str(url)
     if "://" not in text:
         text = f"sqlite://{Path(text).expanduser()}"

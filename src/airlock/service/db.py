@@ -7,8 +7,8 @@ One implementation over two engines, chosen by `--db`:
 * `postgresql://…`: PostgreSQL through psycopg 3, so several replicas share one queue. A claim takes
   its row with `FOR UPDATE SKIP LOCKED`, so two replicas never take the same job.
 `airlock.sqlstore` holds all that differs (connection, placeholders, column types, the claim's lock
-clause, the audit lock); the statements are otherwise the same text. One connection per process is shared by
-the request handlers and the workers under a lock: every statement is short.
+clause, the audit lock); the statements are otherwise the same text. One connection per process is
+shared by the request handlers and the workers under a lock: every statement is short.
 
 Scan jobs carry a lease: the worker that claims one records itself as `owner` and renews
 `lease_until` while the scan runs (`renew`). A job whose lease ran out (its process was killed) is
