@@ -28,8 +28,10 @@ from airlock.fleet.runner import run_fleet
 from airlock.fleet.store import Key, SqliteStore
 from airlock.policy import default_policy, parse_policy
 from airlock.rules import load_rules
+from fixtures import postgres
 from fixtures.fleet import FleetRepo, populate, repo_files
 from fixtures.hub_server import HubRepo, HubServer
+from fixtures.service import free_port
 from tests.conftest import assert_valid_report
 
 FLEET_SIZE = 50
@@ -205,8 +207,59 @@ def test_a_new_policy_reports_changed_verdicts_and_exports(
 def test_bad_fleet_input_is_one_clear_line(cli, tmp_path: Path) -> None:
     nothing = cli("fleet", "--store", tmp_path / "s.sqlite3")
     assert nothing.code == 2 and "no references" in nothing.err
-    postgres = cli("fleet", "x/y", "--store", "postgresql://db/airlock")
+    unreachable = f"postgresql://airlock:hunter2@127.0.0.1:{free_port()}/airlock"
+    postgres = cli("fleet", "x/y", "--store", unreachable)
     assert postgres.code == 2 and "PostgreSQL" in postgres.err and len(postgres.err.strip().splitlines()) == 1
+    assert "hunter2" not in postgres.err
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[postgres.PostgresServer]:
+    if postgres.binaries() is None:
+        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
+    pytest.importorskip("psycopg")
+    with postgres.PostgresServer() as server:
+        yield server
+
+
+def test_a_fleet_on_postgresql_skips_done_work_and_records_nothing_twice(
+    env, hub: HubServer, fleet: list[FleetRepo], pg: postgres.PostgresServer, tmp_path: Path, cli
+) -> None:
+    import psycopg
+
+    chosen = [fleet[i] for i in (0, 2, 3, 4, 5)]  # two benign, three decided by triage
+    listing = tmp_path / "refs.txt"
+    listing.write_text("".join(f"{r.reference}\n" for r in chosen))
+    url = pg.database()
+    args = (
+        "fleet",
+        "--from",
+        listing,
+        "--store",
+        url,
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+        "--format",
+        "json",
+    )
+    first = cli(*args)
+    assert first.code == 1, first.err
+    document = first.json()
+    assert {m["reference"]: m["decision"] for m in document["models"]} == {
+        r.reference: r.expected for r in chosen
+    }
+
+    again = cli(*args)
+    assert again.code == 1 and "0/0 scanned" in again.err and f"{len(chosen)} already done" in again.err
+    assert again.json()["models"] == document["models"] and again.json()["run_id"] != document["run_id"]
+    with psycopg.connect(url) as db:
+        refs = db.execute("SELECT run_id, status, COUNT(*) FROM refs GROUP BY run_id, status").fetchall()
+        assert refs == [(document["run_id"], "done", len(chosen))]  # written by the first run only
+        results = db.execute("SELECT COUNT(*), COUNT(DISTINCT digest) FROM results").fetchone()
+        assert results == (len(chosen), len(chosen))
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
 
 
 def test_hub_query_pins_listed_models(env, hub: HubServer, fleet: list[FleetRepo]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from airlock.cli import _behavior
 from airlock.exitcodes import ExitCode
+from airlock.render.interface import OutputFormat, add_format_argument
 
 
 def register(commands: Any) -> None:
@@ -31,11 +32,13 @@ def register(commands: Any) -> None:
         "--workers", type=int, default=os.cpu_count() or 1, help="local processes, or CPUs of a local Ray"
     )
     p.add_argument(
-        "--store", default=None, metavar="URL", help="results store: a SQLite path or sqlite:///PATH "
-        "(default: fleet.sqlite3 in airlock's cache folder)"
+        "--store", default=None, metavar="URL", help="results store: a SQLite path, sqlite:///PATH or "
+        "postgresql://… (default: fleet.sqlite3 in airlock's cache folder)"
     )  # fmt: skip
     p.add_argument("--policy", type=Path, metavar="FILE", help="policy TOML (default: built-in)")
-    p.add_argument("--format", choices=("json", "markdown", "html"), default="markdown")
+    add_format_argument(
+        p, (OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML), default=OutputFormat.MARKDOWN
+    )
     p.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write the fleet report here, not stdout"
     )

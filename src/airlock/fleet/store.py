@@ -6,14 +6,14 @@ brought them (an idempotent upsert). `refs` holds each reference's status per (r
 policy digest): pending, done or error, with the digest it resolved to. A run marks its references
 pending first, so an interrupted run resumes with what is not done; a re-run skips what is done.
 
-`ResultStore` is the interface; SQLite (the standard library's) is the implementation. A PostgreSQL
-URL is refused with a clear error until the service's database layer provides one.
+`ResultStore` is the interface; `SqlStore` implements it on SQLite (the default, a file) or PostgreSQL
+(a `postgresql://` URL: several heads, or a team, can share one store) with the same statements,
+through the connection layer the service's database uses (`airlock.sqlstore`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airlock.errors import AirlockError
+from airlock.sqlstore import DatabaseError, connect, one_line
 
 
 @dataclass(frozen=True)
@@ -81,39 +81,33 @@ class ResultStore(ABC):
 
 
 def open_store(url: str | Path) -> ResultStore:
-    """`sqlite:///PATH`, or a plain path, gives SQLite; `postgresql://…` is not available yet."""
+    """`postgresql://…`, `sqlite://PATH` (`sqlite:///abs` is absolute, as for `serve --db`) or a path."""
     text = str(url)
-    if text.startswith(("postgresql://", "postgres://")):
-        raise AirlockError(
-            "a PostgreSQL results store is not available yet (it comes with the service's database layer); "
-            "use a SQLite path"
-        )
-    if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///") :]
-    elif "://" in text:
-        raise AirlockError(f"{text}: unsupported store URL (use a path or sqlite:///PATH)")
-    return SqliteStore(Path(text).expanduser())
+    if "://" not in text:
+        text = f"sqlite://{Path(text).expanduser()}"
+    return SqlStore(text)
 
 
+_LOCK_KEY = 0x41495246  # PostgreSQL advisory lock serialising schema creation by heads starting together
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     digest TEXT NOT NULL, rules_version TEXT NOT NULL, policy_digest TEXT NOT NULL,
     reference TEXT NOT NULL, decision TEXT NOT NULL, max_severity TEXT NOT NULL,
-    report TEXT NOT NULL, recorded_at REAL NOT NULL,
+    report TEXT NOT NULL, recorded_at {real} NOT NULL,
     PRIMARY KEY (digest, rules_version, policy_digest)
 );
 CREATE TABLE IF NOT EXISTS refs (
     reference TEXT NOT NULL, rules_version TEXT NOT NULL, policy_digest TEXT NOT NULL,
     status TEXT NOT NULL, digest TEXT, decision TEXT, max_severity TEXT, rules TEXT NOT NULL DEFAULT '[]',
-    error TEXT, attempts INTEGER NOT NULL DEFAULT 0, seconds REAL NOT NULL DEFAULT 0,
-    triaged INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0,
-    bytes_fetched INTEGER NOT NULL DEFAULT 0, run_id TEXT NOT NULL, updated_at REAL NOT NULL,
+    error TEXT, attempts INTEGER NOT NULL DEFAULT 0, seconds {real} NOT NULL DEFAULT 0,
+    triaged INTEGER NOT NULL DEFAULT 0, bytes_total {bigint} NOT NULL DEFAULT 0,
+    bytes_fetched {bigint} NOT NULL DEFAULT 0, run_id TEXT NOT NULL, updated_at {real} NOT NULL,
     PRIMARY KEY (reference, rules_version, policy_digest)
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, rules_version TEXT NOT NULL, policy_digest TEXT NOT NULL,
-    started_at REAL NOT NULL, references_total INTEGER NOT NULL
-);
+    started_at {real} NOT NULL, references_total INTEGER NOT NULL
+)
 """
 _ROW_COLUMNS = (
     "reference, status, digest, decision, max_severity, rules, error, attempts, seconds, triaged, "
@@ -121,33 +115,41 @@ _ROW_COLUMNS = (
 )
 
 
-class SqliteStore(ResultStore):
-    def __init__(self, path: Path) -> None:
-        self.path = path
+class SqlStore(ResultStore):
+    """The store on SQLite or PostgreSQL (`airlock.sqlstore`): the same statements on both."""
+
+    def __init__(self, url: str) -> None:
+        self._db = connect(url, option="--store", busy_timeout_s=30.0)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise AirlockError(f"{path}: cannot open the results store ({exc})") from None
+            with self._db.transaction():
+                self._db.lock(_LOCK_KEY)
+                self._db.schema(_SCHEMA)
+        except self._db.errors as exc:
+            self._db.close()
+            raise DatabaseError(
+                f"{self._db.where}: cannot open the results store ({one_line(exc)})"
+            ) from None
+
+    @property
+    def engine(self) -> str:
+        return self._db.name
 
     def begin(self, run_id: str, key: Key, references: Sequence[str]) -> set[str]:
         now = time.time()
-        with self._db:
+        with self._db.transaction():
             self._db.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (run_id, key.rules_version, key.policy_digest, now, len(references)),
             )
             self._db.executemany(
-                "INSERT OR IGNORE INTO refs (reference, rules_version, policy_digest, status, run_id, updated_at)"
-                " VALUES (?, ?, ?, 'pending', ?, ?)",
+                "INSERT INTO refs (reference, rules_version, policy_digest, status, run_id, updated_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
                 [(r, key.rules_version, key.policy_digest, run_id, now) for r in references],
             )
         done = self._db.execute(
             "SELECT reference FROM refs WHERE rules_version = ? AND policy_digest = ? AND status = 'done'",
             (key.rules_version, key.policy_digest),
-        )
+        ).fetchall()
         return {r for (r,) in done} & set(references)
 
     def record(self, run_id: str, key: Key, outcome: dict[str, Any]) -> None:
@@ -161,7 +163,7 @@ class SqliteStore(ResultStore):
             severity = report["verdict"]["max_severity"]
             rules = sorted({f["rule"] for f in report["findings"] if f["severity"] != "info"})
         now = time.time()
-        with self._db:  # one transaction: the result and the reference's status together
+        with self._db.transaction():  # one transaction: the result and the reference's status together
             if report is not None:
                 self._db.execute(
                     "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -208,7 +210,7 @@ class SqliteStore(ResultStore):
         found = self._db.execute(
             f"SELECT {_ROW_COLUMNS} FROM refs WHERE rules_version = ? AND policy_digest = ? ORDER BY reference",
             (key.rules_version, key.policy_digest),
-        )
+        ).fetchall()
         rows = [_row(r) for r in found]
         if references is not None:
             wanted = set(references)
@@ -239,6 +241,14 @@ class SqliteStore(ResultStore):
 
     def close(self) -> None:
         self._db.close()
+
+
+class SqliteStore(SqlStore):
+    """The store in the SQLite file at `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"sqlite://{path}")
 
 
 def _row(r: Sequence[Any]) -> Row:

@@ -6,9 +6,9 @@ One implementation over two engines, chosen by `--db`:
   time, so a claim (`UPDATE … WHERE id = (SELECT … LIMIT 1)`) is atomic as it stands.
 * `postgresql://…`: PostgreSQL through psycopg 3, so several replicas share one queue. A claim takes
   its row with `FOR UPDATE SKIP LOCKED`, so two replicas never take the same job.
-`_Dialect` holds all that differs (connection, placeholders, schema, the claim's lock clause, the
-audit lock); the statements are otherwise the same text. One connection per process is shared by
-the request handlers and the workers under a lock: every statement is short.
+`airlock.sqlstore` holds all that differs (connection, placeholders, column types, the claim's lock
+clause, the audit lock); the statements are otherwise the same text. One connection per process is
+shared by the request handlers and the workers under a lock: every statement is short.
 
 Scan jobs carry a lease: the worker that claims one records itself as `owner` and renews
 `lease_until` while the scan runs (`renew`). A job whose lease ran out (its process was killed) is
@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from airlock.allowlist.records import format_time, utc_now
-from airlock.errors import AirlockError
+from airlock.sqlstore import Connection, DatabaseError, connect
+
+__all__ = ["Database", "DatabaseError", "Scan", "scan_id"]
 
 GENESIS = "sha256:" + hashlib.sha256(b"airlock.audit/v1").hexdigest()
 _LOCK_KEY = 0x41495231  # PostgreSQL advisory lock serialising audit appends and schema creation
@@ -64,10 +63,6 @@ CREATE TABLE IF NOT EXISTS scans (
 );
 CREATE INDEX IF NOT EXISTS scans_status ON scans(status, created)
 """
-
-
-class DatabaseError(AirlockError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -101,115 +96,15 @@ class Scan:
         }
 
 
-class _Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
-class _Dialect:
-    """What differs between the engines; the statements are written with `?` placeholders."""
-
-    name = "sqlite"
-    conn: Any  # sqlite3.Connection, or psycopg.Connection for PostgreSQL
-    claim_lock = ""  # appended to the claim's sub-select
-    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
-
-    def __init__(self, url: str) -> None:
-        path = url.removeprefix("sqlite://")
-        if not path:
-            raise DatabaseError("--db sqlite:// needs a path: sqlite:///PATH")
-        self.where = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5.0)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        cursor: _Cursor = self.conn.execute(sql, tuple(params))
-        return cursor
-
-    def create_schema(self) -> None:
-        with self.transaction():
-            for statement in _TABLES.format(serial="INTEGER", real="REAL").split(";"):
-                self.execute(statement)
-            columns = {row[1] for row in self.execute("PRAGMA table_info(scans)").fetchall()}
-            for column, kind in (("owner", "TEXT"), ("lease_until", "REAL")):  # databases from 0.1.0
+def _create_schema(db: Connection) -> None:
+    with db.transaction():  # replicas starting together must not race on CREATE TABLE
+        db.lock(_LOCK_KEY)
+        db.schema(_TABLES)
+        if db.name == "sqlite":  # databases from 0.1.0
+            columns = {row[1] for row in db.execute("PRAGMA table_info(scans)").fetchall()}
+            for column, kind in (("owner", "TEXT"), ("lease_until", "REAL")):
                 if column not in columns:
-                    self.execute(f"ALTER TABLE scans ADD COLUMN {column} {kind}")
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A write transaction: BEGIN IMMEDIATE takes SQLite's write lock up front."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-    def lock_audit(self) -> None:
-        """Inside a transaction: serialise appends to the chain (BEGIN IMMEDIATE already does)."""
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-class _Postgres(_Dialect):
-    name = "postgresql"
-    claim_lock = " FOR UPDATE SKIP LOCKED"
-
-    def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise DatabaseError(
-                "--db postgresql://… needs psycopg: pip install 'model-airlock[serve]'"
-            ) from None
-        self.errors = (psycopg.Error,)
-        self.where = url.split("@")[-1]  # host/db without the credentials, for messages
-        self.url = url
-        self.conn = self._connect()
-
-    def _connect(self) -> Any:
-        import psycopg
-
-        return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        if self.conn.broken:  # lost (a server restart): open it again
-            self.conn = self._connect()
-        cursor: _Cursor = self.conn.execute(sql.replace("?", "%s"), tuple(params))
-        return cursor
-
-    def create_schema(self) -> None:
-        with self.transaction():  # replicas starting together must not race on CREATE TABLE
-            self.lock_audit()
-            for statement in _TABLES.format(serial="BIGSERIAL", real="DOUBLE PRECISION").split(";"):
-                self.execute(statement)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self.conn.broken:
-            self.conn = self._connect()
-        with self.conn.transaction():
-            yield
-
-    def lock_audit(self) -> None:
-        self.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_KEY,))
-
-
-def _dialect(url: str) -> _Dialect:
-    if url.startswith("sqlite://"):
-        return _Dialect(url)
-    if url.startswith(("postgresql://", "postgres://")):
-        return _Postgres(url)
-    raise DatabaseError(f"unsupported --db {url.split('@')[-1]!r}: use sqlite:///PATH or postgresql://…")
+                    db.execute(f"ALTER TABLE scans ADD COLUMN {column} {kind}")
 
 
 def scan_id(reference: str) -> str:
@@ -220,16 +115,9 @@ def scan_id(reference: str) -> str:
 class Database:
     def __init__(self, url: str) -> None:
         self._lock = threading.Lock()
+        self._db = connect(url)
         try:
-            self._db = _dialect(url)
-        except (sqlite3.Error, OSError) as exc:
-            raise DatabaseError(f"cannot open the database ({exc})") from None
-        except DatabaseError:
-            raise
-        except Exception as exc:  # noqa: BLE001  psycopg's connection errors, imported lazily
-            raise DatabaseError(f"cannot open the database ({type(exc).__name__}: {exc})") from None
-        try:
-            self._db.create_schema()
+            _create_schema(self._db)
         except self._db.errors as exc:
             self._db.close()
             raise DatabaseError(f"{self._db.where}: cannot create the tables ({exc})") from None
@@ -256,7 +144,7 @@ class Database:
         """Append `entry` to the chain; it is committed when this returns."""
         text = json.dumps(dict(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         with self._lock, self._db.transaction():
-            self._db.lock_audit()
+            self._db.lock(_LOCK_KEY)
             row = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             head = row[0] if row else GENESIS
             digest = "sha256:" + hashlib.sha256(f"{head}\n{text}".encode()).hexdigest()
@@ -316,7 +204,7 @@ class Database:
                 "UPDATE scans SET status = 'running', started = ?, attempts = attempts + 1, owner = ?, "
                 "lease_until = ? WHERE id = (SELECT id FROM scans WHERE status = 'queued' "
                 "OR (status = 'running' AND lease_until < ?) ORDER BY created, id LIMIT 1"
-                f"{self._db.claim_lock}) RETURNING {_COLUMNS}",
+                f"{self._db.skip_locked}) RETURNING {_COLUMNS}",
                 (format_time(utc_now()), owner, now + lease_s, now),
             ).fetchone()
         return None if row is None else Scan(*row)
