@@ -80,23 +80,27 @@ class OutputFormat(enum.StrEnum):
 _ALIASES = {"text": "table", "md": "markdown"}
 
 
-def _format(text: str) -> OutputFormat:
-    return OutputFormat.parse(text)
-
-
-_format.__name__ = "format"  # argparse says "invalid format value: 'x'"
-
-
 def add_format_argument(
     parser: argparse.ArgumentParser,
     choices: Sequence[OutputFormat] = tuple(OutputFormat),
     default: OutputFormat = OutputFormat.TABLE,
 ) -> None:
     """`--format` with the one vocabulary all commands share (`text` is accepted for `table`)."""
+    allowed = tuple(choices)
+    words = ", ".join(allowed)
+
+    def parse(text: str) -> OutputFormat:
+        try:
+            chosen = OutputFormat.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of: {words}") from None
+        if chosen not in allowed:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of: {words}")
+        return chosen
+
     parser.add_argument(
         "--format",
-        type=_format,
-        choices=list(choices),
+        type=parse,
         default=default,
         metavar="{" + ",".join(choices) + "}",
         help=f"report format (default: {default}; `text` is an alias of `table`)",
