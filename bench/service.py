@@ -11,6 +11,10 @@ the time from an unknown model's first request to its scan's verdict (the model 
 stand-in). When PostgreSQL is installed, the AdmissionReview case runs again on a PostgreSQL
 database (`--db postgresql://…`, a throwaway local server). Server and load generator share the
 machine's cores: run `taskset -c 0,1 python -m bench service` to hold it to two.
+
+The saturating cases measure latency at the most the server can take, where p99 is mostly queueing.
+The paced cases ask "p99 at about `PACED_RPS` requests per second": `PACED_CONNECTIONS` connections,
+each waiting a fixed delay after every answer (wrk's `delay()`), and report the rate they reached.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ REQUESTS = 2000
 CONCURRENCY = 8
 CONNECTIONS = 8
 DURATION_S = 10
+PACED_RPS = 1000
+PACED_CONNECTIONS = 16
+# each connection's pause after an answer: aims a little above PACED_RPS, since answers take time too
+PACED_DELAY_MS = PACED_CONNECTIONS * 1000 // (PACED_RPS + 100)
 TIME_LIMIT_S = 60.0
 
 
@@ -68,6 +76,8 @@ def run(work: Path, requests: int = REQUESTS, concurrency: int = CONCURRENCY) ->
                 ("k8s AdmissionReview (allowlisted, HTTP)", "/v1/k8s/admit", review),
             ):
                 rows.append({"case": case, **_measure(server, path, body, TOKEN, concurrency)})
+                paced = f"{case}, paced at ~{PACED_RPS}/s"
+                rows.append({"case": paced, **_measure(server, path, body, TOKEN, concurrency, paced=True)})
             rows.append({"case": "server memory after load (SQLite)", "rss_mib": _rss_mib(server)})
             sha = hub.add_repo(
                 HubRepo(
@@ -79,6 +89,10 @@ def run(work: Path, requests: int = REQUESTS, concurrency: int = CONCURRENCY) ->
         with ServiceProcess(allowlist, pubkeys, root / "server-tls", env=hub_env, tls=tls) as server:
             case = "k8s AdmissionReview (allowlisted, HTTPS)"
             rows.append({"case": case, **_measure(server, "/v1/k8s/admit", review, TOKEN, concurrency)})
+            paced = f"{case}, paced at ~{PACED_RPS}/s"
+            rows.append(
+                {"case": paced, **_measure(server, "/v1/k8s/admit", review, TOKEN, concurrency, paced=True)}
+            )
             rows.append({"case": "server memory after load (HTTPS)", "rss_mib": _rss_mib(server)})
         rows.extend(_postgres_rows(allowlist, pubkeys, root, hub_env, review, concurrency))
     return rows
@@ -123,6 +137,10 @@ wrk.method = "POST"
 wrk.body = io.open(os.getenv("BODY_FILE"), "rb"):read("*a")
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+local pause = tonumber(os.getenv("DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -141,13 +159,15 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(server: Any, path: str, body: bytes, token: str, concurrency: int) -> dict[str, Any]:
+def _measure(
+    server: Any, path: str, body: bytes, token: str, concurrency: int, paced: bool = False
+) -> dict[str, Any]:
     """Load `path` with `body`; also the server's CPU time per request, which a busy machine (a high
     load average) inflates much less than it inflates latency."""
     pid = server.process.pid
-    _generate_load(server.url, path, body, token, concurrency, seconds=2)  # warm-up
+    _generate_load(server.url, path, body, token, concurrency, seconds=2, paced=paced)  # warm-up
     started = _cpu_s(pid)
-    result = _generate_load(server.url, path, body, token, concurrency)
+    result = _generate_load(server.url, path, body, token, concurrency, paced=paced)
     requests = result.get("requests") or 0
     if requests:
         result["server_cpu_us_per_request"] = round((_cpu_s(pid) - started) / requests * 1e6)
@@ -155,9 +175,17 @@ def _measure(server: Any, path: str, body: bytes, token: str, concurrency: int) 
 
 
 def _generate_load(
-    url: str, path: str, body: bytes, token: str, concurrency: int, seconds: int = DURATION_S
+    url: str,
+    path: str,
+    body: bytes,
+    token: str,
+    concurrency: int,
+    seconds: int = DURATION_S,
+    paced: bool = False,
 ) -> dict[str, Any]:
     wrk = _wrk()
+    if wrk is None and paced:
+        return {"skipped": "paced load needs wrk"}
     if wrk is None:
         port = int(url.rsplit(":", 1)[1])
         if url.startswith("https"):
@@ -171,10 +199,12 @@ def _generate_load(
         script, body_file = Path(tmp, "post.lua"), Path(tmp, "body.json")
         script.write_text(_WRK_SCRIPT)
         body_file.write_bytes(body)
+        connections = PACED_CONNECTIONS if paced else CONNECTIONS
         env = {**os.environ, "BODY_FILE": str(body_file), "TOKEN": token}
+        env["DELAY_MS"] = str(PACED_DELAY_MS if paced else 0)
 
         def wrk_run(seconds: int) -> dict[str, Any]:
-            command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script), url + path]
+            command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url + path]
             done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60)
             if done.returncode != 0:
                 raise RuntimeError(f"wrk failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -184,7 +214,8 @@ def _generate_load(
         result = wrk_run(seconds)
         load_after = os.getloadavg()[0]
     return {
-        "generator": f"wrk -t1 -c{CONNECTIONS} -d{seconds}s",
+        "generator": f"wrk -t1 -c{connections} -d{seconds}s"
+        + (f", {PACED_DELAY_MS} ms pause per connection" if paced else ""),
         "requests": result["requests"],
         "errors": result["errors"] + result["non_2xx"],
         "rps": round(result["requests"] / (result["duration_us"] / 1e6)),
