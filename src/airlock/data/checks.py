@@ -121,7 +121,12 @@ class DataPoisoning(DataCheck):
                     self.name,
                     ws.artifact,
                     f"class {c.label} ({c.name})",
-                    f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes",
+                    (
+                        f"class {c.name}: {c.suspects} of {c.size} samples are read as another class "
+                        "by the model and their neighbours (relabelled rows)"
+                        if c.decided_by == poisoning.MISLABELLED
+                        else f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
+                    ),
                     {
                         "class": c.label,
                         "label": c.name,
