@@ -326,7 +326,7 @@ def _table(
         rows.append(
             {
                 "case": f"{label} {case.name} ({case.arch}, {case.rate:.0%})",
-                "attack_success": _SUCCESS.get(case.name),
+                "attack_success": "-" if _SUCCESS.get(case.name) is None else f"{_SUCCESS[case.name]:.3f}",
                 "precision": f"{p:.2f}",
                 "recall": f"{r:.2f}",
                 "flagged": n_flagged,
