@@ -6,9 +6,13 @@ Two parts that differ in dataset, architecture *and* attack parameters:
 - EVALUATE: `strokes` on `resnet-deep` and `convnext-tiny`, `scenes` on `resnet-deep`, two cases
   per family with other patch sizes, colours, positions, blend patterns, SIG frequencies, warp
   grids and rates (1%-15%), plus clean sets.
+- DEVELOP: `glyphs` on `convnext-tiny` and `strokes` on `resnet-narrow`, attack parameters of their
+  own: where the detector is developed besides CALIBRATE. EVALUATE is measured, never tuned on.
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
-per dataset: row-level precision and recall, and whether a clean set is called poisoned. Then
+per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
+whose model did not learn its trigger (attack success under NOT_LEARNED on held-out images) is
+counted under `<family> (not learned)`, apart from the family: that poison is inert to the model. Then
 the thresholds are fitted on the CALIBRATE part only (one scale on every threshold, the best mean
 F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured with them; and
 leave-one-family-out: fitted without a family, evaluated on that family. Clean real-world-like
@@ -25,8 +29,9 @@ from typing import Any
 import numpy as np
 
 from fixtures.heldout.attacks import Attack
-from fixtures.heldout.train import Case
+from fixtures.heldout.train import EPOCHS, Case
 
+NOT_LEARNED = 0.2  # attack success rate (case.json) under which the model did not learn the trigger
 SCALES = (0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0)
 TABLES = 8  # clean tables vetted (of fixtures.tables_eval.CLEAN_SEEDS)
 
@@ -58,8 +63,76 @@ CALIBRATE: tuple[Case, ...] = (
 )
 
 
+# Training quality only (not the cases' definitions): resnet-deep on scenes reached 68-82% clean
+# accuracy in 6 epochs, not a realistic victim; scenes models train longer.
+EPOCHS_BY_DATASET = {"scenes": 14}
+
+
 def _ev(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(f"eval-{name}", dataset, arch, seed, attack, rate)
+    return Case(
+        f"eval-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
+    )
+
+
+def _dev(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return Case(f"dev-{name}", dataset, arch, seed, attack, rate)
+
+
+# DEVELOPMENT: where the detector is developed besides CALIBRATE (never the EVALUATE cases): glyphs
+# on convnext-tiny and strokes on resnet-narrow, attack parameters of their own.
+DEVELOP: tuple[Case, ...] = (
+    _dev(
+        "glyphs-patch",
+        "glyphs",
+        "convnext-tiny",
+        Attack("patch", target=6, size=4, place=(20, 4), colour=(0, 0, 255)),
+        0.07,
+        51,
+    ),
+    _dev(
+        "strokes-blend",
+        "strokes",
+        "resnet-narrow",
+        Attack("blend", target=5, style="noise", alpha=0.12, seed=3),
+        0.10,
+        52,
+    ),
+    _dev("glyphs-sig", "glyphs", "convnext-tiny", Attack("sig", target=2, delta=25, frequency=5), 0.06, 53),
+    _dev(
+        "strokes-warp",
+        "strokes",
+        "resnet-narrow",
+        Attack("warp", target=0, grid=5, strength=2.5, seed=4),
+        0.08,
+        54,
+    ),
+    _dev(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-narrow",
+        Attack("input_specific", target=8, size=3, seed=7),
+        0.10,
+        55,
+    ),
+    _dev(
+        "glyphs-clean-label",
+        "glyphs",
+        "convnext-tiny",
+        Attack("clean_label", target=4, base="patch", size=5, place=(24, 2), colour=(255, 0, 255), mix=0.35),
+        0.08,
+        56,
+    ),
+    _dev(
+        "strokes-patch-random",
+        "strokes",
+        "resnet-narrow",
+        Attack("patch", target=3, size=3, position="random", style="checker", colour=(0, 255, 255)),
+        0.04,
+        57,
+    ),
+    _dev("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 58),
+    _dev("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 59),
+)
 
 
 EVALUATE: tuple[Case, ...] = (
@@ -151,6 +224,9 @@ EVALUATE: tuple[Case, ...] = (
 )
 
 
+_SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
+
+
 def _prepared(case: Case) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """The data scan's workspace for the case's set and model (features computed once)."""
     from airlock.data.pipeline import VetOptions, workspace
@@ -158,7 +234,17 @@ def _prepared(case: Case) -> tuple[Any, np.ndarray, dict[str, Any]]:
 
     built = build_case(case)
     ws = workspace(built.train, VetOptions(model=str(built.model)))
+    _SUCCESS[case.name] = built.record.get("attack_success_rate")
     return ws, built.poisoned, built.record
+
+
+def _category(case: Case) -> str:
+    """The case's family, or `<family> (not learned)` where the model did not learn its trigger
+    (attack success under NOT_LEARNED): such poison is inert to this model, a separate category."""
+    success = _SUCCESS.get(case.name)
+    if case.attack is not None and success is not None and success < NOT_LEARNED:
+        return f"{case.family} (not learned)"
+    return case.family
 
 
 _DECIDED: dict[tuple[int, Any], tuple[np.ndarray, bool, dict[str, Any]]] = {}
@@ -230,7 +316,7 @@ def _table(
         flagged, called, section = _decide(ws, calibration)
         hit, n_flagged, n_truth = _score(flagged, truth)
         p, r = _pr(hit, n_flagged, n_truth)
-        for key, table in ((case.family, by_family), (case.dataset, by_dataset)):
+        for key, table in ((_category(case), by_family), (case.dataset, by_dataset)):
             acc = table.setdefault(key, [0, 0, 0, 0, 0])
             acc[0] += hit
             acc[1] += n_flagged
@@ -240,6 +326,7 @@ def _table(
         rows.append(
             {
                 "case": f"{label} {case.name} ({case.arch}, {case.rate:.0%})",
+                "attack_success": "-" if _SUCCESS.get(case.name) is None else f"{_SUCCESS[case.name]:.3f}",
                 "precision": f"{p:.2f}",
                 "recall": f"{r:.2f}",
                 "flagged": n_flagged,
@@ -294,12 +381,17 @@ def run(work: Path) -> list[dict[str, Any]]:
     with threadpool_limits(1):
         start = time.perf_counter()
         cal_part = [(c, *_prepared(c)[:2]) for c in CALIBRATE]
+        dev_part = [(c, *_prepared(c)[:2]) for c in DEVELOP]
         eval_part = [(c, *_prepared(c)[:2]) for c in EVALUATE]
         rows.append(
             {"case": "models trained/loaded and features extracted", "seconds": time.perf_counter() - start}
         )
         shipped = calibration()
-        for label, part in (("shipped/calibrate", cal_part), ("shipped/evaluate", eval_part)):
+        for label, part in (
+            ("shipped/calibrate", cal_part),
+            ("shipped/develop", dev_part),
+            ("shipped/evaluate", eval_part),
+        ):
             rows.extend(_table(label, part, shipped)[0])
         scale = _fit(cal_part, shipped)
         rows.append({"case": f"fitted on CALIBRATE: threshold scale {scale}"})
@@ -311,7 +403,11 @@ def run(work: Path) -> list[dict[str, Any]]:
             _, by_family = _table(
                 "lofo", [p for p in eval_part if p[0].family == family], _scaled(shipped, s)
             )
-            hit, n_flagged, n_truth, _, _ = by_family[family]
+            totals = [
+                sum(v)
+                for v in zip(*(by_family[k] for k in by_family if k.split(" (")[0] == family), strict=True)
+            ]
+            hit, n_flagged, n_truth = totals[:3]
             p, r = _pr(hit, n_flagged, n_truth)
             rows.append(
                 {

@@ -41,6 +41,7 @@ class Workspace(CheckContext):
     neighbours: np.ndarray | None = None
     disagreement: np.ndarray | None = None
     persistence: np.ndarray | None = None  # per-row trigger persistence under the model (images + --model)
+    confidence: np.ndarray | None = None  # per-row probability the model gives the row's own label
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
     near_kind: str = ""
@@ -93,6 +94,7 @@ class DataPoisoning(DataCheck):
             blamed=ws.blamed,
             progress=advance,
             persistence=ws.persistence,
+            confidence=ws.confidence,
         )
         if raw_table:
             yield from self._inconclusive(ws, result)
@@ -110,6 +112,8 @@ class DataPoisoning(DataCheck):
         )
         if ws.persistence is not None:
             ws.section["persistence"] = np.round(ws.persistence, 4).tolist()
+        if ws.confidence is not None:
+            ws.section["confidence"] = np.round(ws.confidence, 4).tolist()
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
@@ -117,7 +121,12 @@ class DataPoisoning(DataCheck):
                     self.name,
                     ws.artifact,
                     f"class {c.label} ({c.name})",
-                    f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes",
+                    (
+                        f"class {c.name}: {c.suspects} of {c.size} samples are read as another class "
+                        "by the model and their neighbours (relabelled rows)"
+                        if c.decided_by == poisoning.MISLABELLED
+                        else f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
+                    ),
                     {
                         "class": c.label,
                         "label": c.name,

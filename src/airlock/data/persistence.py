@@ -59,3 +59,13 @@ def persistence(
     own = probabilities[np.arange(len(probabilities)), np.repeat(labels[has_donor], DONORS)]
     out[has_donor] = own.reshape(len(has_donor), DONORS).mean(axis=1)
     return out
+
+
+def confidence(predict: Predict, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per row, the probability the model gives the row's own label (1 - a loss signature): a
+    relabelled row whose trigger the model did not learn keeps its true class, so its own label
+    gets little."""
+    if not len(images):
+        return np.zeros(0, np.float64)
+    probabilities = predict(images.astype(np.float32))
+    return probabilities[np.arange(len(labels)), labels].astype(np.float64)

@@ -142,15 +142,17 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     )
     _prepare(ws, extractor)
     if model is not None and model.predict is not None and train.labels is not None:
-        ws.persistence = _persistence(train, model.predict, options.progress)
+        found = _persistence(train, model.predict, options.progress)
+        if found is not None:
+            ws.persistence, ws.confidence = found
     return ws
 
 
 def _persistence(
     train: Dataset, predict: Callable[[np.ndarray], np.ndarray], progress: Progress | None
-) -> np.ndarray | None:
-    """Per-row trigger persistence (`airlock.data.persistence`): one pass to gather the donor pool,
-    one to score every row."""
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-row trigger persistence and label confidence (`airlock.data.persistence`): one pass to
+    gather the donor pool, one to score every row."""
     labels = train.labels
     if labels is None or len(np.unique(labels)) < 2:
         return None
@@ -164,12 +166,14 @@ def _persistence(
     donors = (np.concatenate(pool), labels[wanted])
     advance = progress("trigger persistence", train.rows) if progress else None
     out: list[np.ndarray] = []
+    own: list[np.ndarray] = []
     for chunk in train.chunks():
         rows = labels[chunk.start : chunk.start + len(chunk.x)]
         out.append(persistence.persistence(predict, chunk.x, rows, donors, first_row=chunk.start))
+        own.append(persistence.confidence(predict, chunk.x, rows))
         if advance is not None:
             advance(len(chunk.x))
-    return np.concatenate(out)
+    return np.concatenate(out), np.concatenate(own)
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:

@@ -36,6 +36,21 @@ COMPACT = "compact (model features)"
 PERSISTENCE_GAP = 0.15  # median trigger persistence between the two clusters that picks the suspect
 CORE_SUPPORT = 0.8  # share of the kept cluster the robust (MCD) fit of the clean core uses
 INCONCLUSIVE_RAW = "inconclusive (raw features)"
+LOW_CONFIDENCE = 0.5  # own-label probability under which the model reads a row as another class
+MISLABELLED = "mislabelled (model)"
+# A class is called mislabelled when this share of its rows is read as another class by both the
+# model (own label under LOW_CONFIDENCE) and the neighbours (k-NN disagreement of at least 0.5), and
+# the set's median class stays under MISLABEL_MEDIAN (a model that fits its own training set: an
+# underfit model misreads clean classes just as often). Fitted on the CALIBRATE and DEVELOP parts
+# of `python -m bench data_heldout`: clean classes of fitting models reach 0.05, relabelled rows
+# whose trigger the model did not learn 0.20 and more.
+MISLABEL_SHARE = 0.10
+MISLABEL_MEDIAN = 0.05
+# A split without foreign evidence (compact) counts only when the suspect cluster also behaves
+# differently under the model: it keeps its label more firmly when mixed with other classes (median
+# persistence at least this much higher). A clean class with two modes differs in features only.
+# (The confidence gap does not serve here: an underfit model reads half of a clean class less well.)
+BEHAVIOUR_GAP = 0.1
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,9 @@ class ClassAssessment:
     suspect_share: float  # size of the suspect cluster over the class size
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
     decided_by: str = ""  # foreign | apart | compact (model features) | "" when not called
+    persistence_gap: float = 0.0  # median trigger persistence, suspect cluster minus kept (model)
+    confidence_gap: float = 0.0  # median own-label probability, kept cluster minus suspect (model)
+    low_confidence: int = 0  # rows whose own label gets under LOW_CONFIDENCE from the model
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +111,9 @@ class ClassAssessment:
             "suspect_share": round(self.suspect_share, 3),
             "components": list(self.components),
             "decided_by": self.decided_by,
+            "persistence_gap": round(self.persistence_gap, 3),
+            "confidence_gap": round(self.confidence_gap, 3),
+            "low_confidence": self.low_confidence,
         }
 
 
@@ -119,6 +140,7 @@ def assess(
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
     persistence: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
 ) -> PoisoningResult:
     """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced).
     `persistence` (per row, from a model's predictions) marks `reduced` as a model's image features."""
@@ -139,6 +161,7 @@ def assess(
             blamed=int(label) in blamed,
             seed=seed,
             persistence=None if persistence is None else persistence[rows],
+            confidence=None if confidence is None else confidence[rows],
         )
         scores[rows] = class_scores
         pending.append((rows, class_scores, row_signals))
@@ -163,7 +186,24 @@ def assess(
             flagged.append(rows[chosen])
             for row, names_ in zip(rows[chosen].tolist(), row_signals[chosen], strict=True):
                 signals[row] = names_
-    chosen = np.sort(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
+    if confidence is not None:
+        for i, rows, mislabelled in _mislabelled(labels, disagreement, confidence, calibration):
+            assessment = classes[i]
+            extra = rows[mislabelled]
+            if not assessment.poisoned:  # the relabelled rows: read as another class by either
+                extra = rows[(confidence[rows] < LOW_CONFIDENCE) | (disagreement[rows] >= 0.5)]
+                classes[i] = replace(assessment, poisoned=True, decided_by=MISLABELLED)
+            flagged.append(extra)
+            scores[extra] = np.maximum(scores[extra], 1.0)
+            for row in extra.tolist():
+                signals[row] = tuple(dict.fromkeys((*signals.get(row, ()), "model_reads_other_class")))
+            classes[i] = replace(
+                classes[i],
+                suspects=len(
+                    np.intersect1d(np.flatnonzero(labels == assessment.label), np.concatenate(flagged))
+                ),
+            )
+    chosen = np.unique(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
 
 
@@ -177,6 +217,7 @@ def _assess_class(
     blamed: bool,
     seed: int,
     persistence: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
 ) -> tuple[ClassAssessment, np.ndarray, np.ndarray]:
     n = len(x)
     none = ClassAssessment(label, name, n, False, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -205,6 +246,13 @@ def _assess_class(
         )
     in_suspect = parts.labels == suspect
     gap = gap if suspect == 1 else -gap
+    persist_gap = persist_gap if suspect == 1 else -persist_gap
+    confidence_gap = (
+        float(np.median(confidence[~in_suspect]) - np.median(confidence[in_suspect]))
+        if confidence is not None
+        else 0.0
+    )
+    low_confidence = int((confidence < LOW_CONFIDENCE).sum()) if confidence is not None else 0
     spectral_direction = _signed_spectral(reduced, in_suspect)
     evidence = {
         "activation_clustering": parts.projection if suspect == 1 else -parts.projection,
@@ -223,7 +271,7 @@ def _assess_class(
         decided_by = "foreign"
     elif parts.separation >= cal.separation_alone * factor:
         decided_by = "apart"
-    elif persistence is not None:
+    elif persistence is not None and persist_gap >= BEHAVIOUR_GAP:
         decided_by = COMPACT  # confirmed or dropped by `assess`, against the set's median separation
     suspects = int((score >= FLAG_AT).sum())
     poisoned = bool(decided_by) and suspects >= cal.min_suspects
@@ -246,10 +294,30 @@ def _assess_class(
             suspect_share=float(in_suspect.mean()),
             components=agreeing,
             decided_by=decided_by if poisoned else "",
+            persistence_gap=persist_gap,
+            confidence_gap=confidence_gap,
+            low_confidence=low_confidence,
         ),
         score,
         row_signals,
     )
+
+
+def _mislabelled(
+    labels: np.ndarray, disagreement: np.ndarray, confidence: np.ndarray, cal: Calibration
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The classes (index in `np.unique(labels)`, rows, mask of rows to flag) that hold relabelled
+    rows the model did not learn as their label: poison whose trigger is inert to this model."""
+    both = (confidence < LOW_CONFIDENCE) & (disagreement >= 0.5)
+    per_class = [np.flatnonzero(labels == label) for label in np.unique(labels)]
+    shares = [float(both[rows].mean()) for rows in per_class]
+    if not shares or float(np.median(shares)) > MISLABEL_MEDIAN:
+        return []
+    return [
+        (i, rows, both[rows])
+        for i, (rows, share) in enumerate(zip(per_class, shares, strict=True))
+        if share >= MISLABEL_SHARE and int(both[rows].sum()) >= cal.min_suspects
+    ]
 
 
 def _core_score(reduced: np.ndarray, in_suspect: np.ndarray, quantile: float, seed: int) -> np.ndarray:

@@ -122,3 +122,84 @@ def test_a_clean_model_feature_set_is_not_called() -> None:
     x = (centres[y] + rng.normal(0, 1, (1500, 24))).astype(np.float32)
     result = _assess(x, y, persistence=rng.uniform(0.1, 0.6, 1500))
     assert result.poisoned_classes == [] and len(result.flagged) == 0 and result.signals == {}
+
+
+def _two_mode_class(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Five classes; class 2 has two compact modes (a third of it in a mode of its own), the way a
+    clean texture class can, or the way a learned trigger pulls poison inside its target."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, (5, 24))
+    y = np.resize(np.arange(5), 1500)
+    x = centres[y] + rng.normal(0, 1, (1500, 24))
+    mode = np.flatnonzero(y == 2)[::3]
+    x[mode, :3] += 4.0
+    return x.astype(np.float32), y, mode
+
+
+def test_a_clean_class_with_two_modes_is_not_called_without_a_behavioural_difference() -> None:
+    x, y, mode = _two_mode_class(6)
+    rng = np.random.default_rng(6)
+    same = rng.uniform(0.1, 0.6, len(y))  # both modes keep their label alike under mixing
+    result = _assess(x, y, persistence=same)
+    assert result.poisoned_classes == [] and len(result.flagged) == 0
+    firmer = same.copy()
+    firmer[mode] = rng.uniform(0.6, 0.95, len(mode))  # the small mode keeps its label: a trigger
+    called = _assess(x, y, persistence=firmer)
+    assert called.poisoned_classes == [2]
+    assert len(np.intersect1d(called.flagged, mode)) >= 0.9 * len(mode)
+
+
+def _relabelled(seed: int, rows: int = 1500) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of other classes relabelled to class 2 whose trigger the model did not learn: the model
+    gives their label 2 little probability."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, (5, 24))
+    y = np.resize(np.arange(5), rows)
+    x = centres[y] + rng.normal(0, 1, (rows, 24))
+    poison = np.sort(rng.choice(np.flatnonzero(y != 2), size=60, replace=False))
+    y[poison] = 2
+    own = rng.uniform(0.9, 1.0, rows)
+    own[poison] = rng.uniform(0.0, 0.2, len(poison))
+    return x.astype(np.float32), y, poison, own
+
+
+def test_relabelled_rows_the_model_reads_as_another_class_are_found() -> None:
+    x, y, poison, own = _relabelled(7)
+    result = _assess(x, y, persistence=np.full(len(y), 0.3), confidence=own)
+    assert result.poisoned_classes == [2]
+    hit = len(np.intersect1d(result.flagged, poison))
+    assert hit >= 0.9 * len(poison) and hit >= 0.9 * len(result.flagged)
+    marked = [r for r in poison.tolist() if "model_reads_other_class" in result.signals.get(r, ())]
+    assert len(marked) >= 0.9 * len(poison)
+
+
+def test_the_model_reading_rows_as_another_class_calls_a_class_the_split_does_not() -> None:
+    """No split in the features (the poison sits among the class's own rows), some neighbours
+    disagree: the model's reading decides, and the class says so."""
+    rng = np.random.default_rng(9)
+    y = np.resize(np.arange(5), 1500)
+    x = (rng.normal(0, 5, (5, 24))[y] + rng.normal(0, 1, (1500, 24))).astype(np.float32)
+    poison = np.flatnonzero(y == 2)[:60]
+    disagreement = np.zeros(len(y))
+    disagreement[poison] = 0.6
+    own = np.full(len(y), 0.95)
+    own[poison] = 0.1
+    reduced = features.reduce(x)
+    args = (reduced, y, disagreement, calibration())
+    assert poisoning.assess(*args, persistence=np.full(len(y), 0.3)).poisoned_classes == []
+    result = poisoning.assess(*args, persistence=np.full(len(y), 0.3), confidence=own)
+    assert result.poisoned_classes == [2]
+    assert next(c for c in result.classes if c.poisoned).decided_by == poisoning.MISLABELLED
+    assert np.array_equal(result.flagged, poison)
+
+
+def test_an_underfit_model_misreading_every_class_calls_no_class() -> None:
+    rng = np.random.default_rng(8)
+    y = np.resize(np.arange(5), 1500)
+    x = (rng.normal(0, 5, (5, 24))[y] + rng.normal(0, 1, (1500, 24))).astype(np.float32)
+    disagreement = np.where(rng.uniform(size=len(y)) < 0.3, 0.6, 0.0)  # neighbours disagree everywhere
+    own = np.where(disagreement > 0, 0.2, 0.9)  # and the model misreads the same rows
+    result = poisoning.assess(
+        features.reduce(x), y, disagreement, calibration(), persistence=np.full(len(y), 0.3), confidence=own
+    )
+    assert not any(c.decided_by == poisoning.MISLABELLED for c in result.classes)
