@@ -14,9 +14,12 @@ minutes per model. Here:
   `keep` most promising (ranked by the smallest trigger reached at the target success rate); the
   rest keep the size they reached (an upper bound of their true minimum, which is all the outlier
   test needs from them). The run stops early once the leading class stays the same and its gap to
-  the next (the outlier statistic) moves by less than `settle` in a round, or when the step budget
-  or the user's deadline is reached. Stopping depends on the evidence and the step count only, never
-  on the clock (except that deadline, which then makes the run incomplete), so a seed gives one result;
+  the next (the outlier statistic) moves by less than `settle` in a round, or once that gap stays
+  below `quiet` at two checks in a row whichever class leads (nothing stands out: on a clean model
+  the leaders of a family swap among near-equal classes and would otherwise use the whole budget),
+  or when the step budget or the user's deadline is reached. Stopping depends on the evidence and
+  the step count only, never on the clock (except that deadline, which then makes the run
+  incomplete), so a seed gives one result;
 - the attack success rate of the final triggers is measured on at most `check_rows` inputs of other
   classes (a reported rate, not part of the decision).
 
