@@ -35,9 +35,9 @@ RANDOM_TEXTS, RANDOM_TOKENS = 300, 10  # data-free text: random token sequences
 DATA, DATA_FREE = "data", "data-free"
 # A family's run stops once its gap stays below this share of the family's threshold at two checks
 # in a row (`Schedule.quiet`): no class stands out, and the rest of the budget would not change that.
-# It only shortens clean-looking runs (on the calibration and held-out backdoored models the gaps and
-# scores are unchanged). Tied to the thresholds, so a recalibration moves it too: recalibrate twice
-# (or until the thresholds stay) when the clean gaps sit near it.
+# It only shortens runs that look clean: on every backdoored model that was flagged without it, the
+# gaps and scores are the same (a backdoor whose gap stays this small was missed anyway). Tied to the
+# thresholds, so a recalibration moves it too: recalibrate until the thresholds stay.
 QUIET_SHARE = 0.4
 
 
