@@ -14,9 +14,12 @@ minutes per model. Here:
   `keep` most promising (ranked by the smallest trigger reached at the target success rate); the
   rest keep the size they reached (an upper bound of their true minimum, which is all the outlier
   test needs from them). The run stops early once the leading class stays the same and its gap to
-  the next (the outlier statistic) moves by less than `settle` in a round, or when the step budget
-  or the user's deadline is reached. Stopping depends on the evidence and the step count only, never
-  on the clock (except that deadline, which then makes the run incomplete), so a seed gives one result;
+  the next (the outlier statistic) moves by less than `settle` in a round, or once that gap stays
+  below `quiet` at two checks in a row whichever class leads (nothing stands out: on a clean model
+  the leaders of a family swap among near-equal classes and would otherwise use the whole budget),
+  or when the step budget or the user's deadline is reached. Stopping depends on the evidence and
+  the step count only, never on the clock (except that deadline, which then makes the run
+  incomplete), so a seed gives one result;
 - the attack success rate of the final triggers is measured on at most `check_rows` inputs of other
   classes (a reported rate, not part of the decision).
 
@@ -57,6 +60,7 @@ class Schedule:
     lambda_down: float = 1.5**1.5
     patience: int = 3  # steps between adjustments of λ
     settle: float = 0.05  # stop once the leading class stays and its gap moves less than this in a round
+    quiet: float = 0.0  # … or once the gap stays below this at two checks in a row (no outlier to follow)
     check_rows: int = 240  # inputs of other classes the final triggers' success rate is measured on
 
 
@@ -77,6 +81,7 @@ class FamilyResult:
     steps: int
     complete: bool  # False when the deadline cut the run short
     seconds: float
+    batch: int = 0  # clean images per step
 
 
 def reverse(
@@ -151,13 +156,15 @@ def reverse(
                 progress.drop(family.name, dropped)
         if step >= schedule.explore and (step - schedule.explore) % schedule.round == 0:
             now = _leaders(best, family, active)
-            if step > schedule.explore and _same(now, settled, schedule.settle):
+            if step > schedule.explore and (
+                _same(now, settled, schedule.settle) or _quiet(now, settled, schedule.quiet)
+            ):
                 break
             settled = now
     result = _collect(model, family, images, labels, candidates, best, best_state, steps, schedule.check_rows)
     if progress is not None:
         progress.end(family.name)
-    return FamilyResult(family.name, result, step, complete, time.perf_counter() - start)
+    return FamilyResult(family.name, result, step, complete, time.perf_counter() - start, schedule.batch)
 
 
 def _adjust(
@@ -202,6 +209,12 @@ def _same(now: tuple[int, float] | None, before: tuple[int, float] | None, toler
     if now is None or before is None:
         return now is None and before is None
     return now[0] == before[0] and abs(now[1] - before[1]) < tolerance
+
+
+def _quiet(now: tuple[int, float] | None, before: tuple[int, float] | None, quiet: float) -> bool:
+    """Whether the gap stayed below `quiet` at both checks, whichever class led: no class stands out,
+    and one that only starts to in the last rounds would not get far enough to decide anything."""
+    return all(check is None or check[1] < quiet for check in (now, before))
 
 
 def _shown(best: torch.Tensor, current: torch.Tensor) -> float:

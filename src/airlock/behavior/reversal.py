@@ -11,6 +11,7 @@ add evidence).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ DEFAULT_SIZE = 224  # input side when neither the preprocessor nor the sample sa
 REVERSAL_ROWS = 1000  # clean rows the reversal uses (more only slows the success-rate check)
 RANDOM_TEXTS, RANDOM_TOKENS = 300, 10  # data-free text: random token sequences
 DATA, DATA_FREE = "data", "data-free"
+# A family's run stops once its gap stays below this share of the family's threshold at two checks
+# in a row (`Schedule.quiet`): no class stands out, and the rest of the budget would not change that.
+# It only shortens runs that look clean: on every backdoored model that was flagged without it, the
+# gaps and scores are the same (a backdoor whose gap stays this small was missed anyway). Tied to the
+# thresholds, so a recalibration moves it too: recalibrate until the thresholds stay.
+QUIET_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -110,13 +117,14 @@ def reverse_image(
         if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
             break  # out of time, or settled: a further family can only add evidence to a flagged model
         torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before
+        quiet = QUIET_SHARE * calibration.threshold("image", mode, name)
         result = reverse(
             clf,
             FAMILIES[name],
             images,
             labels,
             clf.classes,
-            schedule,
+            dataclasses.replace(schedule, quiet=max(schedule.quiet, quiet)),
             seed=seed + offset,
             deadline=deadline,
             progress=progress,

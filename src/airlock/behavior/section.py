@@ -123,7 +123,7 @@ def trigger_evidence(trigger: ClassTrigger, family: str, tokens: list[str] | Non
 
 def _run_facts(reversal: Reversal, family: str) -> dict[str, Any]:
     result = next(r for r in reversal.results if r.family == family)
-    return {"steps": result.steps, "complete": result.complete}
+    return {"steps": result.steps, "batch": result.batch, "complete": result.complete}
 
 
 def _per_class(reversal: Reversal, labels: Mapping[int, str]) -> list[dict[str, Any]]:

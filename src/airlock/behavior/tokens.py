@@ -102,7 +102,7 @@ def search_tokens(
             )
     if progress is not None:
         progress.end(FAMILY)
-    return FamilyResult(FAMILY, tuple(out), done, complete, time.perf_counter() - start)
+    return FamilyResult(FAMILY, tuple(out), done, complete, time.perf_counter() - start, schedule.batch)
 
 
 def insert(ids: torch.Tensor, mask: torch.Tensor, trigger: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

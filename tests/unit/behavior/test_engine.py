@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -78,3 +79,11 @@ def test_every_family_keeps_images_in_range_and_shapes(family: type) -> None:
     assert trigger.cost(rows).shape == (2,)
     assert set(trigger.export(3)) <= {"mask", "pattern", "delta", "displacement"}
     assert FAMILIES[trigger.name] is family
+
+
+def test_a_quiet_run_stops_one_round_after_exploration_and_a_loud_one_does_not() -> None:
+    quiet = _patch(schedule=dataclasses.replace(QUICK, quiet=100.0))  # every gap counts as quiet
+    assert quiet.steps == QUICK.explore + QUICK.round
+    loud = _patch(schedule=dataclasses.replace(QUICK, quiet=0.5))  # the planted gap is above 1
+    plain = _patch()
+    assert [(c.cost, c.steps) for c in loud.classes] == [(c.cost, c.steps) for c in plain.classes]
