@@ -153,3 +153,6 @@ def test_rules_lists_every_rule_with_the_signatures_version(cli) -> None:
     data = result.json()
     assert data["signatures"] == load_rules().version
     assert {r["id"] for r in data["rules"]} == set(load_rules().rules)
+    assert all(r["remediation"] for r in data["rules"])  # every rule says what to do
+    one = cli("rules", "AIR201")
+    assert one.code == 0 and f"what to do: {load_rules().rules['AIR201'].remediation}" in one.out

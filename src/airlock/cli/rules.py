@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> ExitCode:
                     "severity": str(r.severity),
                     "summary": r.summary,
                     "description": r.description,
+                    "remediation": r.remediation,
                     "references": list(r.references),
                     "frameworks": r.frameworks,
                 }
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         if args.rule:
             for framework, ids in r.frameworks.items():
                 print(f"  {framework}: {', '.join(ids) or '-'}")
+        if args.rule and r.remediation:
+            print(f"  what to do: {r.remediation}")
         if args.rule and r.description:
             print()
             print(r.description)

@@ -35,6 +35,8 @@ def rules_page(rules: RuleSet, selected: Sequence[Rule] | None = None) -> str:
         out.append(f"Severity **{r.severity}** by default; reported by `{r.scanner}`.")
         if r.description:
             out += ["", r.description]
+        if r.remediation:
+            out += ["", f"**What to do:** {r.remediation}"]
         mapped = [(_FRAMEWORK_NAMES[k], ids) for k, ids in r.frameworks.items() if ids]
         other = [ref for ref in r.references if not any(ref in ids for _, ids in mapped)]
         if mapped or other:
