@@ -146,6 +146,7 @@ def test_console_script_exit_codes_and_streams(generated) -> None:
 
 
 def test_rules_lists_every_rule_with_the_signatures_version(cli) -> None:
+    from airlock.findings import RuleId
     from airlock.rules import load_rules
 
     result = cli("rules", "--format", "json")
@@ -155,4 +156,4 @@ def test_rules_lists_every_rule_with_the_signatures_version(cli) -> None:
     assert {r["id"] for r in data["rules"]} == set(load_rules().rules)
     assert all(r["remediation"] for r in data["rules"])  # every rule says what to do
     one = cli("rules", "AIR201")
-    assert one.code == 0 and f"what to do: {load_rules().rules['AIR201'].remediation}" in one.out
+    assert one.code == 0 and f"what to do: {load_rules().rules[RuleId('AIR201')].remediation}" in one.out
