@@ -103,3 +103,23 @@ def assert_valid_report(document: dict[str, Any], schema: dict[str, Any]) -> Non
     import jsonschema
 
     jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def skip_without_postgres() -> None:
+    """Skip the calling test where PostgreSQL's binaries or psycopg are missing (only there:
+    `make test` installs Debian's package as root, `make postgres`)."""
+    from fixtures import postgres
+
+    if postgres.binaries() is None:
+        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
+    pytest.importorskip("psycopg")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session; each test takes its own `.database()`."""
+    from fixtures import postgres
+
+    skip_without_postgres()
+    with postgres.PostgresServer() as server:
+        yield server

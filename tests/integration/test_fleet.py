@@ -213,24 +213,15 @@ def test_bad_fleet_input_is_one_clear_line(cli, tmp_path: Path) -> None:
     assert "hunter2" not in postgres.err
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[postgres.PostgresServer]:
-    if postgres.binaries() is None:
-        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
-    pytest.importorskip("psycopg")
-    with postgres.PostgresServer() as server:
-        yield server
-
-
 def test_a_fleet_on_postgresql_skips_done_work_and_records_nothing_twice(
-    env, hub: HubServer, fleet: list[FleetRepo], pg: postgres.PostgresServer, tmp_path: Path, cli
+    env, hub: HubServer, fleet: list[FleetRepo], pg_server: postgres.PostgresServer, tmp_path: Path, cli
 ) -> None:
     import psycopg
 
     chosen = [fleet[i] for i in (0, 2, 3, 4, 5)]  # two benign, three decided by triage
     listing = tmp_path / "refs.txt"
     listing.write_text("".join(f"{r.reference}\n" for r in chosen))
-    url = pg.database()
+    url = pg_server.database()
     args = (
         "fleet",
         "--from",

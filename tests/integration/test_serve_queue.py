@@ -27,6 +27,7 @@ from airlock.service.db import Database
 from fixtures import postgres
 from fixtures.hub_server import HubRepo, HubServer
 from fixtures.service import ServiceProcess
+from tests.conftest import skip_without_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -69,15 +70,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(hub, root, allowlist, Path(f"{key}.pub"))
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[postgres.PostgresServer]:
-    if postgres.binaries() is None:
-        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
-    pytest.importorskip("psycopg")
-    with postgres.PostgresServer() as server:
-        yield server
-
-
 def _service(world: World, workdir: Path, db: str | None, *extra: str) -> ServiceProcess:
     env = {"HF_ENDPOINT": world.hub.url, "HF_HOME": str(workdir / "hf-home")}
     return ServiceProcess(world.allowlist, [world.pubkey], workdir, db=db, env=env, extra=list(extra))
@@ -112,7 +104,7 @@ def _finished_audit(db_url: str, sid: str) -> list[dict[str, Any]]:
 def test_kill_9_during_a_scan_then_restart_finishes_the_job_exactly_once(
     engine: str, world: World, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    db = request.getfixturevalue("pg").database() if engine == "postgresql" else None
+    db = request.getfixturevalue("pg_server").database() if engine == "postgresql" else None
     repo = f"acme/crash-{engine}"
     sha = world.hub.add_repo(HubRepo(repo, _weights(1)))
     world.hub.stall(repo, "model.safetensors", 60.0)  # the first download hangs: the scan is in flight
@@ -140,9 +132,9 @@ def test_kill_9_during_a_scan_then_restart_finishes_the_job_exactly_once(
 
 
 def test_two_replicas_on_one_postgresql_take_distinct_jobs(
-    pg: postgres.PostgresServer, world: World, tmp_path: Path
+    pg_server: postgres.PostgresServer, world: World, tmp_path: Path
 ) -> None:
-    db = pg.database()
+    db = pg_server.database()
     references = []
     for n in range(4):
         repo = f"acme/replica-{n}"
@@ -177,9 +169,7 @@ def test_two_replicas_on_one_postgresql_take_distinct_jobs(
 def test_fail_open_is_per_namespace_and_logged_and_everything_else_fails_closed(
     world: World, tmp_path: Path
 ) -> None:
-    if postgres.binaries() is None:
-        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
-    pytest.importorskip("psycopg")
+    skip_without_postgres()
     from tests.integration.test_serve import pod, review
 
     digest = json.loads(world.allowlist.read_text().splitlines()[1])["body"]["model"]

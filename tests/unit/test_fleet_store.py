@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ from fixtures.service import free_port
 
 KEY = Key("2026.12.1", "sha256:policy-a")
 LENIENT = Key("2026.12.1", "sha256:policy-b")
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.PostgresServer]:
-    if postgres.binaries() is None:
-        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
-    pytest.importorskip("psycopg")
-    with postgres.PostgresServer() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,22 +7,11 @@ binaries are absent (`make postgres` installs them as root).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from airlock.service.db import Database, DatabaseError
-from fixtures import postgres
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.PostgresServer]:
-    if postgres.binaries() is None:
-        pytest.skip("PostgreSQL is not installed (make postgres installs Debian's package as root)")
-    pytest.importorskip("psycopg")
-    with postgres.PostgresServer() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
