@@ -85,7 +85,7 @@ class HtmlRenderer(Renderer):
         sections = [
             _verdict(report),
             _findings(report, rules),
-            behavior_section(report.behavior) if report.behavior is not None else "",
+            behavior_section(report.behavior, report.checks) if report.behavior is not None else "",
             data_section(report.data) if report.data is not None else "",
             _files(report),
             _checks(report),

@@ -11,8 +11,11 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from airlock.behavior.outcome import NOT_DETERMINED, SUSPECTED
+from airlock.behavior.outcome import outcome as behavior_outcome
 from airlock.render.evidence import is_png_uri, summarise_numbers
 from airlock.render.svg import Bar, bar_chart, gauge, histogram
+from airlock.scanning import CheckResult
 
 MAX_PAIRS = 20  # contamination pairs listed per kind
 MAX_ROWS = 100  # rows of any table
@@ -82,17 +85,18 @@ def _timing(b: Mapping[str, Any], name: object) -> Any:
     return timings.get(name) if isinstance(timings, Mapping) and isinstance(name, str) else None
 
 
-def behavior_section(b: Mapping[str, Any]) -> str:
+def behavior_section(b: Mapping[str, Any], checks: Sequence[CheckResult] = ()) -> str:
+    """The behavioural section; its one-line answer comes from `airlock.behavior.outcome`, as in
+    every other format."""
     parts = ["<section id='behavior'><h2>Behavioural scan</h2>"]
     score, threshold = b.get("score"), b.get("threshold")
-    determined = b.get("determined", True)
-    if b.get("backdoored"):
+    found = behavior_outcome(b, checks)
+    if found is not None and found.answer == SUSPECTED:
         outcome = "<b style='color:#cf222e'>backdoor suspected</b>"
-    elif determined:
-        outcome = "no backdoor found"
+    elif found is not None and found.answer == NOT_DETERMINED:
+        outcome = f"<b>not determined</b> ({escape(str(found.reason))})"
     else:
-        reason = b.get("outcome_reason") or "the scan stopped before it could clear the model"
-        outcome = f"<b>not determined</b> ({escape(str(reason))})"
+        outcome = "no backdoor found"
     suspect = b.get("suspect_class")
     suspect_text = (
         f"class {escape(str(suspect))} ({escape(str(b.get('suspect_label')))})"
