@@ -14,6 +14,7 @@ from typing import Any
 from bench import (
     allowlist,
     backdoor,
+    behaviour_heldout,
     data_heldout,
     data_poisoning,
     data_tables,
@@ -36,6 +37,7 @@ SUITES = {
     "data_poisoning": data_poisoning.run,
     "data_heldout": data_heldout.run,
     "backdoor": backdoor.run,
+    "behaviour_heldout": behaviour_heldout.run,
     "data_tables": data_tables.run,
     "service": service.run,
     "fleet": fleet.run,

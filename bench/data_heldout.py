@@ -8,6 +8,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   grids and rates (1%-15%), plus clean sets.
 - DEVELOP: `glyphs` on `convnext-tiny` and `strokes` on `resnet-narrow`, attack parameters of their
   own: where the detector is developed besides CALIBRATE. EVALUATE is measured, never tuned on.
+- FRESH: added once EVALUATE had been looked at twice: `strokes` and `scenes` on a fourth
+  architecture (`regnet-x`), `resnet-deep` and `convnext-tiny`, with attack parameters of its own.
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -15,7 +17,7 @@ whose model did not learn its trigger (attack success under NOT_LEARNED on held-
 counted under `<family> (not learned)`, apart from the family: that poison is inert to the model. Then
 the thresholds are fitted on the CALIBRATE part only (one scale on every threshold, the best mean
 F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured with them; and
-leave-one-family-out: fitted without a family, evaluated on that family. Clean real-world-like
+leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and FRESH). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. One torch thread.
 """
 
@@ -224,6 +226,104 @@ EVALUATE: tuple[Case, ...] = (
 )
 
 
+def _fresh(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return Case(
+        f"fresh-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
+    )
+
+
+# FRESH: written after EVALUATE had been measured twice (so EVALUATE no longer counts as unseen), before
+# anything ran on it, and measured once per detector version. strokes and scenes (never calibrated
+# on), a fourth architecture (`regnet-x`) besides resnet-deep and convnext-tiny, and attack
+# parameters no other part uses.
+FRESH: tuple[Case, ...] = (
+    _fresh(
+        "strokes-patch",
+        "strokes",
+        "regnet-x",
+        Attack("patch", target=2, size=3, place=(14, 28), colour=(255, 255, 0)),
+        0.06,
+        61,
+    ),
+    _fresh(
+        "scenes-patch",
+        "scenes",
+        "convnext-tiny",
+        Attack("patch", target=9, size=5, position="random", style="checker", colour=(255, 0, 255)),
+        0.09,
+        62,
+    ),
+    _fresh(
+        "strokes-blend",
+        "strokes",
+        "convnext-tiny",
+        Attack("blend", target=6, style="noise", alpha=0.18, seed=21),
+        0.12,
+        63,
+    ),
+    _fresh(
+        "scenes-blend",
+        "scenes",
+        "regnet-x",
+        Attack("blend", target=4, style="image", alpha=0.25, seed=22),
+        0.07,
+        64,
+    ),
+    _fresh("strokes-sig", "strokes", "regnet-x", Attack("sig", target=8, delta=22, frequency=7), 0.08, 65),
+    _fresh("scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=1, delta=35, frequency=3), 0.04, 66),
+    _fresh(
+        "strokes-warp",
+        "strokes",
+        "convnext-tiny",
+        Attack("warp", target=4, grid=3, strength=3.5, seed=23),
+        0.13,
+        67,
+    ),
+    _fresh(
+        "scenes-warp",
+        "scenes",
+        "regnet-x",
+        Attack("warp", target=2, grid=7, strength=2.8, seed=24),
+        0.09,
+        68,
+    ),
+    _fresh(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-deep",
+        Attack("input_specific", target=0, size=5, seed=25),
+        0.12,
+        69,
+    ),
+    _fresh(
+        "scenes-input-specific",
+        "scenes",
+        "convnext-tiny",
+        Attack("input_specific", target=5, size=3, seed=26),
+        0.02,
+        70,
+    ),
+    _fresh(
+        "strokes-clean-label",
+        "strokes",
+        "regnet-x",
+        Attack("clean_label", target=5, base="patch", size=4, place=(28, 0), colour=(0, 255, 255), mix=0.35),
+        0.07,
+        71,
+    ),
+    _fresh(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-deep",
+        Attack("clean_label", target=1, base="blend", style="noise", alpha=0.15, mix=0.25, seed=27),
+        0.06,
+        72,
+    ),
+    _fresh("strokes-clean", "strokes", "regnet-x", None, 0.0, 73),
+    _fresh("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 74),
+    _fresh("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 75),
+)
+
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
 
@@ -383,6 +483,7 @@ def run(work: Path) -> list[dict[str, Any]]:
         cal_part = [(c, *_prepared(c)[:2]) for c in CALIBRATE]
         dev_part = [(c, *_prepared(c)[:2]) for c in DEVELOP]
         eval_part = [(c, *_prepared(c)[:2]) for c in EVALUATE]
+        fresh_part = [(c, *_prepared(c)[:2]) for c in FRESH]
         rows.append(
             {"case": "models trained/loaded and features extracted", "seconds": time.perf_counter() - start}
         )
@@ -391,18 +492,19 @@ def run(work: Path) -> list[dict[str, Any]]:
             ("shipped/calibrate", cal_part),
             ("shipped/develop", dev_part),
             ("shipped/evaluate", eval_part),
+            ("shipped/fresh", fresh_part),
         ):
             rows.extend(_table(label, part, shipped)[0])
         scale = _fit(cal_part, shipped)
         rows.append({"case": f"fitted on CALIBRATE: threshold scale {scale}"})
         rows.extend(_table("fitted/evaluate", eval_part, _scaled(shipped, scale))[0])
-        families = sorted({c.family for c, _, _ in eval_part} - {"clean"})
+        rows.extend(_table("fitted/fresh", fresh_part, _scaled(shipped, scale))[0])
+        unseen = eval_part + fresh_part
+        families = sorted({c.family for c, _, _ in unseen} - {"clean"})
         for family in families:
             held = [p for p in cal_part if p[0].family != family]
             s = _fit(held, shipped)
-            _, by_family = _table(
-                "lofo", [p for p in eval_part if p[0].family == family], _scaled(shipped, s)
-            )
+            _, by_family = _table("lofo", [p for p in unseen if p[0].family == family], _scaled(shipped, s))
             totals = [
                 sum(v)
                 for v in zip(*(by_family[k] for k in by_family if k.split(" (")[0] == family), strict=True)

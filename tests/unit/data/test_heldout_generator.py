@@ -96,3 +96,33 @@ def test_clean_label_keeps_labels_and_poisons_only_the_target(strokes: tuple[np.
     assert np.array_equal(py, y) and (y[rows] == 4).all() and len(rows) == 20
     assert all(np.any(px[r] != x[r]) for r in rows)
     assert np.array_equal(np.delete(px, rows, 0), np.delete(x, rows, 0))
+
+
+@pytest.mark.parametrize("arch", ["regnet-x"])
+def test_added_architecture_is_read_by_airlocks_loader(tmp_path: object, arch: str) -> None:
+    """The fresh part's architecture is a stock `transformers` class airlock loads from config.json
+    and safetensors, and its penultimate features come from the head's input."""
+    import torch
+
+    from airlock.models.classifier import load_classifier
+    from fixtures.heldout import archs
+
+    folder = tmp_path / "model"  # type: ignore[operator]
+    archs.build(arch, [f"c{i}" for i in range(4)]).save_pretrained(folder, safe_serialization=True)
+    clf = load_classifier(folder, arch, pickle_allowed=False, needed_for="test")
+    with torch.inference_mode():
+        logits = clf(torch.rand(2, 3, 32, 32))
+        features = clf.features(torch.rand(2, 3, 32, 32))
+    assert logits.shape == (2, 4) and features.shape[0] == 2 and features.shape[1] > 4
+
+
+def test_clean_sample_is_the_unpoisoned_rows_after_the_training_set(tmp_path: object) -> None:
+    from fixtures.heldout.train import CLEAN_SAMPLE, TEST_ROWS, BuiltCase, Case, clean_sample
+
+    case = Case("t", "strokes", "resnet-narrow", 9, Attack("patch", target=1), 0.1, rows=60)
+    built = BuiltCase(case, tmp_path, tmp_path / "model", tmp_path / "train.npz", np.empty(0))  # type: ignore[arg-type]
+    sample = np.load(clean_sample(built))
+    x, y = datasets.images("strokes", case.rows + TEST_ROWS, case.seed)
+    assert np.array_equal(sample["x"], x[60 : 60 + CLEAN_SAMPLE]) and np.array_equal(
+        sample["y"], y[60 : 60 + CLEAN_SAMPLE]
+    )

@@ -1,0 +1,171 @@
+"""`scan --behavior` on the held-out poisoning cases (`fixtures.heldout`): models the behavioural scan
+was never calibrated or developed on.
+
+The behavioural scan's thresholds were set on `fixtures.backdoored_models` (one tiny ResNet, digits and
+shapes, patch and blend triggers drawn by that module). The models here come from another generator
+(`fixtures.heldout`, no shared code): strokes, glyphs and scenes, narrow and deep ResNets and a
+ConvNeXt, with patch, blend, SIG, warp, input-specific and clean-label triggers at 1-15% poison. Each
+model is scanned as users run it (every scanner, seed 0, one torch thread) with a clean sample of 400
+held-out images of its dataset (`data`) and without one (`data-free`).
+
+A model counts as backdoored when its attack succeeds on held-out images (attack success at least
+`LEARNED`, from `case.json`); a poisoned model whose trigger did not take is reported apart ("not
+learned") and left out of the ROC AUC: it carries no backdoor to find. Reported per part (CALIBRATE,
+DEVELOP, EVALUATE and FRESH of `bench.data_heldout`; none was used to set a behavioural threshold),
+per family, architecture and dataset (of EVALUATE and FRESH together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
+clean models whose verdict failed, and CPU seconds per model (`time.process_time`), with the load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fixtures.heldout.train import Case
+
+LEARNED = 0.5  # attack success on held-out images from which a poisoned model carries a backdoor
+MODES = ("data", "data-free")
+
+
+def _parts() -> dict[str, tuple[Case, ...]]:
+    from bench.data_heldout import CALIBRATE, DEVELOP, EVALUATE, FRESH
+
+    return {"calibrate": CALIBRATE, "develop": DEVELOP, "evaluate": EVALUATE, "fresh": FRESH}
+
+
+def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
+    """`airlock scan MODEL --behavior [--data clean.npz]` on the case's model, through the library."""
+    import torch
+
+    from airlock.behavior.settings import BehaviorSettings
+    from airlock.pipeline import ScanOptions, scan
+    from fixtures.heldout.train import build_case, clean_sample
+
+    torch.set_num_threads(1)
+    built = build_case(case)
+    options = ScanOptions(
+        scanners=None,
+        use_cache=False,
+        download_progress=False,
+        behavior=BehaviorSettings(data=clean_sample(built) if data else None, seed=0),
+    )
+    start, cpu = time.perf_counter(), time.process_time()
+    report = scan(str(built.model), options)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    section = report.behavior or {}
+    return {
+        "score": float(section.get("score", 0.0)),
+        "suspected": bool(section.get("backdoored")),
+        "candidate": section.get("candidate_class"),
+        "outcome": section.get("outcome"),
+        "verdict_failed": not report.passed,
+        "reasons": list(report.verdict.reasons),
+        "clustering": (section.get("activation_clustering") or {}).get("suspect_classes", []),
+        "cpu_seconds": round(cpu, 2),
+        "wall_seconds": round(wall, 2),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
+def record(part: str, case: Case) -> dict[str, Any]:
+    from fixtures.heldout.train import build_case
+
+    built = build_case(case)
+    asr = built.record.get("attack_success_rate")
+    kind = "clean" if case.attack is None else ("backdoored" if (asr or 0.0) >= LEARNED else "not learned")
+    out: dict[str, Any] = {
+        "part": part,
+        "case": case.name,
+        "family": case.family,
+        "dataset": case.dataset,
+        "arch": case.arch,
+        "kind": kind,
+        "target": case.attack.target if case.attack else None,
+        "attack_success": asr,
+        "clean_accuracy": built.record.get("clean_accuracy"),
+    }
+    for mode in MODES:
+        out[mode] = scan_case(case, data=mode == "data")
+    return out
+
+
+def summary(label: str, records: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    bad = [r for r in records if r["kind"] == "backdoored"]
+    good = [r for r in records if r["kind"] == "clean"]
+    inert = [r for r in records if r["kind"] == "not learned"]
+    scored = bad + good
+    cpu = [r[mode]["cpu_seconds"] for r in records]
+    row: dict[str, Any] = {
+        "case": f"{label} ({mode})",
+        "models": f"{len(bad)} backdoored + {len(good)} clean + {len(inert)} not learned",
+        "roc_auc": (
+            f"{roc_auc_score([r['kind'] == 'backdoored' for r in scored], [r[mode]['score'] for r in scored]):.3f}"
+            if bad and good
+            else "n/a"
+        ),
+        "found": f"{sum(r[mode]['verdict_failed'] for r in bad)}/{len(bad)}",
+        "right_target": f"{sum(r[mode]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
+        "clean_failed": f"{sum(r[mode]['verdict_failed'] for r in good)}/{len(good)}",
+        "not_learned_failed": f"{sum(r[mode]['verdict_failed'] for r in inert)}/{len(inert)}",
+    }
+    if cpu:
+        row.update(
+            {
+                "cpu_s_mean": round(float(np.mean(cpu)), 1),
+                "cpu_s_max": round(float(np.max(cpu)), 1),
+                "load": round(float(np.mean([r[mode]["load"] for r in records])), 1),
+            }
+        )
+    return row
+
+
+def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for part in dict.fromkeys(r["part"] for r in records):
+        mine = [r for r in records if r["part"] == part]
+        for mode in MODES:
+            rows.append(summary(part, mine, mode))
+    unseen = [r for r in records if r["part"] in ("evaluate", "fresh")]
+    for key in ("family", "arch", "dataset"):
+        for value in sorted({r[key] for r in unseen} - {"clean"}):
+            group = [r for r in unseen if r[key] == value or (key == "family" and r["family"] == "clean")]
+            for mode in MODES:
+                rows.append(summary(f"evaluate+fresh {key} {value}", group, mode))
+    for r in records:
+        rows.append(
+            {
+                "case": f"{r['part']} {r['case']} ({r['arch']}, {r['kind']}, target {r['target']})",
+                **{
+                    mode: f"score {r[mode]['score']:.2f} class {r[mode]['candidate']} "
+                    f"{'FAIL' if r[mode]['verdict_failed'] else 'pass'} {r[mode]['cpu_seconds']:.1f}s"
+                    for mode in MODES
+                },
+            }
+        )
+    return rows
+
+
+def run(
+    work: Path, parts: tuple[str, ...] = ("calibrate", "develop", "evaluate", "fresh")
+) -> list[dict[str, Any]]:
+    records = [record(part, case) for part in parts for case in _parts()[part]]
+    (work / "behaviour-heldout-records.json").write_text(json.dumps(records, indent=1))
+    return tables(records)
+
+
+if __name__ == "__main__":  # python -m bench.behaviour_heldout OUT.json PART…: one part per process
+    out, chosen = Path(sys.argv[1]), tuple(sys.argv[2:]) or tuple(_parts())
+    results = []
+    for part in chosen:
+        for case in _parts()[part]:
+            results.append(record(part, case))
+            print(json.dumps(results[-1]), flush=True)
+    out.write_text(json.dumps(results, indent=1))
