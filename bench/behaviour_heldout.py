@@ -112,7 +112,8 @@ def summary(label: str, records: list[dict[str, Any]], mode: str) -> dict[str, A
             else "n/a"
         ),
         "found": f"{sum(r[mode]['verdict_failed'] for r in bad)}/{len(bad)}",
-        "right_target": f"{sum(r[mode]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
+        "found_right_class": f"{sum(r[mode]['verdict_failed'] and r[mode]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
+        "candidate_is_target": f"{sum(r[mode]['candidate'] == r['target'] for r in bad)}/{len(bad)}",
         "clean_failed": f"{sum(r[mode]['verdict_failed'] for r in good)}/{len(good)}",
         "not_learned_failed": f"{sum(r[mode]['verdict_failed'] for r in inert)}/{len(inert)}",
     }
