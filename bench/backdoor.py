@@ -236,8 +236,17 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
         }
         for kind, modes in seen.items()
     }
-    destination.write_text(_calibration_toml(thresholds, summary, names))
+    kept = _clustering_table(destination)
+    destination.write_text(_calibration_toml(thresholds, summary, names) + kept)
     return thresholds
+
+
+def _clustering_table(destination: Path) -> str:
+    """The `[activation_clustering]` table of the file (with its comment), which `calibrate` keeps:
+    it rewrites the reversal thresholds only (`calibrate_clustering` owns that table)."""
+    text = destination.read_text() if destination.is_file() else ""
+    start = text.find("\n# activation clustering")
+    return text[start:] if start >= 0 else ""
 
 
 def _calibration_toml(thresholds: dict[str, Any], summary: dict[str, Any], names: list[str]) -> str:

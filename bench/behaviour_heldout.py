@@ -11,8 +11,10 @@ held-out images of its dataset (`data`) and without one (`data-free`).
 A model counts as backdoored when its attack succeeds on held-out images (attack success at least
 `LEARNED`, from `case.json`); a poisoned model whose trigger did not take is reported apart ("not
 learned") and left out of the ROC AUC: it carries no backdoor to find. Reported per part (CALIBRATE,
-DEVELOP, EVALUATE and FRESH of `bench.data_heldout`; none was used to set a behavioural threshold),
-per family, architecture and dataset (of EVALUATE and FRESH together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
+DEVELOP, EVALUATE, FRESH and FRESH_2 of `bench.data_heldout`; none was used to set a behavioural
+threshold, though the warp family's limit was raised after EVALUATE and FRESH showed every warp
+missed, so FRESH_2 is the unseen part for that change), per family, architecture and dataset (of
+EVALUATE and both FRESH parts together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
 clean models whose verdict failed, and CPU seconds per model (`time.process_time`), with the load.
 """
 
@@ -34,9 +36,15 @@ MODES = ("data", "data-free")
 
 
 def _parts() -> dict[str, tuple[Case, ...]]:
-    from bench.data_heldout import CALIBRATE, DEVELOP, EVALUATE, FRESH
+    from bench.data_heldout import CALIBRATE, DEVELOP, EVALUATE, FRESH, FRESH_2
 
-    return {"calibrate": CALIBRATE, "develop": DEVELOP, "evaluate": EVALUATE, "fresh": FRESH}
+    return {
+        "calibrate": CALIBRATE,
+        "develop": DEVELOP,
+        "evaluate": EVALUATE,
+        "fresh": FRESH,
+        "fresh2": FRESH_2,
+    }
 
 
 def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
@@ -134,12 +142,12 @@ def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = [r for r in records if r["part"] == part]
         for mode in MODES:
             rows.append(summary(part, mine, mode))
-    unseen = [r for r in records if r["part"] in ("evaluate", "fresh")]
+    unseen = [r for r in records if r["part"] in ("evaluate", "fresh", "fresh2")]
     for key in ("family", "arch", "dataset"):
         for value in sorted({r[key] for r in unseen} - {"clean"}):
             group = [r for r in unseen if r[key] == value or (key == "family" and r["family"] == "clean")]
             for mode in MODES:
-                rows.append(summary(f"evaluate+fresh {key} {value}", group, mode))
+                rows.append(summary(f"unseen {key} {value}", group, mode))
     for r in records:
         rows.append(
             {
@@ -155,7 +163,7 @@ def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run(
-    work: Path, parts: tuple[str, ...] = ("calibrate", "develop", "evaluate", "fresh")
+    work: Path, parts: tuple[str, ...] = ("calibrate", "develop", "evaluate", "fresh", "fresh2")
 ) -> list[dict[str, Any]]:
     records = [record(part, case) for part in parts for case in _parts()[part]]
     (work / "behaviour-heldout-records.json").write_text(json.dumps(records, indent=1))

@@ -10,6 +10,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   own: where the detector is developed besides CALIBRATE. EVALUATE is measured, never tuned on.
 - FRESH: added once EVALUATE had been looked at twice: `strokes` and `scenes` on a fourth
   architecture (`regnet-x`), `resnet-deep` and `convnext-tiny`, with attack parameters of its own.
+- FRESH_2: added after the behavioural scan's warp family changed, to measure that change (and this
+  detector once more) on models nothing had seen.
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -17,8 +19,10 @@ whose model did not learn its trigger (attack success under NOT_LEARNED on held-
 counted under `<family> (not learned)`, apart from the family: that poison is inert to the model. Then
 the thresholds are fitted on the CALIBRATE part only (one scale on every threshold, the best mean
 F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured with them; and
-leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and FRESH). Clean real-world-like
-tables (fixtures.tables_eval) are vetted too: none may be called poisoned. One torch thread.
+leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and both FRESH parts). Clean real-world-like
+tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
+`--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
+CALIBRATE, DEVELOP and FRESH_2. One torch thread.
 """
 
 from __future__ import annotations
@@ -324,16 +328,126 @@ FRESH: tuple[Case, ...] = (
     _fresh("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 75),
 )
 
+
+def _fresh2(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return Case(
+        f"fresh2-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
+    )
+
+
+# FRESH_2: written after the behavioural scan's warp family was changed (its limit, after every warp
+# model of the other parts had been missed), before anything ran on it: the unseen part that change
+# is measured on. strokes and scenes, four architectures, attack parameters of its own.
+FRESH_2: tuple[Case, ...] = (
+    _fresh2(
+        "strokes-patch",
+        "strokes",
+        "convnext-tiny",
+        Attack("patch", target=9, size=4, place=(0, 14), colour=(255, 64, 0)),
+        0.05,
+        81,
+    ),
+    _fresh2(
+        "scenes-patch",
+        "scenes",
+        "resnet-deep",
+        Attack("patch", target=0, size=5, place=(26, 3), style="checker", colour=(255, 255, 255)),
+        0.08,
+        82,
+    ),
+    _fresh2(
+        "strokes-blend",
+        "strokes",
+        "regnet-x",
+        Attack("blend", target=3, style="image", alpha=0.15, seed=31),
+        0.10,
+        83,
+    ),
+    _fresh2(
+        "scenes-blend",
+        "scenes",
+        "resnet-deep",
+        Attack("blend", target=6, style="noise", alpha=0.2, seed=32),
+        0.10,
+        84,
+    ),
+    _fresh2(
+        "strokes-sig", "strokes", "resnet-deep", Attack("sig", target=1, delta=28, frequency=5), 0.06, 85
+    ),
+    _fresh2(
+        "scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=7, delta=30, frequency=6), 0.10, 86
+    ),
+    _fresh2(
+        "strokes-warp",
+        "strokes",
+        "regnet-x",
+        Attack("warp", target=6, grid=4, strength=3.0, seed=33),
+        0.10,
+        87,
+    ),
+    _fresh2(
+        "scenes-warp",
+        "scenes",
+        "resnet-deep",
+        Attack("warp", target=3, grid=5, strength=3.2, seed=34),
+        0.12,
+        88,
+    ),
+    _fresh2(
+        "strokes-warp-2",
+        "strokes",
+        "resnet-deep",
+        Attack("warp", target=2, grid=6, strength=2.6, seed=35),
+        0.08,
+        89,
+    ),
+    _fresh2(
+        "strokes-input-specific",
+        "strokes",
+        "convnext-tiny",
+        Attack("input_specific", target=7, size=4, seed=36),
+        0.10,
+        90,
+    ),
+    _fresh2(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-deep",
+        Attack("clean_label", target=2, base="patch", size=5, place=(13, 13), colour=(0, 0, 0), mix=0.3),
+        0.08,
+        91,
+    ),
+    _fresh2(
+        "strokes-clean-label",
+        "strokes",
+        "resnet-deep",
+        Attack("clean_label", target=8, base="sig", delta=30, frequency=4, mix=0.3),
+        0.08,
+        92,
+    ),
+    _fresh2("strokes-clean", "strokes", "resnet-deep", None, 0.0, 93),
+    _fresh2("scenes-clean", "scenes", "resnet-deep", None, 0.0, 94),
+    _fresh2("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 95),
+    _fresh2("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 96),
+)
+
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
 
-def _prepared(case: Case) -> tuple[Any, np.ndarray, dict[str, Any]]:
-    """The data scan's workspace for the case's set and model (features computed once)."""
+def _prepared(case: Case, *, behavior: bool = False) -> tuple[Any, np.ndarray, dict[str, Any]]:
+    """The data scan's workspace for the case's set and model (features computed once); with
+    `behavior`, as `airlock data --model M --test clean.npz --behavior` (the trigger reversal on the
+    case's clean held-out sample blames a class)."""
     from airlock.data.pipeline import VetOptions, workspace
-    from fixtures.heldout.train import build_case
+    from fixtures.heldout.train import build_case, clean_sample
 
     built = build_case(case)
-    ws = workspace(built.train, VetOptions(model=str(built.model)))
+    options = (
+        VetOptions(model=str(built.model), test=clean_sample(built), behavior=True)
+        if behavior
+        else VetOptions(model=str(built.model))
+    )
+    ws = workspace(built.train, options)
     _SUCCESS[case.name] = built.record.get("attack_success_rate")
     return ws, built.poisoned, built.record
 
@@ -484,6 +598,7 @@ def run(work: Path) -> list[dict[str, Any]]:
         dev_part = [(c, *_prepared(c)[:2]) for c in DEVELOP]
         eval_part = [(c, *_prepared(c)[:2]) for c in EVALUATE]
         fresh_part = [(c, *_prepared(c)[:2]) for c in FRESH]
+        fresh2_part = [(c, *_prepared(c)[:2]) for c in FRESH_2]
         rows.append(
             {"case": "models trained/loaded and features extracted", "seconds": time.perf_counter() - start}
         )
@@ -493,13 +608,15 @@ def run(work: Path) -> list[dict[str, Any]]:
             ("shipped/develop", dev_part),
             ("shipped/evaluate", eval_part),
             ("shipped/fresh", fresh_part),
+            ("shipped/fresh2", fresh2_part),
         ):
             rows.extend(_table(label, part, shipped)[0])
         scale = _fit(cal_part, shipped)
         rows.append({"case": f"fitted on CALIBRATE: threshold scale {scale}"})
         rows.extend(_table("fitted/evaluate", eval_part, _scaled(shipped, scale))[0])
         rows.extend(_table("fitted/fresh", fresh_part, _scaled(shipped, scale))[0])
-        unseen = eval_part + fresh_part
+        rows.extend(_table("fitted/fresh2", fresh2_part, _scaled(shipped, scale))[0])
+        unseen = eval_part + fresh_part + fresh2_part
         families = sorted({c.family for c, _, _ in unseen} - {"clean"})
         for family in families:
             held = [p for p in cal_part if p[0].family != family]
@@ -518,5 +635,14 @@ def run(work: Path) -> list[dict[str, Any]]:
                     "recall": f"{r:.2f}",
                 }
             )
+        # `airlock data --model M --test clean.npz --behavior`: the trigger reversal blames a class.
+        # Developed on CALIBRATE and DEVELOP (its BLAME_AT too); FRESH_2 is its unseen part.
+        for label, cases in (
+            ("with --behavior/calibrate", CALIBRATE),
+            ("with --behavior/develop", DEVELOP),
+            ("with --behavior/fresh2", FRESH_2),
+        ):
+            part = [(c, *_prepared(c, behavior=True)[:2]) for c in cases]
+            rows.extend(_table(label, part, shipped)[0])
         rows.append(_tables())
     return rows

@@ -429,3 +429,50 @@ def test_classes_blamed_by_a_behaviour_report_are_judged_as_suspects(cli, genera
     assert "blamed_classes" not in result.json()["data"]
     bad = cli("data", clean, "--suspect-class", "seven", "--no-progress")
     assert bad.code == 2 and "class indices" in bad.err
+
+
+@pytest.mark.slow  # trains (or reuses) the two behavioural test models
+def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--behavior` reverses triggers on the `--test` images; a backdoor it is sure of (score at least
+    BLAME_AT) blames its class, one above the verdict's bar but under BLAME_AT is reported without
+    blaming, and a clean model blames none. The training set is the backdoor's own poison: other
+    digits stamped with its trigger and relabelled, among clean rows."""
+    from airlock.data import behaviour_feed
+    from fixtures.backdoored_models import (
+        TEST_BACKDOORED,
+        TEST_CLEAN,
+        apply_trigger,
+        clean_images,
+        image_model,
+    )
+
+    target = TEST_BACKDOORED.attack.target
+    x, y = clean_images("digits", 600, seed=41)
+    poison = np.flatnonzero(y != target)[:40]
+    x[poison] = apply_trigger(x[poison], TEST_BACKDOORED.attack)
+    y[poison] = target
+    train = tmp_path / "train.npz"
+    np.savez(train, x=x, y=y)
+
+    def vet(spec: object) -> dict[str, object]:
+        built = image_model(spec)  # type: ignore[arg-type]
+        args = ("data", train, "--model", built.folder, "--test", built.sample, "--behavior")
+        result = cli(*args, "--format", "json", "--no-progress")
+        assert result.code in (0, 1), result.err
+        data: dict[str, object] = result.json()["data"]
+        return data
+
+    data = vet(TEST_BACKDOORED)
+    behaviour = data["behavior"]
+    assert isinstance(behaviour, dict) and behaviour["mode"] == "data" and behaviour["complete"] is True
+    assert behaviour["backdoored"] is True and behaviour["suspect_class"] == target
+    assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == behaviour_feed.BLAME_AT
+    assert (data.get("blamed_classes") == [target]) == (behaviour["score"] >= behaviour_feed.BLAME_AT)
+    monkeypatch.setattr(behaviour_feed, "BLAME_AT", 1.0)
+    assert vet(TEST_BACKDOORED).get("blamed_classes") == [target]
+    clean = vet(TEST_CLEAN)
+    assert clean["behavior"]["backdoored"] is False and "blamed_classes" not in clean  # type: ignore[index]
+    refused = cli("data", train, "--behavior", "--no-progress")
+    assert refused.code == 2 and "--behavior only applies with --model" in refused.err

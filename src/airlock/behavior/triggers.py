@@ -128,7 +128,11 @@ class BlendTrigger(TriggerFamily):
 
 class WarpTrigger(TriggerFamily):
     name = "warp"
-    LIMIT = 2.0  # the largest displacement, in pixels (warping backdoors move pixels by about one)
+    # The largest displacement, in pixels. WaNet moves pixels by about one, but warps of 2.5-3.5 px
+    # mean strength (fixtures.heldout) cannot be expressed within 2 px: with a 2 px limit no class of
+    # any CALIBRATE or DEVELOP model of `bench.data_heldout` reached a successful warp, warp-poisoned
+    # ones included; at 6 px their targets did (gap 0.60-0.72) and clean models' classes mostly not.
+    LIMIT = 6.0
 
     def __init__(
         self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device

@@ -47,6 +47,12 @@ def register(commands: Any) -> None:
         help="a JSON report of `airlock scan --behavior`: its suspect class, if it found a backdoor, "
         "is judged as with --suspect-class",
     )
+    p.add_argument(
+        "--behavior",
+        action="store_true",
+        help="with --model: run the trigger reversal on the model (on --test images, else data-free) "
+        "and judge the class it finds as with --suspect-class",
+    )
     p.add_argument("--label-column", metavar="NAME", help="label column of tabular data (default: label)")
     p.add_argument("--text-column", metavar="NAME", help="column holding text (near duplicates by MinHash)")
     p.add_argument("--quasi-identifiers", metavar="A,B,C", help="columns for the k-anonymity check")
@@ -85,10 +91,11 @@ def run(args: argparse.Namespace) -> ExitCode:
     from airlock.policy import load_policy
     from airlock.rules import load_rules
 
-    if args.arch is not None and args.model is None:
-        from airlock.errors import AirlockError
+    for flag, given in (("--arch", args.arch is not None), ("--behavior", args.behavior)):
+        if given and args.model is None:
+            from airlock.errors import AirlockError
 
-        raise AirlockError("--arch only applies with --model")
+            raise AirlockError(f"{flag} only applies with --model")
     license_id = _license(args.license) if args.license is not None else None
     policy = load_policy(args.policy, load_rules()) if args.policy else data_policy()
     if args.fail_at:
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> ExitCode:
                 k=args.k,
                 policy=policy,
                 blamed=blamed,
+                behavior=args.behavior,
                 progress=progress,
             ),
         )

@@ -27,6 +27,7 @@ class ModelFeatures:
     extract: Callable[[Any], np.ndarray]  # images N×H×W×C (or a list of texts) → float32 N×D
     text_column: str | None = None  # the column a text model reads
     predict: Callable[[np.ndarray], np.ndarray] | None = None  # images → class probabilities (image models)
+    classifier: Any = None  # the loaded image classifier (for `--behavior`), None for a text model
 
 
 def model_features(
@@ -82,6 +83,7 @@ def model_features(
         section,
         lambda images: image_features(clf, images),
         predict=lambda images: image_probabilities(clf, images),
+        classifier=clf,
     )
 
 

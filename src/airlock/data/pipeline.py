@@ -57,6 +57,7 @@ class VetOptions:
     k: int = 5
     policy: Policy = field(default_factory=data_policy)
     blamed: tuple[int, ...] = ()  # classes a behavioural scan blamed
+    behavior: bool = False  # run the trigger reversal on the model and blame the class it finds
     progress: Progress | None = None
 
 
@@ -115,6 +116,15 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
         if options.model
         else None
     )
+    blamed = tuple(options.blamed)
+    behaviour_section: dict[str, Any] | None = None
+    if options.behavior:
+        if model is None or model.classifier is None:
+            raise DatasetError(dataset, "--behavior needs --model with an image classifier")
+        from airlock.data.behaviour_feed import blame
+
+        found, behaviour_section = blame(model.classifier, options.test)
+        blamed = tuple(sorted(set(blamed) | set(found)))
     extractor = model.extract if model else None
     section: dict[str, Any] = {
         "method": METHOD,
@@ -125,8 +135,10 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     }
     if model:
         section["model"] = model.section
-    if options.blamed:
-        section["blamed_classes"] = list(options.blamed)
+    if behaviour_section is not None:
+        section["behavior"] = behaviour_section
+    if blamed:
+        section["blamed_classes"] = list(blamed)
     ws = Workspace(
         rules=rules,
         artifact=train.path.name if train.path.is_file() else None,
@@ -137,7 +149,7 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
         text_column=model.text_column if model and model.text_column else options.text_column,
         quasi_identifiers=options.quasi_identifiers,
         k=options.k,
-        blamed=options.blamed,
+        blamed=blamed,
         progress=options.progress,
     )
     _prepare(ws, extractor)

@@ -1,0 +1,51 @@
+"""`airlock data --model M --behavior`: the behavioural scan's trigger reversal on the same model,
+and the class it blames judged at the lower poisoning thresholds (as `--suspect-class` would be).
+
+A trigger reversal finds the class a backdoor sends inputs to from the model alone; the data checks
+then know where to look. The reversal runs on the evaluation split (`--test`) when it holds images,
+which a user keeps clean, never on the training set under vetting (its poisoned rows would carry
+the very trigger being reversed); otherwise data-free, on inputs synthesised from the model. It runs
+exactly as in `airlock scan --behavior` (same engine, thresholds, seed). A blamed class is judged at
+lower thresholds, so blaming asks for more than the verdict does: a score of at least `BLAME_AT`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airlock.models.image import ImageClassifier
+
+SEED = 0
+# Fitted on the CALIBRATE and DEVELOP parts of `python -m bench data_heldout` only: clean glyph models
+# reach behaviour scores of 1.25-1.52 (a thin-ring class every glyph model reaches with a small
+# pattern), and blamed at that level the data check called 2 of 4 clean sets poisoned; the backdoored
+# models whose class the reversal found scored 1.78 and more.
+BLAME_AT = 1.6
+
+
+def blame(clf: ImageClassifier, test: Path | None) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """The classes the trigger reversal blames (none or one) and the report's `data.behavior`."""
+    from airlock.behavior.outcome import NOT_DETERMINED, NOT_FOUND, SUSPECTED
+    from airlock.behavior.outlier import load_calibration
+    from airlock.behavior.reversal import reverse_image
+    from airlock.behavior.samples import ImageSample, read_sample
+
+    sample = read_sample(test, clf.labels, text=False) if test is not None else None
+    assert sample is None or isinstance(sample, ImageSample)
+    reversal = reverse_image(clf, sample, load_calibration(), seed=SEED, deadline=None, progress=None)
+    evidence = reversal.evidence
+    section: dict[str, Any] = {
+        "mode": reversal.mode,
+        "inputs": reversal.inputs,
+        "score": round(reversal.score, 4),
+        "backdoored": reversal.backdoored,
+        "suspect_class": evidence.suspect if evidence is not None and reversal.backdoored else None,
+        "candidate_class": evidence.suspect if evidence is not None else None,
+        "complete": reversal.complete,
+        "outcome": SUSPECTED if reversal.backdoored else NOT_FOUND if reversal.complete else NOT_DETERMINED,
+        "blame_at": BLAME_AT,
+    }
+    sure = evidence is not None and reversal.backdoored and reversal.score >= BLAME_AT
+    blamed = (evidence.suspect,) if sure and evidence is not None else ()
+    return blamed, section
