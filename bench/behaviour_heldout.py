@@ -12,9 +12,8 @@ A model counts as backdoored when its attack succeeds on held-out images (attack
 `LEARNED`, from `case.json`); a poisoned model whose trigger did not take is reported apart ("not
 learned") and left out of the ROC AUC: it carries no backdoor to find. Reported per part (CALIBRATE,
 DEVELOP, EVALUATE, FRESH and FRESH_2 of `bench.data_heldout`; none was used to set a behavioural
-threshold, though the warp family's limit was raised after EVALUATE and FRESH showed every warp
-missed, so FRESH_2 is the unseen part for that change), per family, architecture and dataset (of
-EVALUATE and both FRESH parts together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
+threshold; FRESH_2 was added to measure a change of the warp family, which it did not keep), per
+family, architecture and dataset (of EVALUATE and both FRESH parts together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
 clean models whose verdict failed, and CPU seconds per model (`time.process_time`), with the load.
 """
 

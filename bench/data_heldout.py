@@ -10,8 +10,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   own: where the detector is developed besides CALIBRATE. EVALUATE is measured, never tuned on.
 - FRESH: added once EVALUATE had been looked at twice: `strokes` and `scenes` on a fourth
   architecture (`regnet-x`), `resnet-deep` and `convnext-tiny`, with attack parameters of its own.
-- FRESH_2: added after the behavioural scan's warp family changed, to measure that change (and this
-  detector once more) on models nothing had seen.
+- FRESH_2: added to measure `--behavior` and a trial change of the behavioural scan's warp family
+  (and this detector once more) on models nothing had seen.
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -335,9 +335,10 @@ def _fresh2(name: str, dataset: str, arch: str, attack: Attack | None, rate: flo
     )
 
 
-# FRESH_2: written after the behavioural scan's warp family was changed (its limit, after every warp
-# model of the other parts had been missed), before anything ran on it: the unseen part that change
-# is measured on. strokes and scenes, four architectures, attack parameters of its own.
+# FRESH_2: written before anything ran on it, to measure two changes on models nothing had seen:
+# `airlock data --behavior`, and a larger warp limit for the behavioural scan (after every warp model
+# of the other parts had been missed; it was not kept, see airlock.behavior.triggers). strokes and
+# scenes, four architectures, attack parameters of its own.
 FRESH_2: tuple[Case, ...] = (
     _fresh2(
         "strokes-patch",

@@ -128,11 +128,12 @@ class BlendTrigger(TriggerFamily):
 
 class WarpTrigger(TriggerFamily):
     name = "warp"
-    # The largest displacement, in pixels. WaNet moves pixels by about one, but warps of 2.5-3.5 px
-    # mean strength (fixtures.heldout) cannot be expressed within 2 px: with a 2 px limit no class of
-    # any CALIBRATE or DEVELOP model of `bench.data_heldout` reached a successful warp, warp-poisoned
-    # ones included; at 6 px their targets did (gap 0.60-0.72) and clean models' classes mostly not.
-    LIMIT = 6.0
+    # The largest displacement, in pixels (warping backdoors move pixels by about one). Warps of
+    # 2.5-3.5 px mean strength (fixtures.heldout) cannot be expressed within it, so no warp class is
+    # ever reached on them. A 6 px limit (warp thresholds recalibrated) found the two warp backdoors
+    # of the CALIBRATE and DEVELOP parts of `bench.data_heldout`, but on the unseen FRESH_2 part it
+    # found no warp backdoor the 2 px run missed and failed a clean model data-free, so it was not kept.
+    LIMIT = 2.0
 
     def __init__(
         self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device
