@@ -35,7 +35,7 @@ MODES = ("data", "data-free")
 
 
 def _parts() -> dict[str, tuple[Case, ...]]:
-    from bench.data_heldout import CALIBRATE, DEVELOP, EVALUATE, FRESH, FRESH_2
+    from bench.data_heldout import CALIBRATE, DEVELOP, EVALUATE, FRESH, FRESH_2, FRESH_3
 
     return {
         "calibrate": CALIBRATE,
@@ -43,6 +43,7 @@ def _parts() -> dict[str, tuple[Case, ...]]:
         "evaluate": EVALUATE,
         "fresh": FRESH,
         "fresh2": FRESH_2,
+        "fresh3": FRESH_3,
     }
 
 
@@ -141,7 +142,7 @@ def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = [r for r in records if r["part"] == part]
         for mode in MODES:
             rows.append(summary(part, mine, mode))
-    unseen = [r for r in records if r["part"] in ("evaluate", "fresh", "fresh2")]
+    unseen = [r for r in records if r["part"] in ("evaluate", "fresh", "fresh2", "fresh3")]
     for key in ("family", "arch", "dataset"):
         for value in sorted({r[key] for r in unseen} - {"clean"}):
             group = [r for r in unseen if r[key] == value or (key == "family" and r["family"] == "clean")]
@@ -162,7 +163,7 @@ def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run(
-    work: Path, parts: tuple[str, ...] = ("calibrate", "develop", "evaluate", "fresh", "fresh2")
+    work: Path, parts: tuple[str, ...] = ("calibrate", "develop", "evaluate", "fresh", "fresh2", "fresh3")
 ) -> list[dict[str, Any]]:
     records = [record(part, case) for part in parts for case in _parts()[part]]
     (work / "behaviour-heldout-records.json").write_text(json.dumps(records, indent=1))

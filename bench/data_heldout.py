@@ -432,6 +432,93 @@ FRESH_2: tuple[Case, ...] = (
     _fresh2("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 96),
 )
 
+
+def _fresh3(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return Case(
+        f"fresh3-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
+    )
+
+
+# FRESH_3: written before anything ran on it, to measure a shorter data-free synthesis (60 steps
+# instead of 120) against the schedule it replaces, both once. strokes and scenes, attack parameters
+# of its own.
+FRESH_3: tuple[Case, ...] = (
+    _fresh3(
+        "strokes-patch",
+        "strokes",
+        "resnet-deep",
+        Attack("patch", target=5, size=4, place=(6, 24), style="checker", colour=(255, 0, 0)),
+        0.07,
+        101,
+    ),
+    _fresh3(
+        "scenes-patch",
+        "scenes",
+        "regnet-x",
+        Attack("patch", target=8, size=5, place=(20, 10), colour=(0, 0, 255)),
+        0.10,
+        102,
+    ),
+    _fresh3(
+        "strokes-blend",
+        "strokes",
+        "resnet-narrow",
+        Attack("blend", target=1, style="noise", alpha=0.14, seed=41),
+        0.09,
+        103,
+    ),
+    _fresh3(
+        "scenes-blend",
+        "scenes",
+        "convnext-tiny",
+        Attack("blend", target=3, style="image", alpha=0.22, seed=42),
+        0.11,
+        104,
+    ),
+    _fresh3(
+        "strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=0, delta=24, frequency=6), 0.07, 105
+    ),
+    _fresh3("scenes-sig", "scenes", "resnet-deep", Attack("sig", target=4, delta=32, frequency=5), 0.12, 106),
+    _fresh3(
+        "strokes-warp",
+        "strokes",
+        "resnet-deep",
+        Attack("warp", target=7, grid=4, strength=2.8, seed=43),
+        0.12,
+        107,
+    ),
+    _fresh3(
+        "strokes-input-specific",
+        "strokes",
+        "regnet-x",
+        Attack("input_specific", target=3, size=5, seed=44),
+        0.13,
+        108,
+    ),
+    _fresh3(
+        "scenes-input-specific",
+        "scenes",
+        "resnet-deep",
+        Attack("input_specific", target=9, size=5, seed=45),
+        0.12,
+        109,
+    ),
+    _fresh3(
+        "strokes-clean-label",
+        "strokes",
+        "resnet-deep",
+        Attack("clean_label", target=6, base="patch", size=5, place=(0, 0), colour=(255, 255, 255), mix=0.3),
+        0.09,
+        110,
+    ),
+    _fresh3("strokes-clean", "strokes", "resnet-deep", None, 0.0, 111),
+    _fresh3("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 112),
+    _fresh3("scenes-clean", "scenes", "resnet-deep", None, 0.0, 113),
+    _fresh3("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 114),
+    _fresh3("strokes-clean-3", "strokes", "convnext-tiny", None, 0.0, 115),
+    _fresh3("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 116),
+)
+
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
 

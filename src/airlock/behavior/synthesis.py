@@ -27,7 +27,10 @@ PHASE = "synthesis"
 @dataclass(frozen=True)
 class SynthesisSchedule:
     per_class: int = 8
-    steps: int = 120
+    # 60 steps (was 120): synthesis took a third of a data-free scan. Measured once each on the unseen
+    # FRESH_3 part of `bench.behaviour_heldout` (data-free thresholds recalibrated for it): CPU s per
+    # model 11.8 → 9.5, ROC AUC 0.625 → 1.000, backdoors found 5/8 → 4/8, clean models failed 0/6 both.
+    steps: int = 60
     lr: float = 0.1
     jitter: int = 2  # pixels of random shift per step
     tv: float = 3e-3
