@@ -12,6 +12,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   architecture (`regnet-x`), `resnet-deep` and `convnext-tiny`, with attack parameters of its own.
 - FRESH_2: added to measure `--behavior` and a trial change of the behavioural scan's warp family
   (and this detector once more) on models nothing had seen.
+- FRESH_3: added to measure a shorter data-free synthesis of the behavioural scan (and this detector,
+  with and without `--behavior`, once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -19,10 +21,10 @@ whose model did not learn its trigger (attack success under NOT_LEARNED on held-
 counted under `<family> (not learned)`, apart from the family: that poison is inert to the model. Then
 the thresholds are fitted on the CALIBRATE part only (one scale on every threshold, the best mean
 F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured with them; and
-leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and both FRESH parts). Clean real-world-like
+leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2. One torch thread.
+CALIBRATE, DEVELOP, FRESH_2 and FRESH_3. One torch thread.
 """
 
 from __future__ import annotations
@@ -687,6 +689,7 @@ def run(work: Path) -> list[dict[str, Any]]:
         eval_part = [(c, *_prepared(c)[:2]) for c in EVALUATE]
         fresh_part = [(c, *_prepared(c)[:2]) for c in FRESH]
         fresh2_part = [(c, *_prepared(c)[:2]) for c in FRESH_2]
+        fresh3_part = [(c, *_prepared(c)[:2]) for c in FRESH_3]
         rows.append(
             {"case": "models trained/loaded and features extracted", "seconds": time.perf_counter() - start}
         )
@@ -697,6 +700,7 @@ def run(work: Path) -> list[dict[str, Any]]:
             ("shipped/evaluate", eval_part),
             ("shipped/fresh", fresh_part),
             ("shipped/fresh2", fresh2_part),
+            ("shipped/fresh3", fresh3_part),
         ):
             rows.extend(_table(label, part, shipped)[0])
         scale = _fit(cal_part, shipped)
@@ -704,7 +708,8 @@ def run(work: Path) -> list[dict[str, Any]]:
         rows.extend(_table("fitted/evaluate", eval_part, _scaled(shipped, scale))[0])
         rows.extend(_table("fitted/fresh", fresh_part, _scaled(shipped, scale))[0])
         rows.extend(_table("fitted/fresh2", fresh2_part, _scaled(shipped, scale))[0])
-        unseen = eval_part + fresh_part + fresh2_part
+        rows.extend(_table("fitted/fresh3", fresh3_part, _scaled(shipped, scale))[0])
+        unseen = eval_part + fresh_part + fresh2_part + fresh3_part
         families = sorted({c.family for c, _, _ in unseen} - {"clean"})
         for family in families:
             held = [p for p in cal_part if p[0].family != family]
@@ -729,6 +734,7 @@ def run(work: Path) -> list[dict[str, Any]]:
             ("with --behavior/calibrate", CALIBRATE),
             ("with --behavior/develop", DEVELOP),
             ("with --behavior/fresh2", FRESH_2),
+            ("with --behavior/fresh3", FRESH_3),
         ):
             part = [(c, *_prepared(c, behavior=True)[:2]) for c in cases]
             rows.extend(_table(label, part, shipped)[0])
