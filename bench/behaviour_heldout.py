@@ -28,23 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from bench.data_heldout import PARTS, UNSEEN
 from fixtures.heldout.train import Case
 
 LEARNED = 0.5  # attack success on held-out images from which a poisoned model carries a backdoor
 MODES = ("data", "data-free")
-
-
-def _parts() -> dict[str, tuple[Case, ...]]:
-    from bench.data_heldout import CALIBRATE, DEVELOP, EVALUATE, FRESH, FRESH_2, FRESH_3
-
-    return {
-        "calibrate": CALIBRATE,
-        "develop": DEVELOP,
-        "evaluate": EVALUATE,
-        "fresh": FRESH,
-        "fresh2": FRESH_2,
-        "fresh3": FRESH_3,
-    }
 
 
 def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
@@ -142,7 +130,7 @@ def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mine = [r for r in records if r["part"] == part]
         for mode in MODES:
             rows.append(summary(part, mine, mode))
-    unseen = [r for r in records if r["part"] in ("evaluate", "fresh", "fresh2", "fresh3")]
+    unseen = [r for r in records if r["part"] in UNSEEN]
     for key in ("family", "arch", "dataset"):
         for value in sorted({r[key] for r in unseen} - {"clean"}):
             group = [r for r in unseen if r[key] == value or (key == "family" and r["family"] == "clean")]
@@ -162,19 +150,17 @@ def tables(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def run(
-    work: Path, parts: tuple[str, ...] = ("calibrate", "develop", "evaluate", "fresh", "fresh2", "fresh3")
-) -> list[dict[str, Any]]:
-    records = [record(part, case) for part in parts for case in _parts()[part]]
+def run(work: Path, parts: tuple[str, ...] = tuple(PARTS)) -> list[dict[str, Any]]:
+    records = [record(part, case) for part in parts for case in PARTS[part]]
     (work / "behaviour-heldout-records.json").write_text(json.dumps(records, indent=1))
     return tables(records)
 
 
 if __name__ == "__main__":  # python -m bench.behaviour_heldout OUT.json PART…: one part per process
-    out, chosen = Path(sys.argv[1]), tuple(sys.argv[2:]) or tuple(_parts())
+    out, chosen = Path(sys.argv[1]), tuple(sys.argv[2:]) or tuple(PARTS)
     results = []
     for part in chosen:
-        for case in _parts()[part]:
+        for case in PARTS[part]:
             results.append(record(part, case))
             print(json.dumps(results[-1]), flush=True)
     out.write_text(json.dumps(results, indent=1))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,22 @@ SCALES = (0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0)
 TABLES = 8  # clean tables vetted (of fixtures.tables_eval.CLEAN_SEEDS)
 
 
+# Training quality only (not the cases' definitions): resnet-deep on scenes reached 68-82% clean
+# accuracy in 6 epochs, not a realistic victim; scenes models train longer.
+EPOCHS_BY_DATASET = {"scenes": 14}
+
+
+def _case(
+    part: str, name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int
+) -> Case:
+    """A case of `part` (its name's prefix); scenes models train longer (EPOCHS_BY_DATASET)."""
+    return Case(
+        f"{part}-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
+    )
+
+
 def _cal(name: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(f"cal-{name}", "glyphs", "resnet-narrow", seed, attack, rate)
+    return _case("cal", name, "glyphs", "resnet-narrow", attack, rate, seed)
 
 
 CALIBRATE: tuple[Case, ...] = (
@@ -71,19 +86,10 @@ CALIBRATE: tuple[Case, ...] = (
 )
 
 
-# Training quality only (not the cases' definitions): resnet-deep on scenes reached 68-82% clean
-# accuracy in 6 epochs, not a realistic victim; scenes models train longer.
-EPOCHS_BY_DATASET = {"scenes": 14}
+_ev = partial(_case, "eval")
 
 
-def _ev(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(
-        f"eval-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
-    )
-
-
-def _dev(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(f"dev-{name}", dataset, arch, seed, attack, rate)
+_dev = partial(_case, "dev")
 
 
 # DEVELOPMENT: where the detector is developed besides CALIBRATE (never the EVALUATE cases): glyphs
@@ -232,10 +238,7 @@ EVALUATE: tuple[Case, ...] = (
 )
 
 
-def _fresh(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(
-        f"fresh-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
-    )
+_fresh = partial(_case, "fresh")
 
 
 # FRESH: written after EVALUATE had been measured twice (so EVALUATE no longer counts as unseen), before
@@ -331,10 +334,7 @@ FRESH: tuple[Case, ...] = (
 )
 
 
-def _fresh2(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(
-        f"fresh2-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
-    )
+_fresh2 = partial(_case, "fresh2")
 
 
 # FRESH_2: written before anything ran on it, to measure two changes on models nothing had seen:
@@ -435,10 +435,7 @@ FRESH_2: tuple[Case, ...] = (
 )
 
 
-def _fresh3(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return Case(
-        f"fresh3-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
-    )
+_fresh3 = partial(_case, "fresh3")
 
 
 # FRESH_3: written before anything ran on it, to measure a shorter data-free synthesis (60 steps
@@ -521,6 +518,18 @@ FRESH_3: tuple[Case, ...] = (
     _fresh3("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 116),
 )
 
+# Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
+# developed, the rest are UNSEEN (each measured once per detector version).
+PARTS: dict[str, tuple[Case, ...]] = {
+    "calibrate": CALIBRATE,
+    "develop": DEVELOP,
+    "evaluate": EVALUATE,
+    "fresh": FRESH,
+    "fresh2": FRESH_2,
+    "fresh3": FRESH_3,
+}
+UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3")
+
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
 
@@ -532,12 +541,8 @@ def _prepared(case: Case, *, behavior: bool = False) -> tuple[Any, np.ndarray, d
     from fixtures.heldout.train import build_case, clean_sample
 
     built = build_case(case)
-    options = (
-        VetOptions(model=str(built.model), test=clean_sample(built), behavior=True)
-        if behavior
-        else VetOptions(model=str(built.model))
-    )
-    ws = workspace(built.train, options)
+    test = clean_sample(built) if behavior else None
+    ws = workspace(built.train, VetOptions(model=str(built.model), test=test, behavior=behavior))
     _SUCCESS[case.name] = built.record.get("attack_success_rate")
     return ws, built.poisoned, built.record
 
@@ -684,35 +689,21 @@ def run(work: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with threadpool_limits(1):
         start = time.perf_counter()
-        cal_part = [(c, *_prepared(c)[:2]) for c in CALIBRATE]
-        dev_part = [(c, *_prepared(c)[:2]) for c in DEVELOP]
-        eval_part = [(c, *_prepared(c)[:2]) for c in EVALUATE]
-        fresh_part = [(c, *_prepared(c)[:2]) for c in FRESH]
-        fresh2_part = [(c, *_prepared(c)[:2]) for c in FRESH_2]
-        fresh3_part = [(c, *_prepared(c)[:2]) for c in FRESH_3]
+        prepared = {name: [(c, *_prepared(c)[:2]) for c in cases] for name, cases in PARTS.items()}
         rows.append(
             {"case": "models trained/loaded and features extracted", "seconds": time.perf_counter() - start}
         )
         shipped = calibration()
-        for label, part in (
-            ("shipped/calibrate", cal_part),
-            ("shipped/develop", dev_part),
-            ("shipped/evaluate", eval_part),
-            ("shipped/fresh", fresh_part),
-            ("shipped/fresh2", fresh2_part),
-            ("shipped/fresh3", fresh3_part),
-        ):
-            rows.extend(_table(label, part, shipped)[0])
-        scale = _fit(cal_part, shipped)
+        for name, part in prepared.items():
+            rows.extend(_table(f"shipped/{name}", part, shipped)[0])
+        scale = _fit(prepared["calibrate"], shipped)
         rows.append({"case": f"fitted on CALIBRATE: threshold scale {scale}"})
-        rows.extend(_table("fitted/evaluate", eval_part, _scaled(shipped, scale))[0])
-        rows.extend(_table("fitted/fresh", fresh_part, _scaled(shipped, scale))[0])
-        rows.extend(_table("fitted/fresh2", fresh2_part, _scaled(shipped, scale))[0])
-        rows.extend(_table("fitted/fresh3", fresh3_part, _scaled(shipped, scale))[0])
-        unseen = eval_part + fresh_part + fresh2_part + fresh3_part
+        for name in UNSEEN:
+            rows.extend(_table(f"fitted/{name}", prepared[name], _scaled(shipped, scale))[0])
+        unseen = [p for name in UNSEEN for p in prepared[name]]
         families = sorted({c.family for c, _, _ in unseen} - {"clean"})
         for family in families:
-            held = [p for p in cal_part if p[0].family != family]
+            held = [p for p in prepared["calibrate"] if p[0].family != family]
             s = _fit(held, shipped)
             _, by_family = _table("lofo", [p for p in unseen if p[0].family == family], _scaled(shipped, s))
             totals = [
@@ -729,14 +720,9 @@ def run(work: Path) -> list[dict[str, Any]]:
                 }
             )
         # `airlock data --model M --test clean.npz --behavior`: the trigger reversal blames a class.
-        # Developed on CALIBRATE and DEVELOP (its BLAME_AT too); FRESH_2 is its unseen part.
-        for label, cases in (
-            ("with --behavior/calibrate", CALIBRATE),
-            ("with --behavior/develop", DEVELOP),
-            ("with --behavior/fresh2", FRESH_2),
-            ("with --behavior/fresh3", FRESH_3),
-        ):
-            part = [(c, *_prepared(c, behavior=True)[:2]) for c in cases]
-            rows.extend(_table(label, part, shipped)[0])
+        # Developed on CALIBRATE and DEVELOP (its BLAME_AT too); FRESH_2 and FRESH_3 are unseen.
+        for name in ("calibrate", "develop", "fresh2", "fresh3"):
+            part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
+            rows.extend(_table(f"with --behavior/{name}", part, shipped)[0])
         rows.append(_tables())
     return rows

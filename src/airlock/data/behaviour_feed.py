@@ -35,17 +35,18 @@ def blame(clf: ImageClassifier, test: Path | None) -> tuple[tuple[int, ...], dic
     assert sample is None or isinstance(sample, ImageSample)
     reversal = reverse_image(clf, sample, load_calibration(), seed=SEED, deadline=None, progress=None)
     evidence = reversal.evidence
+    candidate = evidence.suspect if evidence is not None else None
+    suspect = candidate if reversal.backdoored else None
     section: dict[str, Any] = {
         "mode": reversal.mode,
         "inputs": reversal.inputs,
         "score": round(reversal.score, 4),
         "backdoored": reversal.backdoored,
-        "suspect_class": evidence.suspect if evidence is not None and reversal.backdoored else None,
-        "candidate_class": evidence.suspect if evidence is not None else None,
+        "suspect_class": suspect,
+        "candidate_class": candidate,
         "complete": reversal.complete,
         "outcome": SUSPECTED if reversal.backdoored else NOT_FOUND if reversal.complete else NOT_DETERMINED,
         "blame_at": BLAME_AT,
     }
-    sure = evidence is not None and reversal.backdoored and reversal.score >= BLAME_AT
-    blamed = (evidence.suspect,) if sure and evidence is not None else ()
+    blamed = (suspect,) if suspect is not None and reversal.score >= BLAME_AT else ()
     return blamed, section

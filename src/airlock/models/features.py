@@ -7,7 +7,7 @@ the model's own tokenizer files).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -21,24 +21,19 @@ BATCH = 256
 def image_features(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
     """float32 N×D features of float32 N×H×W×C images in [0, 1]. Grey images are repeated to the
     model's channels; colour images for a one-channel model are averaged to one."""
-    if images.shape[3] != clf.channels:
-        images = (
-            np.repeat(images, clf.channels, axis=3)
-            if images.shape[3] == 1
-            else images.mean(axis=3, keepdims=True)
-        )
-    out: list[np.ndarray] = []
-    with torch.inference_mode():
-        for start in range(0, len(images), BATCH):
-            batch = np.ascontiguousarray(
-                images[start : start + BATCH].transpose(0, 3, 1, 2), dtype=np.float32
-            )
-            out.append(clf.features(torch.from_numpy(batch).to(clf.device)).float().cpu().numpy())
-    return np.concatenate(out).astype(np.float32)
+    return _batched(clf, images, clf.features).astype(np.float32)
 
 
 def image_probabilities(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
     """float64 N×K softmax probabilities of float32 N×H×W×C images in [0, 1]."""
+    return _batched(clf, images, lambda batch: torch.softmax(clf(batch).float(), dim=1)).astype(np.float64)
+
+
+def _batched(
+    clf: ImageClassifier, images: np.ndarray, forward: Callable[[torch.Tensor], torch.Tensor]
+) -> np.ndarray:
+    """`forward` over N×H×W×C images in batches of BATCH (channels matched to the model), without
+    gradients, concatenated as a float32 array."""
     if images.shape[3] != clf.channels:
         images = (
             np.repeat(images, clf.channels, axis=3)
@@ -51,9 +46,8 @@ def image_probabilities(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
             batch = np.ascontiguousarray(
                 images[start : start + BATCH].transpose(0, 3, 1, 2), dtype=np.float32
             )
-            logits = clf(torch.from_numpy(batch).to(clf.device)).float()
-            out.append(torch.softmax(logits, dim=1).cpu().numpy())
-    return np.concatenate(out).astype(np.float64)
+            out.append(forward(torch.from_numpy(batch).to(clf.device)).float().cpu().numpy())
+    return np.concatenate(out)
 
 
 def text_features(clf: TextClassifier, texts: Sequence[str]) -> np.ndarray:
