@@ -14,6 +14,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   (and this detector once more) on models nothing had seen.
 - FRESH_3: added to measure a shorter data-free synthesis of the behavioural scan (and this detector,
   with and without `--behavior`, once more).
+- FRESH_4: added to measure the spread rule of the mislabelled route (clean scenes classes that an
+  underfit model confuses with one neighbour were called relabelled), and both detectors once more.
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -24,7 +26,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP, FRESH_2 and FRESH_3. One torch thread.
+CALIBRATE, DEVELOP, FRESH_2, FRESH_3 and FRESH_4. One torch thread.
 """
 
 from __future__ import annotations
@@ -518,6 +520,91 @@ FRESH_3: tuple[Case, ...] = (
     _fresh3("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 116),
 )
 
+
+_fresh4 = partial(_case, "fresh4")
+
+
+# FRESH_4: written before anything ran on it, to measure the spread rule of the mislabelled route
+# (and both detectors once more): scenes on resnet-narrow for the first time, four clean scenes sets
+# (where the route called confusable classes), attack parameters no other part uses.
+FRESH_4: tuple[Case, ...] = (
+    _fresh4(
+        "strokes-patch",
+        "strokes",
+        "convnext-tiny",
+        Attack("patch", target=2, size=3, place=(14, 28), colour=(255, 128, 0)),
+        0.03,
+        121,
+    ),
+    _fresh4(
+        "scenes-patch",
+        "scenes",
+        "resnet-narrow",
+        Attack("patch", target=6, size=4, position="random", style="checker", colour=(255, 255, 0)),
+        0.08,
+        122,
+    ),
+    _fresh4(
+        "strokes-blend",
+        "strokes",
+        "regnet-x",
+        Attack("blend", target=8, style="image", alpha=0.18, seed=51),
+        0.06,
+        123,
+    ),
+    _fresh4(
+        "scenes-blend",
+        "scenes",
+        "resnet-narrow",
+        Attack("blend", target=1, style="noise", alpha=0.1, seed=52),
+        0.13,
+        124,
+    ),
+    _fresh4(
+        "strokes-sig", "strokes", "resnet-narrow", Attack("sig", target=9, delta=20, frequency=3), 0.10, 125
+    ),
+    _fresh4("scenes-sig", "scenes", "regnet-x", Attack("sig", target=2, delta=28, frequency=7), 0.08, 126),
+    _fresh4(
+        "strokes-warp",
+        "strokes",
+        "convnext-tiny",
+        Attack("warp", target=4, grid=3, strength=3.2, seed=53),
+        0.15,
+        127,
+    ),
+    _fresh4(
+        "scenes-warp",
+        "scenes",
+        "regnet-x",
+        Attack("warp", target=0, grid=6, strength=2.6, seed=54),
+        0.10,
+        128,
+    ),
+    _fresh4(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-deep",
+        Attack("input_specific", target=6, size=4, seed=55),
+        0.02,
+        129,
+    ),
+    _fresh4(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-narrow",
+        Attack("clean_label", target=7, base="sig", delta=30, frequency=4, mix=0.35),
+        0.10,
+        130,
+    ),
+    _fresh4("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 131),
+    _fresh4("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 132),
+    _fresh4("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 133),
+    _fresh4("scenes-clean-4", "scenes", "regnet-x", None, 0.0, 134),
+    _fresh4("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 135),
+    _fresh4("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 136),
+)
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -527,8 +614,9 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh": FRESH,
     "fresh2": FRESH_2,
     "fresh3": FRESH_3,
+    "fresh4": FRESH_4,
 }
-UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3")
+UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4")
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
@@ -720,8 +808,8 @@ def run(work: Path) -> list[dict[str, Any]]:
                 }
             )
         # `airlock data --model M --test clean.npz --behavior`: the trigger reversal blames a class.
-        # Developed on CALIBRATE and DEVELOP (its BLAME_AT too); FRESH_2 and FRESH_3 are unseen.
-        for name in ("calibrate", "develop", "fresh2", "fresh3"):
+        # Developed on CALIBRATE and DEVELOP (its BLAME_AT too); FRESH_2, FRESH_3 and FRESH_4 are unseen.
+        for name in ("calibrate", "develop", "fresh2", "fresh3", "fresh4"):
             part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"with --behavior/{name}", part, shipped)[0])
         rows.append(_tables())

@@ -384,7 +384,7 @@ class PickleOpcodes(ArtifactScanner):
     """
 
     name = "pickle_opcodes"
-    version = "6"
+    version = "7"
     # every file that is not text: loaders unpickle from byte 0 whatever the file is
     formats: ClassVar[frozenset[Format]] = UNPICKLABLE
     rules: ClassVar[frozenset[str]] = frozenset({f"AIR2{n:02d}" for n in range(1, 16)})
@@ -550,6 +550,13 @@ class PickleOpcodes(ArtifactScanner):
         )
         results: list[WalkResult] = []
         found = list(self._stream(buf, start, end, scope, "legacy", True, results))
+        if results and results[0].persistent:
+            # none of the three gives the pickle at byte 0 a persistent_load (torch's legacy path reads
+            # its magic number with a plain unpickler): each raises at the first persistent id, and
+            # nothing after it runs; a header length whose low byte is "P" starts clean safetensors so
+            stop = results[0].persistent[0].offset
+            results = []
+            found = list(self._stream(buf, start, stop, scope, "legacy", True, results))
         if not any(acts(result) for result in results):
             return
         other = artifact.format if leaf.where == artifact.path else _sniff(bytes(leaf.head))

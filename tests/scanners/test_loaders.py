@@ -136,6 +136,43 @@ def test_binary_files_that_read_as_constants_are_no_pickle(data: bytes, tmp_path
     assert [f.rule for f in _scan(path).findings if f.rule.startswith("AIR2")] == []
 
 
+def _safetensors_opening_with_persid(tmp_path: Path, name: str) -> bytes:
+    """A valid safetensors file whose header length has the low byte 0x50 ("P", PERSID): from byte 0
+    it reads as a persistent id running to the first newline, which its tensor bytes put before an
+    import and call of os.system. Every loader that reads a file from byte 0 raises at PERSID."""
+    from safetensors.numpy import save_file
+
+    tail = _payload(name)
+    data = np.frombuffer(b"\x01\x02\n" + tail, np.uint8)
+    for pad in range(512):
+        path = tmp_path / "model.safetensors"
+        save_file({"t": data.copy()}, str(path), metadata={"pad": "x" * pad})
+        raw = path.read_bytes()
+        if raw[0] == 0x50:
+            return raw
+    raise AssertionError("no padding gives a header length with low byte 0x50")
+
+
+def test_a_safetensors_that_opens_with_a_persistent_id_is_no_pickle(tmp_path: Path) -> None:
+    raw = _safetensors_opening_with_persid(tmp_path, "persid")
+    assert b"system" in raw and raw.index(b"system") > raw.index(b"\n")
+    with pytest.raises(_pickle.UnpicklingError, match="persistent"):
+        _pickle.loads(raw)  # what pickle.load, joblib.load and torch.load's first pickle do
+    report = _scan(tmp_path / "model.safetensors")
+    assert [f.rule for f in report.findings if f.rule.startswith("AIR2")] == []
+
+
+@pytest.mark.parametrize("before", [False, True], ids=["import-after-persid", "import-before-persid"])
+def test_only_what_runs_before_a_persistent_id_at_byte_0_counts(before: bool, tmp_path: Path) -> None:
+    call = _payload("persid-order")  # cos\nsystem\n(S'...'\ntR.
+    block = (call[:-1] + b"Pid\n.") if before else (b"Pid\n" + call)
+    path = tmp_path / "x.h5"
+    path.write_bytes(_hdf5_user_block("", block))
+    rules = {f.rule for f in _scan(path).findings}
+    assert ({"AIR201", "AIR215"} <= rules) is before
+    assert not rules & {"AIR201", "AIR205", "AIR208", "AIR215"} or before
+
+
 # --- PyTorch's zip reader finds records case-insensitively ---------------------------------------
 
 

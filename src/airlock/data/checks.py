@@ -42,6 +42,7 @@ class Workspace(CheckContext):
     disagreement: np.ndarray | None = None
     persistence: np.ndarray | None = None  # per-row trigger persistence under the model (images + --model)
     confidence: np.ndarray | None = None  # per-row probability the model gives the row's own label
+    predicted: np.ndarray | None = None  # per-row class the model reads (images + --model)
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
     near_kind: str = ""
@@ -95,6 +96,7 @@ class DataPoisoning(DataCheck):
             progress=advance,
             persistence=ws.persistence,
             confidence=ws.confidence,
+            predicted=ws.predicted,
         )
         if raw_table:
             yield from self._inconclusive(ws, result)
@@ -123,7 +125,8 @@ class DataPoisoning(DataCheck):
                     f"class {c.label} ({c.name})",
                     (
                         f"class {c.name}: {c.suspects} of {c.size} samples are read as another class "
-                        "by the model and their neighbours (relabelled rows)"
+                        f"by the model and their neighbours, spread over {c.misread_spread:.1f} classes "
+                        "(relabelled rows)"
                         if c.decided_by == poisoning.MISLABELLED
                         else f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
                     ),

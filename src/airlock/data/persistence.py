@@ -61,11 +61,12 @@ def persistence(
     return out
 
 
-def confidence(predict: Predict, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per row, the probability the model gives the row's own label (1 - a loss signature): a
-    relabelled row whose trigger the model did not learn keeps its true class, so its own label
-    gets little."""
+def confidence(predict: Predict, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the probability the model gives the row's own label (1 - a loss signature), and the
+    class the model reads it as: a relabelled row whose trigger the model did not learn keeps its
+    true class, so its own label gets little and another class is read."""
     if not len(images):
-        return np.zeros(0, np.float64)
+        return np.zeros(0, np.float64), np.zeros(0, np.int64)
     probabilities = predict(images.astype(np.float32))
-    return probabilities[np.arange(len(labels)), labels].astype(np.float64)
+    own = probabilities[np.arange(len(labels)), labels].astype(np.float64)
+    return own, probabilities.argmax(axis=1).astype(np.int64)

@@ -156,15 +156,15 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     if model is not None and model.predict is not None and train.labels is not None:
         found = _persistence(train, model.predict, options.progress)
         if found is not None:
-            ws.persistence, ws.confidence = found
+            ws.persistence, ws.confidence, ws.predicted = found
     return ws
 
 
 def _persistence(
     train: Dataset, predict: Callable[[np.ndarray], np.ndarray], progress: Progress | None
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-row trigger persistence and label confidence (`airlock.data.persistence`): one pass to
-    gather the donor pool, one to score every row."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per-row trigger persistence, label confidence and the class the model reads
+    (`airlock.data.persistence`): one pass to gather the donor pool, one to score every row."""
     labels = train.labels
     if labels is None or len(np.unique(labels)) < 2:
         return None
@@ -179,13 +179,16 @@ def _persistence(
     advance = progress("trigger persistence", train.rows) if progress else None
     out: list[np.ndarray] = []
     own: list[np.ndarray] = []
+    read: list[np.ndarray] = []
     for chunk in train.chunks():
         rows = labels[chunk.start : chunk.start + len(chunk.x)]
         out.append(persistence.persistence(predict, chunk.x, rows, donors, first_row=chunk.start))
-        own.append(persistence.confidence(predict, chunk.x, rows))
+        confidence, predicted = persistence.confidence(predict, chunk.x, rows)
+        own.append(confidence)
+        read.append(predicted)
         if advance is not None:
             advance(len(chunk.x))
-    return np.concatenate(out), np.concatenate(own)
+    return np.concatenate(out), np.concatenate(own), np.concatenate(read)
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:

@@ -47,11 +47,12 @@ def test_the_same_rows_score_the_same_whatever_the_chunking() -> None:
     assert np.array_equal(whole, parts)
 
 
-def test_confidence_is_the_probability_of_the_rows_own_label() -> None:
+def test_confidence_is_the_probability_of_the_rows_own_label_and_the_class_read() -> None:
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 0.3, (40, 8, 8, 1)).astype(np.float32)
     y = np.zeros(40, np.int64)
     x[:10, :3, :3] = 1.0  # the model reads these as class 1: their label 0 gets little
-    own = persistence.confidence(_predict, x, y)
+    own, read = persistence.confidence(_predict, x, y)
     assert own.shape == (40,) and own[:10].max() < 0.05 < 0.5 < own[10:].min()
-    assert persistence.confidence(_predict, x[:0], y[:0]).shape == (0,)
+    assert read[:10].tolist() == [1] * 10 and read[10:].tolist() == [0] * 30
+    assert [a.shape for a in persistence.confidence(_predict, x[:0], y[:0])] == [(0,), (0,)]

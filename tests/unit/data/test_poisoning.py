@@ -149,24 +149,29 @@ def test_a_clean_class_with_two_modes_is_not_called_without_a_behavioural_differ
     assert len(np.intersect1d(called.flagged, mode)) >= 0.9 * len(mode)
 
 
-def _relabelled(seed: int, rows: int = 1500) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _relabelled(
+    seed: int, rows: int = 1500
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows of other classes relabelled to class 2 whose trigger the model did not learn: the model
-    gives their label 2 little probability."""
+    gives their label 2 little probability and reads them as the classes they came from."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 5, (5, 24))
     y = np.resize(np.arange(5), rows)
+    read = y.copy()
     x = centres[y] + rng.normal(0, 1, (rows, 24))
     poison = np.sort(rng.choice(np.flatnonzero(y != 2), size=60, replace=False))
     y[poison] = 2
     own = rng.uniform(0.9, 1.0, rows)
     own[poison] = rng.uniform(0.0, 0.2, len(poison))
-    return x.astype(np.float32), y, poison, own
+    return x.astype(np.float32), y, poison, own, read
 
 
 def test_relabelled_rows_the_model_reads_as_another_class_are_found() -> None:
-    x, y, poison, own = _relabelled(7)
-    result = _assess(x, y, persistence=np.full(len(y), 0.3), confidence=own)
+    x, y, poison, own, read = _relabelled(7)
+    result = _assess(x, y, persistence=np.full(len(y), 0.3), confidence=own, predicted=read)
     assert result.poisoned_classes == [2]
+    called = next(c for c in result.classes if c.poisoned)
+    assert called.misread_spread > 3.5  # read as the four classes the rows came from
     hit = len(np.intersect1d(result.flagged, poison))
     assert hit >= 0.9 * len(poison) and hit >= 0.9 * len(result.flagged)
     marked = [r for r in poison.tolist() if "model_reads_other_class" in result.signals.get(r, ())]
@@ -184,13 +189,19 @@ def test_the_model_reading_rows_as_another_class_calls_a_class_the_split_does_no
     disagreement[poison] = 0.6
     own = np.full(len(y), 0.95)
     own[poison] = 0.1
+    read = y.copy()
+    read[poison] = np.resize([0, 1, 3, 4], len(poison))  # the classes the relabelled rows came from
     reduced = features.reduce(x)
     args = (reduced, y, disagreement, calibration())
-    assert poisoning.assess(*args, persistence=np.full(len(y), 0.3)).poisoned_classes == []
-    result = poisoning.assess(*args, persistence=np.full(len(y), 0.3), confidence=own)
+    model = {"persistence": np.full(len(y), 0.3), "confidence": own}
+    assert poisoning.assess(*args, persistence=model["persistence"]).poisoned_classes == []
+    result = poisoning.assess(*args, **model, predicted=read)
     assert result.poisoned_classes == [2]
     assert next(c for c in result.classes if c.poisoned).decided_by == poisoning.MISLABELLED
     assert np.array_equal(result.flagged, poison)
+    # the same rows read as one neighbour class: a confusable pair of clean classes, not relabelling
+    neighbour = np.where(np.isin(np.arange(len(y)), poison), 3, y)
+    assert poisoning.assess(*args, **model, predicted=neighbour).poisoned_classes == []
 
 
 def test_an_underfit_model_misreading_every_class_calls_no_class() -> None:
@@ -199,7 +210,15 @@ def test_an_underfit_model_misreading_every_class_calls_no_class() -> None:
     x = (rng.normal(0, 5, (5, 24))[y] + rng.normal(0, 1, (1500, 24))).astype(np.float32)
     disagreement = np.where(rng.uniform(size=len(y)) < 0.3, 0.6, 0.0)  # neighbours disagree everywhere
     own = np.where(disagreement > 0, 0.2, 0.9)  # and the model misreads the same rows
+    read = np.where(disagreement > 0, (y + rng.integers(1, 5, len(y))) % 5, y)  # as any other class
     result = poisoning.assess(
-        features.reduce(x), y, disagreement, calibration(), persistence=np.full(len(y), 0.3), confidence=own
+        features.reduce(x),
+        y,
+        disagreement,
+        calibration(),
+        persistence=np.full(len(y), 0.3),
+        confidence=own,
+        predicted=read,
     )
     assert not any(c.decided_by == poisoning.MISLABELLED for c in result.classes)
+    assert min(c.misread_spread for c in result.classes) > 2.5  # each spread wide, none ahead of the rest
