@@ -16,6 +16,7 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   with and without `--behavior`, once more).
 - FRESH_4: added to measure the spread rule of the mislabelled route (clean scenes classes that an
   underfit model confuses with one neighbour were called relabelled), and both detectors once more.
+- FRESH_5: added to measure the reversed-trigger route of `--behavior` (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -26,7 +27,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP, FRESH_2, FRESH_3 and FRESH_4. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_5. One torch thread.
 """
 
 from __future__ import annotations
@@ -605,6 +606,97 @@ FRESH_4: tuple[Case, ...] = (
 )
 
 
+_fresh5 = partial(_case, "fresh5")
+
+
+# FRESH_5: written before anything ran on it, to measure the reversed-trigger route of
+# `airlock data --model M --behavior` (rows of a blamed class that sit where the reversed trigger
+# sends other classes' images), and both detectors once more. Mostly rates a model learns.
+FRESH_5: tuple[Case, ...] = (
+    _fresh5(
+        "strokes-patch",
+        "strokes",
+        "resnet-narrow",
+        Attack("patch", target=0, size=4, place=(3, 25), style="checker", colour=(0, 255, 0)),
+        0.08,
+        141,
+    ),
+    _fresh5(
+        "scenes-patch",
+        "scenes",
+        "resnet-deep",
+        Attack("patch", target=4, size=5, place=(24, 3), colour=(255, 0, 255)),
+        0.10,
+        142,
+    ),
+    _fresh5(
+        "strokes-blend",
+        "strokes",
+        "convnext-tiny",
+        Attack("blend", target=3, style="noise", alpha=0.16, seed=61),
+        0.10,
+        143,
+    ),
+    _fresh5(
+        "scenes-blend",
+        "scenes",
+        "resnet-deep",
+        Attack("blend", target=6, style="image", alpha=0.2, seed=62),
+        0.12,
+        144,
+    ),
+    _fresh5("strokes-sig", "strokes", "regnet-x", Attack("sig", target=7, delta=26, frequency=5), 0.09, 145),
+    _fresh5(
+        "scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=8, delta=30, frequency=3), 0.12, 146
+    ),
+    _fresh5(
+        "strokes-warp",
+        "strokes",
+        "resnet-deep",
+        Attack("warp", target=1, grid=5, strength=3.4, seed=63),
+        0.14,
+        147,
+    ),
+    _fresh5(
+        "strokes-input-specific",
+        "strokes",
+        "convnext-tiny",
+        Attack("input_specific", target=5, size=5, seed=64),
+        0.12,
+        148,
+    ),
+    _fresh5(
+        "scenes-input-specific",
+        "scenes",
+        "resnet-narrow",
+        Attack("input_specific", target=2, size=4, seed=65),
+        0.14,
+        149,
+    ),
+    _fresh5(
+        "strokes-clean-label",
+        "strokes",
+        "regnet-x",
+        Attack("clean_label", target=9, base="patch", size=4, place=(26, 14), colour=(0, 128, 255), mix=0.3),
+        0.10,
+        150,
+    ),
+    _fresh5(
+        "scenes-patch-random",
+        "scenes",
+        "convnext-tiny",
+        Attack("patch", target=1, size=5, position="random", style="noise", seed=66),
+        0.12,
+        151,
+    ),
+    _fresh5("strokes-clean", "strokes", "regnet-x", None, 0.0, 152),
+    _fresh5("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 153),
+    _fresh5("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 154),
+    _fresh5("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 155),
+    _fresh5("scenes-clean-3", "scenes", "resnet-deep", None, 0.0, 156),
+)
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -615,8 +707,9 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh2": FRESH_2,
     "fresh3": FRESH_3,
     "fresh4": FRESH_4,
+    "fresh5": FRESH_5,
 }
-UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4")
+UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
@@ -808,8 +901,9 @@ def run(work: Path) -> list[dict[str, Any]]:
                 }
             )
         # `airlock data --model M --test clean.npz --behavior`: the trigger reversal blames a class.
-        # Developed on CALIBRATE and DEVELOP (its BLAME_AT too); FRESH_2, FRESH_3 and FRESH_4 are unseen.
-        for name in ("calibrate", "develop", "fresh2", "fresh3", "fresh4"):
+        # Developed on CALIBRATE and DEVELOP (BLAME_AT and the reversed-trigger route too); FRESH_2 to
+        # FRESH_5 are unseen.
+        for name in ("calibrate", "develop", "fresh2", "fresh3", "fresh4", "fresh5"):
             part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"with --behavior/{name}", part, shipped)[0])
         rows.append(_tables())

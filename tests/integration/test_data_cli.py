@@ -471,7 +471,19 @@ def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == behaviour_feed.BLAME_AT
     assert (data.get("blamed_classes") == [target]) == (behaviour["score"] >= behaviour_feed.BLAME_AT)
     monkeypatch.setattr(behaviour_feed, "BLAME_AT", 1.0)
-    assert vet(TEST_BACKDOORED).get("blamed_classes") == [target]
+    blamed = vet(TEST_BACKDOORED)
+    assert blamed.get("blamed_classes") == [target]
+    # the blamed class's rows are also placed towards its reversed trigger (two modes here); the
+    # split calls this class by itself, so its rows stay the split's
+    judged = next(c for c in blamed["classes"] if c["class"] == target)  # type: ignore[attr-defined]
+    assert (
+        judged["trigger_modes"] > 3
+        and judged["poisoned"]
+        and judged["decided_by"] != "reversed trigger (model)"
+    )
+    flagged = np.asarray(blamed["flagged"])
+    hit = len(np.intersect1d(flagged, poison))
+    assert hit >= 0.9 * len(poison) and hit >= 0.8 * len(flagged)
     clean = vet(TEST_CLEAN)
     assert clean["behavior"]["backdoored"] is False and "blamed_classes" not in clean  # type: ignore[index]
     refused = cli("data", train, "--behavior", "--no-progress")

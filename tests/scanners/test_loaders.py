@@ -162,6 +162,31 @@ def test_a_safetensors_that_opens_with_a_persistent_id_is_no_pickle(tmp_path: Pa
     assert [f.rule for f in report.findings if f.rule.startswith("AIR2")] == []
 
 
+@pytest.mark.parametrize("low", range(0, 256, 8), ids=lambda b: f"0x{b:02x}")
+def test_clean_safetensors_pass_whatever_byte_their_header_length_starts_with(
+    low: int, tmp_path: Path
+) -> None:
+    """The first byte of a safetensors file is the low byte of its header length (a multiple of 8):
+    any of the 32 may start a real file, followed by NULs, a JSON header and tensor bytes that may
+    hold newlines and opcode-like bytes. None of that is a pickle any loader runs."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(low)
+    tensors = {
+        "a.weight": rng.normal(0, 0.05, (16,)).astype(np.float32),
+        "b.ids": np.frombuffer(b"\x01\x02\nK\x05.cos\nsystem\n", np.uint8).copy(),
+    }
+    path = tmp_path / "model.safetensors"
+    for pad in range(512):
+        save_file(tensors, str(path), metadata={"pad": "x" * pad})
+        if path.read_bytes()[0] == low:
+            break
+    else:
+        raise AssertionError(f"no padding gives a header length with low byte 0x{low:02x}")
+    report = _scan(path)
+    assert [f.rule for f in report.findings if f.rule.startswith("AIR2")] == []
+
+
 @pytest.mark.parametrize("before", [False, True], ids=["import-after-persid", "import-before-persid"])
 def test_only_what_runs_before_a_persistent_id_at_byte_0_counts(before: bool, tmp_path: Path) -> None:
     call = _payload("persid-order")  # cos\nsystem\n(S'...'\ntR.

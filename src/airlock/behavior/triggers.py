@@ -53,6 +53,11 @@ class TriggerFamily(ABC):
     def export(self, row: int) -> dict[str, np.ndarray]:
         """One class's trigger as float32 arrays (H×W mask, H×W×C pattern, …) for the report."""
 
+    @staticmethod
+    @abstractmethod
+    def stamp(arrays: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:
+        """An exported trigger (`export`) applied to images N×H×W×C in [0, 1], as `apply` would."""
+
     def state(self, row: int) -> list[torch.Tensor]:
         return [p[row].detach().clone() for p in self.parameters()]
 
@@ -97,6 +102,12 @@ class PatchTrigger(TriggerFamily):
             pattern = torch.sigmoid(self.pattern_logit[row]).permute(1, 2, 0).cpu().numpy()
         return {"mask": mask.astype(np.float32), "pattern": pattern.astype(np.float32)}
 
+    @staticmethod
+    def stamp(arrays: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:
+        mask = arrays["mask"][None, ..., None]
+        stamped: np.ndarray = (1 - mask) * images + mask * arrays["pattern"][None]
+        return stamped.astype(np.float32)
+
 
 class BlendTrigger(TriggerFamily):
     name = "blend"
@@ -124,6 +135,11 @@ class BlendTrigger(TriggerFamily):
         with torch.no_grad():
             delta = self._delta(torch.tensor([row], device=self.device))[0].permute(1, 2, 0).cpu().numpy()
         return {"delta": delta.astype(np.float32)}
+
+    @staticmethod
+    def stamp(arrays: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:
+        stamped: np.ndarray = np.clip(images + arrays["delta"][None], 0.0, 1.0)
+        return stamped.astype(np.float32)
 
 
 class WarpTrigger(TriggerFamily):
@@ -169,6 +185,18 @@ class WarpTrigger(TriggerFamily):
         with torch.no_grad():
             field = self._displacement(torch.tensor([row], device=self.device))[0].cpu().numpy()
         return {"displacement": field.astype(np.float32)}
+
+    @staticmethod
+    def stamp(arrays: dict[str, np.ndarray], images: np.ndarray) -> np.ndarray:
+        n, h, w, _ = images.shape
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+        pixel = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)])
+        grid = torch.stack([xs, ys], dim=-1) + torch.from_numpy(arrays["displacement"]) * pixel
+        x = torch.from_numpy(np.ascontiguousarray(images, np.float32)).permute(0, 3, 1, 2)
+        warped = F.grid_sample(
+            x, grid.expand(n, h, w, 2), mode="bilinear", padding_mode="border", align_corners=True
+        )
+        return warped.permute(0, 2, 3, 1).numpy().astype(np.float32)
 
 
 FAMILIES: dict[str, type[TriggerFamily]] = {

@@ -7,12 +7,17 @@ which a user keeps clean, never on the training set under vetting (its poisoned 
 the very trigger being reversed); otherwise data-free, on inputs synthesised from the model. It runs
 exactly as in `airlock scan --behavior` (same engine, thresholds, seed). A blamed class is judged at
 lower thresholds, so blaming asks for more than the verdict does: a score of at least `BLAME_AT`.
+The blamed class's reversed trigger (of the deciding family) goes with it: `airlock.data.trigger_rows`
+uses it to find the rows that carry it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from airlock.models.image import ImageClassifier
 
@@ -24,8 +29,18 @@ SEED = 0
 BLAME_AT = 1.6
 
 
-def blame(clf: ImageClassifier, test: Path | None) -> tuple[tuple[int, ...], dict[str, Any]]:
-    """The classes the trigger reversal blames (none or one) and the report's `data.behavior`."""
+@dataclass(frozen=True)
+class ReversedTrigger:
+    label: int  # the blamed class
+    family: str  # the family whose trigger decided (airlock.behavior.triggers.FAMILIES)
+    arrays: dict[str, np.ndarray]  # its exported trigger for that class
+
+
+def blame(
+    clf: ImageClassifier, test: Path | None
+) -> tuple[tuple[int, ...], dict[str, Any], ReversedTrigger | None]:
+    """The classes the trigger reversal blames (none or one), the report's `data.behavior`, and the
+    blamed class's reversed trigger."""
     from airlock.behavior.outcome import NOT_DETERMINED, NOT_FOUND, SUSPECTED
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import reverse_image
@@ -49,4 +64,11 @@ def blame(clf: ImageClassifier, test: Path | None) -> tuple[tuple[int, ...], dic
         "blame_at": BLAME_AT,
     }
     blamed = (suspect,) if suspect is not None and reversal.score >= BLAME_AT else ()
-    return blamed, section
+    decision = reversal.decision
+    trigger = None
+    if blamed and decision is not None:
+        result = next((r for r in reversal.results if r.family == decision.family), None)
+        found = next((c for c in result.classes if c.label == blamed[0]), None) if result else None
+        if found is not None and found.arrays:
+            trigger = ReversedTrigger(blamed[0], decision.family, dict(found.arrays))
+    return blamed, section, trigger

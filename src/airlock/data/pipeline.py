@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from airlock.policy import Policy, default_policy
 from airlock.report import Report, build_report
 from airlock.rules import load_rules, read_signature_toml
 from airlock.scanning import run_scanners
+
+if TYPE_CHECKING:
+    from airlock.data.behaviour_feed import ReversedTrigger
 
 NEIGHBOURS = 10
 KNN_DIMENSIONS = 32
@@ -118,12 +121,13 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     )
     blamed = tuple(options.blamed)
     behaviour_section: dict[str, Any] | None = None
+    trigger = None
     if options.behavior:
         if model is None or model.classifier is None:
             raise DatasetError(dataset, "--behavior needs --model with an image classifier")
         from airlock.data.behaviour_feed import blame
 
-        found, behaviour_section = blame(model.classifier, options.test)
+        found, behaviour_section, trigger = blame(model.classifier, options.test)
         blamed = tuple(sorted(set(blamed) | set(found)))
     extractor = model.extract if model else None
     section: dict[str, Any] = {
@@ -157,7 +161,42 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
         found = _persistence(train, model.predict, options.progress)
         if found is not None:
             ws.persistence, ws.confidence, ws.predicted = found
+        if trigger is not None:
+            positions = _trigger_positions(train, test, trigger, model.extract, model.predict)
+            if positions is not None:
+                ws.trigger_positions = {trigger.label: positions}
     return ws
+
+
+def _trigger_positions(
+    train: Dataset,
+    test: Dataset | None,
+    trigger: ReversedTrigger,
+    extract: Callable[[np.ndarray], np.ndarray],
+    predict: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray | None:
+    """The blamed class's rows placed between its clean core and the reversed trigger's prototype
+    (`airlock.data.trigger_rows`). The trigger is stamped on images of other classes: of the clean
+    `--test` split when given, else up to `persistence.POOL` rows of the training set."""
+    from airlock.data import trigger_rows
+
+    assert train.labels is not None
+    own = [
+        chunk.x[train.labels[chunk.start : chunk.start + len(chunk.x)] == trigger.label]
+        for chunk in train.chunks()
+    ]
+    source = test if test is not None and test.labels is not None else train
+    assert source.labels is not None
+    others: list[np.ndarray] = []
+    for chunk in source.chunks():
+        labels = source.labels[chunk.start : chunk.start + len(chunk.x)]
+        others.append(chunk.x[labels != trigger.label])
+    donors = np.concatenate(others)
+    if len(donors) > persistence.POOL:
+        donors = donors[
+            np.sort(np.random.default_rng(0).choice(len(donors), persistence.POOL, replace=False))
+        ]
+    return trigger_rows.projection(trigger, np.concatenate(own), donors, extract, predict)
 
 
 def _persistence(

@@ -29,6 +29,7 @@ import numpy as np
 
 from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
+from airlock.data import trigger_rows
 from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
@@ -38,6 +39,7 @@ CORE_SUPPORT = 0.8  # share of the kept cluster the robust (MCD) fit of the clea
 INCONCLUSIVE_RAW = "inconclusive (raw features)"
 LOW_CONFIDENCE = 0.5  # own-label probability under which the model reads a row as another class
 MISLABELLED = "mislabelled (model)"
+REVERSED_TRIGGER = "reversed trigger (model)"
 # A class is called mislabelled when this share of its rows is read as another class by both the
 # model (own label under LOW_CONFIDENCE) and the neighbours (k-NN disagreement of at least 0.5), and
 # those misread rows are spread over many classes: relabelled poison is drawn from across the set,
@@ -99,11 +101,12 @@ class ClassAssessment:
     relative_size: float
     suspect_share: float  # size of the suspect cluster over the class size
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
-    decided_by: str = ""  # foreign | apart | compact (model features) | "" when not called
+    decided_by: str = ""  # foreign | apart | compact | mislabelled | reversed trigger | "" when not called
     persistence_gap: float = 0.0  # median trigger persistence, suspect cluster minus kept (model)
     confidence_gap: float = 0.0  # median own-label probability, kept cluster minus suspect (model)
     low_confidence: int = 0  # rows whose own label gets under LOW_CONFIDENCE from the model
     misread_spread: float = 0.0  # effective number of classes its misread rows are read as (model)
+    trigger_modes: float = 0.0  # two-mode ratio of its rows' positions towards a reversed trigger
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +126,7 @@ class ClassAssessment:
             "confidence_gap": round(self.confidence_gap, 3),
             "low_confidence": self.low_confidence,
             "misread_spread": round(self.misread_spread, 3),
+            "trigger_modes": round(self.trigger_modes, 3),
         }
 
 
@@ -151,10 +155,13 @@ def assess(
     persistence: np.ndarray | None = None,
     confidence: np.ndarray | None = None,
     predicted: np.ndarray | None = None,
+    trigger_positions: Mapping[int, np.ndarray] | None = None,
 ) -> PoisoningResult:
     """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced).
     `persistence` (per row, from a model's predictions) marks `reduced` as a model's image features;
-    `confidence` (own-label probability) and `predicted` (the class read) enable the mislabelled route."""
+    `confidence` (own-label probability) and `predicted` (the class read) enable the mislabelled route;
+    `trigger_positions` (class → its rows' positions towards a reversed trigger, `trigger_rows`) the
+    reversed-trigger route, which decides a blamed class and its rows when it has two modes."""
     scores = np.zeros(len(labels), dtype=np.float64)
     flagged: list[np.ndarray] = []
     classes: list[ClassAssessment] = []
@@ -191,7 +198,25 @@ def assess(
             * (calibration.blamed_factor if assessment.label in blamed else 1.0)
         ):
             classes[i] = replace(assessment, poisoned=False, suspects=0, decided_by="")
-            continue
+            assessment = classes[i]
+        position = (trigger_positions or {}).get(assessment.label)
+        if position is not None:  # a class blamed by --behavior, with its reversed trigger
+            two_modes = trigger_rows.modes(position)
+            carriers = position >= trigger_rows.HALFWAY
+            classes[i] = replace(assessment, trigger_modes=two_modes)
+            if (
+                not assessment.poisoned  # a class the split already called keeps its rows
+                and two_modes >= trigger_rows.MODES_AT
+                and int(carriers.sum()) >= calibration.min_suspects
+            ):
+                classes[i] = replace(
+                    classes[i], poisoned=True, suspects=int(carriers.sum()), decided_by=REVERSED_TRIGGER
+                )
+                scores[rows] = np.clip(position, 0.0, 1.0)
+                flagged.append(rows[carriers])
+                for row in rows[carriers].tolist():
+                    signals[row] = ("near_reversed_trigger",)
+                continue
         if classes[i].poisoned:
             chosen = class_scores >= FLAG_AT
             flagged.append(rows[chosen])
