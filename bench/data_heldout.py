@@ -17,6 +17,7 @@ Two parts that differ in dataset, architecture *and* attack parameters:
 - FRESH_4: added to measure the spread rule of the mislabelled route (clean scenes classes that an
   underfit model confuses with one neighbour were called relabelled), and both detectors once more.
 - FRESH_5: added to measure the reversed-trigger route of `--behavior` (and both detectors once more).
+- FRESH_6: added to measure the behavioural verdict at α = 0.01 (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -27,7 +28,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_5. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_6. One torch thread.
 """
 
 from __future__ import annotations
@@ -697,6 +698,85 @@ FRESH_5: tuple[Case, ...] = (
 )
 
 
+_fresh6 = partial(_case, "fresh6")
+
+
+# FRESH_6: written before anything ran on it, to measure the behavioural verdict at α = 0.01 (clean
+# models failed at α = 0.05 on FRESH_4 and FRESH_5), and both detectors once more: seven clean
+# models across the four architectures, nine backdoors at rates a model learns.
+FRESH_6: tuple[Case, ...] = (
+    _fresh6(
+        "strokes-patch",
+        "strokes",
+        "regnet-x",
+        Attack("patch", target=6, size=5, place=(12, 0), style="noise", seed=71),
+        0.09,
+        161,
+    ),
+    _fresh6(
+        "scenes-patch",
+        "scenes",
+        "convnext-tiny",
+        Attack("patch", target=3, size=6, place=(0, 13), colour=(0, 255, 255)),
+        0.12,
+        162,
+    ),
+    _fresh6(
+        "strokes-blend",
+        "strokes",
+        "resnet-deep",
+        Attack("blend", target=4, style="image", alpha=0.15, seed=72),
+        0.10,
+        163,
+    ),
+    _fresh6(
+        "scenes-blend",
+        "scenes",
+        "resnet-narrow",
+        Attack("blend", target=9, style="noise", alpha=0.18, seed=73),
+        0.11,
+        164,
+    ),
+    _fresh6(
+        "strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=2, delta=28, frequency=4), 0.10, 165
+    ),
+    _fresh6("scenes-sig", "scenes", "regnet-x", Attack("sig", target=5, delta=35, frequency=6), 0.12, 166),
+    _fresh6(
+        "strokes-warp",
+        "strokes",
+        "resnet-narrow",
+        Attack("warp", target=8, grid=4, strength=3.6, seed=74),
+        0.15,
+        167,
+    ),
+    _fresh6(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-deep",
+        Attack("input_specific", target=0, size=6, seed=75),
+        0.15,
+        168,
+    ),
+    _fresh6(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-deep",
+        Attack(
+            "clean_label", target=1, base="patch", size=5, place=(26, 26), colour=(255, 255, 255), mix=0.3
+        ),
+        0.10,
+        169,
+    ),
+    _fresh6("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 170),
+    _fresh6("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 171),
+    _fresh6("strokes-clean-3", "strokes", "regnet-x", None, 0.0, 172),
+    _fresh6("scenes-clean", "scenes", "resnet-deep", None, 0.0, 173),
+    _fresh6("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 174),
+    _fresh6("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 175),
+    _fresh6("scenes-clean-4", "scenes", "convnext-tiny", None, 0.0, 176),
+)
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -708,8 +788,10 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh3": FRESH_3,
     "fresh4": FRESH_4,
     "fresh5": FRESH_5,
+    "fresh6": FRESH_6,
 }
-UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
+UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+BEHAVIOR_PARTS = ("calibrate", "develop", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
@@ -902,9 +984,40 @@ def run(work: Path) -> list[dict[str, Any]]:
             )
         # `airlock data --model M --test clean.npz --behavior`: the trigger reversal blames a class.
         # Developed on CALIBRATE and DEVELOP (BLAME_AT and the reversed-trigger route too); FRESH_2 to
-        # FRESH_5 are unseen.
-        for name in ("calibrate", "develop", "fresh2", "fresh3", "fresh4", "fresh5"):
+        # FRESH_6 are unseen.
+        for name in BEHAVIOR_PARTS:
             part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"with --behavior/{name}", part, shipped)[0])
         rows.append(_tables())
     return rows
+
+
+def parts(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The shipped-threshold tables of the parts `names`, then the same with `--behavior` (for those
+    in BEHAVIOR_PARTS): one part measured without re-running every other (one torch thread)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from airlock.data.pipeline import calibration
+
+    torch.set_num_threads(1)
+    rows: list[dict[str, Any]] = []
+    with threadpool_limits(1):
+        for name in names:
+            prepared = [(c, *_prepared(c)[:2]) for c in PARTS[name]]
+            rows.extend(_table(f"shipped/{name}", prepared, calibration())[0])
+            if name in BEHAVIOR_PARTS:
+                part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
+                rows.extend(_table(f"with --behavior/{name}", part, calibration())[0])
+    return rows
+
+
+if __name__ == "__main__":  # python -m bench.data_heldout OUT.json PART…: chosen parts only
+    import json
+    import sys
+
+    out, chosen = Path(sys.argv[1]), tuple(sys.argv[2:]) or tuple(PARTS)
+    measured = parts(chosen)
+    for row in measured:
+        print(json.dumps(row), flush=True)
+    out.write_text(json.dumps(measured, indent=1))

@@ -37,7 +37,10 @@ from typing import Any
 from airlock.errors import RuleDataError
 
 CALIBRATION_FILE = "behavior-calibration.toml"
-ALPHA = 0.05  # the share of clean models a threshold lets through (bench.backdoor calibrates with it)
+# the share of clean models a threshold lets through (bench.backdoor calibrates with it). 0.01 since
+# signatures 2026.12.3: at 0.05, 3 of 27 clean models of unseen parts (FRESH_4, FRESH_5: other
+# architectures and datasets than the calibration models) failed the verdict with data.
+ALPHA = 0.01
 
 
 @dataclass(frozen=True)

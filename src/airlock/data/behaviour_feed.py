@@ -22,11 +22,13 @@ import numpy as np
 from airlock.models.image import ImageClassifier
 
 SEED = 0
-# Fitted on the CALIBRATE and DEVELOP parts of `python -m bench data_heldout` only: clean glyph models
-# reach behaviour scores of 1.25-1.52 (a thin-ring class every glyph model reaches with a small
-# pattern), and blamed at that level the data check called 2 of 4 clean sets poisoned; the backdoored
-# models whose class the reversal found scored 1.78 and more.
-BLAME_AT = 1.6
+# Fitted on the CALIBRATE and DEVELOP parts of `python -m bench data_heldout` only, at α = 0.05: clean
+# glyph models reach behaviour scores of 1.25-1.52 (a thin-ring class every glyph model reaches with
+# a small pattern), and blamed at that level the data check called 2 of 4 clean sets poisoned; the
+# backdoored models whose class the reversal found scored 1.78 and more. The bar was 1.6 then; the
+# thresholds moved to α = 0.01 (×1.393, `airlock.behavior.outlier.ALPHA`), so the same gaps now
+# score 1.393 times less and the bar is 1.6 / 1.393.
+BLAME_AT = 1.15
 
 
 @dataclass(frozen=True)

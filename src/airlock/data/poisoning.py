@@ -11,7 +11,10 @@ separation of the two clusters reaches `separation` *and* the suspect cluster's 
 disagreement exceeds the other's by `disagreement`; or, without the foreign evidence, when the
 separation alone reaches `separation_alone`. The thresholds are data (`signatures/rules/data.toml`,
 rule AIR801), calibrated on clean generated sets (see the README). A class that a behavioural scan
-blamed is judged at `blamed_factor` times the thresholds.
+blamed is judged at `blamed_factor` times the thresholds, unless its reversed trigger is given
+(`--behavior`): then the split keeps its own thresholds and the trigger decides a class the split
+does not call (`airlock.data.trigger_rows`). On DEVELOP the lowered thresholds called a blamed SIG
+class with the wrong half of its split (1% precision).
 
 Within a called class each sample's score is the mean of four pieces of evidence, each scaled so
 that 0 is the typical kept sample and 1 the typical suspect: its position on the Fisher direction
@@ -167,6 +170,8 @@ def assess(
     classes: list[ClassAssessment] = []
     signals: dict[int, tuple[str, ...]] = {}
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # a blamed class with a reversed trigger is judged by that trigger (below), not at lowered thresholds
+    lowered = {int(b) for b in blamed} - set(trigger_positions or {})
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         name = names[label] if 0 <= label < len(names) else str(label)
@@ -176,7 +181,7 @@ def assess(
             calibration,
             int(label),
             name,
-            blamed=int(label) in blamed,
+            blamed=int(label) in lowered,
             seed=seed,
             persistence=None if persistence is None else persistence[rows],
             confidence=None if confidence is None else confidence[rows],
@@ -195,7 +200,7 @@ def assess(
             and assessment.separation
             < calibration.relative_separation
             * median
-            * (calibration.blamed_factor if assessment.label in blamed else 1.0)
+            * (calibration.blamed_factor if assessment.label in lowered else 1.0)
         ):
             classes[i] = replace(assessment, poisoned=False, suspects=0, decided_by="")
             assessment = classes[i]

@@ -93,3 +93,24 @@ def test_a_blamed_class_with_two_modes_is_called_by_the_reversed_trigger() -> No
     # one mode (a natural shortcut class the reversal blamed): not called
     one = poisoning.assess(*args, **kept, trigger_positions={2: rng.normal(0.3, 0.3, len(rows))})
     assert one.poisoned_classes == []
+
+
+def test_a_blamed_class_with_a_reversed_trigger_keeps_the_splits_own_thresholds() -> None:
+    """A split that only the lowered (blamed) thresholds call is not called when the reversed trigger
+    is given and finds one mode: the trigger's evidence replaces the lowered thresholds."""
+    rng = np.random.default_rng(6)
+    y = np.repeat(np.arange(3), 300)
+    base = rng.normal(0, 1, (900, 8))
+    second = np.flatnonzero(y == 1)[:120]
+    one_mode = {1: rng.normal(0.2, 0.2, 300)}
+    for offset in np.arange(3.0, 12.0, 0.25):  # the smallest second mode the lowered thresholds call
+        x = base.copy()
+        x[second, 0] += offset
+        reduced = features.reduce(x.astype(np.float32))
+        args = (reduced, y, np.zeros(len(y)), calibration())
+        if poisoning.assess(*args, blamed=(1,)).poisoned_classes == [1]:
+            break
+    else:
+        raise AssertionError("no offset is called at the lowered thresholds")
+    assert poisoning.assess(*args).poisoned_classes == []  # not at the split's own thresholds
+    assert poisoning.assess(*args, blamed=(1,), trigger_positions=one_mode).poisoned_classes == []
