@@ -222,7 +222,7 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
     thresholds = {
         kind: {
             mode: {
-                f: round(max(FLOOR, float(np.mean(v)) * np.log(len(fams) / ALPHA)), 3)
+                f: round(max(FLOOR, float(np.mean(v)) * np.log(len(fams) / ALPHA[mode])), 3)
                 for f, v in fams.items()
             }
             for mode, fams in modes.items()
@@ -259,8 +259,8 @@ def _calibration_toml(thresholds: dict[str, Any], summary: dict[str, Any], names
         f"# Calibrated by `python -m bench.backdoor calibrate` on {time.strftime('%Y-%m-%d')} on {len(names)} clean",
         "# generated models that the benchmark never uses. The gaps of clean models fall off roughly",
         "# exponentially; each threshold is the gap a clean model exceeds with probability α/F under an",
-        f"# exponential fitted to them (mean × ln(F/α), α = {ALPHA}, F = families of the model kind), and",
-        f"# at least {FLOOR}. Seed {SEED}, one torch thread.",
+        f"# exponential fitted to them (mean × ln(F/α), α per mode {ALPHA}, F = families of the model kind),",
+        f"# and at least {FLOOR}. Seed {SEED}, one torch thread.",
         *textwrap.wrap(
             "Models: " + ", ".join(names) + ".",
             98,

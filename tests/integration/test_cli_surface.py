@@ -112,9 +112,16 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     try:
         _wait_until_reading_stdin(proc.pid)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        # stdin stays open until the process has exited: `communicate` would close it at once, and a
+        # process slow to take the signal (a busy machine) then reads end-of-file first
+        proc.wait(timeout=30)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
     finally:
         proc.kill()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
     assert proc.returncode == 130, err
     assert err.strip() == "airlock: interrupted"
 

@@ -468,9 +468,10 @@ def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     behaviour = data["behavior"]
     assert isinstance(behaviour, dict) and behaviour["mode"] == "data" and behaviour["complete"] is True
     assert behaviour["backdoored"] is True and behaviour["suspect_class"] == target
-    assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == behaviour_feed.BLAME_AT
-    assert (data.get("blamed_classes") == [target]) == (behaviour["score"] >= behaviour_feed.BLAME_AT)
-    monkeypatch.setattr(behaviour_feed, "BLAME_AT", 1.0)
+    bar = behaviour_feed.BLAME_AT["data"]
+    assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == bar
+    assert (data.get("blamed_classes") == [target]) == (behaviour["score"] >= bar)
+    monkeypatch.setattr(behaviour_feed, "BLAME_AT", {"data": 1.0, "data-free": 1.0})
     blamed = vet(TEST_BACKDOORED)
     assert blamed.get("blamed_classes") == [target]
     # the blamed class's rows are also placed towards its reversed trigger (two modes here); the

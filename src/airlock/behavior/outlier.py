@@ -37,10 +37,12 @@ from typing import Any
 from airlock.errors import RuleDataError
 
 CALIBRATION_FILE = "behavior-calibration.toml"
-# the share of clean models a threshold lets through (bench.backdoor calibrates with it). 0.01 since
-# signatures 2026.12.3: at 0.05, 3 of 27 clean models of unseen parts (FRESH_4, FRESH_5: other
-# architectures and datasets than the calibration models) failed the verdict with data.
-ALPHA = 0.01
+# The share of clean models a threshold lets through, per mode (bench.backdoor calibrates with it).
+# Data mode 0.01 since signatures 2026.12.3: at 0.05, 3 of 27 clean models of unseen parts of
+# `bench.data_heldout` (FRESH_4, FRESH_5: other architectures and datasets than the calibration
+# models) failed the verdict with data. Data-free stays at 0.05: no clean model of those parts failed
+# data-free, and data-free scores are lower to begin with.
+ALPHA = {"data": 0.01, "data-free": 0.05}
 
 
 @dataclass(frozen=True)
@@ -139,11 +141,12 @@ class Evidence:
     score: float  # summed z over its α/F Erlang quantile; above 1: flagged
 
 
-def combine(outliers: Sequence[Outlier], families: int) -> Evidence | None:
+def combine(outliers: Sequence[Outlier], families: int, alpha: float) -> Evidence | None:
     """The class the families' evidence points at most strongly (see the module's docstring), or None.
 
-    `families` is F, the number of families the model kind has (the thresholds were set at α/F)."""
-    scale = math.log(max(families, 1) / ALPHA)
+    `families` is F, the number of families the model kind has, and `alpha` the mode's α (the
+    thresholds were set at α/F)."""
+    scale = math.log(max(families, 1) / alpha)
     by_class: dict[int, list[Outlier]] = {}
     for o in outliers:
         if o.gap > 0:
@@ -155,7 +158,7 @@ def combine(outliers: Sequence[Outlier], families: int) -> Evidence | None:
             1, len(ranked) + 1
         ):  # the strongest k families: a weak extra one never lowers the score
             z = sum(o.ratio for o in ranked[:k]) * scale
-            score = z / erlang_quantile(k, ALPHA / max(families, 1))
+            score = z / erlang_quantile(k, alpha / max(families, 1))
             if best is None or score > best.score:
                 best = Evidence(suspect, tuple(ranked[:k]), score)
     return best

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from airlock.behavior.engine import FamilyResult, Schedule, reverse
-from airlock.behavior.outlier import Calibration, Evidence, Outlier, combine, decide, gap
+from airlock.behavior.outlier import ALPHA, Calibration, Evidence, Outlier, combine, decide, gap
 from airlock.behavior.progress import Progress
 from airlock.behavior.samples import ImageSample, TextSample
 from airlock.behavior.synthesis import SynthesisSchedule, synthesise
@@ -62,7 +62,7 @@ class Reversal:
     @property
     def evidence(self) -> Evidence | None:
         """The families' evidence combined for the class it points at most (`outlier.combine`)."""
-        return combine(self.outliers, self.family_count)
+        return combine(self.outliers, self.family_count, ALPHA[self.mode])
 
     @property
     def decision(self) -> Outlier | None:

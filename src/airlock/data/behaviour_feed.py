@@ -25,10 +25,10 @@ SEED = 0
 # Fitted on the CALIBRATE and DEVELOP parts of `python -m bench data_heldout` only, at α = 0.05: clean
 # glyph models reach behaviour scores of 1.25-1.52 (a thin-ring class every glyph model reaches with
 # a small pattern), and blamed at that level the data check called 2 of 4 clean sets poisoned; the
-# backdoored models whose class the reversal found scored 1.78 and more. The bar was 1.6 then; the
-# thresholds moved to α = 0.01 (×1.393, `airlock.behavior.outlier.ALPHA`), so the same gaps now
-# score 1.393 times less and the bar is 1.6 / 1.393.
-BLAME_AT = 1.15
+# backdoored models whose class the reversal found scored 1.78 and more. The bar was 1.6 in both
+# modes then; data-mode thresholds moved to α = 0.01 (×1.393, `airlock.behavior.outlier.ALPHA`), so
+# the same gaps now score 1.393 times less there and its bar is 1.6 / 1.393.
+BLAME_AT = {"data": 1.15, "data-free": 1.6}
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,9 @@ def blame(
         "candidate_class": candidate,
         "complete": reversal.complete,
         "outcome": SUSPECTED if reversal.backdoored else NOT_FOUND if reversal.complete else NOT_DETERMINED,
-        "blame_at": BLAME_AT,
+        "blame_at": BLAME_AT[reversal.mode],
     }
-    blamed = (suspect,) if suspect is not None and reversal.score >= BLAME_AT else ()
+    blamed = (suspect,) if suspect is not None and reversal.score >= BLAME_AT[reversal.mode] else ()
     decision = reversal.decision
     trigger = None
     if blamed and decision is not None:

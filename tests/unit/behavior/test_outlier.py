@@ -9,6 +9,8 @@ import pytest
 from airlock.behavior.outlier import ALPHA, Outlier, combine, decide, erlang_quantile, gap, load_calibration
 from airlock.errors import RuleDataError
 
+A = ALPHA["data-free"]  # the α these cases were written for
+
 
 def test_gap_is_the_log_ratio_of_the_two_smallest_triggers() -> None:
     suspect, value = gap({0: 0.05, 1: 0.004, 2: 0.04, 3: 0.06}, reached={0, 1, 2, 3})
@@ -55,7 +57,7 @@ def test_shipped_calibration_covers_every_kind_mode_and_family() -> None:
 
 def test_one_family_alone_scores_its_own_ratio() -> None:
     patch = Outlier("patch", suspect=3, gap=0.9, threshold=0.6)
-    evidence = combine([patch, Outlier("blend", suspect=5, gap=0.1, threshold=0.4)], families=3)
+    evidence = combine([patch, Outlier("blend", suspect=5, gap=0.1, threshold=0.4)], families=3, alpha=A)
     assert evidence is not None and evidence.suspect == 3 and evidence.families == (patch,)
     assert evidence.score == pytest.approx(1.5, rel=1e-6)
 
@@ -65,7 +67,7 @@ def test_families_that_agree_on_a_class_add_up_to_one_decision() -> None:
     patch = Outlier("patch", suspect=4, gap=0.59, threshold=0.616)
     blend = Outlier("blend", suspect=4, gap=0.29, threshold=0.371)
     assert decide([patch, blend]).ratio < 1.0  # type: ignore[union-attr]
-    evidence = combine([patch, blend], families=3)
+    evidence = combine([patch, blend], families=3, alpha=A)
     assert evidence is not None and evidence.suspect == 4 and evidence.score > 1.0
     assert [o.family for o in evidence.families] == ["patch", "blend"]
 
@@ -73,19 +75,27 @@ def test_families_that_agree_on_a_class_add_up_to_one_decision() -> None:
 def test_families_that_disagree_do_not_add_up() -> None:
     patch = Outlier("patch", suspect=4, gap=0.59, threshold=0.616)
     blend = Outlier("blend", suspect=6, gap=0.29, threshold=0.371)
-    evidence = combine([patch, blend], families=3)
+    evidence = combine([patch, blend], families=3, alpha=A)
     assert evidence is not None and evidence.suspect == 4 and evidence.score < 1.0
 
 
 def test_a_weak_extra_family_never_lowers_a_class_score() -> None:
     strong = Outlier("patch", suspect=2, gap=0.8, threshold=0.6)
     weak = Outlier("warp", suspect=2, gap=0.01, threshold=0.25)
-    alone, both = combine([strong], 3), combine([strong, weak], 3)
+    alone, both = combine([strong], 3, A), combine([strong, weak], 3, A)
     assert alone is not None and both is not None and both.score == pytest.approx(alone.score)
 
 
 def test_erlang_quantile_matches_the_exponential_tail_for_one_family() -> None:
-    assert erlang_quantile(1, ALPHA / 3) == pytest.approx(math.log(3 / ALPHA), rel=1e-6)
-    two = erlang_quantile(2, ALPHA / 3)
-    assert math.exp(-two) * (1 + two) == pytest.approx(ALPHA / 3, rel=1e-6)
-    assert combine([], 3) is None
+    assert erlang_quantile(1, A / 3) == pytest.approx(math.log(3 / A), rel=1e-6)
+    two = erlang_quantile(2, A / 3)
+    assert math.exp(-two) * (1 + two) == pytest.approx(A / 3, rel=1e-6)
+    assert combine([], 3, A) is None
+
+
+def test_alpha_acts_through_the_thresholds_one_family_scores_its_ratio_in_either_mode() -> None:
+    assert ALPHA["data"] < ALPHA["data-free"]  # data mode: a smaller share of clean models flagged
+    patch = Outlier("patch", suspect=4, gap=0.9, threshold=0.6)
+    for alpha in ALPHA.values():
+        evidence = combine([patch], 3, alpha)
+        assert evidence is not None and evidence.score == pytest.approx(1.5, rel=1e-6)
