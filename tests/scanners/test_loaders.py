@@ -136,16 +136,16 @@ def test_binary_files_that_read_as_constants_are_no_pickle(data: bytes, tmp_path
     assert [f.rule for f in _scan(path).findings if f.rule.startswith("AIR2")] == []
 
 
-def _safetensors_opening_with_persid(tmp_path: Path, name: str) -> bytes:
+def _safetensors_opening_with_persid(folder: Path, tail: bytes) -> bytes:
     """A valid safetensors file whose header length has the low byte 0x50 ("P", PERSID): from byte 0
-    it reads as a persistent id running to the first newline, which its tensor bytes put before an
-    import and call of os.system. Every loader that reads a file from byte 0 raises at PERSID."""
+    it reads as a persistent id running to the first newline, which its tensor bytes put before
+    `tail`. Every loader that reads a file from byte 0 raises at PERSID."""
     from safetensors.numpy import save_file
 
-    tail = _payload(name)
+    folder.mkdir()
     data = np.frombuffer(b"\x01\x02\n" + tail, np.uint8)
     for pad in range(512):
-        path = tmp_path / "model.safetensors"
+        path = folder / "model.safetensors"
         save_file({"t": data.copy()}, str(path), metadata={"pad": "x" * pad})
         raw = path.read_bytes()
         if raw[0] == 0x50:
@@ -154,11 +154,14 @@ def _safetensors_opening_with_persid(tmp_path: Path, name: str) -> bytes:
 
 
 def test_a_safetensors_that_opens_with_a_persistent_id_is_no_pickle(tmp_path: Path) -> None:
-    raw = _safetensors_opening_with_persid(tmp_path, "persid")
-    assert b"system" in raw and raw.index(b"system") > raw.index(b"\n")
+    # the loader's own reading, on a harmless twin whose tail is constants: it raises at PERSID
+    harmless = _safetensors_opening_with_persid(tmp_path / "harmless", b"K\x05.")
     with pytest.raises(_pickle.UnpicklingError, match="persistent"):
-        _pickle.loads(raw)  # what pickle.load, joblib.load and torch.load's first pickle do
-    report = _scan(tmp_path / "model.safetensors")
+        _pickle.loads(harmless)  # what pickle.load, joblib.load and torch.load's first pickle do
+    # the scan, on the one whose tail imports and calls os.system after the persistent id
+    raw = _safetensors_opening_with_persid(tmp_path / "payload", _payload("persid"))
+    assert b"system" in raw and raw.index(b"system") > raw.index(b"\n")
+    report = _scan(tmp_path / "payload" / "model.safetensors")
     assert [f.rule for f in report.findings if f.rule.startswith("AIR2")] == []
 
 

@@ -176,8 +176,8 @@ def _trigger_positions(
     predict: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray | None:
     """The blamed class's rows placed between its clean core and the reversed trigger's prototype
-    (`airlock.data.trigger_rows`). The trigger is stamped on images of other classes: of the clean
-    `--test` split when given, else up to `persistence.POOL` rows of the training set."""
+    (`airlock.data.trigger_rows`). The trigger is stamped on the images of other classes in the
+    donor pool (`_pool`) of the clean `--test` split when given, else of the training set."""
     from airlock.data import trigger_rows
 
     assert train.labels is not None
@@ -185,18 +185,23 @@ def _trigger_positions(
         chunk.x[train.labels[chunk.start : chunk.start + len(chunk.x)] == trigger.label]
         for chunk in train.chunks()
     ]
-    source = test if test is not None and test.labels is not None else train
-    assert source.labels is not None
-    others: list[np.ndarray] = []
-    for chunk in source.chunks():
-        labels = source.labels[chunk.start : chunk.start + len(chunk.x)]
-        others.append(chunk.x[labels != trigger.label])
-    donors = np.concatenate(others)
-    if len(donors) > persistence.POOL:
-        donors = donors[
-            np.sort(np.random.default_rng(0).choice(len(donors), persistence.POOL, replace=False))
-        ]
+    pool_x, pool_y = _pool(test if test is not None and test.labels is not None else train)
+    donors = pool_x[pool_y != trigger.label]
     return trigger_rows.projection(trigger, np.concatenate(own), donors, extract, predict)
+
+
+def _pool(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Up to `persistence.POOL` rows of a labelled dataset (images as float32, labels), drawn with
+    seed 0 and kept in row order, in one pass over its chunks."""
+    assert dataset.labels is not None
+    wanted = np.sort(
+        np.random.default_rng(0).choice(dataset.rows, size=min(persistence.POOL, dataset.rows), replace=False)
+    )
+    pool: list[np.ndarray] = []
+    for chunk in dataset.chunks():
+        inside = wanted[(wanted >= chunk.start) & (wanted < chunk.start + len(chunk.x))]
+        pool.append(np.asarray(chunk.x[inside - chunk.start], np.float32))
+    return np.concatenate(pool), dataset.labels[wanted]
 
 
 def _persistence(
@@ -207,14 +212,7 @@ def _persistence(
     labels = train.labels
     if labels is None or len(np.unique(labels)) < 2:
         return None
-    wanted = np.sort(
-        np.random.default_rng(0).choice(train.rows, size=min(persistence.POOL, train.rows), replace=False)
-    )
-    pool: list[np.ndarray] = []
-    for chunk in train.chunks():
-        inside = wanted[(wanted >= chunk.start) & (wanted < chunk.start + len(chunk.x))]
-        pool.append(np.asarray(chunk.x[inside - chunk.start], np.float32))
-    donors = (np.concatenate(pool), labels[wanted])
+    donors = _pool(train)
     advance = progress("trigger persistence", train.rows) if progress else None
     out: list[np.ndarray] = []
     own: list[np.ndarray] = []
