@@ -18,6 +18,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   underfit model confuses with one neighbour were called relabelled), and both detectors once more.
 - FRESH_5: added to measure the reversed-trigger route of `--behavior` (and both detectors once more).
 - FRESH_6: added to measure the behavioural verdict at α = 0.01 (and both detectors once more).
+- FRESH_7: added to measure the split's orientation by trigger persistence and the foreign route's
+  spread guard (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -28,7 +30,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_6. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_7. One torch thread.
 """
 
 from __future__ import annotations
@@ -777,6 +779,85 @@ FRESH_6: tuple[Case, ...] = (
 )
 
 
+_fresh7 = partial(_case, "fresh7")
+
+
+# FRESH_7: written before anything ran on it, to measure the split's new orientation (a compact split
+# is oriented by trigger persistence, and its kept half must be read as its label) and the spread
+# guard of the foreign route (a foreign cluster misread as one neighbour class is not called), and
+# both detectors once more: eight backdoors at rates a model learns, one clean-label, seven clean
+# models across the four architectures.
+FRESH_7: tuple[Case, ...] = (
+    _fresh7(
+        "strokes-patch",
+        "strokes",
+        "convnext-tiny",
+        Attack("patch", target=3, size=4, place=(27, 2), style="checker", colour=(255, 128, 0)),
+        0.11,
+        181,
+    ),
+    _fresh7(
+        "scenes-patch",
+        "scenes",
+        "regnet-x",
+        Attack("patch", target=7, size=5, place=(14, 27), style="noise", seed=81),
+        0.10,
+        182,
+    ),
+    _fresh7(
+        "strokes-blend",
+        "strokes",
+        "regnet-x",
+        Attack("blend", target=1, style="noise", alpha=0.2, seed=82),
+        0.12,
+        183,
+    ),
+    _fresh7(
+        "scenes-blend",
+        "scenes",
+        "convnext-tiny",
+        Attack("blend", target=0, style="image", alpha=0.17, seed=83),
+        0.13,
+        184,
+    ),
+    _fresh7("strokes-sig", "strokes", "resnet-deep", Attack("sig", target=9, delta=32, frequency=3), 0.11, 185),
+    _fresh7(
+        "scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=4, delta=38, frequency=5), 0.10, 186
+    ),
+    _fresh7(
+        "scenes-warp",
+        "scenes",
+        "resnet-deep",
+        Attack("warp", target=6, grid=5, strength=4.0, seed=84),
+        0.13,
+        187,
+    ),
+    _fresh7(
+        "strokes-input-specific",
+        "strokes",
+        "regnet-x",
+        Attack("input_specific", target=2, size=5, seed=85),
+        0.12,
+        188,
+    ),
+    _fresh7(
+        "strokes-clean-label",
+        "strokes",
+        "resnet-narrow",
+        Attack("clean_label", target=5, base="patch", size=5, place=(0, 0), colour=(255, 0, 0), mix=0.35),
+        0.12,
+        189,
+    ),
+    _fresh7("strokes-clean", "strokes", "resnet-deep", None, 0.0, 190),
+    _fresh7("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 191),
+    _fresh7("strokes-clean-3", "strokes", "regnet-x", None, 0.0, 192),
+    _fresh7("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 193),
+    _fresh7("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 194),
+    _fresh7("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 195),
+    _fresh7("scenes-clean-4", "scenes", "resnet-deep", None, 0.0, 196),
+)
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -789,9 +870,10 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh4": FRESH_4,
     "fresh5": FRESH_5,
     "fresh6": FRESH_6,
+    "fresh7": FRESH_7,
 }
-UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
-BEHAVIOR_PARTS = ("calibrate", "develop", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")  # with --behavior
+UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+BEHAVIOR_PARTS = ("calibrate", "develop", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
