@@ -820,7 +820,9 @@ FRESH_7: tuple[Case, ...] = (
         0.13,
         184,
     ),
-    _fresh7("strokes-sig", "strokes", "resnet-deep", Attack("sig", target=9, delta=32, frequency=3), 0.11, 185),
+    _fresh7(
+        "strokes-sig", "strokes", "resnet-deep", Attack("sig", target=9, delta=32, frequency=3), 0.11, 185
+    ),
     _fresh7(
         "scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=4, delta=38, frequency=5), 0.10, 186
     ),
@@ -873,7 +875,16 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh7": FRESH_7,
 }
 UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
-BEHAVIOR_PARTS = ("calibrate", "develop", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")  # with --behavior
+BEHAVIOR_PARTS = (
+    "calibrate",
+    "develop",
+    "fresh2",
+    "fresh3",
+    "fresh4",
+    "fresh5",
+    "fresh6",
+    "fresh7",
+)  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 

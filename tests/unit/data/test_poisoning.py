@@ -222,3 +222,69 @@ def test_an_underfit_model_misreading_every_class_calls_no_class() -> None:
     )
     assert not any(c.decided_by == poisoning.MISLABELLED for c in result.classes)
     assert min(c.misread_spread for c in result.classes) > 2.5  # each spread wide, none ahead of the rest
+
+
+def test_a_persistent_half_is_the_suspect_even_where_the_clean_half_has_more_foreign_neighbours() -> None:
+    """A learned trigger pulls its rows together inside the target class and leaves the class's clean
+    rows nearer other classes: the half that keeps its label under mixing is flagged, not the half
+    whose neighbours disagree more."""
+    x, y, mode = _two_mode_class(10)
+    rng = np.random.default_rng(10)
+    rest = np.setdiff1d(np.flatnonzero(y == 2), mode)
+    reduced = features.reduce(x)
+    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
+    disagreement = label_disagreement(neighbours, y)
+    disagreement[rest] = np.maximum(disagreement[rest], 0.3)  # the clean half sits nearer other classes
+    persist = rng.uniform(0.1, 0.5, len(y))
+    persist[mode] = rng.uniform(0.6, 0.95, len(mode))
+    result = poisoning.assess(reduced, y, disagreement, calibration(), persistence=persist)
+    assert result.poisoned_classes == [2]
+    assert len(np.intersect1d(result.flagged, mode)) >= 0.9 * len(mode)
+    assert len(np.intersect1d(result.flagged, rest)) <= 0.05 * len(rest)
+
+
+def test_a_class_whose_bulk_persists_beside_a_hard_minority_is_not_called() -> None:
+    """Five classes; a small mode of class 2 (an eighth of it) loses its label under mixing, so the
+    rest of the class looks persistent beside it: the bulk of a class is not its poison."""
+    rng = np.random.default_rng(11)
+    centres = rng.normal(0, 5, (5, 24))
+    y = np.resize(np.arange(5), 1500)
+    x = centres[y] + rng.normal(0, 1, (1500, 24))
+    minority = np.flatnonzero(y == 2)[::8]
+    x[minority, :3] += 4.0
+    persist = rng.uniform(0.1, 0.5, len(y))
+    bulk = np.setdiff1d(np.flatnonzero(y == 2), minority)
+    persist[bulk] = rng.uniform(0.5, 0.9, len(bulk))
+    persist[minority] = rng.uniform(0.0, 0.1, len(minority))
+    result = _assess(x.astype(np.float32), y, persistence=persist)
+    split = next(c for c in result.classes if c.label == 2)
+    assert split.persistence_gap >= poisoning.BEHAVIOUR_GAP and split.suspect_share > poisoning.MAX_SHARE
+    assert result.poisoned_classes == [] and len(result.flagged) == 0
+
+
+def _foreign_minority(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Five classes; 50 rows labelled 2 sit among class 3 (a foreign cluster in class 2)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 6, (5, 16))
+    y = np.resize(np.arange(5), 1500)
+    x = centres[y] + rng.normal(0, 1, (1500, 16))
+    foreign = np.flatnonzero(y == 2)[:50]
+    x[foreign] = centres[3] + rng.normal(0, 1, (50, 16))
+    return x.astype(np.float32), y, foreign
+
+
+def test_a_foreign_cluster_the_model_reads_as_one_neighbour_is_not_called() -> None:
+    x, y, foreign = _foreign_minority(12)
+    own = np.full(len(y), 0.95)
+    own[foreign] = 0.2
+    model = {"persistence": np.full(len(y), 0.3), "confidence": own}
+    assert _assess(x, y, **model).poisoned_classes == [2]  # without the model's reading: foreign
+    neighbour = y.copy()
+    neighbour[foreign] = 3  # hard rows the model confuses with their one neighbour class
+    kept = _assess(x, y, **model, predicted=neighbour)
+    assert kept.poisoned_classes == [] and len(kept.flagged) == 0
+    drawn = y.copy()
+    drawn[foreign] = np.resize([0, 1, 3, 4], len(foreign))  # relabelled rows read as their classes
+    called = _assess(x, y, **model, predicted=drawn)
+    assert called.poisoned_classes == [2]
+    assert len(np.intersect1d(called.flagged, foreign)) >= 0.9 * len(foreign)
