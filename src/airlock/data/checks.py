@@ -43,6 +43,7 @@ class Workspace(CheckContext):
     persistence: np.ndarray | None = None  # per-row trigger persistence under the model (images + --model)
     confidence: np.ndarray | None = None  # per-row probability the model gives the row's own label
     predicted: np.ndarray | None = None  # per-row class the model reads (images + --model)
+    margin: np.ndarray | None = None  # per-row log-margin of the row's own label over the runner-up
     trigger_positions: dict[int, np.ndarray] | None = None  # blamed class → rows' positions (--behavior)
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
@@ -98,6 +99,7 @@ class DataPoisoning(DataCheck):
             persistence=ws.persistence,
             confidence=ws.confidence,
             predicted=ws.predicted,
+            margin=ws.margin,
             trigger_positions=ws.trigger_positions,
         )
         if raw_table:

@@ -13,6 +13,7 @@ itself with a fixed seed, so the result is the same for the same set.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -61,12 +62,29 @@ def persistence(
     return out
 
 
-def confidence(predict: Predict, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the probability the model gives the row's own label (1 - a loss signature), and the
-    class the model reads it as: a relabelled row whose trigger the model did not learn keeps its
-    true class, so its own label gets little and another class is read."""
+class Reading(NamedTuple):
+    """How the model reads each row: the probability of its own label (1 - a loss signature), the
+    class read, and the margin of its own label over the runner-up (log-probability difference):
+    a relabelled row whose trigger the model did not learn keeps its true class, so its own label
+    gets little and another class is read; a row whose trigger the model learned as a shortcut is
+    read more firmly than the class's clean rows, past where the probability saturates at 1."""
+
+    own: np.ndarray
+    predicted: np.ndarray
+    margin: np.ndarray
+
+
+FLOOR = 1e-30  # probabilities are floored here before the log: a margin is at most about 69
+
+
+def reading(predict: Predict, images: np.ndarray, labels: np.ndarray) -> Reading:
+    """Per row, the model's reading of its own label (`Reading`)."""
     if not len(images):
-        return np.zeros(0, np.float64), np.zeros(0, np.int64)
-    probabilities = predict(images.astype(np.float32))
-    own = probabilities[np.arange(len(labels)), labels].astype(np.float64)
-    return own, probabilities.argmax(axis=1).astype(np.int64)
+        return Reading(np.zeros(0, np.float64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+    probabilities = predict(images.astype(np.float32)).astype(np.float64)
+    rows = np.arange(len(labels))
+    own = probabilities[rows, labels]
+    others = probabilities.copy()
+    others[rows, labels] = -1.0
+    margin = np.log(np.maximum(own, FLOOR)) - np.log(np.maximum(others.max(axis=1), FLOOR))
+    return Reading(own, probabilities.argmax(axis=1).astype(np.int64), margin)

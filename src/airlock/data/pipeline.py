@@ -160,7 +160,7 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     if model is not None and model.predict is not None and train.labels is not None:
         found = _persistence(train, model.predict, options.progress)
         if found is not None:
-            ws.persistence, ws.confidence, ws.predicted = found
+            ws.persistence, ws.confidence, ws.predicted, ws.margin = found
         if trigger is not None:
             positions = _trigger_positions(train, test, trigger, model.extract, model.predict)
             if positions is not None:
@@ -206,26 +206,25 @@ def _pool(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 def _persistence(
     train: Dataset, predict: Callable[[np.ndarray], np.ndarray], progress: Progress | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Per-row trigger persistence, label confidence and the class the model reads
-    (`airlock.data.persistence`): one pass to gather the donor pool, one to score every row."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per-row trigger persistence, label confidence, the class the model reads and the margin of
+    the row's label (`airlock.data.persistence`): one pass to gather the donor pool, one to score
+    every row."""
     labels = train.labels
     if labels is None or len(np.unique(labels)) < 2:
         return None
     donors = _pool(train)
     advance = progress("trigger persistence", train.rows) if progress else None
     out: list[np.ndarray] = []
-    own: list[np.ndarray] = []
-    read: list[np.ndarray] = []
+    readings: list[persistence.Reading] = []
     for chunk in train.chunks():
         rows = labels[chunk.start : chunk.start + len(chunk.x)]
         out.append(persistence.persistence(predict, chunk.x, rows, donors, first_row=chunk.start))
-        confidence, predicted = persistence.confidence(predict, chunk.x, rows)
-        own.append(confidence)
-        read.append(predicted)
+        readings.append(persistence.reading(predict, chunk.x, rows))
         if advance is not None:
             advance(len(chunk.x))
-    return np.concatenate(out), np.concatenate(own), np.concatenate(read)
+    own, read, margin = (np.concatenate(part) for part in zip(*readings, strict=True))
+    return np.concatenate(out), own, read, margin
 
 
 def _check_columns(train: Dataset, options: VetOptions) -> None:

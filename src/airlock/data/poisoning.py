@@ -70,6 +70,15 @@ BEHAVIOUR_GAP = 0.1
 # Fitted on every seen part (`python -m bench data_heldout`): without it 4 more clean sets were called,
 # their suspect halves 75-90% of the class; no learned poison's half was over 62%.
 MAX_SHARE = 0.7
+# ... or, in place of the persistence gap, when the model reads the suspect half far more firmly:
+# median margin (log-probability of the own label over the runner-up) at least this much higher. A
+# learned shortcut gives its rows a margin past the class's clean rows even where mixing with another
+# image breaks the trigger (warps, faint blends), and the probability itself saturates at 1. Fitted on
+# every seen part (`python -m bench data_heldout`, FRESH_7 included): at 1.5 it found six learned
+# blend, input-specific and patch classes the persistence gap missed and called no further clean
+# class; at 1.0 it called two clean classes of poisoned sets. The orientation by margin took the
+# clean half of one learned warp (CALIBRATE): warps are read less firmly than their clean rows there.
+MARGIN_GAP = 1.5
 FOREIGN = "foreign"
 # A foreign split (its suspect rows sit among other classes) is not called when the flagged rows the
 # model reads as another class go to about one class (effective number under FOREIGN_SPREAD, over at
@@ -121,6 +130,7 @@ class ClassAssessment:
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
     decided_by: str = ""  # foreign | apart | compact | mislabelled | reversed trigger | "" when not called
     persistence_gap: float = 0.0  # median trigger persistence, suspect cluster minus kept (model)
+    margin_gap: float = 0.0  # median margin of the own label, suspect cluster minus kept (model)
     confidence_gap: float = 0.0  # median own-label probability, kept cluster minus suspect (model)
     low_confidence: int = 0  # rows whose own label gets under LOW_CONFIDENCE from the model
     misread_spread: float = 0.0  # effective number of classes its misread rows are read as (model)
@@ -141,6 +151,7 @@ class ClassAssessment:
             "components": list(self.components),
             "decided_by": self.decided_by,
             "persistence_gap": round(self.persistence_gap, 3),
+            "margin_gap": round(self.margin_gap, 3),
             "confidence_gap": round(self.confidence_gap, 3),
             "low_confidence": self.low_confidence,
             "misread_spread": round(self.misread_spread, 3),
@@ -174,10 +185,12 @@ def assess(
     confidence: np.ndarray | None = None,
     predicted: np.ndarray | None = None,
     trigger_positions: Mapping[int, np.ndarray] | None = None,
+    margin: np.ndarray | None = None,
 ) -> PoisoningResult:
     """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced).
     `persistence` (per row, from a model's predictions) marks `reduced` as a model's image features;
-    `confidence` (own-label probability) and `predicted` (the class read) enable the mislabelled route;
+    `confidence` (own-label probability) and `predicted` (the class read) enable the mislabelled route,
+    `margin` (own label over the runner-up, log-probability) a second behavioural difference of a split;
     `trigger_positions` (class → its rows' positions towards a reversed trigger, `trigger_rows`) the
     reversed-trigger route, which decides a blamed class and its rows when it has two modes."""
     scores = np.zeros(len(labels), dtype=np.float64)
@@ -200,6 +213,7 @@ def assess(
             seed=seed,
             persistence=None if persistence is None else persistence[rows],
             confidence=None if confidence is None else confidence[rows],
+            margin=None if margin is None else margin[rows],
         )
         scores[rows] = class_scores
         pending.append((rows, class_scores, row_signals))
@@ -285,6 +299,7 @@ def _assess_class(
     seed: int,
     persistence: np.ndarray | None = None,
     confidence: np.ndarray | None = None,
+    margin: np.ndarray | None = None,
 ) -> tuple[ClassAssessment, np.ndarray, np.ndarray]:
     n = len(x)
     none = ClassAssessment(label, name, n, False, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -303,9 +318,15 @@ def _assess_class(
         if persistence is not None
         else 0.0
     )
+    margin_gap = (
+        float(np.median(margin[parts.labels == 1]) - np.median(margin[parts.labels == 0]))
+        if margin is not None
+        else 0.0
+    )
     factor = cal.blamed_factor if blamed else 1.0
     # Which half is the suspect: the one among other classes when that is foreign evidence; else the
-    # one that keeps its label under mixing. A learned trigger pulls its rows together and leaves the
+    # one that keeps its label under mixing, else the one read more firmly (margin). A learned trigger
+    # pulls its rows together and leaves the
     # class's clean rows nearer other classes (higher disagreement): orienting by disagreement first
     # took the clean half of learned SIG and blend classes for the suspect.
     foreign = parts.separation >= cal.separation * factor and abs(gap) >= cal.disagreement * factor
@@ -313,6 +334,8 @@ def _assess_class(
         suspect = 1 if gap > 0 else 0
     elif abs(persist_gap) >= PERSISTENCE_GAP:
         suspect = 1 if persist_gap > 0 else 0
+    elif margin is not None and abs(margin_gap) >= MARGIN_GAP:
+        suspect = 1 if margin_gap > 0 else 0
     else:
         suspect = int(
             np.median(robust_distance[parts.labels == 1]) > np.median(robust_distance[parts.labels == 0])
@@ -320,6 +343,7 @@ def _assess_class(
     in_suspect = parts.labels == suspect
     gap = gap if suspect == 1 else -gap
     persist_gap = persist_gap if suspect == 1 else -persist_gap
+    margin_gap = margin_gap if suspect == 1 else -margin_gap
     confidence_gap = (
         float(np.median(confidence[~in_suspect]) - np.median(confidence[in_suspect]))
         if confidence is not None
@@ -343,7 +367,11 @@ def _assess_class(
         decided_by = FOREIGN
     elif parts.separation >= cal.separation_alone * factor:
         decided_by = "apart"
-    elif persistence is not None and persist_gap >= BEHAVIOUR_GAP and in_suspect.mean() <= MAX_SHARE:
+    elif (
+        persistence is not None
+        and (persist_gap >= BEHAVIOUR_GAP or margin_gap >= MARGIN_GAP)
+        and in_suspect.mean() <= MAX_SHARE
+    ):
         decided_by = COMPACT  # confirmed or dropped by `assess`, against the set's median separation
     suspects = int((score >= FLAG_AT).sum())
     poisoned = bool(decided_by) and suspects >= cal.min_suspects
@@ -351,7 +379,7 @@ def _assess_class(
         score = np.mean([ramps[key] for key in agreeing], axis=0) if agreeing else np.zeros(n)
         suspects = int((score >= FLAG_AT).sum())
         poisoned = bool(decided_by) and suspects >= cal.min_suspects
-    row_signals = _row_signals(in_suspect, disagreement, persistence, score) if poisoned else nothing
+    row_signals = _row_signals(in_suspect, disagreement, persistence, margin, score) if poisoned else nothing
     return (
         ClassAssessment(
             label=label,
@@ -367,6 +395,7 @@ def _assess_class(
             components=agreeing,
             decided_by=decided_by if poisoned else "",
             persistence_gap=persist_gap,
+            margin_gap=margin_gap,
             confidence_gap=confidence_gap,
             low_confidence=low_confidence,
         ),
@@ -441,14 +470,15 @@ def _core_score(reduced: np.ndarray, in_suspect: np.ndarray, quantile: float, se
 
 
 def _row_signals(
-    in_suspect: np.ndarray, disagreement: np.ndarray, persistence: np.ndarray | None, score: np.ndarray
+    in_suspect: np.ndarray,
+    disagreement: np.ndarray,
+    persistence: np.ndarray | None,
+    margin: np.ndarray | None,
+    score: np.ndarray,
 ) -> np.ndarray:
     """Per row of a called class, the names of the signals that point at it."""
-    high_persistence = (
-        persistence > np.percentile(persistence[~in_suspect], 95)
-        if persistence is not None and (~in_suspect).any()
-        else np.zeros(len(score), dtype=bool)
-    )
+    high_persistence = _past_kept(persistence, in_suspect, len(score))
+    firm = _past_kept(margin, in_suspect, len(score))
     out = np.empty(len(score), dtype=object)
     for i in range(len(score)):
         names = ["outside_clean_core"] if score[i] >= FLAG_AT else []
@@ -458,8 +488,17 @@ def _row_signals(
             names.append("knn_disagreement")
         if high_persistence[i]:
             names.append("trigger_persistence")
+        if firm[i]:
+            names.append("read_firmly")
         out[i] = tuple(names)
     return out
+
+
+def _past_kept(values: np.ndarray | None, in_suspect: np.ndarray, rows: int) -> np.ndarray:
+    """Rows whose value passes the 95th percentile of the kept cluster's (none without values)."""
+    if values is None or not (~in_suspect).any():
+        return np.zeros(rows, dtype=bool)
+    return values > np.percentile(values[~in_suspect], 95)
 
 
 def conflicting_duplicates(digests: Sequence[bytes], labels: np.ndarray) -> np.ndarray:

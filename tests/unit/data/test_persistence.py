@@ -47,12 +47,25 @@ def test_the_same_rows_score_the_same_whatever_the_chunking() -> None:
     assert np.array_equal(whole, parts)
 
 
-def test_confidence_is_the_probability_of_the_rows_own_label_and_the_class_read() -> None:
+def test_the_reading_is_the_own_labels_probability_the_class_read_and_the_margin() -> None:
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 0.3, (40, 8, 8, 1)).astype(np.float32)
     y = np.zeros(40, np.int64)
     x[:10, :3, :3] = 1.0  # the model reads these as class 1: their label 0 gets little
-    own, read = persistence.confidence(_predict, x, y)
+    own, read, margin = persistence.reading(_predict, x, y)
     assert own.shape == (40,) and own[:10].max() < 0.05 < 0.5 < own[10:].min()
     assert read[:10].tolist() == [1] * 10 and read[10:].tolist() == [0] * 30
-    assert [a.shape for a in persistence.confidence(_predict, x[:0], y[:0])] == [(0,), (0,)]
+    assert np.allclose(margin[:10], np.log(0.02 / 0.96))  # under 0: another class is read
+    brightness = x[10:].mean(axis=(1, 2, 3))
+    assert np.allclose(margin[10:], np.log((1 - brightness) / brightness), atol=1e-5)
+    assert [a.shape for a in persistence.reading(_predict, x[:0], y[:0])] == [(0,), (0,), (0,)]
+
+
+def test_a_saturated_reading_keeps_a_finite_margin() -> None:
+    def certain(images: np.ndarray) -> np.ndarray:
+        p = np.zeros((len(images), 3))
+        p[:, 0] = 1.0  # the runner-up gets nothing at all
+        return p
+
+    _, _, margin = persistence.reading(certain, np.zeros((4, 2, 2, 1), np.float32), np.zeros(4, np.int64))
+    assert np.isfinite(margin).all() and (margin > 60).all()

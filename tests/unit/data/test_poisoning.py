@@ -288,3 +288,22 @@ def test_a_foreign_cluster_the_model_reads_as_one_neighbour_is_not_called() -> N
     called = _assess(x, y, **model, predicted=drawn)
     assert called.poisoned_classes == [2]
     assert len(np.intersect1d(called.flagged, foreign)) >= 0.9 * len(foreign)
+
+
+def test_a_half_the_model_reads_far_more_firmly_is_called_where_persistence_does_not_differ() -> None:
+    """A warp or a faint blend does not survive mixing, but the model that learned it reads its rows
+    past the class's clean rows: the margin of the own label decides the split."""
+    x, y, mode = _two_mode_class(13)
+    rng = np.random.default_rng(13)
+    same = rng.uniform(0.1, 0.6, len(y))
+    margin = rng.normal(4.0, 1.0, len(y))
+    assert _assess(x, y, persistence=same, margin=margin).poisoned_classes == []
+    firmer = margin.copy()
+    firmer[mode] += 3.0
+    result = _assess(x, y, persistence=same, margin=firmer)
+    assert result.poisoned_classes == [2]
+    called = next(c for c in result.classes if c.poisoned)
+    assert called.decided_by == poisoning.COMPACT and called.margin_gap >= poisoning.MARGIN_GAP
+    assert len(np.intersect1d(result.flagged, mode)) >= 0.9 * len(mode)
+    assert len(np.setdiff1d(result.flagged, mode)) <= 0.05 * len(mode)
+    assert np.mean(["read_firmly" in result.signals[r] for r in result.flagged]) > 0.5
