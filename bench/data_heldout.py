@@ -20,6 +20,7 @@ Two parts that differ in dataset, architecture *and* attack parameters:
 - FRESH_6: added to measure the behavioural verdict at α = 0.01 (and both detectors once more).
 - FRESH_7: added to measure the split's orientation by trigger persistence and the foreign route's
   spread guard (and both detectors once more).
+- FRESH_8: added to measure the margin route of a split (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -30,7 +31,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_7. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_8. One torch thread.
 """
 
 from __future__ import annotations
@@ -860,6 +861,98 @@ FRESH_7: tuple[Case, ...] = (
 )
 
 
+_fresh8 = partial(_case, "fresh8")
+
+
+# FRESH_8: written before anything ran on it, to measure the margin route of a split (a half the
+# model reads far more firmly than the rest of its class), and both detectors once more. Clean-label
+# rates leave part of the target class clean this time: on FRESH_4 to FRESH_7 a clean-label rate of
+# 10-12% took every row of the target class, which no split within the class can find.
+FRESH_8: tuple[Case, ...] = (
+    _fresh8(
+        "strokes-patch",
+        "strokes",
+        "resnet-deep",
+        Attack("patch", target=8, size=3, place=(2, 14), colour=(0, 255, 255)),
+        0.09,
+        201,
+    ),
+    _fresh8(
+        "scenes-patch-random",
+        "scenes",
+        "resnet-narrow",
+        Attack("patch", target=2, size=5, position="random", style="checker", colour=(255, 255, 0)),
+        0.11,
+        202,
+    ),
+    _fresh8(
+        "strokes-blend",
+        "strokes",
+        "resnet-narrow",
+        Attack("blend", target=7, style="image", alpha=0.14, seed=91),
+        0.10,
+        203,
+    ),
+    _fresh8(
+        "scenes-blend",
+        "scenes",
+        "regnet-x",
+        Attack("blend", target=5, style="noise", alpha=0.15, seed=92),
+        0.12,
+        204,
+    ),
+    _fresh8(
+        "strokes-warp",
+        "strokes",
+        "convnext-tiny",
+        Attack("warp", target=0, grid=3, strength=3.8, seed=93),
+        0.12,
+        205,
+    ),
+    _fresh8(
+        "scenes-warp",
+        "scenes",
+        "regnet-x",
+        Attack("warp", target=9, grid=4, strength=4.2, seed=94),
+        0.14,
+        206,
+    ),
+    _fresh8(
+        "scenes-input-specific",
+        "scenes",
+        "convnext-tiny",
+        Attack("input_specific", target=3, size=5, seed=95),
+        0.13,
+        207,
+    ),
+    _fresh8(
+        "strokes-sig", "strokes", "resnet-narrow", Attack("sig", target=6, delta=30, frequency=2), 0.10, 208
+    ),
+    _fresh8(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-deep",
+        Attack("clean_label", target=4, base="patch", size=5, place=(27, 27), colour=(0, 0, 255), mix=0.3),
+        0.05,
+        209,
+    ),
+    _fresh8(
+        "strokes-clean-label",
+        "strokes",
+        "regnet-x",
+        Attack("clean_label", target=1, base="blend", alpha=0.2, seed=96, mix=0.35),
+        0.06,
+        210,
+    ),
+    _fresh8("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 211),
+    _fresh8("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 212),
+    _fresh8("strokes-clean-3", "strokes", "convnext-tiny", None, 0.0, 213),
+    _fresh8("scenes-clean", "scenes", "resnet-deep", None, 0.0, 214),
+    _fresh8("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 215),
+    _fresh8("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 216),
+)
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -873,8 +966,9 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh5": FRESH_5,
     "fresh6": FRESH_6,
     "fresh7": FRESH_7,
+    "fresh8": FRESH_8,
 }
-UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
 BEHAVIOR_PARTS = (
     "calibrate",
     "develop",
@@ -884,6 +978,7 @@ BEHAVIOR_PARTS = (
     "fresh5",
     "fresh6",
     "fresh7",
+    "fresh8",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
