@@ -38,6 +38,10 @@ def test_poisoned_set_fails_and_write_clean_drops_the_poison(
         and data["model"]["architecture"] == "ResNetForImageClassification"
     )
     assert len(data["scores"]) == data["rows"] == datasets.SMALL
+    # the model's reading of every row: its label's probability and its margin over the runner-up
+    assert len(data["confidence"]) == len(data["margin"]) == datasets.SMALL
+    target = next(c for c in data["classes"] if c["class"] == datasets.TARGET)
+    assert target["poisoned"] and "margin_gap" in target and "persistence_gap" in target
     poisoned = [f for f in report["findings"] if f["rule"] == "AIR801"]
     assert len(poisoned) == 1 and poisoned[0]["severity"] == "high" and poisoned[0]["evidence"]["class"] == 7
     kept = [int(line) for line in clean.read_text().split()]

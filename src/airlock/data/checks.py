@@ -120,6 +120,8 @@ class DataPoisoning(DataCheck):
             ws.section["persistence"] = np.round(ws.persistence, 4).tolist()
         if ws.confidence is not None:
             ws.section["confidence"] = np.round(ws.confidence, 4).tolist()
+        if ws.margin is not None:
+            ws.section["margin"] = np.round(ws.margin, 3).tolist()
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
