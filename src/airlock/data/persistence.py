@@ -25,10 +25,14 @@ MIX = 0.5
 Predict = Callable[[np.ndarray], np.ndarray]
 
 
+def pool_rows(rows: int, seed: int = 0) -> np.ndarray:
+    """The sorted indices of up to `POOL` of a set's `rows`, drawn with `seed`: the donor pool."""
+    return np.sort(np.random.default_rng(seed).choice(rows, size=min(POOL, rows), replace=False))
+
+
 def donor_pool(images: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Up to `POOL` rows of the set (images and labels), drawn with `seed`."""
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(images), size=min(POOL, len(images)), replace=False))
+    """The donor pool of a set held in memory (images and labels)."""
+    rows = pool_rows(len(images), seed)
     return images[rows].astype(np.float32), labels[rows]
 
 

@@ -191,12 +191,10 @@ def _trigger_positions(
 
 
 def _pool(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Up to `persistence.POOL` rows of a labelled dataset (images as float32, labels), drawn with
-    seed 0 and kept in row order, in one pass over its chunks."""
+    """The donor pool (`persistence.pool_rows`) of a labelled dataset (images as float32, labels),
+    gathered in one pass over its chunks."""
     assert dataset.labels is not None
-    wanted = np.sort(
-        np.random.default_rng(0).choice(dataset.rows, size=min(persistence.POOL, dataset.rows), replace=False)
-    )
+    wanted = persistence.pool_rows(dataset.rows)
     pool: list[np.ndarray] = []
     for chunk in dataset.chunks():
         inside = wanted[(wanted >= chunk.start) & (wanted < chunk.start + len(chunk.x))]

@@ -214,6 +214,7 @@ def assess(
             persistence=None if persistence is None else persistence[rows],
             confidence=None if confidence is None else confidence[rows],
             margin=None if margin is None else margin[rows],
+            predicted=None if predicted is None else predicted[rows],
         )
         scores[rows] = class_scores
         pending.append((rows, class_scores, row_signals))
@@ -231,17 +232,7 @@ def assess(
             * median
             * (calibration.blamed_factor if assessment.label in lowered else 1.0)
         ):
-            classes[i] = replace(assessment, poisoned=False, suspects=0, decided_by="")
-            assessment = classes[i]
-        if assessment.decided_by == FOREIGN and predicted is not None:
-            misread = predicted[rows[class_scores >= FLAG_AT]]
-            misread = misread[misread != assessment.label]
-            if (
-                len(misread) >= calibration.min_suspects
-                and misread_spread(misread, assessment.label) < FOREIGN_SPREAD
-            ):
-                classes[i] = replace(assessment, poisoned=False, suspects=0, decided_by="")
-                assessment = classes[i]
+            classes[i] = assessment = replace(assessment, poisoned=False, suspects=0, decided_by="")
         position = (trigger_positions or {}).get(assessment.label)
         if position is not None:  # a class blamed by --behavior, with its reversed trigger
             two_modes = trigger_rows.modes(position)
@@ -300,6 +291,7 @@ def _assess_class(
     persistence: np.ndarray | None = None,
     confidence: np.ndarray | None = None,
     margin: np.ndarray | None = None,
+    predicted: np.ndarray | None = None,
 ) -> tuple[ClassAssessment, np.ndarray, np.ndarray]:
     n = len(x)
     none = ClassAssessment(label, name, n, False, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -313,28 +305,20 @@ def _assess_class(
     whitened = robust_whitening(reduced, seed=seed).apply(reduced)
     robust_distance = np.einsum("ij,ij->i", whitened, whitened)
     gap = float(disagreement[parts.labels == 1].mean() - disagreement[parts.labels == 0].mean())
-    persist_gap = (
-        float(np.median(persistence[parts.labels == 1]) - np.median(persistence[parts.labels == 0]))
-        if persistence is not None
-        else 0.0
-    )
-    margin_gap = (
-        float(np.median(margin[parts.labels == 1]) - np.median(margin[parts.labels == 0]))
-        if margin is not None
-        else 0.0
-    )
+    persist_gap = _median_gap(persistence, parts.labels)
+    margin_gap = _median_gap(margin, parts.labels)
     factor = cal.blamed_factor if blamed else 1.0
     # Which half is the suspect: the one among other classes when that is foreign evidence; else the
     # one that keeps its label under mixing, else the one read more firmly (margin). A learned trigger
-    # pulls its rows together and leaves the
-    # class's clean rows nearer other classes (higher disagreement): orienting by disagreement first
-    # took the clean half of learned SIG and blend classes for the suspect.
+    # pulls its rows together and leaves the class's clean rows nearer other classes (higher
+    # disagreement): orienting by disagreement first took the clean half of learned SIG and blend
+    # classes for the suspect.
     foreign = parts.separation >= cal.separation * factor and abs(gap) >= cal.disagreement * factor
     if foreign or (abs(gap) >= 0.1 and abs(persist_gap) < PERSISTENCE_GAP):
         suspect = 1 if gap > 0 else 0
     elif abs(persist_gap) >= PERSISTENCE_GAP:
         suspect = 1 if persist_gap > 0 else 0
-    elif margin is not None and abs(margin_gap) >= MARGIN_GAP:
+    elif abs(margin_gap) >= MARGIN_GAP:
         suspect = 1 if margin_gap > 0 else 0
     else:
         suspect = int(
@@ -363,7 +347,7 @@ def _assess_class(
     agreeing = tuple(key for key in ramps if ramps[key] is not None)
     score = _core_score(reduced, in_suspect, cal.core_quantile, seed)
     decided_by = ""
-    if parts.separation >= cal.separation * factor and gap >= cal.disagreement * factor:
+    if foreign:  # the suspect was oriented by the disagreement, so its gap is the foreign one
         decided_by = FOREIGN
     elif parts.separation >= cal.separation_alone * factor:
         decided_by = "apart"
@@ -379,6 +363,8 @@ def _assess_class(
         score = np.mean([ramps[key] for key in agreeing], axis=0) if agreeing else np.zeros(n)
         suspects = int((score >= FLAG_AT).sum())
         poisoned = bool(decided_by) and suspects >= cal.min_suspects
+    if poisoned and decided_by == FOREIGN and predicted is not None:
+        poisoned = not _one_neighbour(predicted[score >= FLAG_AT], label, cal.min_suspects)
     row_signals = _row_signals(in_suspect, disagreement, persistence, margin, score) if poisoned else nothing
     return (
         ClassAssessment(
@@ -492,6 +478,20 @@ def _row_signals(
             names.append("read_firmly")
         out[i] = tuple(names)
     return out
+
+
+def _median_gap(values: np.ndarray | None, halves: np.ndarray) -> float:
+    """Median of `values` in half 1 minus half 0 of a split (0 without values)."""
+    if values is None:
+        return 0.0
+    return float(np.median(values[halves == 1]) - np.median(values[halves == 0]))
+
+
+def _one_neighbour(read_as: np.ndarray, label: int, min_rows: int) -> bool:
+    """Whether the flagged rows of a foreign split that the model reads as another class (at least
+    `min_rows` of them) go to about one class (FOREIGN_SPREAD): a hard minority, not relabelling."""
+    misread = read_as[read_as != label]
+    return len(misread) >= min_rows and misread_spread(misread, label) < FOREIGN_SPREAD
 
 
 def _past_kept(values: np.ndarray | None, in_suspect: np.ndarray, rows: int) -> np.ndarray:
