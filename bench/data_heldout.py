@@ -21,6 +21,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
 - FRESH_7: added to measure the split's orientation by trigger persistence and the foreign route's
   spread guard (and both detectors once more).
 - FRESH_8: added to measure the margin route of a split (and both detectors once more).
+- FRESH_9: added to measure a behavioural verdict judged against the model's own classes (and both
+  detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -31,7 +33,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_8. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_9. One torch thread.
 """
 
 from __future__ import annotations
@@ -953,6 +955,84 @@ FRESH_8: tuple[Case, ...] = (
 )
 
 
+_fresh9 = partial(_case, "fresh9")
+
+
+# FRESH_9: written before anything ran on it, to measure a behavioural verdict that judges each model
+# against its own classes (clean models whose classes differ widely in how easily a trigger reaches
+# them failed on FRESH_7 and FRESH_8), and both detectors once more. More clean models than before
+# (nine, every architecture, glyphs on two architectures glyphs was never trained on), eight
+# backdoors at rates a model learns, attack parameters of their own.
+FRESH_9: tuple[Case, ...] = (
+    _fresh9(
+        "strokes-patch",
+        "strokes",
+        "regnet-x",
+        Attack("patch", target=4, size=4, place=(0, 27), style="noise", seed=101),
+        0.10,
+        221,
+    ),
+    _fresh9(
+        "scenes-patch",
+        "scenes",
+        "convnext-tiny",
+        Attack("patch", target=8, size=5, place=(26, 1), style="checker", colour=(255, 0, 255)),
+        0.12,
+        222,
+    ),
+    _fresh9(
+        "glyphs-patch-random",
+        "glyphs",
+        "resnet-deep",
+        Attack("patch", target=3, size=4, position="random", colour=(0, 255, 0)),
+        0.11,
+        223,
+    ),
+    _fresh9(
+        "scenes-blend",
+        "scenes",
+        "resnet-narrow",
+        Attack("blend", target=6, style="noise", alpha=0.18, seed=102),
+        0.12,
+        224,
+    ),
+    _fresh9(
+        "strokes-blend",
+        "strokes",
+        "convnext-tiny",
+        Attack("blend", target=2, style="image", alpha=0.16, seed=103),
+        0.11,
+        225,
+    ),
+    _fresh9("scenes-sig", "scenes", "regnet-x", Attack("sig", target=1, delta=34, frequency=4), 0.12, 226),
+    _fresh9(
+        "strokes-warp",
+        "strokes",
+        "resnet-deep",
+        Attack("warp", target=5, grid=4, strength=3.6, seed=104),
+        0.13,
+        227,
+    ),
+    _fresh9(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-narrow",
+        Attack("input_specific", target=7, size=4, seed=105),
+        0.12,
+        228,
+    ),
+    _fresh9("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 229),
+    _fresh9("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 230),
+    _fresh9("strokes-clean-3", "strokes", "convnext-tiny", None, 0.0, 231),
+    _fresh9("strokes-clean-4", "strokes", "regnet-x", None, 0.0, 232),
+    _fresh9("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 233),
+    _fresh9("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 234),
+    _fresh9("scenes-clean-3", "scenes", "resnet-deep", None, 0.0, 235),
+    _fresh9("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 236),
+    _fresh9("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 237),
+)
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -967,8 +1047,20 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh6": FRESH_6,
     "fresh7": FRESH_7,
     "fresh8": FRESH_8,
+    "fresh9": FRESH_9,
 }
-UNSEEN = ("evaluate", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+UNSEEN = (
+    "evaluate",
+    "fresh",
+    "fresh2",
+    "fresh3",
+    "fresh4",
+    "fresh5",
+    "fresh6",
+    "fresh7",
+    "fresh8",
+    "fresh9",
+)
 BEHAVIOR_PARTS = (
     "calibrate",
     "develop",
@@ -979,6 +1071,7 @@ BEHAVIOR_PARTS = (
     "fresh6",
     "fresh7",
     "fresh8",
+    "fresh9",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
