@@ -35,6 +35,9 @@ from typing import Any
 import numpy as np
 
 from airlock.behavior.outlier import ALPHA as OUTLIER_ALPHA
+from airlock.behavior.outlier import SIZE_SPACINGS, threshold_for
+from airlock.behavior.triggers import judged_by
+from bench.backdoor_shapes import CALIBRATION_SHAPES, heldout_model
 from fixtures.backdoored_models import (
     BACKDOORED_IMAGES,
     CALIBRATION_IMAGES,
@@ -46,11 +49,10 @@ from fixtures.backdoored_text import BACKDOORED_TEXT, CALIBRATION_TEXT, CLEAN_TE
 
 SEED = 0
 THREADS = 1  # one torch thread per process: the machine's cores are shared
-ALPHA = (
-    OUTLIER_ALPHA  # target share of clean models flagged: thresholds sit at the α/F tail of an exponential …
-)
+ALPHA = OUTLIER_ALPHA  # target share of clean models flagged: thresholds sit at the α/F tail of an Erlang …
 FLOOR = 0.25  # … fitted to the clean gaps, but never below this (22% smaller than the next is no outlier)
 CLUSTER_MARGIN = 1.15
+MIN_ACCURACY = 0.8  # a calibration model under this held-out accuracy did not learn its task: left out
 MODES = ("data", "data-free")
 
 
@@ -198,9 +200,11 @@ def _summary(case: str, records: list[dict[str, Any]], key: str) -> dict[str, An
 
 
 def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
-    """Scan the clean calibration models both ways and write each family's threshold: the gap a clean
-    model exceeds with probability α/F (F families per model kind) under an exponential fitted to the
-    clean gaps (mean × ln(F/α)), at least FLOOR."""
+    """Scan the clean calibration models both ways (the tiny ResNets of `fixtures.backdoored_models`
+    and the other shapes of `bench.backdoor_shapes.CALIBRATION_SHAPES`, each that learned its task)
+    and write each family's threshold: the gap a clean model exceeds with probability α/F (F families
+    per model kind and mode) when its gaps are Erlang(m) with the clean mean (`outlier.threshold_for`;
+    m = the spacings the family's gap spans), at least FLOOR."""
     import torch
 
     torch.set_num_threads(THREADS)
@@ -208,21 +212,29 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
         ("image", image_model, CALIBRATION_IMAGES),
         ("text", text_model, CALIBRATION_TEXT),
     ]
+    models = [(kind, build(spec)) for kind, build, specs in builders for spec in specs]
+    models += [("image", heldout_model(held)) for held in CALIBRATION_SHAPES]
     seen: dict[str, dict[str, dict[str, list[float]]]] = {}
     names: list[str] = []
-    for kind, build, specs in builders:
-        for spec in specs:
-            built = build(spec)
-            names.append(spec.name)
-            for mode in MODES:
-                gaps = scan_behaviour(built, data=mode == "data")["gaps"]
-                for family, value in gaps.items():
-                    seen.setdefault(kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
-            print(f"  {spec.name}: calibrated", file=sys.stderr, flush=True)
+    for kind, built in models:
+        spec = built.spec
+        if built.clean_accuracy < MIN_ACCURACY:
+            print(
+                f"  {spec.name}: left out, accuracy {built.clean_accuracy:.2f}", file=sys.stderr, flush=True
+            )
+            continue
+        names.append(spec.name)
+        for mode in MODES:
+            gaps = scan_behaviour(built, data=mode == "data")["gaps"]
+            for family, value in gaps.items():
+                seen.setdefault(kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
+        print(f"  {spec.name}: calibrated", file=sys.stderr, flush=True)
     thresholds = {
         kind: {
             mode: {
-                f: round(max(FLOOR, float(np.mean(v)) * np.log(len(fams) / ALPHA[mode])), 3)
+                f: round(
+                    max(FLOOR, threshold_for(float(np.mean(v)), _spacings(f), len(fams), ALPHA[mode])), 3
+                )
                 for f, v in fams.items()
             }
             for mode, fams in modes.items()
@@ -241,6 +253,11 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
     return thresholds
 
 
+def _spacings(family: str) -> int:
+    """The spacings a family's gap spans on a model of 8 or more classes (`outlier.threshold_for`)."""
+    return 1 if judged_by(family) == "success" else SIZE_SPACINGS
+
+
 def _clustering_table(destination: Path) -> str:
     """The `[activation_clustering]` table of the file (with its comment), which `calibrate` keeps:
     it rewrites the reversal thresholds only (`calibrate_clustering` owns that table)."""
@@ -252,14 +269,16 @@ def _clustering_table(destination: Path) -> str:
 def _calibration_toml(thresholds: dict[str, Any], summary: dict[str, Any], names: list[str]) -> str:
     lines = [
         "# Thresholds of the trigger-reversal outlier statistic (airlock.behavior.outlier), per model kind,",
-        "# mode and trigger family. The statistic is gap = ln(second-smallest trigger / smallest successful",
-        "# trigger) over the classes of one model; behavior.score is the largest gap/threshold over the",
-        "# families, flagged above 1.",
+        "# mode and trigger family. A size family's gap is ln(second-smallest trigger of the other classes /",
+        "# smallest successful trigger), two spacings of the sorted log sizes; a family judged by success",
+        "# (warp) compares the two largest success rates, one spacing. behavior.score combines the",
+        "# families that agree on a class; flagged above 1.",
         "#",
         f"# Calibrated by `python -m bench.backdoor calibrate` on {time.strftime('%Y-%m-%d')} on {len(names)} clean",
-        "# generated models that the benchmark never uses. The gaps of clean models fall off roughly",
-        "# exponentially; each threshold is the gap a clean model exceeds with probability α/F under an",
-        f"# exponential fitted to them (mean × ln(F/α), α per mode {ALPHA}, F = families of the model kind),",
+        "# generated models that the benchmark never uses (several architectures; a model under",
+        f"# {MIN_ACCURACY:.0%} held-out accuracy is left out). A gap of m spacings is taken as Erlang(m) on a clean",
+        "# model; each threshold is the gap a clean model exceeds with probability α/F under the Erlang(m)",
+        f"# with the clean mean (α per mode {ALPHA}, F = families of the model kind and mode),",
         f"# and at least {FLOOR}. Seed {SEED}, one torch thread.",
         *textwrap.wrap(
             "Models: " + ", ".join(names) + ".",

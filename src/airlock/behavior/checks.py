@@ -83,7 +83,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             name,
             None,
             f"class {decision.suspect} ({label})",
-            f"class {label} answers to a {decision.family} trigger far smaller than any other class needs "
+            f"class {label} {_answers(decision.family)} "
             f"(gap {decision.gap:.2f}; {_families(section['agreeing_families'])}: {reversal.score:.1f}× the clean "
             f"threshold); it flips {trigger.asr:.0%} of {reversal.inputs}",
             {
@@ -110,6 +110,16 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
         )
         raise Incomplete(why)
     scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
+
+
+def _answers(family: str) -> str:
+    from airlock.behavior.triggers import judged_by
+
+    if judged_by(family) == "success":
+        return (
+            f"answers to a {family} trigger of the largest allowed size far more often than any other class"
+        )
+    return f"answers to a {family} trigger far smaller than any other class needs"
 
 
 def _families(names: list[str]) -> str:

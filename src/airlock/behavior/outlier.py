@@ -1,27 +1,37 @@
-"""The outlier test over classes: is one class reachable with a far smaller trigger than any other?
+"""The outlier test over classes: is one class reachable with a far smaller trigger than the others?
 
 Neural Cleanse's rule (anomaly index: distance of the smallest trigger from the median in MADs,
 flagged above 2) blames the right class, but with 8–10 classes the MAD is estimated from a handful
 of values, and clean models often hold a few naturally close classes, so it misses about a third
-of backdoors on small models. The statistic here is scale-free and uses the two classes that the
+of backdoors on small models. The statistic here is scale-free and uses the three classes that the
 K-Arm schedule optimises to convergence:
 
-    gap = ln(second-smallest trigger size / smallest successful trigger size)
+    gap = ln(third-smallest trigger size / smallest successful trigger size)
 
-It does not depend on the image size, the trigger family's unit or the model's overall
-robustness, only on how far the easiest class stands apart from the next. Its threshold per
-(model kind, mode, trigger family) is calibrated on clean fixture models and shipped as data in
-`signatures/behavior-calibration.toml`; a model's `behavior.score` is the largest gap/threshold
-over the families that ran, so a score above 1 means some family found a class beyond what any
-clean calibration model showed.
+the smallest successful trigger against the second-smallest of the *other* classes. It does not
+depend on the image size, the trigger family's unit or the model's overall robustness, only on
+how far the easiest class stands apart from the rest. Against the next class alone (the statistic
+until signatures 2026.12.5) a model with one pair of naturally close classes looked as clean as one
+without a backdoor, and clean models of other shapes than the calibration models often had one
+class standing apart from a single neighbour: on the held-out models of `bench.data_heldout`
+(CALIBRATE to FRESH_8), with thresholds scaled so that no clean model failed, the next-class gap
+found 30 of 77 backdoors with a clean sample and this one 37. It is the sum of two spacings of the
+sorted log sizes (`SIZE_SPACINGS`), so its clean tail is fitted as an Erlang(2), not an
+exponential: see below.
 
-Families that single out the same class are combined into one decision (`combine`). The threshold
-of a family is the α/F tail of an exponential fitted to the clean gaps (mean × ln(F/α)), so
-z = gap/mean = ratio × ln(F/α) is, on a clean model, roughly a unit exponential. The evidence for a
-class is the sum of z over the k strongest families that point at it, judged against the α/F tail
-of its null distribution (a sum of k unit exponentials, Erlang(k)), for the k that stands out most
-(so a further, weaker family never lowers a class's score). For one family this is exactly
-gap/threshold; two or three families that agree on a class count more than either alone, so a
+A family whose triggers never reach the target success rate within its limit (the warp) is judged
+by success instead (`success_gap`): the class its largest allowed trigger sends the most inputs
+to, against the next (one spacing).
+
+Thresholds per (model kind, mode, trigger family) are calibrated on clean generated models of
+several shapes and shipped as data in `signatures/behavior-calibration.toml`. A gap made of m
+spacings is, on a clean model, taken as Erlang(m) with scale θ = mean/m (m unit exponentials); the
+threshold is its α/F tail, θ × erlang_quantile(m, α/F), with F the families of the model kind.
+Families that single out the same class are combined into one decision (`combine`): each family's
+z = gap/θ = ratio × erlang_quantile(m, α/F) is Erlang(m) under the null, so the sum over the k
+strongest families pointing at a class is Erlang(Σm), judged against its own α/F tail, for the k
+that stands out most (a further, weaker family never lowers a class's score). For one family this
+is exactly gap/threshold; families that agree on a class count more than either alone, so a
 backdoor that every family sees just below its own threshold (typical in data-free mode, where
 the synthesised inputs are few) is still decided, while the chance that a clean model's families
 all fall on the same class by accident is in the null.
@@ -45,12 +55,18 @@ CALIBRATION_FILE = "behavior-calibration.toml"
 ALPHA = {"data": 0.01, "data-free": 0.05}
 
 
+# Spacings of the sorted log trigger sizes a size gap spans: the smallest successful trigger is
+# compared with the second-smallest trigger of the other classes.
+SIZE_SPACINGS = 2
+
+
 @dataclass(frozen=True)
 class Outlier:
     family: str
-    suspect: int  # the class with the smallest trigger
-    gap: float  # ln(second smallest / smallest)
+    suspect: int  # the class with the smallest trigger (or the most successful one)
+    gap: float  # ln(third smallest / smallest), or ln of the two largest success rates (+ floor)
     threshold: float  # calibrated on clean models for this kind, mode and family
+    spacings: int = 1  # m: the gap is Erlang(m) on a clean model (SIZE_SPACINGS for a size gap)
 
     @property
     def ratio(self) -> float:
@@ -108,12 +124,13 @@ def _positive(values: Any, where: str) -> dict[str, float]:
 
 
 def gap(costs: Mapping[int, float], reached: Collection[int]) -> tuple[int, float]:
-    """The class with the smallest successful trigger and ln(next smallest trigger / its trigger).
+    """The class with the smallest successful trigger, and ln(the second-smallest trigger of the
+    other classes / its trigger): `size_spacings(len(costs))` spacings of the sorted log sizes.
 
-    Only a class whose trigger reached the target success rate can be the suspect; the next class
-    may be any other (an unsuccessful trigger's size is a lower bound of what that class needs, so
-    the gap is conservative). With no successful trigger the gap is 0 (nothing stands out); with
-    fewer than two classes the suspect is −1.
+    Only a class whose trigger reached the target success rate can be the suspect; the others may
+    be any class (an unsuccessful trigger's size is a lower bound of what that class needs, so the
+    gap is conservative). With no successful trigger the gap is 0 (nothing stands out); with fewer
+    than two classes the suspect is −1.
     """
     if len(costs) < 2:
         return -1, 0.0
@@ -121,10 +138,32 @@ def gap(costs: Mapping[int, float], reached: Collection[int]) -> tuple[int, floa
     if not candidates:
         return min(costs, key=lambda k: (costs[k], k)), 0.0
     smallest, suspect = candidates[0]
-    second = min(cost for k, cost in costs.items() if k != suspect)
-    if not math.isfinite(second):
+    others = sorted(cost for k, cost in costs.items() if k != suspect)
+    behind = others[size_spacings(len(costs)) - 1]
+    if not math.isfinite(behind):
         return suspect, 0.0
-    return suspect, max(0.0, math.log(max(second, 1e-12) / max(smallest, 1e-12)))
+    return suspect, max(0.0, math.log(max(behind, 1e-12) / max(smallest, 1e-12)))
+
+
+def size_spacings(classes: int) -> int:
+    """The spacings a size gap spans among `classes` classes (fewer when there are too few)."""
+    return max(1, min(SIZE_SPACINGS, classes - 1))
+
+
+# Success rates are measured on at most `Schedule.check_rows` inputs (240): below a few percent a
+# ratio of two rates is counting noise, so both get this much added before they are compared.
+SUCCESS_FLOOR = 0.05
+
+
+def success_gap(rates: Mapping[int, float]) -> tuple[int, float]:
+    """The class whose trigger sends the largest share of other inputs to it, and
+    ln((its rate + floor) / (the next largest rate + floor)): the statistic of a family judged by
+    success (`TriggerFamily.judged_by`), whose triggers are all as large as its limit allows."""
+    if len(rates) < 2:
+        return -1, 0.0
+    ranked = sorted(rates, key=lambda k: (-rates[k], k))
+    first, second = rates[ranked[0]], rates[ranked[1]]
+    return ranked[0], max(0.0, math.log((first + SUCCESS_FLOOR) / (second + SUCCESS_FLOOR)))
 
 
 def decide(outliers: Sequence[Outlier]) -> Outlier | None:
@@ -146,7 +185,7 @@ def combine(outliers: Sequence[Outlier], families: int, alpha: float) -> Evidenc
 
     `families` is F, the number of families the model kind has, and `alpha` the mode's α (the
     thresholds were set at α/F)."""
-    scale = math.log(max(families, 1) / alpha)
+    tail = alpha / max(families, 1)
     by_class: dict[int, list[Outlier]] = {}
     for o in outliers:
         if o.gap > 0:
@@ -157,11 +196,17 @@ def combine(outliers: Sequence[Outlier], families: int, alpha: float) -> Evidenc
         for k in range(
             1, len(ranked) + 1
         ):  # the strongest k families: a weak extra one never lowers the score
-            z = sum(o.ratio for o in ranked[:k]) * scale
-            score = z / erlang_quantile(k, alpha / max(families, 1))
+            z = sum(o.ratio * erlang_quantile(o.spacings, tail) for o in ranked[:k])
+            score = z / erlang_quantile(sum(o.spacings for o in ranked[:k]), tail)
             if best is None or score > best.score:
                 best = Evidence(suspect, tuple(ranked[:k]), score)
     return best
+
+
+def threshold_for(mean: float, spacings: int, families: int, alpha: float) -> float:
+    """The gap a clean model exceeds with probability α/F when its gaps are Erlang(m) with this
+    mean (scale mean/m): how `bench.backdoor calibrate` sets each threshold (before its floor)."""
+    return mean / spacings * erlang_quantile(spacings, alpha / max(families, 1))
 
 
 def erlang_quantile(k: int, tail: float) -> float:

@@ -20,12 +20,22 @@ import torch
 import torch.nn.functional as F
 
 from airlock.behavior.engine import FamilyResult, Schedule, reverse
-from airlock.behavior.outlier import ALPHA, Calibration, Evidence, Outlier, combine, decide, gap
+from airlock.behavior.outlier import (
+    ALPHA,
+    Calibration,
+    Evidence,
+    Outlier,
+    combine,
+    decide,
+    gap,
+    size_spacings,
+    success_gap,
+)
 from airlock.behavior.progress import Progress
 from airlock.behavior.samples import ImageSample, TextSample
 from airlock.behavior.synthesis import SynthesisSchedule, synthesise
 from airlock.behavior.tokens import TokenSchedule, search_tokens
-from airlock.behavior.triggers import FAMILIES
+from airlock.behavior.triggers import FAMILIES, judged_by
 from airlock.models.image import ImageClassifier
 from airlock.models.text import TextClassifier
 
@@ -39,6 +49,11 @@ DATA, DATA_FREE = "data", "data-free"
 # gaps and scores are the same (a backdoor whose gap stays this small was missed anyway). Tied to the
 # thresholds, so a recalibration moves it too: recalibrate until the thresholds stay.
 QUIET_SHARE = 0.4
+# The families each mode runs. Data-free, the warp is left out: on the inputs synthesised from a
+# model, the success of a 2 px warp put the planted target first on 4 of 12 warp backdoors of
+# `bench.data_heldout` (CALIBRATE to FRESH_8), and clean models' success gaps were larger than
+# the backdoors' (mean 0.33 against 0.14); it found nothing and cost a third of the time.
+FAMILIES_BY_MODE = {DATA: ("patch", "blend", "warp"), DATA_FREE: ("patch", "blend")}
 
 
 @dataclass(frozen=True)
@@ -88,7 +103,7 @@ def reverse_image(
     seed: int,
     deadline: float | None,
     progress: Progress | None,
-    families: tuple[str, ...] = tuple(FAMILIES),
+    families: tuple[str, ...] | None = None,
     schedule: Schedule | None = None,
 ) -> Reversal:
     """Reverse every family's triggers for an image classifier (data mode when `sample` is given)."""
@@ -113,7 +128,7 @@ def reverse_image(
     labels = predict(clf, images)
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
-    for offset, name in enumerate(families):
+    for offset, name in enumerate(families or FAMILIES_BY_MODE[mode]):
         if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
             break  # out of time, or settled: a further family can only add evidence to a flagged model
         torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before
@@ -173,13 +188,17 @@ def _finish(
 ) -> Reversal:
     outliers = []
     for result in results:
-        suspect, value = gap(
-            {c.label: c.cost for c in result.classes}, {c.label for c in result.classes if c.reached}
-        )
-        if suspect >= 0:
-            outliers.append(
-                Outlier(result.family, suspect, value, calibration.threshold(kind, mode, result.family))
+        if judged_by(result.family) == "success":
+            suspect, value = success_gap({c.label: c.asr for c in result.classes})
+            spacings = 1
+        else:
+            suspect, value = gap(
+                {c.label: c.cost for c in result.classes}, {c.label for c in result.classes if c.reached}
             )
+            spacings = size_spacings(len(result.classes))
+        if suspect >= 0:
+            threshold = calibration.threshold(kind, mode, result.family)
+            outliers.append(Outlier(result.family, suspect, value, threshold, spacings))
     count = len(calibration.thresholds.get(kind, {}).get(mode, {})) or len(results)
     return Reversal(
         kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count

@@ -22,7 +22,7 @@ import numpy as np
 from airlock.behavior.engine import ClassTrigger
 from airlock.behavior.images import main_picture, pictures
 from airlock.behavior.reversal import Reversal
-from airlock.behavior.triggers import cost_unit
+from airlock.behavior.triggers import cost_unit, judged_by
 
 MAX_SIDE = 64
 MAX_PICTURED_CLASSES = 64  # per-class trigger pictures (for the HTML report) only up to this many classes
@@ -80,6 +80,7 @@ def reversal_section(
                 "threshold": o.threshold,
                 "ratio": round(o.ratio, 4),
                 "unit": cost_unit(o.family),
+                "judged_by": judged_by(o.family),
                 **_run_facts(reversal, o.family),
             }
             for o in reversal.outliers

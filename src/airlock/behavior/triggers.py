@@ -10,7 +10,9 @@ backdoor), and `export` returns one class's trigger as arrays for the report.
 - `blend` (global, additive): x' = clip(x + δ) with a full-image δ; cost = RMS of δ in pixel units
   (0…1). Finds blended and other spread-out triggers a small mask cannot express.
 - `warp` (global, geometric): x' = x sampled through a smooth displacement field (bicubic from a
-  coarse grid); cost = RMS displacement in pixels. Finds warping triggers (WaNet-style).
+  coarse grid); cost = RMS displacement in pixels. Finds warping triggers (WaNet-style). Judged by
+  success, not size (`judged_by`): within its displacement limit no warp trigger reaches the target
+  success rate, so the class a warp of that size sends the most inputs to is the suspect.
 
 Images are float tensors N×C×H×W in [0, 1]; the model normalises them itself.
 """
@@ -31,6 +33,10 @@ class TriggerFamily(ABC):
     """K candidate triggers of one family; parameters live on `device` and are optimised in place."""
 
     name: ClassVar[str]
+    # What singles out a class: "size", the smallest trigger that reaches the target success rate
+    # (`outlier.gap`), or "success", the largest success rate a trigger within the family's limit
+    # reaches (`outlier.success_gap`), for a family whose limit no trigger reaches the rate within.
+    judged_by: ClassVar[str] = "size"
 
     def __init__(
         self, classes: int, shape: tuple[int, int, int], generator: torch.Generator, device: torch.device
@@ -144,6 +150,11 @@ class BlendTrigger(TriggerFamily):
 
 class WarpTrigger(TriggerFamily):
     name = "warp"
+    # Judged by success: on all 170 held-out models of `bench.data_heldout` (CALIBRATE to FRESH_8) no
+    # warp trigger reached the target success rate within LIMIT, so its size gap was 0 on every model
+    # (warp backdoors included). The success each class's 2 px warp reaches was, with a clean sample,
+    # highest for the planted target on 11 of 12 warp backdoors.
+    judged_by = "success"
     # The largest displacement, in pixels (warping backdoors move pixels by about one). Warps of
     # 2.5-3.5 px mean strength (fixtures.heldout) cannot be expressed within it, so no warp class is
     # ever reached on them. A 6 px limit (warp thresholds recalibrated) found the two warp backdoors
@@ -202,6 +213,11 @@ class WarpTrigger(TriggerFamily):
 FAMILIES: dict[str, type[TriggerFamily]] = {
     cls.name: cls for cls in (PatchTrigger, BlendTrigger, WarpTrigger)
 }
+
+
+def judged_by(family: str) -> str:
+    """What a family's gap compares: trigger "size" or "success" (`TriggerFamily.judged_by`)."""
+    return FAMILIES[family].judged_by if family in FAMILIES else "size"
 
 
 def cost_unit(family: str) -> str:

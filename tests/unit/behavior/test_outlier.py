@@ -6,16 +6,43 @@ import math
 
 import pytest
 
-from airlock.behavior.outlier import ALPHA, Outlier, combine, decide, erlang_quantile, gap, load_calibration
+from airlock.behavior.outlier import (
+    ALPHA,
+    SIZE_SPACINGS,
+    SUCCESS_FLOOR,
+    Outlier,
+    combine,
+    decide,
+    erlang_quantile,
+    gap,
+    load_calibration,
+    size_spacings,
+    success_gap,
+    threshold_for,
+)
+from airlock.behavior.reversal import FAMILIES_BY_MODE
 from airlock.errors import RuleDataError
 
 A = ALPHA["data-free"]  # the α these cases were written for
 
 
-def test_gap_is_the_log_ratio_of_the_two_smallest_triggers() -> None:
+def test_gap_compares_the_smallest_trigger_with_the_second_smallest_of_the_others() -> None:
     suspect, value = gap({0: 0.05, 1: 0.004, 2: 0.04, 3: 0.06}, reached={0, 1, 2, 3})
     assert suspect == 1
-    assert value == pytest.approx(math.log(0.04 / 0.004))
+    assert value == pytest.approx(math.log(0.05 / 0.004))
+    assert size_spacings(4) == SIZE_SPACINGS == 2
+
+
+def test_one_close_neighbour_does_not_hide_a_class_that_stands_apart_from_the_rest() -> None:
+    # a planted target whose trigger also nearly reaches one other class: the rest need ten times more
+    suspect, value = gap({0: 0.004, 1: 0.005, 2: 0.05, 3: 0.06, 4: 0.07}, reached={0, 1, 2, 3, 4})
+    assert suspect == 0
+    assert value == pytest.approx(math.log(0.05 / 0.004))
+
+
+def test_with_two_classes_the_gap_spans_the_one_spacing_there_is() -> None:
+    assert size_spacings(2) == 1
+    assert gap({0: 0.01, 1: 0.04}, reached={0, 1}) == (0, pytest.approx(math.log(4)))
 
 
 def test_gap_is_scale_free() -> None:
@@ -26,10 +53,13 @@ def test_gap_is_scale_free() -> None:
 
 
 def test_only_a_successful_trigger_can_be_the_suspect() -> None:
-    # class 1's trigger is smallest but never worked: class 2 leads, and 1's size bounds the gap
-    suspect, value = gap({0: 0.05, 1: 0.001, 2: 0.01}, reached={0, 2})
+    # classes 1 and 3 have smaller triggers that never worked: class 2 leads, and their sizes (lower
+    # bounds of what they need) bound the gap, so nothing stands out
+    suspect, value = gap({0: 0.05, 1: 0.001, 2: 0.01, 3: 0.002}, reached={0, 2})
     assert suspect == 2
     assert value == 0.0
+    # one such class is the close neighbour the gap looks past; the next other class bounds it
+    assert gap({0: 0.05, 1: 0.001, 2: 0.01}, reached={0, 2}) == (2, pytest.approx(math.log(5)))
 
 
 def test_no_successful_trigger_means_nothing_stands_out() -> None:
@@ -45,10 +75,24 @@ def test_the_family_that_stands_out_most_decides() -> None:
     assert decide([]) is None
 
 
-def test_shipped_calibration_covers_every_kind_mode_and_family() -> None:
+def test_success_gap_blames_the_class_the_largest_allowed_trigger_reaches_most() -> None:
+    suspect, value = success_gap({0: 0.12, 1: 0.64, 2: 0.23, 3: 0.22})
+    assert suspect == 1
+    assert value == pytest.approx(math.log((0.64 + SUCCESS_FLOOR) / (0.23 + SUCCESS_FLOOR)))
+
+
+def test_success_gap_does_not_read_counting_noise_as_an_outlier() -> None:
+    # 5% against 1% of 240 inputs is 12 against 2 hits: a ratio of 5, but nothing stands out
+    assert success_gap({0: 0.05, 1: 0.01, 2: 0.0})[1] < math.log(2)
+    assert success_gap({0: 0.0, 1: 0.0}) == (0, 0.0)
+    assert success_gap({4: 0.3}) == (-1, 0.0)
+
+
+def test_shipped_calibration_covers_every_family_each_mode_runs() -> None:
     calibration = load_calibration()
-    for mode in ("data", "data-free"):
-        for family in ("patch", "blend", "warp"):
+    for mode, families in FAMILIES_BY_MODE.items():
+        assert set(calibration.thresholds["image"][mode]) == set(families)
+        for family in families:
             assert calibration.threshold("image", mode, family) > 0
         assert calibration.threshold("text", mode, "token") > 0
     with pytest.raises(RuleDataError, match="no threshold"):
@@ -84,6 +128,31 @@ def test_a_weak_extra_family_never_lowers_a_class_score() -> None:
     weak = Outlier("warp", suspect=2, gap=0.01, threshold=0.25)
     alone, both = combine([strong], 3, A), combine([strong, weak], 3, A)
     assert alone is not None and both is not None and both.score == pytest.approx(alone.score)
+
+
+def test_one_family_of_two_spacings_alone_still_scores_its_own_ratio() -> None:
+    patch = Outlier("patch", suspect=3, gap=1.8, threshold=1.2, spacings=2)
+    evidence = combine([patch], families=2, alpha=A)
+    assert evidence is not None and evidence.score == pytest.approx(1.5, rel=1e-6)
+
+
+def test_families_of_different_spacings_add_up_against_the_erlang_of_their_total() -> None:
+    tail = A / 3
+    patch = Outlier("patch", suspect=1, gap=1.1, threshold=1.2, spacings=2)
+    warp = Outlier("warp", suspect=1, gap=0.8, threshold=1.0, spacings=1)
+    evidence = combine([patch, warp], families=3, alpha=A)
+    z = patch.ratio * erlang_quantile(2, tail) + warp.ratio * erlang_quantile(1, tail)
+    assert evidence is not None and evidence.families == (patch, warp)
+    assert evidence.score == pytest.approx(z / erlang_quantile(3, tail), rel=1e-6)
+    assert evidence.score > 1.0 > max(patch.ratio, warp.ratio)
+
+
+def test_a_threshold_is_the_alpha_over_f_tail_of_the_erlang_with_the_clean_mean() -> None:
+    assert threshold_for(0.2, 1, 3, A) == pytest.approx(0.2 * math.log(3 / A), rel=1e-6)
+    s = threshold_for(0.4, 2, 2, A) / (0.4 / 2)  # in units of the Erlang(2)'s scale
+    assert math.exp(-s) * (1 + s) == pytest.approx(A / 2, rel=1e-6)
+    # two spacings: a lighter tail than one exponential of the same mean
+    assert threshold_for(0.4, 2, 2, A) < 0.4 * math.log(2 / A)
 
 
 def test_erlang_quantile_matches_the_exponential_tail_for_one_family() -> None:
