@@ -15,7 +15,8 @@ digits, shapes and textures, clean and backdoored with parameters the calibratio
 the same way; reported apart, with the clean models whose *verdict* failed (whichever check raised
 the alarm). Every row gives wall seconds and CPU seconds (`time.process_time`, this process, one
 torch thread) and the 1-minute load average during the run: the machine is shared.
-`python -m bench.backdoor heldout` runs only that part.
+`python -m bench.backdoor heldout` runs only that part; `python -m bench.backdoor airlock` only airlock on
+the in-distribution models (no Neural Cleanse, no held-out shapes).
 
 `python -m bench.backdoor calibrate` re-measures the thresholds in
 `signatures/behavior-calibration.toml` on the separate clean calibration models.
@@ -56,22 +57,26 @@ MIN_ACCURACY = 0.8  # a calibration model under this held-out accuracy did not l
 MODES = ("data", "data-free")
 
 
-def run(work: Path) -> list[dict[str, Any]]:
+def run(work: Path, *, baseline: bool = True) -> list[dict[str, Any]]:
+    """The in-distribution models beside Neural Cleanse, then the held-out shapes; without `baseline`
+    (`python -m bench.backdoor airlock`) only airlock on the in-distribution models (minutes, not an hour)."""
     import torch
 
     torch.set_num_threads(THREADS)
-    records = [_measure(image_model(spec), baseline=True) for spec in (*BACKDOORED_IMAGES, *CLEAN_IMAGES)]
+    images_specs = (*BACKDOORED_IMAGES, *CLEAN_IMAGES)
+    records = [_measure(image_model(spec), baseline=baseline) for spec in images_specs]
     records += [_measure(text_model(spec), baseline=False) for spec in (*BACKDOORED_TEXT, *CLEAN_TEXT)]
     (work / "backdoor-records.json").write_text(json.dumps(records, indent=1))
     images = [r for r in records if r["kind"] == "image"]
     texts = [r for r in records if r["kind"] == "text"]
     rows = [_summary(f"image, airlock ({mode})", images, mode) for mode in MODES]
-    rows.append(_summary("image, neural cleanse (paper)", images, "neural_cleanse"))
-    ours = float(np.mean([r["data"]["seconds"] for r in images]))
-    theirs = float(np.mean([r["neural_cleanse"]["seconds"] for r in images]))
-    rows.append({"case": "image, neural cleanse / airlock (data)", "ratio": theirs / ours})
+    if baseline:
+        rows.append(_summary("image, neural cleanse (paper)", images, "neural_cleanse"))
+        ours = float(np.mean([r["data"]["seconds"] for r in images]))
+        theirs = float(np.mean([r["neural_cleanse"]["seconds"] for r in images]))
+        rows.append({"case": "image, neural cleanse / airlock (data)", "ratio": theirs / ours})
     rows += [_summary(f"text, airlock ({mode})", texts, mode) for mode in MODES]
-    return rows + heldout(work)
+    return rows + heldout(work) if baseline else rows
 
 
 def heldout(work: Path) -> list[dict[str, Any]]:
@@ -368,10 +373,10 @@ def calibrate_clustering(destination: Path) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["heldout"]:
+    if sys.argv[1:2] in (["heldout"], ["airlock"]):
         results = Path(__file__).resolve().parent / "results"
         results.mkdir(parents=True, exist_ok=True)
-        for row in heldout(results):
+        for row in heldout(results) if sys.argv[1] == "heldout" else run(results, baseline=False):
             print(json.dumps(row))
         sys.exit(0)
     parts = {"reversal": calibrate, "clustering": calibrate_clustering}
