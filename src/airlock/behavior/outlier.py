@@ -6,16 +6,17 @@ of values, and clean models often hold a few naturally close classes, so it miss
 of backdoors on small models. The statistic here is scale-free and uses the three classes that the
 K-Arm schedule optimises to convergence:
 
-    gap = ln(third-smallest trigger size / smallest successful trigger size)
+    gap = ln(second-smallest trigger size of the other classes / smallest successful trigger size)
 
-the smallest successful trigger against the second-smallest of the *other* classes. It does not
+(the third-smallest trigger when every trigger succeeded). It does not
 depend on the image size, the trigger family's unit or the model's overall robustness, only on
 how far the easiest class stands apart from the rest. Against the next class alone (the statistic
 until signatures 2026.12.5) a model with one pair of naturally close classes looked as clean as one
 without a backdoor, and clean models of other shapes than the calibration models often had one
-class standing apart from a single neighbour: on the held-out models of `bench.data_heldout`
-(CALIBRATE to FRESH_8), with thresholds scaled so that no clean model failed, the next-class gap
-found 30 of 77 backdoors with a clean sample and this one 37. It is the sum of two spacings of the
+class standing apart from a single neighbour. In a replay of the per-class sizes of the held-out
+models of `bench.data_heldout` (CALIBRATE to FRESH_8), with each statistic's thresholds scaled so
+that no clean model failed, the next-class gap found 30 of 77 backdoors with a clean sample and this
+one 37 (not a bench command; FRESH_9 measured the change). It is the sum of two spacings of the
 sorted log sizes (`SIZE_SPACINGS`), so its clean tail is fitted as an Erlang(2), not an
 exponential: see below.
 

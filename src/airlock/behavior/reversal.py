@@ -50,9 +50,9 @@ DATA, DATA_FREE = "data", "data-free"
 # thresholds, so a recalibration moves it too: recalibrate until the thresholds stay.
 QUIET_SHARE = 0.4
 # The families each mode runs. Data-free, the warp is left out: on the inputs synthesised from a
-# model, the success of a 2 px warp put the planted target first on 4 of 12 warp backdoors of
-# `bench.data_heldout` (CALIBRATE to FRESH_8), and clean models' success gaps were larger than
-# the backdoors' (mean 0.33 against 0.14); it found nothing and cost a third of the time.
+# model, the class a 2 px warp sent the most inputs to was the planted target on 4 of 12 warp
+# backdoors of `bench.data_heldout` (CALIBRATE to FRESH_8), and the success gaps of clean models
+# were larger than the backdoors' (mean 0.33 against 0.14): it found nothing.
 FAMILIES_BY_MODE = {DATA: ("patch", "blend", "warp"), DATA_FREE: ("patch", "blend")}
 
 

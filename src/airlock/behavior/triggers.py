@@ -150,10 +150,12 @@ class BlendTrigger(TriggerFamily):
 
 class WarpTrigger(TriggerFamily):
     name = "warp"
-    # Judged by success: on all 170 held-out models of `bench.data_heldout` (CALIBRATE to FRESH_8) no
-    # warp trigger reached the target success rate within LIMIT, so its size gap was 0 on every model
-    # (warp backdoors included). The success each class's 2 px warp reaches was, with a clean sample,
-    # highest for the planted target on 11 of 12 warp backdoors.
+    # Judged by success. With a clean sample no warp trigger reached the target success rate within
+    # LIMIT on any of 171 models (145 held-out models of `bench.data_heldout`, CALIBRATE to FRESH_8
+    # less some of FRESH_3/FRESH_4, and 26 calibration models), so its size gap was 0 on every one,
+    # warp backdoors included; the class whose 2 px warp reached the most success was the planted
+    # target on 14 of their 15 warp backdoors. (Per-class sizes and rates of every family, collected
+    # once with every family run; not a bench command.)
     judged_by = "success"
     # The largest displacement, in pixels (warping backdoors move pixels by about one). Warps of
     # 2.5-3.5 px mean strength (fixtures.heldout) cannot be expressed within it, so no warp class is
