@@ -44,5 +44,7 @@ def test_the_same_seed_gives_the_same_bytes_in_two_processes() -> None:
     behavior = json.loads(first)["behavior"]
     assert set(behavior["timings"]) >= {"trigger_reversal", "patch", "activation_clustering"}
     assert not any("seconds" in f for f in behavior["families"])  # wall clock only under timings
+    judged = {f["family"]: f["judged_by"] for f in behavior["families"]}
+    assert judged == {"patch": "size", "blend": "size", "warp": "success"}  # every family, with data
     assert _blank(first) == _blank(second)
     assert behavior["determined"] is True and behavior["outcome"] == "no backdoor found"
