@@ -65,7 +65,7 @@ SIZE_SPACINGS = 2
 class Outlier:
     family: str
     suspect: int  # the class with the smallest trigger (or the most successful one)
-    gap: float  # ln(third smallest / smallest), or ln of the two largest success rates (+ floor)
+    gap: float  # ln(2nd-smallest of the others / smallest), or of the two largest success rates (+ floor)
     threshold: float  # calibrated on clean models for this kind, mode and family
     spacings: int = 1  # m: the gap is Erlang(m) on a clean model (SIZE_SPACINGS for a size gap)
 

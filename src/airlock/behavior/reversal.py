@@ -1,8 +1,8 @@
 """Trigger reversal of one classifier, with a clean sample or without: families, outliers, decision.
 
-Image classifiers: the patch family, then the global families (additive pattern, smooth warp), each
-reversed by the batched K-Arm engine on the clean sample or, in data-free mode, on inputs
-synthesised from the model. Text classifiers: the token search, on the clean sample or, data-free,
+Image classifiers: the patch family, then the global families (additive pattern, and with a clean
+sample a smooth warp: `FAMILIES_BY_MODE`), each reversed by the batched K-Arm engine on the clean
+sample or, in data-free mode, on inputs synthesised from the model. Text classifiers: the token search, on the clean sample or, data-free,
 on random token sequences. Each family's gap statistic is compared with its calibrated threshold
 and the families that single out the same class are combined into one decision
 (`outlier.combine`); once a model is flagged, the remaining families are not run (they could only
@@ -52,7 +52,9 @@ QUIET_SHARE = 0.4
 # The families each mode runs. Data-free, the warp is left out: on the inputs synthesised from a
 # model, the class a 2 px warp sent the most inputs to was the planted target on 4 of 12 warp
 # backdoors of `bench.data_heldout` (CALIBRATE to FRESH_8), and the success gaps of clean models
-# were larger than the backdoors' (mean 0.33 against 0.14): it found nothing.
+# were larger than the backdoors' (mean 0.33 against 0.14): it found nothing. (The engine's early
+# stop still reads the size gap: for the warp, 0 while no trigger succeeds, so its run ends by the
+# quiet rule one round after exploration, the run the success gap was measured on.)
 FAMILIES_BY_MODE = {DATA: ("patch", "blend", "warp"), DATA_FREE: ("patch", "blend")}
 
 
