@@ -36,8 +36,7 @@ from typing import Any
 import numpy as np
 
 from airlock.behavior.outlier import ALPHA as OUTLIER_ALPHA
-from airlock.behavior.outlier import SIZE_SPACINGS, threshold_for
-from airlock.behavior.triggers import judged_by
+from airlock.behavior.outlier import threshold_for
 from bench.backdoor_shapes import CALIBRATION_SHAPES, heldout_model
 from fixtures.backdoored_models import (
     BACKDOORED_IMAGES,
@@ -146,6 +145,7 @@ def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
         "candidate": section.get("candidate_class"),
         "asr": section.get("attack_success_rate"),
         "gaps": {f["family"]: f["gap"] for f in section.get("families", [])},
+        "spacings": {f["family"]: f["spacings"] for f in section.get("families", [])},
         "seconds": seconds,
         "cpu_seconds": cpu,
         "load": os.getloadavg()[0],
@@ -220,6 +220,7 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
     models = [(kind, build(spec)) for kind, build, specs in builders for spec in specs]
     models += [("image", heldout_model(held)) for held in CALIBRATION_SHAPES]
     seen: dict[str, dict[str, dict[str, list[float]]]] = {}
+    spacings: dict[str, int] = {}  # per family, as the scans report it (`behavior.families[].spacings`)
     names: list[str] = []
     for kind, built in models:
         spec = built.spec
@@ -230,16 +231,15 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
             continue
         names.append(spec.name)
         for mode in MODES:
-            gaps = scan_behaviour(built, data=mode == "data")["gaps"]
-            for family, value in gaps.items():
+            scanned = scan_behaviour(built, data=mode == "data")
+            spacings.update(scanned["spacings"])
+            for family, value in scanned["gaps"].items():
                 seen.setdefault(kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
         print(f"  {spec.name}: calibrated", file=sys.stderr, flush=True)
     thresholds = {
         kind: {
             mode: {
-                f: round(
-                    max(FLOOR, threshold_for(float(np.mean(v)), _spacings(f), len(fams), ALPHA[mode])), 3
-                )
+                f: round(max(FLOOR, threshold_for(float(np.mean(v)), spacings[f], len(fams), ALPHA[mode])), 3)
                 for f, v in fams.items()
             }
             for mode, fams in modes.items()
@@ -256,11 +256,6 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
     kept = _clustering_table(destination)
     destination.write_text(_calibration_toml(thresholds, summary, names) + kept)
     return thresholds
-
-
-def _spacings(family: str) -> int:
-    """The spacings a family's gap spans on a model of 8 or more classes (`outlier.threshold_for`)."""
-    return 1 if judged_by(family) == "success" else SIZE_SPACINGS
 
 
 def _clustering_table(destination: Path) -> str:

@@ -105,7 +105,6 @@ def reverse_image(
     seed: int,
     deadline: float | None,
     progress: Progress | None,
-    families: tuple[str, ...] | None = None,
     schedule: Schedule | None = None,
 ) -> Reversal:
     """Reverse every family's triggers for an image classifier (data mode when `sample` is given)."""
@@ -130,7 +129,7 @@ def reverse_image(
     labels = predict(clf, images)
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
-    for offset, name in enumerate(families or FAMILIES_BY_MODE[mode]):
+    for offset, name in enumerate(FAMILIES_BY_MODE[mode]):
         if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
             break  # out of time, or settled: a further family can only add evidence to a flagged model
         torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before

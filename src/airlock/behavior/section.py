@@ -81,6 +81,7 @@ def reversal_section(
                 "ratio": round(o.ratio, 4),
                 "unit": cost_unit(o.family),
                 "judged_by": judged_by(o.family),
+                "spacings": o.spacings,
                 **_run_facts(reversal, o.family),
             }
             for o in reversal.outliers

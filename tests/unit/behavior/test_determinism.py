@@ -46,5 +46,6 @@ def test_the_same_seed_gives_the_same_bytes_in_two_processes() -> None:
     assert not any("seconds" in f for f in behavior["families"])  # wall clock only under timings
     judged = {f["family"]: f["judged_by"] for f in behavior["families"]}
     assert judged == {"patch": "size", "blend": "size", "warp": "success"}  # every family, with data
+    assert {f["family"]: f["spacings"] for f in behavior["families"]} == {"patch": 2, "blend": 2, "warp": 1}
     assert _blank(first) == _blank(second)
     assert behavior["determined"] is True and behavior["outcome"] == "no backdoor found"
