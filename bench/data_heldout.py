@@ -23,6 +23,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
 - FRESH_8: added to measure the margin route of a split (and both detectors once more).
 - FRESH_9: added to measure a behavioural verdict judged against the model's own classes (and both
   detectors once more).
+- FRESH_10: added to measure flagging a called class's suspect cluster beside its rows outside the
+  clean core (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -33,7 +35,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_9. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_10. One torch thread.
 """
 
 from __future__ import annotations
@@ -1032,6 +1034,107 @@ FRESH_9: tuple[Case, ...] = (
     _fresh9("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 237),
 )
 
+_fresh10 = partial(_case, "fresh10")
+
+
+# FRESH_10: written before anything ran on it, to measure flagging a called class's suspect cluster
+# beside the rows outside its clean core (the split found the poison, the core distance alone kept
+# half of it), and both detectors once more. Every family with a learned rate, clean-label at 5%
+# (not the whole class), glyphs on ConvNeXt and RegNet-X, six clean sets, attack parameters of its own.
+FRESH_10: tuple[Case, ...] = (
+    _fresh10(
+        "strokes-patch",
+        "strokes",
+        "convnext-tiny",
+        Attack("patch", target=6, size=3, place=(14, 28), colour=(255, 128, 0)),
+        0.08,
+        241,
+    ),
+    _fresh10(
+        "scenes-patch",
+        "scenes",
+        "resnet-deep",
+        Attack("patch", target=2, size=6, place=(1, 13), style="noise", seed=111),
+        0.10,
+        242,
+    ),
+    _fresh10(
+        "glyphs-patch",
+        "glyphs",
+        "regnet-x",
+        Attack("patch", target=5, size=3, place=(28, 28), style="checker", colour=(0, 0, 255)),
+        0.09,
+        243,
+    ),
+    _fresh10(
+        "scenes-patch-random",
+        "scenes",
+        "convnext-tiny",
+        Attack("patch", target=9, size=5, position="random", colour=(255, 255, 0)),
+        0.12,
+        244,
+    ),
+    _fresh10(
+        "strokes-blend",
+        "strokes",
+        "resnet-deep",
+        Attack("blend", target=8, style="noise", alpha=0.14, seed=112),
+        0.10,
+        245,
+    ),
+    _fresh10(
+        "scenes-blend",
+        "scenes",
+        "regnet-x",
+        Attack("blend", target=3, style="image", alpha=0.2, seed=113),
+        0.13,
+        246,
+    ),
+    _fresh10(
+        "strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=0, delta=28, frequency=7), 0.10, 247
+    ),
+    _fresh10(
+        "glyphs-sig", "glyphs", "resnet-narrow", Attack("sig", target=2, delta=38, frequency=3), 0.11, 248
+    ),
+    _fresh10(
+        "scenes-warp",
+        "scenes",
+        "resnet-narrow",
+        Attack("warp", target=7, grid=5, strength=3.0, seed=114),
+        0.14,
+        249,
+    ),
+    _fresh10(
+        "glyphs-warp",
+        "glyphs",
+        "convnext-tiny",
+        Attack("warp", target=1, grid=3, strength=4.0, seed=115),
+        0.12,
+        250,
+    ),
+    _fresh10(
+        "scenes-input-specific",
+        "scenes",
+        "resnet-deep",
+        Attack("input_specific", target=4, size=5, seed=116),
+        0.11,
+        251,
+    ),
+    _fresh10(
+        "strokes-clean-label",
+        "strokes",
+        "regnet-x",
+        Attack("clean_label", target=3, base="patch", size=5, place=(2, 25), colour=(255, 0, 0), mix=0.35),
+        0.05,
+        252,
+    ),
+    _fresh10("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 253),
+    _fresh10("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 254),
+    _fresh10("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 255),
+    _fresh10("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 256),
+    _fresh10("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 257),
+    _fresh10("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 258),
+)
 
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
@@ -1048,6 +1151,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh7": FRESH_7,
     "fresh8": FRESH_8,
     "fresh9": FRESH_9,
+    "fresh10": FRESH_10,
 }
 UNSEEN = (
     "evaluate",
@@ -1060,6 +1164,7 @@ UNSEEN = (
     "fresh7",
     "fresh8",
     "fresh9",
+    "fresh10",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1072,6 +1177,7 @@ BEHAVIOR_PARTS = (
     "fresh7",
     "fresh8",
     "fresh9",
+    "fresh10",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
