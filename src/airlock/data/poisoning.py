@@ -17,10 +17,18 @@ blamed is judged at `blamed_factor` times the thresholds, unless its reversed tr
 does not call (`airlock.data.trigger_rows`). On DEVELOP the lowered thresholds called a blamed SIG
 class with the wrong half of its split (1% precision).
 
-Within a called class each sample's score is the mean of four pieces of evidence, each scaled so
-that 0 is the typical kept sample and 1 the typical suspect: its position on the Fisher direction
-(activation clustering), its SPECTRE score (QUE after robust whitening), its spectral signature
-(Tran et al.), and its k-NN label disagreement. Samples scoring at least 0.5 are flagged.
+Which rows of a called class are flagged: with a model's features, every row of the suspect cluster
+and every row outside the clean core (robust distance to the kept cluster past a chi-square cut,
+`_core_score`). The split alone misses poison that the 2-means put on the kept side; the core
+distance alone kept half of the poison where the kept cluster's fit is wide. Measured on FRESH_9
+(`python -m bench.data_heldout OUT.json fresh9`, not in the replay that chose this): scenes SIG
+recall 0.43 → 0.96 and scenes blend 0.17 → 0.84, at precision 0.93 and 0.84 → 0.89; a strokes patch
+lost precision, 0.96 → 0.91. On FRESH_10, written for it, one set changed (strokes blend precision
+0.92 → 0.89). With raw or text features each sample's score is the mean of
+four pieces of evidence, each scaled so that 0 is the typical kept sample and 1 the typical suspect:
+its position on the Fisher direction (activation clustering), its SPECTRE score (QUE after robust
+whitening), its spectral signature (Tran et al.), and its k-NN label disagreement. Samples scoring
+at least 0.5 are flagged.
 """
 
 from __future__ import annotations
@@ -345,7 +353,8 @@ def _assess_class(
         evidence["persistence"] = persistence
     ramps = {key: _ramp(values, in_suspect) for key, values in evidence.items()}
     agreeing = tuple(key for key in ramps if ramps[key] is not None)
-    score = _core_score(reduced, in_suspect, cal.core_quantile, seed)
+    core = _core_score(reduced, in_suspect, cal.core_quantile, seed)
+    score = np.maximum(core, np.where(in_suspect, FLAG_AT, 0.0))  # the suspect cluster, and past the core
     decided_by = ""
     if foreign:  # the suspect was oriented by the disagreement, so its gap is the foreign one
         decided_by = FOREIGN
@@ -365,7 +374,8 @@ def _assess_class(
         poisoned = bool(decided_by) and suspects >= cal.min_suspects
     if poisoned and decided_by == FOREIGN and predicted is not None:
         poisoned = not _one_neighbour(predicted[score >= FLAG_AT], label, cal.min_suspects)
-    row_signals = _row_signals(in_suspect, disagreement, persistence, margin, score) if poisoned else nothing
+    apart = core if persistence is not None else score  # what "outside_clean_core" reads
+    row_signals = _row_signals(in_suspect, disagreement, persistence, margin, apart) if poisoned else nothing
     return (
         ClassAssessment(
             label=label,

@@ -78,9 +78,12 @@ def test_published_spectral_signature_removes_a_fixed_share_of_every_class() -> 
     assert np.bincount(y[flagged]).tolist() == [38, 38, 38, 38]
 
 
-def _compact_poison(seed: int, share: float, rows: int = 1500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _compact_poison(
+    seed: int, share: float, rows: int = 1500, trigger: float = 4.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A model-feature space after training on poison: triggered rows of other classes sit *inside*
-    the target class as a compact cluster near its clean rows (no label disagreement)."""
+    the target class as a compact cluster near its clean rows (no label disagreement), `trigger`
+    apart along the trigger's own three feature directions."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(0, 5, (5, 24))
     y = np.resize(np.arange(5), rows)
@@ -89,7 +92,7 @@ def _compact_poison(seed: int, share: float, rows: int = 1500) -> tuple[np.ndarr
     poison = np.sort(rng.choice(others, size=int(share * rows), replace=False))
     y[poison] = 2
     x[poison] = centres[2] + rng.normal(0, 1, (len(poison), 24)) * 0.6
-    x[poison, :3] += 4.0  # the trigger's own feature direction, close to the clean rows
+    x[poison, :3] += trigger  # the trigger's own feature direction, close to the clean rows
     return x.astype(np.float32), y, poison
 
 
@@ -111,8 +114,23 @@ def test_a_compact_poison_cluster_in_model_features_is_found_row_by_row(share: f
     target = next(c for c in result.classes if c.poisoned)
     assert target.decided_by in ("compact (model features)", "apart")
     assert set(result.signals) == flagged
-    assert all("outside_clean_core" in result.signals[r] for r in flagged)
+    assert all({"outside_clean_core", "suspect_cluster"} & set(result.signals[r]) for r in flagged)
+    assert np.mean(["outside_clean_core" in result.signals[r] for r in flagged]) > 0.9
     assert np.mean(["trigger_persistence" in result.signals[r] for r in flagged]) > 0.5
+
+
+def test_poison_close_to_the_clean_rows_is_flagged_by_its_cluster_where_the_core_keeps_it() -> None:
+    # the trigger moves its rows only 2.5 apart: most stay inside the clean core's cut, so the core
+    # distance alone found under half of them; the suspect cluster holds them
+    x, y, poison = _compact_poison(3, 0.1, trigger=2.5)
+    result = _assess(x, y, persistence=_persistence_for(y, poison, 3))
+    flagged = set(result.flagged.tolist())
+    hit = len(flagged & set(poison.tolist()))
+    assert result.poisoned_classes == [2]
+    assert hit / len(poison) >= 0.95 and hit / len(flagged) >= 0.9
+    by_cluster_only = [r for r in flagged if "outside_clean_core" not in result.signals[r]]
+    assert len(by_cluster_only) > len(poison) / 3
+    assert all("suspect_cluster" in result.signals[r] for r in by_cluster_only)
 
 
 def test_a_clean_model_feature_set_is_not_called() -> None:
