@@ -24,11 +24,12 @@ distance alone kept half of the poison where the kept cluster's fit is wide. Mea
 (`python -m bench.data_heldout OUT.json fresh9`, not in the replay that chose this): scenes SIG
 recall 0.43 → 0.96 and scenes blend 0.17 → 0.84, at precision 0.93 and 0.84 → 0.89; a strokes patch
 lost precision, 0.96 → 0.91. On FRESH_10, written for it, one set changed (strokes blend precision
-0.92 → 0.89). With raw or text features each sample's score is the mean of
-four pieces of evidence, each scaled so that 0 is the typical kept sample and 1 the typical suspect:
-its position on the Fisher direction (activation clustering), its SPECTRE score (QUE after robust
-whitening), its spectral signature (Tran et al.), and its k-NN label disagreement. Samples scoring
-at least 0.5 are flagged.
+0.92 → 0.89).
+
+With raw or text features each sample's score is the mean of four pieces of evidence, each scaled so
+that 0 is the typical kept sample and 1 the typical suspect: its position on the Fisher direction
+(activation clustering), its SPECTRE score (QUE after robust whitening), its spectral signature
+(Tran et al.), and its k-NN label disagreement. Samples scoring at least 0.5 are flagged.
 """
 
 from __future__ import annotations
