@@ -8,7 +8,7 @@ K-Arm schedule optimises to convergence:
 
     gap = ln(second-smallest trigger size of the other classes / smallest successful trigger size)
 
-(the third-smallest trigger when every trigger succeeded). It does not
+(the third-smallest of all, when the suspect's trigger is also the smallest). It does not
 depend on the image size, the trigger family's unit or the model's overall robustness, only on
 how far the easiest class stands apart from the rest. Against the next class alone (the statistic
 until signatures 2026.12.5) a model with one pair of naturally close classes looked as clean as one

@@ -2,8 +2,8 @@
 
 Image classifiers: the patch family, then the global families (additive pattern, and with a clean
 sample a smooth warp: `FAMILIES_BY_MODE`), each reversed by the batched K-Arm engine on the clean
-sample or, in data-free mode, on inputs synthesised from the model. Text classifiers: the token search, on the clean sample or, data-free,
-on random token sequences. Each family's gap statistic is compared with its calibrated threshold
+sample or, in data-free mode, on inputs synthesised from the model. Text classifiers: the token
+search, on the clean sample or, data-free, on random token sequences. Each family's gap statistic is compared with its calibrated threshold
 and the families that single out the same class are combined into one decision
 (`outlier.combine`); once a model is flagged, the remaining families are not run (they could only
 add evidence).
