@@ -25,6 +25,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   detectors once more).
 - FRESH_10: added to measure flagging a called class's suspect cluster beside its rows outside the
   clean core (and both detectors once more).
+- FRESH_11: added to measure keeping a compact split the model reads apart where the set's other
+  classes split as far (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -35,7 +37,7 @@ F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured wit
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
 `--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_10. One torch thread.
+CALIBRATE, DEVELOP and FRESH_2 to FRESH_11. One torch thread.
 """
 
 from __future__ import annotations
@@ -1136,6 +1138,104 @@ FRESH_10: tuple[Case, ...] = (
     _fresh10("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 258),
 )
 
+_fresh11 = partial(_case, "fresh11")
+
+
+# FRESH_11: written before anything ran on it, to measure a class decision that keeps a compact split
+# the model reads apart (trigger persistence and margin both far above the kept half) even where the
+# set's other classes split as far, and both detectors once more. Three SIG sets (the family the
+# previous round's diagnosis was about), every other family, six clean sets, attack parameters of
+# its own.
+FRESH_11: tuple[Case, ...] = (
+    _fresh11(
+        "glyphs-patch",
+        "glyphs",
+        "convnext-tiny",
+        Attack("patch", target=7, size=4, place=(3, 3), colour=(0, 255, 255)),
+        0.07,
+        261,
+    ),
+    _fresh11(
+        "strokes-patch-random",
+        "strokes",
+        "regnet-x",
+        Attack("patch", target=1, size=4, position="random", style="noise", seed=121),
+        0.11,
+        262,
+    ),
+    _fresh11(
+        "scenes-blend",
+        "scenes",
+        "resnet-deep",
+        Attack("blend", target=6, style="noise", alpha=0.12, seed=122),
+        0.12,
+        263,
+    ),
+    _fresh11(
+        "glyphs-blend",
+        "glyphs",
+        "resnet-narrow",
+        Attack("blend", target=0, style="image", alpha=0.18, seed=123),
+        0.10,
+        264,
+    ),
+    _fresh11(
+        "strokes-sig", "strokes", "resnet-deep", Attack("sig", target=4, delta=24, frequency=5), 0.09, 265
+    ),
+    _fresh11(
+        "scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=8, delta=30, frequency=9), 0.12, 266
+    ),
+    _fresh11(
+        "glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=3, delta=32, frequency=4), 0.10, 267
+    ),
+    _fresh11(
+        "strokes-warp",
+        "strokes",
+        "convnext-tiny",
+        Attack("warp", target=2, grid=4, strength=3.3, seed=124),
+        0.13,
+        268,
+    ),
+    _fresh11(
+        "glyphs-warp",
+        "glyphs",
+        "resnet-deep",
+        Attack("warp", target=9, grid=5, strength=3.8, seed=125),
+        0.12,
+        269,
+    ),
+    _fresh11(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-narrow",
+        Attack("input_specific", target=5, size=5, seed=126),
+        0.10,
+        270,
+    ),
+    _fresh11(
+        "glyphs-input-specific",
+        "glyphs",
+        "convnext-tiny",
+        Attack("input_specific", target=6, size=4, seed=127),
+        0.12,
+        271,
+    ),
+    _fresh11(
+        "scenes-clean-label",
+        "scenes",
+        "regnet-x",
+        Attack("clean_label", target=1, base="sig", delta=36, frequency=6, mix=0.3),
+        0.06,
+        272,
+    ),
+    _fresh11("strokes-clean", "strokes", "regnet-x", None, 0.0, 273),
+    _fresh11("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 274),
+    _fresh11("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 275),
+    _fresh11("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 276),
+    _fresh11("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 277),
+    _fresh11("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 278),
+)
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -1152,6 +1252,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh8": FRESH_8,
     "fresh9": FRESH_9,
     "fresh10": FRESH_10,
+    "fresh11": FRESH_11,
 }
 UNSEEN = (
     "evaluate",
@@ -1165,6 +1266,7 @@ UNSEEN = (
     "fresh8",
     "fresh9",
     "fresh10",
+    "fresh11",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1178,6 +1280,7 @@ BEHAVIOR_PARTS = (
     "fresh8",
     "fresh9",
     "fresh10",
+    "fresh11",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
