@@ -1185,9 +1185,7 @@ FRESH_11: tuple[Case, ...] = (
     _fresh11(
         "scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=8, delta=30, frequency=9), 0.12, 266
     ),
-    _fresh11(
-        "glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=3, delta=32, frequency=4), 0.10, 267
-    ),
+    _fresh11("glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=3, delta=32, frequency=4), 0.10, 267),
     _fresh11(
         "strokes-warp",
         "strokes",
