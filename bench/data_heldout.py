@@ -1198,7 +1198,7 @@ FRESH_11: tuple[Case, ...] = (
         "glyphs-warp",
         "glyphs",
         "resnet-deep",
-        Attack("warp", target=9, grid=5, strength=3.8, seed=125),
+        Attack("warp", target=4, grid=5, strength=3.8, seed=125),
         0.12,
         269,
     ),

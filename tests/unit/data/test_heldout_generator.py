@@ -126,3 +126,19 @@ def test_clean_sample_is_the_unpoisoned_rows_after_the_training_set(tmp_path: ob
     assert np.array_equal(sample["x"], x[60 : 60 + CLEAN_SAMPLE]) and np.array_equal(
         sample["y"], y[60 : 60 + CLEAN_SAMPLE]
     )
+
+
+def test_a_case_whose_target_is_not_a_class_of_its_dataset_is_refused() -> None:
+    from fixtures.heldout.train import Case
+
+    with pytest.raises(ValueError, match="target 9 is not a class of glyphs"):
+        Case("t", "glyphs", "resnet-narrow", 9, Attack("warp", target=9), 0.1)
+
+
+def test_every_benchmark_case_targets_a_class_of_its_dataset_under_a_name_and_seed_of_its_own() -> None:
+    from bench.data_heldout import PARTS
+
+    cases = [case for part in PARTS.values() for case in part]
+    assert all(case.attack is None or case.attack.target < datasets.CLASSES[case.dataset] for case in cases)
+    assert len({case.name for case in cases}) == len(cases)
+    assert len({case.seed for case in cases}) == len(cases)
