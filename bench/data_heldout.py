@@ -35,9 +35,10 @@ counted under `<family> (not learned)`, apart from the family: that poison is in
 the thresholds are fitted on the CALIBRATE part only (one scale on every threshold, the best mean
 F1 with no clean calibrate set flagged) and the EVALUATE part is re-measured with them; and
 leave-one-family-out: fitted without a family, evaluated on that family (EVALUATE and the FRESH parts). Clean real-world-like
-tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Last, the same check with
-`--behavior` (the trigger reversal on the case's clean held-out sample blames a class) on
-CALIBRATE, DEVELOP and FRESH_2 to FRESH_11. One torch thread.
+tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Then the same check with
+`--test` (the case's clean held-out sample, the clean reference of its classes) on every part, and
+with `--test --behavior` (the trigger reversal on that sample also blames a class) on CALIBRATE,
+DEVELOP and FRESH_2 to FRESH_11. One torch thread.
 """
 
 from __future__ import annotations
@@ -1284,15 +1285,18 @@ BEHAVIOR_PARTS = (
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
 
 
-def _prepared(case: Case, *, behavior: bool = False) -> tuple[Any, np.ndarray, dict[str, Any]]:
+def _prepared(
+    case: Case, *, reference: bool = False, behavior: bool = False
+) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """The data scan's workspace for the case's set and model (features computed once); with
-    `behavior`, as `airlock data --model M --test clean.npz --behavior` (the trigger reversal on the
-    case's clean held-out sample blames a class)."""
+    `reference`, as `airlock data --model M --test clean.npz` (the case's clean held-out sample is the
+    clean reference of its classes); with `behavior`, as `airlock data --model M --test clean.npz
+    --behavior` (the trigger reversal on that sample also blames a class)."""
     from airlock.data.pipeline import VetOptions, workspace
     from fixtures.heldout.train import build_case, clean_sample
 
     built = build_case(case)
-    test = clean_sample(built) if behavior else None
+    test = clean_sample(built) if reference or behavior else None
     ws = workspace(built.train, VetOptions(model=str(built.model), test=test, behavior=behavior))
     _SUCCESS[case.name] = built.record.get("attack_success_rate")
     return ws, built.poisoned, built.record
@@ -1470,19 +1474,25 @@ def run(work: Path) -> list[dict[str, Any]]:
                     "recall": f"{r:.2f}",
                 }
             )
+        # `airlock data --model M --test clean.npz`: the clean sample is the classes' reference.
+        # REFERENCE_AT was fitted on CALIBRATE to FRESH_10; FRESH_11 is unseen.
+        for name in PARTS:
+            part = [(c, *_prepared(c, reference=True)[:2]) for c in PARTS[name]]
+            rows.extend(_table(f"with --test/{name}", part, shipped)[0])
         # `airlock data --model M --test clean.npz --behavior`: the trigger reversal blames a class.
         # Developed on CALIBRATE and DEVELOP (BLAME_AT and the reversed-trigger route too); FRESH_2 to
-        # FRESH_6 are unseen.
+        # FRESH_6 are unseen. (Before FRESH_11, --test was no reference and this was --behavior alone.)
         for name in BEHAVIOR_PARTS:
             part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
-            rows.extend(_table(f"with --behavior/{name}", part, shipped)[0])
+            rows.extend(_table(f"with --test --behavior/{name}", part, shipped)[0])
         rows.append(_tables())
     return rows
 
 
 def parts(names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The shipped-threshold tables of the parts `names`, then the same with `--behavior` (for those
-    in BEHAVIOR_PARTS): one part measured without re-running every other (one torch thread)."""
+    """The shipped-threshold tables of the parts `names`, then the same with `--test` (the clean
+    reference) and with `--test --behavior` (for those in BEHAVIOR_PARTS): one part measured without
+    re-running every other (one torch thread)."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -1494,9 +1504,11 @@ def parts(names: tuple[str, ...]) -> list[dict[str, Any]]:
         for name in names:
             prepared = [(c, *_prepared(c)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"shipped/{name}", prepared, calibration())[0])
+            part = [(c, *_prepared(c, reference=True)[:2]) for c in PARTS[name]]
+            rows.extend(_table(f"with --test/{name}", part, calibration())[0])
             if name in BEHAVIOR_PARTS:
                 part = [(c, *_prepared(c, behavior=True)[:2]) for c in PARTS[name]]
-                rows.extend(_table(f"with --behavior/{name}", part, calibration())[0])
+                rows.extend(_table(f"with --test --behavior/{name}", part, calibration())[0])
     return rows
 
 

@@ -45,6 +45,7 @@ class Workspace(CheckContext):
     predicted: np.ndarray | None = None  # per-row class the model reads (images + --model)
     margin: np.ndarray | None = None  # per-row log-margin of the row's own label over the runner-up
     trigger_positions: dict[int, np.ndarray] | None = None  # blamed class → rows' positions (--behavior)
+    reference: tuple[np.ndarray, np.ndarray] | None = None  # clean --test rows in `reduced`'s space, labels
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
     near_kind: str = ""
@@ -101,6 +102,7 @@ class DataPoisoning(DataCheck):
             predicted=ws.predicted,
             margin=ws.margin,
             trigger_positions=ws.trigger_positions,
+            reference=ws.reference,
         )
         if raw_table:
             yield from self._inconclusive(ws, result)

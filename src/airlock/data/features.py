@@ -69,15 +69,28 @@ class StreamingPCA:
 
 def reduce(features: np.ndarray, dims: int = REDUCED, chunk: int = 8192) -> np.ndarray:
     """Features projected on their top principal directions, scaled so the total variance is the width."""
+    return reduce_with(features, None, dims, chunk)[0]
+
+
+def reduce_with(
+    features: np.ndarray, other: np.ndarray | None, dims: int = REDUCED, chunk: int = 8192
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`reduce(features)`, and `other` (rows of the same features, such as a reference split)
+    projected with the directions, centre and scale fitted on `features` alone."""
     pca = StreamingPCA()
     for start in range(0, len(features), chunk):
         pca.update(features[start : start + chunk])
     mean, components = pca.components(dims)
-    out = np.empty((len(features), components.shape[1]), dtype=np.float32)
-    for start in range(0, len(features), chunk):
-        out[start : start + chunk] = (features[start : start + chunk] - mean) @ components
-    scale = float(np.sqrt((out.astype(np.float64) ** 2).sum() / max(out.size, 1))) or 1.0
-    return out / scale
+
+    def project(rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), components.shape[1]), dtype=np.float32)
+        for start in range(0, len(rows), chunk):
+            out[start : start + chunk] = (rows[start : start + chunk] - mean) @ components
+        return out
+
+    reduced = project(features)
+    scale = float(np.sqrt((reduced.astype(np.float64) ** 2).sum() / max(reduced.size, 1))) or 1.0
+    return reduced / scale, (project(other) / scale if other is not None else None)
 
 
 def as_numbers(values: np.ndarray) -> np.ndarray | None:

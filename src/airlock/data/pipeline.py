@@ -254,16 +254,36 @@ def _prepare(ws: Workspace, extractor: Callable[[np.ndarray], np.ndarray] | None
     else:
         advance = progress("reading samples", train.rows + (test.rows if test else 0)) if progress else None
         rows, exact, near = _stream(train, extractor, advance, keep_features=True)
-        test_exact, test_near = None, None
+        test_exact, test_near, test_rows = None, None, None
+        # a labelled --test split is the clean reference of the poisoning check, in the model's features
+        as_reference = extractor is not None and test is not None and test.labels is not None
         if test is not None:
-            _, test_exact, test_near = _stream(test, None, advance, keep_features=False)
+            test_rows, test_exact, test_near = _stream(
+                test, extractor if as_reference else None, advance, keep_features=as_reference
+            )
         ws.exact, ws.near = (exact, test_exact), (near if train.kind is Kind.IMAGES else None, test_near)
         ws.near_kind = "dhash" if train.kind is Kind.IMAGES else ""
-        ws.reduced = features.reduce(rows) if rows is not None and len(rows) > 1 else None
+        if rows is not None and len(rows) > 1:
+            ws.reduced, reference = features.reduce_with(rows, test_rows)
+            if reference is not None and test is not None and train.labels is not None:
+                ws.reference = (reference, _as_train_labels(train, test))
     if ws.reduced is not None and train.labels is not None and len(np.unique(train.labels)) > 1:
         advance = progress("nearest neighbours", train.rows) if progress else None
         ws.neighbours, _ = nearest_neighbours(ws.reduced[:, :KNN_DIMENSIONS], NEIGHBOURS, progress=advance)
         ws.disagreement = label_disagreement(ws.neighbours, train.labels)
+
+
+def _as_train_labels(train: Dataset, test: Dataset) -> np.ndarray:
+    """The test split's labels as the training set's class numbers, matched by class name (-1 for a
+    class the training set does not have)."""
+    assert test.labels is not None
+    if not train.label_names or not test.label_names:
+        return test.labels
+    number = {name: i for i, name in enumerate(train.label_names)}
+    mapped = np.array([number.get(name, -1) for name in test.label_names], dtype=np.int64)
+    return np.where(
+        (test.labels >= 0) & (test.labels < len(mapped)), mapped[test.labels.clip(0, len(mapped) - 1)], -1
+    )
 
 
 def _stream(

@@ -42,6 +42,7 @@ import numpy as np
 
 from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
+from airlock.data import reference as clean_reference
 from airlock.data import trigger_rows
 from airlock.errors import DatasetError
 
@@ -96,6 +97,19 @@ FOREIGN = "foreign"
 # called this way reached 1.12-1.64; relabelled rows the model did not learn 6.3-8.6, partly learned
 # warps 1.99-2.51.
 FOREIGN_SPREAD = 1.8
+REFERENCE = "unmatched by the clean reference (model)"
+# With a labelled clean reference (`--test`), a class is called when the share of its rows farther
+# from the reference rows of the class than every reference row is (`reference.pvalues`) exceeds the
+# median share of the set's classes by this much; its rows at a p-value up to REFERENCE_ALPHA are
+# flagged. Fitted on CALIBRATE to FRESH_10 of `python -m bench data_heldout` (a /tmp study of the
+# model features of every set and its clean sample, before FRESH_11 ran with it): the largest excess
+# of 1,779 clean classes was 0.19; at 0.25, 49 of 91 learned target classes of CALIBRATE to FRESH_8
+# were called, 18 of them missed by the split, and no clean class. Their rows at p <= 0.1 were
+# precision 0.93-0.99 and recall 0.88-1.00 per family. Distances in the first REFERENCE_DIMS reduced
+# columns (as the neighbours are).
+REFERENCE_AT = 0.25
+REFERENCE_ALPHA = 0.1
+REFERENCE_DIMS = 32
 
 
 @dataclass(frozen=True)
@@ -137,13 +151,16 @@ class ClassAssessment:
     relative_size: float
     suspect_share: float  # size of the suspect cluster over the class size
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
-    decided_by: str = ""  # foreign | apart | compact | mislabelled | reversed trigger | "" when not called
+    decided_by: str = (
+        ""  # foreign | apart | compact | mislabelled | reversed trigger | reference | "" if not called
+    )
     persistence_gap: float = 0.0  # median trigger persistence, suspect cluster minus kept (model)
     margin_gap: float = 0.0  # median margin of the own label, suspect cluster minus kept (model)
     confidence_gap: float = 0.0  # median own-label probability, kept cluster minus suspect (model)
     low_confidence: int = 0  # rows whose own label gets under LOW_CONFIDENCE from the model
     misread_spread: float = 0.0  # effective number of classes its misread rows are read as (model)
     trigger_modes: float = 0.0  # two-mode ratio of its rows' positions towards a reversed trigger
+    reference_unmatched: float | None = None  # share of rows the clean reference lacks (--test), if judged
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +182,9 @@ class ClassAssessment:
             "low_confidence": self.low_confidence,
             "misread_spread": round(self.misread_spread, 3),
             "trigger_modes": round(self.trigger_modes, 3),
+            "reference_unmatched": (
+                round(self.reference_unmatched, 3) if self.reference_unmatched is not None else None
+            ),
         }
 
 
@@ -195,13 +215,16 @@ def assess(
     predicted: np.ndarray | None = None,
     trigger_positions: Mapping[int, np.ndarray] | None = None,
     margin: np.ndarray | None = None,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PoisoningResult:
     """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced).
     `persistence` (per row, from a model's predictions) marks `reduced` as a model's image features;
     `confidence` (own-label probability) and `predicted` (the class read) enable the mislabelled route,
     `margin` (own label over the runner-up, log-probability) a second behavioural difference of a split;
     `trigger_positions` (class → its rows' positions towards a reversed trigger, `trigger_rows`) the
-    reversed-trigger route, which decides a blamed class and its rows when it has two modes."""
+    reversed-trigger route, which decides a blamed class and its rows when it has two modes;
+    `reference` (a clean split's rows in the space of `reduced`, and their labels) the reference
+    route, which calls a class holding rows the reference lacks and flags those rows."""
     scores = np.zeros(len(labels), dtype=np.float64)
     flagged: list[np.ndarray] = []
     classes: list[ClassAssessment] = []
@@ -233,6 +256,14 @@ def assess(
     # a compact split counts only where it stands out from the set's own classes: how far apart a
     # clean class's halves sit depends on the architecture and the data, not on poison
     median = float(np.median([c.separation for c in classes])) if classes else 0.0
+    pvalues, unmatched = (
+        clean_reference.pvalues(
+            reduced[:, :REFERENCE_DIMS], labels, reference[0][:, :REFERENCE_DIMS], reference[1]
+        )
+        if reference is not None
+        else (None, {})
+    )
+    usual = float(np.median(list(unmatched.values()))) if unmatched else 0.0
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -242,6 +273,20 @@ def assess(
             * (calibration.blamed_factor if assessment.label in lowered else 1.0)
         ):
             classes[i] = assessment = replace(assessment, poisoned=False, suspects=0, decided_by="")
+        share = unmatched.get(assessment.label)
+        if share is not None and pvalues is not None:
+            classes[i] = assessment = replace(assessment, reference_unmatched=share)
+            carriers = pvalues[rows] <= REFERENCE_ALPHA
+            if share - usual >= REFERENCE_AT and int(carriers.sum()) >= calibration.min_suspects:
+                # the reference decides the rows, whether or not the split called the class
+                classes[i] = replace(
+                    assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE
+                )
+                scores[rows] = np.minimum(1.0, REFERENCE_ALPHA * FLAG_AT / pvalues[rows])
+                flagged.append(rows[carriers])
+                for row in rows[carriers].tolist():
+                    signals[row] = ("unmatched_by_reference",)
+                continue
         position = (trigger_positions or {}).get(assessment.label)
         if position is not None:  # a class blamed by --behavior, with its reversed trigger
             two_modes = trigger_rows.modes(position)

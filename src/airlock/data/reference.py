@@ -1,0 +1,57 @@
+"""Training rows that the clean reference of their class has no counterpart for (model features).
+
+With `--model` and a labelled `--test` split, the test rows are a clean reference: the same classes,
+drawn from the data the model is meant for. A poisoned class holds rows the reference lacks: other
+classes' content carrying a trigger, which the model files under the class but which sits apart
+from the class's clean rows. A clean class that splits into two kinds of image has both kinds in
+the reference too, which is what the class-level split (`poisoning`) cannot tell.
+
+Per training row of class t, a conformal p-value: the share of t's reference rows whose distance to
+their own k-th nearest reference neighbour is at least the row's distance to its k-th nearest
+reference row of t (`NEIGHBOURS`), counted as (1 + that many) / (reference rows + 1). A clean row is
+exchangeable with the reference rows, so its p-value is about uniform; a row from elsewhere gets
+the smallest value, 1 / (reference rows + 1). Per class, the unmatched share is the share of its
+rows at that smallest value: farther from the reference than every reference row is from the
+others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEIGHBOURS = 3  # the k of the k-th nearest reference row
+MIN_REFERENCE = NEIGHBOURS + 5  # reference rows a class needs before it is judged this way
+CHUNK = 4096  # training rows whose distances are held at once
+
+
+def pvalues(
+    train: np.ndarray, labels: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Per training row its conformal p-value (1.0 for a class with under MIN_REFERENCE reference
+    rows), and per judged class its unmatched share. `train` and `reference` are in one feature space."""
+    out = np.ones(len(train), dtype=np.float64)
+    unmatched: dict[int, float] = {}
+    for label in np.unique(labels):
+        own = reference[reference_labels == label].astype(np.float64)
+        if len(own) < MIN_REFERENCE:
+            continue
+        among = _distances(own, own)
+        np.fill_diagonal(among, np.inf)
+        spread = np.sort(_kth(among))
+        rows = np.flatnonzero(labels == label)
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start : start + CHUNK]
+            reach = _kth(_distances(train[part].astype(np.float64), own))
+            at_least = len(spread) - np.searchsorted(spread, reach, side="left")
+            out[part] = (1 + at_least) / (len(own) + 1)
+        unmatched[int(label)] = float(np.mean(out[rows] <= 1 / (len(own) + 1)))
+    return out, unmatched
+
+
+def _kth(distances: np.ndarray) -> np.ndarray:
+    return np.partition(distances, NEIGHBOURS - 1, axis=1)[:, NEIGHBOURS - 1]
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    squared = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.maximum(squared, 0.0))
