@@ -50,6 +50,25 @@ def test_poisoned_set_fails_and_write_clean_drops_the_poison(
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.slow  # trains the tiny digit model (--model)
+def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, generated, report_schema) -> None:
+    npz = generated(datasets.POISONED[("patch", 0.05)])
+    result = cli(
+        "data", npz, "--model", generated(tiny_models.digit_resnet), "--test", generated(datasets.clean_digits),
+        "--format", "json", "--no-progress",
+    )  # fmt: skip
+    assert result.code == 1, result.err
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    data = report["data"]
+    assert data["suspect_classes"] == [datasets.TARGET]
+    shares = {c["class"]: c["reference_unmatched"] for c in data["classes"]}
+    assert all(isinstance(share, float) for share in shares.values())
+    assert shares[datasets.TARGET] == max(shares.values())
+    truth = set(datasets.truth(npz).tolist())
+    assert len(truth & set(data["flagged"])) >= 0.9 * len(truth)
+
+
 def test_clean_set_passes_with_raw_features(cli, generated, report_schema, tmp_path: Path) -> None:
     clean = tmp_path / "keep.json"
     result = cli(

@@ -27,7 +27,10 @@ def register(commands: Any) -> None:
         help=".npz (x, y), image folder ROOT/<class>/<image>, CSV, Parquet, or a saved `datasets` folder",
     )
     p.add_argument(
-        "--test", type=Path, metavar="DATASET", help="the evaluation split (checked for contamination)"
+        "--test",
+        type=Path,
+        metavar="DATASET",
+        help="the evaluation split: checked for contamination; with --model, the clean reference of each class",
     )
     p.add_argument(
         "--model",

@@ -1,0 +1,115 @@
+"""The clean reference of the poisoning check (`--test` with `--model`): conformal p-values of the
+training rows against their class's reference rows, and the class route they decide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
+from airlock.data import features, poisoning, reference
+from airlock.data.loading import Dataset, Kind
+from airlock.data.pipeline import KNN_DIMENSIONS, NEIGHBOURS, _as_train_labels, calibration
+
+
+def _classes(
+    rng: np.random.Generator, rows: int, centres: np.ndarray, mode: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of five classes around `centres`; with `mode`, a third of class 2 in a mode of its own
+    (a clean class of two kinds of image: the reference has both)."""
+    y = np.resize(np.arange(5), rows)
+    x = centres[y] + rng.normal(0, 1, (rows, 24))
+    if mode:
+        x[np.flatnonzero(y == 2)[::3], :3] += 5.0
+    return x, y
+
+
+def _set(seed: int, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train rows with `share` poison in class 2 (other classes' rows moved to a cluster of their own
+    beside class 2, labelled 2) and a clean reference of 400 rows from the same classes."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, (5, 24))
+    x, y = _classes(rng, 1500, centres, mode=True)
+    poison = np.sort(rng.choice(np.flatnonzero(y != 2), size=int(share * len(y)), replace=False))
+    y[poison] = 2
+    x[poison] = centres[2] + rng.normal(0, 0.8, (len(poison), 24))
+    x[poison, 3:6] += 6.0
+    ref_x, ref_y = _classes(rng, 400, centres, mode=True)
+    return x.astype(np.float32), y, poison, ref_x.astype(np.float32), ref_y
+
+
+def _assess(x: np.ndarray, y: np.ndarray, ref_x: np.ndarray | None, ref_y: np.ndarray | None):
+    reduced, ref = features.reduce_with(x, ref_x)
+    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
+    flat = np.full(len(y), 0.3)  # no behavioural difference: the split alone calls nothing compact
+    return poisoning.assess(
+        reduced,
+        y,
+        label_disagreement(neighbours, y),
+        calibration(),
+        persistence=flat,
+        reference=None if ref is None or ref_y is None else (ref, ref_y),
+    )
+
+
+def test_rows_like_the_reference_get_spread_p_values_and_rows_from_elsewhere_the_smallest() -> None:
+    rng = np.random.default_rng(1)
+    ref = rng.normal(0, 1, (60, 8))
+    alike = rng.normal(0, 1, (600, 8))
+    apart = rng.normal(0, 1, (50, 8)) + 6.0
+    p, unmatched = reference.pvalues(
+        np.concatenate([alike, apart]), np.zeros(650, np.int64), ref, np.zeros(60, np.int64)
+    )
+    smallest = 1 / 61
+    assert np.all(p[600:] == smallest)
+    # about uniform (the rows share one reference sample, so their mean moves with it)
+    assert 0.3 < p[:600].mean() < 0.7 and np.mean(p[:600] <= 0.1) < 0.25
+    assert (
+        abs(unmatched[0] - (np.sum(p <= smallest) / 650)) < 1e-12
+        and unmatched[0] < 0.15
+        and np.sum(p[:600] <= smallest) < 30
+    )
+
+
+def test_a_class_with_too_few_reference_rows_is_not_judged() -> None:
+    rng = np.random.default_rng(2)
+    p, unmatched = reference.pvalues(
+        rng.normal(0, 1, (40, 4)), np.zeros(40, np.int64), rng.normal(0, 1, (5, 4)), np.zeros(5, np.int64)
+    )
+    assert unmatched == {} and np.all(p == 1.0)
+
+
+def test_the_reference_calls_a_poisoned_class_the_split_does_not_and_flags_its_rows() -> None:
+    x, y, poison, ref_x, ref_y = _set(3, 0.08)
+    without = _assess(x, y, None, None)
+    assert 2 not in without.poisoned_classes
+    result = _assess(x, y, ref_x, ref_y)
+    assert result.poisoned_classes == [2]
+    target = next(c for c in result.classes if c.label == 2)
+    assert target.decided_by == poisoning.REFERENCE and target.reference_unmatched is not None
+    assert target.reference_unmatched > poisoning.REFERENCE_AT
+    hit = len(np.intersect1d(result.flagged, poison))
+    assert hit / len(poison) >= 0.95 and hit / len(result.flagged) >= 0.85
+    assert all(result.signals[r] == ("unmatched_by_reference",) for r in result.flagged.tolist())
+    assert np.all(result.scores[result.flagged] >= poisoning.FLAG_AT)
+
+
+def test_a_clean_class_of_two_kinds_that_the_reference_also_has_is_not_called() -> None:
+    rng = np.random.default_rng(4)
+    centres = rng.normal(0, 5, (5, 24))
+    x, y = _classes(rng, 1500, centres, mode=True)
+    ref_x, ref_y = _classes(rng, 400, centres, mode=True)
+    result = _assess(x.astype(np.float32), y, ref_x.astype(np.float32), ref_y)
+    assert result.poisoned_classes == [] and len(result.flagged) == 0
+    shares = [c.reference_unmatched for c in result.classes]
+    assert all(s is not None and s < poisoning.REFERENCE_AT for s in shares)
+
+
+def test_reference_labels_are_matched_to_the_training_classes_by_name() -> None:
+    def dataset(labels: list[int], names: tuple[str, ...]) -> Dataset:
+        return Dataset(Path("d"), Kind.IMAGES, len(labels), np.asarray(labels, np.int64), names, ())
+
+    train = dataset([0, 1, 2], ("cat", "dog", "fox"))
+    test = dataset([0, 1, 2, 1], ("dog", "eel", "fox"))
+    assert _as_train_labels(train, test).tolist() == [1, -1, 2, -1]
