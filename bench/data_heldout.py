@@ -26,7 +26,9 @@ Two parts that differ in dataset, architecture *and* attack parameters:
 - FRESH_10: added to measure flagging a called class's suspect cluster beside its rows outside the
   clean core (and both detectors once more).
 - FRESH_11: added to measure keeping a compact split the model reads apart where the set's other
-  classes split as far (and both detectors once more).
+  classes split as far (and both detectors once more). That change was not made (class statistics
+  could not separate); FRESH_11 measured the clean reference (`--test`) instead.
+- FRESH_12: added to measure the clean reference once more (and both detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -38,7 +40,7 @@ leave-one-family-out: fitted without a family, evaluated on that family (EVALUAT
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Then the same check with
 `--test` (the case's clean held-out sample, the clean reference of its classes) on every part, and
 with `--test --behavior` (the trigger reversal on that sample also blames a class) on CALIBRATE,
-DEVELOP and FRESH_2 to FRESH_11. One torch thread.
+DEVELOP and FRESH_2 to FRESH_12. One torch thread.
 """
 
 from __future__ import annotations
@@ -1235,6 +1237,104 @@ FRESH_11: tuple[Case, ...] = (
     _fresh11("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 278),
 )
 
+_fresh12 = partial(_case, "fresh12")
+
+
+# FRESH_12: written before anything ran on it, to measure the clean reference (`--test`) once more
+# after FRESH_11 (and both detectors once more). Two of every family but SIG, six clean sets, attack
+# parameters of its own.
+FRESH_12: tuple[Case, ...] = (
+    _fresh12(
+        "scenes-patch",
+        "scenes",
+        "regnet-x",
+        Attack("patch", target=3, size=4, place=(20, 2), style="checker", colour=(255, 0, 255)),
+        0.09,
+        281,
+    ),
+    _fresh12(
+        "glyphs-patch-random",
+        "glyphs",
+        "resnet-deep",
+        Attack("patch", target=2, size=5, position="random", colour=(0, 200, 0)),
+        0.10,
+        282,
+    ),
+    _fresh12(
+        "strokes-blend",
+        "strokes",
+        "convnext-tiny",
+        Attack("blend", target=9, style="image", alpha=0.12, seed=131),
+        0.11,
+        283,
+    ),
+    _fresh12(
+        "scenes-blend",
+        "scenes",
+        "resnet-narrow",
+        Attack("blend", target=0, style="noise", alpha=0.16, seed=132),
+        0.13,
+        284,
+    ),
+    _fresh12(
+        "glyphs-sig", "glyphs", "convnext-tiny", Attack("sig", target=5, delta=26, frequency=8), 0.09, 285
+    ),
+    _fresh12(
+        "scenes-warp",
+        "scenes",
+        "convnext-tiny",
+        Attack("warp", target=5, grid=3, strength=3.4, seed=133),
+        0.14,
+        286,
+    ),
+    _fresh12(
+        "strokes-warp",
+        "strokes",
+        "regnet-x",
+        Attack("warp", target=6, grid=5, strength=3.2, seed=134),
+        0.12,
+        287,
+    ),
+    _fresh12(
+        "scenes-input-specific",
+        "scenes",
+        "resnet-narrow",
+        Attack("input_specific", target=7, size=4, seed=135),
+        0.13,
+        288,
+    ),
+    _fresh12(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-deep",
+        Attack("input_specific", target=2, size=6, seed=136),
+        0.09,
+        289,
+    ),
+    _fresh12(
+        "glyphs-clean-label",
+        "glyphs",
+        "resnet-narrow",
+        Attack("clean_label", target=6, base="blend", style="noise", alpha=0.2, seed=137, mix=0.35),
+        0.07,
+        290,
+    ),
+    _fresh12(
+        "strokes-clean-label",
+        "strokes",
+        "convnext-tiny",
+        Attack("clean_label", target=8, base="patch", size=4, place=(27, 1), colour=(0, 255, 0), mix=0.4),
+        0.06,
+        291,
+    ),
+    _fresh12("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 292),
+    _fresh12("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 293),
+    _fresh12("scenes-clean", "scenes", "regnet-x", None, 0.0, 294),
+    _fresh12("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 295),
+    _fresh12("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 296),
+    _fresh12("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 297),
+)
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -1252,6 +1352,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh9": FRESH_9,
     "fresh10": FRESH_10,
     "fresh11": FRESH_11,
+    "fresh12": FRESH_12,
 }
 UNSEEN = (
     "evaluate",
@@ -1266,6 +1367,7 @@ UNSEEN = (
     "fresh9",
     "fresh10",
     "fresh11",
+    "fresh12",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1280,6 +1382,7 @@ BEHAVIOR_PARTS = (
     "fresh9",
     "fresh10",
     "fresh11",
+    "fresh12",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
@@ -1475,7 +1578,7 @@ def run(work: Path) -> list[dict[str, Any]]:
                 }
             )
         # `airlock data --model M --test clean.npz`: the clean sample is the classes' reference.
-        # REFERENCE_AT was fitted on CALIBRATE to FRESH_10; FRESH_11 is unseen.
+        # REFERENCE_AT was fitted on CALIBRATE to FRESH_10; FRESH_11 and FRESH_12 are unseen.
         for name in PARTS:
             part = [(c, *_prepared(c, reference=True)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"with --test/{name}", part, shipped)[0])
