@@ -104,9 +104,9 @@ REFERENCE = "unmatched by the clean reference (model)"
 # flagged. Fitted on CALIBRATE to FRESH_10 of `python -m bench data_heldout` (a /tmp study of the
 # model features of every set and its clean sample, before FRESH_11 ran with it): the largest excess
 # of 1,779 clean classes was 0.19; at 0.25, 49 of 91 learned target classes of CALIBRATE to FRESH_8
-# were called, 18 of them missed by the split, and no clean class. Their rows at p <= 0.1 were
-# precision 0.93-0.99 and recall 0.88-1.00 per family. Distances in the first REFERENCE_DIMS reduced
-# columns (as the neighbours are).
+# were called, 15 of them missed by the split, and no clean class. In the classes called at 0.19, the
+# rows at p <= 0.1 were precision 0.93-0.99 and recall 0.88-1.00 per family. Distances in the first
+# REFERENCE_DIMS reduced columns (as the neighbours are).
 REFERENCE_AT = 0.25
 REFERENCE_ALPHA = 0.1
 REFERENCE_DIMS = 32
@@ -151,9 +151,7 @@ class ClassAssessment:
     relative_size: float
     suspect_share: float  # size of the suspect cluster over the class size
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
-    decided_by: str = (
-        ""  # foreign | apart | compact | mislabelled | reversed trigger | reference | "" if not called
-    )
+    decided_by: str = ""  # the route that called it (FOREIGN, COMPACT, REFERENCE, …); "" if not called
     persistence_gap: float = 0.0  # median trigger persistence, suspect cluster minus kept (model)
     margin_gap: float = 0.0  # median margin of the own label, suspect cluster minus kept (model)
     confidence_gap: float = 0.0  # median own-label probability, kept cluster minus suspect (model)
