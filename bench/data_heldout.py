@@ -29,6 +29,8 @@ Two parts that differ in dataset, architecture *and* attack parameters:
   classes split as far (and both detectors once more). That change was not made (class statistics
   could not separate); FRESH_11 measured the clean reference (`--test`) instead.
 - FRESH_12: added to measure the clean reference once more (and both detectors once more).
+- FRESH_13: added to measure a lower reference bar for a class `--behavior` blames (and both
+  detectors once more).
 Each case is a model trained on its (poisoned) set; airlock vets that set with that model (the real
 pipeline: static scan, one loader, the checks of `airlock data`). Reported per case, per family and
 per dataset: row-level precision and recall, and whether a clean set is called poisoned. A case
@@ -40,7 +42,7 @@ leave-one-family-out: fitted without a family, evaluated on that family (EVALUAT
 tables (fixtures.tables_eval) are vetted too: none may be called poisoned. Then the same check with
 `--test` (the case's clean held-out sample, the clean reference of its classes) on every part, and
 with `--test --behavior` (the trigger reversal on that sample also blames a class) on CALIBRATE,
-DEVELOP and FRESH_2 to FRESH_12. One torch thread.
+DEVELOP and FRESH_2 to FRESH_13. One torch thread.
 """
 
 from __future__ import annotations
@@ -1335,6 +1337,80 @@ FRESH_12: tuple[Case, ...] = (
     _fresh12("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 297),
 )
 
+_fresh13 = partial(_case, "fresh13")
+
+
+# FRESH_13: written before anything ran on it, to measure a class blamed by `--behavior` that its clean
+# reference singles out at a lower bar (and both detectors once more). Every family, six clean sets,
+# attack parameters of its own.
+FRESH_13: tuple[Case, ...] = (
+    _fresh13(
+        "glyphs-patch",
+        "glyphs",
+        "regnet-x",
+        Attack("patch", target=1, size=3, place=(2, 27), colour=(255, 255, 0)),
+        0.08,
+        301,
+    ),
+    _fresh13(
+        "scenes-patch-random",
+        "scenes",
+        "resnet-deep",
+        Attack("patch", target=4, size=5, position="random", style="noise", seed=141),
+        0.11,
+        302,
+    ),
+    _fresh13(
+        "glyphs-blend",
+        "glyphs",
+        "convnext-tiny",
+        Attack("blend", target=3, style="noise", alpha=0.15, seed=142),
+        0.12,
+        303,
+    ),
+    _fresh13(
+        "scenes-blend",
+        "scenes",
+        "regnet-x",
+        Attack("blend", target=8, style="image", alpha=0.17, seed=143),
+        0.10,
+        304,
+    ),
+    _fresh13(
+        "strokes-sig", "strokes", "resnet-narrow", Attack("sig", target=3, delta=30, frequency=6), 0.10, 305
+    ),
+    _fresh13(
+        "glyphs-warp",
+        "glyphs",
+        "resnet-narrow",
+        Attack("warp", target=7, grid=4, strength=3.5, seed=144),
+        0.13,
+        306,
+    ),
+    _fresh13(
+        "scenes-input-specific",
+        "scenes",
+        "convnext-tiny",
+        Attack("input_specific", target=2, size=5, seed=145),
+        0.12,
+        307,
+    ),
+    _fresh13(
+        "strokes-clean-label",
+        "strokes",
+        "resnet-deep",
+        Attack("clean_label", target=0, base="sig", delta=34, frequency=5, mix=0.3),
+        0.07,
+        308,
+    ),
+    _fresh13("strokes-clean", "strokes", "regnet-x", None, 0.0, 309),
+    _fresh13("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 310),
+    _fresh13("scenes-clean", "scenes", "resnet-deep", None, 0.0, 311),
+    _fresh13("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 312),
+    _fresh13("glyphs-clean", "glyphs", "resnet-narrow", None, 0.0, 313),
+    _fresh13("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 314),
+)
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -1353,6 +1429,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh10": FRESH_10,
     "fresh11": FRESH_11,
     "fresh12": FRESH_12,
+    "fresh13": FRESH_13,
 }
 UNSEEN = (
     "evaluate",
@@ -1368,6 +1445,7 @@ UNSEEN = (
     "fresh10",
     "fresh11",
     "fresh12",
+    "fresh13",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1383,6 +1461,7 @@ BEHAVIOR_PARTS = (
     "fresh10",
     "fresh11",
     "fresh12",
+    "fresh13",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
