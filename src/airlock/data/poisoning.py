@@ -108,6 +108,12 @@ REFERENCE = "unmatched by the clean reference (model)"
 # rows at p <= 0.1 were precision 0.93-0.99 and recall 0.88-1.00 per family. Distances in the first
 # REFERENCE_DIMS reduced columns (as the neighbours are).
 REFERENCE_AT = 0.25
+# A class a behavioural scan blamed (`blamed`) is called at this lower excess when it is also the one
+# class of the set the reference singles out most: two pieces of evidence, each short of its own bar.
+# It is the 99th percentile (0.071, rounded up) of the excess of the 1,779 classes of CALIBRATE to
+# FRESH_10 other than the learned targets; 3 of their 66 clean sets have a top class above it, and
+# 79 of the 109 learned targets are their set's top class above it (57 reach REFERENCE_AT).
+REFERENCE_BLAMED_AT = 0.08
 REFERENCE_ALPHA = 0.1
 REFERENCE_DIMS = 32
 
@@ -262,6 +268,8 @@ def assess(
         else (None, {})
     )
     usual = float(np.median(list(unmatched.values()))) if unmatched else 0.0
+    standout = max(unmatched, key=lambda k: (unmatched[k], -k)) if unmatched else None
+    blamed_set = {int(b) for b in blamed}
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -275,7 +283,12 @@ def assess(
         if share is not None and pvalues is not None:
             classes[i] = assessment = replace(assessment, reference_unmatched=share)
             carriers = pvalues[rows] <= REFERENCE_ALPHA
-            if share - usual >= REFERENCE_AT and int(carriers.sum()) >= calibration.min_suspects:
+            bar = (
+                REFERENCE_BLAMED_AT
+                if assessment.label in blamed_set and assessment.label == standout
+                else REFERENCE_AT
+            )
+            if share - usual >= bar and int(carriers.sum()) >= calibration.min_suspects:
                 # the reference decides the rows, whether or not the split called the class
                 classes[i] = replace(
                     assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE

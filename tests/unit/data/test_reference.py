@@ -39,7 +39,13 @@ def _set(seed: int, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return x.astype(np.float32), y, poison, ref_x.astype(np.float32), ref_y
 
 
-def _assess(x: np.ndarray, y: np.ndarray, ref_x: np.ndarray | None, ref_y: np.ndarray | None):
+def _assess(
+    x: np.ndarray,
+    y: np.ndarray,
+    ref_x: np.ndarray | None,
+    ref_y: np.ndarray | None,
+    blamed: tuple[int, ...] = (),
+):
     reduced, ref = features.reduce_with(x, ref_x)
     neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
     flat = np.full(len(y), 0.3)  # no behavioural difference: the split alone calls nothing compact
@@ -49,6 +55,7 @@ def _assess(x: np.ndarray, y: np.ndarray, ref_x: np.ndarray | None, ref_y: np.nd
         label_disagreement(neighbours, y),
         calibration(),
         persistence=flat,
+        blamed=blamed,
         reference=None if ref is None or ref_y is None else (ref, ref_y),
     )
 
@@ -113,3 +120,26 @@ def test_reference_labels_are_matched_to_the_training_classes_by_name() -> None:
     train = dataset([0, 1, 2], ("cat", "dog", "fox"))
     test = dataset([0, 1, 2, 1], ("dog", "eel", "fox"))
     assert _as_train_labels(train, test).tolist() == [1, -1, 2, -1]
+
+
+def test_a_blamed_class_the_reference_singles_out_is_called_at_the_lower_bar() -> None:
+    x, y, poison, ref_x, ref_y = _set(5, 0.03)  # 45 rows: about 13% of the class, under REFERENCE_AT
+    alone = _assess(x, y, ref_x, ref_y)
+    share = next(c.reference_unmatched for c in alone.classes if c.label == 2)
+    assert share is not None and poisoning.REFERENCE_BLAMED_AT < share < poisoning.REFERENCE_AT
+    assert 2 not in alone.poisoned_classes
+    assert 2 not in _assess(x, y, ref_x, ref_y, blamed=(1,)).poisoned_classes  # blame elsewhere
+    blamed = _assess(x, y, ref_x, ref_y, blamed=(2,))
+    assert blamed.poisoned_classes == [2]
+    assert next(c.decided_by for c in blamed.classes if c.label == 2) == poisoning.REFERENCE
+    assert len(np.intersect1d(blamed.flagged, poison)) >= 0.95 * len(poison)
+
+
+def test_a_blamed_class_the_reference_does_not_single_out_is_not_called_by_it() -> None:
+    rng = np.random.default_rng(7)
+    centres = rng.normal(0, 5, (5, 24))
+    x, y = _classes(rng, 1500, centres, mode=True)
+    ref_x, ref_y = _classes(rng, 400, centres, mode=True)
+    for label in range(5):
+        result = _assess(x.astype(np.float32), y, ref_x.astype(np.float32), ref_y, blamed=(label,))
+        assert all(c.decided_by != poisoning.REFERENCE for c in result.classes)
