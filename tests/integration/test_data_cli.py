@@ -498,7 +498,8 @@ def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     blamed = vet(TEST_BACKDOORED)
     assert blamed.get("blamed_classes") == [target]
     # the blamed class's rows are also placed towards its reversed trigger (two modes here); the
-    # split calls this class by itself, so its rows stay the split's
+    # split (and the clean reference) call this class by themselves, so the trigger does not decide
+    # its rows
     judged = next(c for c in blamed["classes"] if c["class"] == target)  # type: ignore[attr-defined]
     assert (
         judged["trigger_modes"] > 3

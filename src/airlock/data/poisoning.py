@@ -279,6 +279,9 @@ def assess(
             * (calibration.blamed_factor if assessment.label in lowered else 1.0)
         ):
             classes[i] = assessment = replace(assessment, poisoned=False, suspects=0, decided_by="")
+        position = (trigger_positions or {}).get(assessment.label)  # a class blamed by --behavior
+        two_modes = trigger_rows.modes(position) if position is not None else 0.0
+        classes[i] = assessment = replace(assessment, trigger_modes=two_modes)
         share = unmatched.get(assessment.label)
         if share is not None and pvalues is not None:
             classes[i] = assessment = replace(assessment, reference_unmatched=share)
@@ -298,11 +301,8 @@ def assess(
                 for row in rows[carriers].tolist():
                     signals[row] = ("unmatched_by_reference",)
                 continue
-        position = (trigger_positions or {}).get(assessment.label)
-        if position is not None:  # a class blamed by --behavior, with its reversed trigger
-            two_modes = trigger_rows.modes(position)
+        if position is not None:  # with its reversed trigger
             carriers = position >= trigger_rows.HALFWAY
-            classes[i] = replace(assessment, trigger_modes=two_modes)
             if (
                 not assessment.poisoned  # a class the split already called keeps its rows
                 and two_modes >= trigger_rows.MODES_AT
