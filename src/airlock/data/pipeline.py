@@ -280,10 +280,9 @@ def _as_train_labels(train: Dataset, test: Dataset) -> np.ndarray:
     if not train.label_names or not test.label_names:
         return test.labels
     number = {name: i for i, name in enumerate(train.label_names)}
-    mapped = np.array([number.get(name, -1) for name in test.label_names], dtype=np.int64)
-    return np.where(
-        (test.labels >= 0) & (test.labels < len(mapped)), mapped[test.labels.clip(0, len(mapped) - 1)], -1
-    )
+    lookup = np.array([number.get(name, -1) for name in test.label_names] + [-1], dtype=np.int64)
+    known = (test.labels >= 0) & (test.labels < len(test.label_names))
+    return lookup[np.where(known, test.labels, -1)]  # lookup[-1] is -1: a label without a name
 
 
 def _stream(

@@ -280,8 +280,8 @@ def assess(
         ):
             classes[i] = assessment = replace(assessment, poisoned=False, suspects=0, decided_by="")
         position = (trigger_positions or {}).get(assessment.label)  # a class blamed by --behavior
-        two_modes = trigger_rows.modes(position) if position is not None else 0.0
-        classes[i] = assessment = replace(assessment, trigger_modes=two_modes)
+        if position is not None:  # recorded whichever route decides the class
+            classes[i] = assessment = replace(assessment, trigger_modes=trigger_rows.modes(position))
         share = unmatched.get(assessment.label)
         if share is not None and pvalues is not None:
             classes[i] = assessment = replace(assessment, reference_unmatched=share)
@@ -305,7 +305,7 @@ def assess(
             carriers = position >= trigger_rows.HALFWAY
             if (
                 not assessment.poisoned  # a class the split already called keeps its rows
-                and two_modes >= trigger_rows.MODES_AT
+                and assessment.trigger_modes >= trigger_rows.MODES_AT
                 and int(carriers.sum()) >= calibration.min_suspects
             ):
                 classes[i] = replace(
