@@ -1411,6 +1411,106 @@ FRESH_13: tuple[Case, ...] = (
     _fresh13("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 314),
 )
 
+_fresh14 = partial(_case, "fresh14")
+
+
+# FRESH_14: written before anything ran on it, to measure the clean reference read in the backbone's
+# last stage before the head's normalisation (it differs from the head input only where a norm sits
+# between them, as in ConvNeXt), so it holds more ConvNeXts than earlier parts. Every family, six
+# clean sets, attack parameters of its own, poison from 2% to 15%.
+FRESH_14: tuple[Case, ...] = (
+    _fresh14(
+        "scenes-patch",
+        "scenes",
+        "convnext-tiny",
+        Attack("patch", target=6, size=4, place=(1, 1), style="checker", colour=(0, 255, 255)),
+        0.06,
+        321,
+    ),
+    _fresh14(
+        "strokes-patch-random",
+        "strokes",
+        "resnet-deep",
+        Attack("patch", target=0, size=3, position="random", colour=(255, 128, 0)),
+        0.15,
+        322,
+    ),
+    _fresh14(
+        "glyphs-blend",
+        "glyphs",
+        "convnext-tiny",
+        Attack("blend", target=5, style="image", alpha=0.13, seed=151),
+        0.09,
+        323,
+    ),
+    _fresh14(
+        "scenes-blend",
+        "scenes",
+        "resnet-narrow",
+        Attack("blend", target=3, style="noise", alpha=0.14, seed=152),
+        0.12,
+        324,
+    ),
+    _fresh14(
+        "scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=9, delta=22, frequency=7), 0.11, 325
+    ),
+    _fresh14("glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=2, delta=32, frequency=4), 0.02, 326),
+    _fresh14(
+        "strokes-warp",
+        "strokes",
+        "convnext-tiny",
+        Attack("warp", target=4, grid=3, strength=3.0, seed=153),
+        0.13,
+        327,
+    ),
+    _fresh14(
+        "scenes-warp",
+        "scenes",
+        "resnet-deep",
+        Attack("warp", target=1, grid=5, strength=3.6, seed=154),
+        0.14,
+        328,
+    ),
+    _fresh14(
+        "glyphs-input-specific",
+        "glyphs",
+        "convnext-tiny",
+        Attack("input_specific", target=6, size=5, seed=155),
+        0.10,
+        329,
+    ),
+    _fresh14(
+        "strokes-input-specific",
+        "strokes",
+        "regnet-x",
+        Attack("input_specific", target=8, size=4, seed=156),
+        0.08,
+        330,
+    ),
+    _fresh14(
+        "scenes-clean-label",
+        "scenes",
+        "convnext-tiny",
+        Attack("clean_label", target=5, base="patch", size=5, place=(0, 26), colour=(255, 0, 255), mix=0.35),
+        0.08,
+        331,
+    ),
+    _fresh14(
+        "glyphs-clean-label",
+        "glyphs",
+        "resnet-deep",
+        Attack("clean_label", target=1, base="sig", delta=30, frequency=9, mix=0.3),
+        0.07,
+        332,
+    ),
+    _fresh14("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 333),
+    _fresh14("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 334),
+    _fresh14("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 335),
+    _fresh14("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 336),
+    _fresh14("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 337),
+    _fresh14("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 338),
+)
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -1430,6 +1530,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh11": FRESH_11,
     "fresh12": FRESH_12,
     "fresh13": FRESH_13,
+    "fresh14": FRESH_14,
 }
 UNSEEN = (
     "evaluate",
@@ -1446,6 +1547,7 @@ UNSEEN = (
     "fresh11",
     "fresh12",
     "fresh13",
+    "fresh14",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1462,6 +1564,7 @@ BEHAVIOR_PARTS = (
     "fresh11",
     "fresh12",
     "fresh13",
+    "fresh14",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
