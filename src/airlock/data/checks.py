@@ -18,6 +18,7 @@ import numpy as np
 from airlock.data import contamination, labels, leakage, poisoning, privacy
 from airlock.data.contamination import MAX_PAIRS
 from airlock.data.loading import Dataset, Kind
+from airlock.data.reference import Reference
 from airlock.findings import Finding
 from airlock.rules import RuleSet
 from airlock.scanning import CheckContext, Skipped, TargetScanner
@@ -45,7 +46,7 @@ class Workspace(CheckContext):
     predicted: np.ndarray | None = None  # per-row class the model reads (images + --model)
     margin: np.ndarray | None = None  # per-row log-margin of the row's own label over the runner-up
     trigger_positions: dict[int, np.ndarray] | None = None  # blamed class → rows' positions (--behavior)
-    reference: tuple[np.ndarray, np.ndarray] | None = None  # clean --test rows in `reduced`'s space, labels
+    reference: Reference | None = None  # the clean --test split and the training rows (model features)
     exact: tuple[list[bytes], list[bytes] | None] = ([], None)
     near: tuple[Any, Any] = (None, None)
     near_kind: str = ""

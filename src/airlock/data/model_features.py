@@ -28,6 +28,8 @@ class ModelFeatures:
     text_column: str | None = None  # the column a text model reads
     predict: Callable[[np.ndarray], np.ndarray] | None = None  # images → class probabilities (image models)
     classifier: Any = None  # the loaded image classifier (for `--behavior`), None for a text model
+    # images → (head input, last stage) from one pass (image models): the clean reference's space
+    views: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def model_features(
@@ -35,7 +37,12 @@ def model_features(
 ) -> ModelFeatures:
     """Scan, then load the model at `reference` and say how it turns rows of `train` into features."""
     from airlock.models.classifier import load_classifier
-    from airlock.models.features import image_features, image_probabilities, text_features
+    from airlock.models.features import (
+        image_feature_views,
+        image_features,
+        image_probabilities,
+        text_features,
+    )
     from airlock.models.text import TextClassifier
     from airlock.pipeline import ScanOptions, resolve, scan_snapshot
 
@@ -84,6 +91,7 @@ def model_features(
         lambda images: image_features(clf, images),
         predict=lambda images: image_probabilities(clf, images),
         classifier=clf,
+        views=lambda images: image_feature_views(clf, images),
     )
 
 

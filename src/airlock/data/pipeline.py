@@ -23,6 +23,7 @@ from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
 from airlock.data.pictures import score_histograms, thumbnails
 from airlock.data.poisoning import Calibration
+from airlock.data.reference import Reference
 from airlock.data.tabular import table_features
 from airlock.errors import DatasetError
 from airlock.policy import Policy, default_policy
@@ -156,7 +157,7 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
         blamed=blamed,
         progress=options.progress,
     )
-    _prepare(ws, extractor)
+    _prepare(ws, extractor, model.views if model else None)
     if model is not None and model.predict is not None and train.labels is not None:
         found = _persistence(train, model.predict, options.progress)
         if found is not None:
@@ -247,26 +248,34 @@ def _check_columns(train: Dataset, options: VetOptions) -> None:
         raise DatasetError(train.path, "--k must be at least 2")
 
 
-def _prepare(ws: Workspace, extractor: Callable[[np.ndarray], np.ndarray] | None) -> None:
+def _prepare(
+    ws: Workspace,
+    extractor: Callable[[np.ndarray], np.ndarray] | None,
+    views: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> None:
+    """Read every row once: digests, near-duplicate hashes and features (`views` gives an image
+    model's head input and last stage from one pass; the second is the clean reference's space)."""
     train, test, progress = ws.train, ws.test, ws.progress
     if train.kind is Kind.TABLE:
         _prepare_table(ws, extractor)
     else:
         advance = progress("reading samples", train.rows + (test.rows if test else 0)) if progress else None
-        rows, exact, near = _stream(train, extractor, advance, keep_features=True)
-        test_exact, test_near, test_rows = None, None, None
-        # a labelled --test split is the clean reference of the poisoning check, in the model's features
-        as_reference = extractor is not None and test is not None and test.labels is not None
+        rows, stage, exact, near = _stream(train, views, advance, keep_features=True)
+        test_exact, test_near, test_stage = None, None, None
+        # a labelled --test split is the clean reference of the poisoning check, in the model's last stage
+        as_reference = views is not None and test is not None and test.labels is not None
         if test is not None:
-            test_rows, test_exact, test_near = _stream(
-                test, extractor if as_reference else None, advance, keep_features=as_reference
+            _, test_stage, test_exact, test_near = _stream(
+                test, views if as_reference else None, advance, keep_features=as_reference
             )
         ws.exact, ws.near = (exact, test_exact), (near if train.kind is Kind.IMAGES else None, test_near)
         ws.near_kind = "dhash" if train.kind is Kind.IMAGES else ""
         if rows is not None and len(rows) > 1:
-            ws.reduced, reference = features.reduce_with(rows, test_rows)
-            if reference is not None and test is not None and train.labels is not None:
-                ws.reference = (reference, _as_train_labels(train, test))
+            ws.reduced = features.reduce(rows)
+            if stage is not None and test_stage is not None and test is not None and train.labels is not None:
+                train_side, reference_side = features.reduce_with(stage, test_stage)
+                assert reference_side is not None
+                ws.reference = Reference(train_side, reference_side, _as_train_labels(train, test))
     if ws.reduced is not None and train.labels is not None and len(np.unique(train.labels)) > 1:
         advance = progress("nearest neighbours", train.rows) if progress else None
         ws.neighbours, _ = nearest_neighbours(ws.reduced[:, :KNN_DIMENSIONS], NEIGHBOURS, progress=advance)
@@ -287,20 +296,27 @@ def _as_train_labels(train: Dataset, test: Dataset) -> np.ndarray:
 
 def _stream(
     dataset: Dataset,
-    extractor: Callable[[np.ndarray], np.ndarray] | None,
+    views: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
     advance: Callable[[int], None] | None,
     *,
     keep_features: bool,
-) -> tuple[np.ndarray | None, list[bytes], np.ndarray | None]:
+) -> tuple[np.ndarray | None, np.ndarray | None, list[bytes], np.ndarray | None]:
+    """One pass over `dataset`: its features (a model's head input, or pooled pixels without one), the
+    model's last stage (None without a model), exact digests and near-duplicate hashes."""
     parts: list[np.ndarray] = []
+    stages: list[np.ndarray] = []
     exact: list[bytes] = []
     near: list[np.ndarray] = []
     for chunk in dataset.chunks():
         if dataset.kind is Kind.IMAGES:
             digests, dhash = contamination.image_hashes(chunk.x)
             near.append(dhash)
-            if keep_features:
-                parts.append(extractor(chunk.x) if extractor else features.pooled_pixels(chunk.x))
+            if keep_features and views is not None:
+                head, stage = views(chunk.x)
+                parts.append(head)
+                stages.append(stage)
+            elif keep_features:
+                parts.append(features.pooled_pixels(chunk.x))
         else:
             digests = contamination.exact_digests(np.ascontiguousarray(chunk.x).reshape(len(chunk.x), -1))
             if keep_features:
@@ -309,7 +325,8 @@ def _stream(
         if advance is not None:
             advance(len(chunk.x))
     matrix = np.concatenate(parts).astype(np.float32) if parts else None
-    return matrix, exact, (np.concatenate(near) if near else None)
+    stage_matrix = np.concatenate(stages).astype(np.float32) if stages else None
+    return matrix, stage_matrix, exact, (np.concatenate(near) if near else None)
 
 
 def _prepare_table(ws: Workspace, extractor: Callable[[Any], np.ndarray] | None = None) -> None:

@@ -219,7 +219,7 @@ def assess(
     predicted: np.ndarray | None = None,
     trigger_positions: Mapping[int, np.ndarray] | None = None,
     margin: np.ndarray | None = None,
-    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    reference: clean_reference.Reference | None = None,
 ) -> PoisoningResult:
     """Judge every class of `labels` in the feature space `reduced` (rows already globally reduced).
     `persistence` (per row, from a model's predictions) marks `reduced` as a model's image features;
@@ -227,8 +227,8 @@ def assess(
     `margin` (own label over the runner-up, log-probability) a second behavioural difference of a split;
     `trigger_positions` (class → its rows' positions towards a reversed trigger, `trigger_rows`) the
     reversed-trigger route, which decides a blamed class and its rows when it has two modes;
-    `reference` (a clean split's rows in the space of `reduced`, and their labels) the reference
-    route, which calls a class holding rows the reference lacks and flags those rows."""
+    `reference` (a clean split and the training rows in one space of their own) the reference route,
+    which calls a class holding rows the reference lacks and flags those rows."""
     scores = np.zeros(len(labels), dtype=np.float64)
     flagged: list[np.ndarray] = []
     classes: list[ClassAssessment] = []
@@ -262,7 +262,10 @@ def assess(
     median = float(np.median([c.separation for c in classes])) if classes else 0.0
     pvalues, unmatched = (
         clean_reference.pvalues(
-            reduced[:, :REFERENCE_DIMS], labels, reference[0][:, :REFERENCE_DIMS], reference[1]
+            reference.train[:, :REFERENCE_DIMS],
+            labels,
+            reference.rows[:, :REFERENCE_DIMS],
+            reference.labels,
         )
         if reference is not None
         else (None, {})

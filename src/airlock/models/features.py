@@ -24,6 +24,20 @@ def image_features(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
     return _batched(clf, images, clf.features).astype(np.float32)
 
 
+def image_feature_views(clf: ImageClassifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 head-input features and last-stage features (`ImageClassifier.features_and_stage`) of
+    float32 N×H×W×C images in [0, 1], from one pass over them."""
+    width: list[int] = []
+
+    def both(batch: torch.Tensor) -> torch.Tensor:
+        head, stage = clf.features_and_stage(batch)
+        width[:] = [head.shape[1]]
+        return torch.cat([head.reshape(len(batch), -1).float(), stage.reshape(len(batch), -1).float()], dim=1)
+
+    joined = _batched(clf, images, both).astype(np.float32)
+    return joined[:, : width[0]], joined[:, width[0] :]
+
+
 def image_probabilities(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
     """float64 N×K softmax probabilities of float32 N×H×W×C images in [0, 1]."""
     return _batched(clf, images, lambda batch: torch.softmax(clf(batch).float(), dim=1)).astype(np.float64)

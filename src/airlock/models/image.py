@@ -49,6 +49,26 @@ class ImageClassifier:
         """The input of the last linear layer (the penultimate representation), N×D."""
         return head_input(self.module, lambda: self(images), len(images))
 
+    def features_and_stage(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """From one forward pass: the head input (`features`) and the backbone's last feature map
+        averaged over its positions, N×C, as it is before the head normalises and pools it. The two
+        are the same where the head only pools (ResNet, RegNet); they differ where a norm sits between
+        (ConvNeXt's LayerNorm rescales each row, and poisoned rows that stand apart in the last stage
+        can sit among the clean ones after it). A model that returns no 4-D last hidden state (a
+        ViT's tokens, a custom `--arch` module) gives its head input for both."""
+        if self.architecture == "custom":
+            head = self.features(images)
+            return head, head
+        states: list[torch.Tensor] = []
+
+        def forward() -> None:
+            out = self.module(pixel_values=(images - self.mean) / self.std, output_hidden_states=True)
+            states.extend(getattr(out, "hidden_states", None) or ())
+
+        head = head_input(self.module, forward, len(images))
+        last = states[-1] if states else None
+        return head, (last.mean(dim=(2, 3)) if last is not None and last.dim() == 4 else head)
+
 
 def build_image_classifier(
     folder: Path,

@@ -75,3 +75,14 @@ def test_missing_weights_and_bad_preprocessor(digit_model: Path, tmp_path: Path)
     (folder / "model.safetensors").unlink()
     with pytest.raises(ModelRefused, match=r"no \*.safetensors"):
         load_classifier(folder, "m")
+
+
+def test_a_resnet_stage_is_its_head_input(digit_model: Path) -> None:
+    """ResNet's head only pools the last stage, so the clean reference reads what the split reads."""
+    from airlock.models.features import image_feature_views
+
+    model = load_classifier(digit_model, "digit-resnet")
+    images = np.random.default_rng(2).random((6, 16, 16, 1), dtype=np.float32)
+    head, stage = image_feature_views(model, images)
+    np.testing.assert_allclose(head, image_features(model, images), atol=1e-6)
+    np.testing.assert_allclose(stage, head, atol=1e-5)

@@ -56,7 +56,7 @@ def _assess(
         calibration(),
         persistence=flat,
         blamed=blamed,
-        reference=None if ref is None or ref_y is None else (ref, ref_y),
+        reference=None if ref is None or ref_y is None else reference.Reference(reduced, ref, ref_y),
     )
 
 
@@ -143,3 +143,35 @@ def test_a_blamed_class_the_reference_does_not_single_out_is_not_called_by_it() 
     for label in range(5):
         result = _assess(x.astype(np.float32), y, ref_x.astype(np.float32), ref_y, blamed=(label,))
         assert all(c.decided_by != poisoning.REFERENCE for c in result.classes)
+
+
+def test_the_reference_route_reads_its_own_space_not_the_splits() -> None:
+    """The poison stands apart in the reference's space (the model's last stage) and not in the
+    space the split reads (a head whose norm hid it): the reference still finds it."""
+    x, y, poison, ref_x, ref_y = _set(3, 0.08)
+    rng = np.random.default_rng(8)
+    centres = rng.normal(0, 5, (5, 24))
+    hidden = (centres[y] + rng.normal(0, 1, x.shape)).astype(np.float32)  # no trace of the poison
+    head, _ = features.reduce_with(hidden, None)
+    stage, ref = features.reduce_with(x, ref_x)
+    assert ref is not None
+    neighbours, _ = nearest_neighbours(head[:, :KNN_DIMENSIONS], NEIGHBOURS)
+
+    def assess(space: reference.Reference | None) -> poisoning.PoisoningResult:
+        return poisoning.assess(
+            head,
+            y,
+            label_disagreement(neighbours, y),
+            calibration(),
+            persistence=np.full(len(y), 0.3),
+            reference=space,
+        )
+
+    assert assess(None).poisoned_classes == []
+    found = assess(reference.Reference(stage, ref, ref_y))
+    assert found.poisoned_classes == [2]
+    assert len(np.intersect1d(found.flagged, poison)) >= 0.95 * len(poison)
+    # the same reference rows read against the split's space find nothing there
+    same_space = features.reduce_with(hidden, ref_x)[1]
+    assert same_space is not None
+    assert assess(reference.Reference(head, same_space, ref_y)).poisoned_classes == []
