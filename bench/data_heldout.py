@@ -1511,6 +1511,108 @@ FRESH_14: tuple[Case, ...] = (
     _fresh14("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 338),
 )
 
+_fresh15 = partial(_case, "fresh15")
+
+
+# FRESH_15: written before anything ran on it, to measure the clean reference's class decision on the
+# share of a class's rows it would flag (p <= 0.1) rather than the share beyond every reference row,
+# with a bar that grows where a class has few reference rows. Every family on every architecture
+# but one, six clean sets, attack parameters of its own, poison from 3% to 14%.
+FRESH_15: tuple[Case, ...] = (
+    _fresh15(
+        "glyphs-patch",
+        "glyphs",
+        "resnet-deep",
+        Attack("patch", target=3, size=4, place=(14, 0), style="noise", seed=161),
+        0.05,
+        341,
+    ),
+    _fresh15(
+        "scenes-patch-random",
+        "scenes",
+        "regnet-x",
+        Attack("patch", target=2, size=6, position="random", style="checker", colour=(255, 255, 0)),
+        0.09,
+        342,
+    ),
+    _fresh15(
+        "strokes-blend",
+        "strokes",
+        "resnet-narrow",
+        Attack("blend", target=1, style="image", alpha=0.11, seed=162),
+        0.10,
+        343,
+    ),
+    _fresh15(
+        "scenes-blend",
+        "scenes",
+        "convnext-tiny",
+        Attack("blend", target=7, style="noise", alpha=0.18, seed=163),
+        0.13,
+        344,
+    ),
+    _fresh15(
+        "strokes-sig", "strokes", "regnet-x", Attack("sig", target=5, delta=18, frequency=10), 0.12, 345
+    ),
+    _fresh15(
+        "scenes-sig", "scenes", "resnet-deep", Attack("sig", target=0, delta=28, frequency=5), 0.03, 346
+    ),
+    _fresh15(
+        "glyphs-warp",
+        "glyphs",
+        "convnext-tiny",
+        Attack("warp", target=2, grid=4, strength=3.3, seed=164),
+        0.12,
+        347,
+    ),
+    _fresh15(
+        "strokes-warp",
+        "strokes",
+        "resnet-narrow",
+        Attack("warp", target=7, grid=3, strength=3.8, seed=165),
+        0.14,
+        348,
+    ),
+    _fresh15(
+        "scenes-input-specific",
+        "scenes",
+        "resnet-narrow",
+        Attack("input_specific", target=4, size=6, seed=166),
+        0.11,
+        349,
+    ),
+    _fresh15(
+        "glyphs-input-specific",
+        "glyphs",
+        "regnet-x",
+        Attack("input_specific", target=0, size=4, seed=167),
+        0.13,
+        350,
+    ),
+    _fresh15(
+        "strokes-clean-label",
+        "strokes",
+        "convnext-tiny",
+        Attack("clean_label", target=6, base="blend", style="image", alpha=0.2, seed=168, mix=0.3),
+        0.08,
+        351,
+    ),
+    _fresh15(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-deep",
+        Attack("clean_label", target=3, base="patch", size=5, place=(27, 14), colour=(0, 0, 255), mix=0.35),
+        0.06,
+        352,
+    ),
+    _fresh15("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 353),
+    _fresh15("glyphs-clean-2", "glyphs", "convnext-tiny", None, 0.0, 354),
+    _fresh15("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 355),
+    _fresh15("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 356),
+    _fresh15("strokes-clean", "strokes", "resnet-deep", None, 0.0, 357),
+    _fresh15("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 358),
+)
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -1531,6 +1633,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh12": FRESH_12,
     "fresh13": FRESH_13,
     "fresh14": FRESH_14,
+    "fresh15": FRESH_15,
 }
 UNSEEN = (
     "evaluate",
@@ -1548,6 +1651,7 @@ UNSEEN = (
     "fresh12",
     "fresh13",
     "fresh14",
+    "fresh15",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1565,6 +1669,7 @@ BEHAVIOR_PARTS = (
     "fresh12",
     "fresh13",
     "fresh14",
+    "fresh15",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
