@@ -98,23 +98,27 @@ FOREIGN = "foreign"
 # warps 1.99-2.51.
 FOREIGN_SPREAD = 1.8
 REFERENCE = "unmatched by the clean reference (model)"
-# With a labelled clean reference (`--test`), a class is called when the share of its rows farther
-# from the reference rows of the class than every reference row is (`reference.pvalues`) exceeds the
-# median share of the set's classes by this much; its rows at a p-value up to REFERENCE_ALPHA are
-# flagged. Fitted on CALIBRATE to FRESH_10 of `python -m bench data_heldout` (a /tmp study of the
-# model features of every set and its clean sample, before FRESH_11 ran with it): the largest excess
-# of 1,779 clean classes was 0.19; at 0.25, 49 of 91 learned target classes of CALIBRATE to FRESH_8
-# were called, 15 of them missed by the split, and no clean class. In the classes called at 0.19, the
-# rows at p <= 0.1 were precision 0.93-0.99 and recall 0.88-1.00 per family. Distances in the first
-# REFERENCE_DIMS reduced columns (as the neighbours are).
+# With a labelled clean reference (`--test`), a class is called when its unmatched share (the share of
+# its rows at p <= reference.ALPHA, the rows the reference would flag: `reference.pvalues`) exceeds the
+# median share of the set's classes by this much, and its unmatched rows are its flagged rows. Fitted
+# on every part of `python -m bench data_heldout` up to FRESH_13, in the model's last stage (a /tmp
+# study of every set and its clean sample, before FRESH_15 ran with it): at 0.25, 112 of 136 learned
+# target classes were called (83 when the share counted only rows beyond every reference row, as
+# before), and one of 2,204 other classes, a class of a poisoned set; the largest excess of a class of
+# the 84 clean sets was 0.22. The rows at p <= 0.1 of the called targets were precision 0.93-0.98 and
+# recall 0.82-0.95 per family.
 REFERENCE_AT = 0.25
 # A class a behavioural scan blamed (`blamed`) is called at this lower excess when it is also the one
 # class of the set the reference singles out most: two pieces of evidence, each short of its own bar.
-# It is the 99th percentile (0.071, rounded up) of the excess of the 1,779 classes of CALIBRATE to
-# FRESH_10 other than the learned targets; 3 of their 66 clean sets have a top class above it, and
-# 79 of the 109 learned targets are their set's top class above it (57 reach REFERENCE_AT).
-REFERENCE_BLAMED_AT = 0.08
-REFERENCE_ALPHA = 0.1
+# It is the 99th percentile (0.157, rounded up) of the excess of the 2,204 other classes of the same
+# study; 9 of its 84 clean sets have a top class above it, and 124 of the 136 learned targets are
+# their set's top class above it.
+REFERENCE_BLAMED_AT = 0.16
+# Both bars hold for classes with about this many reference rows (the median of that study, whose
+# classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
+# varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
+REFERENCE_ROWS_AT = 40
+REFERENCE_ALPHA = clean_reference.ALPHA
 REFERENCE_DIMS = 32
 
 
@@ -204,6 +208,14 @@ class PoisoningResult:
         return [c.label for c in self.classes if c.poisoned]
 
 
+def reference_bar(reference_rows: int, *, blamed: bool = False) -> float:
+    """The excess over the set's median unmatched share that calls a class with `reference_rows`
+    reference rows (REFERENCE_BLAMED_AT for a blamed class the reference singles out most)."""
+    base = REFERENCE_BLAMED_AT if blamed else REFERENCE_AT
+    typical = clean_reference.null_spread(REFERENCE_ROWS_AT)
+    return base * max(1.0, clean_reference.null_spread(reference_rows) / typical)
+
+
 def assess(
     reduced: np.ndarray,
     labels: np.ndarray,
@@ -270,8 +282,8 @@ def assess(
         if reference is not None
         else (None, {})
     )
-    usual = float(np.median(list(unmatched.values()))) if unmatched else 0.0
-    standout = max(unmatched, key=lambda k: (unmatched[k], -k)) if unmatched else None
+    usual = float(np.median([m.unmatched for m in unmatched.values()])) if unmatched else 0.0
+    standout = max(unmatched, key=lambda k: (unmatched[k].unmatched, -k)) if unmatched else None
     blamed_set = {int(b) for b in blamed}
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
@@ -285,16 +297,15 @@ def assess(
         position = (trigger_positions or {}).get(assessment.label)  # a class blamed by --behavior
         if position is not None:  # recorded whichever route decides the class
             classes[i] = assessment = replace(assessment, trigger_modes=trigger_rows.modes(position))
-        share = unmatched.get(assessment.label)
-        if share is not None and pvalues is not None:
-            classes[i] = assessment = replace(assessment, reference_unmatched=share)
+        match = unmatched.get(assessment.label)
+        if match is not None and pvalues is not None:
+            classes[i] = assessment = replace(assessment, reference_unmatched=match.unmatched)
             carriers = pvalues[rows] <= REFERENCE_ALPHA
-            bar = (
-                REFERENCE_BLAMED_AT
-                if assessment.label in blamed_set and assessment.label == standout
-                else REFERENCE_AT
+            bar = reference_bar(
+                match.reference_rows,
+                blamed=assessment.label in blamed_set and assessment.label == standout,
             )
-            if share - usual >= bar and int(carriers.sum()) >= calibration.min_suspects:
+            if match.unmatched - usual >= bar and int(carriers.sum()) >= calibration.min_suspects:
                 # the reference decides the rows, whether or not the split called the class
                 classes[i] = replace(
                     assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE

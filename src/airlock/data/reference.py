@@ -11,8 +11,14 @@ their own k-th nearest reference neighbour is at least the row's distance to its
 reference row of t (`NEIGHBOURS`), counted as (1 + that many) / (reference rows + 1). A clean row is
 exchangeable with the reference rows, so its p-value is about uniform; a row from elsewhere gets
 the smallest value, 1 / (reference rows + 1). Per class, the unmatched share is the share of its
-rows at that smallest value: farther from the reference than every reference row is from the
-others.
+rows at p <= ALPHA: the rows the reference would flag.
+
+How far that share moves by chance depends on the reference, not only on the rows: all rows of a
+class are compared with the same n reference rows, so a clean class's share is spread like
+Beta(k, n + 1 - k) with k = floor(ALPHA (n + 1)) (the calibration-conditional law of conformal
+p-values, Vovk 2012; Bates et al., Annals of Statistics 2023). `null_spread` is that law's standard
+deviation: 0.046 for 40 reference rows, 0.083 for 10. The class decision (`poisoning`) scales its
+bars by it, so a class with few reference rows needs a larger excess.
 
 The space is the model's last stage before the head normalises it, which is the head input itself
 for ResNets and RegNets. For ConvNeXts it is not: in their head input (after a LayerNorm) the
@@ -24,12 +30,16 @@ above the bar either way).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 NEIGHBOURS = 3  # the k of the k-th nearest reference row
-MIN_REFERENCE = NEIGHBOURS + 5  # reference rows a class needs before it is judged this way
+ALPHA = 0.1  # a training row at p <= ALPHA is one its class's reference does not match
+# reference rows a class needs before it is judged this way: k-th neighbours among a few rows, and a
+# p-value that can reach ALPHA (1 / (n + 1) <= ALPHA)
+MIN_REFERENCE = max(NEIGHBOURS + 5, math.ceil(1 / ALPHA) - 1)
 CHUNK = 4096  # training rows whose distances are held at once
 
 
@@ -43,13 +53,27 @@ class Reference:
     labels: np.ndarray  # the clean split's labels as training class numbers (-1: a class training lacks)
 
 
+@dataclass(frozen=True)
+class ClassMatch:
+    unmatched: float  # share of the class's training rows at p <= ALPHA
+    reference_rows: int  # the class's reference rows
+
+
+def null_spread(reference_rows: int, alpha: float = ALPHA) -> float:
+    """Standard deviation of a clean class's unmatched share with `reference_rows` reference rows:
+    that of Beta(k, n + 1 - k), k = floor(alpha (n + 1))."""
+    m = reference_rows + 1
+    k = math.floor(alpha * m + 1e-9)
+    return math.sqrt(k * (m - k) / (m * m * (m + 1))) if 0 < k < m else 0.0
+
+
 def pvalues(
     train: np.ndarray, labels: np.ndarray, reference: np.ndarray, reference_labels: np.ndarray
-) -> tuple[np.ndarray, dict[int, float]]:
+) -> tuple[np.ndarray, dict[int, ClassMatch]]:
     """Per training row its conformal p-value (1.0 for a class with under MIN_REFERENCE reference
     rows), and per judged class its unmatched share. `train` and `reference` are in one feature space."""
     out = np.ones(len(train), dtype=np.float64)
-    unmatched: dict[int, float] = {}
+    unmatched: dict[int, ClassMatch] = {}
     for label in np.unique(labels):
         own = reference[reference_labels == label].astype(np.float64)
         if len(own) < MIN_REFERENCE:
@@ -63,7 +87,7 @@ def pvalues(
             reach = _kth(_distances(train[part].astype(np.float64), own))
             at_least = len(spread) - np.searchsorted(spread, reach, side="left")
             out[part] = (1 + at_least) / (len(own) + 1)
-        unmatched[int(label)] = float(np.mean(out[rows] <= 1 / (len(own) + 1)))
+        unmatched[int(label)] = ClassMatch(float(np.mean(out[rows] <= ALPHA)), len(own))
     return out, unmatched
 
 

@@ -72,23 +72,45 @@ def test_rows_like_the_reference_get_spread_p_values_and_rows_from_elsewhere_the
     assert np.all(p[600:] == smallest)
     # about uniform (the rows share one reference sample, so their mean moves with it)
     assert 0.3 < p[:600].mean() < 0.7 and np.mean(p[:600] <= 0.1) < 0.25
-    assert (
-        abs(unmatched[0] - (np.sum(p <= smallest) / 650)) < 1e-12
-        and unmatched[0] < 0.15
-        and np.sum(p[:600] <= smallest) < 30
-    )
+    assert unmatched[0].reference_rows == 60
+    assert abs(unmatched[0].unmatched - np.mean(p <= reference.ALPHA)) < 1e-12
+    assert np.sum(p[:600] <= smallest) < 30
 
 
 def test_a_class_with_too_few_reference_rows_is_not_judged() -> None:
     rng = np.random.default_rng(2)
+    few = reference.MIN_REFERENCE - 1  # 8: no row could reach p <= ALPHA = 0.1 (1 / 9 > 0.1)
     p, unmatched = reference.pvalues(
-        rng.normal(0, 1, (40, 4)), np.zeros(40, np.int64), rng.normal(0, 1, (5, 4)), np.zeros(5, np.int64)
+        rng.normal(0, 1, (40, 4)), np.zeros(40, np.int64), rng.normal(0, 1, (few, 4)), np.zeros(few, np.int64)
     )
     assert unmatched == {} and np.all(p == 1.0)
+    assert 1 / (reference.MIN_REFERENCE + 1) <= reference.ALPHA < 1 / reference.MIN_REFERENCE
+
+
+def test_a_clean_class_share_spreads_as_the_beta_law_says_and_small_references_raise_the_bar() -> None:
+    """Rows exchangeable with the reference: over many reference draws, the share at p <= ALPHA has
+    the mean and spread of Beta(k, n + 1 - k); the bar grows where that spread does."""
+    rng = np.random.default_rng(3)
+    for n in (12, 40):
+        shares = []
+        for _ in range(300):
+            _, matched = reference.pvalues(
+                rng.normal(0, 1, (400, 3)),
+                np.zeros(400, np.int64),
+                rng.normal(0, 1, (n, 3)),
+                np.zeros(n, np.int64),
+            )
+            shares.append(matched[0].unmatched)
+        k = int(reference.ALPHA * (n + 1))
+        assert abs(np.mean(shares) - k / (n + 1)) < 0.015
+        assert abs(np.std(shares) - reference.null_spread(n)) < 0.25 * reference.null_spread(n)
+    assert poisoning.reference_bar(40) == poisoning.REFERENCE_AT == poisoning.reference_bar(200)
+    assert poisoning.reference_bar(12) > 1.5 * poisoning.REFERENCE_AT
+    assert poisoning.reference_bar(12, blamed=True) > poisoning.REFERENCE_BLAMED_AT
 
 
 def test_the_reference_calls_a_poisoned_class_the_split_does_not_and_flags_its_rows() -> None:
-    x, y, poison, ref_x, ref_y = _set(3, 0.08)
+    x, y, poison, ref_x, ref_y = _set(3, 0.12)  # 180 rows, 38% of class 2
     without = _assess(x, y, None, None)
     assert 2 not in without.poisoned_classes
     result = _assess(x, y, ref_x, ref_y)
@@ -97,7 +119,8 @@ def test_the_reference_calls_a_poisoned_class_the_split_does_not_and_flags_its_r
     assert target.decided_by == poisoning.REFERENCE and target.reference_unmatched is not None
     assert target.reference_unmatched > poisoning.REFERENCE_AT
     hit = len(np.intersect1d(result.flagged, poison))
-    assert hit / len(poison) >= 0.95 and hit / len(result.flagged) >= 0.85
+    # p <= 0.1 also flags about a tenth of the class's 300 clean rows
+    assert hit / len(poison) >= 0.95 and hit / len(result.flagged) >= 0.75
     assert all(result.signals[r] == ("unmatched_by_reference",) for r in result.flagged.tolist())
     assert np.all(result.scores[result.flagged] >= poisoning.FLAG_AT)
 
@@ -123,10 +146,12 @@ def test_reference_labels_are_matched_to_the_training_classes_by_name() -> None:
 
 
 def test_a_blamed_class_the_reference_singles_out_is_called_at_the_lower_bar() -> None:
-    x, y, poison, ref_x, ref_y = _set(5, 0.03)  # 45 rows: about 13% of the class, under REFERENCE_AT
+    x, y, poison, ref_x, ref_y = _set(5, 0.05)  # 75 rows: 20% of the class, an excess under REFERENCE_AT
     alone = _assess(x, y, ref_x, ref_y)
-    share = next(c.reference_unmatched for c in alone.classes if c.label == 2)
-    assert share is not None and poisoning.REFERENCE_BLAMED_AT < share < poisoning.REFERENCE_AT
+    shares = {c.label: c.reference_unmatched for c in alone.classes}
+    assert all(v is not None for v in shares.values())
+    excess = shares[2] - float(np.median(list(shares.values())))  # type: ignore[arg-type]
+    assert poisoning.REFERENCE_BLAMED_AT < excess < poisoning.REFERENCE_AT
     assert 2 not in alone.poisoned_classes
     assert 2 not in _assess(x, y, ref_x, ref_y, blamed=(1,)).poisoned_classes  # blame elsewhere
     blamed = _assess(x, y, ref_x, ref_y, blamed=(2,))
@@ -148,7 +173,7 @@ def test_a_blamed_class_the_reference_does_not_single_out_is_not_called_by_it() 
 def test_the_reference_route_reads_its_own_space_not_the_splits() -> None:
     """The poison stands apart in the reference's space (the model's last stage) and not in the
     space the split reads (a head whose norm hid it): the reference still finds it."""
-    x, y, poison, ref_x, ref_y = _set(3, 0.08)
+    x, y, poison, ref_x, ref_y = _set(3, 0.12)
     rng = np.random.default_rng(8)
     centres = rng.normal(0, 5, (5, 24))
     hidden = (centres[y] + rng.normal(0, 1, x.shape)).astype(np.float32)  # no trace of the poison
