@@ -54,20 +54,28 @@ class ImageClassifier:
         averaged over its positions, N×C, as it is before the head normalises and pools it. The two
         are the same where the head only pools (ResNet, RegNet); they differ where a norm sits between
         (ConvNeXt's LayerNorm rescales each row, and poisoned rows that stand apart in the last stage
-        can sit among the clean ones after it). A model that returns no 4-D last hidden state (a
-        ViT's tokens, a custom `--arch` module) gives its head input for both."""
-        if self.architecture == "custom":
+        can sit among the clean ones after it). The map is the output of the base model's `encoder`,
+        caught by a hook (asking for every hidden state would hold all of them for a whole batch); a
+        model without an encoder or whose last state is not a 4-D map (a ViT's tokens, a custom
+        `--arch` module) gives its head input for both."""
+        base = getattr(self.module, "base_model", None) if self.architecture != "custom" else None
+        encoder = getattr(base, "encoder", None)
+        if not isinstance(encoder, torch.nn.Module):
             head = self.features(images)
             return head, head
-        states: list[torch.Tensor] = []
-
-        def forward() -> None:
-            out = self.module(pixel_values=(images - self.mean) / self.std, output_hidden_states=True)
-            states.extend(getattr(out, "hidden_states", None) or ())
-
-        head = head_input(self.module, forward, len(images))
-        last = states[-1] if states else None
-        return head, (last.mean(dim=(2, 3)) if last is not None and last.dim() == 4 else head)
+        caught: list[object] = []
+        hook = encoder.register_forward_hook(lambda _m, _inputs, out: caught.append(out))
+        try:
+            head = self.features(images)
+        finally:
+            hook.remove()
+        out = caught[-1] if caught else None
+        last = getattr(out, "last_hidden_state", None)
+        if last is None and isinstance(out, tuple) and out:
+            last = out[0]
+        if isinstance(last, torch.Tensor) and last.dim() == 4 and last.shape[0] == len(images):
+            return head, last.mean(dim=(2, 3))
+        return head, head
 
 
 def build_image_classifier(
