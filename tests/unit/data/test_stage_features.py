@@ -58,3 +58,31 @@ def test_a_custom_module_gives_its_head_input_for_both(tmp_path: Path) -> None:
     head, stage = image_feature_views(clf, images)
     assert head.shape == (4, 6)
     np.testing.assert_array_equal(head, stage)
+
+
+def test_a_vit_whose_last_state_is_tokens_gives_its_head_input_for_both(tmp_path: Path) -> None:
+    from transformers import ViTConfig, ViTForImageClassification
+
+    torch.manual_seed(0)
+    config = ViTConfig(
+        image_size=16,
+        patch_size=4,
+        num_channels=3,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=3,
+    )
+    clf = build_image_classifier(
+        tmp_path,
+        "vit",
+        config.to_dict(),
+        ViTForImageClassification(config),
+        "ViTForImageClassification",
+        device=torch.device("cpu"),
+    )
+    images = np.random.default_rng(2).random((3, 16, 16, 3), dtype=np.float32)
+    head, stage = image_feature_views(clf, images)
+    assert head.shape == (3, 16)
+    np.testing.assert_array_equal(head, stage)
