@@ -168,7 +168,7 @@ class ClassAssessment:
     low_confidence: int = 0  # rows whose own label gets under LOW_CONFIDENCE from the model
     misread_spread: float = 0.0  # effective number of classes its misread rows are read as (model)
     trigger_modes: float = 0.0  # two-mode ratio of its rows' positions towards a reversed trigger
-    reference_unmatched: float | None = None  # share of rows the clean reference lacks (--test), if judged
+    reference_unmatched: float | None = None  # share of rows at p <= 0.1 against the clean reference (--test)
 
     def to_dict(self) -> dict[str, Any]:
         return {
