@@ -169,6 +169,9 @@ class ClassAssessment:
     misread_spread: float = 0.0  # effective number of classes its misread rows are read as (model)
     trigger_modes: float = 0.0  # two-mode ratio of its rows' positions towards a reversed trigger
     reference_unmatched: float | None = None  # share of rows at p <= 0.1 against the clean reference (--test)
+    reference_excess: float | None = None  # that share over the set's median share
+    reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
+    reference_rows: int | None = None  # the class's reference rows
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -190,10 +193,15 @@ class ClassAssessment:
             "low_confidence": self.low_confidence,
             "misread_spread": round(self.misread_spread, 3),
             "trigger_modes": round(self.trigger_modes, 3),
-            "reference_unmatched": (
-                round(self.reference_unmatched, 3) if self.reference_unmatched is not None else None
-            ),
+            "reference_unmatched": _rounded(self.reference_unmatched),
+            "reference_excess": _rounded(self.reference_excess),
+            "reference_bar": _rounded(self.reference_bar),
+            "reference_rows": self.reference_rows,
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -299,12 +307,18 @@ def assess(
             classes[i] = assessment = replace(assessment, trigger_modes=trigger_rows.modes(position))
         match = unmatched.get(assessment.label)
         if match is not None and pvalues is not None:
-            classes[i] = assessment = replace(assessment, reference_unmatched=match.unmatched)
-            carriers = pvalues[rows] <= REFERENCE_ALPHA
             bar = reference_bar(
                 match.reference_rows,
                 blamed=assessment.label in blamed_set and assessment.label == standout,
             )
+            classes[i] = assessment = replace(
+                assessment,
+                reference_unmatched=match.unmatched,
+                reference_excess=match.unmatched - usual,
+                reference_bar=bar,
+                reference_rows=match.reference_rows,
+            )
+            carriers = pvalues[rows] <= REFERENCE_ALPHA
             if match.unmatched - usual >= bar and int(carriers.sum()) >= calibration.min_suspects:
                 # the reference decides the rows, whether or not the split called the class
                 classes[i] = replace(

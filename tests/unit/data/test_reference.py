@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
 from airlock.data import features, poisoning, reference
@@ -118,6 +119,15 @@ def test_the_reference_calls_a_poisoned_class_the_split_does_not_and_flags_its_r
     target = next(c for c in result.classes if c.label == 2)
     assert target.decided_by == poisoning.REFERENCE and target.reference_unmatched is not None
     assert target.reference_unmatched > poisoning.REFERENCE_AT
+    # the report says how far each class was from its bar, and with how many reference rows
+    shares = [c.reference_unmatched for c in result.classes]
+    for c in result.classes:
+        assert c.reference_rows == 80 and c.reference_bar == poisoning.REFERENCE_AT
+        assert c.reference_excess == pytest.approx(c.reference_unmatched - np.median(shares))
+        assert (c.reference_excess >= c.reference_bar) == (c.label == 2)
+    row = target.to_dict()
+    assert row["reference_rows"] == 80 and row["reference_bar"] == poisoning.REFERENCE_AT
+    assert row["reference_excess"] == round(target.reference_excess, 3)
     hit = len(np.intersect1d(result.flagged, poison))
     # p <= 0.1 also flags about a tenth of the class's 300 clean rows
     assert hit / len(poison) >= 0.95 and hit / len(result.flagged) >= 0.75
@@ -157,6 +167,7 @@ def test_a_blamed_class_the_reference_singles_out_is_called_at_the_lower_bar() -
     blamed = _assess(x, y, ref_x, ref_y, blamed=(2,))
     assert blamed.poisoned_classes == [2]
     assert next(c.decided_by for c in blamed.classes if c.label == 2) == poisoning.REFERENCE
+    assert next(c.reference_bar for c in blamed.classes if c.label == 2) == poisoning.REFERENCE_BLAMED_AT
     assert len(np.intersect1d(blamed.flagged, poison)) >= 0.95 * len(poison)
 
 
