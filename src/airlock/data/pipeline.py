@@ -260,13 +260,13 @@ def _prepare(
         _prepare_table(ws, extractor)
     else:
         advance = progress("reading samples", train.rows + (test.rows if test else 0)) if progress else None
-        rows, stage, exact, near = _stream(train, views, advance, keep_features=True)
-        test_exact, test_near, test_stage = None, None, None
         # a labelled --test split is the clean reference of the poisoning check, in the model's last stage
         as_reference = views is not None and test is not None and test.labels is not None
+        rows, stage, exact, near = _stream(train, views, advance, keep_features=True, keep_stage=as_reference)
+        test_exact, test_near, test_stage = None, None, None
         if test is not None:
             _, test_stage, test_exact, test_near = _stream(
-                test, views if as_reference else None, advance, keep_features=as_reference
+                test, views if as_reference else None, advance, keep_features=as_reference, keep_stage=True
             )
         ws.exact, ws.near = (exact, test_exact), (near if train.kind is Kind.IMAGES else None, test_near)
         ws.near_kind = "dhash" if train.kind is Kind.IMAGES else ""
@@ -300,9 +300,11 @@ def _stream(
     advance: Callable[[int], None] | None,
     *,
     keep_features: bool,
+    keep_stage: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray | None, list[bytes], np.ndarray | None]:
     """One pass over `dataset`: its features (a model's head input, or pooled pixels without one), the
-    model's last stage (None without a model), exact digests and near-duplicate hashes."""
+    model's last stage (with `keep_stage` and a model; else None), exact digests and near-duplicate
+    hashes."""
     parts: list[np.ndarray] = []
     stages: list[np.ndarray] = []
     exact: list[bytes] = []
@@ -314,7 +316,8 @@ def _stream(
             if keep_features and views is not None:
                 head, stage = views(chunk.x)
                 parts.append(head)
-                stages.append(stage)
+                if keep_stage:
+                    stages.append(stage)
             elif keep_features:
                 parts.append(features.pooled_pixels(chunk.x))
         else:
