@@ -1676,20 +1676,39 @@ _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on h
 
 
 def _prepared(
-    case: Case, *, reference: bool = False, behavior: bool = False
+    case: Case, *, reference: bool = False, behavior: bool = False, reference_rows: int | None = None
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
     """The data scan's workspace for the case's set and model (features computed once); with
     `reference`, as `airlock data --model M --test clean.npz` (the case's clean held-out sample is the
-    clean reference of its classes); with `behavior`, as `airlock data --model M --test clean.npz
-    --behavior` (the trigger reversal on that sample also blames a class)."""
+    clean reference of its classes), cut to `reference_rows` rows a class when given; with
+    `behavior`, as `airlock data --model M --test clean.npz --behavior` (the trigger reversal on that
+    sample also blames a class)."""
     from airlock.data.pipeline import VetOptions, workspace
     from fixtures.heldout.train import build_case, clean_sample
 
     built = build_case(case)
     test = clean_sample(built) if reference or behavior else None
+    if test is not None and reference_rows is not None:
+        test = _cut(test, reference_rows, case.seed)
     ws = workspace(built.train, VetOptions(model=str(built.model), test=test, behavior=behavior))
     _SUCCESS[case.name] = built.record.get("attack_success_rate")
     return ws, built.poisoned, built.record
+
+
+def _cut(sample: Path, per_class: int, seed: int) -> Path:
+    """The clean sample with at most `per_class` rows of each class (a seeded draw), beside it."""
+    out = sample.with_name(f"{sample.stem}-{per_class}-a-class.npz")
+    if not out.is_file():
+        with np.load(sample) as z:
+            data = {k: z[k] for k in z.files}
+        rng = np.random.default_rng(seed)
+        keep = np.sort(
+            np.concatenate(
+                [rng.permutation(np.flatnonzero(data["y"] == c))[:per_class] for c in np.unique(data["y"])]
+            )
+        )
+        np.savez(out, **{k: v[keep] if k in ("x", "y") else v for k, v in data.items()})
+    return out
 
 
 def _category(case: Case) -> str:
@@ -1902,12 +1921,32 @@ def parts(names: tuple[str, ...]) -> list[dict[str, Any]]:
     return rows
 
 
-if __name__ == "__main__":  # python -m bench.data_heldout OUT.json PART…: chosen parts only
+def small_reference(names: tuple[str, ...], per_class: int) -> list[dict[str, Any]]:
+    """The `--test` tables of the parts `names` with the clean sample cut to `per_class` rows a class:
+    whether the reference's bars, scaled for few reference rows, still call no clean set, and what
+    a small reference costs in recall."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from airlock.data.pipeline import calibration
+
+    torch.set_num_threads(1)
+    rows: list[dict[str, Any]] = []
+    with threadpool_limits(1):
+        for name in names:
+            part = [(c, *_prepared(c, reference=True, reference_rows=per_class)[:2]) for c in PARTS[name]]
+            rows.extend(_table(f"with --test, {per_class} rows a class/{name}", part, calibration())[0])
+    return rows
+
+
+if __name__ == "__main__":  # python -m bench.data_heldout OUT.json [--reference-rows=N] PART…
     import json
     import sys
 
-    out, chosen = Path(sys.argv[1]), tuple(sys.argv[2:]) or tuple(PARTS)
-    measured = parts(chosen)
+    options = [a for a in sys.argv[2:] if a.startswith("--reference-rows=")]
+    out, chosen = Path(sys.argv[1]), tuple(a for a in sys.argv[2:] if a not in options) or tuple(PARTS)
+    per_class = int(options[-1].split("=", 1)[1]) if options else None
+    measured = small_reference(chosen, per_class) if per_class else parts(chosen)
     for row in measured:
         print(json.dumps(row), flush=True)
     out.write_text(json.dumps(measured, indent=1))
