@@ -118,7 +118,6 @@ REFERENCE_BLAMED_AT = 0.16
 # classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
 REFERENCE_ROWS_AT = 40
-REFERENCE_ALPHA = clean_reference.ALPHA
 REFERENCE_DIMS = 32
 
 
@@ -254,8 +253,9 @@ def assess(
     classes: list[ClassAssessment] = []
     signals: dict[int, tuple[str, ...]] = {}
     pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    blamed_set = {int(b) for b in blamed}
     # a blamed class with a reversed trigger is judged by that trigger (below), not at lowered thresholds
-    lowered = {int(b) for b in blamed} - set(trigger_positions or {})
+    lowered = blamed_set - set(trigger_positions or {})
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         name = names[label] if 0 <= label < len(names) else str(label)
@@ -292,7 +292,6 @@ def assess(
     )
     usual = float(np.median([m.unmatched for m in unmatched.values()])) if unmatched else 0.0
     standout = max(unmatched, key=lambda k: (unmatched[k].unmatched, -k)) if unmatched else None
-    blamed_set = {int(b) for b in blamed}
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -311,20 +310,21 @@ def assess(
                 match.reference_rows,
                 blamed=assessment.label in blamed_set and assessment.label == standout,
             )
+            excess = match.unmatched - usual
             classes[i] = assessment = replace(
                 assessment,
                 reference_unmatched=match.unmatched,
-                reference_excess=match.unmatched - usual,
+                reference_excess=excess,
                 reference_bar=bar,
                 reference_rows=match.reference_rows,
             )
-            carriers = pvalues[rows] <= REFERENCE_ALPHA
-            if match.unmatched - usual >= bar and int(carriers.sum()) >= calibration.min_suspects:
+            carriers = pvalues[rows] <= clean_reference.ALPHA
+            if excess >= bar and int(carriers.sum()) >= calibration.min_suspects:
                 # the reference decides the rows, whether or not the split called the class
                 classes[i] = replace(
                     assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE
                 )
-                scores[rows] = np.minimum(1.0, REFERENCE_ALPHA * FLAG_AT / pvalues[rows])
+                scores[rows] = np.minimum(1.0, clean_reference.ALPHA * FLAG_AT / pvalues[rows])
                 flagged.append(rows[carriers])
                 for row in rows[carriers].tolist():
                     signals[row] = ("unmatched_by_reference",)

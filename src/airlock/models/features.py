@@ -27,15 +27,8 @@ def image_features(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
 def image_feature_views(clf: ImageClassifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float32 head-input features and last-stage features (`ImageClassifier.features_and_stage`) of
     float32 N×H×W×C images in [0, 1], from one pass over them."""
-    width: list[int] = []
-
-    def both(batch: torch.Tensor) -> torch.Tensor:
-        head, stage = clf.features_and_stage(batch)
-        width[:] = [head.shape[1]]
-        return torch.cat([head.reshape(len(batch), -1).float(), stage.reshape(len(batch), -1).float()], dim=1)
-
-    joined = _batched(clf, images, both).astype(np.float32)
-    return joined[:, : width[0]], joined[:, width[0] :]
+    head, stage = _batched_views(clf, images, clf.features_and_stage)
+    return head.astype(np.float32), stage.astype(np.float32)
 
 
 def image_probabilities(clf: ImageClassifier, images: np.ndarray) -> np.ndarray:
@@ -48,20 +41,30 @@ def _batched(
 ) -> np.ndarray:
     """`forward` over N×H×W×C images in batches of BATCH (channels matched to the model), without
     gradients, concatenated as a float32 array."""
+    return _batched_views(clf, images, lambda batch: (forward(batch),))[0]
+
+
+def _batched_views(
+    clf: ImageClassifier,
+    images: np.ndarray,
+    forward: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
+) -> tuple[np.ndarray, ...]:
+    """`_batched` for a `forward` that returns several tensors: each concatenated on its own."""
     if images.shape[3] != clf.channels:
         images = (
             np.repeat(images, clf.channels, axis=3)
             if images.shape[3] == 1
             else images.mean(axis=3, keepdims=True)
         )
-    out: list[np.ndarray] = []
+    out: list[list[np.ndarray]] = []
     with torch.inference_mode():
         for start in range(0, len(images), BATCH):
             batch = np.ascontiguousarray(
                 images[start : start + BATCH].transpose(0, 3, 1, 2), dtype=np.float32
             )
-            out.append(forward(torch.from_numpy(batch).to(clf.device)).float().cpu().numpy())
-    return np.concatenate(out)
+            views = forward(torch.from_numpy(batch).to(clf.device))
+            out.append([v.float().cpu().numpy() for v in views])
+    return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))
 
 
 def text_features(clf: TextClassifier, texts: Sequence[str]) -> np.ndarray:
