@@ -48,6 +48,7 @@ from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
 COMPACT = "compact (model features)"
+APART = "apart"
 PERSISTENCE_GAP = 0.15  # median trigger persistence between the two clusters that picks the suspect
 CORE_SUPPORT = 0.8  # share of the kept cluster the robust (MCD) fit of the clean core uses
 INCONCLUSIVE_RAW = "inconclusive (raw features)"
@@ -98,27 +99,37 @@ FOREIGN = "foreign"
 # warps 1.99-2.51.
 FOREIGN_SPREAD = 1.8
 REFERENCE = "unmatched by the clean reference (model)"
-# With a labelled clean reference (`--test`), a class is called when its unmatched share (the share of
-# its rows at p <= reference.ALPHA, the rows the reference would flag: `reference.pvalues`) exceeds the
-# median share of the set's classes by this much, and its unmatched rows are its flagged rows. Fitted
-# on every part of `python -m bench data_heldout` up to FRESH_13, in the model's last stage (a /tmp
-# study of every set and its clean sample, before FRESH_15 ran with it): at 0.25, 112 of 136 learned
-# target classes were called (83 when the share counted only rows beyond every reference row, as
-# before), and one of 2,204 other classes, a class of a poisoned set; the largest excess of a class of
-# the 84 clean sets was 0.22. The rows at p <= 0.1 of the called targets were precision 0.93-0.98 and
-# recall 0.82-0.95 per family.
-REFERENCE_AT = 0.25
+# With a labelled clean reference (`--test`), a class is called when its grouped share (the share of
+# its rows at p <= reference.ALPHA that their neighbours' vote carries: `reference.pvalues`) exceeds
+# the median grouped share of the set's classes by this much. Fitted on every part of `python -m
+# bench data_heldout` up to FRESH_13, in the model's last stage (a /tmp study of every set and its
+# clean sample): the largest excess of a class of its 84 clean sets was 0.174 (0.168 in the 18 clean
+# sets of FRESH_14-16, which had then been seen); at 0.2, 122 of its 136 learned targets were called,
+# and one other class (a class of a clean-label set). The shipped bar before (0.25 on the unmatched
+# share, whose clean classes reached 0.219) called 112. Its flagged rows are those its rows' vote
+# carries at one half (`reference.voted`): precision 0.92-0.98 and recall 0.90-0.98 per family on
+# those targets, where the rows at p <= 0.1 alone gave 0.93-0.98 and 0.82-0.95.
+REFERENCE_AT = 0.2
 # A class a behavioural scan blamed (`blamed`) is called at this lower excess when it is also the one
 # class of the set the reference singles out most: two pieces of evidence, each short of its own bar.
-# It is the 99th percentile (0.157, rounded up) of the excess of the 2,204 other classes of the same
-# study; 9 of its 84 clean sets have a top class above it, and 124 of the 136 learned targets are
-# their set's top class above it.
-REFERENCE_BLAMED_AT = 0.16
+# It is the 99th percentile (0.112, rounded up) of the grouped-share excess of the 2,204 other classes
+# of the same study (0.157 of the unmatched share set the bar of 0.16 before).
+REFERENCE_BLAMED_AT = 0.12
 # Both bars hold for classes with about this many reference rows (the median of that study, whose
 # classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
 REFERENCE_ROWS_AT = 40
 REFERENCE_DIMS = 32
+# The routes whose call on a class the reference overrules once it has called another class of the
+# set and matches this one (`_overruled_by_reference`). One attack targets one class: in every set
+# of `bench.data_heldout` up to FRESH_17 where the reference called a class and one of these routes
+# called another beside it, that other class was clean (four sets, one each of FRESH, FRESH_9,
+# FRESH_16 and FRESH_17, grouped excess -0.002 to 0.065; and FRESH_15's glyph warp once the grouped
+# share called its target). FRESH_18 was written to measure it and had no such set. A second attack
+# whose poison the reference cannot see, in another class, is lost with it: not measured, as no set
+# of the benchmark has two. A class a behavioural scan blamed and its reversed trigger decided
+# (REVERSED_TRIGGER) is not overruled.
+OVERRULED = (FOREIGN, COMPACT, APART, MISLABELLED)
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,7 @@ class ClassAssessment:
     suspect_share: float  # size of the suspect cluster over the class size
     components: tuple[str, ...] = ()  # the evidence that agreed with the split
     decided_by: str = ""  # the route that called it (FOREIGN, COMPACT, REFERENCE, …); "" if not called
+    overruled: str = ""  # the route whose call the clean reference overruled (`_overruled_by_reference`)
     persistence_gap: float = 0.0  # median trigger persistence, suspect cluster minus kept (model)
     margin_gap: float = 0.0  # median margin of the own label, suspect cluster minus kept (model)
     confidence_gap: float = 0.0  # median own-label probability, kept cluster minus suspect (model)
@@ -168,7 +180,8 @@ class ClassAssessment:
     misread_spread: float = 0.0  # effective number of classes its misread rows are read as (model)
     trigger_modes: float = 0.0  # two-mode ratio of its rows' positions towards a reversed trigger
     reference_unmatched: float | None = None  # share of rows at p <= 0.1 against the clean reference (--test)
-    reference_excess: float | None = None  # that share over the set's median share
+    reference_grouped: float | None = None  # share of them whose neighbours' vote carries them
+    reference_excess: float | None = None  # that grouped share over the set's median grouped share
     reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
     reference_rows: int | None = None  # the class's reference rows
 
@@ -186,6 +199,7 @@ class ClassAssessment:
             "suspect_share": round(self.suspect_share, 3),
             "components": list(self.components),
             "decided_by": self.decided_by,
+            "overruled": self.overruled,
             "persistence_gap": round(self.persistence_gap, 3),
             "margin_gap": round(self.margin_gap, 3),
             "confidence_gap": round(self.confidence_gap, 3),
@@ -193,6 +207,7 @@ class ClassAssessment:
             "misread_spread": round(self.misread_spread, 3),
             "trigger_modes": round(self.trigger_modes, 3),
             "reference_unmatched": _rounded(self.reference_unmatched),
+            "reference_grouped": _rounded(self.reference_grouped),
             "reference_excess": _rounded(self.reference_excess),
             "reference_bar": _rounded(self.reference_bar),
             "reference_rows": self.reference_rows,
@@ -280,7 +295,7 @@ def assess(
     # a compact split counts only where it stands out from the set's own classes: how far apart a
     # clean class's halves sit depends on the architecture and the data, not on poison
     median = float(np.median([c.separation for c in classes])) if classes else 0.0
-    pvalues, unmatched = (
+    _, votes, matches = (
         clean_reference.pvalues(
             reference.train[:, :REFERENCE_DIMS],
             labels,
@@ -288,10 +303,10 @@ def assess(
             reference.labels,
         )
         if reference is not None
-        else (None, {})
+        else (None, None, {})
     )
-    usual = float(np.median([m.unmatched for m in unmatched.values()])) if unmatched else 0.0
-    standout = max(unmatched, key=lambda k: (unmatched[k].unmatched, -k)) if unmatched else None
+    usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
+    standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -304,31 +319,33 @@ def assess(
         position = (trigger_positions or {}).get(assessment.label)  # a class blamed by --behavior
         if position is not None:  # recorded whichever route decides the class
             classes[i] = assessment = replace(assessment, trigger_modes=trigger_rows.modes(position))
-        match = unmatched.get(assessment.label)
-        if match is not None and pvalues is not None:
+        match = matches.get(assessment.label)
+        if match is not None and votes is not None:
             bar = reference_bar(
                 match.reference_rows,
                 blamed=assessment.label in blamed_set and assessment.label == standout,
             )
-            excess = match.unmatched - usual
+            excess = match.grouped - usual
             classes[i] = assessment = replace(
                 assessment,
                 reference_unmatched=match.unmatched,
+                reference_grouped=match.grouped,
                 reference_excess=excess,
                 reference_bar=bar,
                 reference_rows=match.reference_rows,
             )
-            carriers = pvalues[rows] <= clean_reference.ALPHA
-            if excess >= bar and int(carriers.sum()) >= calibration.min_suspects:
-                # the reference decides the rows, whether or not the split called the class
-                classes[i] = replace(
-                    assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE
-                )
-                scores[rows] = np.minimum(1.0, clean_reference.ALPHA * FLAG_AT / pvalues[rows])
-                flagged.append(rows[carriers])
-                for row in rows[carriers].tolist():
-                    signals[row] = ("unmatched_by_reference",)
-                continue
+            if excess >= bar:  # the reference decides the rows, whether or not the split called the class
+                vote = votes[rows]
+                carriers = vote >= FLAG_AT
+                if int(carriers.sum()) >= calibration.min_suspects:
+                    classes[i] = replace(
+                        assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE
+                    )
+                    scores[rows] = vote
+                    flagged.append(rows[carriers])
+                    for row in rows[carriers].tolist():
+                        signals[row] = ("unmatched_by_reference",)
+                    continue
         if position is not None:  # with its reversed trigger
             carriers = position >= trigger_rows.HALFWAY
             if (
@@ -369,7 +386,35 @@ def assess(
                 ),
             )
     chosen = np.unique(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
+    overruled = _overruled_by_reference(classes)
+    if overruled:
+        classes = [
+            replace(c, poisoned=False, suspects=0, decided_by="", overruled=c.decided_by)
+            if c.label in overruled
+            else c
+            for c in classes
+        ]
+        chosen = chosen[~np.isin(labels[chosen], sorted(overruled))]
+        signals = {row: names_ for row, names_ in signals.items() if int(labels[row]) not in overruled}
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
+
+
+def _overruled_by_reference(classes: Sequence[ClassAssessment]) -> set[int]:
+    """Classes the split or the mislabelled route called that the clean reference overrules: once it
+    has called a class of the set, it has shown it sees this set's poison, and a class it matches
+    (grouped excess under the blamed bar, the least it corroborates anything at) is the split's own
+    false alarm, a clean class of two kinds (OVERRULED)."""
+    if not any(c.decided_by == REFERENCE for c in classes):
+        return set()
+    return {
+        c.label
+        for c in classes
+        if c.poisoned
+        and c.decided_by in OVERRULED
+        and c.reference_excess is not None
+        and c.reference_rows is not None
+        and c.reference_excess < reference_bar(c.reference_rows, blamed=True)
+    }
 
 
 def _assess_class(
@@ -444,7 +489,7 @@ def _assess_class(
     if foreign:  # the suspect was oriented by the disagreement, so its gap is the foreign one
         decided_by = FOREIGN
     elif parts.separation >= cal.separation_alone * factor:
-        decided_by = "apart"
+        decided_by = APART
     elif (
         persistence is not None
         and (persist_gap >= BEHAVIOUR_GAP or margin_gap >= MARGIN_GAP)

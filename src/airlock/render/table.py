@@ -132,10 +132,16 @@ def summary_lines(report: Report) -> list[str]:
         of = f" of {rows} rows" if isinstance(rows, int) else ""
         suspects = data.get("suspect_classes") or []
         blamed = f"; suspect class(es) {', '.join(map(str, suspects))}" if suspects else ""
+        listed = data.get("classes")
+        classes = listed if isinstance(listed, list) else []
+        overruled = [str(c.get("class")) for c in classes if isinstance(c, dict) and c.get("overruled")]
+        overruled_text = (
+            f"; class(es) {', '.join(overruled)} overruled by the clean reference" if overruled else ""
+        )
         verdict = f"poisoning {data['poisoning']}; " if data.get("poisoning") else ""
         lines.append(
             f"data     {verdict}{len(data.get('flagged', []))} sample(s) flagged{of} "
-            f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}"
+            f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}{overruled_text}"
         )
     behaviour = _behaviour_line(report)
     if behaviour:

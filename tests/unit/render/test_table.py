@@ -133,6 +133,31 @@ def test_data_and_behavior_sections_get_a_summary_line() -> None:
     assert "data     3 sample(s) flagged of 1000 rows (model features, ensemble); suspect class(es) 7" in text
     assert "behavior backdoor suspected, class cat; score 4.250 (trigger-reversal, data-free)" in text
     assert "data " not in TableRenderer().render(passing_report()).split("checks")[0].split("files")[1]
+    assert "overruled" not in text
+
+
+def test_a_class_the_clean_reference_overruled_is_named_in_the_summary_line() -> None:
+    classes = [
+        {
+            "class": 2,
+            "poisoned": True,
+            "decided_by": "unmatched by the clean reference (model)",
+            "overruled": "",
+        },
+        {"class": 5, "poisoned": False, "decided_by": "", "overruled": "foreign"},
+    ]
+    report_ = replace(
+        passing_report(),
+        data={
+            "rows": 10,
+            "feature_space": "model",
+            "flagged": [1],
+            "suspect_classes": [2],
+            "classes": classes,
+        },
+    )
+    text = " ".join(TableRenderer().render(report_).split())  # the console may wrap the line
+    assert "suspect class(es) 2; class(es) 5 overruled by the clean reference" in text
 
 
 def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
