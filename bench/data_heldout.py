@@ -48,6 +48,8 @@ DEVELOP and FRESH_2 to FRESH_13. One torch thread.
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -1613,6 +1615,291 @@ FRESH_15: tuple[Case, ...] = (
     _fresh15("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 358),
 )
 
+_fresh16 = partial(_case, "fresh16")
+
+
+# FRESH_16: written before anything ran on it, to measure which rows of a class the clean reference
+# called are flagged (row precision and recall inside the called targets), and the data-free and
+# data behavioural scan once more. Every family on every architecture, six clean sets, attack
+# parameters of its own, poison from 2% to 15%.
+FRESH_16: tuple[Case, ...] = (
+    _fresh16(
+        "strokes-patch",
+        "strokes",
+        "convnext-tiny",
+        Attack("patch", target=8, size=3, place=(2, 29), style="solid", colour=(255, 0, 255)),
+        0.07,
+        361,
+    ),
+    _fresh16(
+        "glyphs-patch-random",
+        "glyphs",
+        "regnet-x",
+        Attack("patch", target=5, size=5, position="random", style="noise", seed=171),
+        0.11,
+        362,
+    ),
+    _fresh16(
+        "glyphs-blend",
+        "glyphs",
+        "resnet-deep",
+        Attack("blend", target=4, style="noise", alpha=0.09, seed=172),
+        0.15,
+        363,
+    ),
+    _fresh16(
+        "strokes-blend",
+        "strokes",
+        "regnet-x",
+        Attack("blend", target=0, style="image", alpha=0.16, seed=173),
+        0.04,
+        364,
+    ),
+    _fresh16(
+        "glyphs-sig", "glyphs", "resnet-narrow", Attack("sig", target=6, delta=22, frequency=7), 0.08, 365
+    ),
+    _fresh16(
+        "scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=9, delta=35, frequency=4), 0.10, 366
+    ),
+    _fresh16(
+        "scenes-warp",
+        "scenes",
+        "resnet-deep",
+        Attack("warp", target=1, grid=5, strength=3.0, seed=174),
+        0.13,
+        367,
+    ),
+    _fresh16(
+        "strokes-warp",
+        "strokes",
+        "resnet-narrow",
+        Attack("warp", target=3, grid=4, strength=4.2, seed=175),
+        0.10,
+        368,
+    ),
+    _fresh16(
+        "strokes-input-specific",
+        "strokes",
+        "resnet-deep",
+        Attack("input_specific", target=2, size=5, seed=176),
+        0.12,
+        369,
+    ),
+    _fresh16(
+        "scenes-input-specific",
+        "scenes",
+        "convnext-tiny",
+        Attack("input_specific", target=6, size=4, seed=177),
+        0.09,
+        370,
+    ),
+    _fresh16(
+        "glyphs-clean-label",
+        "glyphs",
+        "convnext-tiny",
+        Attack("clean_label", target=1, base="patch", size=4, place=(0, 0), colour=(0, 255, 0), mix=0.3),
+        0.07,
+        371,
+    ),
+    _fresh16(
+        "scenes-clean-label",
+        "scenes",
+        "regnet-x",
+        Attack("clean_label", target=5, base="sig", delta=32, frequency=8, mix=0.35),
+        0.05,
+        372,
+    ),
+    _fresh16("glyphs-clean", "glyphs", "resnet-deep", None, 0.0, 373),
+    _fresh16("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 374),
+    _fresh16("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 375),
+    _fresh16("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 376),
+    _fresh16("strokes-clean", "strokes", "resnet-deep", None, 0.0, 377),
+    _fresh16("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 378),
+)
+
+_fresh17 = partial(_case, "fresh17")
+
+
+# FRESH_17: written before anything ran on it, to measure the clean reference's class decision on
+# the share of a class's rows it flags as a group (unmatched, and carried by their neighbours' vote)
+# rather than every unmatched row. Every family on two architectures, six clean sets, attack
+# parameters of its own, low poison rates (3% to 8%), where a target sits nearer the bar.
+FRESH_17: tuple[Case, ...] = (
+    _fresh17(
+        "scenes-patch",
+        "scenes",
+        "resnet-narrow",
+        Attack("patch", target=4, size=4, place=(20, 6), style="checker", colour=(255, 0, 0)),
+        0.04,
+        381,
+    ),
+    _fresh17(
+        "strokes-patch-random",
+        "strokes",
+        "regnet-x",
+        Attack("patch", target=9, size=5, position="random", style="solid", colour=(0, 255, 255)),
+        0.06,
+        382,
+    ),
+    _fresh17(
+        "glyphs-blend",
+        "glyphs",
+        "convnext-tiny",
+        Attack("blend", target=2, style="image", alpha=0.14, seed=181),
+        0.05,
+        383,
+    ),
+    _fresh17(
+        "scenes-blend",
+        "scenes",
+        "resnet-deep",
+        Attack("blend", target=8, style="noise", alpha=0.12, seed=182),
+        0.08,
+        384,
+    ),
+    _fresh17(
+        "strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=7, delta=20, frequency=8), 0.03, 385
+    ),
+    _fresh17("glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=1, delta=26, frequency=5), 0.05, 386),
+    _fresh17(
+        "glyphs-warp",
+        "glyphs",
+        "resnet-deep",
+        Attack("warp", target=5, grid=3, strength=3.6, seed=183),
+        0.08,
+        387,
+    ),
+    _fresh17(
+        "scenes-warp",
+        "scenes",
+        "regnet-x",
+        Attack("warp", target=3, grid=4, strength=4.0, seed=184),
+        0.06,
+        388,
+    ),
+    _fresh17(
+        "glyphs-input-specific",
+        "glyphs",
+        "resnet-narrow",
+        Attack("input_specific", target=3, size=5, seed=185),
+        0.07,
+        389,
+    ),
+    _fresh17(
+        "strokes-input-specific",
+        "strokes",
+        "convnext-tiny",
+        Attack("input_specific", target=5, size=4, seed=186),
+        0.05,
+        390,
+    ),
+    _fresh17(
+        "strokes-clean-label",
+        "strokes",
+        "resnet-deep",
+        Attack("clean_label", target=4, base="sig", delta=30, frequency=6, mix=0.3),
+        0.06,
+        391,
+    ),
+    _fresh17(
+        "scenes-clean-label",
+        "scenes",
+        "convnext-tiny",
+        Attack("clean_label", target=0, base="blend", style="noise", alpha=0.2, seed=187, mix=0.35),
+        0.07,
+        392,
+    ),
+    _fresh17("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 393),
+    _fresh17("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 394),
+    _fresh17("scenes-clean", "scenes", "regnet-x", None, 0.0, 395),
+    _fresh17("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 396),
+    _fresh17("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 397),
+    _fresh17("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 398),
+)
+
+_fresh18 = partial(_case, "fresh18")
+
+
+# FRESH_18: written before anything ran on it, to measure a class another route calls beside the one
+# the clean reference calls, where the reference matches it (one attack targets one class). Every
+# family, three clean-label sets (where the split called a second class most often), six clean sets,
+# attack parameters of its own, poison from 4% to 12%.
+FRESH_18: tuple[Case, ...] = (
+    _fresh18(
+        "glyphs-patch",
+        "glyphs",
+        "convnext-tiny",
+        Attack("patch", target=6, size=3, place=(28, 2), style="noise", seed=191),
+        0.06,
+        401,
+    ),
+    _fresh18(
+        "scenes-patch-random",
+        "scenes",
+        "resnet-deep",
+        Attack("patch", target=7, size=4, position="random", style="checker", colour=(0, 0, 255)),
+        0.10,
+        402,
+    ),
+    _fresh18(
+        "strokes-blend",
+        "strokes",
+        "resnet-narrow",
+        Attack("blend", target=2, style="noise", alpha=0.1, seed=192),
+        0.09,
+        403,
+    ),
+    _fresh18(
+        "strokes-sig", "strokes", "resnet-deep", Attack("sig", target=8, delta=24, frequency=9), 0.07, 404
+    ),
+    _fresh18(
+        "scenes-warp",
+        "scenes",
+        "convnext-tiny",
+        Attack("warp", target=2, grid=3, strength=4.5, seed=193),
+        0.12,
+        405,
+    ),
+    _fresh18(
+        "glyphs-input-specific",
+        "glyphs",
+        "regnet-x",
+        Attack("input_specific", target=4, size=6, seed=194),
+        0.10,
+        406,
+    ),
+    _fresh18(
+        "strokes-clean-label",
+        "strokes",
+        "regnet-x",
+        Attack("clean_label", target=3, base="patch", size=5, place=(1, 25), colour=(255, 255, 0), mix=0.35),
+        0.08,
+        407,
+    ),
+    _fresh18(
+        "scenes-clean-label",
+        "scenes",
+        "resnet-narrow",
+        Attack("clean_label", target=6, base="sig", delta=28, frequency=7, mix=0.3),
+        0.06,
+        408,
+    ),
+    _fresh18(
+        "glyphs-clean-label",
+        "glyphs",
+        "resnet-deep",
+        Attack("clean_label", target=5, base="blend", style="image", alpha=0.22, seed=195, mix=0.35),
+        0.04,
+        409,
+    ),
+    _fresh18("glyphs-clean", "glyphs", "resnet-narrow", None, 0.0, 410),
+    _fresh18("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 411),
+    _fresh18("strokes-clean", "strokes", "regnet-x", None, 0.0, 412),
+    _fresh18("glyphs-clean-2", "glyphs", "convnext-tiny", None, 0.0, 413),
+    _fresh18("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 414),
+    _fresh18("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 415),
+)
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -1634,6 +1921,9 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh13": FRESH_13,
     "fresh14": FRESH_14,
     "fresh15": FRESH_15,
+    "fresh16": FRESH_16,
+    "fresh17": FRESH_17,
+    "fresh18": FRESH_18,
 }
 UNSEEN = (
     "evaluate",
@@ -1652,6 +1942,9 @@ UNSEEN = (
     "fresh13",
     "fresh14",
     "fresh15",
+    "fresh16",
+    "fresh17",
+    "fresh18",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -1670,6 +1963,9 @@ BEHAVIOR_PARTS = (
     "fresh13",
     "fresh14",
     "fresh15",
+    "fresh16",
+    "fresh17",
+    "fresh18",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
@@ -1720,23 +2016,37 @@ def _category(case: Case) -> str:
     return case.family
 
 
-_DECIDED: dict[tuple[int, Any], tuple[np.ndarray, bool, dict[str, Any]]] = {}
+Decision = tuple[np.ndarray, bool, dict[str, Any]]
+_DECIDED: dict[tuple[int, Any], tuple[weakref.ref[Any], Decision]] = {}
 
 
-def _decide(ws: Any, calibration: Any) -> tuple[np.ndarray, bool, dict[str, Any]]:
+def _decide(ws: Any, calibration: Any) -> Decision:
     """The poisoning check on a prepared workspace with `calibration`: flagged rows, class called?
     (memoised: the fits of leave-one-family-out ask for the same pairs again)"""
+    return _memoised(ws, calibration, lambda w: _check(w, calibration))
+
+
+def _memoised(ws: Any, calibration: Any, compute: Callable[[Any], Decision]) -> Decision:
+    """`compute(ws)`, once per workspace and calibration. The memo holds the workspace weakly and
+    checks it is the same one: once a workspace is freed (the next part of a run of several), a new
+    one can get its id, and a memo keyed by the id alone handed it the old set's rows."""
+    key = (id(ws), calibration)
+    entry = _DECIDED.get(key)
+    if entry is None or entry[0]() is not ws:
+        entry = (weakref.ref(ws), compute(ws))
+        _DECIDED[key] = entry
+    return entry[1]
+
+
+def _check(ws: Any, calibration: Any) -> Decision:
     from airlock.data.checks import DataPoisoning
 
-    key = (id(ws), calibration)
-    if key not in _DECIDED:
-        ws.calibration = calibration
-        ws.section["flagged"] = []
-        findings = list(DataPoisoning().run(ws))
-        flagged = np.asarray(ws.section.get("flagged", []), np.int64)
-        summary = {"suspect_classes": ws.section.get("suspect_classes", [])}
-        _DECIDED[key] = (flagged, any(f.rule == "AIR801" for f in findings), summary)
-    return _DECIDED[key]
+    ws.calibration = calibration
+    ws.section["flagged"] = []
+    findings = list(DataPoisoning().run(ws))
+    flagged = np.asarray(ws.section.get("flagged", []), np.int64)
+    summary = {"suspect_classes": ws.section.get("suspect_classes", [])}
+    return flagged, any(f.rule == "AIR801" for f in findings), summary
 
 
 def _score(flagged: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:

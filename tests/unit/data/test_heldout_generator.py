@@ -142,3 +142,26 @@ def test_every_benchmark_case_targets_a_class_of_its_dataset_under_a_name_and_se
     assert all(case.attack is None or case.attack.target < datasets.CLASSES[case.dataset] for case in cases)
     assert len({case.name for case in cases}) == len(cases)
     assert len({case.seed for case in cases}) == len(cases)
+
+
+def test_the_benchmark_memo_never_hands_a_new_workspace_the_result_of_a_freed_one_with_its_id() -> None:
+    from bench.data_heldout import _memoised
+
+    class Workspace:  # a stand-in: the memo only needs identity and weak references
+        def __init__(self, rows: int) -> None:
+            self.rows = rows
+
+    def compute(ws: Workspace) -> tuple[np.ndarray, bool, dict[str, object]]:
+        return np.arange(ws.rows), True, {}
+
+    first = Workspace(3)
+    assert _memoised(first, "cal", compute)[0].tolist() == [0, 1, 2]
+    assert _memoised(first, "cal", lambda ws: (np.arange(9), False, {}))[0].tolist() == [0, 1, 2]  # memoised
+    freed = id(first)
+    del first
+    # CPython hands the freed block to the next object of its size: find one that reuses the id
+    candidates = [Workspace(5) for _ in range(200)]
+    reused = next((ws for ws in candidates if id(ws) == freed), None)
+    if reused is None:
+        pytest.skip("no object reused the freed id")
+    assert _memoised(reused, "cal", compute)[0].tolist() == [0, 1, 2, 3, 4]
