@@ -1937,7 +1937,7 @@ FRESH_19: tuple[Case, ...] = (
         "glyphs-patch-random",
         "glyphs",
         "regnet-x",
-        Attack("patch", target=8, size=3, position="random", style="noise", seed=204),
+        Attack("patch", target=3, size=3, position="random", style="noise", seed=204),
         0.09,
         424,
     ),
