@@ -270,3 +270,53 @@ def test_the_reference_route_reads_its_own_space_not_the_splits() -> None:
     same_space = features.reduce_with(hidden, ref_x)[1]
     assert same_space is not None
     assert assess(reference.Reference(head, same_space, ref_y)).poisoned_classes == []
+
+
+def test_the_mislabelled_route_adds_to_a_class_the_reference_decided_only_rows_it_does_not_match() -> None:
+    """Where the reference called a class, rows the mislabelled route reads as misread join its
+    flagged rows only where the reference does not match them either: clean rows the model misreads
+    (the reference matches them) stay unflagged, poison among them (it does not) is flagged."""
+    x, y, poison, ref_x, ref_y = _set(3, 0.12)
+    reduced, ref = features.reduce_with(x, ref_x)
+    assert ref is not None
+    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
+    disagreement = label_disagreement(neighbours, y)
+    rng = np.random.default_rng(11)
+    clean_two = np.setdiff1d(np.flatnonzero(y == 2), poison)
+    misread = np.concatenate([rng.choice(clean_two, 60, replace=False), poison[:40]])
+    confidence = np.full(len(y), 0.95)
+    predicted = y.copy()
+    confidence[misread] = 0.2  # the model reads them as the other four classes, evenly
+    predicted[misread] = np.resize([0, 1, 3, 4], len(misread))
+    disagreement = disagreement.copy()
+    disagreement[misread] = 0.9
+
+    def assess(space: reference.Reference | None) -> poisoning.PoisoningResult:
+        return poisoning.assess(
+            reduced,
+            y,
+            disagreement,
+            calibration(),
+            persistence=np.full(len(y), 0.3),
+            confidence=confidence,
+            predicted=predicted,
+            reference=space,
+        )
+
+    alone = assess(None)  # without the reference the mislabelled route calls class 2 and flags them all
+    assert next(c.decided_by for c in alone.classes if c.label == 2) == poisoning.MISLABELLED
+    assert np.isin(misread, alone.flagged).all()
+    result = assess(reference.Reference(reduced, ref, ref_y))
+    target = next(c for c in result.classes if c.label == 2)
+    assert target.decided_by == poisoning.REFERENCE
+    assert len(np.intersect1d(result.flagged, poison)) >= 0.95 * len(poison)
+    p, _, _ = reference.pvalues(
+        reduced[:, : poisoning.REFERENCE_DIMS], y, ref[:, : poisoning.REFERENCE_DIMS], ref_y
+    )
+    clean_misread = misread[:60]
+    flagged_clean = np.intersect1d(result.flagged, clean_misread)
+    assert len(flagged_clean) <= 12  # a tenth of them by chance, and a few the vote carries
+    # those flagged for being misread are the ones the reference does not match
+    extra = [r for r in flagged_clean.tolist() if "model_reads_other_class" in result.signals[r]]
+    assert all(p[r] <= reference.ALPHA for r in extra)
+    assert target.suspects == int(np.sum(y[result.flagged] == 2))
