@@ -295,7 +295,7 @@ def assess(
     # a compact split counts only where it stands out from the set's own classes: how far apart a
     # clean class's halves sit depends on the architecture and the data, not on poison
     median = float(np.median([c.separation for c in classes])) if classes else 0.0
-    pvalues, votes, matches = (
+    _, votes, matches = (
         clean_reference.pvalues(
             reference.train[:, :REFERENCE_DIMS],
             labels,
@@ -372,13 +372,6 @@ def assess(
         for i, rows, mislabelled in called:
             assessment = classes[i]
             extra = rows[mislabelled]
-            if assessment.decided_by == REFERENCE and pvalues is not None:
-                # the reference decided the class's rows: a misread row joins them only where the
-                # reference does not match it either. Replayed on CALIBRATE-FRESH_4 and FRESH_16-18
-                # (seen), the misread rows it matches were 29% poison (73 of 250 rows over 21 sets,
-                # most of them poison the model did not learn; at p <= 0.2 or 0.3 the rows left out
-                # were 28% and 24% poison).
-                extra = extra[pvalues[extra] <= clean_reference.ALPHA]
             if not assessment.poisoned:  # the relabelled rows: read as another class by either
                 extra = rows[(confidence[rows] < LOW_CONFIDENCE) | (disagreement[rows] >= 0.5)]
                 classes[i] = replace(assessment, poisoned=True, decided_by=MISLABELLED)
