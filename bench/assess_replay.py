@@ -36,9 +36,6 @@ def folder(part: str) -> Path:
 
 def dump(parts: tuple[str, ...]) -> None:
     """Store `assess`'s inputs of every case of `parts` (a case already stored is skipped)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
     from airlock.data import poisoning
     from airlock.data.pipeline import calibration
     from bench import data_heldout
@@ -50,10 +47,9 @@ def dump(parts: tuple[str, ...]) -> None:
         captured["args"], captured["kwargs"] = args, kwargs
         return real(*args, **kwargs)
 
-    torch.set_num_threads(1)
     poisoning.assess = spy  # type: ignore[assignment]
     try:
-        with threadpool_limits(1):
+        with data_heldout.one_thread():
             for part in parts:
                 out = folder(part)
                 out.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,8 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -2248,15 +2249,22 @@ def _tables() -> dict[str, Any]:
     }
 
 
-def run(work: Path) -> list[dict[str, Any]]:
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch and the BLAS pools on one thread, as the benchmarks measure."""
     import torch
     from threadpoolctl import threadpool_limits
 
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+
+
+def run(work: Path) -> list[dict[str, Any]]:
     from airlock.data.pipeline import calibration
 
-    torch.set_num_threads(1)
     rows: list[dict[str, Any]] = []
-    with threadpool_limits(1):
+    with one_thread():
         start = time.perf_counter()
         prepared = {name: [(c, *_prepared(c)[:2]) for c in cases] for name, cases in PARTS.items()}
         rows.append(
@@ -2307,14 +2315,10 @@ def parts(names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The shipped-threshold tables of the parts `names`, then the same with `--test` (the clean
     reference) and with `--test --behavior` (for those in BEHAVIOR_PARTS): one part measured without
     re-running every other (one torch thread)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
     from airlock.data.pipeline import calibration
 
-    torch.set_num_threads(1)
     rows: list[dict[str, Any]] = []
-    with threadpool_limits(1):
+    with one_thread():
         for name in names:
             prepared = [(c, *_prepared(c)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"shipped/{name}", prepared, calibration())[0])
@@ -2330,14 +2334,10 @@ def small_reference(names: tuple[str, ...], per_class: int) -> list[dict[str, An
     """The `--test` tables of the parts `names` with the clean sample cut to `per_class` rows a class:
     whether the reference's bars, scaled for few reference rows, still call no clean set, and what
     a small reference costs in recall."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
     from airlock.data.pipeline import calibration
 
-    torch.set_num_threads(1)
     rows: list[dict[str, Any]] = []
-    with threadpool_limits(1):
+    with one_thread():
         for name in names:
             part = [(c, *_prepared(c, reference=True, reference_rows=per_class)[:2]) for c in PARTS[name]]
             rows.extend(_table(f"with --test, {per_class} rows a class/{name}", part, calibration())[0])
