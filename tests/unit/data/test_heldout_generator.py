@@ -165,3 +165,29 @@ def test_the_benchmark_memo_never_hands_a_new_workspace_the_result_of_a_freed_on
     if reused is None:
         pytest.skip("no object reused the freed id")
     assert _memoised(reused, "cal", compute)[0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_imbalanced_classes_span_the_ratio_in_an_order_drawn_from_the_seed() -> None:
+    _, y = datasets.images("strokes", 4000, 3, imbalance=8.0)
+    counts = np.bincount(y, minlength=10)
+    assert 5.0 < counts.max() / counts.min() < 12.0
+    _, again = datasets.images("strokes", 4000, 3, imbalance=8.0)
+    _, other = datasets.images("strokes", 4000, 4, imbalance=8.0)
+    assert np.array_equal(y, again)
+    assert np.argmax(np.bincount(other, minlength=10)) != np.argmax(counts) or np.argmin(
+        np.bincount(other, minlength=10)
+    ) != np.argmin(counts)
+    with pytest.raises(ValueError, match="at least 1"):
+        datasets.images("strokes", 10, 3, imbalance=0.5)
+
+
+def test_a_record_written_before_the_imbalance_field_matches_its_balanced_case() -> None:
+    from dataclasses import asdict
+
+    from fixtures.heldout.train import Case, _same_case
+
+    case = Case("x-clean", "glyphs", "resnet-narrow", 7)
+    older = {k: v for k, v in asdict(case).items() if k != "imbalance"}
+    assert _same_case(older, case)
+    assert not _same_case(older, Case("x-clean", "glyphs", "resnet-narrow", 7, imbalance=4.0))
+    assert not _same_case({**older, "seed": 8}, case)
