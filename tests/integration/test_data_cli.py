@@ -44,6 +44,11 @@ def test_poisoned_set_fails_and_write_clean_drops_the_poison(
     assert target["poisoned"] and "margin_gap" in target and "persistence_gap" in target
     poisoned = [f for f in report["findings"] if f["rule"] == "AIR801"]
     assert len(poisoned) == 1 and poisoned[0]["severity"] == "high" and poisoned[0]["evidence"]["class"] == 7
+    # no --test: the clean reference did not run, and the report says so without failing anything
+    unreferenced = [f for f in report["findings"] if f["rule"] == "AIR803"]
+    assert data["clean_reference"] is None
+    assert len(unreferenced) == 1 and unreferenced[0]["severity"] == "info"
+    assert unreferenced[0]["evidence"] == {"reason": "no --test split"}
     kept = [int(line) for line in clean.read_text().split()]
     assert len(kept) + len(data["flagged"]) == datasets.SMALL
     assert len(set(kept) & set(datasets.truth(npz).tolist())) <= 5
@@ -67,6 +72,8 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     assert shares[datasets.TARGET] == max(shares.values())
     truth = set(datasets.truth(npz).tolist())
     assert len(truth & set(data["flagged"])) >= 0.9 * len(truth)
+    assert data["clean_reference"] == {"rows": datasets.SMALL}
+    assert not [f for f in report["findings"] if f["rule"] == "AIR803"]
 
 
 def test_clean_set_passes_with_raw_features(cli, generated, report_schema, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ class DataPoisoning(DataCheck):
 
     name = "data_poisoning"
     version = "1"
-    rules = frozenset({"AIR801", "AIR802"})
+    rules = frozenset({"AIR801", "AIR802", "AIR803"})
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         raw_table = ws.section.get("feature_space") == "raw" and ws.train.kind is Kind.TABLE
@@ -125,6 +125,10 @@ class DataPoisoning(DataCheck):
             ws.section["confidence"] = np.round(ws.confidence, 4).tolist()
         if ws.margin is not None:
             ws.section["margin"] = np.round(ws.margin, 3).tolist()
+        if ws.section.get("feature_space") == "model" and ws.train.kind is Kind.IMAGES:
+            ws.section["clean_reference"] = None if ws.reference is None else {"rows": len(ws.reference.rows)}
+            if ws.reference is None:
+                yield self._without_reference(ws)
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
@@ -152,6 +156,20 @@ class DataPoisoning(DataCheck):
                         ].tolist(),
                     },
                 )
+
+    def _without_reference(self, ws: Workspace) -> Finding:
+        """Image rows vetted in a model's features with no labelled clean split to compare them with:
+        the clean reference, the route that finds most poison, did not run."""
+        why = "no --test split" if ws.test is None else "the --test split has no labels"
+        return ws.finding(
+            "AIR803",
+            self.name,
+            ws.artifact,
+            "dataset",
+            f"poisoning checked without a clean reference ({why}): much poison goes unfound; "
+            "pass a labelled clean split with --test",
+            {"reason": why},
+        )
 
     def _inconclusive(self, ws: Workspace, result: poisoning.PoisoningResult | None) -> Iterator[Finding]:
         """Raw table columns cannot carry a poisoning verdict: real tables cluster within a class by

@@ -139,9 +139,15 @@ def summary_lines(report: Report) -> list[str]:
             f"; class(es) {', '.join(overruled)} overruled by the clean reference" if overruled else ""
         )
         verdict = f"poisoning {data['poisoning']}; " if data.get("poisoning") else ""
+        unreferenced = (
+            "; no clean reference (--test)"
+            if "clean_reference" in data and data["clean_reference"] is None
+            else ""
+        )
         lines.append(
             f"data     {verdict}{len(data.get('flagged', []))} sample(s) flagged{of} "
             f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}{overruled_text}"
+            f"{unreferenced}"
         )
     behaviour = _behaviour_line(report)
     if behaviour:

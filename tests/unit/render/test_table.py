@@ -160,6 +160,15 @@ def test_a_class_the_clean_reference_overruled_is_named_in_the_summary_line() ->
     assert "suspect class(es) 2; class(es) 5 overruled by the clean reference" in text
 
 
+def test_a_run_without_a_clean_reference_says_so_in_the_summary_line() -> None:
+    data = {"rows": 10, "feature_space": "model", "flagged": [], "suspect_classes": []}
+    without = replace(passing_report(), data={**data, "clean_reference": None})
+    with_one = replace(passing_report(), data={**data, "clean_reference": {"rows": 400}})
+    assert "no clean reference (--test)" in " ".join(TableRenderer().render(without).split())
+    assert "clean reference" not in TableRenderer().render(with_one)
+    assert "clean reference" not in TableRenderer().render(replace(passing_report(), data=data))
+
+
 def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
     from airlock.scanning import CheckResult, CheckStatus
 
