@@ -230,6 +230,18 @@ class PoisoningResult:
         return [c.label for c in self.classes if c.poisoned]
 
 
+def _reference_rows(
+    reference: clean_reference.Reference, label: int, rows: np.ndarray, p: np.ndarray, vote: np.ndarray
+) -> np.ndarray:
+    """The score of each row of a class the reference called: the side of the boundary between its
+    confident poison and its reference rows (`reference.separated`), or its vote where too few rows
+    are confident to fit one."""
+    train = reference.train[rows, :REFERENCE_DIMS]
+    own = reference.rows[reference.labels == label, :REFERENCE_DIMS]
+    probability = clean_reference.separated(train, p, vote, own)
+    return vote if probability is None else probability
+
+
 def reference_bar(reference_rows: int, *, blamed: bool = False) -> float:
     """The excess over the set's median unmatched share that calls a class with `reference_rows`
     reference rows (REFERENCE_BLAMED_AT for a blamed class the reference singles out most)."""
@@ -295,7 +307,7 @@ def assess(
     # a compact split counts only where it stands out from the set's own classes: how far apart a
     # clean class's halves sit depends on the architecture and the data, not on poison
     median = float(np.median([c.separation for c in classes])) if classes else 0.0
-    _, votes, matches = (
+    pvalues, votes, matches = (
         clean_reference.pvalues(
             reference.train[:, :REFERENCE_DIMS],
             labels,
@@ -334,14 +346,15 @@ def assess(
                 reference_bar=bar,
                 reference_rows=match.reference_rows,
             )
-            if excess >= bar:  # the reference decides the rows, whether or not the split called the class
-                vote = votes[rows]
-                carriers = vote >= FLAG_AT
+            if excess >= bar and reference is not None and pvalues is not None:
+                # the reference decides the rows, whether or not the split called the class
+                row_scores = _reference_rows(reference, assessment.label, rows, pvalues[rows], votes[rows])
+                carriers = row_scores >= FLAG_AT
                 if int(carriers.sum()) >= calibration.min_suspects:
                     classes[i] = replace(
                         assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE
                     )
-                    scores[rows] = vote
+                    scores[rows] = row_scores
                     flagged.append(rows[carriers])
                     for row in rows[carriers].tolist():
                         signals[row] = ("unmatched_by_reference",)

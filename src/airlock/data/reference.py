@@ -17,7 +17,15 @@ Clean rows reach p <= ALPHA by chance one at a time, scattered over the class's 
 a tight group whose members nearly all do. So each row also gets a vote (`voted`): the share of it
 and its VOTERS - 1 nearest training rows of its class at p <= ROW_ALPHA. The grouped share, the
 share of a class's rows at p <= ALPHA whose vote reaches GROUP_AT, is what the class decision reads
-(`poisoning`), and a called class's flagged rows are those whose vote reaches one half.
+(`poisoning`).
+
+Which rows of a called class are flagged (`separated`): its confident poison (rows at p <= ALPHA
+whose vote reaches CONFIDENT) against its reference rows, separated by a logistic regression in the
+same space; every row of the class is then scored by that boundary, and the rows on the poison's
+side are flagged. The vote looks at a row's neighbours only, so at the edge of a poison group it
+carries clean rows from the class's sparse outskirts (themselves at small p by chance, and many in a
+large class); the boundary weighs where the poison lies against where the clean rows lie. With under
+MIN_CONFIDENT confident rows there is nothing to fit and the vote flags the rows (at one half).
 
 How far the unmatched share moves by chance depends on the reference, not only on the rows: all rows
 of a class are compared with the same n reference rows, so a clean class's share is spread like
@@ -61,6 +69,9 @@ CHUNK = 4096  # training rows whose distances are held at once
 ROW_ALPHA = 0.2  # a row's own flag in its vote (`voted`)
 VOTERS = 10  # the row itself and its nearest training rows of its class that vote
 GROUP_AT = 0.6  # the vote with which a row at p <= ALPHA counts towards its class's grouped share
+CONFIDENT = 0.8  # the vote of a row at p <= ALPHA that `separated` fits as poison
+MIN_CONFIDENT = 5  # confident rows needed to fit the boundary
+PENALTY = 0.1  # the boundary's inverse L2 penalty (scikit-learn's C), on standardised columns
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,24 @@ def voted(train: np.ndarray, p: np.ndarray) -> np.ndarray:
     own = p <= ROW_ALPHA
     neighbours, _ = nearest_neighbours(train, VOTERS - 1)
     return (own.astype(np.float64) + own[neighbours].sum(axis=1)) / (1 + neighbours.shape[1])
+
+
+def separated(train: np.ndarray, p: np.ndarray, vote: np.ndarray, reference: np.ndarray) -> np.ndarray | None:
+    """Per row of one called class (`train`, its rows in the reference space, with their p-values and
+    votes), the probability that it lies on its confident poison's side of a logistic boundary
+    fitted against the class's `reference` rows (classes weighted equally, columns standardised on
+    the class's rows); None with under MIN_CONFIDENT confident rows or no reference rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    confident = train[(p <= ALPHA) & (vote >= CONFIDENT)]
+    if len(confident) < MIN_CONFIDENT or len(reference) == 0:
+        return None
+    centre, scale = train.mean(axis=0), train.std(axis=0) + 1e-6
+    x = (np.concatenate([confident, reference]) - centre) / scale
+    y = np.concatenate([np.ones(len(confident)), np.zeros(len(reference))])
+    boundary = LogisticRegression(C=PENALTY, class_weight="balanced", max_iter=3000).fit(x, y)
+    probability: np.ndarray = boundary.predict_proba((train - centre) / scale)[:, 1]
+    return probability
 
 
 def _kth(distances: np.ndarray) -> np.ndarray:

@@ -172,6 +172,29 @@ def test_the_vote_carries_a_group_the_reference_partly_matches_and_outvotes_a_lo
     assert flagged[:300].mean() < (p[:300] <= reference.ALPHA).mean()
 
 
+def test_the_boundary_keeps_the_clean_outskirts_beside_a_poison_group_that_the_vote_carries() -> None:
+    """A large clean class whose sparse outskirts touch a tight poison group: outskirt rows are at
+    small p by chance and vote each other in beside the poison; the boundary fitted between the
+    confident poison and the reference rows leaves them out."""
+    rng = np.random.default_rng(11)
+    clean = rng.normal(0, 1, (600, 8))
+    towards = np.r_[1.0, np.zeros(7)]
+    group = rng.normal(0, 0.3, (90, 8)) + 3.2 * towards  # poison at the class's edge
+    rows = np.vstack([clean, group])
+    ref = rng.normal(0, 1, (80, 8))
+    p = np.where(np.arange(len(rows)) < 600, rng.uniform(0, 1, len(rows)), 0.01)
+    p[:600] = np.where(clean[:, 0] > 1.5, rng.uniform(0, 0.2, 600), p[:600])  # outskirts: unmatched
+    vote = reference.voted(rows, p)
+    probability = reference.separated(rows, p, vote, ref)
+    assert probability is not None and probability.shape == (len(rows),)
+    by_vote, by_boundary = vote >= poisoning.FLAG_AT, probability >= poisoning.FLAG_AT
+    assert by_boundary[600:].mean() >= 0.95
+    assert by_boundary[:600].sum() < by_vote[:600].sum()
+    # too few confident rows: nothing to fit
+    assert reference.separated(rows, np.ones(len(rows)), vote, ref) is None
+    assert reference.separated(rows, p, vote, ref[:0]) is None
+
+
 def _two_far_kinds(x: np.ndarray, y: np.ndarray, label: int) -> None:
     """Every other row of class `label` moved far off: a clean class of two kinds the split calls."""
     x[np.flatnonzero(y == label)[::2], 10:13] += 15.0
