@@ -106,9 +106,11 @@ REFERENCE = "unmatched by the clean reference (model)"
 # clean sample): the largest excess of a class of its 84 clean sets was 0.174 (0.168 in the 18 clean
 # sets of FRESH_14-16, which had then been seen); at 0.2, 122 of its 136 learned targets were called,
 # and one other class (a class of a clean-label set). The shipped bar before (0.25 on the unmatched
-# share, whose clean classes reached 0.219) called 112. Its flagged rows are those its rows' vote
-# carries at one half (`reference.voted`): precision 0.92-0.98 and recall 0.90-0.98 per family on
-# those targets, where the rows at p <= 0.1 alone gave 0.93-0.98 and 0.82-0.95.
+# share, whose clean classes reached 0.219) called 112. Its flagged rows were first those its rows'
+# vote carries at one half (`reference.voted`): precision 0.92-0.98 and recall 0.90-0.98 per family on
+# those targets, where the rows at p <= 0.1 alone gave 0.93-0.98 and 0.82-0.95. They are now those on
+# its confident poison's side of a boundary fitted against its reference rows (`_reference_rows`,
+# `reference.separated`; README, "Row flagging by a boundary").
 REFERENCE_AT = 0.2
 # A class a behavioural scan blamed (`blamed`) is called at this lower excess when it is also the one
 # class of the set the reference singles out most: two pieces of evidence, each short of its own bar.
