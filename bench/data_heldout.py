@@ -2027,6 +2027,34 @@ FRESH_20: tuple[Case, ...] = (
     _fresh20("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 456, 4.0),
 )  # fmt: skip
 
+def _fresh21(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh21", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_21: written and committed before anything ran on it, to measure a change of which rows of a
+# called class are flagged (the boundary fitted on every stage of the model, not the last alone).
+# Blends, warps and patches at random places are the families whose rows were lost inside called
+# classes, so each has two sets here, with parameters of their own (image and noise blends at alpha
+# 0.10-0.18, warps of 2.5-4 px on 3- and 5-point grids, noise and checker patches of 3-5 px), one
+# set of SIG, input-specific and clean-label poison, four clean sets, four architectures, poison
+# from 4% to 13%, balanced classes.
+FRESH_21: tuple[Case, ...] = (
+    _fresh21("scenes-blend", "scenes", "resnet-deep", Attack("blend", target=4, style="image", alpha=0.16, seed=221), 0.09, 461),
+    _fresh21("glyphs-blend", "glyphs", "regnet-x", Attack("blend", target=3, style="noise", alpha=0.10, seed=222), 0.06, 462),
+    _fresh21("scenes-warp", "scenes", "convnext-tiny", Attack("warp", target=3, grid=3, strength=4.0, seed=223), 0.13, 463),
+    _fresh21("strokes-warp", "strokes", "resnet-narrow", Attack("warp", target=7, grid=5, strength=2.5, seed=224), 0.11, 464),
+    _fresh21("glyphs-patch-random", "glyphs", "resnet-deep", Attack("patch", target=6, size=4, position="random", style="checker", colour=(255, 0, 0)), 0.08, 465),
+    _fresh21("scenes-patch-random", "scenes", "regnet-x", Attack("patch", target=5, size=5, position="random", style="noise", seed=225), 0.10, 466),
+    _fresh21("strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=2, delta=24, frequency=9), 0.05, 467),
+    _fresh21("glyphs-input-specific", "glyphs", "resnet-narrow", Attack("input_specific", target=0, size=4, seed=226), 0.07, 468),
+    _fresh21("strokes-clean-label", "strokes", "regnet-x", Attack("clean_label", target=5, base="patch", size=5, place=(25, 3), colour=(0, 128, 255), mix=0.45), 0.04, 469),
+    _fresh21("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 471),
+    _fresh21("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 472),
+    _fresh21("strokes-clean", "strokes", "resnet-deep", None, 0.0, 473),
+    _fresh21("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 474),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2053,6 +2081,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh18": FRESH_18,
     "fresh19": FRESH_19,
     "fresh20": FRESH_20,
+    "fresh21": FRESH_21,
 }
 UNSEEN = (
     "evaluate",
@@ -2076,6 +2105,7 @@ UNSEEN = (
     "fresh18",
     "fresh19",
     "fresh20",
+    "fresh21",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -2099,6 +2129,7 @@ BEHAVIOR_PARTS = (
     "fresh18",
     "fresh19",
     "fresh20",
+    "fresh21",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
