@@ -1,0 +1,187 @@
+"""Replay the behavioural decision on stored trigger sizes: study a change of the outlier statistic in
+seconds a part instead of an hour.
+
+`python -m bench.behaviour_replay dump PART…` runs the image trigger reversal of `scan --behavior`
+(with the clean sample of `bench.behaviour_heldout`, seed 0, one torch thread) on every model of the
+parts, with *every* family run (the scan stops at the first family that flags a model), and stores
+each family's per-class results (trigger size, whether it reached the target success rate, success
+rate, steps) as JSON under `fixtures/_generated/heldout/behaviour/<part>/<case>.json`, with the case's
+truth (target, attack success). `python -m bench.behaviour_replay run OUT.json PART…` decides every
+stored model with the decision of the code it runs in (`reversal.decide_families`: gaps, thresholds,
+the combined evidence) and prints ROC AUC, backdoors found with the right class and clean models
+flagged, per part and per family.
+
+Only the decision after the reversal is replayed: the stored sizes follow the engine, schedule and
+thresholds (the quiet stop reads them) of the code that dumped them, so a change of those needs a
+new dump. A scan stops at the first family that flags a model, so the families after it never
+changed a scan's verdict; the replay decides on the families the scan would have run (`run`) or on
+all of them (`run --all`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.behaviour_heldout import LEARNED
+from bench.data_heldout import PARTS
+from fixtures.heldout.train import Case
+
+
+def folder(part: str) -> Path:
+    from fixtures._cache import fixtures_dir
+
+    return fixtures_dir() / "heldout" / "behaviour" / part
+
+
+@contextmanager
+def _every_family() -> Iterator[None]:
+    """`reverse_image` with no model ever counted as flagged, so that it runs every family."""
+    from airlock.behavior import reversal
+
+    real = reversal.Reversal.backdoored
+    reversal.Reversal.backdoored = property(lambda self: False)  # type: ignore[assignment, method-assign]
+    try:
+        yield
+    finally:
+        reversal.Reversal.backdoored = real  # type: ignore[method-assign]
+
+
+def dump_case(part: str, case: Case) -> dict[str, Any]:
+    """Every family's per-class results of the case's model, reversed on its clean sample."""
+    import torch
+
+    from airlock.behavior.outlier import load_calibration
+    from airlock.behavior.reversal import reverse_image
+    from airlock.behavior.samples import read_sample
+    from airlock.models.classifier import load_classifier
+    from fixtures.heldout.train import build_case, clean_sample
+
+    torch.set_num_threads(1)
+    built = build_case(case)
+    clf = load_classifier(built.model, str(built.model))
+    sample = read_sample(clean_sample(built), clf.labels, text=False)
+    torch.manual_seed(0)
+    with _every_family():
+        reversal = reverse_image(clf, sample, load_calibration(), seed=0, deadline=None, progress=None)
+    asr = built.record.get("attack_success_rate")
+    return {
+        "part": part,
+        "case": case.name,
+        "family": case.family,
+        "dataset": case.dataset,
+        "arch": case.arch,
+        "kind": "clean"
+        if case.attack is None
+        else ("backdoored" if (asr or 0.0) >= LEARNED else "not learned"),
+        "target": case.attack.target if case.attack else None,
+        "attack_success": asr,
+        "mode": reversal.mode,
+        "families": [
+            {
+                "family": result.family,
+                "steps": result.steps,
+                "classes": [
+                    {"label": c.label, "cost": c.cost, "reached": c.reached, "asr": c.asr, "steps": c.steps}
+                    for c in result.classes
+                ],
+            }
+            for result in reversal.results
+        ],
+    }
+
+
+def dump(parts: tuple[str, ...]) -> None:
+    """Store the reversal of every model of `parts` (a model already stored is skipped)."""
+    for part in parts:
+        out = folder(part)
+        out.mkdir(parents=True, exist_ok=True)
+        for case in PARTS[part]:
+            target = out / f"{case.name}.json"
+            if target.is_file():
+                continue
+            record = dump_case(part, case)
+            partial = target.with_suffix(".part")
+            partial.write_text(json.dumps(record))
+            partial.replace(target)  # a case is stored once it is whole
+            print(part, case.name, flush=True)
+
+
+def decide(record: dict[str, Any], *, every_family: bool = False) -> tuple[int, float]:
+    """The candidate class and score the running code's decision gives the stored results: over the
+    families the scan would have run (it stops at the first that flags the model), or all of them."""
+    from airlock.behavior.engine import ClassTrigger, FamilyResult
+    from airlock.behavior.outlier import load_calibration
+    from airlock.behavior.reversal import _finish
+
+    calibration = load_calibration()
+    results: list[FamilyResult] = []
+    reversal = None
+    for stored in record["families"]:
+        classes = tuple(
+            ClassTrigger(c["label"], c["cost"], c["reached"], c["asr"], c["steps"]) for c in stored["classes"]
+        )
+        results.append(FamilyResult(stored["family"], classes, stored["steps"], True, 0.0))
+        reversal = _finish("image", record["mode"], results, calibration, True, 0.0, 0)
+        if reversal.backdoored and not every_family:
+            break
+    if reversal is None or reversal.decision is None:
+        return -1, 0.0
+    return reversal.decision.suspect, reversal.score
+
+
+def run(parts: tuple[str, ...], *, every_family: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for part in parts:
+        for stored in sorted(folder(part).glob("*.json")):
+            record = json.loads(stored.read_text())
+            candidate, score = decide(record, every_family=every_family)
+            rows.append(
+                {k: record[k] for k in ("part", "case", "family", "dataset", "arch", "kind", "target")}
+                | {"candidate": candidate, "score": round(score, 4)}
+            )
+    return rows
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """ROC AUC of the score (backdoored against clean), backdoors flagged with the right class, and clean
+    models flagged: over all rows, then per family (each family's backdoors against every clean model)."""
+    from sklearn.metrics import roc_auc_score
+
+    clean = [r for r in rows if r["kind"] == "clean"]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["kind"] == "backdoored":
+            groups["all"].append(r)
+            groups[r["family"]].append(r)
+    out: dict[str, str] = {}
+    for name, bad in sorted(groups.items(), key=lambda item: (item[0] != "all", item[0])):
+        scores = [r["score"] for r in bad + clean]
+        auc = roc_auc_score([1] * len(bad) + [0] * len(clean), scores) if bad and clean else float("nan")
+        found = sum(r["score"] > 1.0 and r["candidate"] == r["target"] for r in bad)
+        right = sum(r["candidate"] == r["target"] for r in bad)
+        out[name] = (
+            f"AUC {auc:.3f}, found with the right class {found}/{len(bad)}, candidate right {right}/{len(bad)}"
+        )
+    out["clean flagged"] = f"{sum(r['score'] > 1.0 for r in clean)} of {len(clean)}"
+    return out
+
+
+if __name__ == "__main__":  # python -m bench.behaviour_replay dump PART… | run [--all] OUT.json PART…
+    command, rest = sys.argv[1], sys.argv[2:]
+    if command == "dump":
+        dump(tuple(rest))
+    elif command == "run":
+        every = rest[:1] == ["--all"]
+        rest = rest[1:] if every else rest
+        measured = run(tuple(rest[1:]), every_family=every)
+        Path(rest[0]).write_text(json.dumps(measured, indent=1))
+        for name, line in summary(measured).items():
+            print(f"{name}: {line}")
+    else:
+        raise SystemExit("usage: python -m bench.behaviour_replay dump PART… | run [--all] OUT.json PART…")

@@ -1,0 +1,103 @@
+"""bench.behaviour_replay: stored per-class trigger sizes replay to the scan's decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airlock.behavior import reversal
+from airlock.behavior.engine import ClassTrigger, FamilyResult
+from airlock.behavior.outlier import load_calibration
+from bench import behaviour_replay
+
+
+def _family(name: str, costs: list[float], asr: float = 0.9) -> dict:
+    return {
+        "family": name,
+        "steps": 100,
+        "classes": [
+            {"label": k, "cost": c, "reached": True, "asr": asr, "steps": 100} for k, c in enumerate(costs)
+        ],
+    }
+
+
+def _record(families: list[dict], kind: str = "backdoored", target: int | None = 2) -> dict:
+    return {
+        "part": "p",
+        "case": f"case-{kind}",
+        "family": "patch" if target is not None else "clean",
+        "dataset": "strokes",
+        "arch": "resnet-narrow",
+        "kind": kind,
+        "target": target,
+        "attack_success": 0.99 if target is not None else None,
+        "mode": "data",
+        "families": families,
+    }
+
+
+def test_decide_gives_what_the_reversal_decides_on_the_same_results() -> None:
+    families = [
+        _family("patch", [0.2, 0.18, 0.004, 0.22, 0.19]),
+        _family("blend", [0.1, 0.12, 0.09, 0.11, 0.1]),
+    ]
+    record = _record(families)
+    results = [
+        FamilyResult(
+            f["family"],
+            tuple(
+                ClassTrigger(c["label"], c["cost"], c["reached"], c["asr"], c["steps"]) for c in f["classes"]
+            ),
+            100,
+            True,
+            0.0,
+        )
+        for f in families
+    ]
+    direct = reversal._finish("image", "data", results[:1], load_calibration(), True, 0.0, 0)
+    assert direct.backdoored  # the patch family alone flags class 2, so the scan stops there
+    suspect, score = behaviour_replay.decide(record)
+    assert suspect == 2 and score == pytest.approx(direct.score)
+    every = reversal._finish("image", "data", results, load_calibration(), True, 0.0, 0)
+    assert every.decision is not None
+    suspect, score = behaviour_replay.decide(record, every_family=True)
+    assert suspect == every.decision.suspect and score == pytest.approx(every.score)
+
+
+def test_run_reads_every_stored_model_and_summary_counts_per_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part: tmp_path / part)
+    (tmp_path / "p").mkdir()
+    bad = _record([_family("patch", [0.2, 0.18, 0.004, 0.22, 0.19])])
+    good = _record([_family("patch", [0.2, 0.18, 0.17, 0.22, 0.19])], kind="clean", target=None)
+    for record in (bad, good):
+        (tmp_path / "p" / f"{record['case']}.json").write_text(json.dumps(record))
+    rows = behaviour_replay.run(("p",))
+    assert [(r["case"], r["candidate"]) for r in rows] == [("case-backdoored", 2), ("case-clean", 2)]
+    assert rows[0]["score"] > 1.0 > rows[1]["score"]
+    lines = behaviour_replay.summary(rows)
+    assert lines["all"] == "AUC 1.000, found with the right class 1/1, candidate right 1/1"
+    assert lines["clean flagged"] == "0 of 1"
+
+
+def test_every_family_is_undone_after_the_dump() -> None:
+    results = (
+        FamilyResult(
+            "patch",
+            (
+                ClassTrigger(0, 0.001, True, 1.0, 10),
+                ClassTrigger(1, 0.5, True, 1.0, 10),
+                ClassTrigger(2, 0.5, True, 1.0, 10),
+            ),
+            10,
+            True,
+            0.0,
+        ),
+    )
+    flagged = reversal._finish("image", "data", list(results), load_calibration(), True, 0.0, 0)
+    with behaviour_replay._every_family():
+        assert not flagged.backdoored
+    assert flagged.backdoored
