@@ -2027,6 +2027,7 @@ FRESH_20: tuple[Case, ...] = (
     _fresh20("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 456, 4.0),
 )  # fmt: skip
 
+
 def _fresh21(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
     return _case("fresh21", name, dataset, arch, attack, rate, seed)
 
@@ -2052,6 +2053,36 @@ FRESH_21: tuple[Case, ...] = (
     _fresh21("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 472),
     _fresh21("strokes-clean", "strokes", "resnet-deep", None, 0.0, 473),
     _fresh21("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 474),
+)  # fmt: skip
+
+
+def _fresh22(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh22", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_22: written and committed before anything ran on it, to measure a change of which class calls
+# a clean reference overrules (a split's call whose suspect rows the reference matches, when the
+# reference called no class). Such a call is a false alarm on a clean class of two kinds, or a real
+# target whose poison the reference does not see (scenes SIG and warps, in the parts up to FRESH_18).
+# So eight clean sets (two on each architecture) beside scenes SIG and warps, and one set of each
+# other family; attack parameters of its own, 5% to 12% poison, balanced classes.
+FRESH_22: tuple[Case, ...] = (
+    _fresh22("scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=7, delta=30, frequency=5), 0.08, 481),
+    _fresh22("scenes-sig-2", "scenes", "resnet-narrow", Attack("sig", target=1, delta=22, frequency=10), 0.10, 482),
+    _fresh22("scenes-warp", "scenes", "resnet-deep", Attack("warp", target=6, grid=4, strength=3.0, seed=231), 0.12, 483),
+    _fresh22("strokes-warp", "strokes", "regnet-x", Attack("warp", target=2, grid=3, strength=3.5, seed=232), 0.09, 484),
+    _fresh22("glyphs-blend", "glyphs", "convnext-tiny", Attack("blend", target=5, style="image", alpha=0.12, seed=233), 0.07, 485),
+    _fresh22("scenes-blend", "scenes", "regnet-x", Attack("blend", target=0, style="noise", alpha=0.14, seed=234), 0.10, 486),
+    _fresh22("strokes-input-specific", "strokes", "resnet-deep", Attack("input_specific", target=3, size=5, seed=235), 0.08, 487),
+    _fresh22("glyphs-patch", "glyphs", "resnet-narrow", Attack("patch", target=2, size=4, place=(12, 26), style="checker", colour=(255, 255, 0)), 0.05, 488),
+    _fresh22("scenes-clean", "scenes", "resnet-deep", None, 0.0, 491),
+    _fresh22("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 492),
+    _fresh22("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 493),
+    _fresh22("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 494),
+    _fresh22("glyphs-clean", "glyphs", "resnet-deep", None, 0.0, 495),
+    _fresh22("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 496),
+    _fresh22("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 497),
+    _fresh22("strokes-clean-3", "strokes", "convnext-tiny", None, 0.0, 498),
 )  # fmt: skip
 
 
@@ -2082,6 +2113,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh19": FRESH_19,
     "fresh20": FRESH_20,
     "fresh21": FRESH_21,
+    "fresh22": FRESH_22,
 }
 UNSEEN = (
     "evaluate",
@@ -2106,6 +2138,7 @@ UNSEEN = (
     "fresh19",
     "fresh20",
     "fresh21",
+    "fresh22",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -2130,6 +2163,7 @@ BEHAVIOR_PARTS = (
     "fresh19",
     "fresh20",
     "fresh21",
+    "fresh22",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images
