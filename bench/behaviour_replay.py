@@ -6,10 +6,12 @@ seconds a part instead of an hour.
 parts, with *every* family run (the scan stops at the first family that flags a model), and stores
 each family's per-class results (trigger size, whether it reached the target success rate, success
 rate, steps) as JSON under `fixtures/_generated/heldout/behaviour/<part>/<case>.json`, with the case's
-truth (target, attack success). `python -m bench.behaviour_replay run OUT.json PART…` decides every
-stored model with the decision of the code it runs in (`reversal.decide_families`: gaps, thresholds,
-the combined evidence) and prints ROC AUC, backdoors found with the right class and clean models
-flagged, per part and per family.
+truth (target, attack success). The pseudo-part `calibration` is the clean models the thresholds are
+calibrated on (`bench.backdoor calibrate`; another generator, with its own samples), so that a new
+statistic can be given its clean null there and judged on the held-out parts.
+`python -m bench.behaviour_replay run OUT.json PART…` decides every stored model with the decision of
+the code it runs in (`reversal._finish`: gaps, thresholds, the combined evidence) and prints ROC AUC,
+backdoors found with the right class and clean models flagged, overall and per family.
 
 Only the decision after the reversal is replayed: the stored sizes follow the engine, schedule and
 thresholds (the quiet stop reads them) of the code that dumped them, so a change of those needs a
@@ -23,14 +25,17 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.behaviour_heldout import LEARNED
 from bench.data_heldout import PARTS
 from fixtures.heldout.train import Case
+
+CALIBRATION = "calibration"  # the pseudo-part of the calibration models (`calibration_records`)
 
 
 def folder(part: str) -> Path:
@@ -52,23 +57,43 @@ def _every_family() -> Iterator[None]:
         reversal.Reversal.backdoored = real  # type: ignore[method-assign]
 
 
-def dump_case(part: str, case: Case) -> dict[str, Any]:
-    """Every family's per-class results of the case's model, reversed on its clean sample."""
+def reversed_families(model: Path, sample: Path) -> tuple[str, list[dict[str, Any]]]:
+    """The mode and every family's per-class results of the model in `model`, reversed on `sample`."""
     import torch
 
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import reverse_image
     from airlock.behavior.samples import read_sample
     from airlock.models.classifier import load_classifier
-    from fixtures.heldout.train import build_case, clean_sample
+    from airlock.models.image import ImageClassifier
 
     torch.set_num_threads(1)
-    built = build_case(case)
-    clf = load_classifier(built.model, str(built.model))
-    sample = read_sample(clean_sample(built), clf.labels, text=False)
+    clf = load_classifier(model, str(model))
+    assert isinstance(clf, ImageClassifier)
+    images = read_sample(sample, clf.labels, text=False)
     torch.manual_seed(0)
     with _every_family():
-        reversal = reverse_image(clf, sample, load_calibration(), seed=0, deadline=None, progress=None)
+        reversal = reverse_image(clf, images, load_calibration(), seed=0, deadline=None, progress=None)  # type: ignore[arg-type]
+    families = [
+        {
+            "family": result.family,
+            "steps": result.steps,
+            "classes": [
+                {"label": c.label, "cost": c.cost, "reached": c.reached, "asr": c.asr, "steps": c.steps}
+                for c in result.classes
+            ],
+        }
+        for result in reversal.results
+    ]
+    return reversal.mode, families
+
+
+def dump_case(part: str, case: Case) -> dict[str, Any]:
+    """Every family's per-class results of the case's model, reversed on its clean sample."""
+    from fixtures.heldout.train import build_case, clean_sample
+
+    built = build_case(case)
+    mode, families = reversed_families(built.model, clean_sample(built))
     asr = built.record.get("attack_success_rate")
     return {
         "part": part,
@@ -81,35 +106,63 @@ def dump_case(part: str, case: Case) -> dict[str, Any]:
         else ("backdoored" if (asr or 0.0) >= LEARNED else "not learned"),
         "target": case.attack.target if case.attack else None,
         "attack_success": asr,
-        "mode": reversal.mode,
-        "families": [
-            {
-                "family": result.family,
-                "steps": result.steps,
-                "classes": [
-                    {"label": c.label, "cost": c.cost, "reached": c.reached, "asr": c.asr, "steps": c.steps}
-                    for c in result.classes
-                ],
-            }
-            for result in reversal.results
-        ],
+        "mode": mode,
+        "families": families,
     }
 
 
+def calibration_records() -> Iterator[dict[str, Any]]:
+    """The clean image models the behavioural thresholds are calibrated on (`bench.backdoor
+    calibrate`: the tiny ResNets and the other shapes, each that learned its task), as records of the
+    pseudo-part CALIBRATION: another generator than the held-out parts', and clean by construction."""
+    from bench.backdoor import MIN_ACCURACY
+    from bench.backdoor_shapes import CALIBRATION_SHAPES, heldout_model
+    from fixtures.backdoored_models import CALIBRATION_IMAGES, BuiltModel, image_model
+
+    models: list[tuple[Callable[[], BuiltModel], str]] = [
+        (partial(image_model, spec), "resnet-tiny") for spec in CALIBRATION_IMAGES
+    ]
+    models += [(partial(heldout_model, held), held.arch) for held in CALIBRATION_SHAPES]
+    for build, arch in models:  # built (or trained) one at a time
+        built = build()
+        if built.clean_accuracy < MIN_ACCURACY:
+            continue
+        mode, families = reversed_families(built.folder, built.sample)
+        yield {
+            "part": CALIBRATION,
+            "case": built.spec.name,
+            "family": "clean",
+            "dataset": built.spec.dataset,
+            "arch": arch,
+            "kind": "clean",
+            "target": None,
+            "attack_success": None,
+            "mode": mode,
+            "families": families,
+        }
+
+
+def _store(target: Path, record: dict[str, Any]) -> None:
+    partial = target.with_suffix(".part")
+    partial.write_text(json.dumps(record))
+    partial.replace(target)  # a model is stored once it is whole
+    print(record["part"], record["case"], flush=True)
+
+
 def dump(parts: tuple[str, ...]) -> None:
-    """Store the reversal of every model of `parts` (a model already stored is skipped)."""
+    """Store the reversal of every model of `parts` (a model already stored is skipped; CALIBRATION
+    is the calibration models, stored anew each time)."""
     for part in parts:
         out = folder(part)
         out.mkdir(parents=True, exist_ok=True)
+        if part == CALIBRATION:
+            for record in calibration_records():
+                _store(out / f"{record['case']}.json", record)
+            continue
         for case in PARTS[part]:
             target = out / f"{case.name}.json"
-            if target.is_file():
-                continue
-            record = dump_case(part, case)
-            partial = target.with_suffix(".part")
-            partial.write_text(json.dumps(record))
-            partial.replace(target)  # a case is stored once it is whole
-            print(part, case.name, flush=True)
+            if not target.is_file():
+                _store(target, dump_case(part, case))
 
 
 def decide(record: dict[str, Any], *, every_family: bool = False) -> tuple[int, float]:

@@ -101,3 +101,19 @@ def test_every_family_is_undone_after_the_dump() -> None:
     with behaviour_replay._every_family():
         assert not flagged.backdoored
     assert flagged.backdoored
+
+
+def test_the_calibration_pseudo_part_is_stored_and_replayed_as_clean_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part: tmp_path / part)
+    record = _record([_family("patch", [0.2, 0.18, 0.17, 0.22, 0.19])], kind="clean", target=None)
+    record |= {"part": behaviour_replay.CALIBRATION, "case": "digits-calibration-1"}
+    monkeypatch.setattr(behaviour_replay, "calibration_records", lambda: iter([record]))
+    behaviour_replay.dump((behaviour_replay.CALIBRATION,))
+    stored = tmp_path / behaviour_replay.CALIBRATION / "digits-calibration-1.json"
+    assert json.loads(stored.read_text()) == record
+    assert not list((tmp_path / behaviour_replay.CALIBRATION).glob("*.part"))
+    (row,) = behaviour_replay.run((behaviour_replay.CALIBRATION,))
+    assert row["kind"] == "clean" and row["score"] < 1.0
+    assert behaviour_replay.summary([row])["clean flagged"] == "0 of 1"
