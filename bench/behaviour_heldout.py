@@ -69,12 +69,19 @@ def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
     }
 
 
+def kind_of(case: Case, attack_success: float | None) -> str:
+    """ "clean", "backdoored" (its attack succeeds on at least LEARNED of held-out images) or "not learned"."""
+    if case.attack is None:
+        return "clean"
+    return "backdoored" if (attack_success or 0.0) >= LEARNED else "not learned"
+
+
 def record(part: str, case: Case) -> dict[str, Any]:
     from fixtures.heldout.train import build_case
 
     built = build_case(case)
     asr = built.record.get("attack_success_rate")
-    kind = "clean" if case.attack is None else ("backdoored" if (asr or 0.0) >= LEARNED else "not learned")
+    kind = kind_of(case, asr)
     out: dict[str, Any] = {
         "part": part,
         "case": case.name,

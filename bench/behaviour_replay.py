@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.behaviour_heldout import LEARNED
+from bench.behaviour_heldout import kind_of
 from bench.data_heldout import PARTS
 from fixtures.heldout.train import Case
 
@@ -63,17 +63,17 @@ def reversed_families(model: Path, sample: Path) -> tuple[str, list[dict[str, An
 
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import reverse_image
-    from airlock.behavior.samples import read_sample
+    from airlock.behavior.samples import ImageSample, read_sample
     from airlock.models.classifier import load_classifier
     from airlock.models.image import ImageClassifier
 
     torch.set_num_threads(1)
     clf = load_classifier(model, str(model))
-    assert isinstance(clf, ImageClassifier)
     images = read_sample(sample, clf.labels, text=False)
+    assert isinstance(clf, ImageClassifier) and isinstance(images, ImageSample)
     torch.manual_seed(0)
     with _every_family():
-        reversal = reverse_image(clf, images, load_calibration(), seed=0, deadline=None, progress=None)  # type: ignore[arg-type]
+        reversal = reverse_image(clf, images, load_calibration(), seed=0, deadline=None, progress=None)
     families = [
         {
             "family": result.family,
@@ -101,9 +101,7 @@ def dump_case(part: str, case: Case) -> dict[str, Any]:
         "family": case.family,
         "dataset": case.dataset,
         "arch": case.arch,
-        "kind": "clean"
-        if case.attack is None
-        else ("backdoored" if (asr or 0.0) >= LEARNED else "not learned"),
+        "kind": kind_of(case, asr),
         "target": case.attack.target if case.attack else None,
         "attack_success": asr,
         "mode": mode,

@@ -2036,7 +2036,7 @@ def _fresh21(name: str, dataset: str, arch: str, attack: Attack | None, rate: fl
 # called class are flagged (the boundary fitted on every stage of the model, not the last alone).
 # Blends, warps and patches at random places are the families whose rows were lost inside called
 # classes, so each has two sets here, with parameters of their own (image and noise blends at alpha
-# 0.10-0.18, warps of 2.5-4 px on 3- and 5-point grids, noise and checker patches of 3-5 px), one
+# 0.10-0.16, warps of 2.5-4 px on 3- and 5-point grids, noise and checker patches of 4-5 px), one
 # set of SIG, input-specific and clean-label poison, four clean sets, four architectures, poison
 # from 4% to 13%, balanced classes.
 FRESH_21: tuple[Case, ...] = (
