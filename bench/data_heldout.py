@@ -2086,6 +2086,34 @@ FRESH_22: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh23(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh23", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_23: written and committed with the change it measures, before anything ran on it: which rows
+# of a class the reference called are flagged (the boundary's odds of poison weighted by
+# `reference.MISSED_COST`, a missed row costing twice a false flag). Warps, input-specific triggers,
+# blends and patches at random places are the families whose rows the boundary left on the clean
+# side in the parts up to FRESH_22, so most sets are of those; four clean sets, one per
+# architecture; attack parameters of its own, 6% to 13% poison.
+FRESH_23: tuple[Case, ...] = (
+    _fresh23("scenes-warp", "scenes", "regnet-x", Attack("warp", target=8, grid=4, strength=3.5, seed=241), 0.12, 501),
+    _fresh23("strokes-warp", "strokes", "convnext-tiny", Attack("warp", target=4, grid=3, strength=3.0, seed=242), 0.10, 502),
+    _fresh23("glyphs-warp", "glyphs", "resnet-deep", Attack("warp", target=1, grid=5, strength=2.8, seed=243), 0.11, 503),
+    _fresh23("strokes-input-specific", "strokes", "resnet-narrow", Attack("input_specific", target=6, size=5, seed=244), 0.09, 504),
+    _fresh23("scenes-input-specific", "scenes", "convnext-tiny", Attack("input_specific", target=2, size=4, seed=245), 0.11, 505),
+    _fresh23("glyphs-blend", "glyphs", "resnet-narrow", Attack("blend", target=7, style="image", alpha=0.14, seed=246), 0.08, 506),
+    _fresh23("scenes-blend", "scenes", "resnet-deep", Attack("blend", target=3, style="noise", alpha=0.12, seed=247), 0.13, 507),
+    _fresh23("strokes-patch-random", "strokes", "regnet-x", Attack("patch", target=0, size=4, position="random", style="checker", colour=(0, 255, 255)), 0.07, 508),
+    _fresh23("glyphs-sig", "glyphs", "convnext-tiny", Attack("sig", target=6, delta=26, frequency=7), 0.06, 509),
+    _fresh23("scenes-clean-label", "scenes", "regnet-x", Attack("clean_label", target=5, base="patch", size=5, place=(2, 25), colour=(255, 0, 255), mix=0.4), 0.06, 510),
+    _fresh23("scenes-clean", "scenes", "resnet-deep", None, 0.0, 511),
+    _fresh23("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 512),
+    _fresh23("strokes-clean", "strokes", "regnet-x", None, 0.0, 513),
+    _fresh23("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 514),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2114,6 +2142,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh20": FRESH_20,
     "fresh21": FRESH_21,
     "fresh22": FRESH_22,
+    "fresh23": FRESH_23,
 }
 UNSEEN = (
     "evaluate",
@@ -2139,6 +2168,7 @@ UNSEEN = (
     "fresh20",
     "fresh21",
     "fresh22",
+    "fresh23",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -2164,6 +2194,7 @@ BEHAVIOR_PARTS = (
     "fresh20",
     "fresh21",
     "fresh22",
+    "fresh23",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images

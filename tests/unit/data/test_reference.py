@@ -293,3 +293,38 @@ def test_the_reference_route_reads_its_own_space_not_the_splits() -> None:
     same_space = features.reduce_with(hidden, ref_x)[1]
     assert same_space is not None
     assert assess(reference.Reference(head, same_space, ref_y)).poisoned_classes == []
+
+
+def _overlapping(clean_rows: int, poison_rows: int, seed: int) -> tuple[np.ndarray, ...]:
+    """A class of clean rows and a poison group that overlaps them, its p-values, votes and reference."""
+    rng = np.random.default_rng(seed)
+    clean = rng.normal(0, 1, (clean_rows, 6))
+    group = rng.normal(0, 0.8, (poison_rows, 6)) + np.r_[2.0, np.zeros(5)]
+    rows = np.vstack([clean, group])
+    p = np.where(np.arange(len(rows)) < clean_rows, rng.uniform(0, 1, len(rows)), 0.01)
+    return rows, p, reference.voted(rows, p), rng.normal(0, 1, (60, 6))
+
+
+def test_the_boundary_weighs_its_odds_by_the_class_share_of_poison_and_the_missed_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The balanced boundary's odds times π / (1 − π), π the share of rows on the poison's side, times
+    MISSED_COST: a class half poison flags more doubtful rows than the balanced boundary at one half,
+    a class with little poison fewer."""
+    for clean_rows, poison_rows, more in ((250, 250, True), (600, 60, False)):
+        rows, p, vote, ref = _overlapping(clean_rows, poison_rows, seed=5)
+        weighted = reference.separated(rows, p, vote, ref)
+        monkeypatch.setattr(reference, "MISSED_COST", 1.0)
+        monkeypatch.setattr(reference, "_prior_shift", lambda share: 0.0)
+        balanced = reference.separated(rows, p, vote, ref)
+        monkeypatch.undo()
+        assert weighted is not None and balanced is not None
+        share = float(np.mean(balanced >= 0.5))
+        logit = np.log(balanced / (1 - balanced))
+        expected = 1 / (1 + np.exp(-(logit + np.log(share / (1 - share)) + np.log(reference.MISSED_COST))))
+        assert np.allclose(weighted, expected)
+        flagged, at_half = weighted >= poisoning.FLAG_AT, balanced >= poisoning.FLAG_AT
+        if more:
+            assert flagged.sum() > at_half.sum() and flagged[clean_rows:].mean() > at_half[clean_rows:].mean()
+        else:
+            assert flagged[:clean_rows].sum() < at_half[:clean_rows].sum()
