@@ -10,9 +10,10 @@ PART…` calls `assess` of the code it runs in on every stored case and writes e
 compare two versions, run `run` in a checkout of each (a git worktree, with `PYTHONPATH` at its
 `src`) and `python -m bench.assess_replay compare A.json B.json`.
 
-The stored inputs are the `--test` mode's (the clean reference, no behavioural scan); they follow
-the code that dumped them (features, reduction, the reference's space). A change before `assess`
-needs a new dump.
+The stored inputs are the `--test` mode's (the clean reference with its low-pass readings, no
+behavioural scan); they follow the code that dumped them (features, reduction, the reference's
+space). A change before `assess` needs a new dump; a case dumped before the low-pass readings
+existed replays without them.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def _store(
     reference = kwargs.get("reference")
     if reference is not None:
         arrays |= {"ref_train": reference.train, "ref_rows": reference.rows, "ref_labels": reference.labels}
+        if reference.train_kept is not None and reference.rows_kept is not None:
+            arrays |= {"ref_train_kept": reference.train_kept, "ref_rows_kept": reference.rows_kept}
     positions = kwargs.get("trigger_positions") or {}
     arrays |= {f"trigger_{label}": rows for label, rows in positions.items()}
     meta = {
@@ -101,7 +104,13 @@ def replay(stem: Path) -> dict[str, Any]:
     with np.load(stem.with_suffix(".npz"), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     reference = (
-        clean_reference.Reference(arrays["ref_train"], arrays["ref_rows"], arrays["ref_labels"])
+        clean_reference.Reference(
+            arrays["ref_train"],
+            arrays["ref_rows"],
+            arrays["ref_labels"],
+            arrays.get("ref_train_kept"),
+            arrays.get("ref_rows_kept"),
+        )
         if "ref_train" in arrays
         else None
     )

@@ -2114,6 +2114,36 @@ FRESH_23: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh24(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh24", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_24: written and committed with the change it measures, before anything ran on it: a class
+# called by its rows' labels lost under a low-pass filter (`airlock.data.low_pass`). The sets the
+# other routes missed whole were scenes, so half the poisoned sets are scenes, with triggers the
+# filter blurs (noise and image blends, a high sinusoid, a noise patch) and one it should not (a low
+# sinusoid); eight clean sets, three of them scenes, for the new route's false alarms; attack
+# parameters of its own, 7% to 11% poison.
+FRESH_24: tuple[Case, ...] = (
+    _fresh24("scenes-blend", "scenes", "resnet-narrow", Attack("blend", target=2, style="noise", alpha=0.13, seed=251), 0.10, 521),
+    _fresh24("scenes-blend-2", "scenes", "convnext-tiny", Attack("blend", target=6, style="image", alpha=0.15, seed=252), 0.11, 522),
+    _fresh24("scenes-sig", "scenes", "regnet-x", Attack("sig", target=4, delta=24, frequency=11), 0.09, 523),
+    _fresh24("scenes-sig-low", "scenes", "resnet-deep", Attack("sig", target=8, delta=28, frequency=3), 0.10, 524),
+    _fresh24("scenes-patch", "scenes", "resnet-deep", Attack("patch", target=1, size=4, place=(4, 22), style="noise", seed=253), 0.08, 525),
+    _fresh24("glyphs-input-specific", "glyphs", "regnet-x", Attack("input_specific", target=3, size=4, seed=254), 0.09, 526),
+    _fresh24("strokes-warp", "strokes", "resnet-narrow", Attack("warp", target=5, grid=4, strength=3.2, seed=255), 0.11, 527),
+    _fresh24("strokes-blend", "strokes", "convnext-tiny", Attack("blend", target=9, style="noise", alpha=0.11, seed=256), 0.07, 528),
+    _fresh24("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 531),
+    _fresh24("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 532),
+    _fresh24("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 533),
+    _fresh24("glyphs-clean", "glyphs", "resnet-deep", None, 0.0, 534),
+    _fresh24("glyphs-clean-2", "glyphs", "convnext-tiny", None, 0.0, 535),
+    _fresh24("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 536),
+    _fresh24("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 537),
+    _fresh24("strokes-clean-3", "strokes", "resnet-deep", None, 0.0, 538),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2143,6 +2173,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh21": FRESH_21,
     "fresh22": FRESH_22,
     "fresh23": FRESH_23,
+    "fresh24": FRESH_24,
 }
 UNSEEN = (
     "evaluate",
@@ -2169,6 +2200,7 @@ UNSEEN = (
     "fresh21",
     "fresh22",
     "fresh23",
+    "fresh24",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -2195,6 +2227,7 @@ BEHAVIOR_PARTS = (
     "fresh21",
     "fresh22",
     "fresh23",
+    "fresh24",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images

@@ -9,7 +9,7 @@ statically scanned first and refused unless that scan passes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
 from airlock.artifacts import collect
-from airlock.data import contamination, features, persistence
+from airlock.data import contamination, features, low_pass, persistence
 from airlock.data.checks import DATA_CHECKS, Workspace
 from airlock.data.loading import Dataset, Kind, open_dataset
 from airlock.data.model_features import model_features
@@ -159,6 +159,8 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     )
     _prepare(ws, extractor, model.views if model else None)
     if model is not None and model.predict is not None and train.labels is not None:
+        if ws.reference is not None and test is not None:
+            ws.reference = _with_low_pass(ws.reference, train, test, model.predict, options.progress)
         found = _persistence(train, model.predict, options.progress)
         if found is not None:
             ws.persistence, ws.confidence, ws.predicted, ws.margin = found
@@ -201,6 +203,28 @@ def _pool(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
         inside = wanted[(wanted >= chunk.start) & (wanted < chunk.start + len(chunk.x))]
         pool.append(np.asarray(chunk.x[inside - chunk.start], np.float32))
     return np.concatenate(pool), dataset.labels[wanted]
+
+
+def _with_low_pass(
+    found: Reference,
+    train: Dataset,
+    test: Dataset,
+    predict: Callable[[np.ndarray], np.ndarray],
+    progress: Progress | None,
+) -> Reference:
+    """The reference with the probability the model keeps for each row's label once low-passed
+    (`airlock.data.low_pass`), for the training rows and the clean split's."""
+    assert train.labels is not None
+    advance = progress("low-pass labels", train.rows + test.rows) if progress else None
+    sides = []
+    for dataset, labels in ((train, train.labels), (test, found.labels)):
+        out = []
+        for chunk in dataset.chunks():
+            out.append(low_pass.kept(predict, chunk.x, labels[chunk.start : chunk.start + len(chunk.x)]))
+            if advance is not None:
+                advance(len(chunk.x))
+        sides.append(np.concatenate(out))
+    return replace(found, train_kept=sides[0], rows_kept=sides[1])
 
 
 def _persistence(

@@ -42,8 +42,8 @@ import numpy as np
 
 from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
+from airlock.data import low_pass, trigger_rows
 from airlock.data import reference as clean_reference
-from airlock.data import trigger_rows
 from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
@@ -122,6 +122,15 @@ REFERENCE_BLAMED_AT = 0.12
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
 REFERENCE_ROWS_AT = 40
 REFERENCE_DIMS = 32
+LOW_PASS = "label lost under a low-pass filter (model)"
+# When no other route called a class of the set, a class is called when its lost share under a
+# low-pass filter (`low_pass.pvalues`) exceeds the set's median lost share by the reference's own bar
+# (`reference_bar`, scaled alike for a class with few reference rows); its rows at p <= ALPHA are
+# flagged. In a /tmp study of every set up to FRESH_22 (seen data) the largest excess of a class of
+# the 126 clean sets was 0.152; it called two of the 13 learned sets the other routes missed whole
+# (excess 0.42 and 0.46; 474 of 497 flagged rows poisoned) and a third in part (0.20; 72 of 200
+# rows), and, of the 176 sets other routes found, a class beside the target in three (so it is
+# heard only where no other route called a class). FRESH_24 measures it.
 # The routes whose call on a class the reference overrules once it has called another class of the
 # set and matches this one (`_overruled_by_reference`). One attack targets one class: in every set
 # of `bench.data_heldout` up to FRESH_17 where the reference called a class and one of these routes
@@ -186,6 +195,8 @@ class ClassAssessment:
     reference_excess: float | None = None  # that grouped share over the set's median grouped share
     reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
     reference_rows: int | None = None  # the class's reference rows
+    low_pass_lost: float | None = None  # share of rows at p <= 0.1 under a low-pass filter (`low_pass`)
+    low_pass_excess: float | None = None  # that share over the set's median lost share
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -213,6 +224,8 @@ class ClassAssessment:
             "reference_excess": _rounded(self.reference_excess),
             "reference_bar": _rounded(self.reference_bar),
             "reference_rows": self.reference_rows,
+            "low_pass_lost": _rounded(self.low_pass_lost),
+            "low_pass_excess": _rounded(self.low_pass_excess),
         }
 
 
@@ -319,6 +332,12 @@ def assess(
         if reference is not None
         else (None, None, {})
     )
+    lost_p, lost = (
+        low_pass.pvalues(reference.train_kept, labels, reference.rows_kept, reference.labels)
+        if reference is not None and reference.train_kept is not None and reference.rows_kept is not None
+        else (None, {})
+    )
+    usual_lost = float(np.median(list(lost.values()))) if lost else 0.0
     usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
@@ -333,6 +352,12 @@ def assess(
         position = (trigger_positions or {}).get(assessment.label)  # a class blamed by --behavior
         if position is not None:  # recorded whichever route decides the class
             classes[i] = assessment = replace(assessment, trigger_modes=trigger_rows.modes(position))
+        if assessment.label in lost:  # reported for every class, whichever route decides it
+            classes[i] = assessment = replace(
+                assessment,
+                low_pass_lost=lost[assessment.label],
+                low_pass_excess=lost[assessment.label] - usual_lost,
+            )
         match = matches.get(assessment.label)
         if match is not None and votes is not None:
             bar = reference_bar(
@@ -400,6 +425,28 @@ def assess(
                     np.intersect1d(np.flatnonzero(labels == assessment.label), np.concatenate(flagged))
                 ),
             )
+    # the last route, heard only when no other route called a class of the set (one attack targets
+    # one class; on seen data its one call beside another route's was a clean class of a clean-label set)
+    if lost_p is not None and not any(c.poisoned for c in classes):
+        for i, assessment in enumerate(classes):
+            rows = np.flatnonzero(labels == assessment.label)
+            carriers = lost_p[rows] <= clean_reference.ALPHA
+            if (
+                not assessment.poisoned
+                and assessment.low_pass_excess is not None
+                and assessment.reference_rows is not None
+                and assessment.low_pass_excess >= reference_bar(assessment.reference_rows)
+                and int(carriers.sum()) >= calibration.min_suspects
+            ):
+                classes[i] = replace(
+                    assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=LOW_PASS
+                )
+                scores[rows] = np.clip(
+                    1.0 - lost_p[rows] * FLAG_AT / clean_reference.ALPHA, 0.0, 1.0
+                )  # FLAG_AT at p = ALPHA
+                flagged.append(rows[carriers])
+                for row in rows[carriers].tolist():
+                    signals[row] = ("label_lost_under_low_pass",)
     chosen = np.unique(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
     overruled = _overruled_by_reference(classes)
     if overruled:

@@ -86,6 +86,10 @@ class Reference:
     train: np.ndarray  # the training rows
     rows: np.ndarray  # the clean split's rows
     labels: np.ndarray  # the clean split's labels as training class numbers (-1: a class training lacks)
+    # the probability the model keeps for each row's label once low-passed (`low_pass.kept`): the
+    # training rows', then the clean split's; None where no model reads the images
+    train_kept: np.ndarray | None = None
+    rows_kept: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
