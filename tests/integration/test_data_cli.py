@@ -71,7 +71,9 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     assert all(isinstance(share, float) for share in shares.values())
     assert shares[datasets.TARGET] == max(shares.values())
     # the model read every class's rows, training and reference, through the low-pass filter too
-    assert all(isinstance(c["low_pass_lost"], float) and 0 <= c["low_pass_lost"] <= 1 for c in data["classes"])
+    assert all(
+        isinstance(c["low_pass_lost"], float) and 0 <= c["low_pass_lost"] <= 1 for c in data["classes"]
+    )
     assert all(isinstance(c["low_pass_excess"], float) for c in data["classes"])
     truth = set(datasets.truth(npz).tolist())
     assert len(truth & set(data["flagged"])) >= 0.9 * len(truth)
