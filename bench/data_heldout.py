@@ -2144,6 +2144,36 @@ FRESH_24: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh25(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh25", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_25: written and committed with the change it measures, before anything ran on it: a split's
+# call whose flagged rows the clean reference matches is overruled even where the reference called no
+# class (`poisoning.SPLIT_MATCHED`). The split called clean strokes and scenes sets this way; the
+# poison the reference does not see was scenes SIG. So eight clean sets (three strokes deep ResNets,
+# where two of the five clean calls were), three scenes SIGs and one set of five other families;
+# attack parameters of its own, 4% to 11% poison.
+FRESH_25: tuple[Case, ...] = (
+    _fresh25("scenes-sig", "scenes", "resnet-deep", Attack("sig", target=3, delta=22, frequency=6), 0.06, 541),
+    _fresh25("scenes-sig-2", "scenes", "convnext-tiny", Attack("sig", target=7, delta=26, frequency=9), 0.08, 542),
+    _fresh25("scenes-sig-3", "scenes", "regnet-x", Attack("sig", target=0, delta=20, frequency=12), 0.04, 543),
+    _fresh25("strokes-sig", "strokes", "resnet-narrow", Attack("sig", target=6, delta=24, frequency=7), 0.07, 544),
+    _fresh25("scenes-blend", "scenes", "resnet-deep", Attack("blend", target=5, style="image", alpha=0.14, seed=261), 0.10, 545),
+    _fresh25("glyphs-patch", "glyphs", "regnet-x", Attack("patch", target=4, size=3, place=(25, 3), style="solid", colour=(255, 128, 0)), 0.06, 546),
+    _fresh25("strokes-warp", "strokes", "convnext-tiny", Attack("warp", target=8, grid=4, strength=3.0, seed=262), 0.11, 547),
+    _fresh25("scenes-input-specific", "scenes", "resnet-narrow", Attack("input_specific", target=1, size=5, seed=263), 0.09, 548),
+    _fresh25("strokes-clean", "strokes", "resnet-deep", None, 0.0, 551),
+    _fresh25("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 552),
+    _fresh25("strokes-clean-3", "strokes", "resnet-deep", None, 0.0, 553),
+    _fresh25("strokes-clean-4", "strokes", "convnext-tiny", None, 0.0, 554),
+    _fresh25("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 555),
+    _fresh25("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 556),
+    _fresh25("glyphs-clean", "glyphs", "resnet-deep", None, 0.0, 557),
+    _fresh25("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 558),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2174,6 +2204,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh22": FRESH_22,
     "fresh23": FRESH_23,
     "fresh24": FRESH_24,
+    "fresh25": FRESH_25,
 }
 UNSEEN = (
     "evaluate",
@@ -2201,6 +2232,7 @@ UNSEEN = (
     "fresh22",
     "fresh23",
     "fresh24",
+    "fresh25",
 )
 BEHAVIOR_PARTS = (
     "calibrate",
@@ -2228,6 +2260,7 @@ BEHAVIOR_PARTS = (
     "fresh22",
     "fresh23",
     "fresh24",
+    "fresh25",
 )  # with --behavior
 
 _SUCCESS: dict[str, float | None] = {}  # case name → attack success rate on held-out images

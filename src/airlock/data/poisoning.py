@@ -123,6 +123,15 @@ REFERENCE_BLAMED_AT = 0.12
 REFERENCE_ROWS_AT = 40
 REFERENCE_DIMS = 32
 LOW_PASS = "label lost under a low-pass filter (model)"
+# With a clean reference that called no class, a class only a split route called (FOREIGN, COMPACT,
+# APART) is overruled when under this share of the rows it flagged are ones the reference does not
+# match (p <= ALPHA; about ALPHA for clean rows, exchangeable with the reference): the split took two
+# kinds of clean image for clean and poison. Then the low-pass route may still speak. Replayed on
+# every set up to FRESH_22 (seen data), this dropped 3 of the 4 clean sets called and lost one
+# poisoned set whole (a 4% scenes SIG, whose flagged rows' share was 0.04: the reference does not
+# see that poison) and 101 of another scenes SIG's 247 rows (the low-pass route takes it, with 146);
+# the share on the 8 other real targets was 0.26-0.82. FRESH_25 measures it.
+SPLIT_MATCHED = 0.2
 # When no other route called a class of the set, a class is called when its lost share under a
 # low-pass filter (`low_pass.pvalues`) exceeds the set's median lost share by the reference's own bar
 # (`reference_bar`, scaled alike for a class with few reference rows); its rows at p <= ALPHA are
@@ -426,6 +435,18 @@ def assess(
                     np.intersect1d(np.flatnonzero(labels == assessment.label), np.concatenate(flagged))
                 ),
             )
+    if pvalues is not None and not any(c.poisoned and c.decided_by == REFERENCE for c in classes):
+        # a split's call whose flagged rows the reference matches (SPLIT_MATCHED)
+        for i, assessment in enumerate(classes):
+            if assessment.poisoned and assessment.decided_by in (FOREIGN, COMPACT, APART):
+                rows = np.flatnonzero(labels == assessment.label)
+                taken = np.intersect1d(rows, np.concatenate(flagged)) if flagged else rows[:0]
+                if len(taken) and float(np.mean(pvalues[taken] <= clean_reference.ALPHA)) < SPLIT_MATCHED:
+                    classes[i] = replace(
+                        assessment, poisoned=False, suspects=0, decided_by="", overruled=assessment.decided_by
+                    )
+                    flagged = [f[labels[f] != assessment.label] for f in flagged]
+                    signals = {r: n for r, n in signals.items() if int(labels[r]) != assessment.label}
     # the last route, heard only when no other route called a class of the set (one attack targets
     # one class; on seen data its one call beside another route's was a clean class of a clean-label set)
     if lost_p is not None and not any(c.poisoned for c in classes):

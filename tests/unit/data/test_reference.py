@@ -215,13 +215,21 @@ def test_a_class_the_split_calls_beside_the_references_is_overruled_where_the_re
     assert len(np.intersect1d(result.flagged, poison)) >= 0.95 * len(poison)
 
 
-def test_a_split_call_stands_where_the_reference_called_nothing() -> None:
+def test_a_split_call_whose_rows_the_reference_matches_is_overruled_where_it_called_nothing() -> None:
     x, y, ref_x, ref_y = _clean_set(3)
     _two_far_kinds(x, y, 0)
-    _two_far_kinds(ref_x, ref_y, 0)
-    result = _assess(x, y, ref_x, ref_y)
-    assert result.poisoned_classes == [0]  # no evidence the reference sees this set's poison
-    assert next(c.overruled for c in result.classes if c.label == 0) == ""
+    assert 0 in _assess(x, y, None, None).poisoned_classes  # the split alone calls it
+    # the reference has both kinds: under SPLIT_MATCHED of the split's rows are unmatched by it
+    both_x, both_y = ref_x.copy(), ref_y.copy()
+    _two_far_kinds(both_x, both_y, 0)
+    result = _assess(x, y, both_x, both_y)
+    zero = next(c for c in result.classes if c.label == 0)
+    assert result.poisoned_classes == [] and len(result.flagged) == 0 and not result.signals
+    assert zero.overruled in (poisoning.FOREIGN, poisoning.COMPACT, poisoning.APART) and zero.suspects == 0
+    # a reference without the far kind does not match the split's rows, so the call stands
+    lacking = _assess(x, y, ref_x, ref_y)
+    assert 0 in lacking.poisoned_classes
+    assert next(c.overruled for c in lacking.classes if c.label == 0) == ""
 
 
 def test_a_clean_class_of_two_kinds_that_the_reference_also_has_is_not_called() -> None:
