@@ -437,39 +437,11 @@ def assess(
                 ),
             )
     if pvalues is not None and not any(c.poisoned and c.decided_by == REFERENCE for c in classes):
-        # a split's call whose flagged rows the reference matches (SPLIT_MATCHED)
-        for i, assessment in enumerate(classes):
-            if assessment.poisoned and assessment.decided_by in (FOREIGN, COMPACT, APART):
-                rows = np.flatnonzero(labels == assessment.label)
-                taken = np.intersect1d(rows, np.concatenate(flagged)) if flagged else rows[:0]
-                if len(taken) and float(np.mean(pvalues[taken] <= clean_reference.ALPHA)) < SPLIT_MATCHED:
-                    classes[i] = replace(
-                        assessment, poisoned=False, suspects=0, decided_by="", overruled=assessment.decided_by
-                    )
-                    flagged = [f[labels[f] != assessment.label] for f in flagged]
-                    signals = {r: n for r, n in signals.items() if int(labels[r]) != assessment.label}
+        classes, flagged, signals = _overrule_matched_splits(classes, labels, flagged, signals, pvalues)
     # the last route, heard only when no other route called a class of the set (one attack targets
     # one class; on seen data its three calls beside another route's were all of non-target classes)
     if lost_p is not None and not any(c.poisoned for c in classes):
-        for i, assessment in enumerate(classes):
-            rows = np.flatnonzero(labels == assessment.label)
-            carriers = lost_p[rows] <= clean_reference.ALPHA
-            if (
-                not assessment.poisoned
-                and assessment.low_pass_excess is not None
-                and assessment.reference_rows is not None
-                and assessment.low_pass_excess >= reference_bar(assessment.reference_rows)
-                and int(carriers.sum()) >= calibration.min_suspects
-            ):
-                classes[i] = replace(
-                    assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=LOW_PASS
-                )
-                scores[rows] = np.clip(
-                    1.0 - lost_p[rows] * FLAG_AT / clean_reference.ALPHA, 0.0, 1.0
-                )  # FLAG_AT at p = ALPHA
-                flagged.append(rows[carriers])
-                for row in rows[carriers].tolist():
-                    signals[row] = ("label_lost_under_low_pass",)
+        classes = _low_pass_calls(classes, labels, lost_p, calibration, scores, flagged, signals)
     chosen = np.unique(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
     overruled = _overruled_by_reference(classes)
     if overruled:
@@ -482,6 +454,60 @@ def assess(
         chosen = chosen[~np.isin(labels[chosen], sorted(overruled))]
         signals = {row: names_ for row, names_ in signals.items() if int(labels[row]) not in overruled}
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
+
+
+def _overrule_matched_splits(
+    classes: list[ClassAssessment],
+    labels: np.ndarray,
+    flagged: list[np.ndarray],
+    signals: dict[int, tuple[str, ...]],
+    pvalues: np.ndarray,
+) -> tuple[list[ClassAssessment], list[np.ndarray], dict[int, tuple[str, ...]]]:
+    """Where the clean reference called no class: a class only a split route called whose flagged
+    rows the reference matches (under SPLIT_MATCHED of them at p <= ALPHA) is overruled, its rows
+    and signals dropped."""
+    classes = list(classes)
+    for i, assessment in enumerate(classes):
+        if not (assessment.poisoned and assessment.decided_by in (FOREIGN, COMPACT, APART)):
+            continue
+        rows = np.flatnonzero(labels == assessment.label)
+        taken = np.intersect1d(rows, np.concatenate(flagged)) if flagged else rows[:0]
+        if len(taken) and float(np.mean(pvalues[taken] <= clean_reference.ALPHA)) < SPLIT_MATCHED:
+            classes[i] = replace(
+                assessment, poisoned=False, suspects=0, decided_by="", overruled=assessment.decided_by
+            )
+            flagged = [f[labels[f] != assessment.label] for f in flagged]
+            signals = {r: n for r, n in signals.items() if int(labels[r]) != assessment.label}
+    return classes, flagged, signals
+
+
+def _low_pass_calls(
+    classes: list[ClassAssessment],
+    labels: np.ndarray,
+    lost_p: np.ndarray,
+    calibration: Calibration,
+    scores: np.ndarray,
+    flagged: list[np.ndarray],
+    signals: dict[int, tuple[str, ...]],
+) -> list[ClassAssessment]:
+    """The classes whose low-pass excess reaches the reference's bar, called (LOW_PASS) with their
+    rows at p <= ALPHA: flagged, scored (FLAG_AT at p = ALPHA) and given their signal in place."""
+    classes = list(classes)
+    for i, assessment in enumerate(classes):
+        rows = np.flatnonzero(labels == assessment.label)
+        carriers = lost_p[rows] <= clean_reference.ALPHA
+        if (
+            assessment.low_pass_excess is not None
+            and assessment.reference_rows is not None
+            and assessment.low_pass_excess >= reference_bar(assessment.reference_rows)
+            and int(carriers.sum()) >= calibration.min_suspects
+        ):
+            classes[i] = replace(assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=LOW_PASS)
+            scores[rows] = np.clip(1.0 - lost_p[rows] * FLAG_AT / clean_reference.ALPHA, 0.0, 1.0)
+            flagged.append(rows[carriers])
+            for row in rows[carriers].tolist():
+                signals[row] = ("label_lost_under_low_pass",)
+    return classes
 
 
 def _overruled_by_reference(classes: Sequence[ClassAssessment]) -> set[int]:
