@@ -8,7 +8,9 @@ was called with: one `.npz` of arrays and one `.json` of the rest per case, unde
 PART…` calls `assess` of the code it runs in on every stored case and writes each set's rows found
 (`hit`, `flagged`, `truth`) and the classes called, then prints precision / recall per family. To
 compare two versions, run `run` in a checkout of each (a git worktree, with `PYTHONPATH` at its
-`src`) and `python -m bench.assess_replay compare A.json B.json`.
+`src`) and `python -m bench.assess_replay compare A.json B.json`. `run --without-reference OUT.json
+PART…` replays the same cases as a user without `--test` would get them: the stored clean reference
+(and its low-pass readings) is left out, everything else is the same.
 
 The stored inputs are the `--test` mode's (the clean reference with its low-pass readings, no
 behavioural scan); they follow the code that dumped them (features, reduction, the reference's
@@ -95,8 +97,9 @@ def _store(
     stem.with_suffix(".json").write_text(json.dumps(meta))  # written last: a case is stored once it exists
 
 
-def replay(stem: Path) -> dict[str, Any]:
-    """`assess` of the running code on one stored case: the set's rows found and classes called."""
+def replay(stem: Path, *, with_reference: bool = True) -> dict[str, Any]:
+    """`assess` of the running code on one stored case: the set's rows found and classes called
+    (without its clean reference, as a run without `--test` would be, when `with_reference` is False)."""
     from airlock.data import poisoning
     from airlock.data import reference as clean_reference
 
@@ -111,7 +114,7 @@ def replay(stem: Path) -> dict[str, Any]:
             arrays.get("ref_train_kept"),
             arrays.get("ref_rows_kept"),
         )
-        if "ref_train" in arrays
+        if with_reference and "ref_train" in arrays
         else None
     )
     positions = {int(k.split("_", 1)[1]): v for k, v in arrays.items() if k.startswith("trigger_")}
@@ -139,11 +142,11 @@ def replay(stem: Path) -> dict[str, Any]:
     }
 
 
-def run(parts: tuple[str, ...]) -> list[dict[str, Any]]:
+def run(parts: tuple[str, ...], *, with_reference: bool = True) -> list[dict[str, Any]]:
     rows = []
     for part in parts:
         for meta in sorted(folder(part).glob("*.json")):
-            rows.append({"part": part, **replay(meta.with_suffix(""))})
+            rows.append({"part": part, **replay(meta.with_suffix(""), with_reference=with_reference)})
     return rows
 
 
@@ -181,12 +184,16 @@ def compare(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[s
     return lines
 
 
-if __name__ == "__main__":  # python -m bench.assess_replay dump PART… | run OUT.json PART… | compare A B
+if (
+    __name__ == "__main__"
+):  # python -m bench.assess_replay dump PART… | run [--without-reference] OUT PART… | compare A B
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "dump":
         dump(tuple(rest))
     elif command == "run":
-        measured = run(tuple(rest[1:]))
+        with_reference = "--without-reference" not in rest
+        rest = [arg for arg in rest if arg != "--without-reference"]
+        measured = run(tuple(rest[1:]), with_reference=with_reference)
         Path(rest[0]).write_text(json.dumps(measured, indent=1))
         for family, pr in by_family(measured).items():
             print(f"{family}: {pr}")
@@ -194,5 +201,6 @@ if __name__ == "__main__":  # python -m bench.assess_replay dump PART… | run O
         print("\n".join(compare(*(json.loads(Path(p).read_text()) for p in rest[:2]))))
     else:
         raise SystemExit(
-            "usage: python -m bench.assess_replay dump PART… | run OUT.json PART… | compare A.json B.json"
+            "usage: python -m bench.assess_replay dump PART… | run [--without-reference] OUT.json PART… | "
+            "compare A.json B.json"
         )

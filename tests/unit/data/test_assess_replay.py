@@ -65,6 +65,22 @@ def test_a_stored_case_replays_to_the_decision_assess_made(
     assert precision >= 0.9 and recall >= 0.9
 
 
+def test_without_reference_replays_the_decision_a_run_without_test_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, kwargs, poison = _inputs(5)
+    monkeypatch.setattr(assess_replay, "folder", lambda part: tmp_path / part)
+    (tmp_path / "p").mkdir()
+    assess_replay._store(tmp_path / "p" / "case-a", args, kwargs, poison, "patch")
+    alone = poisoning.assess(*args, **{**kwargs, "reference": None})
+    (row,) = assess_replay.run(("p",), with_reference=False)
+    assert poisoning.REFERENCE not in row["routes"]
+    assert (row["flagged"], row["called"]) == (len(alone.flagged), alone.poisoned_classes)
+    assert row["hit"] == len(np.intersect1d(alone.flagged, poison))
+    (with_it,) = assess_replay.run(("p",))
+    assert with_it["routes"] == [poisoning.REFERENCE]
+
+
 def test_compare_names_the_sets_whose_rows_changed() -> None:
     before = [
         {"part": "p", "case": "a", "category": "sig", "hit": 90, "flagged": 100, "truth": 100, "called": [1]},
