@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -201,24 +200,33 @@ def run(parts: tuple[str, ...], *, every_family: bool = False) -> list[dict[str,
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
     """ROC AUC of the score (backdoored against clean), backdoors flagged with the right class, and clean
-    models flagged: over all rows, then per family (each family's backdoors against every clean model)."""
+    models flagged: over all rows, then per family (each family's backdoors against every clean model),
+    then per dataset (its backdoors against its own clean models)."""
     from sklearn.metrics import roc_auc_score
 
     clean = [r for r in rows if r["kind"] == "clean"]
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
     for r in rows:
         if r["kind"] == "backdoored":
-            groups["all"].append(r)
-            groups[r["family"]].append(r)
+            for name in ("all", r["family"]):
+                groups.setdefault(name, ([], clean))[0].append(r)
+    for r in rows:
+        if r["kind"] in ("backdoored", "clean"):
+            bad, good = groups.setdefault(f"dataset {r['dataset']}", ([], []))
+            (bad if r["kind"] == "backdoored" else good).append(r)
     out: dict[str, str] = {}
-    for name, bad in sorted(groups.items(), key=lambda item: (item[0] != "all", item[0])):
-        scores = [r["score"] for r in bad + clean]
-        auc = roc_auc_score([1] * len(bad) + [0] * len(clean), scores) if bad and clean else float("nan")
+    order = sorted(groups, key=lambda name: (name != "all", name.startswith("dataset"), name))
+    for name in order:
+        bad, good = groups[name]
+        scores = [r["score"] for r in bad + good]
+        auc = roc_auc_score([1] * len(bad) + [0] * len(good), scores) if bad and good else float("nan")
         found = sum(r["score"] > 1.0 and r["candidate"] == r["target"] for r in bad)
         right = sum(r["candidate"] == r["target"] for r in bad)
         out[name] = (
             f"AUC {auc:.3f}, found with the right class {found}/{len(bad)}, candidate right {right}/{len(bad)}"
         )
+        if name.startswith("dataset"):
+            out[name] += f", clean flagged {sum(r['score'] > 1.0 for r in good)} of {len(good)}"
     out["clean flagged"] = f"{sum(r['score'] > 1.0 for r in clean)} of {len(clean)}"
     return out
 

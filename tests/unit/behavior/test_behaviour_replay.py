@@ -81,6 +81,10 @@ def test_run_reads_every_stored_model_and_summary_counts_per_family(
     lines = behaviour_replay.summary(rows)
     assert lines["all"] == "AUC 1.000, found with the right class 1/1, candidate right 1/1"
     assert lines["clean flagged"] == "0 of 1"
+    dataset = f"dataset {bad['dataset']}"  # its backdoors against its own clean models
+    assert lines[dataset].endswith(
+        "found with the right class 1/1, candidate right 1/1, clean flagged 0 of 1"
+    )
 
 
 def test_every_family_is_undone_after_the_dump() -> None:
