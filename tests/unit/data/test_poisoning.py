@@ -167,6 +167,23 @@ def test_a_clean_class_with_two_modes_is_not_called_without_a_behavioural_differ
     assert len(np.intersect1d(called.flagged, mode)) >= 0.9 * len(mode)
 
 
+def test_a_persistence_gap_too_small_to_orient_the_split_does_not_call_it() -> None:
+    """A clean class of two modes whose small mode keeps its label a little more under mixing (a gap
+    of about 0.12, as clean strokes and glyph classes reach by chance) is not called: under
+    PERSISTENCE_GAP the gap cannot tell which half would be the poison. At 0.25 it is called."""
+    x, y, mode = _two_mode_class(6)
+    rng = np.random.default_rng(6)
+    base = rng.uniform(0.3, 0.5, len(y))
+    for lift, called in ((0.12, False), (0.25, True)):
+        persist = base.copy()
+        persist[mode] += lift
+        result = _assess(x, y, persistence=persist)
+        split = next(c for c in result.classes if c.label == 2)
+        assert (split.persistence_gap >= poisoning.PERSISTENCE_GAP) is called
+        assert (result.poisoned_classes == [2]) is called
+    assert poisoning.BEHAVIOUR_GAP == poisoning.PERSISTENCE_GAP
+
+
 def _relabelled(
     seed: int, rows: int = 1500
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
