@@ -184,9 +184,7 @@ def compare(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[s
     return lines
 
 
-if (
-    __name__ == "__main__"
-):  # python -m bench.assess_replay dump PART… | run [--without-reference] OUT PART… | compare A B
+if __name__ == "__main__":  # dump PART… | run [--without-reference] OUT.json PART… | compare A B
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "dump":
         dump(tuple(rest))

@@ -71,9 +71,8 @@ def pvalues(
         if len(own) < clean_reference.MIN_REFERENCE:
             continue
         rows = np.flatnonzero(labels == label)
-        as_low = np.searchsorted(
-            own, train_kept[rows], side="right"
-        )  # reference rows keeping as little or less
+        # the reference rows that keep as little of the label or less
+        as_low = np.searchsorted(own, train_kept[rows], side="right")
         out[rows] = (1 + as_low) / (len(own) + 1)
         shares[int(label)] = float(np.mean(out[rows] <= clean_reference.ALPHA))
     return out, shares
