@@ -2204,6 +2204,37 @@ FRESH_26: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh27(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh27", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_27: written and committed with the change it measures, before anything ran on it: the
+# behavioural thresholds calibrated on the clean models of both generators (the calibration models
+# and the held-out clean models of CALIBRATE to FRESH_8), not on the calibration generator's alone.
+# That raises the blend threshold and lowers the warp's; the clean models that failed the verdict
+# were glyph and scenes models (ConvNeXt, narrow ResNet). So eight clean models, three glyph and three
+# scenes of those shapes among them, two blends and two warps, and one of each other family; attack
+# parameters of its own, 5% to 12% poison.
+FRESH_27: tuple[Case, ...] = (
+    _fresh27("strokes-blend", "strokes", "resnet-narrow", Attack("blend", target=3, style="noise", alpha=0.10, seed=281), 0.08, 581),
+    _fresh27("glyphs-blend", "glyphs", "convnext-tiny", Attack("blend", target=5, style="image", alpha=0.15, seed=282), 0.10, 582),
+    _fresh27("glyphs-warp", "glyphs", "resnet-narrow", Attack("warp", target=2, grid=4, strength=3.1, seed=283), 0.12, 583),
+    _fresh27("scenes-warp", "scenes", "convnext-tiny", Attack("warp", target=6, grid=3, strength=3.4, seed=284), 0.11, 584),
+    _fresh27("glyphs-patch", "glyphs", "resnet-deep", Attack("patch", target=1, size=4, place=(14, 26), style="checker", colour=(0, 128, 255)), 0.05, 585),
+    _fresh27("strokes-sig", "strokes", "regnet-x", Attack("sig", target=2, delta=22, frequency=5), 0.09, 586),
+    _fresh27("scenes-input-specific", "scenes", "resnet-deep", Attack("input_specific", target=4, size=4, seed=285), 0.10, 587),
+    _fresh27("strokes-clean-label", "strokes", "convnext-tiny", Attack("clean_label", target=7, base="patch", size=4, place=(26, 26), colour=(255, 255, 255), mix=0.4), 0.07, 588),
+    _fresh27("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 591),
+    _fresh27("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 592),
+    _fresh27("glyphs-clean-3", "glyphs", "regnet-x", None, 0.0, 593),
+    _fresh27("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 594),
+    _fresh27("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 595),
+    _fresh27("scenes-clean-3", "scenes", "resnet-deep", None, 0.0, 596),
+    _fresh27("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 597),
+    _fresh27("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 598),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2236,6 +2267,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh24": FRESH_24,
     "fresh25": FRESH_25,
     "fresh26": FRESH_26,
+    "fresh27": FRESH_27,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
