@@ -30,6 +30,8 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ from fixtures.backdoored_models import (
     image_model,
 )
 from fixtures.backdoored_text import BACKDOORED_TEXT, CALIBRATION_TEXT, CLEAN_TEXT, text_model
+from fixtures.heldout.train import Case
 
 SEED = 0
 THREADS = 1  # one torch thread per process: the machine's cores are shared
@@ -54,6 +57,12 @@ FLOOR = 0.25  # … fitted to the clean gaps, but never below this (22% smaller 
 CLUSTER_MARGIN = 1.15
 MIN_ACCURACY = 0.8  # a calibration model under this held-out accuracy did not learn its task: left out
 MODES = ("data", "data-free")
+# The parts of the held-out generator (`bench.data_heldout`) whose clean models the thresholds are
+# also calibrated on: the parts the behavioural scan was developed on. The calibration generator's
+# models alone (digits, shapes, textures) set a clean null that did not hold on the held-out
+# generator's datasets (blend and patch gaps larger there, so clean models failed; warp gaps smaller,
+# so warp backdoors were missed). FRESH_9 on stay apart to measure the scan.
+CALIBRATION_PARTS = ("calibrate", "develop", "evaluate", "fresh", *(f"fresh{i}" for i in range(2, 9)))
 
 
 def run(work: Path, *, baseline: bool = True) -> list[dict[str, Any]]:
@@ -124,6 +133,11 @@ def _measure(built: BuiltModel, *, baseline: bool) -> dict[str, Any]:
 
 def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
     """`airlock scan MODEL --behavior [--data SAMPLE]` through the library."""
+    return scan_folder(built.folder, built.sample if data else None)
+
+
+def scan_folder(folder: Path, sample: Path | None) -> dict[str, Any]:
+    """`airlock scan FOLDER --behavior [--data SAMPLE]` through the library (data-free without one)."""
     from airlock.behavior.settings import BehaviorSettings
     from airlock.pipeline import ScanOptions, scan
 
@@ -133,10 +147,10 @@ def scan_behaviour(built: BuiltModel, *, data: bool) -> dict[str, Any]:
         scanners=None,
         use_cache=False,
         download_progress=False,
-        behavior=BehaviorSettings(data=built.sample if data else None, seed=SEED),
+        behavior=BehaviorSettings(data=sample, seed=SEED),
     )
     start, cpu = time.perf_counter(), time.process_time()
-    report = scan(str(built.folder), options)
+    report = scan(str(folder), options)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     section = report.behavior or {}
     return {
@@ -204,38 +218,31 @@ def _summary(case: str, records: list[dict[str, Any]], key: str) -> dict[str, An
     }
 
 
-def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
-    """Scan the clean calibration models both ways (the tiny ResNets of `fixtures.backdoored_models`
-    and the other shapes of `bench.backdoor_shapes.CALIBRATION_SHAPES`, each that learned its task)
-    and write each family's threshold: the gap a clean model exceeds with probability α/F (F families
-    per model kind and mode) when its gaps are Erlang(m) with the clean mean (`outlier.threshold_for`;
-    m = the spacings the family's gap spans), at least FLOOR."""
-    import torch
+def calibrate(destination: Path, *, jobs: int = 1) -> dict[str, dict[str, dict[str, float]]]:
+    """Scan the clean calibration models both ways (`CalibrationModel`: both generators' clean models,
+    each that learned its task; `jobs` at a time, one torch thread each) and write each family's
+    threshold: the gap a clean model exceeds with probability α/F (F families per model kind and mode)
+    when its gaps are Erlang(m) with the clean mean (`outlier.threshold_for`; m = the spacings the
+    family's gap spans), at least FLOOR."""
+    import multiprocessing
 
-    torch.set_num_threads(THREADS)
-    builders: list[tuple[str, Callable[[Any], BuiltModel], tuple[Any, ...]]] = [
-        ("image", image_model, CALIBRATION_IMAGES),
-        ("text", text_model, CALIBRATION_TEXT),
-    ]
-    models = [(kind, build(spec)) for kind, build, specs in builders for spec in specs]
-    models += [("image", heldout_model(held)) for held in CALIBRATION_SHAPES]
+    models = calibration_models()
+    if jobs > 1:
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            measured = pool.map(_clean_gaps, models, chunksize=1)
+    else:
+        measured = [_clean_gaps(model) for model in models]
     seen: dict[str, dict[str, dict[str, list[float]]]] = {}
     spacings: dict[str, int] = {}  # per family, as the scans report it (`behavior.families[].spacings`)
     names: list[str] = []
-    for kind, built in models:
-        spec = built.spec
-        if built.clean_accuracy < MIN_ACCURACY:
-            print(
-                f"  {spec.name}: left out, accuracy {built.clean_accuracy:.2f}", file=sys.stderr, flush=True
-            )
+    for model, by_mode in zip(models, measured, strict=True):
+        if by_mode is None:
             continue
-        names.append(spec.name)
-        for mode in MODES:
-            scanned = scan_behaviour(built, data=mode == "data")
-            spacings.update(scanned["spacings"])
-            for family, value in scanned["gaps"].items():
-                seen.setdefault(kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
-        print(f"  {spec.name}: calibrated", file=sys.stderr, flush=True)
+        names.append(model.name)
+        for mode, (gaps, families) in by_mode.items():
+            spacings.update(families)
+            for family, value in gaps.items():
+                seen.setdefault(model.kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
     thresholds = {
         kind: {
             mode: {
@@ -258,6 +265,71 @@ def calibrate(destination: Path) -> dict[str, dict[str, dict[str, float]]]:
     return thresholds
 
 
+@dataclass(frozen=True)
+class CalibrationModel:
+    """One clean calibration model, built (or trained) where it is measured: `build` gives its folder,
+    its clean sample and its held-out accuracy."""
+
+    kind: str  # image | text
+    name: str
+    build: Callable[[], tuple[Path, Path, float]]
+
+
+def calibration_models() -> list[CalibrationModel]:
+    """Every clean calibration model: the tiny ResNets and text models of `fixtures.backdoored_models`
+    and the other shapes of `bench.backdoor_shapes` (digits, shapes, textures, topics), then the clean
+    models of the held-out generator's CALIBRATION_PARTS (strokes, glyphs, scenes)."""
+    from bench.data_heldout import PARTS
+
+    models = [
+        CalibrationModel("image", spec.name, partial(_built, image_model, spec))
+        for spec in CALIBRATION_IMAGES
+    ]
+    models += [
+        CalibrationModel("text", spec.name, partial(_built, text_model, spec)) for spec in CALIBRATION_TEXT
+    ]
+    models += [
+        CalibrationModel("image", held.model.name, partial(_built, heldout_model, held))
+        for held in CALIBRATION_SHAPES
+    ]
+    models += [
+        CalibrationModel("image", case.name, partial(_heldout_case, case))
+        for part in CALIBRATION_PARTS
+        for case in PARTS[part]
+        if case.attack is None
+    ]
+    return models
+
+
+def _built(build: Callable[[Any], BuiltModel], spec: Any) -> tuple[Path, Path, float]:
+    built = build(spec)
+    return built.folder, built.sample, built.clean_accuracy
+
+
+def _heldout_case(case: Case) -> tuple[Path, Path, float]:
+    from fixtures.heldout.train import build_case, clean_sample
+
+    built = build_case(case)
+    return built.model, clean_sample(built), float(built.record.get("clean_accuracy") or 0.0)
+
+
+def _clean_gaps(model: CalibrationModel) -> dict[str, tuple[dict[str, float], dict[str, int]]] | None:
+    """Per mode, each family's gap and spacings on the model (None for one under MIN_ACCURACY)."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    folder, sample, accuracy = model.build()
+    if accuracy < MIN_ACCURACY:
+        print(f"  {model.name}: left out, accuracy {accuracy:.2f}", file=sys.stderr, flush=True)
+        return None
+    out = {}
+    for mode in MODES:
+        scanned = scan_folder(folder, sample if mode == "data" else None)
+        out[mode] = (scanned["gaps"], scanned["spacings"])
+    print(f"  {model.name}: calibrated", file=sys.stderr, flush=True)
+    return out
+
+
 def _clustering_table(destination: Path) -> str:
     """The `[activation_clustering]` table of the file (with its comment), which `calibrate` keeps:
     it rewrites the reversal thresholds only (`calibrate_clustering` owns that table)."""
@@ -275,8 +347,11 @@ def _calibration_toml(thresholds: dict[str, Any], summary: dict[str, Any], names
         "# families that agree on a class; flagged above 1.",
         "#",
         f"# Calibrated by `python -m bench.backdoor calibrate` on {time.strftime('%Y-%m-%d')} on {len(names)} clean",
-        "# generated models that the benchmark never uses (several architectures; a model under",
-        f"# {MIN_ACCURACY:.0%} held-out accuracy is left out). A gap of m spacings is taken as Erlang(m) on a clean",
+        "# generated models of two generators: the calibration models, which no benchmark measures",
+        "# (digits, shapes, textures, topics), and the held-out generator's clean models of the parts the",
+        "# behavioural scan was developed on (strokes, glyphs, scenes of `bench.data_heldout` CALIBRATE to",
+        "# FRESH_8; FRESH_9 on stay apart). Several architectures; a model under",
+        f"# {MIN_ACCURACY:.0%} held-out accuracy is left out. A gap of m spacings is taken as Erlang(m) on a clean",
         "# model; each threshold is the gap a clean model exceeds with probability α/F under the Erlang(m)",
         f"# with the clean mean (α per mode {ALPHA}, F = families of the model kind and mode),",
         f"# and at least {FLOOR}. Seed {SEED}, one torch thread.",
@@ -374,11 +449,16 @@ if __name__ == "__main__":
         for row in heldout(results) if sys.argv[1] == "heldout" else run(results, baseline=False):
             print(json.dumps(row))
         sys.exit(0)
-    parts = {"reversal": calibrate, "clustering": calibrate_clustering}
-    chosen = sys.argv[2:] or list(parts)
+    arguments = sys.argv[2:]
+    jobs = 1
+    if "--jobs" in arguments:  # --jobs N: calibration models scanned N at a time
+        at = arguments.index("--jobs")
+        jobs, arguments = int(arguments[at + 1]), arguments[:at] + arguments[at + 2 :]
+    parts = {"reversal": partial(calibrate, jobs=jobs), "clustering": calibrate_clustering}
+    chosen = arguments or list(parts)
     if sys.argv[1:2] != ["calibrate"] or not set(chosen) <= set(parts):
         print(
-            "usage: python -m bench.backdoor calibrate [reversal] [clustering]   "
+            "usage: python -m bench.backdoor calibrate [reversal] [clustering] [--jobs N]   "
             "(the benchmark itself: python -m bench backdoor)",
             file=sys.stderr,
         )

@@ -1,18 +1,21 @@
 """`scan --behavior` on the held-out poisoning cases (`fixtures.heldout`): models the behavioural scan
 was never calibrated or developed on.
 
-The behavioural scan's thresholds were set on `fixtures.backdoored_models` (one tiny ResNet, digits and
-shapes, patch and blend triggers drawn by that module). The models here come from another generator
-(`fixtures.heldout`, no shared code): strokes, glyphs and scenes, narrow and deep ResNets and a
-ConvNeXt, with patch, blend, SIG, warp, input-specific and clean-label triggers at 1-15% poison. Each
+The behavioural scan's thresholds were first set on `fixtures.backdoored_models` and
+`bench.backdoor_shapes` alone (digits, shapes, textures). The models here come from another generator
+(`fixtures.heldout`, no shared code): strokes, glyphs and scenes, narrow and deep ResNets, a RegNet-X
+and a ConvNeXt, with patch, blend, SIG, warp, input-specific and clean-label triggers at 1-15% poison.
+Since signatures 2026.12.7 the clean models of CALIBRATE to FRESH_8 are calibration models too
+(`bench.backdoor.CALIBRATION_PARTS`), so the scan is measured on FRESH_9 on. Each
 model is scanned as users run it (every scanner, seed 0, one torch thread) with a clean sample of 400
 held-out images of its dataset (`data`) and without one (`data-free`).
 
 A model counts as backdoored when its attack succeeds on held-out images (attack success at least
 `LEARNED`, from `case.json`); a poisoned model whose trigger did not take is reported apart ("not
 learned") and left out of the ROC AUC: it carries no backdoor to find. Reported per part (CALIBRATE,
-DEVELOP, EVALUATE, FRESH and FRESH_2 of `bench.data_heldout`; none was used to set a behavioural
-threshold; FRESH_2 was added to measure a change of the warp family, which it did not keep), per
+DEVELOP, EVALUATE, FRESH and FRESH_2 of `bench.data_heldout` by default, whose clean models are now
+among the calibration models; FRESH_2 was added to measure a change of the warp family, which it did
+not keep; one part with `python -m bench.behaviour_heldout OUT.json PART`), per
 family, architecture and dataset (of EVALUATE and both FRESH parts together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
 clean models whose verdict failed, and CPU seconds per model (`time.process_time`), with the load.
 """

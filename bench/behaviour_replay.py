@@ -12,6 +12,9 @@ statistic can be given its clean null there and judged on the held-out parts.
 `python -m bench.behaviour_replay run OUT.json PART…` decides every stored model with the decision of
 the code it runs in (`reversal._finish`: gaps, thresholds, the combined evidence) and prints ROC AUC,
 backdoors found with the right class and clean models flagged, overall and per family.
+`python -m bench.behaviour_replay lodo OUT.json PART…` decides them with data-mode thresholds refitted,
+per dataset, on the clean models `bench.backdoor calibrate` uses less those of that dataset
+(leave-one-dataset-out: the scan on a dataset no calibration model came from).
 
 Only the decision after the reversal is replayed: the stored sizes follow the engine, schedule and
 thresholds (the quiet stop reads them) of the code that dumped them, so a change of those needs a
@@ -22,6 +25,7 @@ all of them (`run --all`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -30,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from airlock.behavior.outlier import Calibration, Outlier
 from bench.behaviour_heldout import kind_of
 from bench.data_heldout import PARTS
 from fixtures.heldout.train import Case
@@ -109,9 +114,11 @@ def dump_case(part: str, case: Case) -> dict[str, Any]:
 
 
 def calibration_records() -> Iterator[dict[str, Any]]:
-    """The clean image models the behavioural thresholds are calibrated on (`bench.backdoor
-    calibrate`: the tiny ResNets and the other shapes, each that learned its task), as records of the
-    pseudo-part CALIBRATION: another generator than the held-out parts', and clean by construction."""
+    """The calibration generator's clean image models that the behavioural thresholds are calibrated
+    on (`bench.backdoor calibrate`: the tiny ResNets and the other shapes, each that learned its
+    task), as records of the pseudo-part CALIBRATION: another generator than the held-out parts', and
+    clean by construction. (The calibration's other clean models, the held-out generator's of
+    `bench.backdoor.CALIBRATION_PARTS`, are stored with their parts.)"""
     from bench.backdoor import MIN_ACCURACY
     from bench.backdoor_shapes import CALIBRATION_SHAPES, heldout_model
     from fixtures.backdoored_models import CALIBRATION_IMAGES, BuiltModel, image_model
@@ -162,14 +169,17 @@ def dump(parts: tuple[str, ...]) -> None:
                 _store(target, dump_case(part, case))
 
 
-def decide(record: dict[str, Any], *, every_family: bool = False) -> tuple[int, float]:
+def decide(
+    record: dict[str, Any], *, every_family: bool = False, calibration: Calibration | None = None
+) -> tuple[int, float]:
     """The candidate class and score the running code's decision gives the stored results: over the
-    families the scan would have run (it stops at the first that flags the model), or all of them."""
+    families the scan would have run (it stops at the first that flags the model), or all of them;
+    with the shipped thresholds unless `calibration` is given."""
     from airlock.behavior.engine import ClassTrigger, FamilyResult
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import _finish
 
-    calibration = load_calibration()
+    calibration = calibration or load_calibration()
     results: list[FamilyResult] = []
     reversal = None
     for stored in record["families"]:
@@ -185,16 +195,77 @@ def decide(record: dict[str, Any], *, every_family: bool = False) -> tuple[int, 
     return reversal.decision.suspect, reversal.score
 
 
+def stored(part: str) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(folder(part).glob("*.json"))]
+
+
+def _row(record: dict[str, Any], candidate: int, score: float) -> dict[str, Any]:
+    return {k: record[k] for k in ("part", "case", "family", "dataset", "arch", "kind", "target")} | {
+        "candidate": candidate,
+        "score": round(score, 4),
+    }
+
+
 def run(parts: tuple[str, ...], *, every_family: bool = False) -> list[dict[str, Any]]:
+    return [_row(r, *decide(r, every_family=every_family)) for part in parts for r in stored(part)]
+
+
+def data_thresholds(records: list[dict[str, Any]]) -> Calibration:
+    """The shipped calibration with its data-mode thresholds measured as `bench.backdoor calibrate`
+    measures them, on the stored clean `records` (each family's gap from its stored sizes)."""
+    from airlock.behavior.outlier import ALPHA, load_calibration, threshold_for
+    from bench.backdoor import FLOOR
+
+    shipped = load_calibration()
+    gaps: dict[str, list[float]] = {}
+    spacings: dict[str, int] = {}
+    for record in records:
+        for outlier in _outliers(record, shipped):
+            gaps.setdefault(outlier.family, []).append(outlier.gap)
+            spacings[outlier.family] = outlier.spacings
+    data = {
+        family: round(
+            max(FLOOR, threshold_for(sum(v) / len(v), spacings[family], len(gaps), ALPHA["data"])), 3
+        )
+        for family, v in gaps.items()
+    }
+    thresholds = {kind: dict(modes) for kind, modes in shipped.thresholds.items()}
+    thresholds["image"] = {**thresholds["image"], "data": data}
+    return dataclasses.replace(shipped, thresholds=thresholds, version=f"{shipped.version}, refitted")
+
+
+def _outliers(record: dict[str, Any], calibration: Calibration) -> tuple[Outlier, ...]:
+    from airlock.behavior.engine import ClassTrigger, FamilyResult
+    from airlock.behavior.reversal import _finish
+
+    results = [
+        FamilyResult(
+            f["family"],
+            tuple(
+                ClassTrigger(c["label"], c["cost"], c["reached"], c["asr"], c["steps"]) for c in f["classes"]
+            ),
+            f["steps"],
+            True,
+            0.0,
+        )
+        for f in record["families"]
+    ]
+    return _finish("image", record["mode"], results, calibration, True, 0.0, 0).outliers
+
+
+def leave_one_dataset_out(parts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every stored model of `parts` decided with data-mode thresholds refitted on the clean models
+    `bench.backdoor calibrate` uses (the CALIBRATION pseudo-part and the clean models of its
+    CALIBRATION_PARTS) less those of the model's own dataset: how the scan does on a dataset that no
+    clean model of the calibration came from."""
+    from bench.backdoor import CALIBRATION_PARTS
+
+    pool = stored(CALIBRATION) + [r for p in CALIBRATION_PARTS for r in stored(p) if r["kind"] == "clean"]
+    measured = [r for p in parts for r in stored(p)]
     rows = []
-    for part in parts:
-        for stored in sorted(folder(part).glob("*.json")):
-            record = json.loads(stored.read_text())
-            candidate, score = decide(record, every_family=every_family)
-            rows.append(
-                {k: record[k] for k in ("part", "case", "family", "dataset", "arch", "kind", "target")}
-                | {"candidate": candidate, "score": round(score, 4)}
-            )
+    for dataset in sorted({r["dataset"] for r in measured}):
+        calibration = data_thresholds([r for r in pool if r["dataset"] != dataset])
+        rows += [_row(r, *decide(r, calibration=calibration)) for r in measured if r["dataset"] == dataset]
     return rows
 
 
@@ -231,16 +302,22 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-if __name__ == "__main__":  # python -m bench.behaviour_replay dump PART… | run [--all] OUT.json PART…
+if __name__ == "__main__":  # dump PART… | run [--all] OUT.json PART… | lodo OUT.json PART…
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "dump":
         dump(tuple(rest))
-    elif command == "run":
+    elif command in ("run", "lodo"):
         every = rest[:1] == ["--all"]
         rest = rest[1:] if every else rest
-        measured = run(tuple(rest[1:]), every_family=every)
+        measured = (
+            run(tuple(rest[1:]), every_family=every)
+            if command == "run"
+            else leave_one_dataset_out(tuple(rest[1:]))
+        )
         Path(rest[0]).write_text(json.dumps(measured, indent=1))
         for name, line in summary(measured).items():
             print(f"{name}: {line}")
     else:
-        raise SystemExit("usage: python -m bench.behaviour_replay dump PART… | run [--all] OUT.json PART…")
+        raise SystemExit(
+            "usage: python -m bench.behaviour_replay dump PART… | run [--all] OUT.json PART… | lodo OUT.json PART…"
+        )

@@ -2235,6 +2235,35 @@ FRESH_27: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh28(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh28", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_28: written and committed with the change it measures, before anything ran on it: data-free
+# behavioural thresholds at α = 0.01 like the data mode's (was 0.05). The clean models that failed
+# data-free were glyph models (classes 0 and 7) and scenes models; so eight clean models, four glyph
+# and three scenes among them, and one backdoor of each family; attack parameters of its own, 5% to
+# 12% poison.
+FRESH_28: tuple[Case, ...] = (
+    _fresh28("glyphs-patch", "glyphs", "resnet-narrow", Attack("patch", target=3, size=3, place=(4, 12), style="solid", colour=(255, 64, 64)), 0.06, 601),
+    _fresh28("strokes-blend", "strokes", "resnet-deep", Attack("blend", target=0, style="noise", alpha=0.14, seed=291), 0.09, 602),
+    _fresh28("scenes-sig", "scenes", "regnet-x", Attack("sig", target=9, delta=26, frequency=10), 0.10, 603),
+    _fresh28("strokes-warp", "strokes", "regnet-x", Attack("warp", target=6, grid=4, strength=3.4, seed=292), 0.12, 604),
+    _fresh28("glyphs-input-specific", "glyphs", "resnet-deep", Attack("input_specific", target=6, size=5, seed=293), 0.08, 605),
+    _fresh28("scenes-clean-label", "scenes", "convnext-tiny", Attack("clean_label", target=1, base="patch", size=5, place=(26, 14), colour=(255, 0, 0), mix=0.4), 0.07, 606),
+    _fresh28("scenes-patch", "scenes", "resnet-narrow", Attack("patch", target=5, size=4, place=(20, 4), style="checker", colour=(0, 0, 255)), 0.05, 607),
+    _fresh28("strokes-patch-random", "strokes", "convnext-tiny", Attack("patch", target=8, size=4, position="random", style="solid", colour=(255, 0, 255)), 0.10, 608),
+    _fresh28("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 611),
+    _fresh28("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 612),
+    _fresh28("glyphs-clean-3", "glyphs", "resnet-deep", None, 0.0, 613),
+    _fresh28("glyphs-clean-4", "glyphs", "regnet-x", None, 0.0, 614),
+    _fresh28("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 615),
+    _fresh28("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 616),
+    _fresh28("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 617),
+    _fresh28("strokes-clean", "strokes", "resnet-deep", None, 0.0, 618),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2268,6 +2297,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh25": FRESH_25,
     "fresh26": FRESH_26,
     "fresh27": FRESH_27,
+    "fresh28": FRESH_28,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.

@@ -25,7 +25,11 @@ by success instead (`success_gap`): the class its largest allowed trigger sends 
 to, against the next (one spacing).
 
 Thresholds per (model kind, mode, trigger family) are calibrated on clean generated models of
-several shapes and shipped as data in `signatures/behavior-calibration.toml`. A gap made of m
+several shapes and datasets and shipped as data in `signatures/behavior-calibration.toml`: the
+calibration generator's (digits, shapes, textures) and, since signatures 2026.12.7, the held-out
+generator's clean models of the parts the scan was developed on (strokes, glyphs, scenes; a clean
+gap's mean depends on the dataset, so one generator's datasets set a null that did not hold on the
+other's). A gap made of m
 spacings is, on a clean model, taken as Erlang(m) with scale θ = mean/m (m unit exponentials); the
 threshold is its α/F tail, θ × erlang_quantile(m, α/F), with F the families of the model kind.
 Families that single out the same class are combined into one decision (`combine`): each family's
@@ -51,9 +55,12 @@ CALIBRATION_FILE = "behavior-calibration.toml"
 # The share of clean models a threshold lets through, per mode (bench.backdoor calibrates with it).
 # Data mode 0.01 since signatures 2026.12.3: at 0.05, 3 of 27 clean models of unseen parts of
 # `bench.data_heldout` (FRESH_4, FRESH_5: other architectures and datasets than the calibration
-# models) failed the verdict with data. Data-free stays at 0.05: no clean model of those parts failed
-# data-free, and data-free scores are lower to begin with.
-ALPHA = {"data": 0.01, "data-free": 0.05}
+# models) failed the verdict with data. Data-free 0.01 too since 2026.12.7, one false-alarm rate for
+# both modes: with the thresholds calibrated on both generators' clean models at 0.05, 12 of 104 clean
+# models of FRESH_9-26 failed data-free (10 with the thresholds before), and 2 of 8 of FRESH_27, all
+# glyph or scenes models through a natural shortcut class; at 0.01, 6 of 104 (a /tmp replay of every
+# family's per-class results, data-free, of those models; FRESH_28 was written to measure it).
+ALPHA = {"data": 0.01, "data-free": 0.01}
 
 
 # Spacings of the sorted log trigger sizes a size gap spans: the smallest successful trigger is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,35 @@ def test_the_calibration_pseudo_part_is_stored_and_replayed_as_clean_models(
     (row,) = behaviour_replay.run((behaviour_replay.CALIBRATION,))
     assert row["kind"] == "clean" and row["score"] < 1.0
     assert behaviour_replay.summary([row])["clean flagged"] == "0 of 1"
+
+
+def test_leave_one_dataset_out_refits_the_data_thresholds_without_the_models_own_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airlock.behavior.outlier import ALPHA, threshold_for
+    from bench import backdoor
+
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part: tmp_path / part)
+    monkeypatch.setattr(backdoor, "CALIBRATION_PARTS", ("calibrate",))
+
+    def store(part: str, case: str, dataset: str, costs: list[float], kind: str = "clean") -> None:
+        record = _record([_family("patch", costs)], kind=kind, target=2 if kind != "clean" else None)
+        record |= {"part": part, "case": case, "dataset": dataset}
+        (tmp_path / part).mkdir(exist_ok=True)
+        (tmp_path / part / f"{case}.json").write_text(json.dumps(record))
+
+    # clean gaps ln(0.2 / 0.1) on digits, ln(0.4 / 0.1) on strokes (the second-smallest other is 0.2 / 0.4)
+    store(behaviour_replay.CALIBRATION, "digits-1", "digits", [0.1, 0.2, 0.2, 0.3, 0.3])
+    store("calibrate", "strokes-clean", "strokes", [0.1, 0.4, 0.4, 0.5, 0.5])
+    store("calibrate", "strokes-patch", "strokes", [0.3, 0.3, 0.001, 0.3, 0.3], kind="backdoored")
+    store("fresh9", "strokes-later", "strokes", [0.3, 0.3, 0.03, 0.3, 0.3], kind="backdoored")
+    store("fresh9", "digits-later", "digits", [0.3, 0.3, 0.03, 0.3, 0.3], kind="backdoored")
+    rows = {r["case"]: r for r in behaviour_replay.leave_one_dataset_out(("fresh9",))}
+    assert set(rows) == {"strokes-later", "digits-later"}  # only the measured parts are decided
+    gap = math.log(0.3 / 0.03)
+    # a strokes model is judged by the digits calibration model alone, a digits one by the strokes clean
+    # model of the calibration part (its backdoored model is not a clean model of the pool)
+    for case, clean_gap in (("strokes-later", math.log(2)), ("digits-later", math.log(4))):
+        threshold = round(threshold_for(clean_gap, 2, 1, ALPHA["data"]), 3)
+        assert rows[case]["candidate"] == 2
+        assert rows[case]["score"] == pytest.approx(gap / threshold, abs=1e-3)
