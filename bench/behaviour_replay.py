@@ -12,7 +12,9 @@ statistic can be given its clean null there and judged on the held-out parts.
 `python -m bench.behaviour_replay run OUT.json PART…` decides every stored model with the decision of
 the code it runs in (`reversal._finish`: gaps, thresholds, the combined evidence) and prints ROC AUC,
 backdoors found with the right class and clean models flagged, overall and per family.
-`python -m bench.behaviour_replay lodo OUT.json PART…` decides them with data-mode thresholds refitted,
+`dump --data-free PART…` and `run --data-free OUT.json PART…` do the same without a sample (inputs
+synthesised from each model; stored apart). `python -m bench.behaviour_replay lodo OUT.json PART…`
+decides the data-mode dumps with data-mode thresholds refitted,
 per dataset, on the clean models `bench.backdoor calibrate` uses less those of that dataset
 (leave-one-dataset-out: the scan on a dataset no calibration model came from).
 
@@ -42,10 +44,11 @@ from fixtures.heldout.train import Case
 CALIBRATION = "calibration"  # the pseudo-part of the calibration models (`calibration_records`)
 
 
-def folder(part: str) -> Path:
+def folder(part: str, *, data_free: bool = False) -> Path:
+    """Where the part's models are stored: reversed on their clean sample, or data-free."""
     from fixtures._cache import fixtures_dir
 
-    return fixtures_dir() / "heldout" / "behaviour" / part
+    return fixtures_dir() / "heldout" / ("behaviour-data-free" if data_free else "behaviour") / part
 
 
 @contextmanager
@@ -61,8 +64,9 @@ def _every_family() -> Iterator[None]:
         reversal.Reversal.backdoored = real  # type: ignore[method-assign]
 
 
-def reversed_families(model: Path, sample: Path) -> tuple[str, list[dict[str, Any]]]:
-    """The mode and every family's per-class results of the model in `model`, reversed on `sample`."""
+def reversed_families(model: Path, sample: Path | None) -> tuple[str, list[dict[str, Any]]]:
+    """The mode and every family's per-class results of the model in `model`, reversed on `sample`
+    (data-free without one)."""
     import torch
 
     from airlock.behavior.outlier import load_calibration
@@ -73,8 +77,8 @@ def reversed_families(model: Path, sample: Path) -> tuple[str, list[dict[str, An
 
     torch.set_num_threads(1)
     clf = load_classifier(model, str(model))
-    images = read_sample(sample, clf.labels, text=False)
-    assert isinstance(clf, ImageClassifier) and isinstance(images, ImageSample)
+    images = read_sample(sample, clf.labels, text=False) if sample is not None else None
+    assert isinstance(clf, ImageClassifier) and (images is None or isinstance(images, ImageSample))
     torch.manual_seed(0)
     with _every_family():
         reversal = reverse_image(clf, images, load_calibration(), seed=0, deadline=None, progress=None)
@@ -92,12 +96,13 @@ def reversed_families(model: Path, sample: Path) -> tuple[str, list[dict[str, An
     return reversal.mode, families
 
 
-def dump_case(part: str, case: Case) -> dict[str, Any]:
-    """Every family's per-class results of the case's model, reversed on its clean sample."""
+def dump_case(part: str, case: Case, *, data_free: bool = False) -> dict[str, Any]:
+    """Every family's per-class results of the case's model, reversed on its clean sample (or
+    data-free)."""
     from fixtures.heldout.train import build_case, clean_sample
 
     built = build_case(case)
-    mode, families = reversed_families(built.model, clean_sample(built))
+    mode, families = reversed_families(built.model, None if data_free else clean_sample(built))
     asr = built.record.get("attack_success_rate")
     return {
         "part": part,
@@ -153,11 +158,11 @@ def _store(target: Path, record: dict[str, Any]) -> None:
     print(record["part"], record["case"], flush=True)
 
 
-def dump(parts: tuple[str, ...]) -> None:
+def dump(parts: tuple[str, ...], *, data_free: bool = False) -> None:
     """Store the reversal of every model of `parts` (a model already stored is skipped; CALIBRATION
-    is the calibration models, stored anew each time)."""
+    is the calibration models, stored anew each time; data mode only)."""
     for part in parts:
-        out = folder(part)
+        out = folder(part, data_free=data_free) if data_free else folder(part)
         out.mkdir(parents=True, exist_ok=True)
         if part == CALIBRATION:
             for record in calibration_records():
@@ -166,7 +171,7 @@ def dump(parts: tuple[str, ...]) -> None:
         for case in PARTS[part]:
             target = out / f"{case.name}.json"
             if not target.is_file():
-                _store(target, dump_case(part, case))
+                _store(target, dump_case(part, case, data_free=data_free))
 
 
 def decide(
@@ -195,8 +200,9 @@ def decide(
     return reversal.decision.suspect, reversal.score
 
 
-def stored(part: str) -> list[dict[str, Any]]:
-    return [json.loads(path.read_text()) for path in sorted(folder(part).glob("*.json"))]
+def stored(part: str, *, data_free: bool = False) -> list[dict[str, Any]]:
+    where = folder(part, data_free=data_free) if data_free else folder(part)
+    return [json.loads(path.read_text()) for path in sorted(where.glob("*.json"))]
 
 
 def _row(record: dict[str, Any], candidate: int, score: float) -> dict[str, Any]:
@@ -206,8 +212,14 @@ def _row(record: dict[str, Any], candidate: int, score: float) -> dict[str, Any]
     }
 
 
-def run(parts: tuple[str, ...], *, every_family: bool = False) -> list[dict[str, Any]]:
-    return [_row(r, *decide(r, every_family=every_family)) for part in parts for r in stored(part)]
+def run(
+    parts: tuple[str, ...], *, every_family: bool = False, data_free: bool = False
+) -> list[dict[str, Any]]:
+    return [
+        _row(r, *decide(r, every_family=every_family))
+        for part in parts
+        for r in stored(part, data_free=data_free)
+    ]
 
 
 def data_thresholds(records: list[dict[str, Any]]) -> Calibration:
@@ -302,15 +314,19 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-if __name__ == "__main__":  # dump PART… | run [--all] OUT.json PART… | lodo OUT.json PART…
+if (
+    __name__ == "__main__"
+):  # dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART…
     command, rest = sys.argv[1], sys.argv[2:]
+    free = "--data-free" in rest
+    rest = [arg for arg in rest if arg != "--data-free"]
     if command == "dump":
-        dump(tuple(rest))
+        dump(tuple(rest), data_free=free)
     elif command in ("run", "lodo"):
         every = rest[:1] == ["--all"]
         rest = rest[1:] if every else rest
         measured = (
-            run(tuple(rest[1:]), every_family=every)
+            run(tuple(rest[1:]), every_family=every, data_free=free)
             if command == "run"
             else leave_one_dataset_out(tuple(rest[1:]))
         )
@@ -319,5 +335,6 @@ if __name__ == "__main__":  # dump PART… | run [--all] OUT.json PART… | lodo
             print(f"{name}: {line}")
     else:
         raise SystemExit(
-            "usage: python -m bench.behaviour_replay dump PART… | run [--all] OUT.json PART… | lodo OUT.json PART…"
+            "usage: python -m bench.behaviour_replay dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… "
+            "| lodo OUT.json PART…"
         )

@@ -55,10 +55,11 @@ CALIBRATION_FILE = "behavior-calibration.toml"
 # The share of clean models a threshold lets through, per mode (bench.backdoor calibrates with it).
 # Data mode 0.01 since signatures 2026.12.3: at 0.05, 3 of 27 clean models of unseen parts of
 # `bench.data_heldout` (FRESH_4, FRESH_5: other architectures and datasets than the calibration
-# models) failed the verdict with data. Data-free 0.01 too since 2026.12.7, one false-alarm rate for
-# both modes: with the thresholds calibrated on both generators' clean models at 0.05, 12 of 104 clean
-# models of FRESH_9-26 failed data-free (10 with the thresholds before), and 2 of 8 of FRESH_27, all
-# glyph or scenes models through a natural shortcut class; at 0.01, 6 of 104 (a /tmp replay of every
+# models) failed the verdict with data. Data-free 0.01 too since 2026.12.8, one false-alarm rate for
+# both modes: with the thresholds calibrated on both generators' clean models at 0.05, 17 of 115 clean
+# models of FRESH_9-26 failed data-free (12 with the thresholds before), and 2 of 8 of FRESH_27, all
+# glyph or scenes models through a natural shortcut class (classes 0 and 7); at 0.01, 7 of 115 and 0
+# of 8, while backdoors found with the right class went 59 -> 43 of 129 (a /tmp replay of every
 # family's per-class results, data-free, of those models; FRESH_28 was written to measure it).
 ALPHA = {"data": 0.01, "data-free": 0.01}
 

@@ -28,7 +28,7 @@ SEED = 0
 # backdoored models whose class the reversal found scored 1.78 and more. The bar was 1.6 in both
 # modes then; data-mode thresholds moved to α = 0.01 (×1.393, `airlock.behavior.outlier.ALPHA`), so
 # the same gaps now score 1.393 times less there and its bar is 1.6 / 1.393. Data-free thresholds
-# moved to α = 0.01 in signatures 2026.12.7 (×1.334 for a two-spacing gap among two families), so
+# moved to α = 0.01 in signatures 2026.12.8 (×1.334 for a two-spacing gap among two families), so
 # that bar is 1.6 / 1.334.
 BLAME_AT = {"data": 1.15, "data-free": 1.2}
 

@@ -154,3 +154,26 @@ def test_leave_one_dataset_out_refits_the_data_thresholds_without_the_models_own
         threshold = round(threshold_for(clean_gap, 2, 1, ALPHA["data"]), 3)
         assert rows[case]["candidate"] == 2
         assert rows[case]["score"] == pytest.approx(gap / threshold, abs=1e-3)
+
+
+def test_data_free_results_are_stored_and_replayed_apart_from_the_data_mode_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert behaviour_replay.folder("p", data_free=True) != behaviour_replay.folder("p")
+    assert (
+        behaviour_replay.folder("p", data_free=True).parent.parent
+        == behaviour_replay.folder("p").parent.parent
+    )
+    monkeypatch.setattr(
+        behaviour_replay,
+        "folder",
+        lambda part, data_free=False: tmp_path / ("free" if data_free else "data") / part,
+    )
+    with_data = _record([_family("patch", [0.2, 0.18, 0.004, 0.22, 0.19])])
+    free = _record([_family("patch", [0.2, 0.18, 0.17, 0.22, 0.19])]) | {"mode": "data-free"}
+    for where, record in (("data", with_data), ("free", free)):
+        (tmp_path / where / "p").mkdir(parents=True)
+        (tmp_path / where / "p" / "case.json").write_text(json.dumps(record))
+    (data_row,) = behaviour_replay.run(("p",))
+    (free_row,) = behaviour_replay.run(("p",), data_free=True)
+    assert data_row["score"] > 1.0 > free_row["score"]  # each read from its own folder
