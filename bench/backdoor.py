@@ -18,8 +18,10 @@ torch thread) and the 1-minute load average during the run: the machine is share
 `python -m bench.backdoor heldout` runs only that part; `python -m bench.backdoor airlock` only airlock on
 the in-distribution models (no Neural Cleanse, no held-out shapes).
 
-`python -m bench.backdoor calibrate` re-measures the thresholds in
-`signatures/behavior-calibration.toml` on the separate clean calibration models.
+`python -m bench.backdoor calibrate [--jobs N]` re-measures the thresholds in
+`signatures/behavior-calibration.toml` on the clean calibration models of both generators
+(`calibration_models`: this module's and the held-out generator's of CALIBRATION_PARTS, never the
+models this benchmark measures), N models at a time.
 """
 
 from __future__ import annotations
