@@ -247,10 +247,7 @@ def calibrate(destination: Path, *, jobs: int = 1) -> dict[str, dict[str, dict[s
                 seen.setdefault(model.kind, {}).setdefault(mode, {}).setdefault(family, []).append(value)
     thresholds = {
         kind: {
-            mode: {
-                f: round(max(FLOOR, threshold_for(float(np.mean(v)), spacings[f], len(fams), ALPHA[mode])), 3)
-                for f, v in fams.items()
-            }
+            mode: {f: family_threshold(v, spacings[f], len(fams), mode) for f, v in fams.items()}
             for mode, fams in modes.items()
         }
         for kind, modes in seen.items()
@@ -265,6 +262,11 @@ def calibrate(destination: Path, *, jobs: int = 1) -> dict[str, dict[str, dict[s
     kept = _clustering_table(destination)
     destination.write_text(_calibration_toml(thresholds, summary, names) + kept)
     return thresholds
+
+
+def family_threshold(gaps: list[float], spacings: int, families: int, mode: str) -> float:
+    """A family's threshold from its clean gaps: the α/F Erlang tail at their mean, at least FLOOR."""
+    return round(max(FLOOR, threshold_for(float(np.mean(gaps)), spacings, families, ALPHA[mode])), 3)
 
 
 @dataclass(frozen=True)

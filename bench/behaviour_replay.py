@@ -34,12 +34,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.behavior.outlier import Calibration, Outlier
 from bench.behaviour_heldout import kind_of
 from bench.data_heldout import PARTS
 from fixtures.heldout.train import Case
+
+if TYPE_CHECKING:
+    from airlock.behavior.engine import FamilyResult
 
 CALIBRATION = "calibration"  # the pseudo-part of the calibration models (`calibration_records`)
 
@@ -118,7 +121,7 @@ def dump_case(part: str, case: Case, *, data_free: bool = False) -> dict[str, An
     }
 
 
-def calibration_records() -> Iterator[dict[str, Any]]:
+def calibration_records(*, data_free: bool = False) -> Iterator[dict[str, Any]]:
     """The calibration generator's clean image models that the behavioural thresholds are calibrated
     on (`bench.backdoor calibrate`: the tiny ResNets and the other shapes, each that learned its
     task), as records of the pseudo-part CALIBRATION: another generator than the held-out parts', and
@@ -136,7 +139,7 @@ def calibration_records() -> Iterator[dict[str, Any]]:
         built = build()
         if built.clean_accuracy < MIN_ACCURACY:
             continue
-        mode, families = reversed_families(built.folder, built.sample)
+        mode, families = reversed_families(built.folder, None if data_free else built.sample)
         yield {
             "part": CALIBRATION,
             "case": built.spec.name,
@@ -160,12 +163,12 @@ def _store(target: Path, record: dict[str, Any]) -> None:
 
 def dump(parts: tuple[str, ...], *, data_free: bool = False) -> None:
     """Store the reversal of every model of `parts` (a model already stored is skipped; CALIBRATION
-    is the calibration models, stored anew each time; data mode only)."""
+    is the calibration models, stored anew each time)."""
     for part in parts:
-        out = folder(part, data_free=data_free) if data_free else folder(part)
+        out = folder(part, data_free=data_free)
         out.mkdir(parents=True, exist_ok=True)
         if part == CALIBRATION:
-            for record in calibration_records():
+            for record in calibration_records(data_free=data_free):
                 _store(out / f"{record['case']}.json", record)
             continue
         for case in PARTS[part]:
@@ -180,19 +183,14 @@ def decide(
     """The candidate class and score the running code's decision gives the stored results: over the
     families the scan would have run (it stops at the first that flags the model), or all of them;
     with the shipped thresholds unless `calibration` is given."""
-    from airlock.behavior.engine import ClassTrigger, FamilyResult
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import _finish
 
     calibration = calibration or load_calibration()
-    results: list[FamilyResult] = []
+    results = _results(record)
     reversal = None
-    for stored in record["families"]:
-        classes = tuple(
-            ClassTrigger(c["label"], c["cost"], c["reached"], c["asr"], c["steps"]) for c in stored["classes"]
-        )
-        results.append(FamilyResult(stored["family"], classes, stored["steps"], True, 0.0))
-        reversal = _finish("image", record["mode"], results, calibration, True, 0.0, 0)
+    for ran in range(1, len(results) + 1):
+        reversal = _finish("image", record["mode"], results[:ran], calibration, True, 0.0, 0)
         if reversal.backdoored and not every_family:
             break
     if reversal is None or reversal.decision is None:
@@ -201,8 +199,7 @@ def decide(
 
 
 def stored(part: str, *, data_free: bool = False) -> list[dict[str, Any]]:
-    where = folder(part, data_free=data_free) if data_free else folder(part)
-    return [json.loads(path.read_text()) for path in sorted(where.glob("*.json"))]
+    return [json.loads(path.read_text()) for path in sorted(folder(part, data_free=data_free).glob("*.json"))]
 
 
 def _row(record: dict[str, Any], candidate: int, score: float) -> dict[str, Any]:
@@ -225,8 +222,8 @@ def run(
 def data_thresholds(records: list[dict[str, Any]]) -> Calibration:
     """The shipped calibration with its data-mode thresholds measured as `bench.backdoor calibrate`
     measures them, on the stored clean `records` (each family's gap from its stored sizes)."""
-    from airlock.behavior.outlier import ALPHA, load_calibration, threshold_for
-    from bench.backdoor import FLOOR
+    from airlock.behavior.outlier import load_calibration
+    from bench.backdoor import family_threshold
 
     shipped = load_calibration()
     gaps: dict[str, list[float]] = {}
@@ -235,22 +232,23 @@ def data_thresholds(records: list[dict[str, Any]]) -> Calibration:
         for outlier in _outliers(record, shipped):
             gaps.setdefault(outlier.family, []).append(outlier.gap)
             spacings[outlier.family] = outlier.spacings
-    data = {
-        family: round(
-            max(FLOOR, threshold_for(sum(v) / len(v), spacings[family], len(gaps), ALPHA["data"])), 3
-        )
-        for family, v in gaps.items()
-    }
+    data = {family: family_threshold(v, spacings[family], len(gaps), "data") for family, v in gaps.items()}
     thresholds = {kind: dict(modes) for kind, modes in shipped.thresholds.items()}
     thresholds["image"] = {**thresholds["image"], "data": data}
     return dataclasses.replace(shipped, thresholds=thresholds, version=f"{shipped.version}, refitted")
 
 
 def _outliers(record: dict[str, Any], calibration: Calibration) -> tuple[Outlier, ...]:
-    from airlock.behavior.engine import ClassTrigger, FamilyResult
     from airlock.behavior.reversal import _finish
 
-    results = [
+    return _finish("image", record["mode"], _results(record), calibration, True, 0.0, 0).outliers
+
+
+def _results(record: dict[str, Any]) -> list[FamilyResult]:
+    """The stored families of a record as the engine's results, in the order the scan ran them."""
+    from airlock.behavior.engine import ClassTrigger, FamilyResult
+
+    return [
         FamilyResult(
             f["family"],
             tuple(
@@ -262,7 +260,6 @@ def _outliers(record: dict[str, Any], calibration: Calibration) -> tuple[Outlier
         )
         for f in record["families"]
     ]
-    return _finish("image", record["mode"], results, calibration, True, 0.0, 0).outliers
 
 
 def leave_one_dataset_out(parts: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -314,9 +311,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-if (
-    __name__ == "__main__"
-):  # dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART…
+# dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART…
+if __name__ == "__main__":
     command, rest = sys.argv[1], sys.argv[2:]
     free = "--data-free" in rest
     rest = [arg for arg in rest if arg != "--data-free"]

@@ -70,7 +70,7 @@ def test_decide_gives_what_the_reversal_decides_on_the_same_results() -> None:
 def test_run_reads_every_stored_model_and_summary_counts_per_family(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(behaviour_replay, "folder", lambda part: tmp_path / part)
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part, data_free=False: tmp_path / part)
     (tmp_path / "p").mkdir()
     bad = _record([_family("patch", [0.2, 0.18, 0.004, 0.22, 0.19])])
     good = _record([_family("patch", [0.2, 0.18, 0.17, 0.22, 0.19])], kind="clean", target=None)
@@ -111,10 +111,10 @@ def test_every_family_is_undone_after_the_dump() -> None:
 def test_the_calibration_pseudo_part_is_stored_and_replayed_as_clean_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(behaviour_replay, "folder", lambda part: tmp_path / part)
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part, data_free=False: tmp_path / part)
     record = _record([_family("patch", [0.2, 0.18, 0.17, 0.22, 0.19])], kind="clean", target=None)
     record |= {"part": behaviour_replay.CALIBRATION, "case": "digits-calibration-1"}
-    monkeypatch.setattr(behaviour_replay, "calibration_records", lambda: iter([record]))
+    monkeypatch.setattr(behaviour_replay, "calibration_records", lambda data_free=False: iter([record]))
     behaviour_replay.dump((behaviour_replay.CALIBRATION,))
     stored = tmp_path / behaviour_replay.CALIBRATION / "digits-calibration-1.json"
     assert json.loads(stored.read_text()) == record
@@ -130,7 +130,7 @@ def test_leave_one_dataset_out_refits_the_data_thresholds_without_the_models_own
     from airlock.behavior.outlier import ALPHA, threshold_for
     from bench import backdoor
 
-    monkeypatch.setattr(behaviour_replay, "folder", lambda part: tmp_path / part)
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part, data_free=False: tmp_path / part)
     monkeypatch.setattr(backdoor, "CALIBRATION_PARTS", ("calibrate",))
 
     def store(part: str, case: str, dataset: str, costs: list[float], kind: str = "clean") -> None:
