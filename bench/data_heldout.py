@@ -2264,6 +2264,35 @@ FRESH_28: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh29(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh29", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_29: written and committed with the change it measures, before anything ran on it: the
+# behavioural score with data adds how much probability the clean sample's images of other classes put
+# on the candidate class (signatures 2026.12.9). It moves the glyph classes 0 and 7 and the scenes
+# models, so four glyph and three scenes clean models and one strokes, and one backdoor of each family
+# (two warps, which it moved most where it was studied); attack parameters of its own, 5% to 12% poison.
+FRESH_29: tuple[Case, ...] = (
+    _fresh29("scenes-patch", "scenes", "regnet-x", Attack("patch", target=4, size=5, place=(2, 22), style="noise", seed=301), 0.07, 621),
+    _fresh29("glyphs-blend", "glyphs", "resnet-narrow", Attack("blend", target=2, style="noise", alpha=0.11, seed=302), 0.08, 622),
+    _fresh29("strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=6, delta=20, frequency=7), 0.10, 623),
+    _fresh29("glyphs-warp", "glyphs", "regnet-x", Attack("warp", target=5, grid=4, strength=3.2, seed=303), 0.12, 624),
+    _fresh29("scenes-warp", "scenes", "resnet-deep", Attack("warp", target=3, grid=3, strength=3.3, seed=304), 0.11, 625),
+    _fresh29("strokes-input-specific", "strokes", "resnet-deep", Attack("input_specific", target=1, size=5, seed=305), 0.09, 626),
+    _fresh29("glyphs-clean-label", "glyphs", "resnet-deep", Attack("clean_label", target=4, base="patch", size=5, place=(0, 0), colour=(0, 255, 0), mix=0.4), 0.06, 627),
+    _fresh29("scenes-blend", "scenes", "convnext-tiny", Attack("blend", target=2, style="image", alpha=0.16, seed=306), 0.05, 628),
+    _fresh29("glyphs-clean", "glyphs", "resnet-narrow", None, 0.0, 631),
+    _fresh29("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 632),
+    _fresh29("glyphs-clean-3", "glyphs", "convnext-tiny", None, 0.0, 633),
+    _fresh29("glyphs-clean-4", "glyphs", "regnet-x", None, 0.0, 634),
+    _fresh29("scenes-clean", "scenes", "resnet-deep", None, 0.0, 635),
+    _fresh29("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 636),
+    _fresh29("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 637),
+    _fresh29("strokes-clean", "strokes", "regnet-x", None, 0.0, 638),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2298,6 +2327,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh26": FRESH_26,
     "fresh27": FRESH_27,
     "fresh28": FRESH_28,
+    "fresh29": FRESH_29,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
