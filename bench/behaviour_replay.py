@@ -43,6 +43,7 @@ from fixtures.heldout.train import Case
 
 if TYPE_CHECKING:
     from airlock.behavior.engine import FamilyResult
+    from airlock.behavior.reversal import Reversal
 
 CALIBRATION = "calibration"  # the pseudo-part of the calibration models (`calibration_records`)
 
@@ -67,9 +68,11 @@ def _every_family() -> Iterator[None]:
         reversal.Reversal.backdoored = real  # type: ignore[method-assign]
 
 
-def reversed_families(model: Path, sample: Path | None) -> tuple[str, list[dict[str, Any]]]:
-    """The mode and every family's per-class results of the model in `model`, reversed on `sample`
-    (data-free without one)."""
+def reversed_families(
+    model: Path, sample: Path | None
+) -> tuple[str, list[dict[str, Any]], list[float] | None]:
+    """The mode, every family's per-class results and the classes' draw (`outlier.class_draw`; None
+    data-free) of the model in `model`, reversed on `sample` (data-free without one)."""
     import torch
 
     from airlock.behavior.outlier import load_calibration
@@ -96,7 +99,7 @@ def reversed_families(model: Path, sample: Path | None) -> tuple[str, list[dict[
         }
         for result in reversal.results
     ]
-    return reversal.mode, families
+    return reversal.mode, families, list(reversal.draw) if reversal.draw is not None else None
 
 
 def dump_case(part: str, case: Case, *, data_free: bool = False) -> dict[str, Any]:
@@ -105,7 +108,7 @@ def dump_case(part: str, case: Case, *, data_free: bool = False) -> dict[str, An
     from fixtures.heldout.train import build_case, clean_sample
 
     built = build_case(case)
-    mode, families = reversed_families(built.model, None if data_free else clean_sample(built))
+    mode, families, draw = reversed_families(built.model, None if data_free else clean_sample(built))
     asr = built.record.get("attack_success_rate")
     return {
         "part": part,
@@ -118,6 +121,7 @@ def dump_case(part: str, case: Case, *, data_free: bool = False) -> dict[str, An
         "attack_success": asr,
         "mode": mode,
         "families": families,
+        "draw": draw,
     }
 
 
@@ -139,7 +143,7 @@ def calibration_records(*, data_free: bool = False) -> Iterator[dict[str, Any]]:
         built = build()
         if built.clean_accuracy < MIN_ACCURACY:
             continue
-        mode, families = reversed_families(built.folder, None if data_free else built.sample)
+        mode, families, draw = reversed_families(built.folder, None if data_free else built.sample)
         yield {
             "part": CALIBRATION,
             "case": built.spec.name,
@@ -151,6 +155,7 @@ def calibration_records(*, data_free: bool = False) -> Iterator[dict[str, Any]]:
             "attack_success": None,
             "mode": mode,
             "families": families,
+            "draw": draw,
         }
 
 
@@ -183,19 +188,97 @@ def decide(
     """The candidate class and score the running code's decision gives the stored results: over the
     families the scan would have run (it stops at the first that flags the model), or all of them;
     with the shipped thresholds unless `calibration` is given."""
+    reversal = _reversal(record, every_family=every_family, calibration=calibration)
+    if reversal is None or reversal.decision is None:
+        return -1, 0.0
+    return reversal.decision.suspect, reversal.score
+
+
+def _reversal(
+    record: dict[str, Any], *, every_family: bool = False, calibration: Calibration | None = None
+) -> Reversal | None:
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import _finish
 
     calibration = calibration or load_calibration()
     results = _results(record)
+    draw = tuple(record["draw"]) if record.get("draw") is not None else None
     reversal = None
     for ran in range(1, len(results) + 1):
-        reversal = _finish("image", record["mode"], results[:ran], calibration, True, 0.0, 0)
+        reversal = _finish("image", record["mode"], results[:ran], calibration, True, 0.0, 0, draw)
         if reversal.backdoored and not every_family:
             break
-    if reversal is None or reversal.decision is None:
-        return -1, 0.0
-    return reversal.decision.suspect, reversal.score
+    return reversal
+
+
+def add_draw(parts: tuple[str, ...]) -> None:
+    """Store the classes' draw (`outlier.class_draw`, as `reverse_image` measures it on the clean
+    sample) in the data-mode records of `parts` that were dumped before the draw was (2026-12-07)."""
+    import torch
+
+    from airlock.behavior.outlier import class_draw
+    from airlock.behavior.reversal import REVERSAL_ROWS, image_tensor, softmax
+    from airlock.behavior.samples import ImageSample, read_sample
+    from airlock.models.classifier import load_classifier
+    from airlock.models.image import ImageClassifier
+    from fixtures.heldout.train import build_case, clean_sample
+
+    torch.set_num_threads(1)
+    for part in parts:
+        cases = {case.name: case for case in PARTS[part]}
+        for path in sorted(folder(part).glob("*.json")):
+            record = json.loads(path.read_text())
+            if "draw" in record:
+                continue
+            built = build_case(cases[record["case"]])
+            clf = load_classifier(built.model, str(built.model))
+            sample = read_sample(clean_sample(built), clf.labels, text=False)
+            assert isinstance(clf, ImageClassifier) and isinstance(sample, ImageSample)
+            probabilities = softmax(clf, image_tensor(sample.images[:REVERSAL_ROWS], clf))
+            draw = class_draw(probabilities.numpy(), sample.labels[:REVERSAL_ROWS])
+            _store(path, record | {"draw": list(draw) if draw is not None else None})
+
+
+WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+
+
+def weigh(parts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """For each weight of the draw shift (`outlier.DRAW_WEIGHT`): ROC AUC of the score, backdoors
+    found with the right class, clean models over 1, the largest clean score and the backdoors above
+    it, over the stored data-mode models of `parts` (the shipped weight is the one of largest AUC on
+    `bench.backdoor.CALIBRATION_PARTS` at which no clean model of them scores over 1). Every family is
+    counted (`run --all`), so a score may exceed the one of a scan that stopped at a flagging family;
+    which models pass 1 is the same."""
+    from sklearn.metrics import roc_auc_score
+
+    decided = []
+    for part in parts:
+        for record in stored(part):
+            reversal = _reversal(record, every_family=True)
+            if record["kind"] in ("backdoored", "clean") and reversal is not None and reversal.evidence:
+                decided.append(
+                    (record, reversal.evidence.suspect, reversal.evidence.score, reversal.draw_shift)
+                )
+    rows = []
+    for weight in WEIGHTS:
+        scores = [(r, suspect, base + weight * (shift or 0.0)) for r, suspect, base, shift in decided]
+        clean = [score for r, _, score in scores if r["kind"] == "clean"]
+        bad = [(r, suspect, score) for r, suspect, score in scores if r["kind"] == "backdoored"]
+        rows.append(
+            {
+                "weight": weight,
+                "models": len(scores),
+                "backdoored": len(bad),
+                "auc": round(
+                    roc_auc_score([1] * len(bad) + [0] * len(clean), [s for *_, s in bad] + clean), 4
+                ),
+                "found": sum(score > 1.0 and suspect == r["target"] for r, suspect, score in bad),
+                "clean_flagged": sum(score > 1.0 for score in clean),
+                "clean_max": round(max(clean), 4),
+                "above_every_clean": sum(score > max(clean) for *_, score in bad),
+            }
+        )
+    return rows
 
 
 def stored(part: str, *, data_free: bool = False) -> list[dict[str, Any]]:
@@ -311,13 +394,21 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-# dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART…
+# dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART… | draw PART…
+# | weigh OUT.json PART…
 if __name__ == "__main__":
     command, rest = sys.argv[1], sys.argv[2:]
     free = "--data-free" in rest
     rest = [arg for arg in rest if arg != "--data-free"]
     if command == "dump":
         dump(tuple(rest), data_free=free)
+    elif command == "draw":
+        add_draw(tuple(rest))
+    elif command == "weigh":
+        weighed = weigh(tuple(rest[1:]))
+        Path(rest[0]).write_text(json.dumps(weighed, indent=1))
+        for row in weighed:
+            print(json.dumps(row))
     elif command in ("run", "lodo"):
         every = rest[:1] == ["--all"]
         rest = rest[1:] if every else rest
@@ -332,5 +423,5 @@ if __name__ == "__main__":
     else:
         raise SystemExit(
             "usage: python -m bench.behaviour_replay dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… "
-            "| lodo OUT.json PART…"
+            "| lodo OUT.json PART… | draw PART… | weigh OUT.json PART…"
         )

@@ -49,6 +49,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from airlock.errors import RuleDataError
 
 CALIBRATION_FILE = "behavior-calibration.toml"
@@ -62,6 +64,36 @@ CALIBRATION_FILE = "behavior-calibration.toml"
 # of 8, while backdoors found with the right class went 59 -> 43 of 129 (a /tmp replay of every
 # family's per-class results, data-free, of those models; FRESH_28 was written to measure it).
 ALPHA = {"data": 0.01, "data-free": 0.01}
+
+
+# With a labelled clean sample, the score adds this weight times the candidate class's draw shift
+# (`draw_shift`). Chosen on the held-out generator's parts the scan was developed on (CALIBRATE to
+# FRESH_8 of `bench.data_heldout`, 83 backdoored and 51 clean models; `python -m bench.behaviour_replay
+# weigh OUT.json PART…`) as the weight of largest ROC AUC (0.850 without, 0.868 with) at which no
+# clean model of those parts scores over 1. FRESH_29 was written to measure it.
+DRAW_WEIGHT = 0.3
+
+
+def class_draw(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, ...] | None:
+    """Each class's draw: the mean probability the model gives it (`probabilities`, N×K softmax) on
+    the sample's images labelled with another class (`labels`, −1 where unknown). A backdoor's target
+    draws more than the other classes (the poisoned images of other classes taught the model to lean
+    to it); a class a clean model reaches easily because it is a natural shortcut (a thin ring among
+    glyphs) draws less. None without two labelled classes."""
+    classes = probabilities.shape[1]
+    known = (labels >= 0) & (labels < classes)
+    if len(np.unique(labels[known])) < 2:
+        return None
+    p, y = probabilities[known].astype(np.float64), labels[known]
+    return tuple(float(p[y != k, k].mean()) for k in range(classes))
+
+
+def draw_shift(draw: Sequence[float], suspect: int) -> float:
+    """ln(the suspect's draw) minus the median class's: how much more the class draws than a typical one."""
+    logs = sorted(math.log(max(d, 1e-6)) for d in draw)
+    middle = len(logs) // 2
+    median = logs[middle] if len(logs) % 2 else (logs[middle - 1] + logs[middle]) / 2
+    return math.log(max(draw[suspect], 1e-6)) - median
 
 
 # Spacings of the sorted log trigger sizes a size gap spans: the smallest successful trigger is

@@ -22,11 +22,14 @@ import torch.nn.functional as F
 from airlock.behavior.engine import FamilyResult, Schedule, reverse
 from airlock.behavior.outlier import (
     ALPHA,
+    DRAW_WEIGHT,
     Calibration,
     Evidence,
     Outlier,
+    class_draw,
     combine,
     decide,
+    draw_shift,
     gap,
     size_spacings,
     success_gap,
@@ -68,6 +71,9 @@ class Reversal:
     seconds: float
     rows: int  # inputs the triggers were reversed on
     family_count: int = 1  # F: the families of this model kind the thresholds were set for
+    draw: tuple[float, ...] | None = (
+        None  # each class's draw on the labelled clean sample (`outlier.class_draw`)
+    )
 
     @property
     def inputs(self) -> str:
@@ -88,9 +94,22 @@ class Reversal:
         return evidence.families[0] if evidence is not None else decide(self.outliers)
 
     @property
-    def score(self) -> float:
+    def draw_shift(self) -> float | None:
+        """The candidate class's draw shift (`outlier.draw_shift`), where the sample was labelled."""
         evidence = self.evidence
-        return evidence.score if evidence is not None else 0.0
+        if evidence is None or self.draw is None:
+            return None
+        return draw_shift(self.draw, evidence.suspect)
+
+    @property
+    def score(self) -> float:
+        """The families' combined evidence for the candidate class, plus `DRAW_WEIGHT` times its draw
+        shift where the clean sample was labelled."""
+        evidence = self.evidence
+        if evidence is None:
+            return 0.0
+        shift = self.draw_shift
+        return evidence.score + (DRAW_WEIGHT * shift if shift is not None else 0.0)
 
     @property
     def backdoored(self) -> bool:
@@ -126,11 +145,16 @@ def reverse_image(
             progress=progress,
         )
         mode = DATA_FREE
-    labels = predict(clf, images)
+    probabilities = softmax(clf, images)
+    labels = probabilities.argmax(dim=-1).to(clf.device)
+    draw = class_draw(probabilities.numpy(), sample.labels[:REVERSAL_ROWS]) if sample is not None else None
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):
-        if not complete or _finish("image", mode, results, calibration, True, start, len(images)).backdoored:
+        if (
+            not complete
+            or _finish("image", mode, results, calibration, True, start, len(images), draw).backdoored
+        ):
             break  # out of time, or settled: a further family can only add evidence to a flagged model
         torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before
         quiet = QUIET_SHARE * calibration.threshold("image", mode, name)
@@ -147,7 +171,7 @@ def reverse_image(
         )
         results.append(result)
         complete = result.complete
-    return _finish("image", mode, results, calibration, complete, start, len(images))
+    return _finish("image", mode, results, calibration, complete, start, len(images), draw)
 
 
 def reverse_text(
@@ -186,6 +210,7 @@ def _finish(
     complete: bool,
     start: float,
     rows: int,
+    draw: tuple[float, ...] | None = None,
 ) -> Reversal:
     outliers = []
     for result in results:
@@ -202,7 +227,7 @@ def _finish(
             outliers.append(Outlier(result.family, suspect, value, threshold, spacings))
     count = len(calibration.thresholds.get(kind, {}).get(mode, {})) or len(results)
     return Reversal(
-        kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count
+        kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count, draw
     )
 
 
@@ -220,9 +245,12 @@ def image_tensor(images: np.ndarray, clf: ImageClassifier) -> torch.Tensor:
     return x.to(clf.device)
 
 
-def predict(clf: ImageClassifier, images: torch.Tensor) -> torch.Tensor:
+def softmax(clf: ImageClassifier, images: torch.Tensor) -> torch.Tensor:
+    """The model's class probabilities of the images, N×K, on the CPU."""
     with torch.no_grad():
-        return torch.cat([clf(images[i : i + 256]).argmax(dim=-1) for i in range(0, len(images), 256)])
+        return torch.cat(
+            [clf(images[i : i + 256]).float().softmax(dim=-1).cpu() for i in range(0, len(images), 256)]
+        )
 
 
 def random_sequences(clf: TextClassifier, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from airlock.behavior.engine import ClassTrigger
 from airlock.behavior.images import main_picture, pictures
+from airlock.behavior.outlier import DRAW_WEIGHT
 from airlock.behavior.reversal import Reversal
 from airlock.behavior.triggers import cost_unit, judged_by
 
@@ -37,6 +38,17 @@ FAMILY_METHODS = {
 def method(reversal: Reversal) -> str:
     families = ", ".join(FAMILY_METHODS[r.family] for r in reversal.results) or "none finished"
     return f"trigger-reversal/1: {families}; all classes batched, K-Arm schedule; gap outlier test"
+
+
+def _class_draw(reversal: Reversal) -> dict[str, Any] | None:
+    if reversal.draw is None:
+        return None
+    shift = reversal.draw_shift
+    return {
+        "draw": [round(d, 4) for d in reversal.draw],
+        "shift": round(shift, 4) if shift is not None else None,
+        "weight": DRAW_WEIGHT,
+    }
 
 
 def trigger_of(reversal: Reversal) -> ClassTrigger | None:
@@ -67,6 +79,8 @@ def reversal_section(
         # false only because the report's schema wants a boolean; `determined` says it is no answer
         "determined": determined(reversal),
         "agreeing_families": [o.family for o in evidence.families] if evidence is not None else [],
+        # how much each class draws on the labelled clean sample; the score adds weight × shift
+        "class_draw": _class_draw(reversal),
         "kind": reversal.kind,
         "rows": reversal.rows,
         "evaluated_on": reversal.inputs,

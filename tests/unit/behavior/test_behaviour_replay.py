@@ -10,7 +10,7 @@ import pytest
 
 from airlock.behavior import reversal
 from airlock.behavior.engine import ClassTrigger, FamilyResult
-from airlock.behavior.outlier import load_calibration
+from airlock.behavior.outlier import DRAW_WEIGHT, load_calibration
 from bench import behaviour_replay
 
 
@@ -177,3 +177,31 @@ def test_data_free_results_are_stored_and_replayed_apart_from_the_data_mode_ones
     (data_row,) = behaviour_replay.run(("p",))
     (free_row,) = behaviour_replay.run(("p",), data_free=True)
     assert data_row["score"] > 1.0 > free_row["score"]  # each read from its own folder
+
+
+def test_decide_adds_the_stored_draw_as_the_scan_does() -> None:
+    family = _family("patch", [0.2, 0.18, 0.02, 0.22, 0.19])
+    plain = _record([family])
+    _, without = behaviour_replay.decide(plain)
+    _, leaning = behaviour_replay.decide(plain | {"draw": [0.02, 0.02, 0.08, 0.02, 0.02]})
+    _, unknown = behaviour_replay.decide(plain | {"draw": None})  # a sample without labels
+    assert leaning == pytest.approx(without + DRAW_WEIGHT * math.log(4))
+    assert unknown == pytest.approx(without)
+
+
+def test_weigh_reports_each_draw_weight_on_the_stored_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(behaviour_replay, "folder", lambda part, data_free=False: tmp_path / part)
+    (tmp_path / "p").mkdir()
+    # a backdoor whose gap is under the bar but whose target draws four times the median class, and a
+    # clean model of the same gap whose candidate draws a quarter of it
+    bad = _record([_family("patch", [0.2, 0.18, 0.1, 0.22, 0.19])]) | {"draw": [0.02, 0.02, 0.08, 0.02, 0.02]}
+    good = _record([_family("patch", [0.2, 0.18, 0.1, 0.22, 0.19])], kind="clean", target=None)
+    good |= {"draw": [0.02, 0.02, 0.005, 0.02, 0.02]}
+    for record in (bad, good):
+        (tmp_path / "p" / f"{record['case']}.json").write_text(json.dumps(record))
+    rows = {row["weight"]: row for row in behaviour_replay.weigh(("p",))}
+    assert rows[0.0]["auc"] == 0.5 and rows[0.0]["above_every_clean"] == 0  # the same gap: no ranking
+    assert rows[0.3]["auc"] == 1.0 and rows[0.3]["above_every_clean"] == 1
+    assert rows[0.3]["clean_max"] < rows[0.0]["clean_max"]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from airlock.behavior.outlier import (
     ALPHA,
+    DRAW_WEIGHT,
     SIZE_SPACINGS,
     SUCCESS_FLOOR,
     Outlier,
+    class_draw,
     combine,
     decide,
+    draw_shift,
     erlang_quantile,
     gap,
     load_calibration,
@@ -171,3 +175,40 @@ def test_alpha_acts_through_the_thresholds_one_family_scores_its_ratio_in_either
     for alpha in ALPHA.values():
         evidence = combine([patch], 3, alpha)
         assert evidence is not None and evidence.score == pytest.approx(1.5, rel=1e-6)
+
+
+def test_a_class_draws_the_mean_probability_of_the_images_labelled_with_other_classes() -> None:
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.1, 0.6], [0.5, 0.4, 0.1]])
+    labels = np.array([0, 1, 2, -1])  # the last image's label is unknown and counts for no class
+    draw = class_draw(probabilities, labels)
+    assert draw == pytest.approx((0.25, 0.1, 0.1))
+    assert class_draw(probabilities, np.array([-1, -1, -1, -1])) is None
+    assert class_draw(probabilities, np.array([1, 1, -1, -1])) is None  # one class: nothing to compare
+
+
+def test_the_draw_shift_is_the_log_draw_over_the_median_class() -> None:
+    draw = (0.02, 0.04, 0.04, 0.16, 0.01)
+    assert draw_shift(draw, 3) == pytest.approx(math.log(4))
+    assert draw_shift(draw, 4) == pytest.approx(math.log(0.25))
+    assert draw_shift((0.02, 0.08), 1) == pytest.approx(
+        math.log(0.08) - (math.log(0.02) + math.log(0.08)) / 2
+    )
+    assert math.isfinite(draw_shift((0.0, 0.1, 0.1), 0))  # a class that draws nothing
+
+
+def test_the_score_adds_the_weighted_draw_shift_of_the_candidate_class() -> None:
+    from airlock.behavior.engine import ClassTrigger, FamilyResult
+    from airlock.behavior.reversal import _finish
+
+    sizes = (0.2, 0.18, 0.02, 0.22, 0.19)  # class 2 stands apart
+    patch = FamilyResult(
+        "patch", tuple(ClassTrigger(k, c, True, 0.9, 10) for k, c in enumerate(sizes)), 10, True, 0.0
+    )
+    calibration = load_calibration()
+    plain = _finish("image", "data", [patch], calibration, True, 0.0, 0)
+    leaning = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.08, 0.02, 0.02))
+    shunned = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.005, 0.02, 0.02))
+    assert plain.draw_shift is None
+    assert leaning.score == pytest.approx(plain.score + DRAW_WEIGHT * math.log(4))
+    assert shunned.score == pytest.approx(plain.score - DRAW_WEIGHT * math.log(4))
+    assert leaning.decision == plain.decision == shunned.decision  # the draw never changes the candidate
