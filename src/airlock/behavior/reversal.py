@@ -71,9 +71,7 @@ class Reversal:
     seconds: float
     rows: int  # inputs the triggers were reversed on
     family_count: int = 1  # F: the families of this model kind the thresholds were set for
-    draw: tuple[float, ...] | None = (
-        None  # each class's draw on the labelled clean sample (`outlier.class_draw`)
-    )
+    draw: tuple[float, ...] | None = None  # each class's draw on the labelled sample (`class_draw`)
 
     @property
     def inputs(self) -> str:
