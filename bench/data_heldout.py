@@ -2293,6 +2293,35 @@ FRESH_29: tuple[Case, ...] = (
 )  # fmt: skip
 
 
+def _fresh30(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh30", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_30: written and committed with the change it measures, before anything ran on it: the
+# data-free behavioural score adds the candidate's draw over the inputs synthesised from the model,
+# centred on the clean calibration models' (signatures 2026.12.10). Data-free the clean failures were
+# glyph classes 0 and 7 and a scenes model, so four glyph and three scenes clean models and one
+# strokes, and one backdoor of each family; attack parameters of its own, 5% to 12% poison.
+FRESH_30: tuple[Case, ...] = (
+    _fresh30("glyphs-patch", "glyphs", "convnext-tiny", Attack("patch", target=6, size=4, place=(10, 2), style="solid", colour=(255, 200, 0)), 0.07, 641),
+    _fresh30("scenes-blend", "scenes", "resnet-narrow", Attack("blend", target=7, style="noise", alpha=0.13, seed=311), 0.09, 642),
+    _fresh30("glyphs-sig", "glyphs", "resnet-deep", Attack("sig", target=1, delta=23, frequency=9), 0.10, 643),
+    _fresh30("strokes-warp", "strokes", "convnext-tiny", Attack("warp", target=4, grid=4, strength=3.3, seed=312), 0.12, 644),
+    _fresh30("scenes-input-specific", "scenes", "regnet-x", Attack("input_specific", target=0, size=4, seed=313), 0.10, 645),
+    _fresh30("strokes-clean-label", "strokes", "resnet-narrow", Attack("clean_label", target=2, base="patch", size=4, place=(0, 26), colour=(255, 0, 255), mix=0.4), 0.06, 646),
+    _fresh30("strokes-patch-random", "strokes", "regnet-x", Attack("patch", target=9, size=4, position="random", style="checker", colour=(0, 255, 255)), 0.08, 647),
+    _fresh30("scenes-sig", "scenes", "resnet-deep", Attack("sig", target=2, delta=28, frequency=6), 0.05, 648),
+    _fresh30("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 651),
+    _fresh30("glyphs-clean-2", "glyphs", "convnext-tiny", None, 0.0, 652),
+    _fresh30("glyphs-clean-3", "glyphs", "resnet-narrow", None, 0.0, 653),
+    _fresh30("glyphs-clean-4", "glyphs", "resnet-deep", None, 0.0, 654),
+    _fresh30("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 655),
+    _fresh30("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 656),
+    _fresh30("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 657),
+    _fresh30("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 658),
+)  # fmt: skip
+
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2328,6 +2357,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh27": FRESH_27,
     "fresh28": FRESH_28,
     "fresh29": FRESH_29,
+    "fresh30": FRESH_30,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
