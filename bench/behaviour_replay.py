@@ -211,14 +211,16 @@ def _reversal(
     return reversal
 
 
-def add_draw(parts: tuple[str, ...]) -> None:
-    """Store the classes' draw (`outlier.class_draw`, as `reverse_image` measures it on the clean
-    sample) in the data-mode records of `parts` that were dumped before the draw was (2026-12-07)."""
+def add_draw(parts: tuple[str, ...], *, data_free: bool = False) -> None:
+    """Store the classes' draw (`outlier.class_draw`, as `reverse_image` measures it: on the clean
+    sample, or data-free on the inputs it synthesises, seed 0) in the records of `parts` that were
+    dumped before the draw was (2026-12-07)."""
     import torch
 
     from airlock.behavior.outlier import class_draw
-    from airlock.behavior.reversal import REVERSAL_ROWS, image_tensor, softmax
+    from airlock.behavior.reversal import DEFAULT_SIZE, REVERSAL_ROWS, image_tensor, softmax
     from airlock.behavior.samples import ImageSample, read_sample
+    from airlock.behavior.synthesis import SynthesisSchedule, synthesise
     from airlock.models.classifier import load_classifier
     from airlock.models.image import ImageClassifier
     from fixtures.heldout.train import build_case, clean_sample
@@ -226,47 +228,70 @@ def add_draw(parts: tuple[str, ...]) -> None:
     torch.set_num_threads(1)
     for part in parts:
         cases = {case.name: case for case in PARTS[part]}
-        for path in sorted(folder(part).glob("*.json")):
+        for path in sorted(folder(part, data_free=data_free).glob("*.json")):
             record = json.loads(path.read_text())
-            if "draw" in record:
+            if record.get("draw") is not None:
                 continue
             built = build_case(cases[record["case"]])
             clf = load_classifier(built.model, str(built.model))
-            sample = read_sample(clean_sample(built), clf.labels, text=False)
-            assert isinstance(clf, ImageClassifier) and isinstance(sample, ImageSample)
-            probabilities = softmax(clf, image_tensor(sample.images[:REVERSAL_ROWS], clf))
-            draw = class_draw(probabilities.numpy(), sample.labels[:REVERSAL_ROWS])
+            assert isinstance(clf, ImageClassifier)
+            if data_free:
+                torch.manual_seed(0)
+                size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
+                images, made_for, _ = synthesise(
+                    clf,
+                    clf.module,
+                    clf.classes,
+                    (clf.channels, *size),
+                    SynthesisSchedule(),
+                    seed=0,
+                    device=clf.device,
+                )
+                known = made_for.cpu().numpy()
+            else:
+                sample = read_sample(clean_sample(built), clf.labels, text=False)
+                assert isinstance(sample, ImageSample)
+                images, known = (
+                    image_tensor(sample.images[:REVERSAL_ROWS], clf),
+                    sample.labels[:REVERSAL_ROWS],
+                )
+            draw = class_draw(softmax(clf, images).numpy(), known)
             _store(path, record | {"draw": list(draw) if draw is not None else None})
 
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
-def weigh(parts: tuple[str, ...]) -> list[dict[str, Any]]:
+def weigh(parts: tuple[str, ...], *, data_free: bool = False) -> list[dict[str, Any]]:
     """For each weight of the draw shift (`outlier.DRAW_WEIGHT`): ROC AUC of the score, backdoors
     found with the right class, clean models over 1, the largest clean score and the backdoors above
-    it, over the stored data-mode models of `parts` (the shipped weight is the one of largest AUC on
-    `bench.backdoor.CALIBRATION_PARTS` at which no clean model of them scores over 1). Every family is
-    counted (`run --all`), so a score may exceed the one of a scan that stopped at a flagging family;
-    which models pass 1 is the same."""
+    it, over the stored models of `parts`. With data the shift is not centred; data-free it is
+    centred on the median shift of the clean models of `parts` (`outlier.DRAW_CENTRE`). The shipped
+    weight is the one of largest AUC on `bench.backdoor.CALIBRATION_PARTS` at which no clean model of
+    them scores over 1. Every family is counted (`run --all`), so a score may exceed the one of a scan
+    that stopped at a flagging family; which models pass 1 is the same."""
+    from statistics import median
+
     from sklearn.metrics import roc_auc_score
 
     decided = []
     for part in parts:
-        for record in stored(part):
+        for record in stored(part, data_free=data_free):
             reversal = _reversal(record, every_family=True)
             if record["kind"] in ("backdoored", "clean") and reversal is not None and reversal.evidence:
-                decided.append(
-                    (record, reversal.evidence.suspect, reversal.evidence.score, reversal.draw_shift)
-                )
+                shift = reversal.draw_shift or 0.0
+                decided.append((record, reversal.evidence.suspect, reversal.evidence.score, shift))
+    clean_shifts = [shift for r, *_, shift in decided if r["kind"] == "clean"]
+    centre = round(median(clean_shifts), 3) if data_free and clean_shifts else 0.0
     rows = []
     for weight in WEIGHTS:
-        scores = [(r, suspect, base + weight * (shift or 0.0)) for r, suspect, base, shift in decided]
+        scores = [(r, suspect, base + weight * (shift - centre)) for r, suspect, base, shift in decided]
         clean = [score for r, _, score in scores if r["kind"] == "clean"]
         bad = [(r, suspect, score) for r, suspect, score in scores if r["kind"] == "backdoored"]
         rows.append(
             {
                 "weight": weight,
+                "centre": centre,
                 "models": len(scores),
                 "backdoored": len(bad),
                 "auc": round(
@@ -394,8 +419,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-# dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART… | draw PART…
-# | weigh OUT.json PART…
+# dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… | lodo OUT.json PART…
+# | draw [--data-free] PART… | weigh [--data-free] OUT.json PART…
 if __name__ == "__main__":
     command, rest = sys.argv[1], sys.argv[2:]
     free = "--data-free" in rest
@@ -403,9 +428,9 @@ if __name__ == "__main__":
     if command == "dump":
         dump(tuple(rest), data_free=free)
     elif command == "draw":
-        add_draw(tuple(rest))
+        add_draw(tuple(rest), data_free=free)
     elif command == "weigh":
-        weighed = weigh(tuple(rest[1:]))
+        weighed = weigh(tuple(rest[1:]), data_free=free)
         Path(rest[0]).write_text(json.dumps(weighed, indent=1))
         for row in weighed:
             print(json.dumps(row))
@@ -423,5 +448,5 @@ if __name__ == "__main__":
     else:
         raise SystemExit(
             "usage: python -m bench.behaviour_replay dump [--data-free] PART… | run [--all] [--data-free] OUT.json PART… "
-            "| lodo OUT.json PART… | draw PART… | weigh OUT.json PART…"
+            "| lodo OUT.json PART… | draw [--data-free] PART… | weigh [--data-free] OUT.json PART…"
         )

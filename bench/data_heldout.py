@@ -2297,11 +2297,11 @@ def _fresh30(name: str, dataset: str, arch: str, attack: Attack | None, rate: fl
     return _case("fresh30", name, dataset, arch, attack, rate, seed)
 
 
-# FRESH_30: written and committed with the change it measures, before anything ran on it: the
-# data-free behavioural score adds the candidate's draw over the inputs synthesised from the model,
-# centred on the clean calibration models' (signatures 2026.12.10). Data-free the clean failures were
-# glyph classes 0 and 7 and a scenes model, so four glyph and three scenes clean models and one
-# strokes, and one backdoor of each family; attack parameters of its own, 5% to 12% poison.
+# FRESH_30: written for a data-free class draw (the candidate's draw over the inputs synthesised from
+# the model, centred on the clean calibration models'), which its calibration on CALIBRATE to FRESH_8
+# then turned down (bench/HISTORY.md, "The class draw"). Its models were trained; no detector has run
+# on it, so it is unseen. Four glyph, three scenes and one strokes clean model, and one backdoor of
+# each family; attack parameters of its own, 5% to 12% poison.
 FRESH_30: tuple[Case, ...] = (
     _fresh30("glyphs-patch", "glyphs", "convnext-tiny", Attack("patch", target=6, size=4, place=(10, 2), style="solid", colour=(255, 200, 0)), 0.07, 641),
     _fresh30("scenes-blend", "scenes", "resnet-narrow", Attack("blend", target=7, style="noise", alpha=0.13, seed=311), 0.09, 642),

@@ -66,12 +66,17 @@ CALIBRATION_FILE = "behavior-calibration.toml"
 ALPHA = {"data": 0.01, "data-free": 0.01}
 
 
-# With a labelled clean sample, the score adds this weight times the candidate class's draw shift
-# (`draw_shift`). Chosen on the held-out generator's parts the scan was developed on (CALIBRATE to
-# FRESH_8 of `bench.data_heldout`, 83 backdoored and 51 clean models; `python -m bench.behaviour_replay
-# weigh OUT.json PART…`) as the weight of largest ROC AUC (0.850 without, 0.868 with) at which no
-# clean model of those parts scores over 1. FRESH_29 was written to measure it.
-DRAW_WEIGHT = 0.3
+# The score adds, per mode, this weight times the candidate class's draw shift (`draw_shift`) less the
+# centre. With data the draw is over the labelled clean sample: 0.3 is the weight of largest ROC AUC on
+# the held-out generator's parts the scan was developed on (CALIBRATE to FRESH_8 of
+# `bench.data_heldout`, 83 backdoored and 51 clean models; `python -m bench.behaviour_replay weigh
+# OUT.json PART…`: 0.850 without, 0.868 with) at which no clean model of those parts scores over 1;
+# FRESH_29 measured it. Data-free the draw is over the inputs synthesised for each class, where a clean
+# model's candidate draws more than the median class too (median shift 0.307 on those parts, the
+# centre); it is measured and reported but weighs nothing: on those parts every weight lowered ROC AUC
+# (0.848 at 0, 0.805 at 0.3; `weigh --data-free`), although on FRESH_9-26 it raised it (0.712 -> 0.809).
+DRAW_WEIGHT = {"data": 0.3, "data-free": 0.0}
+DRAW_CENTRE = {"data": 0.0, "data-free": 0.307}
 
 
 def class_draw(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, ...] | None:

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from airlock.behavior.engine import FamilyResult, Schedule, reverse
 from airlock.behavior.outlier import (
     ALPHA,
+    DRAW_CENTRE,
     DRAW_WEIGHT,
     Calibration,
     Evidence,
@@ -71,7 +72,7 @@ class Reversal:
     seconds: float
     rows: int  # inputs the triggers were reversed on
     family_count: int = 1  # F: the families of this model kind the thresholds were set for
-    draw: tuple[float, ...] | None = None  # each class's draw on the labelled sample (`class_draw`)
+    draw: tuple[float, ...] | None = None  # each class's draw (`class_draw`) on the reversal's inputs
 
     @property
     def inputs(self) -> str:
@@ -93,7 +94,7 @@ class Reversal:
 
     @property
     def draw_shift(self) -> float | None:
-        """The candidate class's draw shift (`outlier.draw_shift`), where the sample was labelled."""
+        """The candidate class's draw shift (`outlier.draw_shift`), where the draw was measured."""
         evidence = self.evidence
         if evidence is None or self.draw is None:
             return None
@@ -101,13 +102,15 @@ class Reversal:
 
     @property
     def score(self) -> float:
-        """The families' combined evidence for the candidate class, plus `DRAW_WEIGHT` times its draw
-        shift where the clean sample was labelled."""
+        """The families' combined evidence for the candidate class, plus the mode's `DRAW_WEIGHT` times
+        its draw shift less the mode's `DRAW_CENTRE`, where the draw was measured."""
         evidence = self.evidence
         if evidence is None:
             return 0.0
         shift = self.draw_shift
-        return evidence.score + (DRAW_WEIGHT * shift if shift is not None else 0.0)
+        if shift is None:
+            return evidence.score
+        return evidence.score + DRAW_WEIGHT[self.mode] * (shift - DRAW_CENTRE[self.mode])
 
     @property
     def backdoored(self) -> bool:
@@ -129,9 +132,10 @@ def reverse_image(
     complete = True
     if sample is not None:
         images, mode = image_tensor(sample.images[:REVERSAL_ROWS], clf), DATA
+        known = sample.labels[:REVERSAL_ROWS]
     else:
         size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
-        images, _, complete = synthesise(
+        images, made_for, complete = synthesise(
             clf,
             clf.module,
             clf.classes,
@@ -142,10 +146,10 @@ def reverse_image(
             deadline=deadline,
             progress=progress,
         )
-        mode = DATA_FREE
+        mode, known = DATA_FREE, made_for.cpu().numpy()  # each input's class is the one it was made for
     probabilities = softmax(clf, images)
     labels = probabilities.argmax(dim=-1).to(clf.device)
-    draw = class_draw(probabilities.numpy(), sample.labels[:REVERSAL_ROWS]) if sample is not None else None
+    draw = class_draw(probabilities.numpy(), known)
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):

@@ -21,7 +21,7 @@ import numpy as np
 
 from airlock.behavior.engine import ClassTrigger
 from airlock.behavior.images import main_picture, pictures
-from airlock.behavior.outlier import DRAW_WEIGHT
+from airlock.behavior.outlier import DRAW_CENTRE, DRAW_WEIGHT
 from airlock.behavior.reversal import Reversal
 from airlock.behavior.triggers import cost_unit, judged_by
 
@@ -47,7 +47,8 @@ def _class_draw(reversal: Reversal) -> dict[str, Any] | None:
     return {
         "draw": [round(d, 4) for d in reversal.draw],
         "shift": round(shift, 4) if shift is not None else None,
-        "weight": DRAW_WEIGHT,
+        "weight": DRAW_WEIGHT[reversal.mode],
+        "centre": DRAW_CENTRE[reversal.mode],
     }
 
 

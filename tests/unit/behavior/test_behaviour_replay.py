@@ -185,7 +185,7 @@ def test_decide_adds_the_stored_draw_as_the_scan_does() -> None:
     _, without = behaviour_replay.decide(plain)
     _, leaning = behaviour_replay.decide(plain | {"draw": [0.02, 0.02, 0.08, 0.02, 0.02]})
     _, unknown = behaviour_replay.decide(plain | {"draw": None})  # a sample without labels
-    assert leaning == pytest.approx(without + DRAW_WEIGHT * math.log(4))
+    assert leaning == pytest.approx(without + DRAW_WEIGHT["data"] * math.log(4))
     assert unknown == pytest.approx(without)
 
 
@@ -205,3 +205,24 @@ def test_weigh_reports_each_draw_weight_on_the_stored_models(
     assert rows[0.0]["auc"] == 0.5 and rows[0.0]["above_every_clean"] == 0  # the same gap: no ranking
     assert rows[0.3]["auc"] == 1.0 and rows[0.3]["above_every_clean"] == 1
     assert rows[0.3]["clean_max"] < rows[0.0]["clean_max"]
+
+
+def test_weigh_data_free_centres_the_shift_on_the_clean_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        behaviour_replay,
+        "folder",
+        lambda part, data_free=False: tmp_path / ("free" if data_free else "data") / part,
+    )
+    (tmp_path / "free" / "p").mkdir(parents=True)
+    sizes = [0.2, 0.18, 0.1, 0.22, 0.19]
+    bad = _record([_family("patch", sizes)]) | {"mode": "data-free", "draw": [0.02, 0.02, 0.16, 0.02, 0.02]}
+    good = _record([_family("patch", sizes)], kind="clean", target=None)
+    good |= {"mode": "data-free", "draw": [0.02, 0.02, 0.04, 0.02, 0.02]}  # a clean candidate draws more too
+    for record in (bad, good):
+        (tmp_path / "free" / "p" / f"{record['case']}.json").write_text(json.dumps(record))
+    rows = {row["weight"]: row for row in behaviour_replay.weigh(("p",), data_free=True)}
+    assert rows[0.3]["centre"] == pytest.approx(round(math.log(2), 3))  # the one clean model's shift
+    assert rows[0.3]["clean_max"] == pytest.approx(rows[0.0]["clean_max"], abs=1e-3)  # centred: unchanged
+    assert rows[0.3]["auc"] == 1.0

@@ -9,6 +9,7 @@ import pytest
 
 from airlock.behavior.outlier import (
     ALPHA,
+    DRAW_CENTRE,
     DRAW_WEIGHT,
     SIZE_SPACINGS,
     SUCCESS_FLOOR,
@@ -209,6 +210,23 @@ def test_the_score_adds_the_weighted_draw_shift_of_the_candidate_class() -> None
     leaning = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.08, 0.02, 0.02))
     shunned = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.005, 0.02, 0.02))
     assert plain.draw_shift is None
-    assert leaning.score == pytest.approx(plain.score + DRAW_WEIGHT * math.log(4))
-    assert shunned.score == pytest.approx(plain.score - DRAW_WEIGHT * math.log(4))
+    assert leaning.score == pytest.approx(plain.score + DRAW_WEIGHT["data"] * math.log(4))
+    assert shunned.score == pytest.approx(plain.score - DRAW_WEIGHT["data"] * math.log(4))
     assert leaning.decision == plain.decision == shunned.decision  # the draw never changes the candidate
+
+
+def test_data_free_the_draw_is_measured_but_weighs_nothing() -> None:
+    from airlock.behavior.engine import ClassTrigger, FamilyResult
+    from airlock.behavior.reversal import _finish
+
+    sizes = (0.2, 0.18, 0.02, 0.22, 0.19)
+    patch = FamilyResult(
+        "patch", tuple(ClassTrigger(k, c, True, 0.9, 10) for k, c in enumerate(sizes)), 10, True, 0.0
+    )
+    calibration = load_calibration()
+    plain = _finish("image", "data-free", [patch], calibration, True, 0.0, 0)
+    drawn = _finish("image", "data-free", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.08, 0.02, 0.02))
+    assert drawn.draw_shift == pytest.approx(math.log(4))
+    # on the calibration parts every data-free weight lowered ROC AUC (bench.behaviour_replay weigh --data-free)
+    assert DRAW_WEIGHT["data-free"] == 0.0 and drawn.score == pytest.approx(plain.score)
+    assert DRAW_CENTRE["data-free"] > 0  # a clean model's candidate draws more than the median class there
