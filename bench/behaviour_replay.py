@@ -218,9 +218,8 @@ def add_draw(parts: tuple[str, ...], *, data_free: bool = False) -> None:
     import torch
 
     from airlock.behavior.outlier import class_draw
-    from airlock.behavior.reversal import DEFAULT_SIZE, REVERSAL_ROWS, image_tensor, softmax
+    from airlock.behavior.reversal import image_inputs, softmax
     from airlock.behavior.samples import ImageSample, read_sample
-    from airlock.behavior.synthesis import SynthesisSchedule, synthesise
     from airlock.models.classifier import load_classifier
     from airlock.models.image import ImageClassifier
     from fixtures.heldout.train import build_case, clean_sample
@@ -234,27 +233,10 @@ def add_draw(parts: tuple[str, ...], *, data_free: bool = False) -> None:
                 continue
             built = build_case(cases[record["case"]])
             clf = load_classifier(built.model, str(built.model))
-            assert isinstance(clf, ImageClassifier)
-            if data_free:
-                torch.manual_seed(0)
-                size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
-                images, made_for, _ = synthesise(
-                    clf,
-                    clf.module,
-                    clf.classes,
-                    (clf.channels, *size),
-                    SynthesisSchedule(),
-                    seed=0,
-                    device=clf.device,
-                )
-                known = made_for.cpu().numpy()
-            else:
-                sample = read_sample(clean_sample(built), clf.labels, text=False)
-                assert isinstance(sample, ImageSample)
-                images, known = (
-                    image_tensor(sample.images[:REVERSAL_ROWS], clf),
-                    sample.labels[:REVERSAL_ROWS],
-                )
+            sample = None if data_free else read_sample(clean_sample(built), clf.labels, text=False)
+            assert isinstance(clf, ImageClassifier) and (sample is None or isinstance(sample, ImageSample))
+            torch.manual_seed(0)
+            images, known, _, _ = image_inputs(clf, sample, seed=0)
             draw = class_draw(softmax(clf, images).numpy(), known)
             _store(path, record | {"draw": list(draw) if draw is not None else None})
 

@@ -129,24 +129,7 @@ def reverse_image(
 ) -> Reversal:
     """Reverse every family's triggers for an image classifier (data mode when `sample` is given)."""
     start = time.perf_counter()
-    complete = True
-    if sample is not None:
-        images, mode = image_tensor(sample.images[:REVERSAL_ROWS], clf), DATA
-        known = sample.labels[:REVERSAL_ROWS]
-    else:
-        size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
-        images, made_for, complete = synthesise(
-            clf,
-            clf.module,
-            clf.classes,
-            (clf.channels, *size),
-            SynthesisSchedule(),
-            seed=seed,
-            device=clf.device,
-            deadline=deadline,
-            progress=progress,
-        )
-        mode, known = DATA_FREE, made_for.cpu().numpy()  # each input's class is the one it was made for
+    images, known, mode, complete = image_inputs(clf, sample, seed=seed, deadline=deadline, progress=progress)
     probabilities = softmax(clf, images)
     labels = probabilities.argmax(dim=-1).to(clf.device)
     draw = class_draw(probabilities.numpy(), known)
@@ -174,6 +157,36 @@ def reverse_image(
         results.append(result)
         complete = result.complete
     return _finish("image", mode, results, calibration, complete, start, len(images), draw)
+
+
+def image_inputs(
+    clf: ImageClassifier,
+    sample: ImageSample | None,
+    *,
+    seed: int,
+    deadline: float | None = None,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, np.ndarray, str, bool]:
+    """The inputs the triggers are reversed on, the class each is known to be (−1 where unknown), the
+    mode, and whether they were all made before the deadline: the sample's first `REVERSAL_ROWS` images
+    and labels, or without a sample inputs synthesised from the model, each labelled with the class it
+    was made for."""
+    if sample is not None:
+        rows = sample.images[:REVERSAL_ROWS]
+        return image_tensor(rows, clf), sample.labels[:REVERSAL_ROWS], DATA, True
+    size = clf.size or (DEFAULT_SIZE, DEFAULT_SIZE)
+    images, made_for, complete = synthesise(
+        clf,
+        clf.module,
+        clf.classes,
+        (clf.channels, *size),
+        SynthesisSchedule(),
+        seed=seed,
+        device=clf.device,
+        deadline=deadline,
+        progress=progress,
+    )
+    return images, made_for.cpu().numpy(), DATA_FREE, complete
 
 
 def reverse_text(
