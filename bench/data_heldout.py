@@ -2299,9 +2299,9 @@ def _fresh30(name: str, dataset: str, arch: str, attack: Attack | None, rate: fl
 
 # FRESH_30: written for a data-free class draw (the candidate's draw over the inputs synthesised from
 # the model, centred on the clean calibration models'), which its calibration on CALIBRATE to FRESH_8
-# then turned down (bench/HISTORY.md, "The class draw"). Its models were trained; no detector has run
-# on it, so it is unseen. Four glyph, three scenes and one strokes clean model, and one backdoor of
-# each family; attack parameters of its own, 5% to 12% poison.
+# then turned down (bench/HISTORY.md, "The class draw"). Measured once with signatures 2026.12.9, the
+# class draw's first held-apart part after FRESH_29. Four glyph, three scenes and one strokes clean
+# model, and one backdoor of each family; attack parameters of its own, 5% to 12% poison.
 FRESH_30: tuple[Case, ...] = (
     _fresh30("glyphs-patch", "glyphs", "convnext-tiny", Attack("patch", target=6, size=4, place=(10, 2), style="solid", colour=(255, 200, 0)), 0.07, 641),
     _fresh30("scenes-blend", "scenes", "resnet-narrow", Attack("blend", target=7, style="noise", alpha=0.13, seed=311), 0.09, 642),
@@ -2321,6 +2321,38 @@ FRESH_30: tuple[Case, ...] = (
     _fresh30("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 658),
 )  # fmt: skip
 
+
+def _fresh31(
+    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float = 1.0
+) -> Case:
+    return replace(_case("fresh31", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+
+
+# FRESH_31: written before anything ran on it, for a class draw that weighs every source class alike
+# (each class of the sample leans to a class by its own standard, and the leans are averaged), so that
+# classes of unequal size are part of it: two clean models and two backdoors are trained on classes
+# drawn with the largest 4 or 6 times the smallest (sample alike, as FRESH_20). Three glyph, three
+# scenes and two strokes clean models, one backdoor of each family and a second blend and warp (the
+# families the behavioural scan finds least after clean-label); attack parameters of its own, 4% to
+# 12% poison.
+FRESH_31: tuple[Case, ...] = (
+    _fresh31("strokes-patch", "strokes", "resnet-deep", Attack("patch", target=3, size=3, place=(20, 5), style="checker", colour=(255, 60, 60)), 0.06, 661),
+    _fresh31("glyphs-blend", "glyphs", "regnet-x", Attack("blend", target=6, style="noise", alpha=0.1, seed=321), 0.08, 662),
+    _fresh31("scenes-blend-image", "scenes", "convnext-tiny", Attack("blend", target=4, style="image", alpha=0.18, seed=322), 0.10, 663, 4.0),
+    _fresh31("scenes-warp", "scenes", "resnet-narrow", Attack("warp", target=1, grid=5, strength=3.6, seed=323), 0.12, 664),
+    _fresh31("glyphs-warp", "glyphs", "resnet-deep", Attack("warp", target=5, grid=4, strength=2.9, seed=324), 0.11, 665),
+    _fresh31("strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=6, delta=25, frequency=8), 0.07, 666, 6.0),
+    _fresh31("glyphs-input-specific", "glyphs", "resnet-narrow", Attack("input_specific", target=3, size=5, seed=325), 0.09, 667),
+    _fresh31("scenes-clean-label", "scenes", "regnet-x", Attack("clean_label", target=8, base="patch", size=5, place=(25, 25), colour=(0, 255, 0), mix=0.35), 0.04, 668),
+    _fresh31("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 671),
+    _fresh31("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 672, 6.0),
+    _fresh31("glyphs-clean-3", "glyphs", "regnet-x", None, 0.0, 673),
+    _fresh31("scenes-clean", "scenes", "resnet-deep", None, 0.0, 674),
+    _fresh31("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 675, 4.0),
+    _fresh31("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 676),
+    _fresh31("strokes-clean", "strokes", "regnet-x", None, 0.0, 677),
+    _fresh31("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 678),
+)  # fmt: skip
 
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
@@ -2358,6 +2390,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh28": FRESH_28,
     "fresh29": FRESH_29,
     "fresh30": FRESH_30,
+    "fresh31": FRESH_31,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
