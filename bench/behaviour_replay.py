@@ -46,6 +46,11 @@ if TYPE_CHECKING:
     from airlock.behavior.reversal import Reversal
 
 CALIBRATION = "calibration"  # the pseudo-part of the calibration models (`calibration_records`)
+# The statistic of `outlier.class_draw` the stored draws were measured with: a record holds it as
+# "draw_statistic" (records without it hold the pooled mean probability of signatures 2026.12.9), and
+# only a record of the current statistic is replayed with its draw (`python -m bench.behaviour_replay
+# draw PART…` measures it again).
+DRAW_STATISTIC = "lean"
 
 
 def folder(part: str, *, data_free: bool = False) -> Path:
@@ -122,6 +127,7 @@ def dump_case(part: str, case: Case, *, data_free: bool = False) -> dict[str, An
         "mode": mode,
         "families": families,
         "draw": draw,
+        "draw_statistic": DRAW_STATISTIC,
     }
 
 
@@ -156,6 +162,7 @@ def calibration_records(*, data_free: bool = False) -> Iterator[dict[str, Any]]:
             "mode": mode,
             "families": families,
             "draw": draw,
+            "draw_statistic": DRAW_STATISTIC,
         }
 
 
@@ -202,6 +209,12 @@ def _reversal(
 
     calibration = calibration or load_calibration()
     results = _results(record)
+    if record.get("draw") is not None and record.get("draw_statistic") != DRAW_STATISTIC:
+        raise SystemExit(
+            f"{record['part']}/{record['case']}: its draw is of another statistic than the code's "
+            f"({record.get('draw_statistic', 'pooled mean')} against {DRAW_STATISTIC}): run "
+            f"`python -m bench.behaviour_replay draw {record['part']}` first"
+        )
     draw = tuple(record["draw"]) if record.get("draw") is not None else None
     reversal = None
     for ran in range(1, len(results) + 1):
@@ -213,8 +226,8 @@ def _reversal(
 
 def add_draw(parts: tuple[str, ...], *, data_free: bool = False) -> None:
     """Store the classes' draw (`outlier.class_draw`, as `reverse_image` measures it: on the clean
-    sample, or data-free on the inputs it synthesises, seed 0) in the records of `parts` that were
-    dumped before the draw was (2026-12-07)."""
+    sample, or data-free on the inputs it synthesises, seed 0) in the records of `parts` that hold
+    none or one of another statistic than `DRAW_STATISTIC`."""
     import torch
 
     from airlock.behavior.outlier import class_draw
@@ -229,7 +242,7 @@ def add_draw(parts: tuple[str, ...], *, data_free: bool = False) -> None:
         cases = {case.name: case for case in PARTS[part]}
         for path in sorted(folder(part, data_free=data_free).glob("*.json")):
             record = json.loads(path.read_text())
-            if record.get("draw") is not None:
+            if record.get("draw") is not None and record.get("draw_statistic") == DRAW_STATISTIC:
                 continue
             built = build_case(cases[record["case"]])
             clf = load_classifier(built.model, str(built.model))
@@ -238,7 +251,10 @@ def add_draw(parts: tuple[str, ...], *, data_free: bool = False) -> None:
             torch.manual_seed(0)
             images, known, _, _ = image_inputs(clf, sample, seed=0)
             draw = class_draw(softmax(clf, images).numpy(), known)
-            _store(path, record | {"draw": list(draw) if draw is not None else None})
+            _store(
+                path,
+                record | {"draw": list(draw) if draw is not None else None, "draw_statistic": DRAW_STATISTIC},
+            )
 
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)

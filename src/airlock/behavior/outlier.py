@@ -67,38 +67,50 @@ ALPHA = {"data": 0.01, "data-free": 0.01}
 
 
 # The score adds, per mode, this weight times the candidate class's draw shift (`draw_shift`) less the
-# centre. With data the draw is over the labelled clean sample: 0.3 is the weight of largest ROC AUC on
+# centre. With data the draw is over the labelled clean sample: 0.2 is the weight of largest ROC AUC on
 # the held-out generator's parts the scan was developed on (CALIBRATE to FRESH_8 of
 # `bench.data_heldout`, 83 backdoored and 51 clean models; `python -m bench.behaviour_replay weigh
-# OUT.json PART…`: 0.850 without, 0.868 with) at which no clean model of those parts scores over 1;
-# FRESH_29 measured it. Data-free the draw is over the inputs synthesised for each class, where a clean
-# model's candidate draws more than the median class too (median shift 0.307 on those parts, the
-# centre); it is measured and reported but weighs nothing: on those parts every weight lowered ROC AUC
-# (0.848 at 0, 0.805 at 0.3; `weigh --data-free`), although on FRESH_9-26 it raised it (0.712 -> 0.809).
-DRAW_WEIGHT = {"data": 0.3, "data-free": 0.0}
-DRAW_CENTRE = {"data": 0.0, "data-free": 0.307}
+# OUT.json PART…`: 0.850 without, 0.885 with) at which no clean model of those parts scores over 1;
+# FRESH_31 measured it. (The draw until signatures 2026.12.10, the mean probability over every other
+# image, pooled: 0.868 at 0.3.) Data-free the draw is over the inputs synthesised for each class, where
+# a clean model's candidate draws more than the median class too (the centre: the median shift of
+# those parts' clean models); it is measured and reported but weighs nothing: on those parts every
+# weight lowered ROC AUC (`weigh --data-free`; bench/HISTORY.md, "The class draw").
+DRAW_WEIGHT = {"data": 0.2, "data-free": 0.0}
+DRAW_CENTRE = {"data": 0.0, "data-free": 0.455}
 
 
 def class_draw(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, ...] | None:
-    """Each class's draw: the mean probability the model gives it (`probabilities`, N×K softmax) on
-    the sample's images labelled with another class (`labels`, −1 where unknown). A backdoor's target
-    draws more than the other classes (the poisoned images of other classes taught the model to lean
-    to it); a class a clean model reaches easily because it is a natural shortcut (a thin ring among
-    glyphs) draws less. None without two labelled classes."""
+    """Each class's draw: how far the sample's images of the other classes lean to it, each class of
+    images by its own standard, averaged over them. For the images labelled s (`labels`, −1 where
+    unknown) the lean to class c is ln(their mean probability of c, from `probabilities`, N×K softmax)
+    less the median of that over the classes other than s; a class's draw is the mean of its leans
+    over every other labelled class. A backdoor's target draws more than the other classes: the
+    poisoned images of every class taught the model to lean to it. A class a clean model confuses with
+    one neighbour is leant to by that neighbour alone, and one a clean model reaches easily because it
+    is a natural shortcut (a thin ring among glyphs) is leant to less. Each class of images weighs
+    alike, so a class that is large in the sample does not set the others' standard. None without two
+    labelled classes."""
     classes = probabilities.shape[1]
     known = (labels >= 0) & (labels < classes)
-    if len(np.unique(labels[known])) < 2:
+    sources = [int(s) for s in np.unique(labels[known])]
+    if len(sources) < 2:
         return None
     p, y = probabilities[known].astype(np.float64), labels[known]
-    return tuple(float(p[y != k, k].mean()) for k in range(classes))
+    leans = np.full((classes, classes), np.nan)  # row s: how images of class s lean to each other class
+    for s in sources:
+        logs = np.log(np.maximum(p[y == s].mean(axis=0), 1e-6))
+        others = [k for k in range(classes) if k != s]
+        leans[s, others] = logs[others] - np.median(logs[others])
+    return tuple(float(np.mean([leans[s, c] for s in sources if s != c])) for c in range(classes))
 
 
 def draw_shift(draw: Sequence[float], suspect: int) -> float:
-    """ln(the suspect's draw) minus the median class's: how much more the class draws than a typical one."""
-    logs = sorted(math.log(max(d, 1e-6)) for d in draw)
-    middle = len(logs) // 2
-    median = logs[middle] if len(logs) % 2 else (logs[middle - 1] + logs[middle]) / 2
-    return math.log(max(draw[suspect], 1e-6)) - median
+    """The suspect's draw less the median class's: how much more the class is leant to than a typical one."""
+    ordered = sorted(draw)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return draw[suspect] - median
 
 
 # Spacings of the sorted log trigger sizes a size gap spans: the smallest successful trigger is

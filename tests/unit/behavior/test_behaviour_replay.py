@@ -13,6 +13,8 @@ from airlock.behavior.engine import ClassTrigger, FamilyResult
 from airlock.behavior.outlier import DRAW_WEIGHT, load_calibration
 from bench import behaviour_replay
 
+LN4 = math.log(4)
+
 
 def _family(name: str, costs: list[float], asr: float = 0.9) -> dict:
     return {
@@ -36,6 +38,7 @@ def _record(families: list[dict], kind: str = "backdoored", target: int | None =
         "attack_success": 0.99 if target is not None else None,
         "mode": "data",
         "families": families,
+        "draw_statistic": behaviour_replay.DRAW_STATISTIC,
     }
 
 
@@ -183,10 +186,20 @@ def test_decide_adds_the_stored_draw_as_the_scan_does() -> None:
     family = _family("patch", [0.2, 0.18, 0.02, 0.22, 0.19])
     plain = _record([family])
     _, without = behaviour_replay.decide(plain)
-    _, leaning = behaviour_replay.decide(plain | {"draw": [0.02, 0.02, 0.08, 0.02, 0.02]})
+    _, leaning = behaviour_replay.decide(plain | {"draw": [0.0, 0.0, LN4, 0.0, 0.0]})
     _, unknown = behaviour_replay.decide(plain | {"draw": None})  # a sample without labels
     assert leaning == pytest.approx(without + DRAW_WEIGHT["data"] * math.log(4))
     assert unknown == pytest.approx(without)
+
+
+def test_a_draw_of_another_statistic_is_not_replayed() -> None:
+    stale = _record([_family("patch", [0.2, 0.18, 0.02, 0.22, 0.19])]) | {
+        "draw": [0.02, 0.02, 0.08, 0.02, 0.02]
+    }
+    del stale["draw_statistic"]  # dumped before the draw was a lean (signatures 2026.12.9)
+    with pytest.raises(SystemExit, match=r"bench\.behaviour_replay draw p"):
+        behaviour_replay.decide(stale)
+    assert behaviour_replay.decide(stale | {"draw": None})[1] > 1.0  # no draw: nothing stale to mix in
 
 
 def test_weigh_reports_each_draw_weight_on_the_stored_models(
@@ -194,11 +207,11 @@ def test_weigh_reports_each_draw_weight_on_the_stored_models(
 ) -> None:
     monkeypatch.setattr(behaviour_replay, "folder", lambda part, data_free=False: tmp_path / part)
     (tmp_path / "p").mkdir()
-    # a backdoor whose gap is under the bar but whose target draws four times the median class, and a
-    # clean model of the same gap whose candidate draws a quarter of it
-    bad = _record([_family("patch", [0.2, 0.18, 0.1, 0.22, 0.19])]) | {"draw": [0.02, 0.02, 0.08, 0.02, 0.02]}
+    # a backdoor whose gap is under the bar but whose target is leant to ln 4 more than the median class,
+    # and a clean model of the same gap whose candidate is leant to ln 4 less
+    bad = _record([_family("patch", [0.2, 0.18, 0.1, 0.22, 0.19])]) | {"draw": [0.0, 0.0, LN4, 0.0, 0.0]}
     good = _record([_family("patch", [0.2, 0.18, 0.1, 0.22, 0.19])], kind="clean", target=None)
-    good |= {"draw": [0.02, 0.02, 0.005, 0.02, 0.02]}
+    good |= {"draw": [0.0, 0.0, -LN4, 0.0, 0.0]}
     for record in (bad, good):
         (tmp_path / "p" / f"{record['case']}.json").write_text(json.dumps(record))
     rows = {row["weight"]: row for row in behaviour_replay.weigh(("p",))}
@@ -217,9 +230,15 @@ def test_weigh_data_free_centres_the_shift_on_the_clean_models(
     )
     (tmp_path / "free" / "p").mkdir(parents=True)
     sizes = [0.2, 0.18, 0.1, 0.22, 0.19]
-    bad = _record([_family("patch", sizes)]) | {"mode": "data-free", "draw": [0.02, 0.02, 0.16, 0.02, 0.02]}
+    bad = _record([_family("patch", sizes)]) | {
+        "mode": "data-free",
+        "draw": [0.0, 0.0, math.log(8), 0.0, 0.0],
+    }
     good = _record([_family("patch", sizes)], kind="clean", target=None)
-    good |= {"mode": "data-free", "draw": [0.02, 0.02, 0.04, 0.02, 0.02]}  # a clean candidate draws more too
+    good |= {
+        "mode": "data-free",
+        "draw": [0.0, 0.0, math.log(2), 0.0, 0.0],
+    }  # a clean candidate draws more too
     for record in (bad, good):
         (tmp_path / "free" / "p" / f"{record['case']}.json").write_text(json.dumps(record))
     rows = {row["weight"]: row for row in behaviour_replay.weigh(("p",), data_free=True)}

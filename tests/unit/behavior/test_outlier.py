@@ -178,23 +178,41 @@ def test_alpha_acts_through_the_thresholds_one_family_scores_its_ratio_in_either
         assert evidence is not None and evidence.score == pytest.approx(1.5, rel=1e-6)
 
 
-def test_a_class_draws_the_mean_probability_of_the_images_labelled_with_other_classes() -> None:
-    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.1, 0.6], [0.5, 0.4, 0.1]])
+def test_a_class_draws_the_mean_lean_of_the_other_classes_images_each_by_its_own_standard() -> None:
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.1, 0.6], [0.1, 0.1, 0.8]])
     labels = np.array([0, 1, 2, -1])  # the last image's label is unknown and counts for no class
     draw = class_draw(probabilities, labels)
-    assert draw == pytest.approx((0.25, 0.1, 0.1))
+    # class 1's image leans to 0 by ln 0.2 less the median of ln 0.2 and ln 0.1 (½ ln 2), class 2's by ½ ln 3
+    assert draw == pytest.approx((math.log(6) / 4, -math.log(3) / 4, -math.log(2) / 4))
     assert class_draw(probabilities, np.array([-1, -1, -1, -1])) is None
     assert class_draw(probabilities, np.array([1, 1, -1, -1])) is None  # one class: nothing to compare
 
 
-def test_the_draw_shift_is_the_log_draw_over_the_median_class() -> None:
-    draw = (0.02, 0.04, 0.04, 0.16, 0.01)
-    assert draw_shift(draw, 3) == pytest.approx(math.log(4))
-    assert draw_shift(draw, 4) == pytest.approx(math.log(0.25))
-    assert draw_shift((0.02, 0.08), 1) == pytest.approx(
-        math.log(0.08) - (math.log(0.02) + math.log(0.08)) / 2
-    )
-    assert math.isfinite(draw_shift((0.0, 0.1, 0.1), 0))  # a class that draws nothing
+def test_a_class_large_in_the_sample_weighs_as_much_as_a_small_one() -> None:
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.1, 0.6]])
+    labels = np.array([0, 1, 2])
+    many = np.array([0, 0, 0, 0, 0, 1, 2])
+    rows = np.concatenate([np.repeat(probabilities[:1], 5, axis=0), probabilities[1:]])
+    assert class_draw(rows, many) == pytest.approx(class_draw(probabilities, labels))
+
+
+def test_a_class_every_other_class_leans_to_draws_more_than_one_a_single_neighbour_leans_to() -> None:
+    # four classes; every class's images give class 3 a little more than the rest, class 0's images give
+    # class 1 as much more as all three of those together
+    base = np.full((4, 4), 0.1)
+    np.fill_diagonal(base, 0.7)
+    base[[0, 1, 2], 3] += 0.05
+    base[0, 1] += 0.15
+    probabilities = base / base.sum(axis=1, keepdims=True)
+    draw = class_draw(probabilities, np.arange(4))
+    assert draw is not None and draw[3] > draw[1] > max(draw[0], draw[2])
+
+
+def test_the_draw_shift_is_the_draw_over_the_median_class() -> None:
+    draw = (0.1, 0.3, 0.3, 1.0, -0.5)
+    assert draw_shift(draw, 3) == pytest.approx(0.7)
+    assert draw_shift(draw, 4) == pytest.approx(-0.8)
+    assert draw_shift((0.2, 0.8), 1) == pytest.approx(0.3)
 
 
 def test_the_score_adds_the_weighted_draw_shift_of_the_candidate_class() -> None:
@@ -207,8 +225,8 @@ def test_the_score_adds_the_weighted_draw_shift_of_the_candidate_class() -> None
     )
     calibration = load_calibration()
     plain = _finish("image", "data", [patch], calibration, True, 0.0, 0)
-    leaning = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.08, 0.02, 0.02))
-    shunned = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.005, 0.02, 0.02))
+    leaning = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.0, 0.0, math.log(4), 0.0, 0.0))
+    shunned = _finish("image", "data", [patch], calibration, True, 0.0, 0, (0.0, 0.0, -math.log(4), 0.0, 0.0))
     assert plain.draw_shift is None
     assert leaning.score == pytest.approx(plain.score + DRAW_WEIGHT["data"] * math.log(4))
     assert shunned.score == pytest.approx(plain.score - DRAW_WEIGHT["data"] * math.log(4))
@@ -225,7 +243,9 @@ def test_data_free_the_draw_is_measured_but_weighs_nothing() -> None:
     )
     calibration = load_calibration()
     plain = _finish("image", "data-free", [patch], calibration, True, 0.0, 0)
-    drawn = _finish("image", "data-free", [patch], calibration, True, 0.0, 0, (0.02, 0.02, 0.08, 0.02, 0.02))
+    drawn = _finish(
+        "image", "data-free", [patch], calibration, True, 0.0, 0, (0.0, 0.0, math.log(4), 0.0, 0.0)
+    )
     assert drawn.draw_shift == pytest.approx(math.log(4))
     # on the calibration parts every data-free weight lowered ROC AUC (bench.behaviour_replay weigh --data-free)
     assert DRAW_WEIGHT["data-free"] == 0.0 and drawn.score == pytest.approx(plain.score)
