@@ -2329,8 +2329,8 @@ def _fresh31(
 
 
 # FRESH_31: written before anything ran on it, for a class draw that weighs every source class alike
-# (each class of the sample leans to a class by its own standard, and the leans are averaged), so that
-# classes of unequal size are part of it: two clean models and two backdoors are trained on classes
+# (each class of the sample leans to a class by its own standard, and the leans are averaged; signatures
+# 2026.12.10, which it measured once), so that classes of unequal size are part of it: two clean models and two backdoors are trained on classes
 # drawn with the largest 4 or 6 times the smallest (sample alike, as FRESH_20). Three glyph, three
 # scenes and two strokes clean models, one backdoor of each family and a second blend and warp (the
 # families the behavioural scan finds least after clean-label); attack parameters of its own, 4% to
@@ -2352,6 +2352,34 @@ FRESH_31: tuple[Case, ...] = (
     _fresh31("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 676),
     _fresh31("strokes-clean", "strokes", "regnet-x", None, 0.0, 677),
     _fresh31("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 678),
+)  # fmt: skip
+
+
+def _fresh32(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
+    return _case("fresh32", name, dataset, arch, attack, rate, seed)
+
+
+# FRESH_32: written before anything ran on it, for the next change of either detector. Nothing has run
+# on it: it is unseen. Three glyph, three scenes and two strokes clean models, one backdoor of each
+# family and a second SIG and clean-label set (the families both detectors miss most often); attack
+# parameters of its own, 3% to 12% poison.
+FRESH_32: tuple[Case, ...] = (
+    _fresh32("glyphs-patch", "glyphs", "resnet-deep", Attack("patch", target=2, size=5, place=(24, 12), style="noise", seed=331), 0.05, 681),
+    _fresh32("strokes-blend", "strokes", "regnet-x", Attack("blend", target=8, style="image", alpha=0.16, seed=332), 0.09, 682),
+    _fresh32("scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=5, delta=30, frequency=5), 0.08, 683),
+    _fresh32("glyphs-sig", "glyphs", "resnet-narrow", Attack("sig", target=4, delta=18, frequency=11), 0.06, 684),
+    _fresh32("strokes-warp", "strokes", "resnet-narrow", Attack("warp", target=7, grid=5, strength=3.1, seed=333), 0.10, 685),
+    _fresh32("scenes-input-specific", "scenes", "resnet-deep", Attack("input_specific", target=9, size=3, seed=334), 0.12, 686),
+    _fresh32("glyphs-clean-label", "glyphs", "convnext-tiny", Attack("clean_label", target=1, base="patch", size=4, place=(14, 27), colour=(0, 128, 255), mix=0.45), 0.07, 687),
+    _fresh32("scenes-clean-label-blend", "scenes", "resnet-narrow", Attack("clean_label", target=3, base="blend", style="image", alpha=0.22, mix=0.3, seed=335), 0.03, 688),
+    _fresh32("glyphs-clean", "glyphs", "resnet-deep", None, 0.0, 691),
+    _fresh32("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 692),
+    _fresh32("glyphs-clean-3", "glyphs", "convnext-tiny", None, 0.0, 693),
+    _fresh32("scenes-clean", "scenes", "regnet-x", None, 0.0, 694),
+    _fresh32("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 695),
+    _fresh32("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 696),
+    _fresh32("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 697),
+    _fresh32("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 698),
 )  # fmt: skip
 
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
@@ -2391,6 +2419,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh29": FRESH_29,
     "fresh30": FRESH_30,
     "fresh31": FRESH_31,
+    "fresh32": FRESH_32,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
