@@ -97,12 +97,12 @@ def class_draw(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, ..
     if len(sources) < 2:
         return None
     p, y = probabilities[known].astype(np.float64), labels[known]
-    leans = np.full((classes, classes), np.nan)  # row s: how images of class s lean to each other class
-    for s in sources:
+    leans = np.empty((len(sources), classes))  # row i: how the images of class sources[i] lean to each class
+    for i, s in enumerate(sources):
         logs = np.log(np.maximum(p[y == s].mean(axis=0), 1e-6))
-        others = [k for k in range(classes) if k != s]
-        leans[s, others] = logs[others] - np.median(logs[others])
-    return tuple(float(np.mean([leans[s, c] for s in sources if s != c])) for c in range(classes))
+        logs[s] = np.nan  # a class does not lean to itself
+        leans[i] = logs - np.nanmedian(logs)
+    return tuple(float(v) for v in np.nanmean(leans, axis=0))
 
 
 def draw_shift(draw: Sequence[float], suspect: int) -> float:
