@@ -2359,8 +2359,8 @@ def _fresh32(name: str, dataset: str, arch: str, attack: Attack | None, rate: fl
     return _case("fresh32", name, dataset, arch, attack, rate, seed)
 
 
-# FRESH_32: written before anything ran on it, for the next change of either detector. Nothing has run
-# on it: it is unseen. Three glyph, three scenes and two strokes clean models, one backdoor of each
+# FRESH_32: written before anything ran on it, for the next change of either detector; measured once
+# with signatures 2026.12.10 (a second held-apart part for the lean, after FRESH_31). Three glyph, three scenes and two strokes clean models, one backdoor of each
 # family and a second SIG and clean-label set (the families both detectors miss most often); attack
 # parameters of its own, 3% to 12% poison.
 FRESH_32: tuple[Case, ...] = (
@@ -2380,6 +2380,36 @@ FRESH_32: tuple[Case, ...] = (
     _fresh32("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 696),
     _fresh32("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 697),
     _fresh32("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 698),
+)  # fmt: skip
+
+
+def _fresh33(
+    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float = 1.0
+) -> Case:
+    return replace(_case("fresh33", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+
+
+# FRESH_33: written before anything ran on it, for the next change of either detector; nothing has run
+# on it, so it is unseen. Three glyph, three scenes and two strokes clean models (one glyph model on
+# classes of unequal size, the largest 5 times the smallest), one backdoor of each family and a second
+# warp and blend; attack parameters of its own, 4% to 12% poison.
+FRESH_33: tuple[Case, ...] = (
+    _fresh33("scenes-patch", "scenes", "resnet-deep", Attack("patch", target=6, size=6, place=(2, 14), style="solid", colour=(40, 40, 40)), 0.08, 701),
+    _fresh33("glyphs-blend-image", "glyphs", "convnext-tiny", Attack("blend", target=0, style="image", alpha=0.2, seed=341), 0.10, 702),
+    _fresh33("strokes-sig", "strokes", "regnet-x", Attack("sig", target=2, delta=22, frequency=4), 0.09, 703),
+    _fresh33("scenes-warp", "scenes", "regnet-x", Attack("warp", target=3, grid=4, strength=3.4, seed=342), 0.12, 704),
+    _fresh33("glyphs-warp", "glyphs", "resnet-narrow", Attack("warp", target=1, grid=6, strength=3.2, seed=343), 0.10, 705),
+    _fresh33("strokes-input-specific", "strokes", "convnext-tiny", Attack("input_specific", target=5, size=4, seed=344), 0.08, 706),
+    _fresh33("strokes-clean-label", "strokes", "resnet-deep", Attack("clean_label", target=0, base="patch", size=5, place=(5, 5), colour=(255, 255, 255), mix=0.4), 0.06, 707),
+    _fresh33("scenes-blend", "scenes", "resnet-narrow", Attack("blend", target=9, style="noise", alpha=0.11, seed=345), 0.04, 708),
+    _fresh33("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 711),
+    _fresh33("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 712, 5.0),
+    _fresh33("glyphs-clean-3", "glyphs", "convnext-tiny", None, 0.0, 713),
+    _fresh33("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 714),
+    _fresh33("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 715),
+    _fresh33("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 716),
+    _fresh33("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 717),
+    _fresh33("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 718),
 )  # fmt: skip
 
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
@@ -2420,6 +2450,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh30": FRESH_30,
     "fresh31": FRESH_31,
     "fresh32": FRESH_32,
+    "fresh33": FRESH_33,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
