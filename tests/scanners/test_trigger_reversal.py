@@ -99,6 +99,9 @@ def test_clean_model_passes(clean_report: Report) -> None:
     assert behavior["backdoored"] is False and behavior["suspect_class"] is None
     assert behavior["score"] < 1.0
     assert not [f for f in clean_report.findings if f.rule.startswith("AIR7")]
+    assert (
+        behavior["sample_accuracy"] >= 0.8
+    )  # no AIR705: it reads its sample as well as calibration models do
     check = _check(clean_report, "trigger_reversal")
     assert str(check.status) == "ran" and "data mode" in check.reason
     assert clean_report.passed, clean_report.verdict.reasons
@@ -109,6 +112,25 @@ def test_data_free_mode_finds_the_same_target(patched: BuiltModel) -> None:
     assert behavior is not None
     assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
     assert behavior["backdoored"] is True and behavior["suspect_class"] == TARGET
+    assert behavior["sample_accuracy"] is None  # nothing labelled to read
+    assert "AIR705" not in {f.rule for f in behaviour_scan(patched.folder).findings}
+
+
+def test_a_sample_whose_labels_do_not_match_the_model_is_reported_and_does_not_fail_alone(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    clean = image_model(TEST_CLEAN)
+    with np.load(clean.sample) as sample:
+        x, y = sample["x"], sample["y"]
+    shifted = tmp_path / "shifted.npz"
+    np.savez(shifted, x=x, y=(y + 1) % (int(y.max()) + 1))  # every label one class off: read at about 0%
+    report = behaviour_scan(clean.folder, data=shifted)
+    assert report.behavior is not None and report.behavior["sample_accuracy"] < 0.2
+    (misread,) = [f for f in report.findings if f.rule == "AIR705"]
+    assert str(misread.severity) == "low" and misread.evidence["accuracy"] < 0.2
+    assert misread.evidence["calibrated_at"] == 0.8 and "labels match the model's classes" in misread.message
 
 
 def test_a_time_budget_that_runs_out_is_incomplete_never_a_pass(patched: BuiltModel) -> None:

@@ -66,6 +66,24 @@ CALIBRATION_FILE = "behavior-calibration.toml"
 ALPHA = {"data": 0.01, "data-free": 0.01}
 
 
+# The thresholds were calibrated on models that read their held-out images at this accuracy or more
+# (`bench.backdoor` leaves the others out). With data, a model that reads the labelled clean sample at
+# less is outside what they were set on (AIR705): on the held-out benchmark every clean model that
+# failed the verdict with data read its held-out images at under 70% (3 of 15 such models over
+# FRESH_9-32, none of the 148 at 70% or more). A sample of another distribution than the model's, or
+# labels that do not match the model's classes, reads the same way.
+CALIBRATED_ACCURACY = 0.8
+
+
+def sample_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float | None:
+    """The share of the sample's labelled inputs (`labels`, −1 where unknown) the model reads as their
+    label (`predicted`); None without a labelled input."""
+    known = labels >= 0
+    if not known.any():
+        return None
+    return float((predicted[known] == labels[known]).mean())
+
+
 # The score adds, per mode, this weight times the candidate class's draw shift (`draw_shift`) less the
 # centre. With data the draw is over the labelled clean sample: 0.2 is the weight of largest ROC AUC on
 # the held-out generator's parts the scan was developed on (CALIBRATE to FRESH_8 of

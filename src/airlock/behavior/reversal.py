@@ -32,6 +32,7 @@ from airlock.behavior.outlier import (
     decide,
     draw_shift,
     gap,
+    sample_accuracy,
     size_spacings,
     success_gap,
 )
@@ -73,6 +74,7 @@ class Reversal:
     rows: int  # inputs the triggers were reversed on
     family_count: int = 1  # F: the families of this model kind the thresholds were set for
     draw: tuple[float, ...] | None = None  # each class's draw (`class_draw`) on the reversal's inputs
+    accuracy: float | None = None  # with data, the share of the labelled sample the model reads right
 
     @property
     def inputs(self) -> str:
@@ -133,6 +135,7 @@ def reverse_image(
     probabilities = softmax(clf, images)
     labels = probabilities.argmax(dim=-1).to(clf.device)
     draw = class_draw(probabilities.numpy(), known)
+    accuracy = sample_accuracy(labels.cpu().numpy(), known) if mode == DATA else None
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):
@@ -156,7 +159,7 @@ def reverse_image(
         )
         results.append(result)
         complete = result.complete
-    return _finish("image", mode, results, calibration, complete, start, len(images), draw)
+    return _finish("image", mode, results, calibration, complete, start, len(images), draw, accuracy)
 
 
 def image_inputs(
@@ -214,7 +217,10 @@ def reverse_text(
     result = search_tokens(
         clf, ids, mask, labels, schedule or TokenSchedule(), seed=seed, deadline=deadline, progress=progress
     )
-    return _finish("text", mode, [result], calibration, result.complete, start, len(ids))
+    accuracy = (
+        sample_accuracy(labels.cpu().numpy(), sample.labels[:REVERSAL_ROWS]) if sample is not None else None
+    )
+    return _finish("text", mode, [result], calibration, result.complete, start, len(ids), accuracy=accuracy)
 
 
 def _finish(
@@ -226,6 +232,7 @@ def _finish(
     start: float,
     rows: int,
     draw: tuple[float, ...] | None = None,
+    accuracy: float | None = None,
 ) -> Reversal:
     outliers = []
     for result in results:
@@ -242,7 +249,16 @@ def _finish(
             outliers.append(Outlier(result.family, suspect, value, threshold, spacings))
     count = len(calibration.thresholds.get(kind, {}).get(mode, {})) or len(results)
     return Reversal(
-        kind, mode, tuple(results), tuple(outliers), complete, time.perf_counter() - start, rows, count, draw
+        kind,
+        mode,
+        tuple(results),
+        tuple(outliers),
+        complete,
+        time.perf_counter() - start,
+        rows,
+        count,
+        draw,
+        accuracy,
     )
 
 

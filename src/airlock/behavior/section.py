@@ -82,6 +82,9 @@ def reversal_section(
         "agreeing_families": [o.family for o in evidence.families] if evidence is not None else [],
         # how much each class draws on the labelled clean sample; the score adds weight × shift
         "class_draw": _class_draw(reversal),
+        # with data, the share of the labelled sample the model reads right (AIR705 under
+        # `outlier.CALIBRATED_ACCURACY`); null data-free or without labels
+        "sample_accuracy": round(reversal.accuracy, 4) if reversal.accuracy is not None else None,
         "kind": reversal.kind,
         "rows": reversal.rows,
         "evaluated_on": reversal.inputs,

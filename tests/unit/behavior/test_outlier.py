@@ -21,6 +21,7 @@ from airlock.behavior.outlier import (
     erlang_quantile,
     gap,
     load_calibration,
+    sample_accuracy,
     size_spacings,
     success_gap,
     threshold_for,
@@ -206,6 +207,12 @@ def test_a_class_every_other_class_leans_to_draws_more_than_one_a_single_neighbo
     probabilities = base / base.sum(axis=1, keepdims=True)
     draw = class_draw(probabilities, np.arange(4))
     assert draw is not None and draw[3] > draw[1] > max(draw[0], draw[2])
+
+
+def test_the_sample_accuracy_counts_only_labelled_inputs() -> None:
+    predicted = np.array([0, 1, 2, 2, 1])
+    assert sample_accuracy(predicted, np.array([0, 1, 1, -1, -1])) == pytest.approx(2 / 3)
+    assert sample_accuracy(predicted, np.array([-1, -1, -1, -1, -1])) is None
 
 
 def test_the_draw_shift_is_the_draw_over_the_median_class() -> None:
