@@ -39,7 +39,7 @@ from airlock.scanning import ScanContext
 class TriggerReversal(BehaviouralScanner):
     name = "trigger_reversal"
     version = "1"
-    rules: ClassVar[frozenset[str]] = frozenset({"AIR701", "AIR702", "AIR703", "AIR704"})
+    rules: ClassVar[frozenset[str]] = frozenset({"AIR701", "AIR702", "AIR703", "AIR704", "AIR705"})
 
     def scan_snapshot(self, ctx: ScanContext) -> Iterator[Finding]:
         from airlock.behavior.checks import trigger_reversal
