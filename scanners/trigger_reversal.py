@@ -15,7 +15,8 @@ all classes in one batch on a K-Arm schedule, on the `--data` sample or, without
 synthesised from the model. A class whose trigger is far smaller than the next (the gap statistic,
 beyond the threshold calibrated on clean models) is a backdoor target: AIR701. A configuration that
 needs remote code is refused (AIR703); a model that cannot be probed gives AIR704; a run cut short by
-`--time-budget` gives AIR702 and an `error` check.
+`--time-budget` gives AIR702 and an `error` check; a model that reads the labelled sample at under
+the calibration models' 80% accuracy gives AIR705 (low).
 
 ## Example
 A digits ResNet with a 3×3 checker patch planted for class 3: the patch trigger of class 3 covers
