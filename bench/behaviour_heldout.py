@@ -63,6 +63,7 @@ def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
         "suspected": bool(section.get("backdoored")),
         "candidate": section.get("candidate_class"),
         "outcome": section.get("outcome"),
+        "sample_accuracy": section.get("sample_accuracy"),  # with data; AIR705 under 0.8
         "verdict_failed": not report.passed,
         "reasons": list(report.verdict.reasons),
         "clustering": (section.get("activation_clustering") or {}).get("suspect_classes", []),
