@@ -57,9 +57,8 @@ THREADS = 1  # one torch thread per process: the machine's cores are shared
 ALPHA = OUTLIER_ALPHA  # target share of clean models flagged: thresholds sit at the α/F tail of an Erlang …
 FLOOR = 0.25  # … fitted to the clean gaps, but never below this (22% smaller than the next is no outlier)
 CLUSTER_MARGIN = 1.15
-MIN_ACCURACY = (
-    CALIBRATED_ACCURACY  # a calibration model under this held-out accuracy did not learn its task: left out
-)
+# A calibration model under this held-out accuracy did not learn its task: left out (AIR705 reads it too).
+MIN_ACCURACY = CALIBRATED_ACCURACY
 MODES = ("data", "data-free")
 # The parts of the held-out generator (`bench.data_heldout`) whose clean models the thresholds are
 # also calibrated on: the parts the behavioural scan was developed on. The calibration generator's

@@ -76,8 +76,9 @@ def _every_family() -> Iterator[None]:
 def reversed_families(
     model: Path, sample: Path | None
 ) -> tuple[str, list[dict[str, Any]], list[float] | None]:
-    """The mode, every family's per-class results and the classes' draw (`outlier.class_draw`; None
-    data-free) of the model in `model`, reversed on `sample` (data-free without one)."""
+    """The mode, every family's per-class results and the classes' draw (`outlier.class_draw`: over the
+    sample, or data-free over the synthesised inputs) of the model in `model`, reversed on `sample`
+    (data-free without one)."""
     import torch
 
     from airlock.behavior.outlier import load_calibration

@@ -108,12 +108,13 @@ def test_clean_model_passes(clean_report: Report) -> None:
 
 
 def test_data_free_mode_finds_the_same_target(patched: BuiltModel) -> None:
-    behavior = behaviour_scan(patched.folder).behavior
+    report = behaviour_scan(patched.folder)
+    behavior = report.behavior
     assert behavior is not None
     assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
     assert behavior["backdoored"] is True and behavior["suspect_class"] == TARGET
     assert behavior["sample_accuracy"] is None  # nothing labelled to read
-    assert "AIR705" not in {f.rule for f in behaviour_scan(patched.folder).findings}
+    assert "AIR705" not in {f.rule for f in report.findings}
 
 
 def test_a_sample_whose_labels_do_not_match_the_model_is_reported_and_does_not_fail_alone(

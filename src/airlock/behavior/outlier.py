@@ -125,10 +125,7 @@ def class_draw(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, ..
 
 def draw_shift(draw: Sequence[float], suspect: int) -> float:
     """The suspect's draw less the median class's: how much more the class is leant to than a typical one."""
-    ordered = sorted(draw)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return draw[suspect] - median
+    return draw[suspect] - float(np.median(draw))
 
 
 # Spacings of the sorted log trigger sizes a size gap spans: the smallest successful trigger is

@@ -133,9 +133,10 @@ def reverse_image(
     start = time.perf_counter()
     images, known, mode, complete = image_inputs(clf, sample, seed=seed, deadline=deadline, progress=progress)
     probabilities = softmax(clf, images)
-    labels = probabilities.argmax(dim=-1).to(clf.device)
+    predicted = probabilities.argmax(dim=-1)
+    labels = predicted.to(clf.device)
     draw = class_draw(probabilities.numpy(), known)
-    accuracy = sample_accuracy(labels.cpu().numpy(), known) if mode == DATA else None
+    accuracy = sample_accuracy(predicted.numpy(), known) if mode == DATA else None
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):

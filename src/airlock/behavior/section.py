@@ -80,7 +80,8 @@ def reversal_section(
         # false only because the report's schema wants a boolean; `determined` says it is no answer
         "determined": determined(reversal),
         "agreeing_families": [o.family for o in evidence.families] if evidence is not None else [],
-        # how much each class draws on the labelled clean sample; the score adds weight × shift
+        # how far the other classes' inputs lean to each class (`outlier.class_draw`); the score adds
+        # weight × (the candidate's shift − centre)
         "class_draw": _class_draw(reversal),
         # with data, the share of the labelled sample the model reads right (AIR705 under
         # `outlier.CALIBRATED_ACCURACY`); null data-free or without labels
