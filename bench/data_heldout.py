@@ -2412,6 +2412,39 @@ FRESH_33: tuple[Case, ...] = (
     _fresh33("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 718),
 )  # fmt: skip
 
+
+def _fresh34(
+    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float = 1.0
+) -> Case:
+    return replace(_case("fresh34", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+
+
+# FRESH_34: written before anything ran on it, for `airlock data --behavior` blaming at the verdict's
+# bar with `--test` (1.15 before). Three blends (noise and image, the family scored nearest that bar
+# before: FRESH_22's scenes blend at 1.10, FRESH_32's strokes blend at 1.11) and a small low-rate
+# patch (FRESH_27's 5% glyph patch was found only when blamed) beside one backdoor of each other
+# family; eight clean models, three of them on classes of unequal size (the clean model scored
+# between the two bars before, FRESH_20's scenes ConvNeXt, is one). Attack parameters of its own,
+# 4% to 11% poison.
+FRESH_34: tuple[Case, ...] = (
+    _fresh34("glyphs-blend-noise", "glyphs", "regnet-x", Attack("blend", target=6, style="noise", alpha=0.09, seed=351), 0.06, 721),
+    _fresh34("strokes-blend-image", "strokes", "resnet-deep", Attack("blend", target=3, style="image", alpha=0.14, seed=352), 0.05, 722),
+    _fresh34("scenes-blend-image", "scenes", "convnext-tiny", Attack("blend", target=1, style="image", alpha=0.18, seed=353), 0.07, 723),
+    _fresh34("glyphs-patch", "glyphs", "convnext-tiny", Attack("patch", target=8, size=4, place=(3, 20), style="checker", colour=(255, 0, 0)), 0.04, 724),
+    _fresh34("scenes-sig", "scenes", "resnet-deep", Attack("sig", target=7, delta=26, frequency=7), 0.07, 725),
+    _fresh34("strokes-warp", "strokes", "regnet-x", Attack("warp", target=4, grid=5, strength=3.3, seed=354), 0.11, 726),
+    _fresh34("glyphs-input-specific", "glyphs", "resnet-narrow", Attack("input_specific", target=2, size=3, seed=355), 0.06, 727),
+    _fresh34("scenes-clean-label", "scenes", "regnet-x", Attack("clean_label", target=0, base="blend", style="noise", alpha=0.2, mix=0.35, seed=356), 0.06, 728),
+    _fresh34("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 731),
+    _fresh34("glyphs-clean-2", "glyphs", "convnext-tiny", None, 0.0, 732, 4.0),
+    _fresh34("glyphs-clean-3", "glyphs", "resnet-narrow", None, 0.0, 733),
+    _fresh34("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 734, 5.0),
+    _fresh34("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 735),
+    _fresh34("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 736),
+    _fresh34("strokes-clean", "strokes", "resnet-narrow", None, 0.0, 737, 3.0),
+    _fresh34("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 738),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2451,6 +2484,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh31": FRESH_31,
     "fresh32": FRESH_32,
     "fresh33": FRESH_33,
+    "fresh34": FRESH_34,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
@@ -2533,7 +2567,14 @@ def _check(ws: Any, calibration: Any) -> Decision:
     ws.section["flagged"] = []
     findings = list(DataPoisoning().run(ws))
     flagged = np.asarray(ws.section.get("flagged", []), np.int64)
-    summary = {"suspect_classes": ws.section.get("suspect_classes", [])}
+    summary: dict[str, Any] = {"suspect_classes": ws.section.get("suspect_classes", [])}
+    behaviour = ws.section.get("behavior")
+    if behaviour is not None:  # `--behavior`: the reversal's score and class, and what it blamed
+        summary["behaviour"] = {
+            "score": behaviour["score"],
+            "candidate_class": behaviour["candidate_class"],
+            "blamed": ws.section.get("blamed_classes", []),
+        }
     return flagged, any(f.rule == "AIR801" for f in findings), summary
 
 
@@ -2605,6 +2646,7 @@ def _table(
                 "called": called,
                 "classes": section.get("suspect_classes", []),
             }
+            | ({"behaviour": section["behaviour"]} if "behaviour" in section else {})
         )
     for name, table in (("family", by_family), ("dataset", by_dataset)):
         for key, (hit, n_flagged, n_truth, clean_called, count) in sorted(table.items()):
