@@ -2430,7 +2430,7 @@ FRESH_34: tuple[Case, ...] = (
     _fresh34("glyphs-blend-noise", "glyphs", "regnet-x", Attack("blend", target=6, style="noise", alpha=0.09, seed=351), 0.06, 721),
     _fresh34("strokes-blend-image", "strokes", "resnet-deep", Attack("blend", target=3, style="image", alpha=0.14, seed=352), 0.05, 722),
     _fresh34("scenes-blend-image", "scenes", "convnext-tiny", Attack("blend", target=1, style="image", alpha=0.18, seed=353), 0.07, 723),
-    _fresh34("glyphs-patch", "glyphs", "convnext-tiny", Attack("patch", target=8, size=4, place=(3, 20), style="checker", colour=(255, 0, 0)), 0.04, 724),
+    _fresh34("glyphs-patch", "glyphs", "convnext-tiny", Attack("patch", target=5, size=4, place=(3, 20), style="checker", colour=(255, 0, 0)), 0.04, 724),
     _fresh34("scenes-sig", "scenes", "resnet-deep", Attack("sig", target=7, delta=26, frequency=7), 0.07, 725),
     _fresh34("strokes-warp", "strokes", "regnet-x", Attack("warp", target=4, grid=5, strength=3.3, seed=354), 0.11, 726),
     _fresh34("glyphs-input-specific", "glyphs", "resnet-narrow", Attack("input_specific", target=2, size=3, seed=355), 0.06, 727),
