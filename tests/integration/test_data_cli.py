@@ -470,10 +470,11 @@ def test_classes_blamed_by_a_behaviour_report_are_judged_as_suspects(cli, genera
 def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`--behavior` reverses triggers on the `--test` images; a backdoor it is sure of (score at least
-    BLAME_AT) blames its class, one above the verdict's bar but under BLAME_AT is reported without
-    blaming, and a clean model blames none. The training set is the backdoor's own poison: other
-    digits stamped with its trigger and relabelled, among clean rows."""
+    """`--behavior` reverses triggers on the `--test` images; with them the class of a backdoored
+    verdict is blamed (BLAME_AT is the verdict's bar in data mode), a bar above the score (as the
+    data-free one can be) reports the verdict without blaming, and a clean model blames none. The
+    training set is the backdoor's own poison: other digits stamped with its trigger and relabelled,
+    among clean rows."""
     from airlock.data import behaviour_feed
     from fixtures.backdoored_models import (
         TEST_BACKDOORED,
@@ -503,24 +504,25 @@ def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     behaviour = data["behavior"]
     assert isinstance(behaviour, dict) and behaviour["mode"] == "data" and behaviour["complete"] is True
     assert behaviour["backdoored"] is True and behaviour["suspect_class"] == target
-    bar = behaviour_feed.BLAME_AT["data"]
-    assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == bar
-    assert (data.get("blamed_classes") == [target]) == (behaviour["score"] >= bar)
-    monkeypatch.setattr(behaviour_feed, "BLAME_AT", {"data": 1.0, "data-free": 1.0})
-    blamed = vet(TEST_BACKDOORED)
-    assert blamed.get("blamed_classes") == [target]
+    assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == 1.0
+    assert data.get("blamed_classes") == [target]
     # the blamed class's rows are also placed towards its reversed trigger (two modes here); the
     # split (and the clean reference) call this class by themselves, so the trigger does not decide
     # its rows
-    judged = next(c for c in blamed["classes"] if c["class"] == target)  # type: ignore[attr-defined]
+    judged = next(c for c in data["classes"] if c["class"] == target)  # type: ignore[attr-defined]
     assert (
         judged["trigger_modes"] > 3
         and judged["poisoned"]
         and judged["decided_by"] != "reversed trigger (model)"
     )
-    flagged = np.asarray(blamed["flagged"])
+    flagged = np.asarray(data["flagged"])
     hit = len(np.intersect1d(flagged, poison))
     assert hit >= 0.9 * len(poison) and hit >= 0.8 * len(flagged)
+    over = round(float(behaviour["score"]) + 0.01, 4)  # type: ignore[arg-type]
+    monkeypatch.setattr(behaviour_feed, "BLAME_AT", {"data": over, "data-free": over})
+    unblamed = vet(TEST_BACKDOORED)
+    assert unblamed["behavior"]["outcome"] == "backdoor suspected"  # type: ignore[index]
+    assert unblamed["behavior"]["blame_at"] == over and "blamed_classes" not in unblamed  # type: ignore[index]
     clean = vet(TEST_CLEAN)
     assert clean["behavior"]["backdoored"] is False and "blamed_classes" not in clean  # type: ignore[index]
     refused = cli("data", train, "--behavior", "--no-progress")

@@ -5,8 +5,10 @@ A trigger reversal finds the class a backdoor sends inputs to from the model alo
 then know where to look. The reversal runs on the evaluation split (`--test`) when it holds images,
 which a user keeps clean, never on the training set under vetting (its poisoned rows would carry
 the very trigger being reversed); otherwise data-free, on inputs synthesised from the model. It runs
-exactly as in `airlock scan --behavior` (same engine, thresholds, seed). A blamed class is judged at
-lower thresholds, so blaming asks for more than the verdict does: a score of at least `BLAME_AT`.
+exactly as in `airlock scan --behavior` (same engine, thresholds, seed). With `--test` the class a
+backdoored verdict points at is blamed; data-free, where clean models fail the verdict more often,
+blaming asks for more than the verdict does: a score of at least `BLAME_AT`. A blamed class is
+judged at lower thresholds.
 The blamed class's reversed trigger (of the deciding family) goes with it: `airlock.data.trigger_rows`
 uses it to find the rows that carry it.
 """
@@ -22,15 +24,17 @@ import numpy as np
 from airlock.models.image import ImageClassifier
 
 SEED = 0
-# Fitted on the CALIBRATE and DEVELOP parts of `python -m bench data_heldout` only, at α = 0.05: clean
-# glyph models reach behaviour scores of 1.25-1.52 (a thin-ring class every glyph model reaches with
-# a small pattern), and blamed at that level the data check called 2 of 4 clean sets poisoned; the
-# backdoored models whose class the reversal found scored 1.78 and more. The bar was 1.6 in both
-# modes then; data-mode thresholds moved to α = 0.01 (×1.393, `airlock.behavior.outlier.ALPHA`), so
-# the same gaps now score 1.393 times less there and its bar is 1.6 / 1.393. Data-free thresholds
-# moved to α = 0.01 in signatures 2026.12.8 (×1.334 for a two-spacing gap among two families), so
-# that bar is 1.6 / 1.334.
-BLAME_AT = {"data": 1.15, "data-free": 1.2}
+# The score from which the reversal's class is blamed, by mode. Data-free: fitted on the CALIBRATE and
+# DEVELOP parts of `python -m bench data_heldout` only, at α = 0.05, where clean glyph models reached
+# 1.25-1.52 on a thin-ring class and, blamed there, had 2 of 4 clean sets called; the bar was 1.6,
+# and is 1.6 / 1.334 since data-free thresholds moved to α = 0.01 (signatures 2026.12.8). With a
+# labelled sample (`--test`) the bar is the verdict's own (a score over 1): the 1.15 it had (1.6 /
+# 1.393) came from those scores before the class draw, and with the draw (signatures 2026.12.10) one
+# clean model of the 214 of CALIBRATE-FRESH_32 scored between 1 and 1.15 (FRESH_20's scenes ConvNeXt
+# on classes of unequal size, 1.08), while two backdoors whose sets the data checks missed whole
+# scored there on their target (FRESH_22's scenes blend 1.10, FRESH_32's strokes blend 1.11).
+# Measured on FRESH_34, written for it (bench/HISTORY.md).
+BLAME_AT = {"data": 1.0, "data-free": 1.2}
 
 
 @dataclass(frozen=True)
