@@ -5,10 +5,12 @@ A trigger reversal finds the class a backdoor sends inputs to from the model alo
 then know where to look. The reversal runs on the evaluation split (`--test`) when it holds images,
 which a user keeps clean, never on the training set under vetting (its poisoned rows would carry
 the very trigger being reversed); otherwise data-free, on inputs synthesised from the model. It runs
-exactly as in `airlock scan --behavior` (same engine, thresholds, seed). With `--test` the class a
-backdoored verdict points at is blamed; data-free, where clean models fail the verdict more often,
-blaming asks for more than the verdict does: a score of at least `BLAME_AT`. A blamed class is
-judged at lower thresholds.
+exactly as in `airlock scan --behavior` (same engine, thresholds, seed). With `--test` images the
+model reads as well as the thresholds' calibration models read theirs, the class a backdoored verdict
+points at is blamed; elsewhere (data-free, or a sample read at under
+`airlock.behavior.outlier.CALIBRATED_ACCURACY`), where clean models fail the verdict more often,
+blaming asks for more than the verdict does (`blame_bar`). A blamed class is judged at lower
+thresholds.
 The blamed class's reversed trigger (of the deciding family) goes with it: `airlock.data.trigger_rows`
 uses it to find the rows that carry it.
 """
@@ -17,24 +19,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from airlock.models.image import ImageClassifier
 
+if TYPE_CHECKING:
+    from airlock.behavior.reversal import Reversal
+
 SEED = 0
-# The score from which the reversal's class is blamed, by mode. Data-free: fitted on the CALIBRATE and
-# DEVELOP parts of `python -m bench data_heldout` only, at α = 0.05, where clean glyph models reached
-# 1.25-1.52 on a thin-ring class and, blamed there, had 2 of 4 clean sets called; the bar was 1.6,
-# and is 1.6 / 1.334 since data-free thresholds moved to α = 0.01 (signatures 2026.12.8). With a
-# labelled sample (`--test`) the bar is the verdict's own (a score over 1): the 1.15 it had (1.6 /
-# 1.393) came from those scores before the class draw, and with the draw (signatures 2026.12.10) one
-# clean model of the 214 of CALIBRATE-FRESH_32 scored between 1 and 1.15 (FRESH_20's scenes ConvNeXt
-# on classes of unequal size, 1.08), while two backdoors whose sets the data checks missed whole
-# scored there on their target (FRESH_22's scenes blend 1.10, FRESH_32's strokes blend 1.11).
-# Measured on FRESH_34, written for it (bench/HISTORY.md).
+# The score from which the reversal's class is blamed (`blame_bar`). Data-free: fitted on the CALIBRATE
+# and DEVELOP parts of `python -m bench data_heldout` only, at α = 0.05, where clean glyph models
+# reached 1.25-1.52 on a thin-ring class and, blamed there, had 2 of 4 clean sets called; the bar was
+# 1.6, and is 1.6 / 1.334 since data-free thresholds moved to α = 0.01 (signatures 2026.12.8). With
+# `--test` it was 1.6 / 1.393 = 1.15 (data-mode thresholds at α = 0.01). With the class draw
+# (signatures 2026.12.10) the clean models of CALIBRATE-FRESH_32 that score over 1 all read their
+# sample at under 70% (FRESH_20's imbalanced scenes ConvNeXt 1.08, FRESH_28's scenes RegNet-X 1.15,
+# FRESH_32's 1.25), and blamed at 1.0 FRESH_28's clean set was called poisoned (84 rows), so under
+# CALIBRATED_ACCURACY the 1.15 stays; at it or over, the verdict's bar, where two blends the data
+# checks missed whole scored on their target (FRESH_32's strokes blend 1.11; FRESH_22's scenes blend
+# 1.10 before the draw). Measured on FRESH_34, written for it (bench/HISTORY.md).
 BLAME_AT = {"data": 1.0, "data-free": 1.2}
+BLAME_AT_UNCALIBRATED = 1.15  # with `--test` images the model reads at under CALIBRATED_ACCURACY
+
+
+def blame_bar(reversal: Reversal) -> float:
+    """The score from which `reversal`'s class is blamed."""
+    from airlock.behavior.outlier import CALIBRATED_ACCURACY
+
+    accuracy = reversal.accuracy  # None data-free
+    if accuracy is not None and accuracy < CALIBRATED_ACCURACY:
+        return BLAME_AT_UNCALIBRATED
+    return BLAME_AT[reversal.mode]
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ def blame(
     evidence = reversal.evidence
     candidate = evidence.suspect if evidence is not None else None
     suspect = candidate if reversal.backdoored else None
+    bar = blame_bar(reversal)
     section: dict[str, Any] = {
         "mode": reversal.mode,
         "inputs": reversal.inputs,
@@ -69,9 +87,10 @@ def blame(
         "candidate_class": candidate,
         "complete": reversal.complete,
         "outcome": SUSPECTED if reversal.backdoored else NOT_FOUND if reversal.complete else NOT_DETERMINED,
-        "blame_at": BLAME_AT[reversal.mode],
+        "sample_accuracy": None if reversal.accuracy is None else round(reversal.accuracy, 4),
+        "blame_at": bar,
     }
-    blamed = (suspect,) if suspect is not None and reversal.score >= BLAME_AT[reversal.mode] else ()
+    blamed = (suspect,) if suspect is not None and reversal.score >= bar else ()
     decision = reversal.decision
     trigger = None
     if blamed and decision is not None:
