@@ -72,12 +72,18 @@ EPOCHS_BY_DATASET = {"scenes": 14}
 
 
 def _case(
-    part: str, name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int
+    part: str,
+    name: str,
+    dataset: str,
+    arch: str,
+    attack: Attack | None,
+    rate: float,
+    seed: int,
+    imbalance: float = 1.0,
 ) -> Case:
     """A case of `part` (its name's prefix); scenes models train longer (EPOCHS_BY_DATASET)."""
-    return Case(
-        f"{part}-{name}", dataset, arch, seed, attack, rate, epochs=EPOCHS_BY_DATASET.get(dataset, EPOCHS)
-    )
+    epochs = EPOCHS_BY_DATASET.get(dataset, EPOCHS)
+    return Case(f"{part}-{name}", dataset, arch, seed, attack, rate, epochs=epochs, imbalance=imbalance)
 
 
 def _cal(name: str, attack: Attack | None, rate: float, seed: int) -> Case:
@@ -1994,10 +2000,7 @@ FRESH_19: tuple[Case, ...] = (
 )
 
 
-def _fresh20(
-    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float
-) -> Case:
-    return replace(_case("fresh20", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+_fresh20 = partial(_case, "fresh20")
 
 
 # FRESH_20: written before anything ran on it. Every earlier part draws balanced classes, so a
@@ -2028,8 +2031,7 @@ FRESH_20: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh21(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh21", name, dataset, arch, attack, rate, seed)
+_fresh21 = partial(_case, "fresh21")
 
 
 # FRESH_21: written and committed before anything ran on it, to measure a change of which rows of a
@@ -2056,8 +2058,7 @@ FRESH_21: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh22(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh22", name, dataset, arch, attack, rate, seed)
+_fresh22 = partial(_case, "fresh22")
 
 
 # FRESH_22: written and committed before anything ran on it, to measure a change of which class calls
@@ -2086,8 +2087,7 @@ FRESH_22: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh23(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh23", name, dataset, arch, attack, rate, seed)
+_fresh23 = partial(_case, "fresh23")
 
 
 # FRESH_23: written and committed with the change it measures, before anything ran on it: which rows
@@ -2114,8 +2114,7 @@ FRESH_23: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh24(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh24", name, dataset, arch, attack, rate, seed)
+_fresh24 = partial(_case, "fresh24")
 
 
 # FRESH_24: written and committed with the change it measures, before anything ran on it: a class
@@ -2144,8 +2143,7 @@ FRESH_24: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh25(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh25", name, dataset, arch, attack, rate, seed)
+_fresh25 = partial(_case, "fresh25")
 
 
 # FRESH_25: written and committed with the change it measures, before anything ran on it: a split's
@@ -2174,8 +2172,7 @@ FRESH_25: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh26(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh26", name, dataset, arch, attack, rate, seed)
+_fresh26 = partial(_case, "fresh26")
 
 
 # FRESH_26: written and committed with the change it measures, before anything ran on it: a compact
@@ -2204,8 +2201,7 @@ FRESH_26: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh27(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh27", name, dataset, arch, attack, rate, seed)
+_fresh27 = partial(_case, "fresh27")
 
 
 # FRESH_27: written and committed with the change it measures, before anything ran on it: the
@@ -2235,8 +2231,7 @@ FRESH_27: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh28(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh28", name, dataset, arch, attack, rate, seed)
+_fresh28 = partial(_case, "fresh28")
 
 
 # FRESH_28: written and committed with the change it measures, before anything ran on it: data-free
@@ -2264,8 +2259,7 @@ FRESH_28: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh29(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh29", name, dataset, arch, attack, rate, seed)
+_fresh29 = partial(_case, "fresh29")
 
 
 # FRESH_29: written and committed with the change it measures, before anything ran on it: the
@@ -2293,8 +2287,7 @@ FRESH_29: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh30(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh30", name, dataset, arch, attack, rate, seed)
+_fresh30 = partial(_case, "fresh30")
 
 
 # FRESH_30: written for a data-free class draw (the candidate's draw over the inputs synthesised from
@@ -2322,10 +2315,7 @@ FRESH_30: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh31(
-    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float = 1.0
-) -> Case:
-    return replace(_case("fresh31", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+_fresh31 = partial(_case, "fresh31")
 
 
 # FRESH_31: written before anything ran on it, for a class draw that weighs every source class alike
@@ -2355,8 +2345,7 @@ FRESH_31: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh32(name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int) -> Case:
-    return _case("fresh32", name, dataset, arch, attack, rate, seed)
+_fresh32 = partial(_case, "fresh32")
 
 
 # FRESH_32: written before anything ran on it, for the next change of either detector; measured once
@@ -2383,10 +2372,7 @@ FRESH_32: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh33(
-    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float = 1.0
-) -> Case:
-    return replace(_case("fresh33", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+_fresh33 = partial(_case, "fresh33")
 
 
 # FRESH_33: written before anything ran on it, for the next change of either detector; nothing has run
@@ -2413,10 +2399,7 @@ FRESH_33: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _fresh34(
-    name: str, dataset: str, arch: str, attack: Attack | None, rate: float, seed: int, imbalance: float = 1.0
-) -> Case:
-    return replace(_case("fresh34", name, dataset, arch, attack, rate, seed), imbalance=imbalance)
+_fresh34 = partial(_case, "fresh34")
 
 
 # FRESH_34: written before anything ran on it, for `airlock data --behavior` blaming at the verdict's
