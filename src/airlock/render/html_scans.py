@@ -251,6 +251,9 @@ def _activation(a: Mapping[str, Any]) -> str:
 
 
 def data_section(d: Mapping[str, Any]) -> str:
+    from airlock.render.table import reversal_summary
+
+    reversal = reversal_summary(d.get("behavior"))
     flagged = _list(d.get("flagged"))
     inconsistent = _list(d.get("label_inconsistent"))
     parts = [
@@ -265,6 +268,7 @@ def data_section(d: Mapping[str, Any]) -> str:
                 ("flagged samples", f"<span id='flagged-count'>{len(flagged)}</span>"),
                 ("label-inconsistent samples", str(len(inconsistent))),
                 ("method", _text(d.get("method"))),
+                *([("trigger reversal", _text(reversal))] if reversal else []),
             ]
         ),
     ]

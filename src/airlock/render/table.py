@@ -149,10 +149,31 @@ def summary_lines(report: Report) -> list[str]:
             f"({data.get('feature_space', '?')} features, {data.get('method', '?')}){blamed}{overruled_text}"
             f"{unreferenced}"
         )
+        reversal = reversal_summary(data.get("behavior"))
+        if reversal:
+            lines.append(f"reversal {reversal}")
     behaviour = _behaviour_line(report)
     if behaviour:
         lines.append(behaviour)
     return [_printable(line) for line in lines]
+
+
+def reversal_summary(b: object) -> str | None:
+    """`airlock data --behavior`'s trigger reversal (`data.behavior`): its outcome, and whether its
+    class was blamed, with the bar and, where the bar is raised for it, the sample's accuracy."""
+    if not isinstance(b, dict) or "outcome" not in b:
+        return None
+    score = float(b.get("score", 0.0))
+    line = f"{b['outcome']}; score {score:.3f} ({b.get('mode', '?')})"
+    suspect = b.get("suspect_class")
+    if suspect is None:
+        return line
+    bar = float(b.get("blame_at", 1.0))
+    accuracy = b.get("sample_accuracy")
+    read = f"; the model reads {float(accuracy):.0%} of the --test sample" if accuracy is not None else ""
+    if score >= bar:
+        return f"{line}; class {suspect} blamed (bar {bar:g}{read})"
+    return f"{line}; class {suspect} not blamed: under the bar {bar:g}{read}"
 
 
 def _behaviour_line(report: Report) -> str | None:

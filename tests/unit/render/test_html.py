@@ -333,3 +333,19 @@ def test_a_text_model_shows_its_recovered_trigger_tokens_and_marks_the_suspect_i
     assert "<script>alert(1)</script>" not in html
     assert "2 (weather)" in page.text and "◀ suspect" in page.text and "5.2 not reached" in page.text
     assert "25.5 against threshold 1" in page.text
+
+
+def test_a_data_report_names_its_trigger_reversal_and_why_its_class_was_not_blamed() -> None:
+    behavior = {
+        "mode": "data",
+        "outcome": "backdoor suspected",
+        "suspect_class": 5,
+        "score": 1.0212,
+        "blame_at": 1.15,
+        "sample_accuracy": 0.7725,
+    }
+    data = {"rows": 10, "feature_space": "model", "flagged": [], "suspect_classes": [], "behavior": behavior}
+    _, page = parse(replace(passing_report(), data=data))
+    text = " ".join(page.text.split())
+    assert "trigger reversal" in text
+    assert "class 5 not blamed: under the bar 1.15; the model reads 77% of the --test sample" in text

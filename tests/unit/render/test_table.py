@@ -169,6 +169,26 @@ def test_a_run_without_a_clean_reference_says_so_in_the_summary_line() -> None:
     assert "clean reference" not in TableRenderer().render(replace(passing_report(), data=data))
 
 
+def test_the_data_checks_reversal_says_whether_and_why_its_class_was_blamed() -> None:
+    data = {"rows": 10, "feature_space": "model", "flagged": [], "suspect_classes": []}
+    suspected = {"mode": "data", "outcome": "backdoor suspected", "suspect_class": 5, "score": 1.0212}
+
+    def line(behavior: dict[str, object]) -> str:
+        report_ = replace(passing_report(), data={**data, "behavior": behavior})
+        return " ".join(TableRenderer().render(report_).split())
+
+    blamed = line({**suspected, "blame_at": 1.0, "sample_accuracy": 0.8325})
+    assert "reversal backdoor suspected; score 1.021 (data); class 5 blamed (bar 1; the model" in blamed
+    assert "reads 83% of the --test sample)" in blamed
+    under = line({**suspected, "blame_at": 1.15, "sample_accuracy": 0.7725})
+    assert "class 5 not blamed: under the bar 1.15; the model reads 77% of the --test sample" in under
+    free = line({**suspected, "mode": "data-free", "blame_at": 1.2, "sample_accuracy": None})
+    assert "class 5 not blamed: under the bar 1.2" in free and "--test sample" not in free
+    clean = line({"mode": "data", "outcome": "no backdoor found", "suspect_class": None, "score": 0.4})
+    assert "reversal no backdoor found; score 0.400 (data)" in clean and "blamed" not in clean
+    assert "reversal" not in TableRenderer().render(replace(passing_report(), data=data))
+
+
 def test_scanners_with_nothing_to_read_are_listed_once_together() -> None:
     from airlock.scanning import CheckResult, CheckStatus
 
