@@ -39,7 +39,8 @@ SEED = 0
 # FRESH_32's 1.25), and blamed at 1.0 FRESH_28's clean set was called poisoned (84 rows), so under
 # CALIBRATED_ACCURACY the 1.15 stays; at it or over, the verdict's bar, where two blends the data
 # checks missed whole scored on their target (FRESH_32's strokes blend 1.11; FRESH_22's scenes blend
-# 1.10 before the draw). Measured on FRESH_34, written for it (bench/HISTORY.md).
+# 1.10 before the draw). On FRESH_33 and FRESH_34 (the latter written for it) no set moved
+# (bench/HISTORY.md, "Blaming at the verdict's bar").
 BLAME_AT = {"data": 1.0, "data-free": 1.2}
 BLAME_AT_UNCALIBRATED = 1.15  # with `--test` images the model reads at under CALIBRATED_ACCURACY
 

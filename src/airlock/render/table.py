@@ -160,7 +160,8 @@ def summary_lines(report: Report) -> list[str]:
 
 def reversal_summary(b: object) -> str | None:
     """`airlock data --behavior`'s trigger reversal (`data.behavior`): its outcome, and whether its
-    class was blamed, with the bar and, where the bar is raised for it, the sample's accuracy."""
+    class was blamed, with the bar and (with `--test`) how much of the sample the model reads right,
+    which sets the bar."""
     if not isinstance(b, dict) or "outcome" not in b:
         return None
     score = float(b.get("score", 0.0))
