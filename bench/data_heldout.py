@@ -2550,7 +2550,10 @@ def _check(ws: Any, calibration: Any) -> Decision:
     ws.section["flagged"] = []
     findings = list(DataPoisoning().run(ws))
     flagged = np.asarray(ws.section.get("flagged", []), np.int64)
-    summary: dict[str, Any] = {"suspect_classes": ws.section.get("suspect_classes", [])}
+    summary: dict[str, Any] = {
+        "suspect_classes": ws.section.get("suspect_classes", []),
+        "grown": [f.evidence["class"] for f in findings if f.rule == "AIR804"],  # reported, not called
+    }
     behaviour = ws.section.get("behavior")
     if behaviour is not None:  # `--behavior`: the reversal's score and class, and what it blamed
         summary["behaviour"] = {
@@ -2628,6 +2631,7 @@ def _table(
                 "poisoned": n_truth,
                 "called": called,
                 "classes": section.get("suspect_classes", []),
+                "grown": section.get("grown", []),
             }
             | ({"behaviour": section["behaviour"]} if "behaviour" in section else {})
         )

@@ -79,6 +79,38 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     assert len(truth & set(data["flagged"])) >= 0.9 * len(truth)
     assert data["clean_reference"] == {"rows": datasets.SMALL}
     assert not [f for f in report["findings"] if f["rule"] == "AIR803"]
+    # every class's share of both splits: the relabelled poison grew the target, which was called,
+    # so the growth is not reported apart
+    grown = {c["class"]: c["share_z"] for c in data["classes"]}
+    assert max(grown, key=grown.__getitem__) == datasets.TARGET and grown[datasets.TARGET] > 2
+    assert all(0 < c["train_share"] < 1 and 0 < c["test_share"] < 1 for c in data["classes"])
+    assert not [f for f in report["findings"] if f["rule"] == "AIR804"]
+
+
+@pytest.mark.slow  # trains the tiny digit model (--model)
+def test_a_class_grown_against_the_test_split_is_reported_without_failing(
+    cli, generated, report_schema, tmp_path: Path
+) -> None:
+    """A clean set whose class 3 was copied until it is twice its share of the clean split: the
+    growth a dirty-label target shows, reported (AIR804, info) without a poisoning call."""
+    with np.load(generated(datasets.clean_digits)) as z:
+        x, y = z["x"], z["y"]
+    threes = np.flatnonzero(y == 3)
+    train = tmp_path / "train.npz"
+    np.savez(train, x=np.concatenate([x, x[threes]]), y=np.concatenate([y, y[threes]]))
+    result = cli(
+        "data", train, "--model", generated(tiny_models.digit_resnet), "--test", generated(datasets.clean_digits),
+        "--format", "json", "--no-progress",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    report = result.json()
+    assert_valid_report(report, report_schema)
+    grown = [f for f in report["findings"] if f["rule"] == "AIR804"]
+    assert len(grown) == 1 and grown[0]["severity"] == "info"
+    evidence = grown[0]["evidence"]
+    assert evidence["class"] == 3 and evidence["share_z"] >= 4
+    assert evidence["train_rows"] == 2 * evidence["test_rows"] == 2 * len(threes)
+    assert not [f for f in report["findings"] if f["rule"] == "AIR801"]
 
 
 def test_clean_set_passes_with_raw_features(cli, generated, report_schema, tmp_path: Path) -> None:

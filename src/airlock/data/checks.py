@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from airlock.data import contamination, labels, leakage, poisoning, privacy
+from airlock.data.class_share import SHARE_Z_AT, ClassShare, class_shares
 from airlock.data.contamination import MAX_PAIRS
 from airlock.data.loading import Dataset, Kind
 from airlock.data.reference import Reference
@@ -80,7 +81,7 @@ class DataPoisoning(DataCheck):
 
     name = "data_poisoning"
     version = "1"
-    rules = frozenset({"AIR801", "AIR802", "AIR803"})
+    rules = frozenset({"AIR801", "AIR802", "AIR803", "AIR804"})
 
     def run(self, ws: Workspace) -> Iterator[Finding]:
         raw_table = ws.section.get("feature_space") == "raw" and ws.train.kind is Kind.TABLE
@@ -109,12 +110,16 @@ class DataPoisoning(DataCheck):
             yield from self._inconclusive(ws, result)
             return
         ws.poisoned_rows = result.flagged
+        shares = class_shares(ws.train.labels, ws.reference.labels) if ws.reference is not None else {}
         ws.section.update(
             {
                 "flagged": result.flagged.tolist(),
                 "scores": np.round(result.scores, 4).tolist(),
                 "suspect_classes": result.poisoned_classes,
-                "classes": [c.to_dict() for c in result.classes],
+                "classes": [
+                    {**c.to_dict(), **(shares[c.label].to_dict() if c.label in shares else {})}
+                    for c in result.classes
+                ],
                 "thresholds": {"flag_at": poisoning.FLAG_AT, **vars(ws.calibration)},
                 "signals": {str(row): list(names) for row, names in sorted(result.signals.items())},
             }
@@ -129,6 +134,10 @@ class DataPoisoning(DataCheck):
             ws.section["clean_reference"] = None if ws.reference is None else {"rows": len(ws.reference.rows)}
             if ws.reference is None:
                 yield self._without_reference(ws)
+        called = set(result.poisoned_classes)
+        for share in shares.values():
+            if share.z >= SHARE_Z_AT and share.label not in called:
+                yield self._grown(ws, share)
         for c in result.classes:
             if c.poisoned:
                 yield ws.finding(
@@ -156,6 +165,26 @@ class DataPoisoning(DataCheck):
                         ].tolist(),
                     },
                 )
+
+    def _grown(self, ws: Workspace, share: ClassShare) -> Finding:
+        """A class the check did not call that grew against the clean split as a dirty-label target does."""
+        name = ws.class_name(share.label)
+        return ws.finding(
+            "AIR804",
+            self.name,
+            ws.artifact,
+            f"class {share.label} ({name})",
+            f"class {name} is {share.train_share:.1%} of the training set and {share.test_share:.1%} of the "
+            f"--test split (z {share.z:.1f}): relabelled poison grows its target this way, though no group "
+            "of its rows was found apart; check how the split was drawn",
+            {
+                "class": share.label,
+                "label": name,
+                "train_rows": share.train_rows,
+                "test_rows": share.test_rows,
+                **share.to_dict(),
+            },
+        )
 
     def _without_reference(self, ws: Workspace) -> Finding:
         """Image rows vetted in a model's features with no labelled clean split to compare them with:
