@@ -45,16 +45,16 @@ class ClassShare:
 def class_shares(train_labels: np.ndarray, test_labels: np.ndarray) -> dict[int, ClassShare]:
     """Each training class's share of the training set and of the test split, and their z. Test
     labels outside the training classes (-1: a class the training set does not have) are left out."""
-    classes = np.unique(train_labels)
+    classes, in_train = np.unique(train_labels, return_counts=True)
     known = test_labels[np.isin(test_labels, classes)]
     n, m = len(train_labels), len(known)
-    out: dict[int, ClassShare] = {}
     if n == 0 or m == 0:
-        return out
-    for c in classes.tolist():
-        a, b = int((train_labels == c).sum()), int((known == c).sum())
+        return {}
+    in_test = np.bincount(np.searchsorted(classes, known), minlength=len(classes))
+    out: dict[int, ClassShare] = {}
+    for i, c in enumerate(classes.tolist()):
+        a, b = int(in_train[i]), int(in_test[i])
         pooled = (a + b) / (n + m)
         error = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
-        z = (a / n - b / m) / error if error > 0 else 0.0
-        out[int(c)] = ClassShare(int(c), a, b, a / n, b / m, z)
+        out[c] = ClassShare(c, a, b, a / n, b / m, (a / n - b / m) / error if error > 0 else 0.0)
     return out

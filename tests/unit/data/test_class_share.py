@@ -33,3 +33,8 @@ def test_test_labels_of_no_training_class_are_left_out_and_an_empty_split_gives_
     assert with_unknown[0].test_share == 0.5 and abs(with_unknown[0].z) < 1e-9
     assert class_shares(_labels([100, 100]), np.array([-1, -1])) == {}
     assert class_shares(np.array([], np.int64), _labels([5, 5])) == {}
+
+
+def test_a_class_numbered_below_zero_is_counted_like_any_other() -> None:
+    shares = class_shares(np.array([-1, -1, 0, 0]), np.array([-1, 0, 0, 0]))
+    assert shares[-1].train_rows == 2 and shares[-1].test_rows == 1 and shares[0].test_rows == 3
