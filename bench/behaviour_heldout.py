@@ -18,6 +18,10 @@ among the calibration models; FRESH_2 was added to measure a change of the warp 
 not keep; one part with `python -m bench.behaviour_heldout OUT.json PART`), per
 family, architecture and dataset (of EVALUATE and both FRESH parts together): ROC AUC of the score, backdoors found (verdict failed) with the right target,
 clean models whose verdict failed, and CPU seconds per model (`time.process_time`), with the load.
+
+`python -m bench.behaviour_heldout OUT.json --seed N PART…` scans with seed N instead of 0, and
+`python -m bench.behaviour_heldout spread A.json B.json` says how far the answer moved between two such
+runs of the same cases: the verdicts and candidates that differ and the spread of the score's change.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ LEARNED = 0.5  # attack success on held-out images from which a poisoned model c
 MODES = ("data", "data-free")
 
 
-def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
-    """`airlock scan MODEL --behavior [--data clean.npz]` on the case's model, through the library."""
+def scan_case(case: Case, *, data: bool, seed: int = 0) -> dict[str, Any]:
+    """`airlock scan MODEL --behavior [--data clean.npz] [--seed N]` on the case's model, through the library."""
     import torch
 
     from airlock.behavior.settings import BehaviorSettings
@@ -52,7 +56,7 @@ def scan_case(case: Case, *, data: bool) -> dict[str, Any]:
         scanners=None,
         use_cache=False,
         download_progress=False,
-        behavior=BehaviorSettings(data=clean_sample(built) if data else None, seed=0),
+        behavior=BehaviorSettings(data=clean_sample(built) if data else None, seed=seed),
     )
     start, cpu = time.perf_counter(), time.process_time()
     report = scan(str(built.model), options)
@@ -80,7 +84,7 @@ def kind_of(case: Case, attack_success: float | None) -> str:
     return "backdoored" if (attack_success or 0.0) >= LEARNED else "not learned"
 
 
-def record(part: str, case: Case) -> dict[str, Any]:
+def record(part: str, case: Case, seed: int = 0) -> dict[str, Any]:
     from fixtures.heldout.train import build_case
 
     built = build_case(case)
@@ -96,9 +100,10 @@ def record(part: str, case: Case) -> dict[str, Any]:
         "target": case.attack.target if case.attack else None,
         "attack_success": asr,
         "clean_accuracy": built.record.get("clean_accuracy"),
+        "seed": seed,
     }
     for mode in MODES:
-        out[mode] = scan_case(case, data=mode == "data")
+        out[mode] = scan_case(case, data=mode == "data", seed=seed)
     return out
 
 
@@ -167,11 +172,51 @@ def run(work: Path, parts: tuple[str, ...] = tuple(PARTS)) -> list[dict[str, Any
     return tables(records)
 
 
-if __name__ == "__main__":  # python -m bench.behaviour_heldout OUT.json PART…: one part per process
-    out, chosen = Path(sys.argv[1]), tuple(sys.argv[2:]) or tuple(PARTS)
+def spread(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How far the scan's answer moves with its seed: per mode, each run's summary, the models (not
+    "not learned") whose verdict differs between the two runs, and the spread (standard deviation)
+    of the score's change on clean and on backdoored models. The runs are of the same cases."""
+    other = {r["case"]: r for r in second}
+    pairs = [(r, other[r["case"]]) for r in first if r["case"] in other and r["kind"] != "not learned"]
+    rows = []
+    for mode in MODES:
+        rows.append(summary(f"seed {pairs[0][0].get('seed', 0)}", [a for a, _ in pairs], mode))
+        rows.append(summary(f"seed {pairs[0][1].get('seed', 0)}", [b for _, b in pairs], mode))
+        moved = {
+            kind: [b[mode]["score"] - a[mode]["score"] for a, b in pairs if a["kind"] == kind]
+            for kind in ("clean", "backdoored")
+        }
+        rows.append(
+            {
+                "case": f"seed spread ({mode})",
+                "models": len(pairs),
+                "verdicts_differ": sum(
+                    a[mode]["verdict_failed"] != b[mode]["verdict_failed"] for a, b in pairs
+                ),
+                "candidates_differ": sum(a[mode]["candidate"] != b[mode]["candidate"] for a, b in pairs),
+                **{f"score_change_sd_{k}": round(float(np.std(v)), 3) for k, v in moved.items() if v},
+                "score_change_max": round(float(max(abs(d) for v in moved.values() for d in v)), 3),
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    # python -m bench.behaviour_heldout OUT.json [--seed N] PART…: one part per process, scanned with seed N
+    # python -m bench.behaviour_heldout spread A.json B.json: how far the answer moves between two seeds
+    if sys.argv[1] == "spread":
+        first, second = (json.loads(Path(p).read_text()) for p in sys.argv[2:4])
+        for row in spread(first, second):
+            print(json.dumps(row))
+        sys.exit(0)
+    out, args = Path(sys.argv[1]), sys.argv[2:]
+    seed = 0
+    if args[:1] == ["--seed"]:
+        seed, args = int(args[1]), args[2:]
+    chosen = tuple(args) or tuple(PARTS)
     results = []
     for part in chosen:
         for case in PARTS[part]:
-            results.append(record(part, case))
+            results.append(record(part, case, seed))
             print(json.dumps(results[-1]), flush=True)
     out.write_text(json.dumps(results, indent=1))
