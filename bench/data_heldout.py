@@ -2480,6 +2480,33 @@ FRESH_36: tuple[Case, ...] = (
     _fresh36("strokes-clean-3", "strokes", "regnet-x", None, 0.0, 779),
 )  # fmt: skip
 
+_fresh37 = partial(_case, "fresh37")
+
+# FRESH_37: written before anything ran on it, for data-free scans that do not blame the class the
+# synthesised inputs start in: every family at 5% to 12% poison, two backdoors at the classes glyph
+# models read noise and flat grey as (7 and 0), where the change can cost a find, and nine clean sets,
+# four of them glyphs (the data-free false alarms were mostly glyph models), two imbalanced.
+FRESH_37: tuple[Case, ...] = (
+    _fresh37("glyphs-patch", "glyphs", "regnet-x", Attack("patch", target=7, size=4, place=(3, 14), style="solid", colour=(0, 255, 0)), 0.07, 781),
+    _fresh37("glyphs-blend", "glyphs", "resnet-narrow", Attack("blend", target=0, style="noise", alpha=0.12, seed=381), 0.08, 782),
+    _fresh37("strokes-patch-random", "strokes", "resnet-deep", Attack("patch", target=4, size=5, position="random", style="noise", seed=382), 0.10, 783),
+    _fresh37("scenes-blend-image", "scenes", "resnet-narrow", Attack("blend", target=5, style="image", alpha=0.18, seed=383), 0.09, 784),
+    _fresh37("strokes-sig", "strokes", "convnext-tiny", Attack("sig", target=3, delta=26, frequency=7), 0.08, 785),
+    _fresh37("glyphs-warp", "glyphs", "resnet-deep", Attack("warp", target=4, grid=4, strength=2.6, seed=384), 0.12, 786),
+    _fresh37("scenes-input-specific", "scenes", "convnext-tiny", Attack("input_specific", target=1, size=4, seed=385), 0.10, 787),
+    _fresh37("glyphs-clean-label", "glyphs", "convnext-tiny", Attack("clean_label", target=3, base="patch", size=5, place=(26, 2), colour=(255, 255, 255), mix=0.5), 0.06, 788),
+    _fresh37("strokes-input-specific", "strokes", "regnet-x", Attack("input_specific", target=6, size=4, seed=386), 0.05, 789),
+    _fresh37("glyphs-clean", "glyphs", "resnet-narrow", None, 0.0, 791),
+    _fresh37("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 792),
+    _fresh37("glyphs-clean-3", "glyphs", "resnet-deep", None, 0.0, 793, 4.0),
+    _fresh37("glyphs-clean-4", "glyphs", "convnext-tiny", None, 0.0, 794),
+    _fresh37("scenes-clean", "scenes", "resnet-deep", None, 0.0, 795),
+    _fresh37("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 796, 3.0),
+    _fresh37("strokes-clean", "strokes", "regnet-x", None, 0.0, 797),
+    _fresh37("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 798),
+    _fresh37("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 799),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2522,6 +2549,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh34": FRESH_34,
     "fresh35": FRESH_35,
     "fresh36": FRESH_36,
+    "fresh37": FRESH_37,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
