@@ -178,6 +178,8 @@ def spread(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[di
     of the score's change on clean and on backdoored models. The runs are of the same cases."""
     other = {r["case"]: r for r in second}
     pairs = [(r, other[r["case"]]) for r in first if r["case"] in other and r["kind"] != "not learned"]
+    if not pairs:
+        raise ValueError("the two runs share no case with a learned backdoor or a clean model")
     rows = []
     for mode in MODES:
         rows.append(summary(f"seed {pairs[0][0].get('seed', 0)}", [a for a, _ in pairs], mode))

@@ -539,7 +539,7 @@ def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     assert isinstance(behaviour, dict) and behaviour["mode"] == "data" and behaviour["complete"] is True
     assert behaviour["backdoored"] is True and behaviour["suspect_class"] == target
     assert behaviour["outcome"] == "backdoor suspected" and behaviour["blame_at"] == 1.0
-    assert data.get("blamed_classes") == [target]
+    assert data.get("blamed_classes") == [target] and behaviour["blamed"] == [target]
     # the blamed class's rows are also placed towards its reversed trigger (two modes here); the
     # split (and the clean reference) call this class by themselves, so the trigger does not decide
     # its rows
@@ -557,6 +557,7 @@ def test_behavior_runs_the_trigger_reversal_and_blames_the_class_it_finds(
     unblamed = vet(TEST_BACKDOORED)
     assert unblamed["behavior"]["outcome"] == "backdoor suspected"  # type: ignore[index]
     assert unblamed["behavior"]["blame_at"] == over and "blamed_classes" not in unblamed  # type: ignore[index]
+    assert unblamed["behavior"]["blamed"] == []  # type: ignore[index]
     clean = vet(TEST_CLEAN)
     assert clean["behavior"]["backdoored"] is False and "blamed_classes" not in clean  # type: ignore[index]
     refused = cli("data", train, "--behavior", "--no-progress")

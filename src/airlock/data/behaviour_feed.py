@@ -92,6 +92,7 @@ def blame(
         "blame_at": bar,
     }
     blamed = (suspect,) if suspect is not None and reversal.score >= bar else ()
+    section["blamed"] = list(blamed)  # the decision, for renderers (the score above is rounded)
     decision = reversal.decision
     trigger = None
     if blamed and decision is not None:

@@ -172,7 +172,7 @@ def reversal_summary(b: object) -> str | None:
     bar = float(b.get("blame_at", 1.0))
     accuracy = b.get("sample_accuracy")
     read = f"; the model reads {float(accuracy):.0%} of the --test sample" if accuracy is not None else ""
-    if score >= bar:
+    if suspect in b.get("blamed", ()):
         return f"{line}; class {suspect} blamed (bar {bar:g}{read})"
     return f"{line}; class {suspect} not blamed: under the bar {bar:g}{read}"
 

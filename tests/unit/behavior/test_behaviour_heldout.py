@@ -46,3 +46,8 @@ def test_the_spread_counts_what_moved_and_leaves_out_models_that_did_not_learn()
     assert data["score_change_max"] == pytest.approx(0.2)
     assert free["score_change_max"] == pytest.approx(0.3)
     assert rows["seed 0 (data)"]["found"] == "1/1" and rows["seed 1 (data)"]["clean_failed"] == "1/1"
+
+
+def test_runs_with_no_case_in_common_are_refused() -> None:
+    with pytest.raises(ValueError, match="share no case"):
+        spread([_run("clean", None, 0, (0.1, 1), (0.1, 1))], [])

@@ -343,6 +343,7 @@ def test_a_data_report_names_its_trigger_reversal_and_why_its_class_was_not_blam
         "score": 1.0212,
         "blame_at": 1.15,
         "sample_accuracy": 0.7725,
+        "blamed": [],
     }
     data = {"rows": 10, "feature_space": "model", "flagged": [], "suspect_classes": [], "behavior": behavior}
     _, page = parse(replace(passing_report(), data=data))

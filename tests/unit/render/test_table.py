@@ -177,12 +177,12 @@ def test_the_data_checks_reversal_says_whether_and_why_its_class_was_blamed() ->
         report_ = replace(passing_report(), data={**data, "behavior": behavior})
         return " ".join(TableRenderer().render(report_).split())
 
-    blamed = line({**suspected, "blame_at": 1.0, "sample_accuracy": 0.8325})
+    blamed = line({**suspected, "blame_at": 1.0, "sample_accuracy": 0.8325, "blamed": [5]})
     assert "reversal backdoor suspected; score 1.021 (data); class 5 blamed (bar 1; the model" in blamed
     assert "reads 83% of the --test sample)" in blamed
-    under = line({**suspected, "blame_at": 1.15, "sample_accuracy": 0.7725})
+    under = line({**suspected, "blame_at": 1.15, "sample_accuracy": 0.7725, "blamed": []})
     assert "class 5 not blamed: under the bar 1.15; the model reads 77% of the --test sample" in under
-    free = line({**suspected, "mode": "data-free", "blame_at": 1.2, "sample_accuracy": None})
+    free = line({**suspected, "mode": "data-free", "blame_at": 1.2, "sample_accuracy": None, "blamed": []})
     assert "class 5 not blamed: under the bar 1.2" in free and "--test sample" not in free
     clean = line({"mode": "data", "outcome": "no backdoor found", "suspect_class": None, "score": 0.4})
     assert "reversal no backdoor found; score 0.400 (data)" in clean and "blamed" not in clean
