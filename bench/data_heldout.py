@@ -2507,6 +2507,34 @@ FRESH_37: tuple[Case, ...] = (
     _fresh37("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 799),
 )  # fmt: skip
 
+_fresh38 = partial(_case, "fresh38")
+
+# FRESH_38: written before anything ran on it, for the behavioural scan's answer "not determined" when
+# the model reads its labelled sample at under `outlier.MISREAD_FLOOR` (60%): the scenes RegNet-X
+# models that read their sample at 45-57% decided every clean failure with data over FRESH_27-37, so
+# four clean and three backdoored scenes RegNet-X models, beside ConvNeXt models (which read theirs at
+# 59-80%) and one backdoor of every family, 5% to 12% poison, attack parameters of its own.
+FRESH_38: tuple[Case, ...] = (
+    _fresh38("scenes-patch", "scenes", "regnet-x", Attack("patch", target=2, size=5, place=(4, 4), style="checker", colour=(255, 255, 0), seed=391), 0.08, 801),
+    _fresh38("scenes-sig", "scenes", "regnet-x", Attack("sig", target=4, delta=28, frequency=6), 0.09, 802),
+    _fresh38("scenes-blend", "scenes", "convnext-tiny", Attack("blend", target=9, style="noise", alpha=0.13, seed=392), 0.07, 803),
+    _fresh38("glyphs-blend-image", "glyphs", "convnext-tiny", Attack("blend", target=2, style="image", alpha=0.16, seed=393), 0.08, 804),
+    _fresh38("strokes-patch", "strokes", "regnet-x", Attack("patch", target=6, size=3, place=(12, 25), style="solid", colour=(255, 0, 0)), 0.05, 805),
+    _fresh38("glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=5, delta=22, frequency=8), 0.06, 806),
+    _fresh38("scenes-warp", "scenes", "resnet-deep", Attack("warp", target=0, grid=4, strength=2.8, seed=394), 0.12, 807),
+    _fresh38("glyphs-input-specific", "glyphs", "convnext-tiny", Attack("input_specific", target=6, size=4, seed=395), 0.09, 808),
+    _fresh38("scenes-clean-label", "scenes", "regnet-x", Attack("clean_label", target=6, base="patch", size=5, place=(2, 26), colour=(255, 0, 255), mix=0.45), 0.07, 809),
+    _fresh38("scenes-clean", "scenes", "regnet-x", None, 0.0, 811),
+    _fresh38("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 812, 4.0),
+    _fresh38("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 813),
+    _fresh38("scenes-clean-4", "scenes", "regnet-x", None, 0.0, 814),
+    _fresh38("scenes-clean-5", "scenes", "convnext-tiny", None, 0.0, 815),
+    _fresh38("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 816),
+    _fresh38("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 817, 3.0),
+    _fresh38("strokes-clean", "strokes", "resnet-deep", None, 0.0, 818),
+    _fresh38("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 819),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2550,6 +2578,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh35": FRESH_35,
     "fresh36": FRESH_36,
     "fresh37": FRESH_37,
+    "fresh38": FRESH_38,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
