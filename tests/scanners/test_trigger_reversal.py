@@ -107,8 +107,13 @@ def test_clean_model_passes(clean_report: Report) -> None:
     assert clean_report.passed, clean_report.verdict.reasons
 
 
-def test_data_free_mode_finds_the_same_target(patched: BuiltModel) -> None:
-    report = behaviour_scan(patched.folder)
+@pytest.fixture(scope="module")
+def patched_data_free(patched: BuiltModel) -> Report:
+    return behaviour_scan(patched.folder)
+
+
+def test_data_free_mode_finds_the_same_target(patched_data_free: Report) -> None:
+    report = patched_data_free
     behavior = report.behavior
     assert behavior is not None
     assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
@@ -117,22 +122,45 @@ def test_data_free_mode_finds_the_same_target(patched: BuiltModel) -> None:
     assert "AIR705" not in {f.rule for f in report.findings}
 
 
+def _shifted(model: BuiltModel, folder: Path) -> Path:
+    """The model's clean sample with every label one class off: the model reads it at about 0%."""
+    import numpy as np
+
+    with np.load(model.sample) as sample:
+        x, y = sample["x"], sample["y"]
+    shifted = folder / "shifted.npz"
+    np.savez(shifted, x=x, y=(y + 1) % (int(y.max()) + 1))
+    return shifted
+
+
 def test_a_sample_whose_labels_do_not_match_the_model_is_reported_and_does_not_fail_alone(
     tmp_path: Path,
 ) -> None:
-    import numpy as np
-
     clean = image_model(TEST_CLEAN)
-    with np.load(clean.sample) as sample:
-        x, y = sample["x"], sample["y"]
-    shifted = tmp_path / "shifted.npz"
-    np.savez(shifted, x=x, y=(y + 1) % (int(y.max()) + 1))  # every label one class off: read at about 0%
-    report = behaviour_scan(clean.folder, data=shifted)
+    report = behaviour_scan(clean.folder, data=_shifted(clean, tmp_path))
     assert report.behavior is not None and report.behavior["sample_accuracy"] < 0.2
     (misread,) = [f for f in report.findings if f.rule == "AIR705"]
     assert str(misread.severity) == "low" and misread.evidence["accuracy"] < 0.2
     assert misread.evidence["calibrated_at"] == 0.8 and "labels match the model's classes" in misread.message
+    assert misread.evidence["mode"] == "data-free" and "the scan ran data-free" in misread.message
+    assert report.behavior["mode"] == "data-free" and report.behavior["outcome"] == "no backdoor found"
     assert not any("AIR705" in reason for reason in report.verdict.reasons)  # low: never fails the verdict
+    assert report.passed, report.verdict.reasons
+
+
+def test_a_sample_the_model_cannot_read_gives_the_data_free_answer(
+    patched: BuiltModel, patched_data_free: Report, tmp_path: Path
+) -> None:
+    """Under outlier.MISREAD_FLOOR the sample is not used: the answer is the data-free scan's, score
+    for score (same seed), not a reversal on inputs the model misreads."""
+    report = behaviour_scan(patched.folder, data=_shifted(patched, tmp_path))
+    behavior, alone = report.behavior, patched_data_free.behavior
+    assert behavior is not None and alone is not None
+    assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
+    assert behavior["sample_accuracy"] < 0.2 and alone["sample_accuracy"] is None
+    assert (behavior["score"], behavior["suspect_class"]) == (alone["score"], alone["suspect_class"])
+    assert behavior["suspect_class"] == TARGET and not report.passed
+    assert {f.rule for f in report.findings if f.rule.startswith("AIR7")} >= {"AIR701", "AIR705"}
 
 
 def test_a_time_budget_that_runs_out_is_incomplete_never_a_pass(patched: BuiltModel) -> None:

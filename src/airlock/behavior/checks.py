@@ -31,7 +31,7 @@ JOINT_FLOOR = 0.75
 
 def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Session) -> Iterator[Finding]:
     from airlock.behavior.device import deterministic
-    from airlock.behavior.outlier import CALIBRATED_ACCURACY, load_calibration
+    from airlock.behavior.outlier import CALIBRATED_ACCURACY, MISREAD_FLOOR, load_calibration
     from airlock.behavior.reversal import reverse_image, reverse_text
     from airlock.behavior.section import reversal_section, trigger_evidence, trigger_of
     from airlock.models.text import TextClassifier
@@ -73,7 +73,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     ] = not unreproducible  # False: a CUDA kernel without a deterministic version ran
     if unreproducible:
         session.section["unreproducible_kernels"] = unreproducible
-    if decision is not None and not reversal.backdoored and reversal.complete:
+    if decision is not None and not reversal.backdoored and reversal.complete and not reversal.misread:
         session.candidate = (decision.suspect, reversal.score)
     if reversal.accuracy is not None and reversal.accuracy < CALIBRATED_ACCURACY:
         yield ctx.finding(
@@ -81,10 +81,21 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             name,
             None,
             "sample",
-            f"the model reads the labelled clean sample at {reversal.accuracy:.0%} accuracy, under the "
-            f"{CALIBRATED_ACCURACY:.0%} the behavioural thresholds were calibrated at, so its score is less "
-            "certain: is the sample of the model's task, and do its labels match the model's classes?",
-            {"accuracy": round(reversal.accuracy, 4), "calibrated_at": CALIBRATED_ACCURACY},
+            f"the model reads the labelled clean sample at {reversal.accuracy:.0%} accuracy, "
+            + (
+                f"under the {MISREAD_FLOOR:.0%} from which the score can use it, so the scan ran data-free, "
+                "as without a sample"
+                if reversal.misread
+                else f"under the {CALIBRATED_ACCURACY:.0%} the behavioural thresholds were calibrated at, so "
+                "its score is less certain"
+            )
+            + ": is the sample of the model's task, and do its labels match the model's classes?",
+            {
+                "accuracy": round(reversal.accuracy, 4),
+                "calibrated_at": CALIBRATED_ACCURACY,
+                "floor": MISREAD_FLOOR,
+                "mode": reversal.mode,
+            },
         )
     if reversal.backdoored and decision is not None and trigger is not None:
         session.blamed = (decision.suspect,)

@@ -73,6 +73,17 @@ ALPHA = {"data": 0.01, "data-free": 0.01}
 # FRESH_9-32, none of the 148 at 70% or more). A sample of another distribution than the model's, or
 # labels that do not match the model's classes, reads the same way.
 CALIBRATED_ACCURACY = 0.8
+# Under this accuracy on the labelled sample an image classifier's triggers are reversed data-free,
+# as without a sample (AIR705 says so): reversed on a sample it cannot read, the score no longer ranks
+# backdoors above clean models. Over FRESH_27-37 of `bench.data_heldout`, the 15 models that read
+# their sample at under 60% (scenes RegNet-X models but one) scored at ROC AUC 0.40 with data, 2 of
+# their 10 clean models over 1 (every clean failure with data there) and 1 of 5 backdoors; data-free,
+# 0 of 7 clean and 0 of 5 backdoors. From 60% to 70%: 0.92 with data (2 of 3 backdoors found, 0 of 4
+# clean), from 70% up 0.93. From 70% it would have cost two glyph blends found at 64.5% and spared
+# FRESH_20's clean scenes ConvNeXt at 64.75%, which still fails. Not determined with data instead
+# would fail every such clean model (the behavioural scan is required, so no answer fails closed).
+# FRESH_38 was written to measure it.
+MISREAD_FLOOR = 0.6
 
 
 def sample_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float | None:

@@ -24,6 +24,7 @@ from airlock.behavior.outlier import (
     ALPHA,
     DRAW_CENTRE,
     DRAW_WEIGHT,
+    MISREAD_FLOOR,
     Calibration,
     Evidence,
     Outlier,
@@ -115,6 +116,12 @@ class Reversal:
         return evidence.score + DRAW_WEIGHT[self.mode] * (shift - DRAW_CENTRE[self.mode])
 
     @property
+    def misread(self) -> bool:
+        """Whether a labelled sample was given but read at under `MISREAD_FLOOR`, so the triggers were
+        reversed data-free instead (`reverse_image`)."""
+        return self.mode == DATA_FREE and self.accuracy is not None and self.accuracy < MISREAD_FLOOR
+
+    @property
     def backdoored(self) -> bool:
         return self.score > 1.0
 
@@ -129,14 +136,22 @@ def reverse_image(
     progress: Progress | None,
     schedule: Schedule | None = None,
 ) -> Reversal:
-    """Reverse every family's triggers for an image classifier (data mode when `sample` is given)."""
+    """Reverse every family's triggers for an image classifier: data mode when `sample` is given and
+    the model reads it at `MISREAD_FLOOR` or more, data-free otherwise (the sample's accuracy is kept,
+    for AIR705)."""
     start = time.perf_counter()
     images, known, mode, complete = image_inputs(clf, sample, seed=seed, deadline=deadline, progress=progress)
     probabilities = softmax(clf, images)
     predicted = probabilities.argmax(dim=-1)
+    accuracy = sample_accuracy(predicted.numpy(), known) if mode == DATA else None
+    if accuracy is not None and accuracy < MISREAD_FLOOR:  # a sample the model cannot read is no sample
+        images, known, mode, complete = image_inputs(
+            clf, None, seed=seed, deadline=deadline, progress=progress
+        )
+        probabilities = softmax(clf, images)
+        predicted = probabilities.argmax(dim=-1)
     labels = predicted.to(clf.device)
     draw = class_draw(probabilities.numpy(), known)
-    accuracy = sample_accuracy(predicted.numpy(), known) if mode == DATA else None
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):

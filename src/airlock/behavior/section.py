@@ -83,8 +83,9 @@ def reversal_section(
         # how far the other classes' inputs lean to each class (`outlier.class_draw`); the score adds
         # weight × (the candidate's shift − centre)
         "class_draw": _class_draw(reversal),
-        # with data, the share of the labelled sample the model reads right (AIR705 under
-        # `outlier.CALIBRATED_ACCURACY`); null data-free or without labels
+        # the share of the labelled sample the model reads right (AIR705 under
+        # `outlier.CALIBRATED_ACCURACY`; under `outlier.MISREAD_FLOOR` the mode is data-free); null
+        # without a labelled sample
         "sample_accuracy": round(reversal.accuracy, 4) if reversal.accuracy is not None else None,
         "kind": reversal.kind,
         "rows": reversal.rows,
