@@ -2509,11 +2509,12 @@ FRESH_37: tuple[Case, ...] = (
 
 _fresh38 = partial(_case, "fresh38")
 
-# FRESH_38: written before anything ran on it, for the behavioural scan's answer "not determined" when
-# the model reads its labelled sample at under `outlier.MISREAD_FLOOR` (60%): the scenes RegNet-X
-# models that read their sample at 45-57% decided every clean failure with data over FRESH_27-37, so
-# four clean and three backdoored scenes RegNet-X models, beside ConvNeXt models (which read theirs at
-# 59-80%) and one backdoor of every family, 5% to 12% poison, attack parameters of its own.
+# FRESH_38: written before anything ran on it, for the behavioural scan on a labelled sample the model
+# reads at under `outlier.MISREAD_FLOOR` (planned as "not determined" under 60%; what it measured is
+# the data-free reversal under 70%, bench/HISTORY.md): the scenes RegNet-X models that read their
+# sample at 45-57% decided every clean failure with data over FRESH_27-37, so four clean and three
+# backdoored scenes RegNet-X models, beside ConvNeXt models (which read theirs at 59-80%) and one
+# backdoor of every family, 5% to 12% poison, attack parameters of its own.
 FRESH_38: tuple[Case, ...] = (
     _fresh38("scenes-patch", "scenes", "regnet-x", Attack("patch", target=2, size=5, place=(4, 4), style="checker", colour=(255, 255, 0), seed=391), 0.08, 801),
     _fresh38("scenes-sig", "scenes", "regnet-x", Attack("sig", target=4, delta=28, frequency=6), 0.09, 802),

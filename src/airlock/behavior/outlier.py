@@ -74,16 +74,17 @@ ALPHA = {"data": 0.01, "data-free": 0.01}
 # labels that do not match the model's classes, reads the same way.
 CALIBRATED_ACCURACY = 0.8
 # Under this accuracy on the labelled sample an image classifier's triggers are reversed data-free,
-# as without a sample (AIR705 says so): reversed on a sample it cannot read, the score no longer ranks
-# backdoors above clean models. Over FRESH_27-37 of `bench.data_heldout`, the 15 models that read
-# their sample at under 60% (scenes RegNet-X models but one) scored at ROC AUC 0.40 with data, 2 of
-# their 10 clean models over 1 (every clean failure with data there) and 1 of 5 backdoors; data-free,
-# 0 of 7 clean and 0 of 5 backdoors. From 60% to 70%: 0.92 with data (2 of 3 backdoors found, 0 of 4
-# clean), from 70% up 0.93. From 70% it would have cost two glyph blends found at 64.5% and spared
-# FRESH_20's clean scenes ConvNeXt at 64.75%, which still fails. Not determined with data instead
-# would fail every such clean model (the behavioural scan is required, so no answer fails closed).
-# FRESH_38 was written to measure it.
-MISREAD_FLOOR = 0.6
+# as without a sample (AIR705 says so). Every clean model that failed the verdict with data read its
+# sample at under 70% (3 of 15 such models over FRESH_9-32, none of 148 from 70%; since then FRESH_33-37
+# at seeds 0 and 1: the scenes RegNet-X models of FRESH_28 at 51% and FRESH_32 at 45%, and at seed 1
+# FRESH_36's at 62%). Under 60% the score did not rank at all (ROC AUC 0.40 over the 15 such models of
+# FRESH_27-37); data-free, none of their 7 clean models failed. From 60% to 70% it still ranked (0.92,
+# 7 models), but the clean failures there (FRESH_20's scenes ConvNeXt at 65%, FRESH_36's RegNet-X at
+# seed 1) could not be told from the two glyph blends found there at 64.5%; data-free one of those is
+# found. Over FRESH_27-37 at seed 0 the floor costs two backdoors found with data (a scenes
+# input-specific trigger at 47%, a glyph blend at 64.5%) and spares both clean failures. FRESH_38 was
+# written to measure it.
+MISREAD_FLOOR = 0.7
 
 
 def sample_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float | None:
