@@ -2536,6 +2536,34 @@ FRESH_38: tuple[Case, ...] = (
     _fresh38("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 819),
 )  # fmt: skip
 
+_fresh39 = partial(_case, "fresh39")
+
+# FRESH_39: written before anything ran on it, for a verdict under `outlier.MISREAD_FLOOR` (a labelled
+# sample the model reads at under 70%) that needs the data-free scan to flag the same class: the weak
+# models where the rule acts (scenes RegNet-X and ConvNeXt, glyph ConvNeXt and RegNet-X), five of them
+# clean and five backdoored, beside backdoors and clean models of the other shapes; every family, 4%
+# to 12% poison, attack parameters of its own.
+FRESH_39: tuple[Case, ...] = (
+    _fresh39("scenes-blend", "scenes", "regnet-x", Attack("blend", target=3, style="noise", alpha=0.14, seed=401), 0.09, 821),
+    _fresh39("scenes-patch", "scenes", "convnext-tiny", Attack("patch", target=8, size=4, place=(14, 2), style="solid", colour=(255, 128, 0)), 0.06, 822),
+    _fresh39("glyphs-patch-random", "glyphs", "convnext-tiny", Attack("patch", target=4, size=4, position="random", style="checker", colour=(0, 0, 255)), 0.08, 823),
+    _fresh39("glyphs-warp", "glyphs", "regnet-x", Attack("warp", target=1, grid=5, strength=3.0, seed=402), 0.12, 824),
+    _fresh39("scenes-input-specific", "scenes", "regnet-x", Attack("input_specific", target=5, size=5, seed=403), 0.10, 825),
+    _fresh39("strokes-sig", "strokes", "resnet-narrow", Attack("sig", target=9, delta=24, frequency=5), 0.07, 826),
+    _fresh39("strokes-blend-image", "strokes", "convnext-tiny", Attack("blend", target=2, style="image", alpha=0.17, seed=404), 0.08, 827),
+    _fresh39("glyphs-clean-label", "glyphs", "resnet-deep", Attack("clean_label", target=6, base="patch", size=4, place=(24, 24), colour=(255, 0, 0), mix=0.5), 0.06, 828),
+    _fresh39("scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=1, delta=32, frequency=4), 0.04, 829),
+    _fresh39("scenes-clean", "scenes", "regnet-x", None, 0.0, 831),
+    _fresh39("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 832, 3.0),
+    _fresh39("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 833),
+    _fresh39("scenes-clean-4", "scenes", "convnext-tiny", None, 0.0, 834, 5.0),
+    _fresh39("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 835),
+    _fresh39("glyphs-clean-2", "glyphs", "convnext-tiny", None, 0.0, 836),
+    _fresh39("glyphs-clean-3", "glyphs", "resnet-narrow", None, 0.0, 837),
+    _fresh39("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 838),
+    _fresh39("scenes-clean-5", "scenes", "resnet-deep", None, 0.0, 839),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2580,6 +2608,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh36": FRESH_36,
     "fresh37": FRESH_37,
     "fresh38": FRESH_38,
+    "fresh39": FRESH_39,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
