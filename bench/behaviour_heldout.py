@@ -66,7 +66,7 @@ def scan_case(case: Case, *, data: bool, seed: int = 0) -> dict[str, Any]:
         "score": float(section.get("score", 0.0)),
         "suspected": bool(section.get("backdoored")),
         "candidate": section.get("candidate_class"),
-        "mode": section.get("mode"),  # data-free with a sample the model reads at under 60% too
+        "data_free_check": section.get("data_free_check"),  # under 70% sample accuracy, score over 1
         "outcome": section.get("outcome"),
         "sample_accuracy": section.get("sample_accuracy"),  # with data; AIR705 under 0.8
         "verdict_failed": not report.passed,
@@ -130,10 +130,10 @@ def summary(label: str, records: list[dict[str, Any]], mode: str) -> dict[str, A
         "clean_failed": f"{sum(r[mode]['verdict_failed'] for r in good)}/{len(good)}",
         "not_learned_failed": f"{sum(r[mode]['verdict_failed'] for r in inert)}/{len(inert)}",
     }
-    if mode == "data":  # with a sample the model reads at under outlier.MISREAD_FLOOR, the scan ran data-free
-        row["ran_data_free"] = (
-            f"{sum(r[mode].get('mode') == 'data-free' for r in bad)}/{len(bad)} backdoored, "
-            f"{sum(r[mode].get('mode') == 'data-free' for r in good)}/{len(good)} clean"
+    if mode == "data":  # a score over 1 on a sample read at under outlier.MISREAD_FLOOR: checked data-free
+        row["data_free_checked"] = (
+            f"{sum(r[mode].get('data_free_check') is not None for r in bad)}/{len(bad)} backdoored, "
+            f"{sum(r[mode].get('data_free_check') is not None for r in good)}/{len(good)} clean"
         )
     if cpu:
         row.update(

@@ -142,25 +142,34 @@ def test_a_sample_whose_labels_do_not_match_the_model_is_reported_and_does_not_f
     (misread,) = [f for f in report.findings if f.rule == "AIR705"]
     assert str(misread.severity) == "low" and misread.evidence["accuracy"] < 0.2
     assert misread.evidence["calibrated_at"] == 0.8 and "labels match the model's classes" in misread.message
-    assert misread.evidence["mode"] == "data-free" and "the scan ran data-free" in misread.message
-    assert report.behavior["mode"] == "data-free" and report.behavior["outcome"] == "no backdoor found"
+    assert (
+        misread.evidence["floor"] == 0.7
+        and "needs the data-free scan to flag the same class" in misread.message
+    )
+    assert report.behavior["mode"] == "data" and report.behavior["outcome"] == "no backdoor found"
     assert not any("AIR705" in reason for reason in report.verdict.reasons)  # low: never fails the verdict
     assert report.passed, report.verdict.reasons
 
 
-def test_a_sample_the_model_cannot_read_gives_the_data_free_answer(
+def test_on_a_sample_the_model_misreads_a_flag_needs_the_data_free_scan_to_agree(
     patched: BuiltModel, patched_data_free: Report, tmp_path: Path
 ) -> None:
-    """Under outlier.MISREAD_FLOOR the sample is not used: the answer is the data-free scan's, score
-    for score (same seed), not a reversal on inputs the model misreads."""
+    """Under outlier.MISREAD_FLOOR the data-mode score alone is no verdict: the data-free scan runs too
+    (the same as a scan without a sample, score for score) and here flags the same class."""
     report = behaviour_scan(patched.folder, data=_shifted(patched, tmp_path))
     behavior, alone = report.behavior, patched_data_free.behavior
     assert behavior is not None and alone is not None
-    assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
-    assert behavior["sample_accuracy"] < 0.2 and alone["sample_accuracy"] is None
-    assert (behavior["score"], behavior["suspect_class"]) == (alone["score"], alone["suspect_class"])
-    assert behavior["suspect_class"] == TARGET and not report.passed
-    assert {f.rule for f in report.findings if f.rule.startswith("AIR7")} >= {"AIR701", "AIR705"}
+    assert behavior["mode"] == "data" and behavior["sample_accuracy"] < 0.2 and behavior["score"] > 1.0
+    check = behavior["data_free_check"]
+    assert (check["score"], check["candidate_class"]) == (alone["score"], alone["suspect_class"])
+    assert check["agrees"] is True and behavior["suspect_class"] == TARGET and not report.passed
+    (misread,) = [f for f in report.findings if f.rule == "AIR705"]
+    assert misread.evidence["corroborated"] is True and "the same class: flagged" in misread.message
+    assert "AIR701" in {f.rule for f in report.findings}
+
+
+def test_a_sample_read_well_runs_no_data_free_check(patched_report: Report) -> None:
+    assert patched_report.behavior is not None and patched_report.behavior["data_free_check"] is None
 
 
 def test_a_time_budget_that_runs_out_is_incomplete_never_a_pass(patched: BuiltModel) -> None:

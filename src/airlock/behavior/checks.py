@@ -19,6 +19,7 @@ from airlock.scanning import Incomplete, ScanContext, Skipped
 
 if TYPE_CHECKING:
     from airlock.behavior.clustering import ClassSplit
+    from airlock.behavior.reversal import Reversal
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
 SHOWN_ROWS = 50
@@ -81,20 +82,21 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             name,
             None,
             "sample",
-            f"the model reads the labelled clean sample at {reversal.accuracy:.0%} accuracy, "
+            f"the model reads the labelled clean sample at {reversal.accuracy:.0%} accuracy, under the "
+            f"{CALIBRATED_ACCURACY:.0%} the behavioural thresholds were calibrated at, so its score is less "
+            "certain"
             + (
-                f"under the {MISREAD_FLOOR:.0%} from which the score can use it, so the scan ran data-free, "
-                "as without a sample"
+                f"; under {MISREAD_FLOOR:.0%} a flag also needs the data-free scan to flag the same class"
+                + (f" ({_corroboration(reversal)})" if reversal.corroboration is not None else "")
                 if reversal.misread
-                else f"under the {CALIBRATED_ACCURACY:.0%} the behavioural thresholds were calibrated at, so "
-                "its score is less certain"
+                else ""
             )
             + ": is the sample of the model's task, and do its labels match the model's classes?",
             {
                 "accuracy": round(reversal.accuracy, 4),
                 "calibrated_at": CALIBRATED_ACCURACY,
                 "floor": MISREAD_FLOOR,
-                "mode": reversal.mode,
+                "corroborated": reversal.agrees if reversal.corroboration is not None else None,
             },
         )
     if reversal.backdoored and decision is not None and trigger is not None:
@@ -132,6 +134,15 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
         )
         raise Incomplete(why)
     scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
+
+
+def _corroboration(reversal: Reversal) -> str:
+    """What the data-free scan of a misread sample's model said, for AIR705."""
+    alone = reversal.corroboration
+    assert alone is not None
+    evidence = alone.evidence
+    said = f"it scored {alone.score:.2f}" + (f" for class {evidence.suspect}" if evidence is not None else "")
+    return said + (", the same class: flagged" if reversal.agrees else ", so not flagged")
 
 
 def _answers(family: str) -> str:

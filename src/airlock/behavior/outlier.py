@@ -73,17 +73,15 @@ ALPHA = {"data": 0.01, "data-free": 0.01}
 # FRESH_9-32, none of the 148 at 70% or more). A sample of another distribution than the model's, or
 # labels that do not match the model's classes, reads the same way.
 CALIBRATED_ACCURACY = 0.8
-# Under this accuracy on the labelled sample an image classifier's triggers are reversed data-free,
-# as without a sample (AIR705 says so). Every clean model that failed the verdict with data read its
-# sample at under 70% (3 of 15 such models over FRESH_9-32, none of 148 from 70%; since then FRESH_33-37
-# at seeds 0 and 1: the scenes RegNet-X models of FRESH_28 at 51% and FRESH_32 at 45%, and at seed 1
-# FRESH_36's at 62%). Under 60% the score did not rank at all (ROC AUC 0.40 over the 15 such models of
-# FRESH_27-37); data-free, none of their 7 clean models failed. From 60% to 70% it still ranked (0.92,
-# 7 models), but the clean failures there (FRESH_20's scenes ConvNeXt at 65%, FRESH_36's RegNet-X at
-# seed 1) could not be told from the two glyph blends found there at 64.5%; data-free one of those is
-# found. Over FRESH_27-37 at seed 0 the floor costs two backdoors found with data (a scenes
-# input-specific trigger at 47%, a glyph blend at 64.5%) and spares both clean failures. FRESH_38 was
-# written to measure it.
+# Under this accuracy on the labelled sample an image classifier's score over 1 is no verdict alone:
+# the data-free scan must flag the same class (`reversal.Reversal.backdoored`, AIR705). Every clean
+# model that failed the verdict with data read its sample at under 70% (3 of 15 such models over
+# FRESH_9-32, none of 148 from 70%; since then, FRESH_33-37 at seeds 0 and 1: the scenes RegNet-X
+# models of FRESH_28 at 51% and FRESH_32 at 45%, and at seed 1 FRESH_36's at 62%). Scanning such
+# models data-free instead trades those failures for the data-free scan's own (over FRESH_27-37,
+# 2 -> 2 clean failures at seed 0, 2 -> 3 at seed 1); both modes together fail none at either seed, for
+# two backdoors found with data alone (a scenes input-specific trigger at 47%, a glyph blend at 64.5%).
+# FRESH_39 was written to measure it (FRESH_38, written for data-free instead, was seen first).
 MISREAD_FLOOR = 0.7
 
 

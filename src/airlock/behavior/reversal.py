@@ -76,6 +76,8 @@ class Reversal:
     family_count: int = 1  # F: the families of this model kind the thresholds were set for
     draw: tuple[float, ...] | None = None  # each class's draw (`class_draw`) on the reversal's inputs
     accuracy: float | None = None  # with data, the share of the labelled sample the model reads right
+    # on a sample read at under MISREAD_FLOOR whose score is over 1, the data-free scan of the same model
+    corroboration: Reversal | None = None
 
     @property
     def inputs(self) -> str:
@@ -117,13 +119,26 @@ class Reversal:
 
     @property
     def misread(self) -> bool:
-        """Whether a labelled sample was given but read at under `MISREAD_FLOOR`, so the triggers were
-        reversed data-free instead (`reverse_image`)."""
-        return self.mode == DATA_FREE and self.accuracy is not None and self.accuracy < MISREAD_FLOOR
+        """Whether the model reads the labelled sample at under `MISREAD_FLOOR`: its score alone is then
+        no verdict."""
+        return self.mode == DATA and self.accuracy is not None and self.accuracy < MISREAD_FLOOR
+
+    @property
+    def agrees(self) -> bool:
+        """Whether the data-free scan (`corroboration`) flags the class this one points at."""
+        alone, evidence = self.corroboration, self.evidence
+        return (
+            alone is not None
+            and alone.backdoored
+            and evidence is not None
+            and alone.evidence is not None
+            and alone.evidence.suspect == evidence.suspect
+        )
 
     @property
     def backdoored(self) -> bool:
-        return self.score > 1.0
+        """The score is over 1, and on a misread sample the data-free scan flags the same class."""
+        return self.score > 1.0 and (not self.misread or self.agrees)
 
 
 def reverse_image(
@@ -136,22 +151,16 @@ def reverse_image(
     progress: Progress | None,
     schedule: Schedule | None = None,
 ) -> Reversal:
-    """Reverse every family's triggers for an image classifier: data mode when `sample` is given and
-    the model reads it at `MISREAD_FLOOR` or more, data-free otherwise (the sample's accuracy is kept,
-    for AIR705)."""
+    """Reverse every family's triggers for an image classifier (data mode when `sample` is given). On a
+    sample the model reads at under `MISREAD_FLOOR`, a flag also needs the data-free scan to flag the
+    same class (`corroboration`), which then runs too."""
     start = time.perf_counter()
     images, known, mode, complete = image_inputs(clf, sample, seed=seed, deadline=deadline, progress=progress)
     probabilities = softmax(clf, images)
     predicted = probabilities.argmax(dim=-1)
-    accuracy = sample_accuracy(predicted.numpy(), known) if mode == DATA else None
-    if accuracy is not None and accuracy < MISREAD_FLOOR:  # a sample the model cannot read is no sample
-        images, known, mode, complete = image_inputs(
-            clf, None, seed=seed, deadline=deadline, progress=progress
-        )
-        probabilities = softmax(clf, images)
-        predicted = probabilities.argmax(dim=-1)
     labels = predicted.to(clf.device)
     draw = class_draw(probabilities.numpy(), known)
+    accuracy = sample_accuracy(predicted.numpy(), known) if mode == DATA else None
     schedule = schedule or Schedule()
     results: list[FamilyResult] = []
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):
@@ -175,7 +184,18 @@ def reverse_image(
         )
         results.append(result)
         complete = result.complete
-    return _finish("image", mode, results, calibration, complete, start, len(images), draw, accuracy)
+    reversal = _finish("image", mode, results, calibration, complete, start, len(images), draw, accuracy)
+    if reversal.misread and reversal.score > 1.0 and reversal.complete:
+        alone = reverse_image(
+            clf, None, calibration, seed=seed, deadline=deadline, progress=progress, schedule=schedule
+        )
+        reversal = dataclasses.replace(
+            reversal,
+            corroboration=alone,
+            complete=alone.complete,
+            seconds=time.perf_counter() - start,
+        )
+    return reversal
 
 
 def image_inputs(

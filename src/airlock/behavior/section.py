@@ -83,10 +83,12 @@ def reversal_section(
         # how far the other classes' inputs lean to each class (`outlier.class_draw`); the score adds
         # weight × (the candidate's shift − centre)
         "class_draw": _class_draw(reversal),
-        # the share of the labelled sample the model reads right (AIR705 under
-        # `outlier.CALIBRATED_ACCURACY`; under `outlier.MISREAD_FLOOR` the mode is data-free); null
-        # without a labelled sample
+        # with data, the share of the labelled sample the model reads right (AIR705 under
+        # `outlier.CALIBRATED_ACCURACY`); null data-free or without labels
         "sample_accuracy": round(reversal.accuracy, 4) if reversal.accuracy is not None else None,
+        # under `outlier.MISREAD_FLOOR` with a score over 1: the data-free scan, which must flag the
+        # same class for a verdict (`Reversal.backdoored`); null otherwise
+        "data_free_check": _data_free_check(reversal),
         "kind": reversal.kind,
         "rows": reversal.rows,
         "evaluated_on": reversal.inputs,
@@ -117,6 +119,20 @@ def reversal_section(
         section["attack_success_rate"] = round(trigger.asr, 4)
         section["images"] = pictures(trigger.arrays) if decision.family != "token" else {}
     return section
+
+
+def _data_free_check(reversal: Reversal) -> dict[str, Any] | None:
+    alone = reversal.corroboration
+    if alone is None:
+        return None
+    evidence = alone.evidence
+    return {
+        "score": round(alone.score, 4),
+        "candidate_class": evidence.suspect if evidence is not None else None,
+        "backdoored": alone.backdoored,
+        "agrees": reversal.agrees,
+        "seconds": round(alone.seconds, 2),
+    }
 
 
 def determined(reversal: Reversal) -> bool:

@@ -49,8 +49,8 @@ def blame_bar(reversal: Reversal) -> float:
     """The score from which `reversal`'s class is blamed."""
     from airlock.behavior.outlier import CALIBRATED_ACCURACY
 
-    accuracy = reversal.accuracy  # None data-free without a sample
-    if reversal.mode == "data" and accuracy is not None and accuracy < CALIBRATED_ACCURACY:
+    accuracy = reversal.accuracy  # None data-free
+    if accuracy is not None and accuracy < CALIBRATED_ACCURACY:
         return BLAME_AT_UNCALIBRATED
     return BLAME_AT[reversal.mode]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airlock.behavior.outlier import CALIBRATED_ACCURACY, MISREAD_FLOOR
+from airlock.behavior.outlier import CALIBRATED_ACCURACY
 from airlock.behavior.reversal import Reversal
 from airlock.data.behaviour_feed import BLAME_AT, BLAME_AT_UNCALIBRATED, blame_bar
 
@@ -25,10 +25,3 @@ def test_a_sample_the_model_misreads_asks_for_more(accuracy: float) -> None:
 
 def test_data_free_asks_for_more_than_the_verdict() -> None:
     assert blame_bar(_reversal("data-free", None)) == BLAME_AT["data-free"] > 1.0
-
-
-def test_a_split_too_misread_to_use_is_judged_data_free() -> None:
-    """Under MISREAD_FLOOR the reversal ran data-free (`reverse_image`): the data-free bar applies."""
-    reversal = _reversal("data-free", MISREAD_FLOOR - 0.15)
-    assert reversal.misread and not _reversal("data", MISREAD_FLOOR - 0.15).misread
-    assert blame_bar(reversal) == BLAME_AT["data-free"]
