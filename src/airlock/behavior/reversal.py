@@ -119,9 +119,14 @@ class Reversal:
 
     @property
     def misread(self) -> bool:
-        """Whether the model reads the labelled sample at under `MISREAD_FLOOR`: its score alone is then
-        no verdict."""
-        return self.mode == DATA and self.accuracy is not None and self.accuracy < MISREAD_FLOOR
+        """Whether an image classifier reads the labelled sample at under `MISREAD_FLOOR`: its score
+        alone is then no verdict. (Text classifiers: not measured, so the score decides alone.)"""
+        return (
+            self.kind == "image"
+            and self.mode == DATA
+            and self.accuracy is not None
+            and self.accuracy < MISREAD_FLOOR
+        )
 
     @property
     def agrees(self) -> bool:

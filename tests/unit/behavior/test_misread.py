@@ -10,12 +10,14 @@ STRONG = 9.0  # a gap this far over its threshold scores well over 1 alone
 
 
 def _reversal(
-    mode: str, accuracy: float | None, suspect: int | None, corroboration: Reversal | None = None
+    mode: str,
+    accuracy: float | None,
+    suspect: int | None,
+    corroboration: Reversal | None = None,
+    kind: str = "image",
 ) -> Reversal:
     outliers = (Outlier("patch", suspect, STRONG, 1.0, 1),) if suspect is not None else ()
-    return Reversal(
-        "image", mode, (), outliers, True, 0.0, 400, accuracy=accuracy, corroboration=corroboration
-    )
+    return Reversal(kind, mode, (), outliers, True, 0.0, 400, accuracy=accuracy, corroboration=corroboration)
 
 
 def test_a_misread_sample_scores_but_does_not_flag_alone() -> None:
@@ -40,3 +42,9 @@ def test_from_the_floor_up_and_data_free_the_score_decides_alone() -> None:
     assert not _reversal("data", MISREAD_FLOOR, 3).misread
     assert _reversal("data", MISREAD_FLOOR, 3).backdoored
     assert _reversal("data-free", None, 3).backdoored  # data-free: nothing to misread
+
+
+def test_a_text_classifier_is_judged_by_its_score_alone() -> None:
+    """The rule was measured on image classifiers only, and only they get the data-free check."""
+    text = _reversal("data", MISREAD_FLOOR - 0.1, 3, kind="text")
+    assert not text.misread and text.backdoored
