@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airlock.behavior.plugin import BehaviouralScanner, Session
 from airlock.errors import DatasetError, MissingDependency, ModelRefused, RemoteCodeRefused
@@ -19,7 +19,6 @@ from airlock.scanning import Incomplete, ScanContext, Skipped
 
 if TYPE_CHECKING:
     from airlock.behavior.clustering import ClassSplit
-    from airlock.behavior.reversal import Reversal
 
 PROBLEMS = (ModelRefused, MissingDependency, DatasetError)
 SHOWN_ROWS = 50
@@ -87,7 +86,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             "certain"
             + (
                 f"; under {MISREAD_FLOOR:.0%} a flag also needs the data-free scan to flag the same class"
-                + (f" ({_corroboration(reversal)})" if reversal.corroboration is not None else "")
+                + (f" ({_corroboration(check)})" if (check := section["data_free_check"]) else "")
                 if reversal.misread
                 else ""
             )
@@ -136,13 +135,11 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
     scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
 
 
-def _corroboration(reversal: Reversal) -> str:
-    """What the data-free scan of a misread sample's model said, for AIR705."""
-    alone = reversal.corroboration
-    assert alone is not None
-    evidence = alone.evidence
-    said = f"it scored {alone.score:.2f}" + (f" for class {evidence.suspect}" if evidence is not None else "")
-    return said + (", the same class: flagged" if reversal.agrees else ", so not flagged")
+def _corroboration(check: dict[str, Any]) -> str:
+    """What the data-free scan of a misread sample's model said (`section.data_free_check`), for AIR705."""
+    said = f"it scored {check['score']:.2f}"
+    said += f" for class {check['candidate_class']}" if check["candidate_class"] is not None else ""
+    return said + (", the same class: flagged" if check["agrees"] else ", so not flagged")
 
 
 def _answers(family: str) -> str:

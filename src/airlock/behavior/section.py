@@ -88,7 +88,7 @@ def reversal_section(
         "sample_accuracy": round(reversal.accuracy, 4) if reversal.accuracy is not None else None,
         # under `outlier.MISREAD_FLOOR` with a score over 1: the data-free scan, which must flag the
         # same class for a verdict (`Reversal.backdoored`); null otherwise
-        "data_free_check": _data_free_check(reversal),
+        "data_free_check": data_free_check(reversal),
         "kind": reversal.kind,
         "rows": reversal.rows,
         "evaluated_on": reversal.inputs,
@@ -121,7 +121,9 @@ def reversal_section(
     return section
 
 
-def _data_free_check(reversal: Reversal) -> dict[str, Any] | None:
+def data_free_check(reversal: Reversal) -> dict[str, Any] | None:
+    """The data-free scan a misread sample's score over 1 was checked against (`Reversal.corroboration`):
+    its score, class, whether it flags and agrees; None where none ran. The report's and AIR705's."""
     alone = reversal.corroboration
     if alone is None:
         return None

@@ -71,6 +71,7 @@ def blame(
     from airlock.behavior.outlier import load_calibration
     from airlock.behavior.reversal import reverse_image
     from airlock.behavior.samples import ImageSample, read_sample
+    from airlock.behavior.section import data_free_check
 
     sample = read_sample(test, clf.labels, text=False) if test is not None else None
     assert sample is None or isinstance(sample, ImageSample)
@@ -90,6 +91,7 @@ def blame(
         "outcome": SUSPECTED if reversal.backdoored else NOT_FOUND if reversal.complete else NOT_DETERMINED,
         "sample_accuracy": None if reversal.accuracy is None else round(reversal.accuracy, 4),
         "blame_at": bar,
+        "data_free_check": data_free_check(reversal),  # a `--test` split read at under MISREAD_FLOOR
     }
     blamed = (suspect,) if suspect is not None and reversal.score >= bar else ()
     section["blamed"] = list(blamed)  # the decision, for renderers (the score above is rounded)

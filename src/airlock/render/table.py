@@ -167,11 +167,15 @@ def reversal_summary(b: object) -> str | None:
     score = float(b.get("score", 0.0))
     line = f"{b['outcome']}; score {score:.3f} ({b.get('mode', '?')})"
     suspect = b.get("suspect_class")
+    accuracy = b.get("sample_accuracy")
+    read = f"; the model reads {float(accuracy):.0%} of the --test sample" if accuracy is not None else ""
+    check = b.get("data_free_check")
+    if suspect is None and isinstance(check, dict):  # a misread split's score over 1, not corroborated
+        said = f"class {check.get('candidate_class')}" if check.get("backdoored") else "no class"
+        return f"{line}{read}, too little alone; the data-free scan flags {said}, not the same one"
     if suspect is None:
         return line
     bar = float(b.get("blame_at", 1.0))
-    accuracy = b.get("sample_accuracy")
-    read = f"; the model reads {float(accuracy):.0%} of the --test sample" if accuracy is not None else ""
     if suspect in b.get("blamed", ()):
         return f"{line}; class {suspect} blamed (bar {bar:g}{read})"
     return f"{line}; class {suspect} not blamed: under the bar {bar:g}{read}"
