@@ -128,6 +128,22 @@ def test_clean_sample_is_the_unpoisoned_rows_after_the_training_set(tmp_path: ob
     )
 
 
+def test_a_sample_imbalance_draws_the_clean_sample_at_its_own_shares(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from fixtures.heldout.train import CLEAN_SAMPLE, BuiltCase, Case, clean_sample
+
+    folder = Path(str(tmp_path))
+    case = Case("t", "strokes", "resnet-narrow", 9, rows=60, imbalance=6.0, sample_imbalance=1.0)
+    built = BuiltCase(case, folder, folder / "model", folder / "train.npz", np.empty(0))
+    sample = np.load(clean_sample(built))
+    counts = np.bincount(sample["y"], minlength=10)
+    assert len(sample["y"]) == CLEAN_SAMPLE and counts.max() - counts.min() <= 1  # balanced
+    _, train_labels = datasets.images("strokes", 2000, 9, imbalance=6.0)
+    train_counts = np.bincount(train_labels, minlength=10)
+    assert train_counts.max() / train_counts.min() > 3.0  # the training set's classes are not
+
+
 def test_a_case_whose_target_is_not_a_class_of_its_dataset_is_refused() -> None:
     from fixtures.heldout.train import Case
 
