@@ -11,8 +11,11 @@ classes of unequal size included, is 2.89; of the 307 dirty-label targets 202 re
 (4), most of those at 8% poison or more; no other class of a poisoned set reaches 2.7. It tells
 which class grew, not which rows, and it assumes the split was drawn as the training set was (a
 random or stratified split): a balanced test split of a long-tailed training set makes its head
-classes stand out just as well. So it is reported (AIR804, info) for a class the poisoning check did
-not call, and never calls one.
+classes stand out just as well. So it never calls a class alone. It is reported (AIR804, info) for a
+class the poisoning check did not call; and where one class alone grew (`grown_alone`: one attack
+targets one class, while a split drawn otherwise makes several stand out), that class, if the clean
+reference singles it out most, is called at the reference's corroborated bar
+(`poisoning.REFERENCE_BLAMED_AT`, as for a class a behavioural scan blamed).
 """
 
 from __future__ import annotations
@@ -58,3 +61,9 @@ def class_shares(train_labels: np.ndarray, test_labels: np.ndarray) -> dict[int,
         error = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
         out[c] = ClassShare(c, a, b, a / n, b / m, (a / n - b / m) / error if error > 0 else 0.0)
     return out
+
+
+def grown_alone(shares: dict[int, ClassShare]) -> int | None:
+    """The one class at SHARE_Z_AT or more; None when no class or several are."""
+    grown = [c for c, share in shares.items() if share.z >= SHARE_Z_AT]
+    return grown[0] if len(grown) == 1 else None

@@ -44,6 +44,7 @@ from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
 from airlock.data import low_pass, trigger_rows
 from airlock.data import reference as clean_reference
+from airlock.data.class_share import class_shares, grown_alone
 from airlock.errors import DatasetError
 
 FLAG_AT = 0.5
@@ -122,7 +123,13 @@ REFERENCE_AT = 0.2
 # class of the set the reference singles out most: two pieces of evidence, each short of its own bar.
 # It is the 99th percentile (0.112, rounded up) of the grouped-share excess of the 2,204 other classes
 # of the same study (0.157 of the unmatched share set the bar of 0.16 before).
+# The same holds for the one class of the set that grew against the `--test` split
+# (`class_share.grown_alone`): dirty-label poison relabels other classes' images to its target, so
+# the target holds more of the training set than of a clean split drawn alike. No bar was fitted for
+# it: SHARE_Z_AT is AIR804's, this one the blamed class's.
 REFERENCE_BLAMED_AT = 0.12
+BLAMED = "blamed by the behavioural scan"
+GROWN = "grown against the --test split"
 # Both bars hold for classes with about this many reference rows (the median of that study, whose
 # classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
@@ -212,6 +219,7 @@ class ClassAssessment:
     reference_excess: float | None = None  # that grouped share over the set's median grouped share
     reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
     reference_rows: int | None = None  # the class's reference rows
+    corroborated_by: str = ""  # what lowered its reference bar: BLAMED or GROWN ("" if nothing did)
     low_pass_lost: float | None = None  # share of rows at p <= 0.1 under a low-pass filter (`low_pass`)
     low_pass_excess: float | None = None  # that share over the set's median lost share
 
@@ -241,6 +249,7 @@ class ClassAssessment:
             "reference_excess": _rounded(self.reference_excess),
             "reference_bar": _rounded(self.reference_bar),
             "reference_rows": self.reference_rows,
+            "corroborated_by": self.corroborated_by,
             "low_pass_lost": _rounded(self.low_pass_lost),
             "low_pass_excess": _rounded(self.low_pass_excess),
         }
@@ -276,7 +285,8 @@ def _reference_rows(
 
 def reference_bar(reference_rows: int, *, blamed: bool = False) -> float:
     """The excess over the set's median unmatched share that calls a class with `reference_rows`
-    reference rows (REFERENCE_BLAMED_AT for a blamed class the reference singles out most)."""
+    reference rows (REFERENCE_BLAMED_AT for a class the reference singles out most that a behavioural
+    scan blamed or that alone grew against the clean split: `corroborated`)."""
     base = REFERENCE_BLAMED_AT if blamed else REFERENCE_AT
     typical = clean_reference.null_spread(REFERENCE_ROWS_AT)
     return base * max(1.0, clean_reference.null_spread(reference_rows) / typical)
@@ -357,6 +367,7 @@ def assess(
     usual_lost = float(np.median(list(lost.values()))) if lost else 0.0
     usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
+    grown = grown_alone(class_shares(labels, reference.labels)) if reference is not None else None
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -377,10 +388,10 @@ def assess(
             )
         match = matches.get(assessment.label)
         if match is not None and votes is not None:
-            bar = reference_bar(
-                match.reference_rows,
-                blamed=assessment.label in blamed_set and assessment.label == standout,
+            corroborated = (
+                _corroborated(assessment.label, blamed_set, grown) if assessment.label == standout else ""
             )
+            bar = reference_bar(match.reference_rows, blamed=bool(corroborated))
             excess = match.grouped - usual
             classes[i] = assessment = replace(
                 assessment,
@@ -389,6 +400,7 @@ def assess(
                 reference_excess=excess,
                 reference_bar=bar,
                 reference_rows=match.reference_rows,
+                corroborated_by=corroborated,
             )
             if excess >= bar and reference is not None and pvalues is not None:
                 # the reference decides the rows, whether or not the split called the class
@@ -460,6 +472,14 @@ def assess(
         chosen = chosen[~np.isin(labels[chosen], sorted(overruled))]
         signals = {row: names_ for row, names_ in signals.items() if int(labels[row]) not in overruled}
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
+
+
+def _corroborated(label: int, blamed: set[int], grown: int | None) -> str:
+    """What besides the reference speaks against the set's standout class `label`: a behavioural
+    scan's blame (BLAMED), else its growth against the clean split (GROWN), else nothing ("")."""
+    if label in blamed:
+        return BLAMED
+    return GROWN if label == grown else ""
 
 
 def _overrule_matched_splits(

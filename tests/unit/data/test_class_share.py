@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from airlock.data.class_share import SHARE_Z_AT, class_shares
+from airlock.data.class_share import SHARE_Z_AT, class_shares, grown_alone
 
 
 def _labels(counts: list[int]) -> np.ndarray:
@@ -26,6 +26,17 @@ def test_a_class_grown_by_relabelled_rows_stands_out() -> None:
     shares = class_shares(train, _labels([40] * 10))
     assert shares[4].z >= SHARE_Z_AT
     assert max(s.z for label, s in shares.items() if label != 4) < 1
+    assert grown_alone(shares) == 4
+
+
+def test_no_class_is_grown_alone_where_none_or_several_stand_out() -> None:
+    balanced = _labels([250] * 10)
+    assert grown_alone(class_shares(balanced, _labels([40] * 10))) is None
+    # a long-tailed training set against a balanced split: its head classes all stand out
+    long_tailed = _labels([700, 600, 500, 250, 150, 100, 80, 60, 40, 20])
+    shares = class_shares(long_tailed, _labels([40] * 10))
+    assert sum(s.z >= SHARE_Z_AT for s in shares.values()) >= 2
+    assert grown_alone(shares) is None
 
 
 def test_test_labels_of_no_training_class_are_left_out_and_an_empty_split_gives_nothing() -> None:

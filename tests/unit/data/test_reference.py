@@ -138,12 +138,15 @@ def test_the_reference_calls_a_poisoned_class_the_split_does_not_and_flags_its_r
     assert target.reference_grouped > poisoning.REFERENCE_AT
     # the report says how far each class was from its bar, and with how many reference rows
     shares = [c.reference_grouped for c in result.classes]
+    # (class 2 grew against the split by its 180 relabelled rows, so its bar is the corroborated one)
     for c in result.classes:
-        assert c.reference_rows == 80 and c.reference_bar == poisoning.REFERENCE_AT
+        grown = c.label == 2
+        assert c.reference_rows == 80
+        assert c.reference_bar == (poisoning.REFERENCE_BLAMED_AT if grown else poisoning.REFERENCE_AT)
         assert c.reference_excess == pytest.approx(c.reference_grouped - np.median(shares))
-        assert (c.reference_excess >= c.reference_bar) == (c.label == 2)
+        assert (c.reference_excess >= c.reference_bar) == grown
     row = target.to_dict()
-    assert row["reference_rows"] == 80 and row["reference_bar"] == poisoning.REFERENCE_AT
+    assert row["reference_rows"] == 80 and row["reference_bar"] == poisoning.REFERENCE_BLAMED_AT
     assert row["reference_grouped"] == round(target.reference_grouped, 3)
     assert row["reference_excess"] == round(target.reference_excess, 3)
     hit = len(np.intersect1d(result.flagged, poison))
@@ -336,3 +339,40 @@ def test_the_boundary_weighs_its_odds_by_the_class_share_of_poison_and_the_misse
             assert flagged.sum() > at_half.sum() and flagged[clean_rows:].mean() > at_half[clean_rows:].mean()
         else:
             assert flagged[:clean_rows].sum() < at_half[:clean_rows].sum()
+
+
+def _grown_set(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Class 2 grown by 200 relabelled rows of other classes, 70 of them in a cluster of their own and
+    130 that sit among class 2's clean rows (poison the reference cannot see): its grouped excess falls
+    between the corroborated bar and the reference's own. A clean reference of 400 rows, 80 a class."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, (5, 24))
+    x, y = _classes(rng, 1500, centres, mode=True)
+    poison = rng.choice(np.flatnonzero(y != 2), size=200, replace=False)
+    y[poison] = 2
+    x[poison] = centres[2] + rng.normal(0, 1, (200, 24))
+    x[poison[:70], 3:6] += 6.0
+    ref_x, ref_y = _classes(rng, 400, centres, mode=True)
+    return x.astype(np.float32), y, np.sort(poison[:70]), ref_x.astype(np.float32), ref_y
+
+
+def test_the_one_class_grown_against_the_split_is_called_at_the_corroborated_bar() -> None:
+    x, y, apart, ref_x, ref_y = _grown_set(0)
+    result = _assess(x, y, ref_x, ref_y)
+    assert result.poisoned_classes == [2]
+    target = next(c for c in result.classes if c.label == 2)
+    assert target.decided_by == poisoning.REFERENCE and target.corroborated_by == poisoning.GROWN
+    assert target.reference_bar == poisoning.REFERENCE_BLAMED_AT
+    assert target.reference_excess is not None
+    assert poisoning.REFERENCE_BLAMED_AT <= target.reference_excess < poisoning.REFERENCE_AT
+    assert target.to_dict()["corroborated_by"] == poisoning.GROWN
+    assert all(c.corroborated_by == "" for c in result.classes if c.label != 2)
+    hit = len(np.intersect1d(result.flagged, apart))
+    assert hit >= 0.95 * len(apart) and hit >= 0.95 * len(result.flagged)
+    # the same set against a split drawn at the training set's shares (class 2 a third of it): the
+    # class did not grow, so the reference's own bar holds and nothing is called
+    drawn_alike = np.flatnonzero((ref_y == 2) | (np.arange(len(ref_y)) % 2 == 0))
+    alike = _assess(x, y, ref_x[drawn_alike], ref_y[drawn_alike])
+    kept = next(c for c in alike.classes if c.label == 2)
+    assert alike.poisoned_classes == [] and kept.corroborated_by == ""
+    assert kept.reference_bar == poisoning.REFERENCE_AT
