@@ -85,6 +85,13 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     assert all(isinstance(c["low_pass_excess"], float) for c in data["classes"])
     truth = set(datasets.truth(npz).tolist())
     assert len(truth & set(data["flagged"])) >= 0.9 * len(truth)
+    # the finding says which route called the class, in words that fit it
+    called = next(f for f in report["findings"] if f["rule"] == "AIR801")
+    target = next(c for c in data["classes"] if c["class"] == datasets.TARGET)
+    assert called["evidence"]["decided_by"] == target["decided_by"]
+    assert called["evidence"]["corroborated_by"] == target["corroborated_by"]
+    assert target["decided_by"] == "unmatched by the clean reference (model)"
+    assert "no counterpart among the clean --test split" in called["message"]
     assert data["clean_reference"] == {"rows": datasets.SMALL}
     assert not [f for f in report["findings"] if f["rule"] == "AIR803"]
     # every class's share of both splits: the relabelled poison grew the target, which was called,

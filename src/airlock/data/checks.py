@@ -76,6 +76,22 @@ class DataCheck(TargetScanner):
         """Yield findings; raise `Skipped` when the check does not apply."""
 
 
+def _called_message(c: poisoning.ClassAssessment) -> str:
+    """What AIR801 says of a called class, by the route that called it."""
+    if c.decided_by == poisoning.MISLABELLED:
+        return (
+            f"class {c.name}: {c.suspects} of {c.size} samples are read as another class by the model and "
+            f"their neighbours, spread over {c.misread_spread:.1f} classes (relabelled rows)"
+        )
+    if c.decided_by == poisoning.REFERENCE:
+        also = f"; the class was also {c.corroborated_by}" if c.corroborated_by else ""
+        return (
+            f"class {c.name}: {c.suspects} of {c.size} samples have no counterpart among the clean "
+            f"--test split's samples of the class{also}"
+        )
+    return f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
+
+
 class DataPoisoning(DataCheck):
     """Per-class poisoning decision, then the suspect samples (see `airlock.data.poisoning`)."""
 
@@ -145,13 +161,7 @@ class DataPoisoning(DataCheck):
                     self.name,
                     ws.artifact,
                     f"class {c.label} ({c.name})",
-                    (
-                        f"class {c.name}: {c.suspects} of {c.size} samples are read as another class "
-                        f"by the model and their neighbours, spread over {c.misread_spread:.1f} classes "
-                        "(relabelled rows)"
-                        if c.decided_by == poisoning.MISLABELLED
-                        else f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
-                    ),
+                    _called_message(c),
                     {
                         "class": c.label,
                         "label": c.name,
@@ -160,6 +170,7 @@ class DataPoisoning(DataCheck):
                         "separation": round(c.separation, 3),
                         "disagreement_gap": round(c.disagreement_gap, 3),
                         "decided_by": c.decided_by,
+                        "corroborated_by": c.corroborated_by,
                         "rows": result.flagged[ws.train.labels[result.flagged] == c.label][
                             :PAIRS_SHOWN
                         ].tolist(),
