@@ -2604,6 +2604,41 @@ FRESH_40: tuple[Case, ...] = (
     _fresh40("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 858),
 )  # fmt: skip
 
+_fresh41 = partial(_case, "fresh41")
+
+# FRESH_41: written before anything ran on it, for a split's call tested against where the clean
+# reference's rows fall (`reference.split_assignment`): the split calls a clean class of a weak or
+# overfit model (scenes ConvNeXt and RegNet-X, glyph RegNet-X, classes of unequal size, balanced
+# `--test` splits of some) and finds poison the reference may not see (scenes SIG and patch, low-rate
+# sets of 3-6%, clean-label sets), so twelve clean sets and twelve backdoors of every family, attack
+# parameters of its own.
+FRESH_41: tuple[Case, ...] = (
+    _fresh41("scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=3, delta=26, frequency=11), 0.09, 861),
+    _fresh41("scenes-sig-2", "scenes", "regnet-x", Attack("sig", target=8, delta=30, frequency=3), 0.07, 862),
+    _fresh41("scenes-patch", "scenes", "regnet-x", Attack("patch", target=5, size=4, place=(22, 8), style="checker", colour=(0, 255, 128)), 0.08, 863),
+    _fresh41("glyphs-patch-low", "glyphs", "convnext-tiny", Attack("patch", target=2, size=3, place=(27, 3), style="solid", colour=(255, 255, 0)), 0.03, 864),
+    _fresh41("strokes-clean-label", "strokes", "resnet-deep", Attack("clean_label", target=2, base="patch", size=5, place=(26, 14), colour=(255, 0, 255), mix=0.5), 0.07, 865),
+    _fresh41("scenes-clean-label", "scenes", "convnext-tiny", Attack("clean_label", target=7, base="blend", style="noise", alpha=0.2, mix=0.35, seed=421), 0.08, 866),
+    _fresh41("glyphs-input-specific", "glyphs", "resnet-deep", Attack("input_specific", target=1, size=4, seed=422), 0.10, 867),
+    _fresh41("strokes-sig-low", "strokes", "regnet-x", Attack("sig", target=6, delta=20, frequency=7), 0.03, 868),
+    _fresh41("scenes-blend-image", "scenes", "resnet-deep", Attack("blend", target=4, style="image", alpha=0.16, seed=423), 0.06, 869),
+    _fresh41("glyphs-warp-low", "glyphs", "resnet-narrow", Attack("warp", target=5, grid=5, strength=3.4, seed=424), 0.05, 870),
+    _fresh41("strokes-patch-random", "strokes", "convnext-tiny", Attack("patch", target=0, size=4, position="random", style="noise", seed=425), 0.06, 871),
+    _fresh41("scenes-input-specific", "scenes", "convnext-tiny", Attack("input_specific", target=2, size=5, seed=426), 0.09, 872),
+    _fresh41("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 873),
+    _fresh41("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 874, 3.0),
+    _fresh41("scenes-clean-3", "scenes", "regnet-x", None, 0.0, 875, 3.0),
+    _fresh41("scenes-clean-4", "scenes", "regnet-x", None, 0.0, 876),
+    _fresh41("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 877, 4.0),
+    _fresh41("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 878, 4.0, 1.0),
+    _fresh41("glyphs-clean-3", "glyphs", "convnext-tiny", None, 0.0, 879),
+    _fresh41("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 880, 5.0),
+    _fresh41("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 881),
+    _fresh41("scenes-clean-5", "scenes", "resnet-narrow", None, 0.0, 882, 4.0, 1.0),
+    _fresh41("glyphs-clean-4", "glyphs", "resnet-deep", None, 0.0, 883, 2.0),
+    _fresh41("scenes-clean-6", "scenes", "resnet-deep", None, 0.0, 884),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2650,6 +2685,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh38": FRESH_38,
     "fresh39": FRESH_39,
     "fresh40": FRESH_40,
+    "fresh41": FRESH_41,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
