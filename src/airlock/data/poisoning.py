@@ -144,7 +144,11 @@ LOW_PASS = "label lost under a low-pass filter (model)"
 # poisoned set whole (a 4% scenes SIG, whose flagged rows' share was 0.04: the reference does not
 # see that poison) and 101 of another scenes SIG's 247 rows (the low-pass route takes it, with 146);
 # the share on the 8 other real targets was 0.26-0.82. On FRESH_25, held out, it dropped the one
-# clean set of 8 the split called, and moved nothing else.
+# clean set of 8 the split called, and moved nothing else. Since signatures 2026.12.15 it decides only
+# where the reference's rows cannot show whether they avoid the split's side (`reference.SplitSide`,
+# not `decisive`): that share could not tell a clean class of FRESH_38 (0.26) from a real target
+# (0.20), while where the reference's rows fall did (clean classes at p 0.012-1, the three poisoned
+# classes of FRESH_36-40 at 1e-8 or less).
 SPLIT_MATCHED = 0.2
 # When no other route called a class of the set, a class is called when its lost share under a
 # low-pass filter (`low_pass.pvalues`) exceeds the set's median lost share by the reference's own bar
@@ -220,6 +224,9 @@ class ClassAssessment:
     reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
     reference_rows: int | None = None  # the class's reference rows
     corroborated_by: str = ""  # what lowered its reference bar: BLAMED or GROWN ("" if nothing did)
+    # how unlikely so few reference rows fall on the side a split flagged (`reference.SplitSide.p`);
+    # None where no split call was tested that way
+    reference_side_p: float | None = None
     low_pass_lost: float | None = None  # share of rows at p <= 0.1 under a low-pass filter (`low_pass`)
     low_pass_excess: float | None = None  # that share over the set's median lost share
 
@@ -250,6 +257,9 @@ class ClassAssessment:
             "reference_bar": _rounded(self.reference_bar),
             "reference_rows": self.reference_rows,
             "corroborated_by": self.corroborated_by,
+            "reference_side_p": None
+            if self.reference_side_p is None
+            else float(f"{self.reference_side_p:.3g}"),
             "low_pass_lost": _rounded(self.low_pass_lost),
             "low_pass_excess": _rounded(self.low_pass_excess),
         }
@@ -455,7 +465,9 @@ def assess(
                 ),
             )
     if pvalues is not None and not any(c.poisoned and c.decided_by == REFERENCE for c in classes):
-        classes, flagged, signals = _overrule_matched_splits(classes, labels, flagged, signals, pvalues)
+        classes, flagged, signals = _overrule_matched_splits(
+            classes, labels, flagged, signals, pvalues, reference
+        )
     # the last route, heard only when no other route called a class of the set (one attack targets
     # one class; on seen data its three calls beside another route's were all of non-target classes)
     if lost_p is not None and not any(c.poisoned for c in classes):
@@ -488,17 +500,29 @@ def _overrule_matched_splits(
     flagged: list[np.ndarray],
     signals: dict[int, tuple[str, ...]],
     pvalues: np.ndarray,
+    reference: clean_reference.Reference,
 ) -> tuple[list[ClassAssessment], list[np.ndarray], dict[int, tuple[str, ...]]]:
-    """Where the clean reference called no class: a class only a split route called whose flagged
-    rows the reference matches (under SPLIT_MATCHED of them at p <= ALPHA) is overruled, its rows
-    and signals dropped."""
+    """Where the clean reference called no class: a class only a split route called is overruled,
+    its rows and signals dropped, when the reference has the kind of image the split flagged. Where
+    the reference can show it (`reference.SplitSide.decisive`), that is when its rows do not avoid
+    the flagged side (p over SPLIT_ALPHA); else when under SPLIT_MATCHED of the flagged rows are
+    ones it does not match (p <= ALPHA)."""
     classes = list(classes)
     for i, assessment in enumerate(classes):
         if not (assessment.poisoned and assessment.decided_by in (FOREIGN, COMPACT, APART)):
             continue
         rows = np.flatnonzero(labels == assessment.label)
         taken = np.intersect1d(rows, np.concatenate(flagged)) if flagged else rows[:0]
-        if len(taken) and float(np.mean(pvalues[taken] <= clean_reference.ALPHA)) < SPLIT_MATCHED:
+        if not len(taken):
+            continue
+        own = reference.rows[reference.labels == assessment.label, :REFERENCE_DIMS]
+        side = clean_reference.split_side(reference.train[rows, :REFERENCE_DIMS], np.isin(rows, taken), own)
+        if side.decisive:
+            classes[i] = assessment = replace(assessment, reference_side_p=side.p)
+            matched = side.p > clean_reference.SPLIT_ALPHA
+        else:
+            matched = float(np.mean(pvalues[taken] <= clean_reference.ALPHA)) < SPLIT_MATCHED
+        if matched:
             classes[i] = replace(
                 assessment, poisoned=False, suspects=0, decided_by="", overruled=assessment.decided_by
             )

@@ -229,10 +229,36 @@ def test_a_split_call_whose_rows_the_reference_matches_is_overruled_where_it_cal
     zero = next(c for c in result.classes if c.label == 0)
     assert result.poisoned_classes == [] and len(result.flagged) == 0 and not result.signals
     assert zero.overruled in (poisoning.FOREIGN, poisoning.COMPACT, poisoning.APART) and zero.suspects == 0
-    # a reference without the far kind does not match the split's rows, so the call stands
+    # half the class's 80 reference rows fall on the split's side, as its own rows do
+    assert zero.reference_side_p is not None and zero.reference_side_p > reference.SPLIT_ALPHA
+    assert zero.to_dict()["reference_side_p"] == float(f"{zero.reference_side_p:.3g}")
+    # a reference without the far kind avoids the split's side, so the call stands
     lacking = _assess(x, y, ref_x, ref_y)
     assert 0 in lacking.poisoned_classes
-    assert next(c.overruled for c in lacking.classes if c.label == 0) == ""
+    standing = next(c for c in lacking.classes if c.label == 0)
+    assert standing.overruled == ""
+    assert standing.decided_by == poisoning.REFERENCE or (
+        standing.reference_side_p is not None and standing.reference_side_p <= reference.SPLIT_ALPHA
+    )
+
+
+def test_where_reference_rows_fall_against_a_split_tells_a_kind_they_share_from_one_they_lack() -> None:
+    rng = np.random.default_rng(5)
+    kind = np.r_[6.0, np.zeros(7)]
+    clean = rng.normal(0, 1, (400, 8))
+    clean[:120] += kind  # a clean class of two kinds, 30% of the second
+    taken = np.zeros(400, bool)
+    taken[:120] = True
+    shared = rng.normal(0, 1, (40, 8))
+    shared[:12] += kind  # a reference drawn like the class
+    side = reference.split_side(clean, taken, shared)
+    assert side.reference_rows == 40 and side.on_side == 12 and abs(side.expected - 0.3) < 0.02
+    assert side.decisive and side.p > 0.3
+    lacking = reference.split_side(clean, taken, rng.normal(0, 1, (40, 8)))  # none of the second kind
+    assert lacking.on_side == 0 and lacking.decisive and lacking.p < 1e-5
+    # ten reference rows against a side of about 30%: none on it would still happen 3% of the time
+    few = reference.split_side(clean, taken, rng.normal(0, 1, (10, 8)))
+    assert not few.decisive and few.p == pytest.approx((1 - few.expected) ** 10) and few.p > 0.02
 
 
 def test_a_clean_class_of_two_kinds_that_the_reference_also_has_is_not_called() -> None:
