@@ -76,8 +76,8 @@ PENALTY = 0.1  # the boundary's inverse L2 penalty (scikit-learn's C), on standa
 # What a poisoned row left in the set costs against a clean row dropped from it: the targets ask for
 # recall 0.95 and precision 0.90, so a missed row weighs twice a false flag (`separated`).
 MISSED_COST = 2.0
-# A split's flagged rows stand as poison where this few of the class's reference rows fall on their
-# side that a clean class gives fewer with at most this probability (`SplitSide`). A model's features
+# A split's call stands where so few of the class's reference rows fall on its flagged side that
+# exchangeable rows would put as few there with at most this probability (`SplitSide`). A model's features
 # of the rows it trained on sit tighter than those of rows it never saw, so a clean class's reference
 # falls on a region of its training rows less often than exchangeable rows would: a clean class of
 # FRESH_39 gave 0.012. The poisoned classes measured gave 1e-8 or less.

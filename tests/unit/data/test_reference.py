@@ -242,6 +242,29 @@ def test_a_split_call_whose_rows_the_reference_matches_is_overruled_where_it_cal
     )
 
 
+def test_a_reference_too_small_to_show_avoidance_leaves_the_split_to_the_unmatched_share() -> None:
+    x, y, ref_x, ref_y = _clean_set(3)
+    for rows, labels in ((x, y), (ref_x, ref_y)):  # a far kind of a tenth of class 0, in both
+        rows[np.flatnonzero(labels == 0)[::10], 10:13] += 15.0
+    assert 0 in _assess(x, y, None, None).poisoned_classes  # the split alone calls it
+    # 40 reference rows a class against a side of a tenth of the class: none of them on it would
+    # still happen 1.5% of the time, so the side cannot decide; the reference matches the flagged rows
+    half = np.flatnonzero(np.arange(len(ref_y)) % 2 == 0)
+    result = _assess(x, y, ref_x[half], ref_y[half])
+    zero = next(c for c in result.classes if c.label == 0)
+    assert zero.reference_rows == 40 and zero.reference_side_p is None
+    assert result.poisoned_classes == [] and zero.overruled in (
+        poisoning.FOREIGN,
+        poisoning.COMPACT,
+        poisoning.APART,
+    )
+    # with all 80 reference rows a class the side decides, the same way
+    full = next(c for c in _assess(x, y, ref_x, ref_y).classes if c.label == 0)
+    assert (
+        full.reference_side_p is not None and full.reference_side_p > reference.SPLIT_ALPHA and full.overruled
+    )
+
+
 def test_where_reference_rows_fall_against_a_split_tells_a_kind_they_share_from_one_they_lack() -> None:
     rng = np.random.default_rng(5)
     kind = np.r_[6.0, np.zeros(7)]
