@@ -2679,6 +2679,41 @@ FRESH_42: tuple[Case, ...] = (
     _fresh42("scenes-clean-10", "scenes", "convnext-tiny", None, 0.0, 920, 5.0),
 )  # fmt: skip
 
+_fresh43 = partial(_case, "fresh43")
+
+# FRESH_43: written before anything ran on it, for the split-side test deciding every split call the
+# reference's overrule meets (signatures 2026.12.16; FRESH_42's clean scenes ConvNeXt was called where
+# the side could not decide and the unmatched share did): sixteen clean sets of the shapes whose split
+# calls met the overrule on FRESH_36-42 (scenes ConvNeXt on classes of unequal size, balanced splits
+# of some, strokes and glyph RegNet-X) and eight poisoned ones the split finds, attack parameters of
+# its own.
+FRESH_43: tuple[Case, ...] = (
+    _fresh43("scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=5, delta=23, frequency=13), 0.09, 921),
+    _fresh43("scenes-patch", "scenes", "regnet-x", Attack("patch", target=9, size=4, place=(26, 12), style="solid", colour=(0, 255, 255)), 0.08, 922),
+    _fresh43("strokes-clean-label", "strokes", "resnet-narrow", Attack("clean_label", target=3, base="patch", size=4, place=(1, 20), colour=(255, 128, 0), mix=0.45), 0.08, 923),
+    _fresh43("scenes-patch-2", "scenes", "convnext-tiny", Attack("patch", target=4, size=5, place=(8, 24), style="checker", colour=(255, 255, 255)), 0.06, 924),
+    _fresh43("glyphs-input-specific", "glyphs", "regnet-x", Attack("input_specific", target=0, size=4, seed=441), 0.09, 925),
+    _fresh43("scenes-blend", "scenes", "resnet-narrow", Attack("blend", target=8, style="image", alpha=0.14, seed=442), 0.07, 926),
+    _fresh43("strokes-warp", "strokes", "regnet-x", Attack("warp", target=2, grid=4, strength=3.0, seed=443), 0.09, 927),
+    _fresh43("glyphs-sig", "glyphs", "convnext-tiny", Attack("sig", target=6, delta=21, frequency=10), 0.07, 928),
+    _fresh43("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 929, 4.0, 1.0),
+    _fresh43("scenes-clean-2", "scenes", "convnext-tiny", None, 0.0, 930, 5.0),
+    _fresh43("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 931, 3.0, 1.0),
+    _fresh43("scenes-clean-4", "scenes", "convnext-tiny", None, 0.0, 932),
+    _fresh43("scenes-clean-5", "scenes", "convnext-tiny", None, 0.0, 933, 5.0, 1.0),
+    _fresh43("scenes-clean-6", "scenes", "regnet-x", None, 0.0, 934, 4.0, 1.0),
+    _fresh43("scenes-clean-7", "scenes", "regnet-x", None, 0.0, 935, 3.0),
+    _fresh43("scenes-clean-8", "scenes", "resnet-narrow", None, 0.0, 936, 5.0),
+    _fresh43("strokes-clean", "strokes", "regnet-x", None, 0.0, 937, 4.0, 1.0),
+    _fresh43("strokes-clean-2", "strokes", "regnet-x", None, 0.0, 938, 5.0),
+    _fresh43("strokes-clean-3", "strokes", "convnext-tiny", None, 0.0, 939, 4.0, 1.0),
+    _fresh43("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 940, 5.0, 1.0),
+    _fresh43("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 941, 3.0),
+    _fresh43("glyphs-clean-3", "glyphs", "convnext-tiny", None, 0.0, 942, 4.0, 1.0),
+    _fresh43("scenes-clean-9", "scenes", "resnet-deep", None, 0.0, 943, 5.0, 1.0),
+    _fresh43("strokes-clean-4", "strokes", "resnet-deep", None, 0.0, 944, 3.0),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2727,6 +2762,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh40": FRESH_40,
     "fresh41": FRESH_41,
     "fresh42": FRESH_42,
+    "fresh43": FRESH_43,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
