@@ -80,7 +80,8 @@ MISSED_COST = 2.0
 # exchangeable rows would put as few there with at most this probability (`SplitSide`). A model's features
 # of the rows it trained on sit tighter than those of rows it never saw, so a clean class's reference
 # falls on a region of its training rows less often than exchangeable rows would: a clean class of
-# FRESH_39 gave 0.012. The poisoned classes measured gave 1e-8 or less.
+# FRESH_39 gave 0.012. The poisoned classes measured gave 1e-8 or less. Too few reference rows, or too
+# small a side, cannot reach it even with none on the side: such a split's call is overruled.
 SPLIT_ALPHA = 0.001
 
 
@@ -160,12 +161,6 @@ class SplitSide:
         from scipy.stats import binom
 
         return float(binom.cdf(self.on_side, self.reference_rows, self.expected))
-
-    @property
-    def decisive(self) -> bool:
-        """Whether the reference could have shown avoidance at all: none of its rows on the flagged
-        side reaches SPLIT_ALPHA (too few reference rows, or too small a side, cannot)."""
-        return (1.0 - self.expected) ** self.reference_rows <= SPLIT_ALPHA
 
 
 def split_side(train: np.ndarray, taken: np.ndarray, reference: np.ndarray) -> SplitSide:
