@@ -171,12 +171,13 @@ def split_side(train: np.ndarray, taken: np.ndarray, reference: np.ndarray) -> S
     points = reference.astype(np.float64)
     best = np.full(len(points), np.inf)
     nearest = np.zeros(len(points), dtype=np.int64)
-    for start in range(0, len(train), CHUNK):
+    every = np.arange(len(points))
+    for start in range(0, len(train), CHUNK):  # the nearest training row of each reference row
         d = _distances(points, train[start : start + CHUNK].astype(np.float64))
-        closer = d.min(axis=1) < best
-        nearest[closer] = start + d[closer].argmin(axis=1)
-        best = np.minimum(best, d.min(axis=1))
-    return SplitSide(int(np.sum(taken[nearest])) if len(points) else 0, len(points), expected)
+        here = d.argmin(axis=1)
+        closer = d[every, here] < best
+        nearest[closer], best[closer] = start + here[closer], d[every, here][closer]
+    return SplitSide(int(taken[nearest].sum()), len(points), expected)
 
 
 def voted(train: np.ndarray, p: np.ndarray) -> np.ndarray:
