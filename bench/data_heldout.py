@@ -2748,6 +2748,40 @@ FRESH_44: tuple[Case, ...] = (
     _fresh44("scenes-clean-4", "scenes", "resnet-deep", None, 0.0, 968, 3.0),
 )  # fmt: skip
 
+_fresh45 = partial(_case, "fresh45")
+
+# FRESH_45: written before anything ran on it, for the behavioural scan's data-free synthesis (the
+# inputs it starts from): on FRESH_27-43 most clean models that failed data-free were glyph models on
+# their shortcut classes (RegNet-X on class 7, ConvNeXt on class 0), so twelve clean models weighted to
+# those shapes (and every dataset), and twelve backdoors of every family on every dataset, attack
+# parameters of its own.
+FRESH_45: tuple[Case, ...] = (
+    _fresh45("glyphs-patch", "glyphs", "regnet-x", Attack("patch", target=4, size=4, place=(3, 3), style="solid", colour=(0, 128, 255)), 0.08, 969),
+    _fresh45("glyphs-blend", "glyphs", "resnet-deep", Attack("blend", target=7, style="noise", alpha=0.15, seed=463), 0.07, 970),
+    _fresh45("glyphs-sig", "glyphs", "regnet-x", Attack("sig", target=2, delta=24, frequency=8), 0.09, 971),
+    _fresh45("glyphs-input-specific", "glyphs", "convnext-tiny", Attack("input_specific", target=0, size=5, seed=464), 0.10, 972),
+    _fresh45("strokes-patch", "strokes", "regnet-x", Attack("patch", target=8, size=4, place=(27, 27), style="checker", colour=(255, 255, 0)), 0.06, 973),
+    _fresh45("strokes-blend-image", "strokes", "resnet-narrow", Attack("blend", target=3, style="image", alpha=0.15, seed=465), 0.08, 974),
+    _fresh45("strokes-warp", "strokes", "resnet-deep", Attack("warp", target=6, grid=4, strength=3.4, seed=466), 0.10, 975),
+    _fresh45("strokes-clean-label", "strokes", "convnext-tiny", Attack("clean_label", target=1, base="patch", size=5, place=(2, 26), colour=(255, 0, 0), mix=0.5), 0.09, 976),
+    _fresh45("scenes-patch", "scenes", "resnet-deep", Attack("patch", target=7, size=5, place=(24, 2), style="solid", colour=(255, 255, 255)), 0.07, 977),
+    _fresh45("scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=4, delta=28, frequency=6), 0.10, 978),
+    _fresh45("scenes-input-specific", "scenes", "resnet-deep", Attack("input_specific", target=9, size=4, seed=467), 0.08, 979),
+    _fresh45("scenes-blend", "scenes", "convnext-tiny", Attack("blend", target=5, style="noise", alpha=0.13, seed=468), 0.09, 980),
+    _fresh45("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 981),
+    _fresh45("glyphs-clean-2", "glyphs", "regnet-x", None, 0.0, 982, 3.0),
+    _fresh45("glyphs-clean-3", "glyphs", "regnet-x", None, 0.0, 983),
+    _fresh45("glyphs-clean-4", "glyphs", "convnext-tiny", None, 0.0, 984),
+    _fresh45("glyphs-clean-5", "glyphs", "convnext-tiny", None, 0.0, 985, 3.0),
+    _fresh45("glyphs-clean-6", "glyphs", "resnet-deep", None, 0.0, 986),
+    _fresh45("strokes-clean", "strokes", "regnet-x", None, 0.0, 987),
+    _fresh45("strokes-clean-2", "strokes", "convnext-tiny", None, 0.0, 988),
+    _fresh45("scenes-clean", "scenes", "convnext-tiny", None, 0.0, 989),
+    _fresh45("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 990),
+    _fresh45("scenes-clean-3", "scenes", "resnet-narrow", None, 0.0, 991, 3.0),
+    _fresh45("glyphs-clean-7", "glyphs", "resnet-narrow", None, 0.0, 992),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2798,6 +2832,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh42": FRESH_42,
     "fresh43": FRESH_43,
     "fresh44": FRESH_44,
+    "fresh45": FRESH_45,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
