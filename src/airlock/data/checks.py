@@ -85,9 +85,14 @@ def _called_message(c: poisoning.ClassAssessment) -> str:
         )
     if c.decided_by == poisoning.REFERENCE:
         also = f"; the class was also {c.corroborated_by}" if c.corroborated_by else ""
+        lost = (
+            " or lose their label under a low-pass filter"
+            if c.corroborated_by == poisoning.LOW_PASS_AGREES
+            else ""
+        )
         return (
             f"class {c.name}: {c.suspects} of {c.size} samples have no counterpart among the clean "
-            f"--test split's samples of the class{also}"
+            f"--test split's samples of the class{lost}{also}"
         )
     return f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
 

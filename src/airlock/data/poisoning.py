@@ -130,6 +130,20 @@ REFERENCE_AT = 0.2
 REFERENCE_BLAMED_AT = 0.12
 BLAMED = "blamed by the behavioural scan"
 GROWN = "grown against the --test split"
+# The same holds for the class whose labels a low-pass filter loses most (`low_pass`), when that is
+# also the class the reference singles out most and its lost-share excess reaches the same lowered bar
+# (the bar scaled alike for few reference rows): two readings of one clean reference, one in the
+# model's last stage and one in what the model reads once fine detail is gone, agreeing on one class.
+# Both are conformal shares against the class's reference rows, so both hold the same bar. In a /tmp
+# study of every set of FRESH_27-43 with `--test` (seen data; 312 sets, 2,912 classes) the reference's
+# standout of no clean set, and of no poisoned set's other class, reached both; it called one learned
+# set missed whole (FRESH_27's glyph patch: 0.146 and 0.168) and an unlearned blend found already.
+# Where the call needs the filter's word (the reference's excess under its own bar), the class's
+# rows are the boundary's and the rows the filter loses (`label_lost_under_low_pass`); elsewhere the
+# boundary's alone. Held out on FRESH_44 and FRESH_45, taking the filter's rows for every class it
+# corroborated added its chance rows to nine sets the reference had called alone (FRESH_45's glyph
+# blend 1.00 / 0.98 -> 0.81 / 0.99) and called no set more.
+LOW_PASS_AGREES = "singled out under a low-pass filter"
 # Both bars hold for classes with about this many reference rows (the median of that study, whose
 # classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
@@ -220,7 +234,7 @@ class ClassAssessment:
     reference_excess: float | None = None  # that grouped share over the set's median grouped share
     reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
     reference_rows: int | None = None  # the class's reference rows
-    corroborated_by: str = ""  # what lowered its reference bar: BLAMED or GROWN ("" if nothing did)
+    corroborated_by: str = ""  # what lowered its reference bar: BLAMED, GROWN or LOW_PASS_AGREES ("" if none)
     # how unlikely so few reference rows fall on the side a split flagged (`reference.SplitSide.p`);
     # None where no split call was tested that way
     reference_side_p: float | None = None
@@ -375,6 +389,7 @@ def assess(
     usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
     grown = grown_alone(class_shares(labels, reference.labels)) if reference is not None else None
+    lost_most = max(lost, key=lambda k: (lost[k], -k)) if lost else None
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -395,8 +410,15 @@ def assess(
             )
         match = matches.get(assessment.label)
         if match is not None and votes is not None:
+            lost_agrees = (
+                assessment.label == lost_most
+                and assessment.low_pass_excess is not None
+                and assessment.low_pass_excess >= reference_bar(match.reference_rows, blamed=True)
+            )
             corroborated = (
-                _corroborated(assessment.label, blamed_set, grown) if assessment.label == standout else ""
+                _corroborated(assessment.label, blamed_set, grown, lost_agrees)
+                if assessment.label == standout
+                else ""
             )
             bar = reference_bar(match.reference_rows, blamed=bool(corroborated))
             excess = match.grouped - usual
@@ -412,6 +434,14 @@ def assess(
             if excess >= bar and reference is not None and pvalues is not None:
                 # the reference decides the rows, whether or not the split called the class
                 row_scores = _reference_rows(reference, assessment.label, rows, pvalues[rows], votes[rows])
+                lost_rows = (  # where the call needed the low-pass filter's word, its rows count too
+                    _lost_scores(lost_p[rows])
+                    if corroborated == LOW_PASS_AGREES
+                    and lost_p is not None
+                    and excess < reference_bar(match.reference_rows)
+                    else np.zeros(len(rows))
+                )
+                row_scores = np.maximum(row_scores, lost_rows)
                 carriers = row_scores >= FLAG_AT
                 if int(carriers.sum()) >= calibration.min_suspects:
                     classes[i] = replace(
@@ -419,8 +449,12 @@ def assess(
                     )
                     scores[rows] = row_scores
                     flagged.append(rows[carriers])
-                    for row in rows[carriers].tolist():
-                        signals[row] = ("unmatched_by_reference",)
+                    for row, lost_too in zip(
+                        rows[carriers].tolist(), lost_rows[carriers] >= FLAG_AT, strict=True
+                    ):
+                        signals[row] = ("unmatched_by_reference",) + (
+                            ("label_lost_under_low_pass",) if lost_too else ()
+                        )
                     continue
         if position is not None:  # with its reversed trigger
             carriers = position >= trigger_rows.HALFWAY
@@ -481,12 +515,15 @@ def assess(
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
 
 
-def _corroborated(label: int, blamed: set[int], grown: int | None) -> str:
+def _corroborated(label: int, blamed: set[int], grown: int | None, lost_agrees: bool) -> str:
     """What besides the reference speaks against the set's standout class `label`: a behavioural
-    scan's blame (BLAMED), else its growth against the clean split (GROWN), else nothing ("")."""
+    scan's blame (BLAMED), else its growth against the clean split (GROWN), else the low-pass filter
+    singling it out too (`lost_agrees`, LOW_PASS_AGREES), else nothing ("")."""
     if label in blamed:
         return BLAMED
-    return GROWN if label == grown else ""
+    if label == grown:
+        return GROWN
+    return LOW_PASS_AGREES if lost_agrees else ""
 
 
 def _overrule_matched_splits(
@@ -542,11 +579,17 @@ def _low_pass_calls(
             and int(carriers.sum()) >= calibration.min_suspects
         ):
             classes[i] = replace(assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=LOW_PASS)
-            scores[rows] = np.clip(1.0 - lost_p[rows] * FLAG_AT / clean_reference.ALPHA, 0.0, 1.0)
+            scores[rows] = _lost_scores(lost_p[rows])
             flagged.append(rows[carriers])
             for row in rows[carriers].tolist():
                 signals[row] = ("label_lost_under_low_pass",)
     return classes
+
+
+def _lost_scores(lost_p: np.ndarray) -> np.ndarray:
+    """Row scores from low-pass p-values: FLAG_AT at p = ALPHA, 1 at p = 0."""
+    scores: np.ndarray = np.clip(1.0 - lost_p * FLAG_AT / clean_reference.ALPHA, 0.0, 1.0)
+    return scores
 
 
 def _overruled_by_reference(classes: Sequence[ClassAssessment]) -> set[int]:

@@ -128,3 +128,60 @@ def test_without_low_pass_readings_the_route_stays_silent() -> None:
     )
     assert result.poisoned_classes == []
     assert all(c.low_pass_lost is None and c.low_pass_excess is None for c in result.classes)
+
+
+def _set_seen_twice(seed: int, *, lost_class: int | None, rows: int = 60):
+    """`_set` with `rows` rows of class 3 moved off the class's core, a group the last-stage reference
+    singles out short of its own bar (0.2); with `lost_class`, that class's first `rows` rows also lose
+    their label under the filter, a share short of that bar too."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, (5, 16))
+    y = np.resize(np.arange(5), 1500)
+    x = (centres[y] + rng.normal(0, 1, (1500, 16))).astype(np.float32)
+    ref_y = np.resize(np.arange(5), 300)
+    ref_x = (centres[ref_y] + rng.normal(0, 1, (300, 16))).astype(np.float32)
+    train_kept, ref_kept = rng.uniform(0.2, 1.0, 1500), rng.uniform(0.2, 1.0, 300)
+    poison = np.flatnonzero(y == 3)[:rows]
+    direction = rng.normal(0, 1, 16)
+    x[poison] = (
+        centres[3] + 5.0 * direction / np.linalg.norm(direction) + rng.normal(0, 1, (rows, 16))
+    ).astype(np.float32)
+    if lost_class is not None:
+        train_kept[np.flatnonzero(y == lost_class)[:rows]] = rng.uniform(0.0, 0.02, rows)
+    return x, y, ref_x, ref_y, train_kept, ref_kept, poison
+
+
+def test_a_class_both_readings_single_out_short_of_their_bars_is_called_with_both_routes_rows() -> None:
+    x, y, ref_x, ref_y, train_kept, ref_kept, poison = _set_seen_twice(1, lost_class=3)
+    result = _assess(x, y, ref_x, ref_y, train_kept, ref_kept)
+    assert result.poisoned_classes == [3]
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.decided_by == poisoning.REFERENCE
+    assert target.corroborated_by == poisoning.LOW_PASS_AGREES
+    # each reading alone is short of its own bar, and at or past the corroborated one
+    lowered = poisoning.reference_bar(60, blamed=True)
+    assert lowered <= target.reference_excess < poisoning.reference_bar(60)
+    assert lowered <= target.low_pass_excess < poisoning.reference_bar(60)
+    assert target.reference_bar == lowered
+    assert set(poison.tolist()) <= set(result.flagged.tolist())
+    # the rows are the boundary's and the filter's: a row the filter lost says so
+    assert any("label_lost_under_low_pass" in result.signals[r] for r in poison.tolist())
+    assert all(result.signals[r][0] == "unmatched_by_reference" for r in result.flagged.tolist())
+
+
+def test_without_the_filter_agreeing_the_same_class_is_not_called() -> None:
+    x, y, ref_x, ref_y, train_kept, ref_kept, _ = _set_seen_twice(1, lost_class=None)
+    result = _assess(x, y, ref_x, ref_y, train_kept, ref_kept)
+    assert result.poisoned_classes == []
+    target = next(c for c in result.classes if c.label == 3)
+    assert poisoning.reference_bar(60, blamed=True) <= target.reference_excess < poisoning.reference_bar(60)
+    assert target.corroborated_by == ""
+
+
+def test_the_filter_singling_out_another_class_corroborates_nothing() -> None:
+    x, y, ref_x, ref_y, train_kept, ref_kept, _ = _set_seen_twice(1, lost_class=1)
+    result = _assess(x, y, ref_x, ref_y, train_kept, ref_kept)
+    assert result.poisoned_classes == []
+    lost_most = max(result.classes, key=lambda c: c.low_pass_excess or -1.0)
+    assert lost_most.label == 1 and lost_most.low_pass_excess >= poisoning.reference_bar(60, blamed=True)
+    assert all(c.corroborated_by == "" for c in result.classes)
