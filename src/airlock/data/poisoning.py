@@ -137,7 +137,7 @@ GROWN = "grown against the --test split"
 # Both are conformal shares against the class's reference rows, so both hold the same bar. In a /tmp
 # study of every set of FRESH_27-43 with `--test` (seen data; 312 sets, 2,912 classes) the reference's
 # standout of no clean set, and of no poisoned set's other class, reached both; it called one learned
-# set missed whole (FRESH_27's glyph patch: 0.146 and 0.168) and an unlearned blend found already.
+# set missed whole (FRESH_27's glyph patch: 0.146 and 0.168) and a blend the filter had found alone.
 # Where the call needs the filter's word (the reference's excess under its own bar), the class's
 # rows are the boundary's and the rows the filter loses (`label_lost_under_low_pass`); elsewhere the
 # boundary's alone. Held out on FRESH_44 and FRESH_45, taking the filter's rows for every class it
