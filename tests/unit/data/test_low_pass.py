@@ -54,16 +54,23 @@ def test_rows_that_lose_their_label_get_small_p_values_and_raise_their_class_sha
     assert set(shares) == {0} and np.all(p[labels == 1] == 1.0)
 
 
-def _set(seed: int, *, lost_class: int | None, lost_rows: int = 120):
-    """Five classes whose rows the last-stage reference matches everywhere (so it calls nothing);
-    with `lost_class`, that many of its rows lose their label under the filter (a blurred trigger)."""
-    rng = np.random.default_rng(seed)
+def _classes(rng: np.random.Generator):
+    """Five Gaussian classes of 300 training and 60 reference rows, and what the filter keeps of
+    each row's label (0.2-1, the same for training and reference rows)."""
     centres = rng.normal(0, 5, (5, 16))
     y = np.resize(np.arange(5), 1500)
     x = (centres[y] + rng.normal(0, 1, (1500, 16))).astype(np.float32)
     ref_y = np.resize(np.arange(5), 300)
     ref_x = (centres[ref_y] + rng.normal(0, 1, (300, 16))).astype(np.float32)
     train_kept, ref_kept = rng.uniform(0.2, 1.0, 1500), rng.uniform(0.2, 1.0, 300)
+    return centres, x, y, ref_x, ref_y, train_kept, ref_kept
+
+
+def _set(seed: int, *, lost_class: int | None, lost_rows: int = 120):
+    """Five classes whose rows the last-stage reference matches everywhere (so it calls nothing);
+    with `lost_class`, that many of its rows lose their label under the filter (a blurred trigger)."""
+    rng = np.random.default_rng(seed)
+    _, x, y, ref_x, ref_y, train_kept, ref_kept = _classes(rng)
     poison = np.empty(0, np.int64)
     if lost_class is not None:
         poison = np.flatnonzero(y == lost_class)[:lost_rows]
@@ -135,12 +142,7 @@ def _set_seen_twice(seed: int, *, lost_class: int | None, rows: int = 60):
     singles out short of its own bar (0.2); with `lost_class`, that class's first `rows` rows also lose
     their label under the filter, a share short of that bar too."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 5, (5, 16))
-    y = np.resize(np.arange(5), 1500)
-    x = (centres[y] + rng.normal(0, 1, (1500, 16))).astype(np.float32)
-    ref_y = np.resize(np.arange(5), 300)
-    ref_x = (centres[ref_y] + rng.normal(0, 1, (300, 16))).astype(np.float32)
-    train_kept, ref_kept = rng.uniform(0.2, 1.0, 1500), rng.uniform(0.2, 1.0, 300)
+    centres, x, y, ref_x, ref_y, train_kept, ref_kept = _classes(rng)
     poison = np.flatnonzero(y == 3)[:rows]
     direction = rng.normal(0, 1, 16)
     x[poison] = (
