@@ -433,7 +433,7 @@ def assess(
             )
             if excess >= bar and reference is not None and pvalues is not None:
                 # the reference decides the rows, whether or not the split called the class
-                row_scores = _reference_rows(reference, assessment.label, rows, pvalues[rows], votes[rows])
+                unmatched = _reference_rows(reference, assessment.label, rows, pvalues[rows], votes[rows])
                 lost_rows = (  # where the call needed the low-pass filter's word, its rows count too
                     _lost_scores(lost_p[rows])
                     if corroborated == LOW_PASS_AGREES
@@ -441,7 +441,7 @@ def assess(
                     and excess < reference_bar(match.reference_rows)
                     else np.zeros(len(rows))
                 )
-                row_scores = np.maximum(row_scores, lost_rows)
+                row_scores = np.maximum(unmatched, lost_rows)
                 carriers = row_scores >= FLAG_AT
                 if int(carriers.sum()) >= calibration.min_suspects:
                     classes[i] = replace(
@@ -449,11 +449,14 @@ def assess(
                     )
                     scores[rows] = row_scores
                     flagged.append(rows[carriers])
-                    for row, lost_too in zip(
-                        rows[carriers].tolist(), lost_rows[carriers] >= FLAG_AT, strict=True
+                    for row, by_reference, by_filter in zip(
+                        rows[carriers].tolist(),
+                        unmatched[carriers] >= FLAG_AT,
+                        lost_rows[carriers] >= FLAG_AT,
+                        strict=True,
                     ):
-                        signals[row] = ("unmatched_by_reference",) + (
-                            ("label_lost_under_low_pass",) if lost_too else ()
+                        signals[row] = (("unmatched_by_reference",) if by_reference else ()) + (
+                            ("label_lost_under_low_pass",) if by_filter else ()
                         )
                     continue
         if position is not None:  # with its reversed trigger
