@@ -390,6 +390,18 @@ def assess(
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
     grown = grown_alone(class_shares(labels, reference.labels)) if reference is not None else None
     lost_most = max(lost, key=lambda k: (lost[k], -k)) if lost else None
+    # what besides the reference speaks against its standout, the one class whose bar it lowers
+    corroboration = (
+        _corroborated(
+            standout,
+            blamed_set,
+            grown,
+            lost_agrees=standout == lost_most
+            and lost[standout] - usual_lost >= reference_bar(matches[standout].reference_rows, blamed=True),
+        )
+        if standout is not None
+        else ""
+    )
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -410,16 +422,7 @@ def assess(
             )
         match = matches.get(assessment.label)
         if match is not None and votes is not None:
-            lost_agrees = (
-                assessment.label == lost_most
-                and assessment.low_pass_excess is not None
-                and assessment.low_pass_excess >= reference_bar(match.reference_rows, blamed=True)
-            )
-            corroborated = (
-                _corroborated(assessment.label, blamed_set, grown, lost_agrees)
-                if assessment.label == standout
-                else ""
-            )
+            corroborated = corroboration if assessment.label == standout else ""
             bar = reference_bar(match.reference_rows, blamed=bool(corroborated))
             excess = match.grouped - usual
             classes[i] = assessment = replace(
