@@ -6,7 +6,7 @@ out while the scene stays. A poisoned row then loses the label the trigger gave 
 its real content, another class), and a clean row of the class keeps much of it. How much a clean
 row keeps depends on the class and the data, so each training row is compared with the class's
 clean reference rows (`--test`) under the same filter: its conformal p-value is the share of them
-(counted as (1 + k) / (n + 1)) that keep as little of the label or less. A clean row's p-value is
+(counted as (1 + k) / (n + 1)) that keep as little of the label or less (`reference.label_pvalues`). A clean row's p-value is
 about uniform; a row that lost its trigger gets a small one. Per class, the lost share is the share
 of its rows at p <= `reference.ALPHA`, and the class decision (`poisoning`) reads its excess over
 the set's median, against the same bar as the reference's grouped share.
@@ -27,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-
-from airlock.data import reference as clean_reference
 
 FACTOR = 2  # the filter halves the resolution (area average), then scales back (bilinear)
 
@@ -57,22 +55,3 @@ def kept(predict: Predict, images: np.ndarray, labels: np.ndarray) -> np.ndarray
     out = np.zeros(len(images), dtype=np.float64)
     out[known] = probabilities[np.flatnonzero(known), labels[known]]
     return out
-
-
-def pvalues(
-    train_kept: np.ndarray, labels: np.ndarray, reference_kept: np.ndarray, reference_labels: np.ndarray
-) -> tuple[np.ndarray, dict[int, float]]:
-    """Per training row its conformal p-value against its class's reference rows (1.0 in a class with
-    under `reference.MIN_REFERENCE` of them), and per judged class its lost share (rows at p <= ALPHA)."""
-    out = np.ones(len(train_kept), dtype=np.float64)
-    shares: dict[int, float] = {}
-    for label in np.unique(labels):
-        own = np.sort(reference_kept[reference_labels == label])
-        if len(own) < clean_reference.MIN_REFERENCE:
-            continue
-        rows = np.flatnonzero(labels == label)
-        # the reference rows that keep as little of the label or less
-        as_low = np.searchsorted(own, train_kept[rows], side="right")
-        out[rows] = (1 + as_low) / (len(own) + 1)
-        shares[int(label)] = float(np.mean(out[rows] <= clean_reference.ALPHA))
-    return out, shares

@@ -8,7 +8,7 @@ statically scanned first and refused unless that scan passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,6 +161,10 @@ def workspace(dataset: Path, options: VetOptions) -> Workspace:
     if model is not None and model.predict is not None and train.labels is not None:
         if ws.reference is not None and test is not None:
             ws.reference = _with_low_pass(ws.reference, train, test, model.predict, options.progress)
+            if train.kind is Kind.IMAGES and test.kind is Kind.IMAGES:
+                ws.reference = replace(
+                    ws.reference, read=_clean_reading(train, test, ws.reference.labels, options.progress)
+                )
         found = _persistence(train, model.predict, options.progress)
         if found is not None:
             ws.persistence, ws.confidence, ws.predicted, ws.margin = found
@@ -225,6 +229,37 @@ def _with_low_pass(
                 advance(len(chunk.x))
         sides.append(np.concatenate(out))
     return replace(found, train_kept=sides[0], rows_kept=sides[1])
+
+
+def _clean_reading(
+    train: Dataset, test: Dataset, test_labels: np.ndarray, progress: Progress | None
+) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    """How a network trained on the clean split alone reads each training row's label and each
+    clean-split row's (`airlock.data.clean_reader`), made when first asked for and then kept."""
+    made: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def read() -> tuple[np.ndarray, np.ndarray]:
+        from airlock.data import clean_reader
+
+        if not made:
+            assert train.labels is not None
+            advance = progress("clean-split reading", train.rows + test.rows) if progress else None
+            images = np.concatenate([clean_reader.scaled(chunk.x) for chunk in test.chunks()])
+            readers = clean_reader.Readers(images, test_labels, int(train.labels.max()) + 1)
+            rows_read = readers.read_reference(images, test_labels)
+            if advance is not None:
+                advance(test.rows)
+
+            def chunks() -> Iterator[tuple[int, np.ndarray]]:
+                for chunk in train.chunks():
+                    yield chunk.start, chunk.x
+                    if advance is not None:
+                        advance(len(chunk.x))
+
+            made.append((readers.read_training(chunks(), train.labels), rows_read))
+        return made[0]
+
+    return read
 
 
 def _persistence(

@@ -42,8 +42,8 @@ import numpy as np
 
 from airlock.analysis import activation_clustering as ac
 from airlock.analysis.robust import quantum_entropy_scores, robust_whitening, spectral_signature_scores
-from airlock.data import low_pass, trigger_rows
 from airlock.data import reference as clean_reference
+from airlock.data import trigger_rows
 from airlock.data.class_share import class_shares, grown_alone
 from airlock.errors import DatasetError
 
@@ -150,6 +150,16 @@ LOW_PASS_AGREES = "singled out under a low-pass filter"
 REFERENCE_ROWS_AT = 40
 REFERENCE_DIMS = 32
 LOW_PASS = "label lost under a low-pass filter (model)"
+# A class the reference called also loses the rows that a network trained on the clean `--test`
+# split alone reads as another class (`clean_reader`): their p-value against the class's reference
+# rows, read alike, is at most READ_ALPHA. [measured: see below]
+READ_ALPHA = 0.05
+# what flagged a row of a class the reference called, in the order of the scores that say it
+REFERENCE_SIGNALS = (
+    "unmatched_by_reference",
+    "label_lost_under_low_pass",
+    "read_as_another_class_by_clean_network",
+)
 # With a clean reference that called no class, a class only a split route called (FOREIGN, COMPACT,
 # APART) is overruled unless the class's reference rows avoid the side the split flagged
 # (`reference.SplitSide`, p <= reference.SPLIT_ALPHA): otherwise the reference has that kind of image,
@@ -162,7 +172,7 @@ LOW_PASS = "label lost under a low-pass filter (model)"
 # reference rows on the side against 5.9 expected. Every learned target's split call over FRESH_27-41
 # could reach it.
 # When no other route called a class of the set, a class is called when its lost share under a
-# low-pass filter (`low_pass.pvalues`) exceeds the set's median lost share by the reference's own bar
+# low-pass filter (`reference.label_pvalues`) exceeds the set's median lost share by the reference's own bar
 # (`reference_bar`, scaled alike for a class with few reference rows); its rows at p <= ALPHA are
 # flagged. In a /tmp study of every set up to FRESH_22 (seen data) the largest excess of a class of
 # the 126 clean sets was 0.152; it called two of the 13 learned sets the other routes missed whole
@@ -381,10 +391,12 @@ def assess(
         else (None, None, {})
     )
     lost_p, lost = (
-        low_pass.pvalues(reference.train_kept, labels, reference.rows_kept, reference.labels)
+        clean_reference.label_pvalues(reference.train_kept, labels, reference.rows_kept, reference.labels)
         if reference is not None and reference.train_kept is not None and reference.rows_kept is not None
         else (None, {})
     )
+    # the clean-split network's reading of each training row and its p-value (`clean_reader`), once needed
+    read: tuple[np.ndarray, np.ndarray] | None = None
     usual_lost = float(np.median(list(lost.values()))) if lost else 0.0
     usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
@@ -438,13 +450,22 @@ def assess(
                 # the reference decides the rows, whether or not the split called the class
                 unmatched = _reference_rows(reference, assessment.label, rows, pvalues[rows], votes[rows])
                 lost_rows = (  # where the call needed the low-pass filter's word, its rows count too
-                    _lost_scores(lost_p[rows])
+                    _p_scores(lost_p[rows], clean_reference.ALPHA)
                     if corroborated == LOW_PASS_AGREES
                     and lost_p is not None
                     and excess < reference_bar(match.reference_rows)
                     else np.zeros(len(rows))
                 )
-                row_scores = np.maximum(unmatched, lost_rows)
+                if read is None and reference.read is not None:  # read once, for the first called class
+                    train_read, rows_read = reference.read()
+                    read_p, _ = clean_reference.label_pvalues(train_read, labels, rows_read, reference.labels)
+                    read = (train_read, read_p)
+                read_rows = (  # rows the clean-split network reads as another class, past its reference rows
+                    _p_scores(read[1][rows], READ_ALPHA) * (read[0][rows] < LOW_CONFIDENCE)
+                    if read is not None
+                    else np.zeros(len(rows))
+                )
+                row_scores = np.maximum.reduce([unmatched, lost_rows, read_rows])
                 carriers = row_scores >= FLAG_AT
                 if int(carriers.sum()) >= calibration.min_suspects:
                     classes[i] = replace(
@@ -452,14 +473,15 @@ def assess(
                     )
                     scores[rows] = row_scores
                     flagged.append(rows[carriers])
-                    for row, by_reference, by_filter in zip(
+                    for row, *by in zip(
                         rows[carriers].tolist(),
                         unmatched[carriers] >= FLAG_AT,
                         lost_rows[carriers] >= FLAG_AT,
+                        read_rows[carriers] >= FLAG_AT,
                         strict=True,
                     ):
-                        signals[row] = (("unmatched_by_reference",) if by_reference else ()) + (
-                            ("label_lost_under_low_pass",) if by_filter else ()
+                        signals[row] = tuple(
+                            name for name, said in zip(REFERENCE_SIGNALS, by, strict=True) if said
                         )
                     continue
         if position is not None:  # with its reversed trigger
@@ -585,16 +607,16 @@ def _low_pass_calls(
             and int(carriers.sum()) >= calibration.min_suspects
         ):
             classes[i] = replace(assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=LOW_PASS)
-            scores[rows] = _lost_scores(lost_p[rows])
+            scores[rows] = _p_scores(lost_p[rows], clean_reference.ALPHA)
             flagged.append(rows[carriers])
             for row in rows[carriers].tolist():
                 signals[row] = ("label_lost_under_low_pass",)
     return classes
 
 
-def _lost_scores(lost_p: np.ndarray) -> np.ndarray:
-    """Row scores from low-pass p-values: FLAG_AT at p = ALPHA, 1 at p = 0."""
-    scores: np.ndarray = np.clip(1.0 - lost_p * FLAG_AT / clean_reference.ALPHA, 0.0, 1.0)
+def _p_scores(p: np.ndarray, alpha: float) -> np.ndarray:
+    """Row scores from conformal p-values: FLAG_AT at p = alpha, 1 at p = 0."""
+    scores: np.ndarray = np.clip(1.0 - p * FLAG_AT / alpha, 0.0, 1.0)
     return scores
 
 

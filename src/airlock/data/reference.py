@@ -55,6 +55,7 @@ of 112 (with the vote at GROUP_AT = 0.5 the clean classes reached 0.195, too clo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,10 @@ class Reference:
     # training rows', then the clean split's; None where no model reads the images
     train_kept: np.ndarray | None = None
     rows_kept: np.ndarray | None = None
+    # how a network trained on the clean split alone reads each row's label (`clean_reader`): the
+    # training rows', then the clean split's (out of fold); made the first time it is called (only a
+    # class the reference called needs it), None where the rows are not images
+    read: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,28 @@ def pvalues(
             float(np.mean(unmatched)), float(np.mean(unmatched & (votes[rows] >= GROUP_AT))), len(own)
         )
     return out, votes, matches
+
+
+def label_pvalues(
+    train_read: np.ndarray, labels: np.ndarray, reference_read: np.ndarray, reference_labels: np.ndarray
+) -> tuple[np.ndarray, dict[int, float]]:
+    """Per training row, from the probability some reading gives its label (`train_read`; the clean
+    split's rows read alike in `reference_read`), its conformal p-value: the share of its class's
+    reference rows given as little of the label or less, counted as (1 + k) / (n + 1) (1.0 in a class
+    with under MIN_REFERENCE of them; a reference row read as NaN is left out); and per judged class
+    the share of its rows at p <= ALPHA."""
+    out = np.ones(len(train_read), dtype=np.float64)
+    shares: dict[int, float] = {}
+    for label in np.unique(labels):
+        own = reference_read[reference_labels == label]
+        own = np.sort(own[~np.isnan(own)])
+        if len(own) < MIN_REFERENCE:
+            continue
+        rows = np.flatnonzero(labels == label)
+        as_low = np.searchsorted(own, train_read[rows], side="right")
+        out[rows] = (1 + as_low) / (len(own) + 1)
+        shares[int(label)] = float(np.mean(out[rows] <= ALPHA))
+    return out, shares
 
 
 @dataclass(frozen=True)

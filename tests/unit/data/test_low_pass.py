@@ -45,12 +45,12 @@ def test_rows_that_lose_their_label_get_small_p_values_and_raise_their_class_sha
     lost = rng.uniform(0.0, 0.05, 80)  # poison: its trigger blurred away, its label gone
     train_kept = np.concatenate([clean, lost])
     labels = np.concatenate([np.repeat([0, 1], 200), np.ones(80, np.int64)])
-    p, shares = low_pass.pvalues(train_kept, labels, ref_kept, ref_labels)
+    p, shares = reference.label_pvalues(train_kept, labels, ref_kept, ref_labels)
     assert np.all(p[400:] == 1 / 51)
     assert 0.3 < p[:400].mean() < 0.7
     assert shares[0] < 0.2 and shares[1] > (80 / 280) and shares[1] - shares[0] > 0.2
     # a class with too few reference rows is not judged
-    p, shares = low_pass.pvalues(train_kept, labels, ref_kept[:55], ref_labels[:55])
+    p, shares = reference.label_pvalues(train_kept, labels, ref_kept[:55], ref_labels[:55])
     assert set(shares) == {0} and np.all(p[labels == 1] == 1.0)
 
 

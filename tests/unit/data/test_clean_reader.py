@@ -1,0 +1,146 @@
+"""The clean-split reader: networks trained on `--test` alone, and the rows of a called class they flag."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
+from airlock.data import clean_reader, features, poisoning, reference
+from airlock.data.pipeline import KNN_DIMENSIONS, NEIGHBOURS, calibration
+
+
+def _images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """16×16 grey images: class c is a bright horizontal band at rows 4c…4c+3, on noise."""
+    x = rng.uniform(0.0, 0.3, (len(labels), 16, 16, 1)).astype(np.float32)
+    for i, c in enumerate(labels):
+        x[i, 4 * c : 4 * c + 4] += 0.6
+    return np.clip(x, 0.0, 1.0)
+
+
+def test_folds_alternate_rows_within_each_class() -> None:
+    labels = np.array([0, 1, 0, 0, 1, -1, 1, 0])
+    assert clean_reader.folds(labels).tolist() == [0, 0, 1, 0, 1, -1, 0, 1]
+
+
+def test_each_reference_row_is_read_by_the_network_that_never_trained_on_it() -> None:
+    rng = np.random.default_rng(2)
+    ref_y = np.resize(np.arange(2), 40)
+    ref_y[5] = -1  # a class training lacks: not read
+    ref_x = _images(np.maximum(ref_y, 0), rng)
+    readers = clean_reader.Readers(ref_x, ref_y, 2, seed=0)
+    read = readers.read_reference(ref_x, ref_y)
+    fold = clean_reader.folds(ref_y)
+    assert np.isnan(read[5]) and np.all((read[fold >= 0] >= 0) & (read[fold >= 0] <= 1))
+    for k, network in enumerate(readers.halves):
+        unseen = fold == 1 - k
+        assert np.array_equal(read[unseen], clean_reader._read(network, ref_x[unseen], ref_y[unseen]))
+
+
+def test_large_images_are_read_at_read_side() -> None:
+    big = np.zeros((2, 96, 64, 3), np.float32)
+    assert clean_reader.scaled(big).shape == (2, 32, 21, 3)
+    small = np.zeros((2, 16, 16, 1), np.float32)
+    assert clean_reader.scaled(small).shape == (2, 16, 16, 1)
+
+
+def test_relabelled_rows_are_read_as_another_class_and_clean_rows_are_not() -> None:
+    rng = np.random.default_rng(0)
+    ref_y = np.resize(np.arange(4), 160)
+    ref_x = _images(ref_y, rng)
+    clean_y = np.resize(np.arange(4), 400)
+    relabelled_from = np.resize([0, 2, 3], 60)  # other classes' images filed under class 1
+    x = np.concatenate([_images(clean_y, rng), _images(relabelled_from, rng)])
+    y = np.concatenate([clean_y, np.ones(60, np.int64)])
+    readers = clean_reader.Readers(ref_x, ref_y, 4, seed=0)
+    rows_read = readers.read_reference(ref_x, ref_y)
+    train_read = readers.read_training([(0, x[:250]), (250, x[250:])], y)
+    p, _ = reference.label_pvalues(train_read, y, rows_read, ref_y)
+    # what `poisoning` flags in a called class: under its reference rows, and read as another class
+    read_away = (p <= poisoning.READ_ALPHA) & (train_read < poisoning.LOW_CONFIDENCE)
+    assert np.mean(read_away[400:]) >= 0.9
+    assert np.mean(read_away[:400]) <= 0.05
+
+
+def test_the_same_seed_reads_the_same(monkeypatch) -> None:
+    monkeypatch.setattr(clean_reader, "STEPS", 40)  # the schedule's length does not matter here
+    rng = np.random.default_rng(1)
+    ref_y = np.resize(np.arange(3), 60)
+    ref_x = _images(ref_y, rng)
+
+    def read(seed: int) -> np.ndarray:
+        readers = clean_reader.Readers(ref_x, ref_y, 3, seed=seed)
+        return np.concatenate(
+            [readers.read_reference(ref_x, ref_y), readers.read_training([(0, ref_x)], ref_y)]
+        )
+
+    first, again, other = read(4), read(4), read(5)
+    assert np.array_equal(first, again, equal_nan=True) and not np.array_equal(first, other, equal_nan=True)
+
+
+def _called_set(seed: int, *, poisoned: bool):
+    """Five Gaussian classes of 300 training and 60 reference rows, every row read at 0.5-1 by the
+    clean-split network; with `poisoned`, 120 rows of class 3 sit off its core (the last-stage
+    reference calls it) and 40 more of its rows sit on the core but are read as another class."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, (5, 16))
+    y = np.resize(np.arange(5), 1500)
+    x = (centres[y] + rng.normal(0, 1, (1500, 16))).astype(np.float32)
+    ref_y = np.resize(np.arange(5), 300)
+    ref_x = (centres[ref_y] + rng.normal(0, 1, (300, 16))).astype(np.float32)
+    train_read, rows_read = rng.uniform(0.5, 1.0, 1500), rng.uniform(0.5, 1.0, 300)
+    apart, read_away = np.empty(0, np.int64), np.empty(0, np.int64)
+    if poisoned:
+        own = np.flatnonzero(y == 3)
+        apart, read_away = own[:120], own[120:160]
+        direction = rng.normal(0, 1, 16)
+        x[apart] = (
+            centres[3] + 8.0 * direction / np.linalg.norm(direction) + rng.normal(0, 1, (120, 16))
+        ).astype(np.float32)
+        train_read[read_away] = rng.uniform(0.0, 0.05, 40)
+    return x, y, ref_x, ref_y, (train_read, rows_read), apart, read_away
+
+
+def _assess(x, y, ref_x, ref_y, read):
+    reduced, ref = features.reduce_with(x, ref_x)
+    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
+    return poisoning.assess(
+        reduced,
+        y,
+        label_disagreement(neighbours, y),
+        calibration(),
+        persistence=np.full(len(y), 0.3),
+        reference=reference.Reference(reduced, ref, ref_y, read=read),
+    )
+
+
+def test_a_called_class_also_loses_the_rows_the_clean_network_reads_as_another_class() -> None:
+    x, y, ref_x, ref_y, reading, apart, read_away = _called_set(3, poisoned=True)
+    calls: list[int] = []
+
+    def read() -> tuple[np.ndarray, np.ndarray]:
+        calls.append(1)
+        return reading
+
+    result = _assess(x, y, ref_x, ref_y, read)
+    assert result.poisoned_classes == [3] and calls == [1]
+    assert set(read_away.tolist()) <= set(result.flagged.tolist())
+    assert all("read_as_another_class_by_clean_network" in result.signals[r] for r in read_away.tolist())
+    assert np.mean(np.isin(apart, result.flagged)) >= 0.9
+    named = [set(result.signals[r]) for r in result.flagged.tolist()]
+    assert all(n and n <= set(poisoning.REFERENCE_SIGNALS) for n in named)
+    # without the reading, the boundary alone leaves the rows the reference matches
+    alone = _assess(x, y, ref_x, ref_y, None)
+    assert alone.poisoned_classes == [3]
+    assert np.mean(np.isin(read_away, alone.flagged)) <= 0.2
+
+
+def test_a_set_whose_reference_calls_nothing_is_never_read() -> None:
+    x, y, ref_x, ref_y, reading, _, _ = _called_set(4, poisoned=False)
+    calls: list[int] = []
+
+    def read() -> tuple[np.ndarray, np.ndarray]:
+        calls.append(1)
+        return reading
+
+    result = _assess(x, y, ref_x, ref_y, read)
+    assert result.poisoned_classes == [] and calls == []
