@@ -154,6 +154,15 @@ LOW_PASS = "label lost under a low-pass filter (model)"
 # split alone reads as another class (`clean_reader`): their p-value against the class's reference
 # rows, read alike, is at most READ_ALPHA. [measured: see below]
 READ_ALPHA = 0.05
+# Where at least RELABELLED_AT of the rows the boundary (or the filter) flags in such a class are read
+# as another class (p <= reference.ALPHA, label under LOW_CONFIDENCE), the class's poison is
+# relabelled, and a flagged row the network reads as surely as the class's typical reference row
+# (p > FIRMLY_READ, label at LOW_CONFIDENCE or more) is a clean row the boundary took: it is cleared,
+# its score capped at CLEARED_SCORE. Clean-label poison is read as its label, so its class's flagged
+# rows fall short of RELABELLED_AT and keep every row. [measured: see below]
+RELABELLED_AT = 0.7
+FIRMLY_READ = 0.5
+CLEARED_SCORE = FLAG_AT / 2
 # what flagged a row of a class the reference called, in the order of the scores that say it
 REFERENCE_SIGNALS = (
     "unmatched_by_reference",
@@ -250,6 +259,10 @@ class ClassAssessment:
     reference_side_p: float | None = None
     low_pass_lost: float | None = None  # share of rows at p <= 0.1 under a low-pass filter (`low_pass`)
     low_pass_excess: float | None = None  # that share over the set's median lost share
+    # share of the rows the reference's boundary flagged that a network trained on --test alone reads
+    # as another class (`clean_reader`); None where it was not read
+    relabelled_share: float | None = None
+    cleared: int = 0  # rows the boundary flagged that the clean-split network cleared (`_read_rows`)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -283,6 +296,8 @@ class ClassAssessment:
             else float(f"{self.reference_side_p:.3g}"),
             "low_pass_lost": _rounded(self.low_pass_lost),
             "low_pass_excess": _rounded(self.low_pass_excess),
+            "relabelled_share": _rounded(self.relabelled_share),
+            "cleared": self.cleared,
         }
 
 
@@ -460,16 +475,23 @@ def assess(
                     train_read, rows_read = reference.read()
                     read_p, _ = clean_reference.label_pvalues(train_read, labels, rows_read, reference.labels)
                     read = (train_read, read_p)
-                read_rows = (  # rows the clean-split network reads as another class, past its reference rows
-                    _p_scores(read[1][rows], READ_ALPHA) * (read[0][rows] < LOW_CONFIDENCE)
+                found = np.maximum(unmatched, lost_rows) >= FLAG_AT
+                read_rows, cleared, relabelled = (
+                    _read_rows(read, rows, found)
                     if read is not None
-                    else np.zeros(len(rows))
+                    else (np.zeros(len(rows)), np.zeros(len(rows), dtype=bool), None)
                 )
                 row_scores = np.maximum.reduce([unmatched, lost_rows, read_rows])
+                row_scores[cleared] = np.minimum(row_scores[cleared], CLEARED_SCORE)
                 carriers = row_scores >= FLAG_AT
                 if int(carriers.sum()) >= calibration.min_suspects:
                     classes[i] = replace(
-                        assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=REFERENCE
+                        assessment,
+                        poisoned=True,
+                        suspects=int(carriers.sum()),
+                        decided_by=REFERENCE,
+                        relabelled_share=relabelled,
+                        cleared=int((cleared & found).sum()),
                     )
                     scores[rows] = row_scores
                     flagged.append(rows[carriers])
@@ -612,6 +634,27 @@ def _low_pass_calls(
             for row in rows[carriers].tolist():
                 signals[row] = ("label_lost_under_low_pass",)
     return classes
+
+
+def _read_rows(
+    read: tuple[np.ndarray, np.ndarray], rows: np.ndarray, found: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """For the `rows` of a class the reference called (`found`: those its boundary or the low-pass
+    filter flags), from the clean-split network's reading (`read`: per training row the probability
+    of its label and that probability's p-value against the class's reference rows): each row's
+    score for being read as another class (FLAG_AT at p = READ_ALPHA, 0 where the label keeps
+    LOW_CONFIDENCE); the rows to clear, read as surely as the class's typical reference row, where
+    at least RELABELLED_AT of the found rows are read as another class; and that share (None
+    without a found row)."""
+    probability, p = read[0][rows], read[1][rows]
+    elsewhere = probability < LOW_CONFIDENCE
+    share = float(np.mean((p[found] <= clean_reference.ALPHA) & elsewhere[found])) if found.any() else None
+    cleared = (
+        (p > FIRMLY_READ) & ~elsewhere
+        if share is not None and share >= RELABELLED_AT
+        else np.zeros(len(rows), dtype=bool)
+    )
+    return _p_scores(p, READ_ALPHA) * elsewhere, cleared, share
 
 
 def _p_scores(p: np.ndarray, alpha: float) -> np.ndarray:

@@ -144,3 +144,45 @@ def test_a_set_whose_reference_calls_nothing_is_never_read() -> None:
 
     result = _assess(x, y, ref_x, ref_y, read)
     assert result.poisoned_classes == [] and calls == []
+
+
+def _relabelled_set(seed: int, *, poison_read_away: bool):
+    """`_called_set` with 20 more of class 3's rows moved in among its 120 rows apart: clean rows the
+    boundary takes with the poison, which the clean-split network reads firmly as their label. The
+    120 rows are read as another class (relabelled poison) or, without `poison_read_away`, as their
+    label (clean-label poison)."""
+    x, y, ref_x, ref_y, (train_read, rows_read), apart, _ = _called_set(seed, poisoned=True)
+    rng = np.random.default_rng(seed + 100)
+    own = np.flatnonzero(y == 3)
+    strays = own[200:220]
+    x[strays] = x[apart[:20]] + rng.normal(0, 0.3, (20, x.shape[1])).astype(np.float32)
+    train_read = train_read.copy()
+    train_read[own[120:160]] = rng.uniform(0.5, 1.0, 40)  # no rows read away but the poison's
+    train_read[apart] = rng.uniform(0.0, 0.05, 120) if poison_read_away else rng.uniform(0.9, 1.0, 120)
+    train_read[strays] = rng.uniform(0.9, 1.0, 20)
+    return x, y, ref_x, ref_y, (train_read, rows_read), apart, strays
+
+
+def test_a_relabelled_class_clears_the_rows_the_clean_network_reads_firmly_as_their_label() -> None:
+    x, y, ref_x, ref_y, reading, apart, strays = _relabelled_set(5, poison_read_away=True)
+    result = _assess(x, y, ref_x, ref_y, lambda: reading)
+    alone = _assess(x, y, ref_x, ref_y, None)
+    assert result.poisoned_classes == alone.poisoned_classes == [3]
+    assert np.mean(np.isin(strays, alone.flagged)) >= 0.8  # the boundary takes them with the poison
+    assert not np.isin(strays, result.flagged).any()
+    assert np.all(result.scores[strays] <= poisoning.CLEARED_SCORE)
+    assert np.mean(np.isin(apart, result.flagged)) >= 0.95
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.relabelled_share is not None and target.relabelled_share >= poisoning.RELABELLED_AT
+    assert target.cleared >= 16 and target.to_dict()["cleared"] == target.cleared
+
+
+def test_a_clean_label_class_keeps_every_row_its_boundary_flags() -> None:
+    x, y, ref_x, ref_y, reading, _, strays = _relabelled_set(5, poison_read_away=False)
+    result = _assess(x, y, ref_x, ref_y, lambda: reading)
+    alone = _assess(x, y, ref_x, ref_y, None)
+    assert np.array_equal(result.flagged, alone.flagged)
+    assert np.mean(np.isin(strays, result.flagged)) >= 0.8
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.relabelled_share is not None and target.relabelled_share < poisoning.RELABELLED_AT
+    assert target.cleared == 0
