@@ -15,7 +15,8 @@ PART…` replays the same cases as a user without `--test` would get them: the s
 The stored inputs are the `--test` mode's (the clean reference with its low-pass readings, no
 behavioural scan); they follow the code that dumped them (features, reduction, the reference's
 space). A change before `assess` needs a new dump; a case dumped before the low-pass readings
-existed replays without them.
+existed replays without them, and one dumped before the clean-split networks (`clean_reader`, 2026.12.18)
+without their reading (the dump makes it for every set, about 20 CPU s each).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,9 @@ def _store(
         arrays |= {"ref_train": reference.train, "ref_rows": reference.rows, "ref_labels": reference.labels}
         if reference.train_kept is not None and reference.rows_kept is not None:
             arrays |= {"ref_train_kept": reference.train_kept, "ref_rows_kept": reference.rows_kept}
+        if reference.read is not None:  # the clean-split networks' reading, made here for every set
+            train_read, rows_read = reference.read()
+            arrays |= {"ref_train_read": train_read, "ref_rows_read": rows_read}
     positions = kwargs.get("trigger_positions") or {}
     arrays |= {f"trigger_{label}": rows for label, rows in positions.items()}
     meta = {
@@ -95,6 +100,14 @@ def _store(
     }
     np.savez(stem.with_suffix(".npz"), **arrays)
     stem.with_suffix(".json").write_text(json.dumps(meta))  # written last: a case is stored once it exists
+
+
+def _stored_read(arrays: dict[str, np.ndarray]) -> Callable[[], tuple[np.ndarray, np.ndarray]] | None:
+    """The stored clean-split reading (`airlock.data.clean_reader`), as the reference hands it over."""
+    if "ref_train_read" not in arrays or "ref_rows_read" not in arrays:
+        return None
+    reading = (arrays["ref_train_read"], arrays["ref_rows_read"])
+    return lambda: reading
 
 
 def replay(stem: Path, *, with_reference: bool = True) -> dict[str, Any]:
@@ -113,6 +126,7 @@ def replay(stem: Path, *, with_reference: bool = True) -> dict[str, Any]:
             arrays["ref_labels"],
             arrays.get("ref_train_kept"),
             arrays.get("ref_rows_kept"),
+            _stored_read(arrays),
         )
         if with_reference and "ref_train" in arrays
         else None

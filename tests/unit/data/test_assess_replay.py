@@ -29,10 +29,13 @@ def _inputs(seed: int) -> tuple[tuple, dict, np.ndarray]:
     assert ref is not None
     neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
     args = (reduced, y, label_disagreement(neighbours, y), calibration())
+    # the clean-split networks' reading: the poison read as another class, every other row as its own
+    train_read, rows_read = rng.uniform(0.5, 1.0, len(y)), rng.uniform(0.5, 1.0, len(ref_y))
+    train_read[poison] = rng.uniform(0.0, 0.05, len(poison))
     kwargs = {
         "names": [str(i) for i in range(5)],
         "persistence": np.full(len(y), 0.3),
-        "reference": reference.Reference(reduced, ref, ref_y),
+        "reference": reference.Reference(reduced, ref, ref_y, read=lambda: (train_read, rows_read)),
     }
     return args, kwargs, poison
 
@@ -48,6 +51,8 @@ def test_a_stored_case_replays_to_the_decision_assess_made(
     assess_replay._store(tmp_path / "p" / "case-a", args, kwargs, poison, "patch")
     with np.load(tmp_path / "p" / "case-a.npz", allow_pickle=False) as stored:  # plain arrays only
         assert {"reduced", "labels", "ref_train", "ref_rows", "ref_labels", "truth"} <= set(stored.files)
+        assert {"ref_train_read", "ref_rows_read"} <= set(stored.files)
+    assert any("read_as_another_class_by_clean_network" in names for names in direct.signals.values())
     rows = assess_replay.run(("p",))
     assert rows == [
         {
