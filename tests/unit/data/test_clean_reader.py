@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
-from airlock.data import clean_reader, features, poisoning, reference
-from airlock.data.pipeline import KNN_DIMENSIONS, NEIGHBOURS, calibration
+from airlock.data import clean_reader, poisoning, reference
+from tests.unit.data.conftest import assess_against_reference, gaussian_classes
 
 
 def _images(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -82,11 +81,7 @@ def _called_set(seed: int, *, poisoned: bool):
     clean-split network; with `poisoned`, 120 rows of class 3 sit off its core (the last-stage
     reference calls it) and 40 more of its rows sit on the core but are read as another class."""
     rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 5, (5, 16))
-    y = np.resize(np.arange(5), 1500)
-    x = (centres[y] + rng.normal(0, 1, (1500, 16))).astype(np.float32)
-    ref_y = np.resize(np.arange(5), 300)
-    ref_x = (centres[ref_y] + rng.normal(0, 1, (300, 16))).astype(np.float32)
+    centres, x, y, ref_x, ref_y = gaussian_classes(rng)
     train_read, rows_read = rng.uniform(0.5, 1.0, 1500), rng.uniform(0.5, 1.0, 300)
     apart, read_away = np.empty(0, np.int64), np.empty(0, np.int64)
     if poisoned:
@@ -101,26 +96,23 @@ def _called_set(seed: int, *, poisoned: bool):
 
 
 def _assess(x, y, ref_x, ref_y, read):
-    reduced, ref = features.reduce_with(x, ref_x)
-    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
-    return poisoning.assess(
-        reduced,
-        y,
-        label_disagreement(neighbours, y),
-        calibration(),
-        persistence=np.full(len(y), 0.3),
-        reference=reference.Reference(reduced, ref, ref_y, read=read),
-    )
+    return assess_against_reference(x, y, ref_x, ref_y, read=read)
 
 
-def test_a_called_class_also_loses_the_rows_the_clean_network_reads_as_another_class() -> None:
-    x, y, ref_x, ref_y, reading, apart, read_away = _called_set(3, poisoned=True)
+def _counted(reading: tuple[np.ndarray, np.ndarray]):
+    """A `Reference.read` that hands over `reading`, and the list its calls are counted in."""
     calls: list[int] = []
 
     def read() -> tuple[np.ndarray, np.ndarray]:
         calls.append(1)
         return reading
 
+    return read, calls
+
+
+def test_a_called_class_also_loses_the_rows_the_clean_network_reads_as_another_class() -> None:
+    x, y, ref_x, ref_y, reading, apart, read_away = _called_set(3, poisoned=True)
+    read, calls = _counted(reading)
     result = _assess(x, y, ref_x, ref_y, read)
     assert result.poisoned_classes == [3] and calls == [1]
     assert set(read_away.tolist()) <= set(result.flagged.tolist())
@@ -136,12 +128,7 @@ def test_a_called_class_also_loses_the_rows_the_clean_network_reads_as_another_c
 
 def test_a_set_whose_reference_calls_nothing_is_never_read() -> None:
     x, y, ref_x, ref_y, reading, _, _ = _called_set(4, poisoned=False)
-    calls: list[int] = []
-
-    def read() -> tuple[np.ndarray, np.ndarray]:
-        calls.append(1)
-        return reading
-
+    read, calls = _counted(reading)
     result = _assess(x, y, ref_x, ref_y, read)
     assert result.poisoned_classes == [] and calls == []
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
-from airlock.data import features, low_pass, poisoning, reference
-from airlock.data.pipeline import KNN_DIMENSIONS, NEIGHBOURS, calibration
+from airlock.data import low_pass, poisoning, reference
+from tests.unit.data.conftest import assess_against_reference, gaussian_classes
 
 
 def test_the_filter_blurs_fine_detail_and_keeps_the_layout() -> None:
@@ -57,11 +56,7 @@ def test_rows_that_lose_their_label_get_small_p_values_and_raise_their_class_sha
 def _classes(rng: np.random.Generator):
     """Five Gaussian classes of 300 training and 60 reference rows, and what the filter keeps of
     each row's label (0.2-1, the same for training and reference rows)."""
-    centres = rng.normal(0, 5, (5, 16))
-    y = np.resize(np.arange(5), 1500)
-    x = (centres[y] + rng.normal(0, 1, (1500, 16))).astype(np.float32)
-    ref_y = np.resize(np.arange(5), 300)
-    ref_x = (centres[ref_y] + rng.normal(0, 1, (300, 16))).astype(np.float32)
+    centres, x, y, ref_x, ref_y = gaussian_classes(rng)
     train_kept, ref_kept = rng.uniform(0.2, 1.0, 1500), rng.uniform(0.2, 1.0, 300)
     return centres, x, y, ref_x, ref_y, train_kept, ref_kept
 
@@ -79,16 +74,7 @@ def _set(seed: int, *, lost_class: int | None, lost_rows: int = 120):
 
 
 def _assess(x, y, ref_x, ref_y, train_kept, ref_kept):
-    reduced, ref = features.reduce_with(x, ref_x)
-    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
-    return poisoning.assess(
-        reduced,
-        y,
-        label_disagreement(neighbours, y),
-        calibration(),
-        persistence=np.full(len(y), 0.3),
-        reference=reference.Reference(reduced, ref, ref_y, train_kept, ref_kept),
-    )
+    return assess_against_reference(x, y, ref_x, ref_y, train_kept=train_kept, rows_kept=ref_kept)
 
 
 def test_a_class_whose_rows_lose_their_label_under_the_filter_is_called_with_those_rows() -> None:
@@ -123,16 +109,7 @@ def test_a_clean_set_read_through_the_filter_calls_nothing(seed: int) -> None:
 
 def test_without_low_pass_readings_the_route_stays_silent() -> None:
     x, y, ref_x, ref_y, *_ = _set(2, lost_class=3)
-    reduced, ref = features.reduce_with(x, ref_x)
-    neighbours, _ = nearest_neighbours(reduced[:, :KNN_DIMENSIONS], NEIGHBOURS)
-    result = poisoning.assess(
-        reduced,
-        y,
-        label_disagreement(neighbours, y),
-        calibration(),
-        persistence=np.full(len(y), 0.3),
-        reference=reference.Reference(reduced, ref, ref_y),
-    )
+    result = assess_against_reference(x, y, ref_x, ref_y)
     assert result.poisoned_classes == []
     assert all(c.low_pass_lost is None and c.low_pass_excess is None for c in result.classes)
 
