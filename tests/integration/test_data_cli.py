@@ -85,9 +85,21 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     assert all(isinstance(c["low_pass_excess"], float) for c in data["classes"])
     truth = set(datasets.truth(npz).tolist())
     assert len(truth & set(data["flagged"])) >= 0.9 * len(truth)
+    # networks trained on the --test digits alone read the called class: its relabelled poison is
+    # read as the digits it was drawn from; the rows it reads so are rows of that class
+    target = next(c for c in data["classes"] if c["class"] == datasets.TARGET)
+    assert target["relabelled_share"] >= 0.5 and isinstance(target["cleared"], int)
+    assert all(c["relabelled_share"] is None for c in data["classes"] if c["class"] != datasets.TARGET)
+    read_away = [
+        int(row)
+        for row, names in data["signals"].items()
+        if "read_as_another_class_by_clean_network" in names
+    ]
+    with np.load(npz) as stored:
+        labels = stored["y"]
+    assert set(read_away) <= set(data["flagged"]) and all(labels[r] == datasets.TARGET for r in read_away)
     # the finding says which route called the class, in words that fit it
     called = next(f for f in report["findings"] if f["rule"] == "AIR801")
-    target = next(c for c in data["classes"] if c["class"] == datasets.TARGET)
     assert called["evidence"]["decided_by"] == target["decided_by"]
     assert called["evidence"]["corroborated_by"] == target["corroborated_by"]
     assert target["decided_by"] == "unmatched by the clean reference (model)"

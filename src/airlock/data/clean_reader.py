@@ -22,9 +22,9 @@ p-value. On scenes, where a network of 200 images reads under half of the clean 
 reference rows read poorly too and few training rows fall below them: the test loses power there,
 not precision.
 
-A clean-label set's poison is the target's own images, which this network reads as the target:
-it does not see that family at all, so it only adds rows to a class another route called
-(`poisoning`). The network reads images at READ_SIDE pixels at most (larger images are scaled
+A clean-label set's poison is the target's own images, which this network reads as the target
+(those first mixed with another class's image partly as that class): it cannot tell that family
+apart, so it only adds rows to a class another route called (`poisoning`). The network reads images at READ_SIDE pixels at most (larger images are scaled
 down), so its cost does not grow with the image size or the split's rows: three trainings of STEPS
 steps, about 20 CPU seconds, made only once the reference has called a class.
 """
