@@ -16,7 +16,7 @@ The stored inputs are the `--test` mode's (the clean reference with its low-pass
 behavioural scan); they follow the code that dumped them (features, reduction, the reference's
 space). A change before `assess` needs a new dump; a case dumped before the low-pass readings
 existed replays without them, and one dumped before the clean-split networks (`clean_reader`, 2026.12.18)
-without their reading (the dump makes it for every set, about 20 CPU s each).
+without their reading (the dump makes it for every set, 20–30 CPU s each).
 """
 
 from __future__ import annotations
