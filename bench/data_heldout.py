@@ -2852,6 +2852,42 @@ FRESH_47: tuple[Case, ...] = (
     _fresh47("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 1040),
 )  # fmt: skip
 
+_fresh48 = partial(_case, "fresh48")
+
+# FRESH_48: written before anything ran on it, for the clean-split network's reading as a corroborator
+# of the reference's standout class (called at the lowered bar when the network also reads more of that
+# class's rows as another class than of the set's typical class): the sets it is meant for are those
+# missed whole, weakly learned poison whose class the reference singles out short of its bar (low-rate
+# patches, faint blends, 3-6% warps and SIG), so sixteen poisoned sets at 3-7% on every dataset and
+# architecture, and eight clean sets (the rule's risk is a clean standout), three of unequal classes;
+# attack parameters of its own.
+FRESH_48: tuple[Case, ...] = (
+    _fresh48("glyphs-patch", "glyphs", "regnet-x", Attack("patch", target=7, size=3, place=(3, 3), style="solid", colour=(0, 200, 255)), 0.04, 1041),
+    _fresh48("strokes-patch", "strokes", "convnext-tiny", Attack("patch", target=6, size=4, place=(24, 24), style="checker", colour=(255, 255, 255)), 0.03, 1042),
+    _fresh48("scenes-patch", "scenes", "resnet-narrow", Attack("patch", target=2, size=5, place=(18, 2), style="noise", seed=493), 0.05, 1043),
+    _fresh48("glyphs-patch-random", "glyphs", "resnet-deep", Attack("patch", target=1, size=4, position="random", style="checker", colour=(255, 0, 128)), 0.06, 1044),
+    _fresh48("strokes-blend", "strokes", "regnet-x", Attack("blend", target=4, style="noise", alpha=0.1, seed=494), 0.05, 1045),
+    _fresh48("scenes-blend", "scenes", "convnext-tiny", Attack("blend", target=7, style="noise", alpha=0.11, seed=495), 0.06, 1046),
+    _fresh48("glyphs-blend-image", "glyphs", "resnet-narrow", Attack("blend", target=5, style="image", alpha=0.13, seed=496), 0.05, 1047),
+    _fresh48("scenes-blend-image", "scenes", "resnet-deep", Attack("blend", target=0, style="image", alpha=0.15, seed=497), 0.07, 1048),
+    _fresh48("strokes-warp", "strokes", "resnet-deep", Attack("warp", target=5, grid=5, strength=3.4, seed=498), 0.05, 1049),
+    _fresh48("glyphs-warp", "glyphs", "convnext-tiny", Attack("warp", target=0, grid=6, strength=3.2, seed=499), 0.06, 1050),
+    _fresh48("scenes-sig", "scenes", "regnet-x", Attack("sig", target=3, delta=24, frequency=5), 0.05, 1051),
+    _fresh48("strokes-sig", "strokes", "resnet-narrow", Attack("sig", target=2, delta=20, frequency=8), 0.04, 1052),
+    _fresh48("glyphs-input-specific", "glyphs", "resnet-deep", Attack("input_specific", target=6, size=4, seed=500), 0.05, 1053),
+    _fresh48("scenes-input-specific", "scenes", "regnet-x", Attack("input_specific", target=1, size=5, seed=501), 0.06, 1054),
+    _fresh48("strokes-clean-label", "strokes", "regnet-x", Attack("clean_label", target=3, base="patch", size=4, place=(2, 25), colour=(0, 255, 0), mix=0.4), 0.07, 1055),
+    _fresh48("scenes-warp", "scenes", "resnet-narrow", Attack("warp", target=6, grid=4, strength=3.5, seed=502), 0.06, 1056),
+    _fresh48("strokes-clean", "strokes", "regnet-x", None, 0.0, 1057),
+    _fresh48("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 1058, 3.0),
+    _fresh48("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 1059),
+    _fresh48("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 1060, 4.0, 1.0),
+    _fresh48("scenes-clean", "scenes", "regnet-x", None, 0.0, 1061),
+    _fresh48("scenes-clean-2", "scenes", "resnet-deep", None, 0.0, 1062),
+    _fresh48("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 1063, 3.0),
+    _fresh48("glyphs-clean-3", "glyphs", "regnet-x", None, 0.0, 1064),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2905,6 +2941,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh45": FRESH_45,
     "fresh46": FRESH_46,
     "fresh47": FRESH_47,
+    "fresh48": FRESH_48,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
