@@ -90,6 +90,12 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     target = next(c for c in data["classes"] if c["class"] == datasets.TARGET)
     assert target["relabelled_share"] >= 0.5 and isinstance(target["cleared"], int)
     assert all(c["relabelled_share"] is None for c in data["classes"] if c["class"] != datasets.TARGET)
+    # once read, every class's share read as another class is reported against the set's median
+    away = {c["class"]: c["read_away_excess"] for c in data["classes"]}
+    assert (
+        all(isinstance(v, float) for v in away.values())
+        and max(away, key=away.__getitem__) == datasets.TARGET
+    )
     read_away = [
         int(row)
         for row, names in data["signals"].items()
@@ -104,6 +110,7 @@ def test_a_labelled_test_split_is_the_clean_reference_of_every_class(cli, genera
     assert called["evidence"]["corroborated_by"] == target["corroborated_by"]
     assert target["decided_by"] == "unmatched by the clean reference (model)"
     assert "no counterpart among the clean --test split" in called["message"]
+    assert "read as another class by a network trained on that split" in called["message"]
     assert data["clean_reference"] == {"rows": datasets.SMALL}
     assert not [f for f in report["findings"] if f["rule"] == "AIR803"]
     # every class's share of both splits: the relabelled poison grew the target, which was called,

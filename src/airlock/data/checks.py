@@ -90,9 +90,14 @@ def _called_message(c: poisoning.ClassAssessment) -> str:
             if c.corroborated_by == poisoning.LOW_PASS_AGREES
             else ""
         )
+        read = (
+            " or are read as another class by a network trained on that split"
+            if c.relabelled_share is not None
+            else ""
+        )
         return (
             f"class {c.name}: {c.suspects} of {c.size} samples have no counterpart among the clean "
-            f"--test split's samples of the class{lost}{also}"
+            f"--test split's samples of the class{lost}{read}{also}"
         )
     return f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
 

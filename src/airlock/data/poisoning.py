@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,15 @@ GROWN = "grown against the --test split"
 # corroborated added its chance rows to nine sets the reference had called alone (FRESH_45's glyph
 # blend 1.00 / 0.98 -> 0.81 / 0.99) and called no set more.
 LOW_PASS_AGREES = "singled out under a low-pass filter"
+# The same holds where a network trained on the clean `--test` split alone (`clean_reader`) reads more
+# of the standout's rows as another class (p <= reference.ALPHA against its reference rows read alike,
+# its label under LOW_CONFIDENCE) than of the set's median class, by the same lowered bar: a reading
+# that never saw a trigger finds relabelled content in the class the model's features single out. The
+# reading is made for it only where the standout sits between the lowered bar and its own and nothing
+# else corroborates it. In a /tmp study of the `data.classes` dumps of FRESH_27-43 (seen data, 162
+# clean sets) no clean set's standout reached both (the ten clean standouts at 0.12 or more read
+# 0.09 or less), and three of the 14 learned sets missed whole did; FRESH_48 was written for it.
+READ_AGREES = "singled out by a network trained on the --test split alone"
 # Both bars hold for classes with about this many reference rows (the median of that study, whose
 # classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
@@ -261,7 +271,7 @@ class ClassAssessment:
     reference_excess: float | None = None  # that grouped share over the set's median grouped share
     reference_bar: float | None = None  # the excess that calls the class (`reference_bar`)
     reference_rows: int | None = None  # the class's reference rows
-    corroborated_by: str = ""  # what lowered its reference bar: BLAMED, GROWN or LOW_PASS_AGREES ("" if none)
+    corroborated_by: str = ""  # what lowered its reference bar: BLAMED, GROWN, LOW_PASS_AGREES or READ_AGREES
     # how unlikely so few reference rows fall on the side a split flagged (`reference.SplitSide.p`);
     # None where no split call was tested that way
     reference_side_p: float | None = None
@@ -270,6 +280,9 @@ class ClassAssessment:
     # share of the rows the reference's boundary flagged that a network trained on --test alone reads
     # as another class (`clean_reader`); None where it was not read
     relabelled_share: float | None = None
+    # share of the class's rows that network reads as another class (p <= 0.1, label under
+    # LOW_CONFIDENCE) over the set's median such share; None where the set was not read
+    read_away_excess: float | None = None
     cleared: int = 0  # rows the boundary flagged that the clean-split network cleared (`_read_rows`)
 
     def to_dict(self) -> dict[str, Any]:
@@ -305,6 +318,7 @@ class ClassAssessment:
             "low_pass_lost": _rounded(self.low_pass_lost),
             "low_pass_excess": _rounded(self.low_pass_excess),
             "relabelled_share": _rounded(self.relabelled_share),
+            "read_away_excess": _rounded(self.read_away_excess),
             "cleared": self.cleared,
         }
 
@@ -418,8 +432,13 @@ def assess(
         if reference is not None and reference.train_kept is not None and reference.rows_kept is not None
         else (None, {})
     )
-    # the clean-split network's reading of each training row and its p-value (`clean_reader`), once needed
-    read: tuple[np.ndarray, np.ndarray] | None = None
+    # the clean-split network's reading of each training row and its p-value (`clean_reader`), made
+    # the first time it is needed
+    read_once = (
+        cache(partial(_clean_read, reference.read, labels, reference.labels))
+        if reference is not None and reference.read is not None
+        else None
+    )
     usual_lost = float(np.median(list(lost.values()))) if lost else 0.0
     usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
@@ -433,6 +452,7 @@ def assess(
             grown,
             lost_agrees=standout == lost_most
             and lost[standout] - usual_lost >= reference_bar(matches[standout].reference_rows, blamed=True),
+            read_agrees=partial(_read_agrees, read_once, labels, standout, matches[standout], usual),
         )
         if standout is not None
         else ""
@@ -479,10 +499,7 @@ def assess(
                     and excess < reference_bar(match.reference_rows)
                     else np.zeros(len(rows))
                 )
-                if read is None and reference.read is not None:  # read once, for the first called class
-                    train_read, rows_read = reference.read()
-                    read_p, _ = clean_reference.label_pvalues(train_read, labels, rows_read, reference.labels)
-                    read = (train_read, read_p)
+                read = read_once() if read_once is not None else None
                 found = np.maximum(unmatched, lost_rows) >= FLAG_AT
                 read_rows, cleared, relabelled = (
                     _read_rows(read, rows, found)
@@ -534,6 +551,9 @@ def assess(
             flagged.append(rows[chosen])
             for row, names_ in zip(rows[chosen].tolist(), row_signals[chosen], strict=True):
                 signals[row] = names_
+    if read_once is not None and read_once.cache_info().currsize:  # reported for every class once read
+        away = _read_away_excess(read_once(), labels)
+        classes = [replace(c, read_away_excess=away.get(c.label)) for c in classes]
     if confidence is not None and predicted is not None:
         spreads, called = _mislabelled(labels, disagreement, confidence, predicted, calibration)
         classes = [replace(c, misread_spread=spread) for c, spread in zip(classes, spreads, strict=True)]
@@ -573,15 +593,67 @@ def assess(
     return PoisoningResult(scores=scores, flagged=chosen, classes=tuple(classes), signals=signals)
 
 
-def _corroborated(label: int, blamed: set[int], grown: int | None, lost_agrees: bool) -> str:
+def _corroborated(
+    label: int, blamed: set[int], grown: int | None, lost_agrees: bool, read_agrees: Callable[[], bool]
+) -> str:
     """What besides the reference speaks against the set's standout class `label`: a behavioural
     scan's blame (BLAMED), else its growth against the clean split (GROWN), else the low-pass filter
-    singling it out too (`lost_agrees`, LOW_PASS_AGREES), else nothing ("")."""
+    singling it out too (`lost_agrees`, LOW_PASS_AGREES), else the clean-split network doing so
+    (`read_agrees`, asked last because it may train the networks: READ_AGREES), else nothing ("")."""
     if label in blamed:
         return BLAMED
     if label == grown:
         return GROWN
-    return LOW_PASS_AGREES if lost_agrees else ""
+    if lost_agrees:
+        return LOW_PASS_AGREES
+    return READ_AGREES if read_agrees() else ""
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The clean-split network's reading of the training rows (`clean_reader`)."""
+
+    probability: np.ndarray  # of each row's label
+    p: np.ndarray  # that probability's p-value against its class's reference rows read alike
+    judged: frozenset[int]  # the classes with enough reference rows for a p-value
+
+
+def _clean_read(
+    read: Callable[[], tuple[np.ndarray, np.ndarray]], labels: np.ndarray, reference_labels: np.ndarray
+) -> _Reading:
+    """The reading (`read`: each training row's probability of its label, then each clean split
+    row's) with its p-values."""
+    train_read, rows_read = read()
+    p, shares = clean_reference.label_pvalues(train_read, labels, rows_read, reference_labels)
+    return _Reading(train_read, p, frozenset(shares))
+
+
+def _read_away_excess(read: _Reading, labels: np.ndarray) -> dict[int, float]:
+    """Per judged class, the share of its rows the clean-split network reads as another class
+    (p <= reference.ALPHA, label under LOW_CONFIDENCE) over the median such share of the set's
+    judged classes."""
+    away = read.p <= clean_reference.ALPHA
+    away &= read.probability < LOW_CONFIDENCE
+    shares = {label: float(np.mean(away[labels == label])) for label in sorted(read.judged)}
+    usual = float(np.median(list(shares.values()))) if shares else 0.0
+    return {label: share - usual for label, share in shares.items()}
+
+
+def _read_agrees(
+    read_once: Callable[[], _Reading] | None,
+    labels: np.ndarray,
+    standout: int,
+    match: clean_reference.ClassMatch,
+    usual: float,
+) -> bool:
+    """Whether the clean-split network singles out the reference's standout class: asked only where
+    its grouped excess (`match.grouped` over the set's `usual`) sits between the lowered bar and its
+    own, so the networks are trained for no other set; then its read-away excess must reach the
+    lowered bar."""
+    lowered = reference_bar(match.reference_rows, blamed=True)
+    if read_once is None or not lowered <= match.grouped - usual < reference_bar(match.reference_rows):
+        return False
+    return _read_away_excess(read_once(), labels).get(standout, 0.0) >= lowered
 
 
 def _overrule_matched_splits(
@@ -645,7 +717,7 @@ def _low_pass_calls(
 
 
 def _read_rows(
-    read: tuple[np.ndarray, np.ndarray], rows: np.ndarray, found: np.ndarray
+    read: _Reading, rows: np.ndarray, found: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """For the `rows` of a class the reference called (`found`: those its boundary or the low-pass
     filter flags), from the clean-split network's reading (`read`: per training row the probability
@@ -654,7 +726,7 @@ def _read_rows(
     LOW_CONFIDENCE); the rows to clear, read as surely as the class's typical reference row, where
     at least RELABELLED_AT of the found rows are read as another class; and that share (None
     without a found row)."""
-    probability, p = read[0][rows], read[1][rows]
+    probability, p = read.probability[rows], read.p[rows]
     elsewhere = probability < LOW_CONFIDENCE
     share = float(np.mean((p[found] <= clean_reference.ALPHA) & elsewhere[found])) if found.any() else None
     cleared = (

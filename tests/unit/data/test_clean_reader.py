@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from airlock.data import clean_reader, poisoning, reference
 from tests.unit.data.conftest import assess_against_reference, gaussian_classes
@@ -173,3 +174,58 @@ def test_a_clean_label_class_keeps_every_row_its_boundary_flags() -> None:
     target = next(c for c in result.classes if c.label == 3)
     assert target.relabelled_share is not None and target.relabelled_share < poisoning.RELABELLED_AT
     assert target.cleared == 0
+
+
+def _standout_set(seed: int, *, read_class: int | None):
+    """Five Gaussian classes whose class 3 has 60 rows off its core: the reference's standout, short of
+    its own bar; with `read_class`, 60 rows of that class are read as another class by the clean-split
+    network (every other row at 0.5-1)."""
+    rng = np.random.default_rng(seed)
+    centres, x, y, ref_x, ref_y = gaussian_classes(rng)
+    apart = np.flatnonzero(y == 3)[:60]
+    direction = rng.normal(0, 1, 16)
+    x[apart] = (centres[3] + 5.0 * direction / np.linalg.norm(direction) + rng.normal(0, 1, (60, 16))).astype(
+        np.float32
+    )
+    train_read, rows_read = rng.uniform(0.5, 1.0, 1500), rng.uniform(0.5, 1.0, 300)
+    if read_class is not None:
+        train_read[np.flatnonzero(y == read_class)[:60]] = rng.uniform(0.0, 0.05, 60)
+    return x, y, ref_x, ref_y, (train_read, rows_read), apart
+
+
+def test_the_clean_network_singling_out_the_standout_calls_it_at_the_lowered_bar() -> None:
+    x, y, ref_x, ref_y, reading, apart = _standout_set(1, read_class=3)
+    read, calls = _counted(reading)
+    result = _assess(x, y, ref_x, ref_y, read)
+    assert result.poisoned_classes == [3] and calls == [1]
+    target = next(c for c in result.classes if c.label == 3)
+    lowered = poisoning.reference_bar(60, blamed=True)
+    assert lowered <= target.reference_excess < poisoning.reference_bar(60)
+    assert target.corroborated_by == poisoning.READ_AGREES and target.reference_bar == lowered
+    assert target.read_away_excess is not None and target.read_away_excess >= lowered
+    assert target.to_dict()["read_away_excess"] == round(target.read_away_excess, 3)
+    assert all(c.read_away_excess is not None for c in result.classes)  # reported for every class
+    assert set(apart.tolist()) <= set(result.flagged.tolist())
+    assert np.all(y[result.flagged] == 3)
+
+
+@pytest.mark.parametrize("read_class", [None, 1])
+def test_without_the_network_singling_out_the_standout_nothing_is_called(read_class: int | None) -> None:
+    x, y, ref_x, ref_y, reading, _ = _standout_set(1, read_class=read_class)
+    read, calls = _counted(reading)
+    result = _assess(x, y, ref_x, ref_y, read)
+    assert result.poisoned_classes == [] and len(result.flagged) == 0
+    assert calls == [1]  # the standout sat between the bars, so the set was read
+    target = next(c for c in result.classes if c.label == 3)
+    assert poisoning.reference_bar(60, blamed=True) <= target.reference_excess < poisoning.reference_bar(60)
+    assert target.corroborated_by == ""
+    if read_class is not None:  # the network singles out another class, which corroborates nothing
+        other = next(c for c in result.classes if c.label == read_class)
+        assert other.read_away_excess is not None and other.read_away_excess >= poisoning.reference_bar(60)
+
+
+def test_without_a_reading_the_standout_short_of_its_bar_is_not_called() -> None:
+    x, y, ref_x, ref_y, _, _ = _standout_set(1, read_class=3)
+    result = _assess(x, y, ref_x, ref_y, None)
+    assert result.poisoned_classes == []
+    assert all(c.read_away_excess is None for c in result.classes)
