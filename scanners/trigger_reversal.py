@@ -16,7 +16,8 @@ synthesised from the model. A class whose trigger is far smaller than the next (
 beyond the threshold calibrated on clean models) is a backdoor target: AIR701. A configuration that
 needs remote code is refused (AIR703); a model that cannot be probed gives AIR704; a run cut short by
 `--time-budget` gives AIR702 and an `error` check; a model that reads the labelled sample at under
-the calibration models' 80% accuracy gives AIR705 (low).
+the calibration models' 80% accuracy gives AIR705 (low); a data-free class over the families' thresholds
+but short of the data-free verdict's bar gives AIR706 (low).
 
 ## Example
 A digits ResNet with a 3×3 checker patch planted for class 3: the patch trigger of class 3 covers
@@ -40,7 +41,7 @@ from airlock.scanning import ScanContext
 class TriggerReversal(BehaviouralScanner):
     name = "trigger_reversal"
     version = "1"
-    rules: ClassVar[frozenset[str]] = frozenset({"AIR701", "AIR702", "AIR703", "AIR704", "AIR705"})
+    rules: ClassVar[frozenset[str]] = frozenset({"AIR701", "AIR702", "AIR703", "AIR704", "AIR705", "AIR706"})
 
     def scan_snapshot(self, ctx: ScanContext) -> Iterator[Finding]:
         from airlock.behavior.checks import trigger_reversal

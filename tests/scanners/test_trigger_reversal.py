@@ -112,14 +112,25 @@ def patched_data_free(patched: BuiltModel) -> Report:
     return behaviour_scan(patched.folder)
 
 
-def test_data_free_mode_finds_the_same_target(patched_data_free: Report) -> None:
+def test_data_free_mode_names_the_same_target_as_a_lead_short_of_its_verdict(
+    patched_data_free: Report,
+) -> None:
+    """Data-free on images a verdict needs more than the families' thresholds (clean models of other
+    datasets cross them): this patch crosses them at its target, short of that bar, so the class is
+    reported (AIR706, low), the verdict passes and the outcome says the scan did not decide."""
     report = patched_data_free
     behavior = report.behavior
     assert behavior is not None
     assert behavior["mode"] == "data-free" and behavior["evaluated_on"] == "inputs synthesised from the model"
-    assert behavior["backdoored"] is True and behavior["suspect_class"] == TARGET
+    assert behavior["candidate_class"] == TARGET and 1.0 < behavior["score"] <= behavior["threshold"]
+    assert behavior["lead"] is True and behavior["backdoored"] is False and behavior["suspect_class"] is None
     assert behavior["sample_accuracy"] is None  # nothing labelled to read
-    assert "AIR705" not in {f.rule for f in report.findings}
+    (lead,) = [f for f in report.findings if f.rule == "AIR706"]
+    assert str(lead.severity) == "low" and lead.evidence["class"] == TARGET
+    assert lead.evidence["verdict_at"] == behavior["threshold"] and "--data" in lead.message
+    assert {"AIR701", "AIR705"}.isdisjoint(f.rule for f in report.findings)
+    assert report.passed, report.verdict.reasons
+    assert behavior["outcome"] == "not determined" and "labelled clean sample" in behavior["outcome_reason"]
 
 
 def _shifted(model: BuiltModel, folder: Path) -> Path:
@@ -161,7 +172,8 @@ def test_on_a_sample_the_model_misreads_a_flag_needs_the_data_free_scan_to_agree
     assert behavior is not None and alone is not None
     assert behavior["mode"] == "data" and behavior["sample_accuracy"] < 0.2 and behavior["score"] > 1.0
     check = behavior["data_free_check"]
-    assert (check["score"], check["candidate_class"]) == (alone["score"], alone["suspect_class"])
+    assert (check["score"], check["candidate_class"]) == (alone["score"], alone["candidate_class"])
+    assert check["flagged"] is True  # over 1: corroboration, though short of a data-free verdict
     assert check["agrees"] is True and behavior["suspect_class"] == TARGET and not report.passed
     (misread,) = [f for f in report.findings if f.rule == "AIR705"]
     assert misread.evidence["corroborated"] is True and "the same class: flagged" in misread.message

@@ -120,6 +120,24 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
                 "trigger": trigger_evidence(trigger, decision.family, tokens),
             },
         )
+    if reversal.lead and decision is not None:
+        label = clf.labels.get(decision.suspect, str(decision.suspect))
+        yield ctx.finding(
+            "AIR706",
+            name,
+            None,
+            f"class {decision.suspect} ({label})",
+            f"class {label} scores {reversal.score:.2f} {reversal.mode}: over the families' thresholds, "
+            f"short of the {reversal.verdict_at:g} a {reversal.mode} verdict needs (clean models of other "
+            "datasets reach it); scan again with a labelled clean sample (--data) to decide",
+            {
+                "class": decision.suspect,
+                "label": label,
+                "score": section["score"],
+                "mode": reversal.mode,
+                "verdict_at": reversal.verdict_at,
+            },
+        )
     if not reversal.complete:
         done = ", ".join(f"{r.family} ({r.steps} steps)" for r in reversal.results) or "nothing"
         why = f"time budget of {settings.time_budget:g} s ran out; done: {done}"
@@ -132,7 +150,9 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             {"budget_seconds": settings.time_budget, "done": [r.family for r in reversal.results]},
         )
         raise Incomplete(why)
-    scanner.summary = f"{reversal.mode} mode; score {reversal.score:.2f} (flagged above 1)"
+    scanner.summary = (
+        f"{reversal.mode} mode; score {reversal.score:.2f} (a verdict above {reversal.verdict_at:g})"
+    )
 
 
 def _corroboration(check: dict[str, Any]) -> str:

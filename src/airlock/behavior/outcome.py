@@ -2,7 +2,8 @@
 
 Three answers only: "backdoor suspected", "no backdoor found", and "not determined". "No backdoor
 found" needs a probe that completed: a deciding check that was skipped, errored or ran out of time
-(`--time-budget`) makes it "not determined", with the reason. Torch-free: renderers import it.
+(`--time-budget`) makes it "not determined", with the reason, and so does a class that stood out
+short of the score a verdict needs in its mode (`behavior.lead`, AIR706: data-free on images). Torch-free: renderers import it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ def outcome(behavior: Mapping[str, Any] | None, checks: Sequence[CheckResult]) -
         return Outcome(SUSPECTED, None, behavior.get("suspect_label") or behavior.get("suspect_class"))
     if behavior is not None and (behavior.get("complete") is False or behavior.get("determined") is False):
         why = why or "the behavioural scan did not complete"
+    if behavior is not None and behavior.get("lead"):  # flagged short of the mode's verdict bar (AIR706)
+        why = why or (
+            f"class {behavior.get('candidate_class')} scored {float(behavior.get('score', 0.0)):.2f} "
+            f"{behavior.get('mode', '')}, short of the {float(behavior.get('threshold', 1.0)):g} a verdict "
+            "needs: scan again with a labelled clean sample"
+        )
     if behavior is None or why:
         return Outcome(NOT_DETERMINED, why or "no behavioural result")
     return Outcome(NOT_FOUND, None)

@@ -74,7 +74,7 @@ ALPHA = {"data": 0.01, "data-free": 0.01}
 # labels that do not match the model's classes, reads the same way.
 CALIBRATED_ACCURACY = 0.8
 # Under this accuracy on the labelled sample an image classifier's score over 1 is no verdict alone:
-# the data-free scan must flag the same class (`reversal.Reversal.backdoored`, AIR705). Every clean
+# the data-free scan must flag the same class (`reversal.Reversal.flagged`, AIR705). Every clean
 # model that failed the verdict with data read its sample at under 70% (3 of 15 such models over
 # FRESH_9-32, none of 148 from 70%; since then, FRESH_33-37 at seeds 0 and 1: the scenes RegNet-X
 # models of FRESH_28 at 51% and FRESH_32 at 45%, and at seed 1 FRESH_36's at 62%). Scanning such
@@ -164,6 +164,13 @@ class Calibration:
         default_factory=dict
     )  # kind → separation ratio that flags a class
     blamed_factor: float = 0.8  # … times this for a class trigger reversal blamed
+    # kind → mode → the score a verdict needs where it is more than 1 (`verdict_at`)
+    verdict: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def verdict_at(self, kind: str, mode: str) -> float:
+        """The score over which a model of `kind` scanned in `mode` is called backdoored: 1 (every
+        family's threshold) unless the calibration's `[verdict]` table sets more."""
+        return float(self.verdict.get(kind, {}).get(mode, 1.0))
 
     def threshold(self, kind: str, mode: str, family: str) -> float:
         try:
@@ -192,7 +199,15 @@ def load_calibration() -> Calibration:
             f"signatures/{CALIBRATION_FILE}: [activation_clustering] lacks {', '.join(sorted(missing))}"
         )
     blamed = clustering.pop("blamed_factor")
-    return Calibration(thresholds, str(data.get("version", "")), clustering, blamed)
+    verdict = data.get("verdict", {})
+    if not isinstance(verdict, dict) or not set(verdict) <= {"image", "text"}:
+        raise RuleDataError(f"signatures/{CALIBRATION_FILE}: [verdict] must map image or text to modes")
+    bars = {kind: _positive(modes, f"verdict.{kind}") for kind, modes in verdict.items()}
+    if any(bar < 1.0 for modes in bars.values() for bar in modes.values()):
+        raise RuleDataError(
+            f"signatures/{CALIBRATION_FILE}: a [verdict] bar under 1 would flag under the thresholds"
+        )
+    return Calibration(thresholds, str(data.get("version", "")), clustering, blamed, bars)
 
 
 def _positive(values: Any, where: str) -> dict[str, float]:

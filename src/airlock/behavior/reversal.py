@@ -78,6 +78,7 @@ class Reversal:
     accuracy: float | None = None  # with data, the share of the labelled sample the model reads right
     # on a sample read at under MISREAD_FLOOR whose score is over 1, the data-free scan of the same model
     corroboration: Reversal | None = None
+    verdict_at: float = 1.0  # the score a verdict needs (`Calibration.verdict_at`)
 
     @property
     def inputs(self) -> str:
@@ -134,16 +135,28 @@ class Reversal:
         alone, evidence = self.corroboration, self.evidence
         return (
             alone is not None
-            and alone.backdoored
+            and alone.flagged
             and evidence is not None
             and alone.evidence is not None
             and alone.evidence.suspect == evidence.suspect
         )
 
     @property
-    def backdoored(self) -> bool:
-        """The score is over 1, and on a misread sample the data-free scan flags the same class."""
+    def flagged(self) -> bool:
+        """The score is over 1 (the families' thresholds), and on a misread sample the data-free scan
+        flags the same class: the scan has settled (no further family runs) and its class may
+        corroborate another reading, but only `backdoored` is a verdict."""
         return self.score > 1.0 and (not self.misread or self.agrees)
+
+    @property
+    def backdoored(self) -> bool:
+        """Flagged, at a score over the verdict's bar (`verdict_at`: more than 1 data-free on images)."""
+        return self.flagged and self.score > self.verdict_at
+
+    @property
+    def lead(self) -> bool:
+        """Flagged short of the verdict's bar: a class worth a scan with a labelled sample, no verdict."""
+        return self.flagged and not self.backdoored
 
 
 def reverse_image(
@@ -171,7 +184,7 @@ def reverse_image(
     for offset, name in enumerate(FAMILIES_BY_MODE[mode]):
         if (
             not complete
-            or _finish("image", mode, results, calibration, True, start, len(images), draw).backdoored
+            or _finish("image", mode, results, calibration, True, start, len(images), draw).flagged
         ):
             break  # out of time, or settled: a further family can only add evidence to a flagged model
         torch.manual_seed(seed + offset)  # each family starts from the same state, whatever ran before
@@ -300,6 +313,7 @@ def _finish(
         count,
         draw,
         accuracy,
+        verdict_at=calibration.verdict_at(kind, mode),
     )
 
 

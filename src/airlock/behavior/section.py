@@ -74,7 +74,9 @@ def reversal_section(
         "suspect_class": suspect,
         "suspect_label": labels.get(suspect) if suspect is not None else None,
         "candidate_class": decision.suspect if decision is not None else None,
-        "threshold": 1.0,
+        "threshold": reversal.verdict_at,  # the score a verdict needs (1, or more data-free on images)
+        # flagged over 1 but short of that: a class to scan again with a labelled sample (AIR706)
+        "lead": reversal.lead,
         "complete": reversal.complete,
         # a run cut short that found nothing has not shown the model clean: `backdoored` is then
         # false only because the report's schema wants a boolean; `determined` says it is no answer
@@ -131,7 +133,7 @@ def data_free_check(reversal: Reversal) -> dict[str, Any] | None:
     return {
         "score": round(alone.score, 4),
         "candidate_class": evidence.suspect if evidence is not None else None,
-        "backdoored": alone.backdoored,
+        "flagged": alone.flagged,
         "agrees": reversal.agrees,
         "seconds": round(alone.seconds, 2),
     }

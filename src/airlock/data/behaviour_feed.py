@@ -41,18 +41,20 @@ SEED = 0
 # checks missed whole scored on their target (FRESH_32's strokes blend 1.11; FRESH_22's scenes blend
 # 1.10 before the draw). On FRESH_33 and FRESH_34 (the latter written for it) no set moved
 # (bench/HISTORY.md, "Blaming at the verdict's bar").
+# Since signatures 2026.12.19 a data-free verdict itself needs more than 1.2 (`Reversal.verdict_at`,
+# 1.5 on images), and only a verdict's class is blamed, so the larger of the two holds.
 BLAME_AT = {"data": 1.0, "data-free": 1.2}
 BLAME_AT_UNCALIBRATED = 1.15  # with `--test` images the model reads at under CALIBRATED_ACCURACY
 
 
 def blame_bar(reversal: Reversal) -> float:
-    """The score from which `reversal`'s class is blamed."""
+    """The score from which `reversal`'s class is blamed (never under its verdict's bar)."""
     from airlock.behavior.outlier import CALIBRATED_ACCURACY
 
     accuracy = reversal.accuracy  # None data-free
     if accuracy is not None and accuracy < CALIBRATED_ACCURACY:
-        return BLAME_AT_UNCALIBRATED
-    return BLAME_AT[reversal.mode]
+        return max(BLAME_AT_UNCALIBRATED, reversal.verdict_at)
+    return max(BLAME_AT[reversal.mode], reversal.verdict_at)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ def blame(
     candidate = evidence.suspect if evidence is not None else None
     suspect = candidate if reversal.backdoored else None
     bar = blame_bar(reversal)
+    if reversal.backdoored:
+        answer = SUSPECTED
+    elif reversal.complete and not reversal.lead:
+        answer = NOT_FOUND
+    else:  # cut short, or a lead short of the mode's verdict bar (as in `scan --behavior`)
+        answer = NOT_DETERMINED
     section: dict[str, Any] = {
         "mode": reversal.mode,
         "inputs": reversal.inputs,
@@ -88,7 +96,8 @@ def blame(
         "suspect_class": suspect,
         "candidate_class": candidate,
         "complete": reversal.complete,
-        "outcome": SUSPECTED if reversal.backdoored else NOT_FOUND if reversal.complete else NOT_DETERMINED,
+        "outcome": answer,
+        "lead": reversal.lead,
         "sample_accuracy": None if reversal.accuracy is None else round(reversal.accuracy, 4),
         "blame_at": bar,
         "data_free_check": data_free_check(reversal),  # a `--test` split read at under MISREAD_FLOOR

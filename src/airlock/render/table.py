@@ -171,7 +171,7 @@ def reversal_summary(b: object) -> str | None:
     read = f"; the model reads {float(accuracy):.0%} of the --test sample" if accuracy is not None else ""
     check = b.get("data_free_check")
     if suspect is None and isinstance(check, dict):  # a misread split's score over 1, not corroborated
-        said = f"class {check.get('candidate_class')}" if check.get("backdoored") else "no class"
+        said = f"class {check.get('candidate_class')}" if check.get("flagged") else "no class"
         return f"{line}{read}, too little alone; the data-free scan flags {said}, not the same one"
     if suspect is None:
         return line

@@ -25,3 +25,9 @@ def test_a_sample_the_model_misreads_asks_for_more(accuracy: float) -> None:
 
 def test_data_free_asks_for_more_than_the_verdict() -> None:
     assert blame_bar(_reversal("data-free", None)) == BLAME_AT["data-free"] > 1.0
+
+
+def test_a_verdict_bar_over_the_blame_bar_is_the_one_that_holds() -> None:
+    """Only a verdict's class is blamed, so a data-free verdict bar of 1.5 is the blame bar too."""
+    raised = Reversal("image", "data-free", (), (), True, 0.0, 400, verdict_at=1.5)
+    assert blame_bar(raised) == 1.5 > BLAME_AT["data-free"]

@@ -184,7 +184,7 @@ def test_the_data_checks_reversal_says_whether_and_why_its_class_was_blamed() ->
     assert "class 5 not blamed: under the bar 1.15; the model reads 77% of the --test sample" in under
     free = line({**suspected, "mode": "data-free", "blame_at": 1.2, "sample_accuracy": None, "blamed": []})
     assert "class 5 not blamed: under the bar 1.2" in free and "--test sample" not in free
-    check = {"score": 1.12, "candidate_class": 7, "backdoored": True, "agrees": False, "seconds": 4.8}
+    check = {"score": 1.12, "candidate_class": 7, "flagged": True, "agrees": False, "seconds": 4.8}
     misread = line(
         {**suspected, "suspect_class": None, "outcome": "no backdoor found", "score": 1.6}
         | {"blame_at": 1.15, "sample_accuracy": 0.6775, "blamed": [], "data_free_check": check}
