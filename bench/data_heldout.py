@@ -2888,6 +2888,40 @@ FRESH_48: tuple[Case, ...] = (
     _fresh48("glyphs-clean-3", "glyphs", "regnet-x", None, 0.0, 1064),
 )  # fmt: skip
 
+_fresh49 = partial(_case, "fresh49")
+
+# FRESH_49: written before anything ran on it, for the split routes without `--test` (a clean strokes
+# RegNet-X of FRESH_48 was called by a compact split, persistence gap 0.23): twelve clean sets, four of
+# unequal classes, on every dataset and architecture (the false alarms such a change must remove),
+# and twelve poisoned sets at 5-12% of every family (the finds it must keep); attack parameters of its
+# own.
+FRESH_49: tuple[Case, ...] = (
+    _fresh49("strokes-clean", "strokes", "regnet-x", None, 0.0, 1065),
+    _fresh49("strokes-clean-2", "strokes", "resnet-narrow", None, 0.0, 1066),
+    _fresh49("strokes-clean-3", "strokes", "convnext-tiny", None, 0.0, 1067, 3.0),
+    _fresh49("strokes-clean-4", "strokes", "resnet-deep", None, 0.0, 1068),
+    _fresh49("glyphs-clean", "glyphs", "regnet-x", None, 0.0, 1069),
+    _fresh49("glyphs-clean-2", "glyphs", "resnet-deep", None, 0.0, 1070, 4.0, 1.0),
+    _fresh49("glyphs-clean-3", "glyphs", "convnext-tiny", None, 0.0, 1071),
+    _fresh49("glyphs-clean-4", "glyphs", "resnet-narrow", None, 0.0, 1072),
+    _fresh49("scenes-clean", "scenes", "regnet-x", None, 0.0, 1073),
+    _fresh49("scenes-clean-2", "scenes", "resnet-narrow", None, 0.0, 1074, 3.0),
+    _fresh49("scenes-clean-3", "scenes", "resnet-deep", None, 0.0, 1075),
+    _fresh49("scenes-clean-4", "scenes", "convnext-tiny", None, 0.0, 1076, 5.0, 1.0),
+    _fresh49("strokes-patch", "strokes", "regnet-x", Attack("patch", target=8, size=4, place=(22, 3), style="solid", colour=(255, 200, 0)), 0.08, 1077),
+    _fresh49("glyphs-patch-random", "glyphs", "regnet-x", Attack("patch", target=2, size=4, position="random", style="checker", colour=(0, 128, 255)), 0.10, 1078),
+    _fresh49("scenes-patch", "scenes", "resnet-deep", Attack("patch", target=5, size=5, place=(4, 24), style="checker", colour=(255, 255, 0)), 0.07, 1079),
+    _fresh49("strokes-blend", "strokes", "resnet-narrow", Attack("blend", target=1, style="noise", alpha=0.13, seed=503), 0.09, 1080),
+    _fresh49("glyphs-blend-image", "glyphs", "convnext-tiny", Attack("blend", target=6, style="image", alpha=0.15, seed=504), 0.11, 1081),
+    _fresh49("scenes-sig", "scenes", "convnext-tiny", Attack("sig", target=8, delta=28, frequency=7), 0.10, 1082),
+    _fresh49("strokes-sig", "strokes", "regnet-x", Attack("sig", target=4, delta=24, frequency=5), 0.06, 1083),
+    _fresh49("glyphs-warp", "glyphs", "resnet-narrow", Attack("warp", target=3, grid=5, strength=3.4, seed=505), 0.12, 1084),
+    _fresh49("strokes-warp", "strokes", "regnet-x", Attack("warp", target=7, grid=4, strength=3.2, seed=506), 0.10, 1085),
+    _fresh49("scenes-input-specific", "scenes", "resnet-narrow", Attack("input_specific", target=0, size=5, seed=507), 0.09, 1086),
+    _fresh49("glyphs-input-specific", "glyphs", "regnet-x", Attack("input_specific", target=5, size=4, seed=508), 0.08, 1087),
+    _fresh49("glyphs-clean-label", "glyphs", "resnet-deep", Attack("clean_label", target=1, base="patch", size=4, place=(3, 26), colour=(255, 0, 0), mix=0.4), 0.10, 1088),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -2942,6 +2976,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh46": FRESH_46,
     "fresh47": FRESH_47,
     "fresh48": FRESH_48,
+    "fresh49": FRESH_49,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
