@@ -98,9 +98,12 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
                 "corroborated": reversal.agrees if reversal.corroboration is not None else None,
             },
         )
+    # what a finding on the deciding class says of it (AIR701, AIR706)
+    label = clf.labels.get(decision.suspect, str(decision.suspect)) if decision is not None else ""
+    named = {"class": decision.suspect if decision is not None else None, "label": label}
+    named |= {"score": section["score"], "mode": reversal.mode}
     if reversal.backdoored and decision is not None and trigger is not None:
         session.blamed = (decision.suspect,)
-        label = clf.labels.get(decision.suspect, str(decision.suspect))
         yield ctx.finding(
             "AIR701",
             name,
@@ -110,10 +113,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             f"(gap {decision.gap:.2f}; {_families(section['agreeing_families'])}: {reversal.score:.1f}× the clean "
             f"threshold); it flips {trigger.asr:.0%} of {reversal.inputs}",
             {
-                "class": decision.suspect,
-                "label": label,
-                "score": section["score"],
-                "mode": reversal.mode,
+                **named,
                 "gap": round(decision.gap, 4),
                 "threshold": decision.threshold,
                 "agreeing_families": section["agreeing_families"],
@@ -121,7 +121,6 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             },
         )
     if reversal.lead and decision is not None:
-        label = clf.labels.get(decision.suspect, str(decision.suspect))
         yield ctx.finding(
             "AIR706",
             name,
@@ -130,13 +129,7 @@ def trigger_reversal(scanner: BehaviouralScanner, ctx: ScanContext, session: Ses
             f"class {label} scores {reversal.score:.2f} {reversal.mode}: over the families' thresholds, "
             f"short of the {reversal.verdict_at:g} a {reversal.mode} verdict needs (clean models of other "
             "datasets reach it); scan again with a labelled clean sample (--data) to decide",
-            {
-                "class": decision.suspect,
-                "label": label,
-                "score": section["score"],
-                "mode": reversal.mode,
-                "verdict_at": reversal.verdict_at,
-            },
+            {**named, "verdict_at": reversal.verdict_at},
         )
     if not reversal.complete:
         done = ", ".join(f"{r.family} ({r.steps} steps)" for r in reversal.results) or "nothing"
