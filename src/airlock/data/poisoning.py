@@ -143,11 +143,7 @@ GROWN = "grown against the --test split"
 # rows are the boundary's and the rows the filter loses (`label_lost_under_low_pass`); elsewhere the
 # boundary's alone. Held out on FRESH_44 and FRESH_45, taking the filter's rows for every class it
 # corroborated added its chance rows to nine sets the reference had called alone (FRESH_45's glyph
-# blend 1.00 / 0.98 -> 0.81 / 0.99) and called no set more. Since signatures 2026.12.19 its word decides
-# a call only with the clean-split network's (READ_AGREES, below): on FRESH_49 it called a clean
-# strokes ResNet alone (reference 0.154, filter 0.23, the network reading none of the class away);
-# the two sets it decided over the parts measured since (FRESH_27's glyph patch, seen; FRESH_48's
-# strokes patch, 0.252) the network singles out too.
+# blend 1.00 / 0.98 -> 0.81 / 0.99) and called no set more.
 LOW_PASS_AGREES = "singled out under a low-pass filter"
 # The same holds where a network trained on the clean `--test` split alone (`clean_reader`) reads more
 # of the standout's rows as another class (p <= reference.ALPHA against its reference rows read alike,
@@ -449,18 +445,18 @@ def assess(
     grown = grown_alone(class_shares(labels, reference.labels)) if reference is not None else None
     lost_most = max(lost, key=lambda k: (lost[k], -k)) if lost else None
     # what besides the reference speaks against its standout, the one class whose bar it lowers
-    corroboration = ""
-    if standout is not None:
-        standing = matches[standout]
-        lowered_bar = reference_bar(standing.reference_rows, blamed=True)
-        corroboration = _corroborated(
+    corroboration = (
+        _corroborated(
             standout,
             blamed_set,
             grown,
-            lost_agrees=standout == lost_most and lost[standout] - usual_lost >= lowered_bar,
-            read_agrees=partial(_read_agrees, read_once, labels, standout, lowered_bar),
-            deciding=lowered_bar <= standing.grouped - usual < reference_bar(standing.reference_rows),
+            lost_agrees=standout == lost_most
+            and lost[standout] - usual_lost >= reference_bar(matches[standout].reference_rows, blamed=True),
+            read_agrees=partial(_read_agrees, read_once, labels, standout, matches[standout], usual),
         )
+        if standout is not None
+        else ""
+    )
     for i, (assessment, (rows, class_scores, row_signals)) in enumerate(zip(classes, pending, strict=True)):
         if (
             assessment.decided_by == COMPACT
@@ -598,30 +594,19 @@ def assess(
 
 
 def _corroborated(
-    label: int,
-    blamed: set[int],
-    grown: int | None,
-    lost_agrees: bool,
-    read_agrees: Callable[[], bool],
-    *,
-    deciding: bool,
+    label: int, blamed: set[int], grown: int | None, lost_agrees: bool, read_agrees: Callable[[], bool]
 ) -> str:
     """What besides the reference speaks against the set's standout class `label`: a behavioural
     scan's blame (BLAMED), else its growth against the clean split (GROWN), else the low-pass filter
     singling it out too (`lost_agrees`, LOW_PASS_AGREES), else the clean-split network doing so
-    (`read_agrees`: READ_AGREES), else nothing (""). Where the corroboration decides the call (the
-    standout's excess between the lowered bar and its own, `deciding`), the filter's word counts only
-    with the network's; elsewhere the network is not asked (it may have to be trained) and the
-    filter's word is reported as it is."""
+    (`read_agrees`, asked last because it may train the networks: READ_AGREES), else nothing ("")."""
     if label in blamed:
         return BLAMED
     if label == grown:
         return GROWN
-    if not deciding:
-        return LOW_PASS_AGREES if lost_agrees else ""
-    if not read_agrees():
-        return ""
-    return LOW_PASS_AGREES if lost_agrees else READ_AGREES
+    if lost_agrees:
+        return LOW_PASS_AGREES
+    return READ_AGREES if read_agrees() else ""
 
 
 @dataclass(frozen=True)
@@ -655,11 +640,18 @@ def _read_away_excess(read: _Reading, labels: np.ndarray) -> dict[int, float]:
 
 
 def _read_agrees(
-    read_once: Callable[[], _Reading] | None, labels: np.ndarray, standout: int, lowered: float
+    read_once: Callable[[], _Reading] | None,
+    labels: np.ndarray,
+    standout: int,
+    match: clean_reference.ClassMatch,
+    usual: float,
 ) -> bool:
-    """Whether the clean-split network singles out the reference's standout class: its read-away
-    excess reaches the `lowered` bar (False without a reading)."""
-    if read_once is None:
+    """Whether the clean-split network singles out the reference's standout class: asked only where
+    its grouped excess (`match.grouped` over the set's `usual`) sits between the lowered bar and its
+    own, so the networks are trained for no other set; then its read-away excess must reach the
+    lowered bar."""
+    lowered = reference_bar(match.reference_rows, blamed=True)
+    if read_once is None or not lowered <= match.grouped - usual < reference_bar(match.reference_rows):
         return False
     return _read_away_excess(read_once(), labels).get(standout, 0.0) >= lowered
 

@@ -73,17 +73,8 @@ def _set(seed: int, *, lost_class: int | None, lost_rows: int = 120):
     return x, y, ref_x, ref_y, train_kept, ref_kept, poison
 
 
-def _assess(x, y, ref_x, ref_y, train_kept, ref_kept, read=None):
-    return assess_against_reference(x, y, ref_x, ref_y, train_kept=train_kept, rows_kept=ref_kept, read=read)
-
-
-def _clean_reading(y: np.ndarray, away: np.ndarray, seed: int):
-    """A clean-split network's reading (`Reference.read`) that reads the `away` rows as another class
-    and every other training and reference row as its label (0.5-1)."""
-    rng = np.random.default_rng(seed)
-    train_read, rows_read = rng.uniform(0.5, 1.0, len(y)), rng.uniform(0.5, 1.0, 300)
-    train_read[away] = rng.uniform(0.0, 0.05, len(away))
-    return lambda: (train_read, rows_read)
+def _assess(x, y, ref_x, ref_y, train_kept, ref_kept):
+    return assess_against_reference(x, y, ref_x, ref_y, train_kept=train_kept, rows_kept=ref_kept)
 
 
 def test_a_class_whose_rows_lose_their_label_under_the_filter_is_called_with_those_rows() -> None:
@@ -140,10 +131,8 @@ def _set_seen_twice(seed: int, *, lost_class: int | None, rows: int = 60):
 
 
 def test_a_class_both_readings_single_out_short_of_their_bars_is_called_with_both_routes_rows() -> None:
-    """The reference and the filter single the class out short of their bars, and the network trained
-    on the clean split reads its rows away too: the filter's word, with the network's, lowers the bar."""
     x, y, ref_x, ref_y, train_kept, ref_kept, poison = _set_seen_twice(1, lost_class=3)
-    result = _assess(x, y, ref_x, ref_y, train_kept, ref_kept, _clean_reading(y, poison, 1))
+    result = _assess(x, y, ref_x, ref_y, train_kept, ref_kept)
     assert result.poisoned_classes == [3]
     target = next(c for c in result.classes if c.label == 3)
     assert target.decided_by == poisoning.REFERENCE
@@ -156,25 +145,9 @@ def test_a_class_both_readings_single_out_short_of_their_bars_is_called_with_bot
     assert set(poison.tolist()) <= set(result.flagged.tolist())
     # the rows are the boundary's and the filter's, and each row names what flagged it
     named = [set(result.signals[r]) for r in result.flagged.tolist()]
-    assert all(n and n <= set(poisoning.REFERENCE_SIGNALS) for n in named)
+    assert all(n and n <= {"unmatched_by_reference", "label_lost_under_low_pass"} for n in named)
     assert any(n == {"label_lost_under_low_pass"} for n in named)  # a row only the filter flagged
     assert any("unmatched_by_reference" in n for n in named)
-
-
-def test_the_filter_alone_does_not_lower_the_bar_where_the_clean_network_reads_nothing_away() -> None:
-    """FRESH_49: a clean class the reference and the filter single out short of their bars, whose rows
-    the network trained on the clean split reads as their label, is not called."""
-    x, y, ref_x, ref_y, train_kept, ref_kept, _ = _set_seen_twice(1, lost_class=3)
-    nothing = _clean_reading(y, np.empty(0, np.int64), 1)
-    result = _assess(x, y, ref_x, ref_y, train_kept, ref_kept, nothing)
-    assert result.poisoned_classes == [] and len(result.flagged) == 0
-    target = next(c for c in result.classes if c.label == 3)
-    lowered = poisoning.reference_bar(60, blamed=True)
-    assert lowered <= target.reference_excess < poisoning.reference_bar(60)
-    assert target.low_pass_excess >= lowered and target.corroborated_by == ""
-    assert target.read_away_excess is not None and target.read_away_excess < lowered
-    # nor without any reading: the filter's word alone never decides a call
-    assert _assess(x, y, ref_x, ref_y, train_kept, ref_kept).poisoned_classes == []
 
 
 def test_without_the_filter_agreeing_the_same_class_is_not_called() -> None:
