@@ -3,7 +3,8 @@
 Three answers only: "backdoor suspected", "no backdoor found", and "not determined". "No backdoor
 found" needs a probe that completed: a deciding check that was skipped, errored or ran out of time
 (`--time-budget`) makes it "not determined", with the reason, and so does a class that stood out
-short of the score a verdict needs in its mode (`behavior.lead`, AIR706: data-free on images). Torch-free: renderers import it.
+short of the score a verdict needs in its mode (`behavior.lead`, AIR706: data-free on images).
+Torch-free: renderers import it.
 """
 
 from __future__ import annotations

@@ -24,9 +24,11 @@ not precision.
 
 A clean-label set's poison is the target's own images, which this network reads as the target
 (those first mixed with another class's image partly as that class): it cannot tell that family
-apart, so it only adds rows to a class another route called (`poisoning`). The network reads images at READ_SIDE pixels at most (larger images are scaled
-down), so its cost does not grow with the image size or the split's rows: three trainings of STEPS
-steps, 28 CPU seconds on a 2,500-row set at load 2.5 (bench/HISTORY.md), made only once the reference has called a class.
+apart, so it only adds rows to a class another route called, or corroborates the class the
+reference singles out short of its bar (`poisoning`). The network reads images at READ_SIDE pixels
+at most (larger images are scaled down), so its cost does not grow with the image size or the
+split's rows: three trainings of STEPS steps, 28 CPU seconds on a 2,500-row set at load 2.5
+(bench/HISTORY.md), made only once the reference has called a class or needs the corroboration.
 """
 
 from __future__ import annotations

@@ -617,6 +617,12 @@ class _Reading:
     p: np.ndarray  # that probability's p-value against its class's reference rows read alike
     judged: frozenset[int]  # the classes with enough reference rows for a p-value
 
+    @property
+    def away(self) -> np.ndarray:
+        """Rows read as another class: p <= reference.ALPHA and the label under LOW_CONFIDENCE."""
+        away: np.ndarray = (self.p <= clean_reference.ALPHA) & (self.probability < LOW_CONFIDENCE)
+        return away
+
 
 def _clean_read(
     read: Callable[[], tuple[np.ndarray, np.ndarray]], labels: np.ndarray, reference_labels: np.ndarray
@@ -632,8 +638,7 @@ def _read_away_excess(read: _Reading, labels: np.ndarray) -> dict[int, float]:
     """Per judged class, the share of its rows the clean-split network reads as another class
     (p <= reference.ALPHA, label under LOW_CONFIDENCE) over the median such share of the set's
     judged classes."""
-    away = read.p <= clean_reference.ALPHA
-    away &= read.probability < LOW_CONFIDENCE
+    away = read.away
     shares = {label: float(np.mean(away[labels == label])) for label in sorted(read.judged)}
     usual = float(np.median(list(shares.values()))) if shares else 0.0
     return {label: share - usual for label, share in shares.items()}
@@ -726,9 +731,9 @@ def _read_rows(
     LOW_CONFIDENCE); the rows to clear, read as surely as the class's typical reference row, where
     at least RELABELLED_AT of the found rows are read as another class; and that share (None
     without a found row)."""
-    probability, p = read.probability[rows], read.p[rows]
-    elsewhere = probability < LOW_CONFIDENCE
-    share = float(np.mean((p[found] <= clean_reference.ALPHA) & elsewhere[found])) if found.any() else None
+    p = read.p[rows]
+    elsewhere = read.probability[rows] < LOW_CONFIDENCE
+    share = float(np.mean(read.away[rows][found])) if found.any() else None
     cleared = (
         (p > FIRMLY_READ) & ~elsewhere
         if share is not None and share >= RELABELLED_AT
