@@ -2957,6 +2957,42 @@ FRESH_50: tuple[Case, ...] = (
     _fresh50("strokes-clean-label", "strokes", "resnet-deep", Attack("clean_label", target=5, base="patch", size=4, place=(25, 2), colour=(255, 255, 255), mix=0.45), 0.06, 1112),
 )  # fmt: skip
 
+_fresh51 = partial(_case, "fresh51")
+
+# FRESH_51: written before anything ran on it, for the clean-split network calling a class alone (its
+# read-away excess at the reference's own bar, the reference's grouped share above the set's median):
+# twelve clean sets on every dataset and architecture, three of unequal classes and two glyph sets
+# (a clean glyph class read 0.23 away on seen data), the false alarms it must not raise; and twelve
+# dirty-label sets at 3-7% (warps, faint blends, low sinusoids) whose poison the model's features file
+# among the target's clean rows, the finds it is for, with a clean-label set it cannot see; attack
+# parameters of its own.
+FRESH_51: tuple[Case, ...] = (
+    _fresh51("strokes-clean", "strokes", "convnext-tiny", None, 0.0, 1113),
+    _fresh51("strokes-clean-2", "strokes", "resnet-deep", None, 0.0, 1114, 4.0),
+    _fresh51("strokes-clean-3", "strokes", "resnet-narrow", None, 0.0, 1115),
+    _fresh51("strokes-clean-4", "strokes", "regnet-x", None, 0.0, 1116),
+    _fresh51("glyphs-clean", "glyphs", "convnext-tiny", None, 0.0, 1117),
+    _fresh51("glyphs-clean-2", "glyphs", "resnet-narrow", None, 0.0, 1118),
+    _fresh51("glyphs-clean-3", "glyphs", "regnet-x", None, 0.0, 1119, 3.0, 1.0),
+    _fresh51("glyphs-clean-4", "glyphs", "resnet-deep", None, 0.0, 1120),
+    _fresh51("scenes-clean", "scenes", "resnet-narrow", None, 0.0, 1121),
+    _fresh51("scenes-clean-2", "scenes", "regnet-x", None, 0.0, 1122),
+    _fresh51("scenes-clean-3", "scenes", "convnext-tiny", None, 0.0, 1123, 4.0),
+    _fresh51("scenes-clean-4", "scenes", "resnet-deep", None, 0.0, 1124),
+    _fresh51("strokes-warp", "strokes", "resnet-narrow", Attack("warp", target=2, grid=4, strength=3.0, seed=516), 0.05, 1125),
+    _fresh51("glyphs-warp", "glyphs", "regnet-x", Attack("warp", target=6, grid=6, strength=3.6, seed=517), 0.07, 1126),
+    _fresh51("scenes-warp", "scenes", "resnet-deep", Attack("warp", target=3, grid=5, strength=3.5, seed=518), 0.06, 1127),
+    _fresh51("strokes-blend", "strokes", "regnet-x", Attack("blend", target=0, style="noise", alpha=0.10, seed=519), 0.06, 1128),
+    _fresh51("scenes-blend", "scenes", "convnext-tiny", Attack("blend", target=7, style="noise", alpha=0.12, seed=520), 0.05, 1129),
+    _fresh51("glyphs-blend-image", "glyphs", "resnet-deep", Attack("blend", target=9, style="image", alpha=0.13, seed=521), 0.06, 1130),
+    _fresh51("strokes-sig", "strokes", "resnet-deep", Attack("sig", target=7, delta=18, frequency=4), 0.05, 1131),
+    _fresh51("scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=1, delta=26, frequency=3), 0.07, 1132),
+    _fresh51("glyphs-patch", "glyphs", "resnet-narrow", Attack("patch", target=4, size=3, place=(1, 27), style="solid", colour=(0, 255, 0)), 0.03, 1133),
+    _fresh51("scenes-patch-random", "scenes", "regnet-x", Attack("patch", target=6, size=5, position="random", style="checker", colour=(255, 0, 255)), 0.05, 1134),
+    _fresh51("strokes-input-specific", "strokes", "convnext-tiny", Attack("input_specific", target=8, size=4, seed=522), 0.04, 1135),
+    _fresh51("glyphs-clean-label", "glyphs", "convnext-tiny", Attack("clean_label", target=2, base="patch", size=5, place=(24, 3), colour=(255, 255, 0), mix=0.5), 0.07, 1136),
+)  # fmt: skip
+
 # Every part by name; CALIBRATE and DEVELOP are where thresholds are fitted and the detector is
 # developed, the rest are UNSEEN (each measured once per detector version).
 PARTS: dict[str, tuple[Case, ...]] = {
@@ -3013,6 +3049,7 @@ PARTS: dict[str, tuple[Case, ...]] = {
     "fresh48": FRESH_48,
     "fresh49": FRESH_49,
     "fresh50": FRESH_50,
+    "fresh51": FRESH_51,
 }
 UNSEEN = tuple(name for name in PARTS if name not in ("calibrate", "develop"))
 # Parts also measured with `--test --behavior`: every part but EVALUATE and FRESH.
