@@ -2984,7 +2984,7 @@ FRESH_51: tuple[Case, ...] = (
     _fresh51("scenes-warp", "scenes", "resnet-deep", Attack("warp", target=3, grid=5, strength=3.5, seed=518), 0.06, 1127),
     _fresh51("strokes-blend", "strokes", "regnet-x", Attack("blend", target=0, style="noise", alpha=0.10, seed=519), 0.06, 1128),
     _fresh51("scenes-blend", "scenes", "convnext-tiny", Attack("blend", target=7, style="noise", alpha=0.12, seed=520), 0.05, 1129),
-    _fresh51("glyphs-blend-image", "glyphs", "resnet-deep", Attack("blend", target=9, style="image", alpha=0.13, seed=521), 0.06, 1130),
+    _fresh51("glyphs-blend-image", "glyphs", "resnet-deep", Attack("blend", target=1, style="image", alpha=0.13, seed=521), 0.06, 1130),
     _fresh51("strokes-sig", "strokes", "resnet-deep", Attack("sig", target=7, delta=18, frequency=4), 0.05, 1131),
     _fresh51("scenes-sig", "scenes", "resnet-narrow", Attack("sig", target=1, delta=26, frequency=3), 0.07, 1132),
     _fresh51("glyphs-patch", "glyphs", "resnet-narrow", Attack("patch", target=4, size=3, place=(1, 27), style="solid", colour=(0, 255, 0)), 0.03, 1133),
