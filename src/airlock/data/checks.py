@@ -99,6 +99,11 @@ def _called_message(c: poisoning.ClassAssessment) -> str:
             f"class {c.name}: {c.suspects} of {c.size} samples have no counterpart among the clean "
             f"--test split's samples of the class{lost}{read}{also}"
         )
+    if c.decided_by == poisoning.READ_AWAY:
+        return (
+            f"class {c.name}: {c.suspects} of {c.size} samples are read as another class by a network "
+            "trained on the clean --test split alone (relabelled rows)"
+        )
     return f"class {c.name}: {c.suspects} of {c.size} samples form a separate cluster that looks like other classes"
 
 

@@ -24,11 +24,12 @@ not precision.
 
 A clean-label set's poison is the target's own images, which this network reads as the target
 (those first mixed with another class's image partly as that class): it cannot tell that family
-apart, so it only adds rows to a class another route called, or corroborates the class the
-reference singles out short of its bar (`poisoning`). The network reads images at READ_SIDE pixels
-at most (larger images are scaled down), so its cost does not grow with the image size or the
-split's rows: three trainings of STEPS steps, 28 CPU seconds on a 2,500-row set at load 2.5
-(bench/HISTORY.md), made only once the reference has called a class or needs the corroboration.
+apart. So it adds rows to a class another route called, corroborates the class the reference singles
+out short of its bar, and calls a class alone only at the reference's own bar where the reference
+leans to the class too and no other route called one (`poisoning.READ_AWAY`). The network reads
+images at READ_SIDE pixels at most (larger images are scaled down), so its cost does not grow with
+the image size or the split's rows: three trainings of STEPS steps, 25-33 CPU seconds on a 2,500-row
+set (bench/HISTORY.md), made for every image set vetted with `--model` and `--test`.
 """
 
 from __future__ import annotations

@@ -154,6 +154,21 @@ LOW_PASS_AGREES = "singled out under a low-pass filter"
 # clean sets) no clean set's standout reached both (the ten clean standouts at 0.12 or more read
 # 0.09 or less), and three of the 14 learned sets missed whole did; FRESH_48 was written for it.
 READ_AGREES = "singled out by a network trained on the --test split alone"
+# Where no other route called a class of the set, the class the clean-split network reads most rows of
+# as another class (its read-away excess, as READ_AGREES reads it) is called at the reference's own
+# bar (REFERENCE_AT, scaled alike for few reference rows) when the reference's grouped share of it is
+# above the set's median too (a positive excess: the model's features lean the same way, however
+# little). Dirty-label poison is another class's content; a network that never saw the trigger reads
+# it as that content whatever the trigger is (a warp or a faint blend the model's last stage files
+# among the target's clean rows, and the low-pass filter keeps). Its rows are the ones the network
+# reads as another class (`read_as_another_class_by_clean_network`). Clean-label poison is read as
+# its label, so this route cannot see it. In a /tmp study of every class of FRESH_27-43 with `--test`
+# (seen data, 312 sets): the learned targets' excess had a median of 0.31 (warps 0.44), the 2,759
+# other classes' a 99th percentile of 0.114; the largest standout of the 162 clean sets was 0.233 (a
+# glyph class whose reference excess was -0.026), the next 0.157. At 0.2 with a positive reference
+# excess it called no clean set and no other class, and 6 of the 14 learned sets missed whole were
+# its standout; FRESH_51 was written for it.
+READ_AWAY = "read as another class by a network trained on the --test split alone (model)"
 # Both bars hold for classes with about this many reference rows (the median of that study, whose
 # classes had 22-58). A class with fewer has its bars scaled by how much more its unmatched share
 # varies by chance (`reference.null_spread`): 1.4 times for 20 rows, 2 times for 9.
@@ -551,9 +566,6 @@ def assess(
             flagged.append(rows[chosen])
             for row, names_ in zip(rows[chosen].tolist(), row_signals[chosen], strict=True):
                 signals[row] = names_
-    if read_once is not None and read_once.cache_info().currsize:  # reported for every class once read
-        away = _read_away_excess(read_once(), labels)
-        classes = [replace(c, read_away_excess=away.get(c.label)) for c in classes]
     if confidence is not None and predicted is not None:
         spreads, called = _mislabelled(labels, disagreement, confidence, predicted, calibration)
         classes = [replace(c, misread_spread=spread) for c, spread in zip(classes, spreads, strict=True)]
@@ -575,8 +587,14 @@ def assess(
             )
     if reference is not None and not any(c.poisoned and c.decided_by == REFERENCE for c in classes):
         classes, flagged, signals = _overrule_matched_splits(classes, labels, flagged, signals, reference)
-    # the last route, heard only when no other route called a class of the set (one attack targets
-    # one class; on seen data its three calls beside another route's were all of non-target classes)
+    # the clean-split network's own call, then the low-pass filter's, each heard only when no other
+    # route called a class of the set (one attack targets one class; on seen data the filter's three
+    # calls beside another route's were all of non-target classes)
+    if read_once is not None and not any(c.poisoned for c in classes):
+        classes = _read_away_calls(classes, labels, read_once(), calibration, scores, flagged, signals)
+    if read_once is not None and read_once.cache_info().currsize:  # reported for every class once read
+        away = _read_away_excess(read_once(), labels)
+        classes = [replace(c, read_away_excess=away.get(c.label)) for c in classes]
     if lost_p is not None and not any(c.poisoned for c in classes):
         classes = _low_pass_calls(classes, labels, lost_p, calibration, scores, flagged, signals)
     chosen = np.unique(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
@@ -721,14 +739,58 @@ def _low_pass_calls(
     return classes
 
 
+def _read_away_calls(
+    classes: list[ClassAssessment],
+    labels: np.ndarray,
+    read: _Reading,
+    calibration: Calibration,
+    scores: np.ndarray,
+    flagged: list[np.ndarray],
+    signals: dict[int, tuple[str, ...]],
+) -> list[ClassAssessment]:
+    """The class the clean-split network reads most rows of as another class, called (READ_AWAY) where
+    its read-away excess reaches the reference's own bar and the reference's grouped excess of it is
+    positive: its rows the network reads as another class are flagged, scored and given their signal
+    in place."""
+    away = _read_away_excess(read, labels)
+    if not away:
+        return classes
+    standout = max(away, key=lambda k: (away[k], -k))
+    i, assessment = next((i, c) for i, c in enumerate(classes) if c.label == standout)
+    if (
+        assessment.reference_excess is None
+        or assessment.reference_rows is None
+        or assessment.reference_excess <= 0.0
+        or away[standout] < reference_bar(assessment.reference_rows)
+    ):
+        return classes
+    rows = np.flatnonzero(labels == standout)
+    row_scores = _read_scores(read, rows)
+    carriers = row_scores >= FLAG_AT
+    if int(carriers.sum()) < calibration.min_suspects:
+        return classes
+    classes = list(classes)
+    classes[i] = replace(assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=READ_AWAY)
+    scores[rows] = row_scores
+    flagged.append(rows[carriers])
+    for row in rows[carriers].tolist():
+        signals[row] = (REFERENCE_SIGNALS[2],)
+    return classes
+
+
+def _read_scores(read: _Reading, rows: np.ndarray) -> np.ndarray:
+    """Each of `rows`' score for being read as another class by the clean-split network: FLAG_AT at
+    p = READ_ALPHA, 0 where its label keeps LOW_CONFIDENCE."""
+    return _p_scores(read.p[rows], READ_ALPHA) * (read.probability[rows] < LOW_CONFIDENCE)
+
+
 def _read_rows(
     read: _Reading, rows: np.ndarray, found: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """For the `rows` of a class the reference called (`found`: those its boundary or the low-pass
     filter flags), from the clean-split network's reading (`read`: per training row the probability
     of its label and that probability's p-value against the class's reference rows): each row's
-    score for being read as another class (FLAG_AT at p = READ_ALPHA, 0 where the label keeps
-    LOW_CONFIDENCE); the rows to clear, read as surely as the class's typical reference row, where
+    score for being read as another class (`_read_scores`); the rows to clear, read as surely as the class's typical reference row, where
     at least RELABELLED_AT of the found rows are read as another class; and that share (None
     without a found row)."""
     p = read.p[rows]
@@ -739,7 +801,7 @@ def _read_rows(
         if share is not None and share >= RELABELLED_AT
         else np.zeros(len(rows), dtype=bool)
     )
-    return _p_scores(p, READ_ALPHA) * elsewhere, cleared, share
+    return _read_scores(read, rows), cleared, share
 
 
 def _p_scores(p: np.ndarray, alpha: float) -> np.ndarray:

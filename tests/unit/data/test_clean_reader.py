@@ -127,11 +127,63 @@ def test_a_called_class_also_loses_the_rows_the_clean_network_reads_as_another_c
     assert np.mean(np.isin(read_away, alone.flagged)) <= 0.2
 
 
-def test_a_set_whose_reference_calls_nothing_is_never_read() -> None:
+def test_a_set_whose_reference_calls_nothing_is_read_and_without_a_class_read_away_passes() -> None:
     x, y, ref_x, ref_y, reading, _, _ = _called_set(4, poisoned=False)
     read, calls = _counted(reading)
     result = _assess(x, y, ref_x, ref_y, read)
-    assert result.poisoned_classes == [] and calls == []
+    assert result.poisoned_classes == [] and len(result.flagged) == 0
+    assert calls == [1]  # read once, for the network's own call
+    assert all(c.read_away_excess is not None and c.read_away_excess < 0.05 for c in result.classes)
+
+
+def _read_away_set(seed: int, *, apart: int, read_away: int):
+    """Five Gaussian classes whose class 3 has `apart` rows off its core (the reference leans to it,
+    short of its lowered bar) and `read_away` rows (those first) read as another class by the
+    clean-split network; every other row is read at 0.5-1."""
+    rng = np.random.default_rng(seed)
+    centres, x, y, ref_x, ref_y = gaussian_classes(rng)
+    own = np.flatnonzero(y == 3)
+    direction = rng.normal(0, 1, 16)
+    x[own[:apart]] = (
+        centres[3] + 5.0 * direction / np.linalg.norm(direction) + rng.normal(0, 1, (apart, 16))
+    ).astype(np.float32)
+    train_read, rows_read = rng.uniform(0.5, 1.0, 1500), rng.uniform(0.5, 1.0, 300)
+    train_read[own[:read_away]] = rng.uniform(0.0, 0.05, read_away)
+    return x, y, ref_x, ref_y, (train_read, rows_read), own[:read_away]
+
+
+def test_the_class_the_clean_network_reads_away_is_called_alone_where_the_reference_leans_to_it() -> None:
+    x, y, ref_x, ref_y, reading, read_away = _read_away_set(6, apart=20, read_away=80)
+    result = _assess(x, y, ref_x, ref_y, lambda: reading)
+    assert result.poisoned_classes == [3]
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.decided_by == poisoning.READ_AWAY and target.corroborated_by == ""
+    assert 0.0 < target.reference_excess < poisoning.reference_bar(60, blamed=True)
+    assert target.read_away_excess is not None and target.read_away_excess >= poisoning.reference_bar(60)
+    assert result.flagged.tolist() == sorted(read_away.tolist()) and target.suspects == len(read_away)
+    assert {result.signals[r] for r in read_away.tolist()} == {("read_as_another_class_by_clean_network",)}
+    assert np.all(result.scores[read_away] >= poisoning.FLAG_AT)
+    # without the reading, nothing speaks for the class
+    assert _assess(x, y, ref_x, ref_y, None).poisoned_classes == []
+
+
+def test_the_network_alone_calls_nothing_where_the_reference_does_not_lean_to_the_class() -> None:
+    x, y, ref_x, ref_y, reading, _ = _read_away_set(6, apart=0, read_away=80)
+    result = _assess(x, y, ref_x, ref_y, lambda: reading)
+    assert result.poisoned_classes == [] and len(result.flagged) == 0
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.reference_excess <= 0.0
+    assert target.read_away_excess is not None and target.read_away_excess >= poisoning.reference_bar(60)
+
+
+def test_the_network_alone_calls_nothing_short_of_the_reference_bar() -> None:
+    x, y, ref_x, ref_y, reading, _ = _read_away_set(6, apart=20, read_away=50)
+    result = _assess(x, y, ref_x, ref_y, lambda: reading)
+    assert result.poisoned_classes == []
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.reference_excess > 0.0
+    assert target.read_away_excess is not None
+    assert poisoning.reference_bar(60, blamed=True) <= target.read_away_excess < poisoning.reference_bar(60)
 
 
 def _relabelled_set(seed: int, *, poison_read_away: bool):
@@ -219,9 +271,11 @@ def test_without_the_network_singling_out_the_standout_nothing_is_called(read_cl
     target = next(c for c in result.classes if c.label == 3)
     assert poisoning.reference_bar(60, blamed=True) <= target.reference_excess < poisoning.reference_bar(60)
     assert target.corroborated_by == ""
-    if read_class is not None:  # the network singles out another class, which corroborates nothing
+    if read_class is not None:  # the network singles out another class, which corroborates nothing,
+        # and which it cannot call alone: the reference does not lean to it
         other = next(c for c in result.classes if c.label == read_class)
         assert other.read_away_excess is not None and other.read_away_excess >= poisoning.reference_bar(60)
+        assert other.reference_excess is not None and other.reference_excess <= 0.0
 
 
 def test_without_a_reading_the_standout_short_of_its_bar_is_not_called() -> None:
