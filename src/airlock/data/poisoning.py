@@ -161,7 +161,11 @@ READ_AGREES = "singled out by a network trained on the --test split alone"
 # little). Dirty-label poison is another class's content; a network that never saw the trigger reads
 # it as that content whatever the trigger is (a warp or a faint blend the model's last stage files
 # among the target's clean rows, and the low-pass filter keeps). Its rows are the ones the network
-# reads as another class (`read_as_another_class_by_clean_network`). Clean-label poison is read as
+# reads as another class (`read_as_another_class_by_clean_network`), and where the low-pass route
+# (heard next) calls the same class, the rows the filter loses too: two readings of the clean split,
+# each finding part of the poison (FRESH_47's scenes input-specific set, which the filter had called
+# alone at 0.87 / 0.49, went to 0.98 / 0.39 with the network's rows alone; FRESH_52 was written for
+# the union). The filter then calls no other class. Clean-label poison is read as
 # its label, so this route cannot see it. In a /tmp study of every class of FRESH_27-43 with `--test`
 # (seen data, 312 sets): the learned targets' excess had a median of 0.31 (warps 0.44), the 2,759
 # other classes' a 99th percentile of 0.114; the largest standout of the 162 clean sets was 0.233 (a
@@ -595,8 +599,12 @@ def assess(
     if read_once is not None and read_once.cache_info().currsize:  # reported for every class once read
         away = _read_away_excess(read_once(), labels)
         classes = [replace(c, read_away_excess=away.get(c.label)) for c in classes]
-    if lost_p is not None and not any(c.poisoned for c in classes):
-        classes = _low_pass_calls(classes, labels, lost_p, calibration, scores, flagged, signals)
+    # where only the network called, the filter may add its rows to that class, and calls no other
+    read_called = {c.label for c in classes if c.poisoned and c.decided_by == READ_AWAY}
+    if lost_p is not None and not any(c.poisoned and c.label not in read_called for c in classes):
+        classes = _low_pass_calls(
+            classes, labels, lost_p, calibration, scores, flagged, signals, only=read_called or None
+        )
     chosen = np.unique(np.concatenate(flagged)) if flagged else np.empty(0, dtype=np.int64)
     overruled = _overruled_by_reference(classes)
     if overruled:
@@ -718,24 +726,38 @@ def _low_pass_calls(
     scores: np.ndarray,
     flagged: list[np.ndarray],
     signals: dict[int, tuple[str, ...]],
+    *,
+    only: set[int] | None = None,
 ) -> list[ClassAssessment]:
     """The classes whose low-pass excess reaches the reference's bar, called (LOW_PASS) with their
-    rows at p <= ALPHA: flagged, scored (FLAG_AT at p = ALPHA) and given their signal in place."""
+    rows at p <= ALPHA: flagged, scored (FLAG_AT at p = ALPHA) and given their signal in place. With
+    `only` (the classes the clean-split network called, READ_AWAY), no other class is judged, and
+    such a class keeps its call and takes the filter's rows beside the network's: two readings of
+    the clean split, each finding part of the poison."""
     classes = list(classes)
     for i, assessment in enumerate(classes):
+        if only is not None and assessment.label not in only:
+            continue
         rows = np.flatnonzero(labels == assessment.label)
         carriers = lost_p[rows] <= clean_reference.ALPHA
         if (
-            assessment.low_pass_excess is not None
-            and assessment.reference_rows is not None
-            and assessment.low_pass_excess >= reference_bar(assessment.reference_rows)
-            and int(carriers.sum()) >= calibration.min_suspects
+            assessment.low_pass_excess is None
+            or assessment.reference_rows is None
+            or assessment.low_pass_excess < reference_bar(assessment.reference_rows)
+            or int(carriers.sum()) < calibration.min_suspects
         ):
+            continue
+        lost_scores = _p_scores(lost_p[rows], clean_reference.ALPHA)
+        if assessment.poisoned:  # called by the network: both readings' rows
+            scores[rows] = np.maximum(scores[rows], lost_scores)
+            classes[i] = replace(assessment, suspects=int((scores[rows] >= FLAG_AT).sum()))
+        else:
             classes[i] = replace(assessment, poisoned=True, suspects=int(carriers.sum()), decided_by=LOW_PASS)
-            scores[rows] = _p_scores(lost_p[rows], clean_reference.ALPHA)
-            flagged.append(rows[carriers])
-            for row in rows[carriers].tolist():
-                signals[row] = ("label_lost_under_low_pass",)
+            scores[rows] = lost_scores
+        flagged.append(rows[carriers])
+        for row in rows[carriers].tolist():
+            said = {*signals.get(row, ()), "label_lost_under_low_pass"}
+            signals[row] = tuple(name for name in REFERENCE_SIGNALS if name in said)
     return classes
 
 

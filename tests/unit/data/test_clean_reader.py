@@ -283,3 +283,45 @@ def test_without_a_reading_the_standout_short_of_its_bar_is_not_called() -> None
     result = _assess(x, y, ref_x, ref_y, None)
     assert result.poisoned_classes == []
     assert all(c.read_away_excess is None for c in result.classes)
+
+
+def _read_and_lost(seed: int, *, lost_class: int):
+    """`_read_away_set` (class 3: 20 rows apart, its first 80 read away) whose rows 100-219 of
+    `lost_class` also lose their label under the low-pass filter (every other row keeps 0.2-1, as
+    every reference row does)."""
+    x, y, ref_x, ref_y, reading, read_away = _read_away_set(6, apart=20, read_away=80)
+    rng = np.random.default_rng(seed)
+    train_kept, rows_kept = rng.uniform(0.2, 1.0, len(y)), rng.uniform(0.2, 1.0, len(ref_y))
+    lost = np.flatnonzero(y == lost_class)[100:220]
+    train_kept[lost] = rng.uniform(0.0, 0.1, len(lost))
+    result = assess_against_reference(
+        x, y, ref_x, ref_y, read=lambda: reading, train_kept=train_kept, rows_kept=rows_kept
+    )
+    return result, read_away, lost
+
+
+def test_the_network_call_takes_the_rows_the_filter_loses_where_the_filter_calls_that_class_too() -> None:
+    result, read_away, lost = _read_and_lost(7, lost_class=3)
+    assert result.poisoned_classes == [3]
+    target = next(c for c in result.classes if c.label == 3)
+    assert target.decided_by == poisoning.READ_AWAY
+    assert target.low_pass_excess is not None and target.low_pass_excess >= poisoning.reference_bar(60)
+    flagged = set(result.flagged.tolist())
+    assert set(read_away.tolist()) | set(lost.tolist()) <= flagged and target.suspects == len(flagged)
+    # each row names the readings that flag it, in one order (a row of either may reach both by chance)
+    assert all("read_as_another_class_by_clean_network" in result.signals[r] for r in read_away.tolist())
+    assert {result.signals[r] for r in lost.tolist()} == {("label_lost_under_low_pass",)}
+    assert {result.signals[r] for r in result.flagged.tolist()} <= {
+        ("read_as_another_class_by_clean_network",),
+        ("label_lost_under_low_pass",),
+        ("label_lost_under_low_pass", "read_as_another_class_by_clean_network"),
+    }
+    assert np.all(result.scores[result.flagged] >= poisoning.FLAG_AT)
+
+
+def test_where_the_network_called_a_class_the_filter_calls_no_other() -> None:
+    result, read_away, lost = _read_and_lost(7, lost_class=1)
+    assert result.poisoned_classes == [3]
+    other = next(c for c in result.classes if c.label == 1)
+    assert other.low_pass_excess is not None and other.low_pass_excess >= poisoning.reference_bar(60)
+    assert result.flagged.tolist() == sorted(read_away.tolist()) and not np.isin(lost, result.flagged).any()
