@@ -458,6 +458,8 @@ def assess(
         if reference is not None and reference.read is not None
         else None
     )
+    # and each judged class's read-away excess over the set's median, computed once from it
+    away_once = cache(lambda: _read_away_excess(read_once(), labels)) if read_once is not None else None
     usual_lost = float(np.median(list(lost.values()))) if lost else 0.0
     usual = float(np.median([m.grouped for m in matches.values()])) if matches else 0.0
     standout = max(matches, key=lambda k: (matches[k].grouped, -k)) if matches else None
@@ -471,7 +473,7 @@ def assess(
             grown,
             lost_agrees=standout == lost_most
             and lost[standout] - usual_lost >= reference_bar(matches[standout].reference_rows, blamed=True),
-            read_agrees=partial(_read_agrees, read_once, labels, standout, matches[standout], usual),
+            read_agrees=partial(_read_agrees, away_once, standout, matches[standout], usual),
         )
         if standout is not None
         else ""
@@ -594,10 +596,12 @@ def assess(
     # the clean-split network's own call, then the low-pass filter's, each heard only when no other
     # route called a class of the set (one attack targets one class; on seen data the filter's three
     # calls beside another route's were all of non-target classes)
-    if read_once is not None and not any(c.poisoned for c in classes):
-        classes = _read_away_calls(classes, labels, read_once(), calibration, scores, flagged, signals)
-    if read_once is not None and read_once.cache_info().currsize:  # reported for every class once read
-        away = _read_away_excess(read_once(), labels)
+    if read_once is not None and away_once is not None and not any(c.poisoned for c in classes):
+        classes = _read_away_calls(
+            classes, labels, read_once(), away_once(), calibration, scores, flagged, signals
+        )
+    if read_once is not None and away_once is not None and read_once.cache_info().currsize:
+        away = away_once()  # reported for every class once read
         classes = [replace(c, read_away_excess=away.get(c.label)) for c in classes]
     # where only the network called, the filter may add its rows to that class, and calls no other
     read_called = {c.label for c in classes if c.poisoned and c.decided_by == READ_AWAY}
@@ -671,8 +675,7 @@ def _read_away_excess(read: _Reading, labels: np.ndarray) -> dict[int, float]:
 
 
 def _read_agrees(
-    read_once: Callable[[], _Reading] | None,
-    labels: np.ndarray,
+    away_once: Callable[[], dict[int, float]] | None,
     standout: int,
     match: clean_reference.ClassMatch,
     usual: float,
@@ -682,9 +685,9 @@ def _read_agrees(
     own, so the networks are trained for no other set; then its read-away excess must reach the
     lowered bar."""
     lowered = reference_bar(match.reference_rows, blamed=True)
-    if read_once is None or not lowered <= match.grouped - usual < reference_bar(match.reference_rows):
+    if away_once is None or not lowered <= match.grouped - usual < reference_bar(match.reference_rows):
         return False
-    return _read_away_excess(read_once(), labels).get(standout, 0.0) >= lowered
+    return away_once().get(standout, 0.0) >= lowered
 
 
 def _overrule_matched_splits(
@@ -765,16 +768,16 @@ def _read_away_calls(
     classes: list[ClassAssessment],
     labels: np.ndarray,
     read: _Reading,
+    away: Mapping[int, float],
     calibration: Calibration,
     scores: np.ndarray,
     flagged: list[np.ndarray],
     signals: dict[int, tuple[str, ...]],
 ) -> list[ClassAssessment]:
-    """The class the clean-split network reads most rows of as another class, called (READ_AWAY) where
-    its read-away excess reaches the reference's own bar and the reference's grouped excess of it is
-    positive: its rows the network reads as another class are flagged, scored and given their signal
-    in place."""
-    away = _read_away_excess(read, labels)
+    """The class the clean-split network reads most rows of as another class (`away`, each judged
+    class's read-away excess), called (READ_AWAY) where that excess reaches the reference's own bar
+    and the reference's grouped excess of it is positive: its rows the network reads as another class
+    are flagged, scored and given their signal in place."""
     if not away:
         return classes
     standout = max(away, key=lambda k: (away[k], -k))
@@ -796,7 +799,7 @@ def _read_away_calls(
     scores[rows] = row_scores
     flagged.append(rows[carriers])
     for row in rows[carriers].tolist():
-        signals[row] = (REFERENCE_SIGNALS[2],)
+        signals[row] = ("read_as_another_class_by_clean_network",)
     return classes
 
 
