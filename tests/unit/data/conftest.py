@@ -55,10 +55,20 @@ def gaussian_classes(rng: np.random.Generator):
     return centres, x, y, ref_x, ref_y
 
 
-def assess_against_reference(x: np.ndarray, y: np.ndarray, ref_x: np.ndarray, ref_y: np.ndarray, **readings):
+def assess_against_reference(
+    x: np.ndarray,
+    y: np.ndarray,
+    ref_x: np.ndarray,
+    ref_y: np.ndarray,
+    *,
+    confidence: np.ndarray | None = None,
+    predicted: np.ndarray | None = None,
+    **readings,
+):
     """`poisoning.assess` of a set of model features against a clean reference in the same space,
     every row at one persistence (no split route has a behavioural difference to read); `readings`
-    are the reference's further fields (`train_kept` and `rows_kept`, `read`)."""
+    are the reference's further fields (`train_kept` and `rows_kept`, `read`); `confidence` and
+    `predicted`, the model's reading of each row, enable the mislabelled route."""
     from airlock.analysis.neighbours import label_disagreement, nearest_neighbours
     from airlock.data import features, poisoning, reference
     from airlock.data.pipeline import KNN_DIMENSIONS, NEIGHBOURS, calibration
@@ -71,5 +81,7 @@ def assess_against_reference(x: np.ndarray, y: np.ndarray, ref_x: np.ndarray, re
         label_disagreement(neighbours, y),
         calibration(),
         persistence=np.full(len(y), 0.3),
+        confidence=confidence,
+        predicted=predicted,
         reference=reference.Reference(reduced, ref, ref_y, **readings),
     )

@@ -325,3 +325,43 @@ def test_where_the_network_called_a_class_the_filter_calls_no_other() -> None:
     other = next(c for c in result.classes if c.label == 1)
     assert other.low_pass_excess is not None and other.low_pass_excess >= poisoning.reference_bar(60)
     assert result.flagged.tolist() == sorted(read_away.tolist()) and not np.isin(lost, result.flagged).any()
+
+
+def _misread_set(seed: int):
+    """Five Gaussian classes; 120 rows of classes 1, 2 and 4 relabelled to class 3, whose trigger
+    the model did not learn (it reads them as where they came from); and 40 clean rows of class 3
+    that look like class 0 (6 of its reference rows do too), which the model reads as class 0. The
+    clean-split network reads the relabelled rows as another class and every other row as its label."""
+    rng = np.random.default_rng(seed)
+    centres, x, y, ref_x, ref_y = gaussian_classes(rng)
+    own = np.flatnonzero(y == 3)
+    lookalike = own[:40]
+    x[lookalike] = (centres[0] + rng.normal(0, 1, (40, 16))).astype(np.float32)
+    ref_own = np.flatnonzero(ref_y == 3)[:6]
+    ref_x[ref_own] = (centres[0] + rng.normal(0, 1, (6, 16))).astype(np.float32)
+    sources = np.repeat([1, 2, 4], 40)
+    poison = np.arange(len(y), len(y) + len(sources))
+    x = np.concatenate([x, (centres[sources] + rng.normal(0, 1, (len(sources), 16))).astype(np.float32)])
+    y = np.concatenate([y, np.full(len(sources), 3)])
+    confidence = rng.uniform(0.9, 1.0, len(y))
+    predicted = y.copy()
+    confidence[lookalike], predicted[lookalike] = 0.2, 0
+    confidence[poison], predicted[poison] = 0.1, sources
+    train_read = rng.uniform(0.5, 1.0, len(y))
+    train_read[poison] = rng.uniform(0.0, 0.05, len(poison))
+    reading = (train_read, rng.uniform(0.5, 1.0, len(ref_y)))
+    return x, y, ref_x, ref_y, confidence, predicted, reading, poison, lookalike
+
+
+def test_a_called_class_takes_the_rows_the_model_misreads_only_where_the_clean_network_does_too() -> None:
+    x, y, ref_x, ref_y, confidence, predicted, reading, poison, lookalike = _misread_set(5)
+    model = {"confidence": confidence, "predicted": predicted}
+    result = assess_against_reference(x, y, ref_x, ref_y, read=lambda: reading, **model)
+    called = next(c for c in result.classes if c.poisoned)
+    assert result.poisoned_classes == [3] and called.decided_by == poisoning.REFERENCE
+    assert np.mean(np.isin(poison, result.flagged)) >= 0.9
+    assert np.mean(np.isin(lookalike, result.flagged)) <= 0.1
+    # without the clean-split network, the model's misreading alone flags the look-alike rows too
+    alone = assess_against_reference(x, y, ref_x, ref_y, **model)
+    assert alone.poisoned_classes == [3] and np.mean(np.isin(lookalike, alone.flagged)) >= 0.9
+    assert all("model_reads_other_class" in alone.signals[r] for r in lookalike.tolist())
