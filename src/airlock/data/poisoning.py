@@ -72,6 +72,12 @@ REVERSED_TRIGGER = "reversed trigger (model)"
 MISLABEL_SHARE = 0.10
 MISLABEL_SPREAD = 0.5
 MISLABEL_LEAD = 1.5
+# The route also adds its misread rows to a class another route called. With `--test` images the
+# network trained on the clean split alone vets them first (signatures 2026.12.21): a model trained on
+# a class beside relabelled rows it did not learn misreads some of the class's clean rows too, which
+# that network reads as their label. On FRESH_44, FRESH_45 and FRESH_50 those rows were 158 clean
+# rows to 3 poisoned; over 19 held-out sets of FRESH_44-52 where it acts, precision / recall 0.882 /
+# 0.975 -> 0.958 / 0.963 (bench/HISTORY.md).
 # A split without foreign evidence (compact) counts only when the suspect cluster also behaves
 # differently under the model: it keeps its label more firmly when mixed with other classes (median
 # persistence at least this much higher). A clean class with two modes differs in features only.
