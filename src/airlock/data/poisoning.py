@@ -584,13 +584,13 @@ def assess(
         for i, rows, mislabelled in called:
             assessment = classes[i]
             extra = rows[mislabelled]
-            if assessment.poisoned and read_once is not None:
-                # the model's misreading of a class it learned beside relabelled rows takes clean rows
-                # of the class too: a network that never saw the poison must read each row elsewhere
-                extra = rows[mislabelled & (_read_scores(read_once(), rows) >= FLAG_AT)]
             if not assessment.poisoned:  # the relabelled rows: read as another class by either
                 extra = rows[(confidence[rows] < LOW_CONFIDENCE) | (disagreement[rows] >= 0.5)]
                 classes[i] = replace(assessment, poisoned=True, decided_by=MISLABELLED)
+            elif read_once is not None:
+                # the model's misreading of a class it learned beside relabelled rows takes clean rows
+                # of the class too: a network that never saw the poison must read each row elsewhere
+                extra = rows[mislabelled & (_read_scores(read_once(), rows) >= FLAG_AT)]
             flagged.append(extra)
             scores[extra] = np.maximum(scores[extra], 1.0)
             for row in extra.tolist():
