@@ -9,6 +9,7 @@ PostgreSQL cases skip only where those are absent).
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -129,6 +130,36 @@ def test_kill_9_during_a_scan_then_restart_finishes_the_job_exactly_once(
         assert _scan(second, sid)["attempts"] == 2
         again = second.json("POST", "/v1/admissions", {"reference": reference})[1]
         assert again["scan"] == sid and "waiting for a signer" in again["reason"]  # cached: no new scan
+
+
+def test_a_shutdown_mid_scan_requeues_the_job_and_leaves_no_scratch(world: World, tmp_path: Path) -> None:
+    """SIGTERM: the worker kills its scan, requeues it, removes the scan's temporary files, then exits."""
+    repo = "acme/shutdown"
+    sha = world.hub.add_repo(HubRepo(repo, _weights(2)))
+    world.hub.stall(repo, "model.safetensors", 60.0)
+    stalled = world.hub.stalled
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {"HF_ENDPOINT": world.hub.url, "HF_HOME": str(tmp_path / "hf-home"), "TMPDIR": str(scratch)}
+    workdir = tmp_path / "server"
+    server = ServiceProcess(world.allowlist, [world.pubkey], workdir, env=env, extra=["--scan-lease", "30"])
+    with server:
+        sid = server.json("POST", "/v1/admissions", {"reference": f"hf://{repo}@{sha}"})[1]["scan"]
+        _wait(lambda: world.hub.stalled > stalled, 60, "the scan's download to start")
+        assert [p.name.startswith("airlock-scan-") for p in scratch.iterdir()] == [True]
+        db_url = server.db_url
+        started = time.monotonic()
+        server.signal(signal.SIGTERM)
+        assert server.process is not None
+        server.process.wait(timeout=30)
+        assert time.monotonic() - started < 15  # not held for the lease, nor until the stall ends
+    assert list(scratch.iterdir()) == []
+    db = Database(db_url)
+    try:
+        job = db.scan(sid)
+    finally:
+        db.close()
+    assert job is not None and (job.status, job.error) == ("queued", "interrupted by a shutdown")
 
 
 def test_two_replicas_on_one_postgresql_take_distinct_jobs(

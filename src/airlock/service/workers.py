@@ -15,9 +15,11 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -60,9 +62,13 @@ class Workers:
     def notify(self) -> None:
         self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 10.0) -> None:
+        """Stop taking jobs, kill running scans (they are requeued) and wait for their cleanup."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + wait_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _loop(self, owner: str) -> None:
         poll = min(2.0, self.lease_s / 3)
@@ -79,34 +85,54 @@ class Workers:
             self._run(job)
 
     def _run(self, job: Scan) -> None:
-        command = [sys.executable, "-m", "airlock.service.scanjob", job.reference]
-        if self.policy is not None:
-            command += ["--policy", str(self.policy)]
         if job.attempts > MAX_ATTEMPTS:  # its workers kept dying mid-scan: do not take the next one down
             self.db.fail(job, f"interrupted {job.attempts - 1} times", retry=False)
             return
         log.info("scan %s: %s (attempt %d, %s)", job.id, job.reference, job.attempts, job.owner)
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The child's temporary files (downloads, staged weights) live in a folder this thread owns
+        # and removes, so a scan killed for a shutdown, a lost lease or a timeout leaves nothing.
+        scratch = tempfile.mkdtemp(prefix="airlock-scan-")
+        try:
+            finished = self._child(job, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if finished is not None:
+            self._record(job, *finished)
+
+    def _child(self, job: Scan, scratch: str) -> tuple[int, str, str] | None:
+        """Run the scan in a child process; its exit status and output, or None where it was stopped."""
+        command = [sys.executable, "-m", "airlock.service.scanjob", job.reference]
+        if self.policy is not None:
+            command += ["--policy", str(self.policy)]
+        env = {**os.environ, "TMPDIR": scratch}
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         deadline = time.monotonic() + SCAN_TIMEOUT_S
+        renewed = time.monotonic()
         while True:
-            try:
-                stdout, stderr = child.communicate(timeout=self.lease_s / 3)
-                break
+            try:  # a short wait, so a shutdown stops the child within a second
+                stdout, stderr = child.communicate(timeout=min(1.0, self.lease_s / 3))
+                return child.returncode, stdout, stderr
             except subprocess.TimeoutExpired:
+                pass
+            held = True
+            if time.monotonic() - renewed >= self.lease_s / 3:
                 held = self.db.renew(job, self.lease_s)
-                if not held or self._stop.is_set() or time.monotonic() > deadline:
-                    child.kill()
-                    child.communicate()
-                    if not held:
-                        log.warning("scan %s: lease lost to another worker; dropped", job.id)
-                        return
-                    if self._stop.is_set():
-                        self.db.fail(job, "interrupted by a shutdown", retry=True)
-                        return
-                    self._failed(job, f"the scan ran past {SCAN_TIMEOUT_S:.0f} s")
-                    return
-        if child.returncode != 0:
-            why = (stderr.strip().splitlines() or [f"exit {child.returncode}"])[-1]
+                renewed = time.monotonic()
+            if held and not self._stop.is_set() and time.monotonic() <= deadline:
+                continue
+            child.kill()
+            child.communicate()
+            if not held:
+                log.warning("scan %s: lease lost to another worker; dropped", job.id)
+            elif self._stop.is_set():
+                self.db.fail(job, "interrupted by a shutdown", retry=True)
+            else:
+                self._failed(job, f"the scan ran past {SCAN_TIMEOUT_S:.0f} s")
+            return None
+
+    def _record(self, job: Scan, returncode: int, stdout: str, stderr: str) -> None:
+        if returncode != 0:
+            why = (stderr.strip().splitlines() or [f"exit {returncode}"])[-1]
             self._failed(job, why)
             return
         try:
