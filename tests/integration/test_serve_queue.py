@@ -71,8 +71,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(hub, root, allowlist, Path(f"{key}.pub"))
 
 
-def _service(world: World, workdir: Path, db: str | None, *extra: str) -> ServiceProcess:
-    env = {"HF_ENDPOINT": world.hub.url, "HF_HOME": str(workdir / "hf-home")}
+def _service(
+    world: World, workdir: Path, db: str | None, *extra: str, env: dict[str, str] | None = None
+) -> ServiceProcess:
+    env = {"HF_ENDPOINT": world.hub.url, "HF_HOME": str(workdir / "hf-home"), **(env or {})}
     return ServiceProcess(world.allowlist, [world.pubkey], workdir, db=db, env=env, extra=list(extra))
 
 
@@ -140,9 +142,7 @@ def test_a_shutdown_mid_scan_requeues_the_job_and_leaves_no_scratch(world: World
     stalled = world.hub.stalled
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = {"HF_ENDPOINT": world.hub.url, "HF_HOME": str(tmp_path / "hf-home"), "TMPDIR": str(scratch)}
-    workdir = tmp_path / "server"
-    server = ServiceProcess(world.allowlist, [world.pubkey], workdir, env=env, extra=["--scan-lease", "30"])
+    server = _service(world, tmp_path / "server", None, "--scan-lease", "30", env={"TMPDIR": str(scratch)})
     with server:
         sid = server.json("POST", "/v1/admissions", {"reference": f"hf://{repo}@{sha}"})[1]["scan"]
         _wait(lambda: world.hub.stalled > stalled, 60, "the scan's download to start")

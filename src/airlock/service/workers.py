@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -91,11 +90,8 @@ class Workers:
         log.info("scan %s: %s (attempt %d, %s)", job.id, job.reference, job.attempts, job.owner)
         # The child's temporary files (downloads, staged weights) live in a folder this thread owns
         # and removes, so a scan killed for a shutdown, a lost lease or a timeout leaves nothing.
-        scratch = tempfile.mkdtemp(prefix="airlock-scan-")
-        try:
+        with tempfile.TemporaryDirectory(prefix="airlock-scan-", ignore_cleanup_errors=True) as scratch:
             finished = self._child(job, scratch)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
         if finished is not None:
             self._record(job, *finished)
 
